@@ -1,0 +1,121 @@
+"""A named rectangle of cells: where it stands, what role it plays, and how to address its cells.
+
+Positions are 0-based (row, col). A block's label sits in the row just above it, so its
+*footprint* (what may not overlap another block's) is one row taller than the block itself.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+
+ROLES = ("given", "weight", "bias", "target", "computed", "output", "gradient", "blank")
+
+NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+DEFINED_NAME_PREFIX = "x_"
+
+
+def defined_name(block_name: str) -> str:
+    """The workbook-scoped defined name of a block: ``x_`` + the block name.
+
+    The prefix keeps every name from reading as a cell reference (``W1``, ``dW1``, ``H1`` and
+    ``R1C1``-style names all do) and uses only letters, digits and underscores, which Excel,
+    LibreOffice and ``formulas`` all accept. Names are case-insensitive in spreadsheets, so the
+    canvas refuses two blocks whose names differ only in case.
+    """
+    return DEFINED_NAME_PREFIX + block_name
+
+
+def block_name_of(defined: str) -> str | None:
+    """Inverse of :func:`defined_name`; ``None`` for names xlhand did not make."""
+    if defined.lower().startswith(DEFINED_NAME_PREFIX):
+        return defined[len(DEFINED_NAME_PREFIX):]
+    return None
+
+
+FormulaFn = Callable[[int, int], str]
+ExpectFn = Callable[[dict], np.ndarray]
+
+
+@dataclass(eq=False)
+class Block:
+    """A named matrix of cells. Exactly one of ``values``, ``formula`` or ``text`` fills it."""
+
+    name: str
+    role: str
+    top: int
+    left: int
+    rows: int
+    cols: int
+    label: str = ""
+    values: np.ndarray | None = None
+    formula: FormulaFn | None = None
+    text: list[list[str]] | None = None
+    expect: ExpectFn | None = None
+    step: int | None = None
+    array_formula: bool = False
+    named: bool = True
+    extra: dict = field(default_factory=dict)
+
+    # --- geometry -------------------------------------------------------------------------
+    @property
+    def bottom(self) -> int:
+        """First row below the block."""
+        return self.top + self.rows
+
+    @property
+    def right(self) -> int:
+        """First column right of the block."""
+        return self.left + self.cols
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.rows, self.cols)
+
+    @property
+    def is_computed(self) -> bool:
+        return self.formula is not None
+
+    def footprint(self) -> tuple[int, int, int, int]:
+        """(top, left, bottom, right), including the label row when there is a label."""
+        return (self.top - (1 if self.label else 0), self.left, self.bottom, self.right)
+
+    def move(self, d_row: int, d_col: int) -> None:
+        self.top += d_row
+        self.left += d_col
+
+    # --- addresses (valid once the sheet has fixed its positions) --------------------------
+    def cell(self, i: int = 0, j: int = 0, absolute: bool = False) -> str:
+        if not (0 <= i < self.rows and 0 <= j < self.cols):
+            raise IndexError(f"{self.name}[{i},{j}] outside {self.rows}x{self.cols}")
+        return xl_rowcol_to_cell(self.top + i, self.left + j, absolute, absolute)
+
+    def row(self, i: int) -> list[str]:
+        return [self.cell(i, j) for j in range(self.cols)]
+
+    def col(self, j: int) -> list[str]:
+        return [self.cell(i, j) for i in range(self.rows)]
+
+    def cells(self) -> list[str]:
+        return [self.cell(i, j) for i in range(self.rows) for j in range(self.cols)]
+
+    def range(self, absolute: bool = False) -> str:
+        first = self.cell(0, 0, absolute)
+        last = self.cell(self.rows - 1, self.cols - 1, absolute)
+        return first if first == last else f"{first}:{last}"
+
+    def row_range(self, i: int) -> str:
+        return _span(self.cell(i, 0), self.cell(i, self.cols - 1))
+
+    def col_range(self, j: int) -> str:
+        return _span(self.cell(0, j), self.cell(self.rows - 1, j))
+
+    def column_letter(self, j: int = 0) -> str:
+        return xl_col_to_name(self.left + j)
+
+
+def _span(first: str, last: str) -> str:
+    return first if first == last else f"{first}:{last}"

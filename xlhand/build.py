@@ -1,0 +1,72 @@
+"""From resolved params to the bytes of a workbook, and onto disk without half-written files."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from . import __version__
+from .errors import XlhandError
+from .exercise import Exercise
+from .params import Resolved
+from .sheet import Sheet
+from .writer import WorkbookWriter
+
+
+def sheet_name(exercise: Exercise) -> str:
+    return exercise.name[:31]
+
+
+def subtitle(resolved: Resolved, mode: str) -> str:
+    dims = ", ".join(f"{k}={v}" for k, v in resolved.dims.items())
+    seed = "template numbers" if resolved.seed is None else f"seed {resolved.seed}"
+    return f"{dims} · {seed} · {mode} · xlhand {__version__}"
+
+
+def metadata(resolved: Resolved, mode: str, **extra) -> dict:
+    return {
+        "version": __version__,
+        "exercise": resolved.exercise.name,
+        "dims": dict(resolved.dims),
+        "options": resolved.options,
+        "seed": "" if resolved.seed is None else str(resolved.seed),
+        "mode": mode,
+        "params_fingerprint": resolved.fingerprint(),
+        **extra,
+    }
+
+
+def key_sheet(resolved: Resolved, mode: str = "key") -> Sheet:
+    return resolved.exercise.build_sheet(resolved, subtitle(resolved, mode))
+
+
+def key_workbook(resolved: Resolved) -> bytes:
+    """The key: every derived cell a live formula."""
+    writer = WorkbookWriter()
+    writer.write_sheet(key_sheet(resolved), sheet_name(resolved.exercise))
+    writer.set_metadata(metadata(resolved, "key"))
+    return writer.to_bytes()
+
+
+def check_writable(directory: Path) -> None:
+    """Create ``directory`` if needed and make sure a file can be written there."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".xlhand-probe-"):
+            pass
+    except OSError as e:
+        raise XlhandError(f"output directory {directory}: cannot be written ({e.strerror or e})") from None
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside ``path``, then rename: readers never see half a file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,96 @@
+"""Formula text builders. Each returns a formula body without the leading ``=``.
+
+Only functions in :data:`PORTABLE_FUNCTIONS` may appear: they mean the same in Excel 2010+,
+LibreOffice Calc, Google Sheets and the ``formulas`` engine. Array maths inside one cell goes
+through SUMPRODUCT, which every engine evaluates as an array (``SUM(EXP(range))`` does not).
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+PORTABLE_FUNCTIONS = frozenset(
+    "SUM SUMPRODUCT SUMSQ MMULT TRANSPOSE EXP LN SQRT TANH COS SIN PI MAX MIN ABS IF AND OR "
+    "AVERAGE INDEX MATCH ROUND POWER COUNT COUNTIF ISNUMBER ISBLANK NOT".split()
+)
+
+
+def wrap(x: str) -> str:
+    """Parenthesise an operand unless it is a plain cell reference or number."""
+    plain = x.replace("$", "").replace(".", "").replace("_", "")
+    return x if plain.isalnum() else f"({x})"
+
+
+def dot(row: Sequence[str], col: Sequence[str]) -> str:
+    """Dot product written out term by term: ``B3*F1+C3*F2+D3*F3``."""
+    if len(row) != len(col):
+        raise ValueError(f"dot product of {len(row)} and {len(col)} terms")
+    return "+".join(f"{a}*{b}" for a, b in zip(row, col))
+
+
+def total(cells: Iterable[str]) -> str:
+    return "+".join(cells)
+
+
+def sum_range(rng: str) -> str:
+    return f"SUM({rng})"
+
+
+def sigmoid(x: str) -> str:
+    return f"1/(1+EXP(-{wrap(x)}))"
+
+
+def tanh(x: str) -> str:
+    return f"TANH({x})"
+
+
+def relu(x: str) -> str:
+    return f"MAX(0,{x})"
+
+
+def leaky_relu(x: str, alpha: str) -> str:
+    return f"IF({x}>0,{x},{alpha}*{x})"
+
+
+def step_mask(z: str, d: str) -> str:
+    """``d`` where ``z > 0``, else 0: the ReLU derivative applied to an upstream gradient."""
+    return f"IF({z}>0,{d},0)"
+
+
+def exp(x: str) -> str:
+    return f"EXP({x})"
+
+
+def ln(x: str) -> str:
+    return f"LN({x})"
+
+
+def sqrt(x: str) -> str:
+    return f"SQRT({x})"
+
+
+def mul(*factors: str) -> str:
+    return "*".join(wrap(f) for f in factors)
+
+
+def div(a: str, b: str) -> str:
+    return f"{wrap(a)}/{wrap(b)}"
+
+
+def sub(a: str, b: str) -> str:
+    return f"{a}-{wrap(b)}"
+
+
+def add(*terms: str) -> str:
+    return "+".join(terms)
+
+
+def average(rng: str) -> str:
+    return f"AVERAGE({rng})"
+
+
+def sumsq(rng: str) -> str:
+    return f"SUMSQ({rng})"
+
+
+def sumproduct(*ranges: str) -> str:
+    return f"SUMPRODUCT({','.join(ranges)})"

@@ -1,0 +1,267 @@
+"""The steps every exercise shares, each placed the by-hand way.
+
+Matrix product ``C = A·B``: B above C, A left of C, C where A's rows meet B's columns; every cell
+its own written-out dot product. A bias is the last column of the weights, multiplied by a row of
+1s under the input. Element-wise steps (activations, masks, gates) sit right of their input.
+
+Blocks that only help the eye (a transpose, the exponentials of a softmax, a LayerNorm's mean)
+carry their own NumPy expectation, computed from the oracle's values of their inputs; blocks that
+an exercise names in exercises.md must come from the exercise's reference.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from . import fx
+from .blocks import Block
+from .sheet import GAP, Sheet
+
+Operand = Block | str  # a placed block, or the name of a given to place where it belongs
+
+
+def at_(block: Block, i: int, j: int) -> str:
+    """Cell (i, j) of ``block``, broadcasting a row, a column or a single cell."""
+    return block.cell(i if block.rows > 1 else 0, j if block.cols > 1 else 0)
+
+
+def absolute(block: Block) -> str:
+    """The absolute address of a 1x1 block (a scalar such as a learning rate)."""
+    return block.cell(0, 0, absolute=True)
+
+
+def value_of(block: Block) -> Callable[[dict], np.ndarray]:
+    return lambda v: np.atleast_2d(np.asarray(v[block.name], dtype=float))
+
+
+# --- products ------------------------------------------------------------------------------
+def ones_row(s: Sheet, X: Block) -> Block:
+    """The row of 1s under ``X`` that multiplies a bias column (placed once per input)."""
+    if "ones" not in X.extra:
+        X.extra["ones"] = s.add(f"{X.name}_ones", (1, X.cols), (X.bottom, X.left), "given", "",
+                                values=np.ones((1, X.cols)))
+    return X.extra["ones"]
+
+
+def matmul(s: Sheet, name: str, A: Operand, B: Block, *, bias: Operand | None = None,
+           at: tuple[int, int] | None = None, role: str = "computed", label: str | None = None,
+           expect=None) -> Block:
+    """``name = A·B (+ bias)``, each cell a dot product of one row of [A | b] and one column of [B; 1]."""
+    ones = ones_row(s, B) if bias is not None else None
+    at = at or s.below(ones or B)
+    if isinstance(A, str) or isinstance(bias, str):
+        A, bias = _place_weights(s, A, bias, at)
+    rows = A.rows
+    if A.cols != B.rows:
+        raise ValueError(f"{name}: {A.name} has {A.cols} columns but {B.name} has {B.rows} rows")
+
+    def cell(i: int, j: int) -> str:
+        left = A.row(i) + ([bias.cell(i, 0)] if bias is not None else [])
+        top = B.col(j) + ([ones.cell(0, j)] if ones is not None else [])
+        return fx.dot(left, top)
+
+    return s.add(name, (rows, B.cols), at, role, label, formula=cell, expect=expect)
+
+
+def linear(s: Sheet, name: str, W: Operand, X: Block, b: Operand, **kw) -> Block:
+    """``name = W·X + b``: a linear layer, b as the last column of W against a row of 1s."""
+    return matmul(s, name, W, X, bias=b, **kw)
+
+
+def _place_weights(s: Sheet, W: Operand, b: Operand | None, at: tuple[int, int]) -> tuple[Block, Block | None]:
+    """Place W (and b right next to it, as W's last column) so W's rows meet the result's rows."""
+    w_cols = _width(s, W)
+    b_cols = _width(s, b) if b is not None else 0
+    left = at[1] - GAP - w_cols - b_cols
+    if isinstance(W, str):
+        W = s.given(W, at=(at[0], left))
+    if isinstance(b, str):
+        b = s.given(b, at=(at[0], left + w_cols))
+    return W, b
+
+
+def _width(s: Sheet, x: Operand) -> int:
+    if isinstance(x, Block):
+        return x.cols
+    value = np.atleast_2d(np.asarray(s.params[x], dtype=float))
+    return value.shape[1]
+
+
+def transpose(s: Sheet, name: str, src: Block, at: tuple[int, int], label: str | None = None,
+              role: str | None = None) -> Block:
+    """A transposed copy of ``src``: cell (i, j) reads src (j, i)."""
+    return s.add(name, (src.cols, src.rows), at, role or src.role, label or f"{src.name}ᵀ",
+                 formula=lambda i, j: src.cell(j, i), expect=lambda v: value_of(src)(v).T)
+
+
+def stack(s: Sheet, name: str, parts: Sequence[Block], at: tuple[int, int], role: str = "computed",
+          label: str | None = None, expect=None) -> Block:
+    """Copies of several blocks of equal width, one under the other (``[x_t; h_{t-1}]``)."""
+    cols = parts[0].cols
+    if any(p.cols != cols for p in parts):
+        raise ValueError(f"{name}: parts of different widths")
+    rows = [(p, i) for p in parts for i in range(p.rows)]
+    return s.add(name, (len(rows), cols), at, role, label,
+                 formula=lambda i, j: rows[i][0].cell(rows[i][1], j), expect=expect)
+
+
+def copy_columns(s: Sheet, name: str, columns: Sequence[Block], at: tuple[int, int], role: str = "output",
+                 label: str | None = None) -> Block:
+    """Gather one-column blocks side by side into one matrix (``H = [h_1 … h_T]``)."""
+    rows = columns[0].rows
+    return s.add(name, (rows, len(columns)), at, role, label,
+                 formula=lambda i, j: columns[j].cell(i, 0))
+
+
+# --- element-wise ---------------------------------------------------------------------------
+def elementwise(s: Sheet, name: str, fn: Callable[..., str], inputs: Sequence[Block], *,
+                at: tuple[int, int] | None = None, role: str = "computed", label: str | None = None,
+                expect=None, arrow: bool = True) -> Block:
+    """``name[i, j] = fn(input1[i, j], input2[i, j], …)``; rows, columns and 1x1 inputs broadcast."""
+    rows = max(b.rows for b in inputs)
+    cols = max(b.cols for b in inputs)
+    first = inputs[0]
+    at = at or s.right_of(first)
+    block = s.add(name, (rows, cols), at, role, label,
+                  formula=lambda i, j: fn(*(at_(b, i, j) for b in inputs)), expect=expect)
+    if arrow and at == s.right_of(first):
+        s.arrow(first, block)
+    return block
+
+
+def relu(s: Sheet, name: str, Z: Block, **kw) -> Block:
+    return elementwise(s, name, fx.relu, [Z], label=kw.pop("label", f"{name} = ReLU({Z.name})"), **kw)
+
+
+def sigmoid(s: Sheet, name: str, Z: Block, **kw) -> Block:
+    return elementwise(s, name, fx.sigmoid, [Z], label=kw.pop("label", f"{name} = σ({Z.name})"), **kw)
+
+
+def tanh(s: Sheet, name: str, Z: Block, **kw) -> Block:
+    return elementwise(s, name, fx.tanh, [Z], label=kw.pop("label", f"{name} = tanh({Z.name})"), **kw)
+
+
+def relu_backward(s: Sheet, name: str, dA: Block, Z: Block, **kw) -> Block:
+    """``dZ = dA ⊙ [Z > 0]`` (ReLU'(0) = 0)."""
+    return elementwise(s, name, lambda d, z: fx.step_mask(z, d), [dA, Z], role=kw.pop("role", "gradient"),
+                       label=kw.pop("label", f"{name} = {dA.name} ⊙ [{Z.name} > 0]"), **kw)
+
+
+def sgd_step(s: Sheet, name: str, W: Block, dW: Block, lr: Block, **kw) -> Block:
+    """One step of gradient descent: ``W − lr·dW``."""
+    return elementwise(s, name, lambda w, g: f"{w}-{absolute(lr)}*{g}", [W, dW], role=kw.pop("role", "output"),
+                       label=kw.pop("label", f"{name} = {W.name} − lr·{dW.name}"), arrow=False, **kw)
+
+
+# --- reductions -----------------------------------------------------------------------------
+def row_sums(s: Sheet, name: str, M: Block, *, at: tuple[int, int] | None = None, role: str = "computed",
+             label: str | None = None, expect=None) -> Block:
+    """``name = M·1``: one SUM per row, right of M."""
+    return s.add(name, (M.rows, 1), at or s.right_of(M), role, label,
+                 formula=lambda i, j: fx.sum_range(M.row_range(i)), expect=expect)
+
+
+def col_sums(s: Sheet, name: str, M: Block, *, at: tuple[int, int] | None = None, role: str = "computed",
+             label: str | None = None, expect=None) -> Block:
+    """One SUM per column, under M (``1ᵀ·M``)."""
+    return s.add(name, (1, M.cols), at or (M.bottom, M.left), role, label if label is not None else "",
+                 formula=lambda i, j: fx.sum_range(M.col_range(j)), expect=expect)
+
+
+# --- softmax, LayerNorm ---------------------------------------------------------------------
+def softmax_columns(s: Sheet, name: str, Z: Block, *, at: tuple[int, int] | None = None,
+                    role: str = "computed", label: str | None = None) -> Block:
+    """Softmax over each column, shown by hand: ``e^Z``, its column sums, then ``e^Z / sum``."""
+    exps = elementwise(s, f"{name}_exp", fx.exp, [Z], at=at, label=f"e^{Z.name}",
+                       expect=lambda v: np.exp(value_of(Z)(v)))
+    sums = col_sums(s, f"{name}_sum", exps, at=(exps.bottom, exps.left),
+                    expect=lambda v: np.exp(value_of(Z)(v)).sum(axis=0, keepdims=True))
+    probs = s.add(name, Z.shape, s.right_of(exps), role, label or f"{name} = softmax({Z.name})",
+                  formula=lambda i, j: fx.div(exps.cell(i, j), sums.cell(0, j)))
+    s.arrow(exps, probs)
+    return probs
+
+
+def layernorm_columns(s: Sheet, name: str, X: Block, *, eps: float = 1e-5, at: tuple[int, int] | None = None,
+                      role: str = "computed", label: str | None = None) -> Block:
+    """LayerNorm over the rows (features) of each column; population variance, no gain or shift.
+
+    Laid out by hand: the mean under X, the centred values right of X with their variance
+    underneath, the normalised values right of those.
+    """
+    n = X.rows
+    x = value_of(X)
+    mean = s.add(f"{name}_mu", (1, X.cols), (X.bottom, X.left), "computed", "",
+                 formula=lambda i, j: fx.average(X.col_range(j)), expect=lambda v: x(v).mean(axis=0, keepdims=True))
+    centred = s.add(f"{name}_xc", X.shape, at or s.right_of(X), "computed", f"{X.name} − mean",
+                    formula=lambda i, j: fx.sub(X.cell(i, j), mean.cell(0, j)),
+                    expect=lambda v: x(v) - x(v).mean(axis=0, keepdims=True))
+    var = s.add(f"{name}_var", (1, X.cols), (centred.bottom, centred.left), "computed", "",
+                formula=lambda i, j: f"{fx.sumsq(centred.col_range(j))}/{n}",
+                expect=lambda v: x(v).var(axis=0, keepdims=True))
+    s.arrow(X, centred)
+    out = s.add(name, X.shape, s.right_of(centred), role, label or f"{name} = LayerNorm({X.name})",
+                formula=lambda i, j: fx.div(centred.cell(i, j), fx.sqrt(f"{var.cell(0, j)}+{eps:g}")))
+    s.arrow(centred, out)
+    return out
+
+
+# --- attention --------------------------------------------------------------------------------
+def scores(s: Sheet, name: str, K: Block, Q: Block, *, scale: float | None = None,
+           at: tuple[int, int] | None = None, label: str | None = None, role: str = "computed") -> Block:
+    """``S = Kᵀ·Q (/ √d_k)``: Kᵀ left of S, Q above S; row j = key j, column i = query i."""
+    at = at or s.below(Q)
+    Kt = transpose(s, f"{name}_Kt", K, at=(at[0], at[1] - GAP - K.rows), label=f"{K.name}ᵀ")
+    divisor = "" if scale is None else f"/SQRT({scale:g})"
+    return s.add(name, (K.cols, Q.cols), at, role,
+                 label or f"{name} = {K.name}ᵀ·{Q.name}" + (f" / √{scale:g}" if scale else ""),
+                 formula=lambda i, j: f"({fx.dot(Kt.row(i), Q.col(j))}){divisor}" if divisor
+                 else fx.dot(Kt.row(i), Q.col(j)))
+
+
+def attention(s: Sheet, names: tuple[str, str, str], Q: Block, K: Block, V: Block, *,
+              scale: float | None = None, at: tuple[int, int] | None = None) -> tuple[Block, Block, Block]:
+    """Scaled dot-product attention in the column convention: S = Kᵀ·Q/√d, A = softmax over
+    each column, F = V·A (V left of F, A above F)."""
+    s_name, a_name, f_name = names
+    S = scores(s, s_name, K, Q, scale=scale, at=at)
+    A = softmax_columns(s, a_name, S)
+    F = matmul(s, f_name, _copy_left(s, f"{f_name}_V", V, s.below(A)), A, label=f"{f_name} = {V.name}·{a_name}")
+    return S, A, F
+
+
+def copy(s: Sheet, name: str, src: Block, at: tuple[int, int], label: str | None = None) -> Block:
+    """A copy of ``src`` (cell by cell) where a step needs it in view, as on paper."""
+    return s.add(name, src.shape, at, src.role, label or src.name,
+                 formula=lambda i, j: src.cell(i, j), expect=value_of(src))
+
+
+def _copy_left(s: Sheet, name: str, src: Block, result_at: tuple[int, int]) -> Block:
+    """A copy of ``src`` placed left of where a product's result will stand."""
+    return copy(s, name, src, (result_at[0], result_at[1] - GAP - src.cols))
+
+
+# --- backpropagation -----------------------------------------------------------------------------
+def weight_gradient(s: Sheet, dW_name: str, db_name: str | None, dZ: Block, A: Block) -> tuple[Block, Block | None]:
+    """``dW = dZ·Aᵀ`` right of dZ (same rows), Aᵀ above dW, and ``db`` = row sums of dZ beside it.
+
+    dW goes right of anything already standing in the rows Aᵀ needs, so the row of dZ still
+    meets the column of Aᵀ.
+    """
+    t_top = dZ.top - GAP - 1 - A.cols
+    left = max(dZ.right + GAP, s.rightmost_in_rows(t_top - 1, dZ.bottom) + GAP)
+    At = transpose(s, f"{A.name}T", A, at=(t_top, left))
+    dW = matmul(s, dW_name, dZ, At, at=(dZ.top, left), role="gradient",
+                label=f"{dW_name} = {dZ.name}·{A.name}ᵀ")
+    db = None
+    if db_name is not None:
+        db = row_sums(s, db_name, dZ, at=s.right_of(dW), role="gradient", label=f"{db_name} = Σ {dZ.name}")
+    return dW, db
+
+
+def input_gradient(s: Sheet, name: str, W: Block, dZ: Block) -> Block:
+    """``dA = Wᵀ·dZ``: dA under dZ, Wᵀ left of dA."""
+    at = s.below(dZ)
+    Wt = transpose(s, f"{W.name}T", W, at=(at[0], at[1] - GAP - W.rows))
+    return matmul(s, name, Wt, dZ, at=at, role="gradient", label=f"{name} = {W.name}ᵀ·{dZ.name}")

@@ -1,0 +1,360 @@
+"""Dims, presets and givens: load, check, generate and dump an exercise's numbers.
+
+A params file (and every template) reads::
+
+    exercise: backprop
+    dims: {n_in: 2, h1: 3, h2: 2, n_out: 3, batch: 1}
+    values:
+      X: [[1], [2]]        # a matrix is a list of rows
+      b1: [0, 1, -1]       # a column (or row) vector may be a flat list
+      lr: 0.1              # a scalar is a number
+
+Where a value comes from, in order: the params file; the template, if its shape fits the dims and
+no ``--seed`` was given; otherwise fresh hand-friendly numbers from the seed (default 0).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import yaml
+
+from .errors import XlhandError
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+MAX_DIM = 64
+GENERATION_ATTEMPTS = 200
+
+
+class AttrDict(dict):
+    """A dict whose keys read as attributes: ``dims.n_in``, ``params.W1``."""
+
+    def __getattr__(self, key: str):
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+
+Dims = AttrDict
+Params = AttrDict
+Maker = Callable[[np.random.Generator, tuple, Dims], Any]
+
+
+@dataclass(frozen=True)
+class Given:
+    """One given of an exercise: its name (the params key), shape in dims, role and how to make it.
+
+    ``shape`` entries are dim names, integers, or functions of the dims. ``()`` is a scalar,
+    two entries a matrix, three a stack of matrices (one sheet block per first index, named
+    ``NAME_1``, ``NAME_2`` …). ``kind`` is ``number``, ``text`` (one string), ``texts`` (a list of
+    strings of length ``shape[0]``) or ``choice`` (one of ``choices``).
+    """
+
+    name: str
+    shape: tuple = ()
+    role: str = "given"
+    kind: str = "number"
+    low: float = -3
+    high: float = 3
+    choices: tuple[str, ...] = ()
+    make: Maker | None = None
+    describe: str = ""
+
+    def size(self, dims: Dims) -> tuple[int, ...]:
+        return tuple(_dim_value(s, dims) for s in self.shape)
+
+    def shape_words(self) -> str:
+        return " x ".join(s if isinstance(s, str) else str(s) for s in self.shape if not callable(s))
+
+    def generate(self, rng: np.random.Generator, dims: Dims):
+        size = self.size(dims)
+        if self.make is not None:
+            value = self.make(rng, size, dims)
+        elif self.kind == "choice":
+            value = self.choices[0]
+        elif self.kind != "number":
+            raise XlhandError(f"no numbers can be made for '{self.name}': give it in a params file")
+        else:
+            value = rng.integers(int(self.low), int(self.high) + 1, size=size).astype(float)
+        return normalize_value(self, value, dims, "generated")
+
+
+def _dim_value(entry, dims: Dims) -> int:
+    if callable(entry):
+        return int(entry(dims))
+    if isinstance(entry, str):
+        return int(dims[entry])
+    return int(entry)
+
+
+def fixed(value) -> Maker:
+    """A maker that always gives ``value`` (a learning rate, a default state)."""
+    return lambda rng, size, dims: value
+
+
+def one_hot_columns(rng: np.random.Generator, size: tuple, dims: Dims) -> np.ndarray:
+    """Targets: each column one-hot at a random class."""
+    rows, cols = size
+    y = np.zeros(size)
+    y[rng.integers(0, rows, size=cols), np.arange(cols)] = 1.0
+    return y
+
+
+# --- checking values -----------------------------------------------------------------------
+def normalize_value(given: Given, value, dims: Dims, where: str):
+    """Check ``value`` against the given's kind and shape; return it as float arrays / strings."""
+    key = f"{where}: block '{given.name}'"
+    if given.kind == "choice":
+        if not isinstance(value, str) or value not in given.choices:
+            raise XlhandError(f"{key}: expected one of {', '.join(given.choices)}, found {value!r}")
+        return value
+    if given.kind == "text":
+        if not isinstance(value, str):
+            raise XlhandError(f"{key}: expected text, found {value!r}")
+        return value
+    size = given.size(dims)
+    if given.kind == "texts":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise XlhandError(f"{key}: expected a list of texts, found {value!r}")
+        if size and len(value) != size[0]:
+            raise XlhandError(f"{key}: expected {size[0]} texts ({given.shape_words()}), found {len(value)}")
+        return list(value)
+    array = _numeric_array(value, key)
+    if not size:
+        if array.size != 1 or array.ndim > 1 and array.shape != (1, 1):
+            raise XlhandError(f"{key}: expected a number, found shape {_shape_text(array.shape)}")
+        return float(array.reshape(-1)[0])
+    if len(size) == 2 and array.ndim == 1 and 1 in size and array.size == size[0] * size[1]:
+        array = array.reshape(size)  # a flat list for a column or row vector
+    if array.shape != size:
+        raise XlhandError(
+            f"{key}: expected shape {_shape_text(size)} ({given.shape_words()}), "
+            f"found {_shape_text(array.shape)}"
+        )
+    return array
+
+
+def _numeric_array(value, key: str) -> np.ndarray:
+    def check(x, path):
+        if isinstance(x, list):
+            for k, item in enumerate(x):
+                check(item, path + [k + 1])
+        elif isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)):
+            where = "".join(f"[{p}]" for p in path)
+            raise XlhandError(f"{key}: entry {where or ''} is not a number: {x!r}".replace("  ", " "))
+        elif not np.isfinite(x):
+            raise XlhandError(f"{key}: entry {''.join(f'[{p}]' for p in path)} is not finite: {x!r}")
+
+    if isinstance(value, np.ndarray):
+        return value.astype(float)
+    check(value, [])
+    try:
+        return np.array(value, dtype=float)
+    except ValueError:
+        raise XlhandError(f"{key}: rows of different lengths") from None
+
+
+def _shape_text(shape: tuple) -> str:
+    return "x".join(str(s) for s in shape) if shape else "scalar"
+
+
+# --- dims ------------------------------------------------------------------------------------
+def parse_set(items: tuple[str, ...]) -> dict[str, int]:
+    """``('d_h=4', 'T=5')`` -> ``{'d_h': 4, 'T': 5}``."""
+    out = {}
+    for item in items:
+        name, sep, number = item.partition("=")
+        if not sep:
+            raise XlhandError(f"--set {item}: expected DIM=N")
+        try:
+            out[name.strip()] = int(number)
+        except ValueError:
+            raise XlhandError(f"--set {item}: '{number}' is not a whole number") from None
+    return out
+
+
+def check_dims(exercise, dims: dict, where: str) -> Dims:
+    for name, value in dims.items():
+        if name not in exercise.dims:
+            raise XlhandError(f"{where}: unknown dim '{name}' for {exercise.name} (dims: {', '.join(exercise.dims)})")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise XlhandError(f"{where}: dim '{name}' must be a positive whole number, found {value!r}")
+        least, most = exercise.limit(name)
+        if not least <= value <= most:
+            raise XlhandError(f"{where}: dim '{name}' = {value} is outside {least}..{most} for {exercise.name}")
+    return Dims({name: dims[name] for name in exercise.dims if name in dims})
+
+
+# --- files ---------------------------------------------------------------------------------
+def read_yaml(path: Path, what: str) -> dict:
+    if not path.is_file():
+        raise XlhandError(f"{what} {path}: no such file")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        at = f" (line {mark.line + 1})" if mark is not None else ""
+        raise XlhandError(f"{what} {path}: not valid YAML{at}") from None
+    except UnicodeDecodeError:
+        raise XlhandError(f"{what} {path}: not a UTF-8 text file") from None
+    if not isinstance(doc, dict):
+        raise XlhandError(f"{what} {path}: expected a mapping with keys exercise, dims, values")
+    unknown = set(doc) - {"exercise", "dims", "values"}
+    if unknown:
+        raise XlhandError(f"{what} {path}: unknown key '{sorted(unknown)[0]}' (expected exercise, dims, values)")
+    for key in ("dims", "values"):
+        if doc.get(key) is not None and not isinstance(doc[key], dict):
+            raise XlhandError(f"{what} {path}: '{key}' must be a mapping")
+    return doc
+
+
+@dataclass
+class ParamsFile:
+    path: Path
+    dims: dict
+    values: dict
+
+
+def load_params_file(exercise, path: Path, what: str = "params file") -> ParamsFile:
+    doc = read_yaml(path, what)
+    if doc.get("exercise") != exercise.name:
+        raise XlhandError(f"{what} {path}: is for exercise '{doc.get('exercise')}', not '{exercise.name}'")
+    values = doc.get("values") or {}
+    known = {g.name for g in exercise.givens}
+    for key in values:
+        if key not in known:
+            raise XlhandError(f"{what} {path}: unknown block '{key}' (givens: {', '.join(sorted(known))})")
+    return ParamsFile(path, dict(doc.get("dims") or {}), dict(values))
+
+
+def template_path(exercise) -> Path:
+    return TEMPLATES_DIR / f"{exercise.name}.yaml"
+
+
+# --- resolving what to build ---------------------------------------------------------------
+@dataclass
+class Resolved:
+    """Everything that determines a workbook: exercise, dims, givens, seed, options."""
+
+    exercise: Any
+    dims: Dims
+    params: Params
+    seed: int | None
+    options: dict = field(default_factory=dict)
+    sources: dict = field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        return params_fingerprint(self.exercise, self.params)
+
+
+def resolve(exercise, *, size: str | None = None, sets: dict | None = None, params_path: Path | None = None,
+            seed: int | None = None, options: dict | None = None) -> Resolved:
+    template = load_params_file(exercise, template_path(exercise), "template")
+    dims = dict(check_dims(exercise, template.dims, f"template {template.path}"))
+    if size is not None:
+        if size not in exercise.presets:
+            raise XlhandError(f"unknown size '{size}' for {exercise.name} (sizes: {', '.join(exercise.presets)})")
+        dims.update(exercise.presets[size])
+    user = load_params_file(exercise, params_path) if params_path is not None else None
+    if user is not None:
+        dims.update(check_dims(exercise, user.dims, f"params file {user.path}"))
+    dims.update(check_dims(exercise, sets or {}, "--set"))
+    dims = Dims(check_dims(exercise, dims, "dims"))
+    missing = [d for d in exercise.dims if d not in dims]
+    if missing:
+        raise XlhandError(f"{exercise.name}: dim '{missing[0]}' has no value")
+    options = exercise.check_options(options or {})
+
+    params, sources = Params(), {}
+    for given in exercise.givens:
+        if user is not None and given.name in user.values:
+            params[given.name] = normalize_value(given, user.values[given.name], dims, f"params file {user.path}")
+            sources[given.name] = "params file"
+        elif seed is None and given.name in template.values and _fits(given, template.values[given.name], dims):
+            params[given.name] = normalize_value(given, template.values[given.name], dims, f"template {template.path}")
+            sources[given.name] = "template"
+    to_generate = [g for g in exercise.givens if g.name not in params]
+    used_seed = None
+    if to_generate:
+        used_seed = 0 if seed is None else seed
+        _generate(exercise, dims, params, to_generate, used_seed)
+        sources.update({g.name: "seed" for g in to_generate})
+    elif seed is not None:
+        used_seed = seed
+    exercise.validate(dims, params, _origin(user))
+    return Resolved(exercise, dims, params, used_seed, options, sources)
+
+
+def _origin(user: ParamsFile | None) -> str:
+    return f"params file {user.path}" if user is not None else "params"
+
+
+def _fits(given: Given, value, dims: Dims) -> bool:
+    try:
+        normalize_value(given, value, dims, "template")
+        return True
+    except XlhandError:
+        return False
+
+
+def _generate(exercise, dims: Dims, params: Params, givens: list[Given], seed: int) -> None:
+    """Fresh numbers for ``givens``, retried until the exercise finds them instructive."""
+    for attempt in range(GENERATION_ATTEMPTS):
+        for given in givens:
+            rng = np.random.default_rng([seed, attempt, zlib.crc32(exercise.name.encode()), zlib.crc32(given.name.encode())])
+            params[given.name] = given.generate(rng, dims)
+        if exercise.accept is None or exercise.accept(dims, params):
+            return
+
+
+# --- dumping -------------------------------------------------------------------------------
+def plain(value):
+    """Arrays as nested lists with integral numbers as ints; strings unchanged."""
+    if isinstance(value, np.ndarray):
+        return plain(value.tolist())
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def dump_value(given: Given, value, dims: Dims):
+    size = given.size(dims)
+    if given.kind == "number" and len(size) == 2 and size[1] == 1:
+        return plain(np.asarray(value).reshape(-1))
+    return plain(value)
+
+
+class _FlowListDumper(yaml.SafeDumper):
+    pass
+
+
+def _represent_list(dumper, data):
+    flow = all(not isinstance(x, (list, dict)) for x in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+_FlowListDumper.add_representer(list, _represent_list)
+
+
+def dump_params(resolved: Resolved) -> str:
+    ex = resolved.exercise
+    doc = {
+        "exercise": ex.name,
+        "dims": dict(resolved.dims),
+        "values": {g.name: dump_value(g, resolved.params[g.name], resolved.dims) for g in ex.givens},
+    }
+    return yaml.dump(doc, Dumper=_FlowListDumper, sort_keys=False, allow_unicode=True, width=120)
+
+
+def params_fingerprint(exercise, params: Params) -> str:
+    canonical = {g.name: plain(params[g.name]) for g in exercise.givens}
+    text = json.dumps({"exercise": exercise.name, "values": canonical}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

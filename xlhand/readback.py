@@ -1,0 +1,107 @@
+"""Reading an xlhand workbook back: metadata, where each named block is, its cells, its givens."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+from openpyxl.utils.cell import get_column_letter, range_boundaries
+
+from .blocks import block_name_of
+from .errors import XlhandError
+from .params import Dims, Params, normalize_value
+
+JSON_KEYS = ("dims", "options")
+
+
+@dataclass(frozen=True)
+class BlockRange:
+    """Where a named block stands: sheet name and 1-based inclusive bounds."""
+
+    sheet: str
+    min_row: int
+    min_col: int
+    max_row: int
+    max_col: int
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.max_row - self.min_row + 1, self.max_col - self.min_col + 1)
+
+    def addresses(self) -> list[list[str]]:
+        return [[f"{get_column_letter(c)}{r}" for c in range(self.min_col, self.max_col + 1)]
+                for r in range(self.min_row, self.max_row + 1)]
+
+
+def load(path: Path, data_only: bool = False):
+    try:
+        return openpyxl.load_workbook(path, data_only=data_only, keep_links=False)
+    except FileNotFoundError:
+        raise XlhandError(f"{path}: no such file") from None
+    except Exception as e:  # openpyxl raises many kinds for a file that is not an xlsx
+        raise XlhandError(f"{path}: not a readable .xlsx workbook ({type(e).__name__})") from None
+
+
+def read_metadata(wb, path: Path) -> dict:
+    meta = {}
+    for prop in wb.custom_doc_props.props:
+        if prop.name.startswith("xlhand_"):
+            meta[prop.name[len("xlhand_"):]] = prop.value
+    if "exercise" not in meta:
+        raise XlhandError(f"{path}: no xlhand metadata (was it made by xlhand build?)")
+    for key in JSON_KEYS:
+        meta[key] = json.loads(meta.get(key) or "{}")
+    return meta
+
+
+def block_ranges(wb) -> dict[str, BlockRange]:
+    """Every xlhand block in the workbook, found through its defined name."""
+    out = {}
+    for defined, dn in wb.defined_names.items():
+        name = block_name_of(defined)
+        if name is None:
+            continue
+        for sheet, ref in dn.destinations:
+            min_col, min_row, max_col, max_row = range_boundaries(ref.replace("$", ""))
+            out[name] = BlockRange(sheet, min_row, min_col, max_row, max_col)
+    return out
+
+
+def read_block(wb, where: BlockRange) -> list[list[object]]:
+    ws = wb[where.sheet]
+    return [[ws.cell(r, c).value for c in range(where.min_col, where.max_col + 1)]
+            for r in range(where.min_row, where.max_row + 1)]
+
+
+def read_params(wb, exercise, dims: Dims, path: Path) -> Params:
+    """The givens as they stand in the workbook (a student may have changed them)."""
+    ranges = block_ranges(wb)
+    params = Params()
+    for given in exercise.givens:
+        size = given.size(dims)
+        if given.kind == "number" and len(size) == 3:
+            value = [_cells(wb, ranges, f"{given.name}_{k}", path) for k in range(1, size[0] + 1)]
+        elif given.kind == "texts":
+            value = [str(v) for v in _cells(wb, ranges, given.name, path)[0]]
+        elif given.kind in ("text", "choice"):
+            value = str(_cells(wb, ranges, given.name, path)[0][0])
+        else:
+            value = _cells(wb, ranges, given.name, path)
+        params[given.name] = normalize_value(given, value, dims, str(path))
+    return params
+
+
+def _cells(wb, ranges: dict, name: str, path: Path):
+    if name not in ranges:
+        raise XlhandError(f"{path}: block '{name}' is missing (no defined name x_{name})")
+    return read_block(wb, ranges[name])
+
+
+def as_number(value) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    return None

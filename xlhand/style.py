@@ -1,0 +1,47 @@
+"""The palette: one colour per role across every exercise, and the legend that explains it.
+
+Colour is never the only cue: every block also carries a label, and the legend names each role.
+"""
+from __future__ import annotations
+
+# role -> (fill colour, font colour, what the legend says)
+PALETTE = {
+    "given": ("#DDEBF7", "#1F3864", "given data (inputs)"),
+    "weight": ("#FCE4D6", "#843C0C", "weights"),
+    "bias": ("#FFF2CC", "#7F6000", "biases"),
+    "target": ("#E4DFEC", "#3F3151", "targets"),
+    "computed": ("#E2EFDA", "#375623", "computed (formula)"),
+    "output": ("#A9D08E", "#1E3B10", "result / output (formula)"),
+    "gradient": ("#F8CBAD", "#833C0B", "gradient (formula)"),
+    "blank": ("#FFFFFF", "#000000", "your answer (fill in)"),
+}
+
+NUMBER_FORMAT = "0.0##"
+INTEGER_FORMAT = "0"
+CHECK_RIGHT = {"bg_color": "#63BE7B", "font_color": "#000000"}
+CHECK_WRONG = {"bg_color": "#F8696B", "font_color": "#000000"}
+
+
+def role_format(role: str, number_format: str = NUMBER_FORMAT) -> dict:
+    fill, font, _ = PALETTE[role]
+    fmt = {
+        "bg_color": fill,
+        "font_color": font,
+        "border": 1,
+        "border_color": "#A6A6A6",
+        "align": "center",
+        "num_format": number_format,
+    }
+    if role == "blank":
+        fmt.update(border=3, border_color="#7F7F7F", locked=False)
+    if role == "output":
+        fmt["bold"] = True
+    return fmt
+
+
+TITLE = {"bold": True, "font_size": 14}
+SUBTITLE = {"italic": True, "font_color": "#595959"}
+LABEL = {"bold": True, "font_color": "#404040"}
+STEP_NUMBER = {"bold": True, "font_color": "#C00000"}
+GLYPH = {"bold": True, "align": "center", "font_color": "#7F7F7F", "font_size": 12}
+NOTE = {"italic": True, "font_color": "#595959"}

@@ -1,0 +1,171 @@
+"""Verification: recompute a workbook with a formula engine and compare every named block with NumPy.
+
+Two engines: the ``formulas`` package in-process, and LibreOffice headless (see
+:mod:`xlhand.libreoffice`), whose recalculated and saved values are read back with openpyxl.
+"""
+from __future__ import annotations
+
+import os
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import catalog, readback
+from .build import key_sheet
+from .errors import XlhandError
+from .exercise import expected_values
+from .params import Dims, Resolved
+
+RTOL = 1e-9
+ATOL = 1e-9
+
+CellReader = Callable[[readback.BlockRange], list[list[object]]]
+
+
+@dataclass
+class Mismatch:
+    block: str
+    cell: str
+    expected: object
+    got: object
+
+
+@dataclass
+class Report:
+    path: Path
+    exercise: str
+    blocks: int = 0
+    cells: int = 0
+    mismatches: list[Mismatch] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+
+@dataclass
+class Rebuilt:
+    """What a workbook says it is, rebuilt from its metadata and its own givens."""
+
+    resolved: Resolved
+    expected: dict
+    ranges: dict
+    notes: list[str]
+
+
+def rebuild(path: Path) -> Rebuilt:
+    wb = readback.load(path)
+    meta = readback.read_metadata(wb, path)
+    exercise = catalog.get(meta["exercise"])
+    dims = Dims({k: int(v) for k, v in meta["dims"].items()})
+    params = readback.read_params(wb, exercise, dims, path)
+    seed = int(meta["seed"]) if meta.get("seed") else None
+    resolved = Resolved(exercise, dims, params, seed, exercise.check_options(meta["options"]))
+    notes = []
+    if meta.get("params_fingerprint") and meta["params_fingerprint"] != resolved.fingerprint():
+        notes.append("the givens differ from those the workbook was built with")
+    sheet = key_sheet(resolved)
+    expected = {name: value for name, value in expected_values(exercise, resolved, sheet).items()
+                if name in sheet.blocks and sheet.blocks[name].named}
+    return Rebuilt(resolved, expected, readback.block_ranges(wb), notes)
+
+
+def compare(rebuilt: Rebuilt, read_cells: CellReader, path: Path) -> Report:
+    report = Report(path, rebuilt.resolved.exercise.name, notes=list(rebuilt.notes))
+    for name, expected in rebuilt.expected.items():
+        where = rebuilt.ranges.get(name)
+        if where is None:
+            report.mismatches.append(Mismatch(name, "-", "a defined name x_" + name, "none"))
+            continue
+        report.blocks += 1
+        report.mismatches.extend(compare_block(name, expected, read_cells(where), where))
+        report.cells += where.shape[0] * where.shape[1]
+    return report
+
+
+def compare_block(name: str, expected, got: list[list[object]], where: readback.BlockRange) -> list[Mismatch]:
+    addresses = where.addresses()
+    if isinstance(expected, str):
+        expected = [[expected]]
+    if isinstance(expected, list) and expected and isinstance(expected[0], str):
+        expected = [expected]
+    if not (isinstance(expected, list) and expected and isinstance(expected[0], list)):
+        expected = np.atleast_2d(np.asarray(expected, dtype=float))
+    shape = (len(expected), len(expected[0]))
+    if shape != where.shape:
+        return [Mismatch(name, addresses[0][0], f"shape {shape}", f"shape {where.shape}")]
+    out = []
+    for i in range(shape[0]):
+        for j in range(shape[1]):
+            want, have = expected[i][j], got[i][j]
+            if not _equal(want, have):
+                out.append(Mismatch(name, addresses[i][j], want, have))
+    return out
+
+
+def _equal(want, have) -> bool:
+    if isinstance(want, str):
+        return isinstance(have, str) and have == want
+    number = readback.as_number(have)
+    return number is not None and bool(np.isclose(number, float(want), rtol=RTOL, atol=ATOL))
+
+
+# --- engines ---------------------------------------------------------------------------------
+_KEY = re.compile(r"^'\[[^\]]*\](?P<sheet>.+)'!(?P<cell>[A-Z]+[0-9]+)$")
+
+
+def formulas_cells(path: Path) -> CellReader:
+    """Recompute every formula with the ``formulas`` engine; read cells of the result."""
+    os.environ.setdefault("TQDM_DISABLE", "1")  # formulas shows progress bars otherwise
+    import formulas  # imported here: it takes a second to import
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = formulas.ExcelModel().loads(str(path)).finish()
+        solution = model.calculate()
+    cells: dict[tuple[str, str], object] = {}
+    for key, ranges in solution.items():
+        m = _KEY.match(key)
+        if m:
+            cells[(m["sheet"].upper(), m["cell"])] = _plain(ranges.value[0][0])
+
+    def read(where: readback.BlockRange) -> list[list[object]]:
+        sheet = where.sheet.upper()
+        return [[cells.get((sheet, a)) for a in row] for row in where.addresses()]
+
+    return read
+
+
+def _plain(value):
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return float(value)
+    if isinstance(value, str):
+        return value
+    text = str(value)
+    return None if text in ("", "empty") else f"#{text.lstrip('#')}" if text.startswith("#") else text
+
+
+def saved_cells(path: Path) -> CellReader:
+    """Read the cached values a spreadsheet application saved (LibreOffice after recalculation)."""
+    wb = readback.load(path, data_only=True)
+    return lambda where: readback.read_block(wb, where)
+
+
+def check_file(path: Path, engine: str = "formulas", recalculated: Path | None = None) -> Report:
+    """Check one workbook: ``engine`` is ``formulas``, or ``saved`` to read the values of
+    ``recalculated`` (the same workbook after LibreOffice recalculated it)."""
+    rebuilt = rebuild(path)
+    if engine == "formulas":
+        reader = formulas_cells(path)
+    elif engine == "saved":
+        reader = saved_cells(recalculated or path)
+    else:
+        raise XlhandError(f"unknown engine '{engine}'")
+    return compare(rebuilt, reader, path)
