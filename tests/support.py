@@ -1,0 +1,52 @@
+"""Helpers shared by the tests: build a workbook into a temporary folder and check it."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import openpyxl
+
+from xlhand import catalog
+from xlhand.build import key_workbook, write_atomic
+from xlhand.fx import PORTABLE_FUNCTIONS
+from xlhand.params import resolve
+from xlhand.verify import check_file
+
+FUNCTION_CALL = re.compile(r"([A-Z][A-Z0-9_.]*)\(")
+
+
+def build(tmp_path: Path, name: str, filename: str | None = None, **kw) -> Path:
+    resolved = resolve(catalog.get(name), **kw)
+    path = tmp_path / (filename or f"{name}.xlsx")
+    write_atomic(path, key_workbook(resolved))
+    return path
+
+
+def assert_verified(path: Path) -> None:
+    """The formulas engine agrees with the NumPy reference on every named block."""
+    report = check_file(path)
+    shown = "\n".join(f"{m.block} {m.cell}: expected {m.expected!r}, got {m.got!r}"
+                      for m in report.mismatches[:20])
+    assert report.ok, f"{path.name}: {len(report.mismatches)} mismatches\n{shown}"
+    assert report.blocks > 0 and report.cells > 0
+
+
+def formula_texts(path: Path) -> list[str]:
+    wb = openpyxl.load_workbook(path)
+    out = []
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                v = cell.value
+                text = getattr(v, "text", v)
+                if isinstance(text, str) and text.startswith("="):
+                    out.append(text)
+    return out
+
+
+def functions_used(path: Path) -> set[str]:
+    return {m for f in formula_texts(path) for m in FUNCTION_CALL.findall(f)}
+
+
+def non_portable(path: Path) -> set[str]:
+    return functions_used(path) - PORTABLE_FUNCTIONS

@@ -1,0 +1,47 @@
+"""The second engine: LibreOffice headless recalculates every exercise at every preset (and a few
+random seeds) in one batch, and every named block must equal the NumPy reference."""
+from __future__ import annotations
+
+import pytest
+
+from support import build
+from xlhand import catalog, libreoffice
+from xlhand.verify import check_file
+
+CASES = [(n, size, None) for n in catalog.names() for size in catalog.get(n).presets]
+CASES += [(n, None, seed) for n in catalog.names() for seed in (11, 12)]
+
+pytestmark = [
+    pytest.mark.libreoffice,
+    pytest.mark.skipif(libreoffice.soffice() is None,
+                       reason="LibreOffice (soffice) is not installed: apt-get install -y libreoffice-calc-nogui"),
+]
+
+
+def case_id(case) -> str:
+    name, size, seed = case
+    return f"{name}-{size or f'seed{seed}'}"
+
+
+@pytest.fixture(scope="module")
+def recalculated(request, tmp_path_factory):
+    """Build every selected case, then recalculate them all with a single soffice call."""
+    selected = [item.callspec.params["case"] for item in request.session.items
+                if getattr(item, "originalname", "") == "test_libreoffice_agrees_with_numpy"]
+    src = tmp_path_factory.mktemp("built")
+    out = tmp_path_factory.mktemp("recalculated")
+    built = {}
+    for case in selected:
+        name, size, seed = case
+        built[case] = build(src, name, f"{case_id(case)}.xlsx", size=size, seed=seed)
+    converted = libreoffice.recalculate(list(built.values()), out)
+    return {case: (path, converted[path]) for case, path in built.items()}
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_libreoffice_agrees_with_numpy(recalculated, case):
+    original, converted = recalculated[case]
+    assert converted is not None, f"LibreOffice could not convert {original.name}"
+    report = check_file(original, engine="saved", recalculated=converted)
+    shown = "\n".join(f"{m.block} {m.cell}: expected {m.expected!r}, got {m.got!r}" for m in report.mismatches[:20])
+    assert report.ok, shown
