@@ -93,3 +93,11 @@ def test_every_computed_cell_is_a_formula(tmp_path, name):
         is_given = block in givens or block.rsplit("_", 1)[0] in givens or block.endswith("_ones")
         if not is_given:
             assert all(isinstance(c, str) and c.startswith("=") or hasattr(c, "text") for c in cells), block
+
+
+def test_readme_lists_every_exercise():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    missing = [n for n in NAMES if f"| `{n}` |" not in readme]
+    assert missing == []

@@ -45,3 +45,21 @@ def test_libreoffice_agrees_with_numpy(recalculated, case):
     report = check_file(original, engine="saved", recalculated=converted)
     shown = "\n".join(f"{m.block} {m.cell}: expected {m.expected!r}, got {m.got!r}" for m in report.mismatches[:20])
     assert report.ok, shown
+
+
+def test_values_command_reads_what_libreoffice_saved(recalculated_backprop):
+    from click.testing import CliRunner
+    import json
+
+    from xlhand.cli import cli
+
+    result = CliRunner().invoke(cli, ["values", str(recalculated_backprop), "--block", "P", "--json"])
+    assert result.exit_code == 0, result.output
+    probabilities = json.loads(result.output)["P"]
+    assert abs(sum(row[0] for row in probabilities) - 1) < 1e-12
+
+
+@pytest.fixture(scope="module")
+def recalculated_backprop(tmp_path_factory):
+    src = build(tmp_path_factory.mktemp("values"), "backprop")
+    return libreoffice.recalculate([src], tmp_path_factory.mktemp("values-out"))[src]

@@ -1,0 +1,68 @@
+"""backprop's NumPy reference against the math: gradients by central finite differences of the loss."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from xlhand import catalog
+from xlhand.params import Dims, Params
+
+EX = catalog.get("backprop")
+
+
+def loss(p: dict) -> float:
+    """The forward pass and cross-entropy, written out on its own."""
+    a = p["X"]
+    for k in (1, 2):
+        a = np.maximum(p[f"W{k}"] @ a + p[f"b{k}"], 0)
+    z = p["W3"] @ a + p["b3"]
+    prob = np.exp(z) / np.exp(z).sum(axis=0)
+    return float(-(p["Y"] * np.log(prob)).sum())
+
+
+def random_params(dims: Dims, seed: int) -> Params:
+    """Real-valued numbers keep every pre-activation away from ReLU's kink at 0."""
+    rng = np.random.default_rng(seed)
+    shapes = {g.name: g.size(dims) for g in EX.givens}
+    p = Params({name: rng.normal(size=shape) for name, shape in shapes.items() if shape})
+    p["Y"] = np.eye(dims["n_out"])[:, rng.integers(0, dims["n_out"], dims["batch"])]
+    p["lr"] = 0.1
+    return p
+
+
+@pytest.mark.parametrize("size", ["small", "medium", "large"])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_gradients_match_finite_differences(size, seed):
+    dims = Dims(EX.presets[size])
+    p = random_params(dims, seed)
+    ref = EX.reference(dims, p)
+    assert ref["L"] == pytest.approx(loss(p), rel=1e-12)
+    h = 1e-6
+    for name in ("W1", "b1", "W2", "b2", "W3", "b3"):
+        numeric = np.zeros_like(p[name])
+        for idx in np.ndindex(p[name].shape):
+            up, down = dict(p), dict(p)
+            up[name], down[name] = p[name].copy(), p[name].copy()
+            up[name][idx] += h
+            down[name][idx] -= h
+            numeric[idx] = (loss(up) - loss(down)) / (2 * h)
+        np.testing.assert_allclose(ref[f"d{name}"], numeric, rtol=1e-5, atol=1e-7, err_msg=name)
+        np.testing.assert_allclose(ref[f"{name}n"], p[name] - 0.1 * numeric, rtol=1e-5, atol=1e-7)
+
+
+def test_relu_derivative_at_zero_is_zero():
+    dims = Dims(EX.presets["small"])
+    p = random_params(dims, 3)
+    p["b1"] = -(p["W1"] @ p["X"])  # every Z1 entry exactly 0
+    ref = EX.reference(dims, p)
+    assert np.all(ref["Z1"] == 0) and np.all(ref["dZ1"] == 0)
+
+
+def test_default_numbers_teach_something():
+    from xlhand.params import resolve
+
+    r = resolve(EX)
+    ref = EX.reference(r.dims, r.params)
+    assert (ref["A1"] == 0).any() and (ref["A1"] > 0).any()
+    assert (ref["A2"] == 0).any() and (ref["A2"] > 0).any()
+    assert ref["P"].max() < 0.9

@@ -1,0 +1,48 @@
+"""lstm's NumPy reference against a step-by-step hand computation with scalars."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from xlhand import catalog
+from xlhand.params import Dims, Params, resolve
+
+EX = catalog.get("lstm")
+
+
+def sig(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
+
+
+def test_one_unit_two_steps_by_hand():
+    dims = Dims(d_in=1, d_h=1, T=2)
+    p = Params(X=np.array([[1.0, -2.0]]), h0=np.array([[1.0]]), c0=np.array([[0.3]]),
+               Wf=np.array([[0.5, -1.0]]), bf=np.array([[0.1]]),
+               Wi=np.array([[1.0, 0.5]]), bi=np.array([[0.0]]),
+               Wc=np.array([[-1.0, 1.0]]), bc=np.array([[0.2]]),
+               Wo=np.array([[0.3, 0.3]]), bo=np.array([[-0.1]]))
+    h, c = 1.0, 0.3
+    expected = []
+    for x in (1.0, -2.0):
+        f = sig(0.5 * x - 1.0 * h + 0.1)
+        i = sig(1.0 * x + 0.5 * h + 0.0)
+        g = math.tanh(-1.0 * x + 1.0 * h + 0.2)
+        o = sig(0.3 * x + 0.3 * h - 0.1)
+        c = f * c + i * g
+        h = o * math.tanh(c)
+        expected.append((f, i, g, o, c, h))
+    ref = EX.reference(dims, p)
+    for t, (f, i, g, o, c, h) in enumerate(expected, start=1):
+        got = [ref[f"{k}_{t}"].item() for k in "figoch"]
+        assert got == pytest.approx([f, i, g, o, c, h], rel=1e-12)
+    assert ref["H"].ravel().tolist() == pytest.approx([e[5] for e in expected], rel=1e-12)
+    assert ref["C"].ravel().tolist() == pytest.approx([e[4] for e in expected], rel=1e-12)
+
+
+def test_default_state_from_the_seed_notes():
+    r = resolve(EX)
+    assert r.params.h0.ravel().tolist() == [1, 1]
+    assert r.params.c0.ravel().tolist() == [0.3, -0.5]
+    assert EX.accept(r.dims, r.params)
