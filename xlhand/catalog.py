@@ -8,6 +8,27 @@ from .errors import XlhandError
 MODULES = [
     "backprop",
     "lstm",
+    "autoencoder",
+    "dft",
+    "vectordb",
+    "mlp",
+    "rnn",
+    "self_attention",
+    "cross_attention",
+    "multihead_attention",
+    "autograd",
+    "softmax",
+    "relu",
+    "temperature",
+    "linear_layer",
+    "dot_product",
+    "matmul",
+    "word2vec",
+    "seq2seq_attention",
+    "transformer",
+    "decoding",
+    "mhc",
+    "alphafold_triangle",
 ]
 
 

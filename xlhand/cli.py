@@ -75,8 +75,17 @@ def list_cmd():
 @click.option("--with-sine", is_flag=True, help="dft: add the sine part, magnitude and phase.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default="output",
               show_default=True, help="Directory for the workbooks.")
-def build(exercises, build_all, size, sets, opts, params_path, seed, with_sine, out_dir):
-    """Build the answer-key workbook of each EXERCISE into OUT/<exercise>.xlsx."""
+@click.option("--student", is_flag=True, help="A student worksheet: blanks to fill in, live self-check.")
+@click.option("--blank", "blank", metavar="STEPS", help="With --student: the steps left blank, e.g. 1,3-5 "
+              "(default: every computed block).")
+@click.option("--password", help="With --student: a password for the sheet protection (default: none).")
+@click.option("--no-self-check", is_flag=True, help="With --student: no green/red check (for exams).")
+def build(exercises, build_all, size, sets, opts, params_path, seed, with_sine, out_dir, student, blank,
+          password, no_self_check):
+    """Build the answer-key workbook of each EXERCISE into OUT/<exercise>.xlsx
+    (with --student, a worksheet into OUT/<exercise>-student.xlsx)."""
+    if not student and (blank or password or no_self_check):
+        raise XlhandError("--blank, --password and --no-self-check need --student")
     names = catalog.names() if build_all else list(exercises)
     if not names:
         raise XlhandError("name an exercise or give --all (run 'xlhand list')")
@@ -90,8 +99,16 @@ def build(exercises, build_all, size, sets, opts, params_path, seed, with_sine, 
         ex = catalog.get(name)
         own = {k: v for k, v in options.items() if k in ex.options or len(names) == 1}
         jobs.append(resolve_one(name, size, sets, params_path, seed, own))
+    if student:
+        from .modes import parse_steps, student_workbook
+
+        steps = parse_steps(blank)
+        built = [(out_dir / f"{r.exercise.name}-student.xlsx",
+                  student_workbook(r, steps=steps, password=password, self_check=not no_self_check))
+                 for r in jobs]
+    else:
+        built = [(out_dir / f"{r.exercise.name}.xlsx", key_workbook(r)) for r in jobs]
     check_writable(out_dir)
-    built = [(out_dir / f"{r.exercise.name}.xlsx", key_workbook(r)) for r in jobs]
     for path, data in built:
         write_atomic(path, data)
         click.echo(f"wrote {path}")
@@ -154,6 +171,62 @@ def values(file, blocks, as_json):
         click.echo(f"{name}:")
         for row in rows:
             click.echo("  " + "  ".join(_show(v) for v in row))
+
+
+@cli.command("class")
+@click.argument("exercise")
+@click.option("--roster", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="CSV with columns id, name (extra columns are kept in the manifest).")
+@click.option("--size", help="Preset size: small, medium or large.")
+@click.option("--set", "sets", multiple=True, metavar="DIM=N", help="Set one dimension.")
+@click.option("--opt", "opts", multiple=True, metavar="NAME=VALUE", help="An exercise option.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Class seed; each student's numbers "
+              "derive from it and their id.")
+@click.option("--blank", metavar="STEPS", help="The steps left blank, e.g. 1,3-5 (default: all).")
+@click.option("--password", help="A password for the sheet protection (default: none).")
+@click.option("--no-self-check", is_flag=True, help="No green/red check (for exams).")
+@click.option("--rtol", type=float, default=1e-2, show_default=True, help="Relative tolerance.")
+@click.option("--atol", type=float, default=1e-2, show_default=True, help="Absolute tolerance.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default="class",
+              show_default=True, help="Directory for worksheets, keys/ and manifest.json.")
+def class_cmd(exercise, roster, size, sets, opts, seed, blank, password, no_self_check, rtol, atol, out_dir):
+    """One student worksheet per roster row, each with its own numbers, plus keys and a manifest."""
+    from .modes import build_class, parse_steps
+
+    manifest = build_class(exercise, roster, out_dir, size=size, sets=parse_set(sets), seed=seed,
+                           options=parse_opts(opts), steps=parse_steps(blank), password=password,
+                           self_check=not no_self_check, rtol=rtol, atol=atol)
+    click.echo(f"wrote {len(manifest['students'])} worksheets, keys/ and manifest.json to {out_dir}")
+
+
+@cli.command("grade")
+@click.option("--manifest", "manifest_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
+              help="The manifest.json written by 'xlhand class'.")
+@click.argument("submissions", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--rtol", type=float, help="Relative tolerance (default: the manifest's, 1e-2).")
+@click.option("--atol", type=float, help="Absolute tolerance (default: the manifest's, 1e-2).")
+@click.option("--ecf", type=float, default=0.5, show_default=True,
+              help="Credit for a cell right on the student's own earlier values (0 to below 1).")
+@click.option("--no-feedback", is_flag=True, help="Write grades.csv only.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default="grades",
+              show_default=True, help="Directory for grades.csv and feedback/.")
+def grade_cmd(manifest_path, submissions, rtol, atol, ecf, no_feedback, out_dir):
+    """Grade SUBMISSIONS (files or folders of .xlsx) against the class manifest."""
+    from .grade import grade
+
+    paths = []
+    for p in submissions:
+        paths.extend(sorted(p.glob("*.xlsx")) if p.is_dir() else [p])
+    subs = grade(manifest_path, paths, out_dir, rtol=rtol, atol=atol, ecf=ecf, feedback=not no_feedback)
+    for s in subs:
+        if s.status == "graded":
+            click.echo(f"{s.path.name}: {s.student_id} ({s.identified_by}) {s.score:g}/{s.max:g}"
+                       + (f" [{'; '.join(s.flags)}]" if s.flags else ""))
+        elif s.status == "rejected":
+            click.echo(f"{s.path.name}: not graded: {s.reason}")
+        else:
+            click.echo(f"{s.student_id}: {s.reason}")
+    click.echo(f"wrote {out_dir / 'grades.csv'}")
 
 
 def main():

@@ -56,7 +56,7 @@ class Exercise:
 
     def build_sheet(self, resolved: Resolved, subtitle: str = "") -> Sheet:
         sheet = Sheet(title=f"{self.name}: {self.title}", subtitle=subtitle,
-                      params=resolved.params, specs={g.name: g for g in self.givens})
+                      params=resolved.params, specs={g.name: g for g in self.givens}, dims=resolved.dims)
         self.layout(sheet, resolved.dims, resolved.params, **_option_kwargs(self, resolved))
         sheet.finish()
         return sheet
@@ -73,7 +73,9 @@ def expected_values(exercise: Exercise, resolved: Resolved, sheet: Sheet) -> dic
     for given in exercise.givens:
         value = resolved.params[given.name]
         values[given.name] = value
-        if given.kind == "number" and len(given.size(resolved.dims)) == 3:
+        if given.stack is not None:
+            values.update({f"{given.name}_{k}": m for k, m in zip(given.items(resolved.dims), value)})
+        elif given.kind == "number" and len(given.size(resolved.dims)) == 3:
             for k, matrix in enumerate(value, start=1):
                 values[f"{given.name}_{k}"] = matrix
     values.update(exercise.run_reference(resolved))

@@ -11,6 +11,10 @@ from typing import Iterable, Sequence
 PORTABLE_FUNCTIONS = frozenset(
     "SUM SUMPRODUCT SUMSQ MMULT TRANSPOSE EXP LN SQRT TANH COS SIN PI MAX MIN ABS IF AND OR "
     "AVERAGE INDEX MATCH ROUND POWER COUNT COUNTIF ISNUMBER ISBLANK NOT".split()
+    # ATAN (one argument, so no order to disagree on; unlike ATAN2, whose argument order differs
+    # between spreadsheets and programming languages), FIND(find, within, [start]) and
+    # MID(text, start, count) mean the same in Excel 2010+, LibreOffice, Google Sheets and formulas.
+    + "ATAN FIND MID".split()
 )
 
 
@@ -94,3 +98,17 @@ def sumsq(rng: str) -> str:
 
 def sumproduct(*ranges: str) -> str:
     return f"SUMPRODUCT({','.join(ranges)})"
+
+
+def atan(x: str) -> str:
+    return f"ATAN({x})"
+
+
+def find(needle: str, text: str, start: str | None = None) -> str:
+    """The position (from 1) of ``needle`` in ``text``, searching from ``start``; case-sensitive."""
+    return f"FIND({needle},{text}" + (f",{start})" if start is not None else ")")
+
+
+def mid(text: str, start: str, count: str) -> str:
+    """``count`` characters of ``text`` from position ``start`` (from 1)."""
+    return f"MID({text},{start},{count})"

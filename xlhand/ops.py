@@ -88,6 +88,60 @@ def _width(s: Sheet, x: Operand) -> int:
     return value.shape[1]
 
 
+def linear_parts(s: Sheet, name: str, Ws: Sequence[Operand], X: Block, b: Operand | None = None, *,
+                 at: tuple[int, int] | None = None, role: str = "computed", label: str | None = None,
+                 expect=None) -> Block:
+    """``name = [W_1 | W_2 | …]·X (+ b)``: a product whose left operand stands as several blocks side
+    by side, e.g. an RNN's ``[Wx | Wh | b]`` against ``[x_t; h_{t−1}; 1]``.
+
+    Given names are placed left of the result, in order, with b as the last column; X's rows must
+    match the parts' columns taken together. Every cell is one written-out dot product.
+    """
+    ones = ones_row(s, X) if b is not None else None
+    at = at or s.below(ones or X)
+    parts = list(Ws) + ([b] if b is not None else [])
+    left = at[1] - GAP - sum(_width(s, w) for w in parts)
+    placed = []
+    for w in parts:
+        if isinstance(w, str):
+            w = s.given(w, at=(at[0], left))
+        placed.append(w)
+        left += w.cols
+    weights, bias = (placed[:-1], placed[-1]) if b is not None else (placed, None)
+    rows = weights[0].rows
+    width = sum(w.cols for w in weights)
+    if any(w.rows != rows for w in placed) or width != X.rows:
+        raise ValueError(f"{name}: parts {[w.name for w in placed]} do not fit {X.name} ({X.rows} rows)")
+
+    def cell(i: int, j: int) -> str:
+        left_terms = [c for w in weights for c in w.row(i)] + ([bias.cell(i, 0)] if bias is not None else [])
+        top = X.col(j) + ([ones.cell(0, j)] if ones is not None else [])
+        return fx.dot(left_terms, top)
+
+    return s.add(name, (rows, X.cols), at, role, label, formula=cell, expect=expect)
+
+
+def solve_dot(s: Sheet, name: str, left: Sequence[tuple[Block, int, int]], right: Sequence[tuple[Block, int, int]],
+              coef: tuple[Block, int, int], result: tuple[Block, int, int], *, at: tuple[int, int],
+              role: str = "computed", label: str | None = None, expect=None) -> Block:
+    """The missing entry x of a dot product whose result is given (an inverse drill).
+
+    ``result = Σ left_l·right_l + coef·x``, so ``x = (result − Σ left_l·right_l) / coef``: one 1x1
+    block whose formula reads the given result, the known pairs and the coefficient (cells named
+    as ``(block, i, j)``). The caller makes sure the coefficient is not zero.
+    """
+    if len(left) != len(right):
+        raise ValueError(f"{name}: {len(left)} known left entries but {len(right)} right entries")
+
+    def cell(i: int, j: int) -> str:
+        r = result[0].cell(result[1], result[2])
+        c = coef[0].cell(coef[1], coef[2])
+        known = fx.dot([b.cell(p, q) for b, p, q in left], [b.cell(p, q) for b, p, q in right])
+        return fx.div(f"{r}-({known})" if known else r, c)
+
+    return s.add(name, (1, 1), at, role, label, formula=cell, expect=expect)
+
+
 def transpose(s: Sheet, name: str, src: Block, at: tuple[int, int], label: str | None = None,
               role: str | None = None) -> Block:
     """A transposed copy of ``src``: cell (i, j) reads src (j, i)."""
@@ -142,6 +196,18 @@ def tanh(s: Sheet, name: str, Z: Block, **kw) -> Block:
     return elementwise(s, name, fx.tanh, [Z], label=kw.pop("label", f"{name} = tanh({Z.name})"), **kw)
 
 
+def gate(s: Sheet, name: str, Z: Block, **kw) -> Block:
+    """The ReLU gate ``[Z > 0]``: 1 where the unit passes its input, 0 where it is shut."""
+    return elementwise(s, name, lambda z: fx.step_mask(z, "1"), [Z], label=kw.pop("label", f"{name} = [{Z.name} > 0]"),
+                       expect=kw.pop("expect", lambda v: (value_of(Z)(v) > 0).astype(float)), **kw)
+
+
+def leaky_relu(s: Sheet, name: str, Z: Block, alpha: Block, **kw) -> Block:
+    """Leaky ReLU: ``z`` where ``z > 0``, else ``α·z``; α is a cell on the sheet (edit it, watch it change)."""
+    return elementwise(s, name, lambda z: fx.leaky_relu(z, absolute(alpha)), [Z],
+                       label=kw.pop("label", f"{name} = LeakyReLU({Z.name}), α = {alpha.name}"), **kw)
+
+
 def relu_backward(s: Sheet, name: str, dA: Block, Z: Block, **kw) -> Block:
     """``dZ = dA ⊙ [Z > 0]`` (ReLU'(0) = 0)."""
     return elementwise(s, name, lambda d, z: fx.step_mask(z, d), [dA, Z], role=kw.pop("role", "gradient"),
@@ -167,6 +233,33 @@ def col_sums(s: Sheet, name: str, M: Block, *, at: tuple[int, int] | None = None
     """One SUM per column, under M (``1ᵀ·M``)."""
     return s.add(name, (1, M.cols), at or (M.bottom, M.left), role, label if label is not None else "",
                  formula=lambda i, j: fx.sum_range(M.col_range(j)), expect=expect)
+
+
+def col_max(s: Sheet, name: str, M: Block, *, at: tuple[int, int] | None = None, role: str = "computed",
+            label: str | None = None, expect=None) -> Block:
+    """The largest entry of each column, under M (``max_i M[i, j]``)."""
+    return s.add(name, (1, M.cols), at or (M.bottom, M.left), role, label if label is not None else "",
+                 formula=lambda i, j: f"MAX({M.col_range(j)})",
+                 expect=expect or (lambda v: value_of(M)(v).max(axis=0, keepdims=True)))
+
+
+def argmax_columns(s: Sheet, name: str, M: Block, *, at: tuple[int, int] | None = None, role: str = "computed",
+                   label: str | None = None, expect=None) -> Block:
+    """The row number (from 1) of each column's largest entry, the first one on a tie: a greedy choice."""
+    return s.add(name, (1, M.cols), at or (M.bottom, M.left), role, label if label is not None else "",
+                 formula=lambda i, j: f"MATCH(MAX({M.col_range(j)}),{M.col_range(j)},0)",
+                 expect=expect or (lambda v: value_of(M)(v).argmax(axis=0)[None, :] + 1.0))
+
+
+def row_means(s: Sheet, name: str, M: Block, *, at: tuple[int, int] | None = None, role: str = "computed",
+              label: str | None = None, expect=None) -> Block:
+    """``name = mean of each row of M`` (AVERAGE), right of M: mean pooling over tokens or time steps."""
+    block = s.add(name, (M.rows, 1), at or s.right_of(M), role, label if label is not None else f"{name} = mean({M.name})",
+                  formula=lambda i, j: fx.average(M.row_range(i)),
+                  expect=expect or (lambda v: value_of(M)(v).mean(axis=1, keepdims=True)))
+    if at is None:
+        s.arrow(M, block)
+    return block
 
 
 # --- softmax, LayerNorm ---------------------------------------------------------------------
@@ -207,6 +300,26 @@ def layernorm_columns(s: Sheet, name: str, X: Block, *, eps: float = 1e-5, at: t
     return out
 
 
+def rmsnorm_rows(s: Sheet, name: str, X: Block, *, eps: float = 1e-6, at: tuple[int, int] | None = None,
+                 rms_at: tuple[int, int] | None = None, role: str = "computed",
+                 label: str | None = None) -> Block:
+    """RMSNorm over the entries of each row, no gain: ``x / sqrt(mean(x²) + eps)`` (a row vector
+    such as mHC's flattened streams ``vec(x)`` is one row).
+
+    Laid out by hand: each row's rms, ``SQRT(SUMSQ(row)/n + eps)``, right of X (or at ``rms_at``);
+    the normalised rows at ``at`` (default under X).
+    """
+    n = X.cols
+    x = value_of(X)
+    rms = s.add(f"{name}_rms", (X.rows, 1), rms_at or s.right_of(X), "computed", "rms",
+                formula=lambda i, j: fx.sqrt(f"{fx.sumsq(X.row_range(i))}/{n}+{eps:g}"),
+                expect=lambda v: np.sqrt((x(v) ** 2).mean(axis=1, keepdims=True) + eps))
+    out = s.add(name, X.shape, at or s.below(X), role, label or f"{name} = RMSNorm({X.name})",
+                formula=lambda i, j: fx.div(X.cell(i, j), rms.cell(i, 0)))
+    s.arrow(X, out)
+    return out
+
+
 # --- attention --------------------------------------------------------------------------------
 def scores(s: Sheet, name: str, K: Block, Q: Block, *, scale: float | None = None,
            at: tuple[int, int] | None = None, label: str | None = None, role: str = "computed") -> Block:
@@ -237,9 +350,95 @@ def copy(s: Sheet, name: str, src: Block, at: tuple[int, int], label: str | None
                  formula=lambda i, j: src.cell(i, j), expect=value_of(src))
 
 
+def copy_rows(s: Sheet, name: str, src: Block, start: int, stop: int, at: tuple[int, int],
+              label: str | None = None, role: str | None = None) -> Block:
+    """Rows ``start … stop−1`` (0-based) of ``src``, copied cell by cell: one head's slice of Q, K or V."""
+    return s.add(name, (stop - start, src.cols), at, role or src.role,
+                 label or f"{name} = {src.name}[rows {start + 1}–{stop}]",
+                 formula=lambda i, j: src.cell(start + i, j), expect=lambda v: value_of(src)(v)[start:stop])
+
+
 def _copy_left(s: Sheet, name: str, src: Block, result_at: tuple[int, int]) -> Block:
     """A copy of ``src`` placed left of where a product's result will stand."""
     return copy(s, name, src, (result_at[0], result_at[1] - GAP - src.cols))
+
+
+# --- tokens: words, one-hot columns, greedy choice ---------------------------------------------
+def one_hot(s: Sheet, name: str, vocab: Block, word: Block, *, at: tuple[int, int],
+            role: str = "computed", label: str | None = None, expect=None) -> Block:
+    """The one-hot column of ``word`` (a 1x1 text cell) over ``vocab`` (a 1xV row of words):
+    row i is ``IF(vocab_i = word, 1, 0)``, so a lookup ``E·onehot`` is a matrix product."""
+    return s.add(name, (vocab.cols, 1), at, role, label or f"{name} = onehot({word.name})",
+                 formula=lambda i, j: f"IF({vocab.cell(0, i)}={word.cell(0, 0)},1,0)", expect=expect)
+
+
+def argmax_one_hot(s: Sheet, name: str, scores: Block, *, at: tuple[int, int], role: str = "computed",
+                   label: str | None = None, expect=None) -> Block:
+    """Greedy choice over a column of scores: row i is ``IF(score_i = MAX(scores), 1, 0)``
+    (a tie gives several 1s, so callers should avoid ties in their numbers)."""
+    if scores.cols != 1:
+        raise ValueError(f"{name}: {scores.name} must be one column")
+    return s.add(name, (scores.rows, 1), at, role, label or f"{name} = argmax({scores.name})",
+                 formula=lambda i, j: f"IF({scores.cell(i, 0)}=MAX({scores.range()}),1,0)", expect=expect)
+
+
+def word_of(s: Sheet, name: str, vocab: Block, onehot: Block, *, at: tuple[int, int], role: str = "output",
+            label: str | None = None, expect=None) -> Block:
+    """The word a one-hot column stands for: ``INDEX(vocab, 1, MATCH(1, onehot, 0))`` (1x1 text)."""
+    return s.add(name, (1, 1), at, role, label or name,
+                 formula=lambda i, j: f"INDEX({vocab.range()},1,MATCH(1,{onehot.range()},0))", expect=expect)
+
+
+def _text_of(value) -> str:
+    while isinstance(value, (list, tuple)):
+        value = value[0]
+    return str(value)
+
+
+def _words_of(value) -> list[str]:
+    if isinstance(value, (list, tuple)) and value and isinstance(value[0], (list, tuple)):
+        value = value[0]
+    return [str(w) for w in value]
+
+
+def split_words(s: Sheet, name: str, text: Block, n: int, *, at: tuple[int, int], role: str = "computed",
+                label: str | None = None) -> Block:
+    """Tokenize on spaces, by hand: the ``n`` words of the text in the 1x1 block ``text``, whose words
+    are separated by single spaces (the caller checks that it has exactly ``n``).
+
+    A helper row ``NAME_sp`` at ``at`` holds where each word ends: the position of the space after
+    word j in ``text & " "`` (``FIND`` from just after the previous one); the words row under it
+    takes each word with ``MID``. Returns the words block (1 x n text).
+    """
+    def ends(v) -> np.ndarray:
+        return np.cumsum([len(w) + 1 for w in _text_of(v[text.name]).split(" ")])[None, :].astype(float)
+
+    # addresses are read inside the formulas: they are final only when the sheet is written
+    sp = s.add(f"{name}_sp", (1, n), at, "computed", f"{name}: where each word ends (FIND \" \")",
+               formula=lambda i, j: fx.find('" "', f'{text.cell(0, 0)}&" "', None if j == 0 else f"{sp.cell(0, j - 1)}+1"),
+               expect=ends)
+
+    def word(i: int, j: int) -> str:
+        if j == 0:
+            return fx.mid(text.cell(0, 0), "1", f"{sp.cell(0, 0)}-1")
+        return fx.mid(text.cell(0, 0), f"{sp.cell(0, j - 1)}+1", f"{sp.cell(0, j)}-{sp.cell(0, j - 1)}-1")
+
+    return s.add(name, (1, n), s.below(sp), role, label or f"{name} = the words of {text.name} (MID)",
+                 formula=word, expect=lambda v: [_text_of(v[text.name]).split(" ")])
+
+
+def one_hot_columns(s: Sheet, name: str, vocab: Block, words: Block, *, at: tuple[int, int],
+                    role: str = "computed", label: str | None = None, expect=None) -> Block:
+    """One one-hot column per word of ``words`` (a 1xn row of words) over ``vocab`` (a 1xV row):
+    cell (i, j) is ``IF(vocab_i = word_j, 1, 0)``, so ``E·OneHot`` looks up every word's embedding
+    at once. Spreadsheets compare text ignoring case: keep vocabularies unique ignoring case."""
+
+    def default(v):
+        vocab_words, row = _words_of(v[vocab.name]), _words_of(v[words.name])
+        return np.array([[1.0 if a == w else 0.0 for w in row] for a in vocab_words])
+
+    return s.add(name, (vocab.cols, words.cols), at, role, label or f"{name} = onehot({words.name})",
+                 formula=lambda i, j: f"IF({vocab.cell(0, i)}={words.cell(0, j)},1,0)", expect=expect or default)
 
 
 # --- backpropagation -----------------------------------------------------------------------------

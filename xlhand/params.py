@@ -54,6 +54,15 @@ class Given:
     two entries a matrix, three a stack of matrices (one sheet block per first index, named
     ``NAME_1``, ``NAME_2`` …). ``kind`` is ``number``, ``text`` (one string), ``texts`` (a list of
     strings of length ``shape[0]``) or ``choice`` (one of ``choices``).
+
+    ``stack`` makes a *ragged stack* (drills whose items grow): a function of the dims giving
+    ``{item number: (rows, cols)}``, numbered from 1, possibly skipping numbers (a given only some
+    items have). The value is a list of matrices in item order; the sheet has one block ``NAME_k``
+    per item k (``shape`` is then unused). ``derive(rng, size, dims, params)`` makes a given from
+    the givens listed before it (the given result of an inverse drill); for a stack, ``size`` is
+    the stack's dict. ``check(value, dims)`` is a further test of one value against the dims that
+    its shape cannot say (each sentence has ``L`` words): it returns a one-line problem or None, and
+    a template value that fails it is not used (fresh numbers are made instead).
     """
 
     name: str
@@ -65,16 +74,35 @@ class Given:
     choices: tuple[str, ...] = ()
     make: Maker | None = None
     describe: str = ""
+    stack: Callable[[Dims], dict[int, tuple[int, int]]] | None = None
+    derive: Callable[[np.random.Generator, Any, Dims, dict], Any] | None = None
+    check: Callable[[Any, Dims], str | None] | None = None
 
     def size(self, dims: Dims) -> tuple[int, ...]:
         return tuple(_dim_value(s, dims) for s in self.shape)
 
-    def shape_words(self) -> str:
-        return " x ".join(s if isinstance(s, str) else str(s) for s in self.shape if not callable(s))
+    def items(self, dims: Dims) -> dict[int, tuple[int, int]]:
+        """A ragged stack's item numbers and shapes (empty for any other given)."""
+        return {int(k): (int(r), int(c)) for k, (r, c) in self.stack(dims).items()} if self.stack else {}
 
-    def generate(self, rng: np.random.Generator, dims: Dims):
-        size = self.size(dims)
-        if self.make is not None:
+    def shape_words(self) -> str:
+        """The shape in dim names; a function of the dims shows its name unless private (``_…``)."""
+        def word(s):
+            if callable(s):
+                name = getattr(s, "__name__", "")
+                return None if not name or name[0] in "_<" else name
+            return s if isinstance(s, str) else str(s)
+
+        return " x ".join(w for w in map(word, self.shape) if w is not None)
+
+    def generate(self, rng: np.random.Generator, dims: Dims, params: dict | None = None):
+        size = self.items(dims) if self.stack is not None else self.size(dims)
+        if self.derive is not None:
+            value = self.derive(rng, size, dims, params if params is not None else {})
+        elif self.stack is not None and self.make is None:
+            value = [rng.integers(int(self.low), int(self.high) + 1, size=shape).astype(float)
+                     for shape in size.values()]
+        elif self.make is not None:
             value = self.make(rng, size, dims)
         elif self.kind == "choice":
             value = self.choices[0]
@@ -108,7 +136,17 @@ def one_hot_columns(rng: np.random.Generator, size: tuple, dims: Dims) -> np.nda
 
 # --- checking values -----------------------------------------------------------------------
 def normalize_value(given: Given, value, dims: Dims, where: str):
-    """Check ``value`` against the given's kind and shape; return it as float arrays / strings."""
+    """Check ``value`` against the given's kind and shape, then against the given's own ``check``;
+    return it as float arrays / strings."""
+    value = _normalize_kind(given, value, dims, where)
+    if given.check is not None:
+        problem = given.check(value, dims)
+        if problem:
+            raise XlhandError(f"{where}: block '{given.name}': {problem}")
+    return value
+
+
+def _normalize_kind(given: Given, value, dims: Dims, where: str):
     key = f"{where}: block '{given.name}'"
     if given.kind == "choice":
         if not isinstance(value, str) or value not in given.choices:
@@ -118,6 +156,8 @@ def normalize_value(given: Given, value, dims: Dims, where: str):
         if not isinstance(value, str):
             raise XlhandError(f"{key}: expected text, found {value!r}")
         return value
+    if given.stack is not None:
+        return _normalize_stack(given, value, dims, key)
     size = given.size(dims)
     if given.kind == "texts":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -138,6 +178,27 @@ def normalize_value(given: Given, value, dims: Dims, where: str):
             f"found {_shape_text(array.shape)}"
         )
     return array
+
+
+def _normalize_stack(given: Given, value, dims: Dims, key: str) -> list[np.ndarray]:
+    """A ragged stack: a list with one matrix per item, each of its own shape."""
+    items = given.items(dims)
+    if not isinstance(value, (list, tuple)):
+        raise XlhandError(f"{key}: expected a list of {len(items)} matrices (one per item), found {value!r}")
+    if len(value) != len(items):
+        raise XlhandError(f"{key}: expected {len(items)} matrices (items {', '.join(map(str, items))}), "
+                          f"found {len(value)}")
+    out = []
+    for (k, size), item in zip(items.items(), value):
+        array = _numeric_array(item, f"{key} item {k}")
+        if array.ndim == 1 and 1 in size and array.size == size[0] * size[1]:
+            array = array.reshape(size)
+        elif array.ndim == 0 and size == (1, 1):
+            array = array.reshape(size)
+        if array.shape != size:
+            raise XlhandError(f"{key} item {k}: expected shape {_shape_text(size)}, found {_shape_text(array.shape)}")
+        out.append(array)
+    return out
 
 
 def _numeric_array(value, key: str) -> np.ndarray:
@@ -308,7 +369,7 @@ def _generate(exercise, dims: Dims, params: Params, givens: list[Given], seed: i
     for attempt in range(GENERATION_ATTEMPTS):
         for given in givens:
             rng = np.random.default_rng([seed, attempt, zlib.crc32(exercise.name.encode()), zlib.crc32(given.name.encode())])
-            params[given.name] = given.generate(rng, dims)
+            params[given.name] = given.generate(rng, dims, params)
         if exercise.accept is None or exercise.accept(dims, params):
             return
 
@@ -326,6 +387,8 @@ def plain(value):
 
 
 def dump_value(given: Given, value, dims: Dims):
+    if given.stack is not None:
+        return [plain(np.asarray(m).reshape(-1)) if 1 in np.shape(m) else plain(m) for m in value]
     size = given.size(dims)
     if given.kind == "number" and len(size) == 2 and size[1] == 1:
         return plain(np.asarray(value).reshape(-1))

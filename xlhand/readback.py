@@ -81,7 +81,9 @@ def read_params(wb, exercise, dims: Dims, path: Path) -> Params:
     params = Params()
     for given in exercise.givens:
         size = given.size(dims)
-        if given.kind == "number" and len(size) == 3:
+        if given.stack is not None:
+            value = [_cells(wb, ranges, f"{given.name}_{k}", path) for k in given.items(dims)]
+        elif given.kind == "number" and len(size) == 3:
             value = [_cells(wb, ranges, f"{given.name}_{k}", path) for k in range(1, size[0] + 1)]
         elif given.kind == "texts":
             value = [str(v) for v in _cells(wb, ranges, given.name, path)[0]]

@@ -60,6 +60,7 @@ class Sheet:
     header_rows: int = 0
     params: dict = field(default_factory=dict)
     specs: dict = field(default_factory=dict)  # given name -> params.Given
+    dims: dict = field(default_factory=dict)
 
     # --- steps ----------------------------------------------------------------------------
     @contextmanager
@@ -113,13 +114,16 @@ class Sheet:
               role: str | None = None) -> Block:
         """Place a given from the params: a number, matrix, text or list of texts.
 
-        For a stack of matrices (a 3-D given), ``index`` (from 1) picks one: block ``NAME_index``.
+        For a stack of matrices (a 3-D given), ``index`` (from 1) picks one: block ``NAME_index``;
+        for a ragged stack (``Given.stack``), ``index`` is the item number.
         """
         spec = self.specs[name]
         value = self.params[name]
         role = role or spec.role
         block_name = name if index is None else f"{name}_{index}"
-        if index is not None:
+        if index is not None and getattr(spec, "stack", None) is not None:
+            value = value[list(spec.items(self.dims)).index(index)]
+        elif index is not None:
             value = value[index - 1]
         if spec.kind == "number":
             matrix = np.atleast_2d(np.asarray(value, dtype=float))

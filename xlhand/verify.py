@@ -72,7 +72,31 @@ def rebuild(path: Path) -> Rebuilt:
     sheet = key_sheet(resolved)
     expected = {name: value for name, value in expected_values(exercise, resolved, sheet).items()
                 if name in sheet.blocks and sheet.blocks[name].named}
-    return Rebuilt(resolved, expected, readback.block_ranges(wb), notes)
+    ranges = readback.block_ranges(wb)
+    if meta.get("mode") == "student":
+        _student_ranges(meta, wb, sheet, expected, ranges, notes)
+    return Rebuilt(resolved, expected, ranges, notes)
+
+
+def _student_ranges(meta: dict, wb, sheet, expected: dict, ranges: dict, notes: list[str]) -> None:
+    """A student workbook's blanks are empty, and computed cells after them depend on them: check
+    every computed block on its hidden key sheet, which has the same layout, or (without a
+    self-check, so without a key sheet) check only the givens."""
+    import dataclasses
+
+    from .modes import KEY_SHEET, blank_names, steps_from_metadata
+
+    blanks = blank_names(sheet, steps_from_metadata(meta.get("blank_steps")))
+    computed = [b.name for b in sheet.blocks.values() if b.is_computed]
+    if KEY_SHEET in wb.sheetnames:
+        for name in computed:
+            if name in ranges:
+                ranges[name] = dataclasses.replace(ranges[name], sheet=KEY_SHEET)
+        notes.append(f"student workbook ({len(blanks)} blank blocks): computed blocks checked on its hidden key sheet")
+    else:
+        for name in computed:
+            expected.pop(name, None)
+        notes.append(f"student workbook without self-check ({len(blanks)} blank blocks): only the givens checked")
 
 
 def compare(rebuilt: Rebuilt, read_cells: CellReader, path: Path) -> Report:

@@ -1,0 +1,79 @@
+"""autoencoder: the NumPy reference's gradients against finite differences of the loss, and the
+defaults' numbers; the generic tests (test_catalog, test_libreoffice) cover the workbook."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from xlhand import catalog
+from xlhand.cli import cli
+from xlhand.params import AttrDict, resolve
+
+EX = catalog.get("autoencoder")
+PARAMS = ("W1", "b1", "W2", "b2", "W3", "b3", "W4", "b4")
+
+
+def loss(p) -> float:
+    """The forward pass and MSE written out again, independently of the reference."""
+    a = p["X"]
+    for k in range(1, 5):
+        z = p[f"W{k}"] @ a + p[f"b{k}"]
+        a = np.where(z > 0, z, 0.0) if k < 4 else z
+    return float(np.mean((a - p["X"]) ** 2))
+
+
+def random_params(rng, d, h, k, batch):
+    shapes = dict(X=(d, batch), W1=(h, d), b1=(h, 1), W2=(k, h), b2=(k, 1), W3=(h, k), b3=(h, 1),
+                  W4=(d, h), b4=(d, 1))
+    p = AttrDict({name: rng.normal(size=shape) for name, shape in shapes.items()})
+    p["lr"] = 0.1
+    return p
+
+
+@pytest.mark.parametrize("seed,dims", [(0, (4, 3, 2, 2)), (1, (6, 4, 2, 3)), (2, (8, 6, 3, 4))])
+def test_gradients_match_finite_differences(seed, dims):
+    rng = np.random.default_rng(seed)
+    d = AttrDict(zip(("d", "h", "k", "batch"), dims))
+    p = random_params(rng, *dims)
+    ref = EX.reference(d, p)
+    assert ref["L"] == pytest.approx(loss(p), rel=1e-12)
+    eps = 1e-6
+    for name in PARAMS:
+        numeric = np.zeros_like(p[name])
+        for idx in np.ndindex(*p[name].shape):
+            plus, minus = AttrDict(p), AttrDict(p)
+            plus[name], minus[name] = p[name].copy(), p[name].copy()
+            plus[name][idx] += eps
+            minus[name][idx] -= eps
+            numeric[idx] = (loss(plus) - loss(minus)) / (2 * eps)
+        np.testing.assert_allclose(ref[f"d{name}"], numeric, atol=1e-6, err_msg=f"d{name}")
+        np.testing.assert_allclose(ref[f"{name}n"], p[name] - 0.1 * numeric, atol=1e-6)
+
+
+def test_a_gradient_step_lowers_the_loss():
+    r = resolve(EX)
+    ref = EX.reference(r.dims, r.params)
+    stepped = AttrDict(r.params)
+    stepped.update({name: ref[f"{name}n"] for name in PARAMS})
+    assert loss(stepped) < loss(r.params)
+
+
+def test_defaults_are_instructive():
+    r = resolve(EX)
+    assert set(r.sources.values()) == {"template"}
+    ref = EX.reference(r.dims, r.params)
+    for z in ("Z1", "Z2", "Z3"):
+        assert (ref[z] > 0).any() and (ref[z] < 0).any(), z
+    assert np.abs(ref["dW1"]).max() > 0
+    assert ref["L"] == pytest.approx(0.875)
+
+
+def test_bad_shape_is_a_one_line_error(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("exercise: autoencoder\nvalues:\n  W2: [[1, 2], [3, 4]]\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["build", "autoencoder", "--params", str(bad), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "W2" in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (out / "autoencoder.xlsx").exists()

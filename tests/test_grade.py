@@ -1,0 +1,200 @@
+"""Grading: a perfect submission scores 100%, each planted mistake scores as designed, error carried
+forward cannot be gamed, changed givens are flagged, and the reports are written."""
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from gradekit import blank_cells, fill, key_of, make_class, perfect_values
+from xlhand import libreoffice
+from xlhand.grade import ECF_CREDIT, grade
+
+pytestmark = pytest.mark.skipif(libreoffice.soffice() is None, reason="LibreOffice is not installed")
+
+EXERCISES = ["backprop", "lstm"]
+
+
+def first_block_cells(manifest, sid):
+    cells = blank_cells(manifest, sid)
+    first = cells[0][0]
+    return [c for c in cells if c[0] == first], [c for c in cells if c[0] != first]
+
+
+@pytest.fixture(scope="module", params=EXERCISES)
+def graded(request, tmp_path_factory):
+    """One class per exercise; every kind of submission graded in one batch."""
+    name = request.param
+    tmp = tmp_path_factory.mktemp(name)
+    ids = ("perfect", "empty", "slip", "zeros", "blanks", "honest", "givens", "formulas", "cheat", "byname")
+    manifest_path, manifest = make_class(tmp, name, ids=ids)
+    cls = manifest_path.parent
+    typed = tmp / "typed"
+    typed.mkdir()
+    subs = {}
+
+    # perfect: the key's values typed as numbers, saved through LibreOffice
+    fill(cls / "perfect.xlsx", typed / "perfect.xlsx", perfect_values(manifest, "perfect"))
+    through = libreoffice.recalculate([typed / "perfect.xlsx"], tmp / "lo")
+    subs["perfect"] = through[typed / "perfect.xlsx"]
+    subs["empty"] = shutil.copy(cls / "empty.xlsx", typed / "empty.xlsx")
+
+    # slip: one wrong cell in the last block, everything else right
+    values = perfect_values(manifest, "slip")
+    last = blank_cells(manifest, "slip")[-1]
+    values[(last[3], last[4])] = last[5] + 5.0
+    subs["slip"] = fill(cls / "slip.xlsx", typed / "slip.xlsx", values)
+
+    # honest: an honest mistake in the first block, then everything consistent with it
+    # zeros / blanks: the first block zeros or left blank, then everything consistent with that
+    for sid, how in (("honest", "shift"), ("zeros", "zero"), ("blanks", "blank")):
+        first, _ = first_block_cells(manifest, sid)
+        values = consistent_values(manifest, sid, first, how)
+        subs[sid] = fill(cls / f"{sid}.xlsx", typed / f"{sid}.xlsx", values)
+
+    # givens: a given changed, answers right for the original numbers
+    sheet, _ = key_of(manifest, "givens")
+    W = next(b for b in sheet.blocks.values() if b.values is not None and b.role == "weight")
+    values = perfect_values(manifest, "givens")
+    values[(W.top + 1, W.left + 1)] = float(W.values[0, 0]) + 1
+    subs["givens"] = fill(cls / "givens.xlsx", typed / "givens.xlsx", values)
+
+    # formulas: the first block typed as formulas (=number), the rest as numbers; needs recalculation
+    values = perfect_values(manifest, "formulas")
+    for _, _, _, r, c, want in first_block_cells(manifest, "formulas")[0]:
+        values[(r, c)] = f"={want!r}*1"
+    subs["formulas"] = fill(cls / "formulas.xlsx", typed / "formulas.xlsx", values)
+
+    # cheat: reads the hidden key sheet
+    values = {}
+    for _, _, _, r, c, _ in blank_cells(manifest, "cheat"):
+        values[(r, c)] = f"=xlhand_key!{openpyxl.utils.get_column_letter(c)}{r}"
+    subs["cheat"] = fill(cls / "cheat.xlsx", typed / "cheat.xlsx", values)
+
+    # byname: no metadata, found by its file name
+    wb = openpyxl.load_workbook(cls / "byname.xlsx")
+    wb.custom_doc_props.props = [p for p in wb.custom_doc_props.props if p.name != "xlhand_student_id"]
+    for (r, c), v in perfect_values(manifest, "byname").items():
+        wb.worksheets[0].cell(r, c).value = v
+    wb.save(typed / "byname_final.xlsx")
+    subs["byname"] = typed / "byname_final.xlsx"
+
+    out = tmp / "grades"
+    results = grade(manifest_path, list(subs.values()), out)
+    return manifest, {s.student_id: s for s in results}, out
+
+
+def consistent_values(manifest, sid, first, how):
+    """Values for every blank: the first block planted (shift / zero / blank), the rest computed
+    by the key's formulas from those planted values (what a careful student would get)."""
+    from xlhand.grade import FormulaCache, World
+
+    sheet, expected = key_of(manifest, sid)
+    planted = {}
+    for name, i, j, r, c, want in first:
+        address = sheet.blocks[name].cell(i, j)
+        planted[address] = {"shift": want + 1.5, "zero": 0.0, "blank": None}[how]
+    world = World(sheet, expected, dict(planted), FormulaCache())
+    world.student = dict(planted)
+    # evaluate zeros as real numbers here (the grader refuses to carry from them; a student computes on)
+    world.values.update({a: v for a, v in planted.items() if v is not None})
+    values = {}
+    for name, i, j, r, c, want in blank_cells(manifest, sid):
+        address = sheet.blocks[name].cell(i, j)
+        if address in planted:
+            if planted[address] is not None:
+                values[(r, c)] = planted[address]
+            continue
+        v = world.value(address)
+        if v is not None:
+            values[(r, c)] = v
+    return values
+
+
+def test_perfect_scores_full_marks(graded):
+    _, subs, _ = graded
+    s = subs["perfect"]
+    assert s.status == "graded" and s.identified_by == "metadata"
+    assert s.score == s.max > 0, [(c.address, c.got, c.expected) for c in s.cells if c.status != "right"][:5]
+    assert all(score == mx for score, mx in s.steps.values())
+
+
+def test_empty_scores_zero(graded):
+    s = graded[1]["empty"]
+    assert s.score == 0 and all(c.status == "empty" for c in s.cells)
+
+
+def test_one_slip_costs_one_cell(graded):
+    s = graded[1]["slip"]
+    assert s.max - s.score == 1
+    assert [c.status for c in s.cells].count("wrong") == 1
+
+
+def test_error_carried_forward_gives_partial_credit(graded):
+    s = graded[1]["honest"]
+    statuses = [c.status for c in s.cells]
+    assert statuses.count("ecf") > 0
+    assert s.score < s.max
+    assert all(c.points == ECF_CREDIT for c in s.cells if c.status == "ecf")
+
+
+def test_zeros_or_blanks_upstream_never_beat_an_honest_attempt(graded):
+    subs = graded[1]
+    honest = subs["honest"].score
+    assert subs["zeros"].score <= honest
+    assert subs["blanks"].score <= honest
+    assert subs["perfect"].score > honest
+    # nothing is carried from a planted zero or blank: the cells that read them earn nothing
+    manifest = graded[0]
+    for sid in ("zeros", "blanks"):
+        sheet, _ = key_of(manifest, sid)
+        first, _ = first_block_cells(manifest, sid)
+        planted = {sheet.blocks[name].cell(i, j) for name, i, j, _, _, want in first if want != 0}
+        from xlhand.grade import FormulaCache, World
+        world = World(sheet, {}, {}, FormulaCache())
+        readers = [c for c in subs[sid].cells if world.precedents(c.address) & planted]
+        assert readers and not any(c.status == "ecf" for c in readers)
+
+
+def test_changed_givens_are_flagged(graded):
+    s = graded[1]["givens"]
+    assert any("changed givens" in f for f in s.flags)
+    assert any("steps using changed givens" in f for f in s.flags)
+    assert s.score == s.max  # graded against the key
+
+
+def test_formulas_are_recalculated(graded):
+    s = graded[1]["formulas"]
+    assert "recalculated with LibreOffice" in s.flags
+    assert s.score == s.max
+
+
+def test_reading_the_hidden_key_scores_nothing(graded):
+    s = graded[1]["cheat"]
+    assert s.score == 0
+    assert any("hidden key" in f for f in s.flags)
+
+
+def test_identified_by_file_name(graded):
+    s = graded[1]["byname"]
+    assert s.identified_by == "file name" and s.score == s.max
+
+
+def test_reports(graded):
+    manifest, subs, out = graded
+    rows = list(csv.DictReader((out / "grades.csv").open()))
+    assert {r["student_id"] for r in rows} == {e["id"] for e in manifest["students"]}
+    perfect = next(r for r in rows if r["student_id"] == "perfect")
+    assert perfect["percent"] == "100.0" and perfect["status"] == "graded"
+    assert any(k.startswith("step_") for k in perfect)
+    fb = openpyxl.load_workbook(subs["honest"].feedback)
+    assert fb.sheetnames == [manifest["sheet"], "summary"]
+    ws = fb[manifest["sheet"]]
+    ecf = next(c for c in subs["honest"].cells if c.status == "ecf")
+    cell = ws.cell(ecf.row + 1, ecf.col + 1)
+    assert "carried forward" in cell.comment.text and "Expected" in cell.comment.text
+    assert cell.fill.fgColor.rgb.endswith("FFD966")
+

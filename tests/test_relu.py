@@ -1,0 +1,54 @@
+"""relu: the reference entry by entry, and α as a live cell: editing it on the sheet changes every
+leaky-ReLU value, recomputed by the formula engine."""
+from __future__ import annotations
+
+import numpy as np
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from support import build
+from xlhand import catalog, readback
+from xlhand.cli import cli
+from xlhand.params import Dims, Params
+from xlhand.verify import check_file, formulas_cells
+
+EX = catalog.get("relu")
+
+
+def test_reference_entry_by_entry():
+    dims = Dims(n=7, batch=2)
+    z = np.array([[-2, 3], [0, -0.5], [1.5, 0], [-3, 2], [4, -1], [0.25, -0.25], [-7, 7]])
+    ref = EX.reference(dims, Params(z=z, alpha=0.2))
+    for (i, j), v in np.ndenumerate(z):
+        assert ref["gate"][i, j] == (1.0 if v > 0 else 0.0)
+        assert ref["relu"][i, j] == (v if v > 0 else 0.0)
+        assert ref["leaky"][i, j] == pytest.approx(v if v > 0 else 0.2 * v)
+    assert ref["relu"][1, 0] == 0 and ref["gate"][2, 1] == 0  # ReLU(0) = 0, gate shut at 0
+
+
+@pytest.mark.parametrize("alpha", [0.01, 0.3])
+def test_alpha_is_editable_on_the_sheet(tmp_path, alpha):
+    path = build(tmp_path, "relu")
+    wb = openpyxl.load_workbook(path)
+    where = readback.block_ranges(wb)["alpha"]
+    wb[where.sheet].cell(where.min_row, where.min_col).value = alpha
+    wb.save(path)
+    report = check_file(path)  # expected values from the edited givens, recomputed by `formulas`
+    assert report.ok, report.mismatches[:5]
+    assert any("givens differ" in n for n in report.notes)
+    saved = readback.load(path)
+    ranges = readback.block_ranges(saved)
+    leaky = np.array(formulas_cells(path)(ranges["leaky"]), dtype=float)
+    z = np.array(readback.read_block(saved, ranges["z"]), dtype=float)
+    np.testing.assert_allclose(leaky, np.where(z > 0, z, alpha * z))
+
+
+def test_wrong_alpha_is_one_line_exit_2_and_no_file(tmp_path):
+    params = tmp_path / "p.yaml"
+    params.write_text("exercise: relu\nvalues:\n  alpha: [0.1, 0.2]\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["build", "relu", "--params", str(params), "--out", str(out)])
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1 and "'alpha'" in result.output
+    assert not out.exists() or not any(out.iterdir())

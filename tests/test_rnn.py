@@ -1,0 +1,72 @@
+"""rnn: the NumPy reference against a step-by-step recurrence written with scalars, and bad input."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from xlhand import catalog
+from xlhand.cli import cli
+from xlhand.params import resolve
+
+EX = catalog.get("rnn")
+
+
+def run_by_hand(p, T):
+    """h_t = tanh(Wx x_t + Wh h_{t−1} + b), y_t = softmax(Wy h_t), one scalar at a time."""
+    d_h = p.Wh.shape[0]
+    h = [float(v) for v in p.h0[:, 0]]
+    hs, ys = [], []
+    for t in range(T):
+        x = p.X[:, t]
+        h = [math.tanh(sum(p.Wx[i, k] * x[k] for k in range(len(x)))
+                       + sum(p.Wh[i, k] * h[k] for k in range(d_h)) + p.b[i, 0]) for i in range(d_h)]
+        o = [sum(p.Wy[c, k] * h[k] for k in range(d_h)) for c in range(p.Wy.shape[0])]
+        e = [math.exp(v) for v in o]
+        ys.append([v / sum(e) for v in e])
+        hs.append(h)
+    return np.array(hs).T, np.array(ys).T
+
+
+@pytest.mark.parametrize("kw", [{}, {"size": "medium"}, {"size": "large"}, {"seed": 21},
+                                {"sets": {"T": 1, "d_h": 3}, "seed": 2}])
+def test_reference_matches_step_by_step(kw):
+    r = resolve(EX, **kw)
+    ref = EX.reference(r.dims, r.params)
+    H, Y = run_by_hand(r.params, r.dims.T)
+    np.testing.assert_allclose(ref["H"], H, rtol=1e-12)
+    np.testing.assert_allclose(ref["Y"], Y, rtol=1e-12)
+    for t in range(1, r.dims.T + 1):
+        np.testing.assert_allclose(ref[f"h_{t}"][:, 0], H[:, t - 1], rtol=1e-12)
+    np.testing.assert_allclose(ref["Y"].sum(axis=0), 1.0)
+
+
+def test_hidden_state_carries_the_past():
+    """Changing x_1 changes h_3: the recurrence really feeds h_{t−1} forward."""
+    r = resolve(EX)
+    p = dict(r.params)
+    base = EX.reference(r.dims, r.params)["h_3"]
+    p["X"] = r.params.X.copy()
+    p["X"][:, 0] += 1
+    from xlhand.params import Params
+    assert not np.allclose(EX.reference(r.dims, Params(p))["h_3"], base)
+
+
+def test_default_first_step_by_hand():
+    r = resolve(EX)
+    ref = EX.reference(r.dims, r.params)
+    # Wx·x_1 = [0, -2], Wh·h0 = [0.5, -1], b = [1, 1]
+    np.testing.assert_allclose(ref["z_1"][:, 0], [1.5, -2.0])
+
+
+def test_bad_hidden_state_is_a_one_line_error(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("exercise: rnn\nvalues:\n  h0: [0, 0, 0]\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["build", "rnn", "--params", str(bad), "--out", str(out)])
+    assert result.exit_code == 2
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "'h0'" in lines[0], result.output
+    assert not out.exists()

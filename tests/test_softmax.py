@@ -1,0 +1,64 @@
+"""softmax's NumPy reference against the math written out with the math module, and its bad inputs."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from xlhand import catalog
+from xlhand.cli import cli
+from xlhand.params import Dims, Params, resolve
+
+EX = catalog.get("softmax")
+
+
+def by_hand(scores: list[float]) -> list[float]:
+    exps = [math.exp(v) for v in scores]
+    total = math.fsum(exps)
+    return [e / total for e in exps]
+
+
+@pytest.mark.parametrize("size", ["small", "medium", "large"])
+@pytest.mark.parametrize("seed", [0, 5])
+def test_softmax_and_sigmoid_by_hand(size, seed):
+    rng = np.random.default_rng(seed)
+    dims = Dims(EX.presets[size])
+    p = Params(z=rng.normal(size=(dims.n, 1)) * 2, x=rng.normal(size=(1, dims.m)) * 3)
+    ref = EX.reference(dims, p)
+    np.testing.assert_allclose(ref["P"][:, 0], by_hand(p.z[:, 0].tolist()), rtol=1e-13)
+    assert ref["P_sum"][0, 0] == pytest.approx(math.fsum(math.exp(v) for v in p.z[:, 0]), rel=1e-13)
+    assert ref["P"].sum() == pytest.approx(1.0, rel=1e-13)
+    for j, x in enumerate(p.x[0]):
+        sigma = 1 / (1 + math.exp(-x))
+        assert ref["sig"][0, j] == pytest.approx(sigma, rel=1e-13)
+        assert ref["Q"][:, j] == pytest.approx(by_hand([x, 0.0]), rel=1e-13)  # σ(x) = softmax([x, 0])[0]
+        assert ref["Q"][1, j] == pytest.approx(1 - sigma, rel=1e-12)
+
+
+def test_default_numbers_by_hand():
+    """e^1 + e^3 + e^0 + e^2 + e^-1 = 31.561…; P(3) = 20.0855 / 31.5608 = 0.6364."""
+    r = resolve(EX)
+    ref = EX.reference(r.dims, r.params)
+    assert ref["P_sum"][0, 0] == pytest.approx(31.5608, abs=1e-4)
+    assert ref["P"][1, 0] == pytest.approx(0.63641, abs=1e-5)
+    assert ref["sig"][0].tolist() == pytest.approx([0.880797, 0.268941], abs=1e-6)
+
+
+def test_random_variants_are_instructive():
+    for seed in range(10):
+        r = resolve(EX, size="medium", seed=seed)
+        P = EX.reference(r.dims, r.params)["P"]
+        assert 0.3 < P.max() < 0.9
+
+
+def test_wrong_shape_is_one_line_exit_2_and_no_file(tmp_path):
+    params = tmp_path / "p.yaml"
+    params.write_text("exercise: softmax\ndims: {n: 5, m: 2}\nvalues:\n  z: [1, 2, 3]\n")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["build", "softmax", "--params", str(params), "--out", str(out)])
+    assert result.exit_code == 2
+    message = result.output.strip()
+    assert len(message.splitlines()) == 1 and "'z'" in message and "5x1" in message
+    assert not out.exists() or not any(out.iterdir())

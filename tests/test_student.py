@@ -1,0 +1,115 @@
+"""Student worksheets: blanks empty and unlocked, sheet and structure protected, the key hidden,
+and the live self-check right after LibreOffice recalculates."""
+from __future__ import annotations
+
+import zipfile
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from gradekit import blank_cells, fill, make_class
+from xlhand import catalog, libreoffice
+from xlhand.build import key_sheet, key_workbook
+from xlhand.cli import cli
+from xlhand.modes import CHECK_SHEET, KEY_SHEET, blank_names, parse_steps, student_workbook
+from xlhand.params import resolve
+from xlhand.verify import check_file
+
+EXERCISES = ["backprop", "lstm"]
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_student_workbook_structure(tmp_path, name):
+    resolved = resolve(catalog.get(name))
+    data = student_workbook(resolved)
+    assert data == student_workbook(resolved)  # reproducible
+    path = tmp_path / "s.xlsx"
+    path.write_bytes(data)
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == [name, KEY_SHEET, CHECK_SHEET]
+    assert [ws.sheet_state for ws in wb.worksheets] == ["visible", "veryHidden", "veryHidden"]
+    assert wb.security.lockStructure
+    ws = wb[name]
+    # in OOXML, insertRows="1" means inserting rows is forbidden
+    assert ws.protection.sheet and ws.protection.insertRows and ws.protection.deleteRows
+    sheet = key_sheet(resolved)
+    blanks = blank_names(sheet)
+    assert set(blanks) == {b.name for b in sheet.blocks.values() if b.is_computed}
+    for b in blanks:
+        block = sheet.blocks[b]
+        for i in range(block.rows):
+            for j in range(block.cols):
+                cell = ws.cell(block.top + i + 1, block.left + j + 1)
+                assert cell.value is None and cell.protection.locked is False
+    givens = [b for b in sheet.blocks.values() if b.values is not None]
+    assert all(ws.cell(b.top + 1, b.left + 1).protection.locked for b in givens)
+    rules = [r for cf in ws.conditional_formatting for r in cf.rules]
+    assert sum(CHECK_SHEET in r.formula[0] for r in rules) == 2 * len(blanks)
+    meta = {p.name: p.value for p in wb.custom_doc_props.props}
+    assert meta["xlhand_mode"] == "student"
+    assert check_file(path).ok  # the hidden key holds the right formulas
+
+
+def test_key_is_unchanged_and_matches(tmp_path):
+    resolved = resolve(catalog.get("backprop"), seed=7)
+    result = CliRunner().invoke(cli, ["build", "backprop", "--seed", "7", "--out", str(tmp_path)])
+    assert result.exit_code == 0
+    assert (tmp_path / "backprop.xlsx").read_bytes() == key_workbook(resolved)
+
+
+def test_cli_student_options(tmp_path):
+    r = CliRunner().invoke(cli, ["build", "lstm", "--student", "--blank", "2", "--password", "pw",
+                                 "--out", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    wb = openpyxl.load_workbook(tmp_path / "lstm-student.xlsx")
+    assert wb["lstm"].protection.password
+    r = CliRunner().invoke(cli, ["build", "lstm", "--student", "--no-self-check", "--out", str(tmp_path)])
+    assert r.exit_code == 0
+    assert openpyxl.load_workbook(tmp_path / "lstm-student.xlsx").sheetnames == ["lstm"]
+    for bad in (["--blank", "99"], ["--blank", "x"], ["--blank", "3-1"]):
+        r = CliRunner().invoke(cli, ["build", "lstm", "--student", *bad, "--out", str(tmp_path / "no")])
+        assert r.exit_code == 2 and "--blank" in r.output and not (tmp_path / "no").exists()
+    r = CliRunner().invoke(cli, ["build", "lstm", "--blank", "1", "--out", str(tmp_path / "no")])
+    assert r.exit_code == 2 and "need --student" in r.output
+
+
+def test_parse_steps():
+    assert parse_steps("1,3-5") == {1, 3, 4, 5}
+    assert parse_steps(None) is None and parse_steps("all") is None
+
+
+def test_no_expected_value_on_the_visible_sheet(tmp_path):
+    path = tmp_path / "s.xlsx"
+    path.write_bytes(student_workbook(resolve(catalog.get("backprop"))))
+    with zipfile.ZipFile(path) as z:
+        visible = z.read("xl/worksheets/sheet1.xml").decode()
+    assert "xlhand_key" not in visible  # the visible sheet only reads the check sheet
+    assert "<f>" not in visible.replace("<f>COUNTIF", "")  # no formulas but the progress count
+
+
+@pytest.mark.skipif(libreoffice.soffice() is None, reason="LibreOffice is not installed")
+@pytest.mark.parametrize("name", EXERCISES)
+def test_self_check_after_libreoffice(tmp_path, name):
+    manifest_path, manifest = make_class(tmp_path, name, ids=("a",))
+    cells = blank_cells(manifest, "a")
+    right = cells[: len(cells) // 2]
+    wrong, text = cells[-1], cells[-2]
+    values = {(r, c): want for _, _, _, r, c, want in right}
+    values[(wrong[3], wrong[4])] = wrong[5] + 1
+    values[(text[3], text[4])] = "hello"
+    first = right[0]
+    values[(first[3], first[4])] = f"={first[5]!r}+0"  # a formula, right
+    src = fill(manifest_path.parent / "a.xlsx", tmp_path / "filled.xlsx", values)
+    out = libreoffice.recalculate([src], tmp_path / "lo")[src]
+    wb = openpyxl.load_workbook(out, data_only=True)
+    check = wb[CHECK_SHEET]
+    got = {(r, c): check.cell(r, c).value for _, _, _, r, c, _ in cells}
+    for _, _, _, r, c, _ in right:
+        assert got[(r, c)] == 1
+    assert got[(wrong[3], wrong[4])] == -1 and got[(text[3], text[4])] == -1
+    empty = [x for x in cells if x not in right and x not in (wrong, text)]
+    assert all(got[(r, c)] == 0 for _, _, _, r, c, _ in empty)
+    sheet = key_sheet(resolve(catalog.get(name)))
+    progress = wb[name].cell(sheet.header_rows, 2).value
+    assert progress == f"{len(right)} of {len(cells)} cells right"

@@ -1,0 +1,132 @@
+"""multihead-attention: one head of size d next to H heads of size d_h = d/H, from the same rows.
+
+Q = Wq·X, K = Wk·X, V = Wv·X (d × n; Wq, Wk, Wv stacked are the Wqkv rows). Single head:
+S = Kᵀ·Q/√d, A = softmax over each column, F = V·A. Head h takes rows (h−1)·d_h+1 … h·d_h of
+Q, K and V: S_h = K_hᵀ·Q_h/√d_h, A_h, F_h = V_h·A_h, and Fcat = [F_1; …; F_H] (d × n).
+Both use the same parameters, 3·d·d, and the same number of multiplications,
+3·d·d·n (projections) + n·n·d (scores) + d·n·n (mixing values); counted by formulas on the sheet.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import fx, ops
+from ..exercise import Exercise
+from ..params import Given
+from .self_attention import attend
+
+
+def d_model(dims):
+    """d = heads·d_h: the features per token, split into the heads' rows."""
+    return dims["heads"] * dims["d_h"]
+
+
+def reference(d, p):
+    Q, K, V = p.Wq @ p.X, p.Wk @ p.X, p.Wv @ p.X
+    out = dict(Q=Q, K=K, V=V, **attend(Q, K, V))
+    heads = []
+    for h in range(1, d.heads + 1):
+        rows = slice((h - 1) * d.d_h, h * d.d_h)
+        one = attend(Q[rows], K[rows], V[rows])
+        out.update({f"Q_{h}": Q[rows], f"K_{h}": K[rows], f"V_{h}": V[rows],
+                    f"S_{h}": one["S"], f"A_{h}": one["A"], f"F_{h}": one["F"]})
+        heads.append(one["F"])
+    out["Fcat"] = np.vstack(heads)
+    dm, n, H, dh = d_model(d), d.n, d.heads, d.d_h
+    out.update({"d": dm, "n": n, "d_h": dh, "heads": H,
+                "params_single": 3 * dm * dm, "params_multi": H * 3 * dh * dm,
+                "mults_single": 3 * dm * dm * n + n * n * dm + dm * n * n,
+                "mults_multi": H * (3 * dh * dm * n + n * n * dh + dh * n * n)})
+    return out
+
+
+def layout(s, d, p):
+    X = s.given("X", at=(0, 0), label="X (one token per column)")
+    with s.step("Q = Wq·X, K = Wk·X, V = Wv·X (Wq, Wk, Wv stacked: the Wqkv rows both sides use)"):
+        Q = ops.matmul(s, "Q", "Wq", X, at=s.below(X), label="Q = Wq·X")
+        K = ops.matmul(s, "K", "Wk", X, at=s.below(Q), label="K = Wk·X")
+        V = ops.matmul(s, "V", "Wv", X, at=s.below(K), label="V = Wv·X")
+    dm = d_model(d)
+    with s.step(f"One head of size d = {dm}: S = Kᵀ·Q/√{dm}, A = softmax over columns, F = V·A"):
+        S, _, _ = ops.attention(s, ("S", "A", "F"), Q, K, V, scale=dm, at=s.below(V))
+    left = s.rightmost_col() + 3  # the H heads stand right of the single head, one under the other
+    col = left + d.d_h + 1  # each head's Kᵀ stands in the d_h columns left of its S_h
+    top, fs = Q.top, []
+    for h in range(1, d.heads + 1):
+        lo, hi = (h - 1) * d.d_h, h * d.d_h
+        with s.step(f"Head {h}: rows {lo + 1}–{hi} of Q, K, V; S_{h} = K_{h}ᵀ·Q_{h}/√{d.d_h}, "
+                    f"A_{h} = softmax, F_{h} = V_{h}·A_{h}"):
+            Qh = ops.copy_rows(s, f"Q_{h}", Q, lo, hi, at=(top, col))
+            Kh = ops.copy_rows(s, f"K_{h}", K, lo, hi, at=s.below(Qh))
+            Vh = ops.copy_rows(s, f"V_{h}", V, lo, hi, at=s.below(Kh))
+            at = (S.top, col) if h == 1 else s.below(Vh)  # head 1's scores level with the single head's
+            _, _, Fh = ops.attention(s, (f"S_{h}", f"A_{h}", f"F_{h}"), Qh, Kh, Vh, scale=d.d_h, at=at)
+        fs.append(Fh)
+        top = s.lowest_row() + 2
+    with s.step("Concatenate the heads: Fcat = [F_1; …; F_H] (d × n, like F)"):
+        top = s.lowest_row() + 2
+        Fcat = ops.stack(s, "Fcat", fs, at=(top, fs[0].left), role="output",
+                         label="Fcat = [F_1; …; F_H] (compare with F)")
+    with s.step("Sizes read off the sheet, then parameters and multiplications of each side (equal)"):
+        _counts(s, X, s.blocks["Q_1"], row=s.lowest_row() + 2, single_col=X.left, multi_col=Fcat.left)
+
+
+def _counts(s, X, Q1, row, single_col, multi_col):
+    """Sizes counted off the sheet (d, n, d_h, H), then each side's parameter and multiplication
+    counts as formulas over them. Addresses are looked up when formulas are written."""
+    size = {}
+
+    def c(name):
+        return size[name].cell(0, 0)
+
+    sizes = (
+        ("d", lambda: f"COUNT({X.col_range(0)})"),
+        ("n", lambda: f"COUNT({X.row_range(0)})"),
+        ("d_h", lambda: f"COUNT({Q1.col_range(0)})"),
+        ("heads", lambda: fx.div(c("d"), c("d_h"))),
+    )
+    for k, (name, formula) in enumerate(sizes):
+        size[name] = s.add(name, (1, 1), (row, single_col + 3 * k), "computed", name,
+                           formula=lambda i, j, f=formula: f())
+    counts = (
+        ("params_single", single_col, "params, 1 head: 3·d·d", lambda: f"3*{c('d')}*{c('d')}"),
+        ("mults_single", single_col, "mults, 1 head: 3·d·d·n + n·n·d + d·n·n",
+         lambda: "3*{d}*{d}*{n}+{n}*{n}*{d}+{d}*{n}*{n}".format(d=c("d"), n=c("n"))),
+        ("params_multi", multi_col, "params, H heads: H·3·d_h·d",
+         lambda: f"{c('heads')}*3*{c('d_h')}*{c('d')}"),
+        ("mults_multi", multi_col, "mults, H heads: H·(3·d_h·d·n + n·n·d_h + d_h·n·n)",
+         lambda: "{H}*(3*{h}*{d}*{n}+{n}*{n}*{h}+{h}*{n}*{n})".format(H=c("heads"), h=c("d_h"), d=c("d"), n=c("n"))),
+    )
+    for k, (name, col, label, formula) in enumerate(counts):
+        s.add(name, (1, 1), (row + 3 + 3 * (k % 2), col), "output", label, formula=lambda i, j, f=formula: f())
+
+
+def instructive(d, p) -> bool:
+    """No head (and not the single head) attends one-hot, and some head is not uniform."""
+    ref = reference(d, p)
+    if d.n < 2:
+        return True
+    As = [ref["A"]] + [ref[f"A_{h}"] for h in range(1, d.heads + 1)]
+    return all(A.max() < 0.9 for A in As) and all(np.ptp(A, axis=0).max() > 0.05 for A in As)
+
+
+EXERCISE = Exercise(
+    name="multihead-attention",
+    title="Multi-head attention: one head of size d beside H heads of size d/H",
+    dims={"heads": "heads H", "d_h": "size of one head (d = H·d_h)", "n": "tokens"},
+    presets={
+        "small": dict(heads=2, d_h=1, n=3),
+        "medium": dict(heads=2, d_h=2, n=3),
+        "large": dict(heads=3, d_h=2, n=4),
+    },
+    givens=[
+        Given("X", (d_model, "n"), low=-1, high=1),
+        Given("Wq", (d_model, d_model), role="weight", low=-1, high=1),
+        Given("Wk", (d_model, d_model), role="weight", low=-1, high=1),
+        Given("Wv", (d_model, d_model), role="weight", low=-1, high=1),
+    ],
+    reference=reference,
+    layout=layout,
+    limits={"heads": (1, 8), "d_h": (1, 8), "n": (1, 16)},
+    accept=instructive,
+)

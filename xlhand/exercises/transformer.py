@@ -1,0 +1,129 @@
+"""transformer: one encoder block (Vaswani et al. 2017) on a few tokens, one token a column.
+
+1. Sinusoidal positional encoding: freq_i = 1/10000^(2k/d) for rows i = 2k and 2k+1;
+   PE[i, pos] = sin(pos·freq_i) for even i, cos(pos·freq_i) for odd i (positions from 0);
+   Xp = X + PE.
+2. Q = Wq·Xp, K = Wk·Xp, V = Wv·Xp.
+3. Scaled dot-product attention, column convention: S = Kᵀ·Q/√d, A = softmax over each column,
+   F = V·A.
+4. Residual and LayerNorm: R1 = Xp + F, N1 = LayerNorm(R1) (over the d features of each token;
+   population variance, ε = 1e-5, no gain or shift).
+5. Feed-forward: Zf = W1·N1 + b1, Hf = ReLU(Zf), O = W2·Hf + b2.
+6. Residual and LayerNorm: R2 = N1 + O, N2 = LayerNorm(R2) (the paper's post-LN: every
+   sub-layer's output is LayerNorm(x + Sublayer(x))).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import fx, ops
+from ..exercise import Exercise
+from ..params import Given
+
+EPS = 1e-5
+
+
+def layernorm(x):
+    mu = x.mean(axis=0, keepdims=True)
+    var = ((x - mu) ** 2).mean(axis=0, keepdims=True)
+    return (x - mu) / np.sqrt(var + EPS)
+
+
+def softmax(z):
+    e = np.exp(z - z.max(axis=0, keepdims=True))
+    return e / e.sum(axis=0, keepdims=True)
+
+
+def reference(d, p):
+    dm = d.d
+    i = np.arange(dm)[:, None]
+    pos = np.arange(d.n)[None, :]
+    freq = 1.0 / 10000 ** ((i - i % 2) / dm)
+    PE = np.where(i % 2 == 0, np.sin(pos * freq), np.cos(pos * freq))
+    Xp = p.X + PE
+    Q, K, V = p.Wq @ Xp, p.Wk @ Xp, p.Wv @ Xp
+    S = K.T @ Q / np.sqrt(dm)
+    A = softmax(S)
+    F = V @ A
+    R1 = Xp + F
+    N1 = layernorm(R1)
+    Zf = p.W1 @ N1 + p.b1
+    Hf = np.maximum(Zf, 0.0)
+    O = p.W2 @ Hf + p.b2
+    R2 = N1 + O
+    return dict(freq=freq, PE=PE, Xp=Xp, Q=Q, K=K, V=V, S=S, A=A, F=F, R1=R1, N1=N1,
+                Zf=Zf, Hf=Hf, O=O, R2=R2, N2=layernorm(R2))
+
+
+def layout(s, d, p):
+    dm, n = d.d, d.n
+    with s.step("Positional encoding: freq_i = 1/10000^(2k/d) (rows 2k, 2k+1), PE = sin / cos(pos·freq)"):
+        idx = s.add("idx", (dm, 1), (2, 0), "given", "i", values=np.arange(dm)[:, None], named=False)
+        freq = s.add("freq", (dm, 1), s.right_of(idx), "computed", "freq",
+                     formula=lambda i, j: f"1/POWER(10000,{_pair(idx.cell(i), i)}/{dm})")
+        s.arrow(idx, freq)
+        pos = s.add("pos", (1, n), (freq.top - 3, freq.right + 1), "given", "pos",
+                    values=np.arange(n)[None, :], named=False)
+        PE = s.add("PE", (dm, n), (freq.top, pos.left), "computed", "PE = sin | cos(pos·freq)",
+                   formula=lambda i, j: f"{'SIN' if i % 2 == 0 else 'COS'}({pos.cell(0, j)}*{freq.cell(i)})")
+    with s.step("Add the positions to the token embeddings: Xp = X + PE"):
+        X = s.given("X", at=s.right_of(PE, gap=2), label="X (tokens)")
+        s.glyph(PE.top, PE.right, "+")
+        Xp = ops.elementwise(s, "Xp", fx.add, [X, PE], label="Xp = X + PE")
+    with s.step("Queries, keys, values: Q = Wq·Xp, K = Wk·Xp, V = Wv·Xp"):
+        Q = ops.matmul(s, "Q", "Wq", Xp, label="Q = Wq·Xp")
+        K = ops.matmul(s, "K", "Wk", Xp, at=s.below(Q), label="K = Wk·Xp")
+        V = ops.matmul(s, "V", "Wv", Xp, at=s.below(K), label="V = Wv·Xp")
+    with s.step(f"Attention: S = Kᵀ·Q / √{dm}, A = softmax over each column, F = V·A"):
+        S, A, F = ops.attention(s, ("S", "A", "F"), Q, K, V, scale=dm, at=s.below(V, gap=2))
+    with s.step("Residual and LayerNorm: R1 = Xp + F, N1 = LayerNorm(R1)"):
+        R1 = ops.elementwise(s, "R1", fx.add, [F, s.blocks["Xp"]], at=s.right_of(F, gap=2), label="R1 = Xp + F")
+        N1 = ops.layernorm_columns(s, "N1", R1, eps=EPS)
+    with s.step("Feed-forward: Zf = W1·N1 + b1, Hf = ReLU(Zf), O = W2·Hf + b2"):
+        Zf = ops.linear(s, "Zf", "W1", N1, "b1", label="Zf = W1·N1 + b1")
+        Hf = ops.relu(s, "Hf", Zf)
+        O = ops.linear(s, "O", "W2", Hf, "b2", label="O = W2·Hf + b2")
+    with s.step("Residual and LayerNorm: R2 = N1 + O, N2 = LayerNorm(R2) (the block's output)"):
+        R2 = ops.elementwise(s, "R2", fx.add, [O, N1], at=s.right_of(O, gap=2), label="R2 = N1 + O")
+        ops.layernorm_columns(s, "N2", R2, eps=EPS, role="output", label="N2 = LayerNorm(R2)")
+    return A
+
+
+def _pair(i_cell: str, i: int) -> str:
+    """2k for row i = 2k or 2k+1, written from the index cell: i or (i−1)."""
+    return i_cell if i % 2 == 0 else f"({i_cell}-1)"
+
+
+def instructive(d, p) -> bool:
+    """Attention that mixes tokens (on average a column's largest weight is below 0.9) and a
+    ReLU that zeroes some entries and passes others."""
+    ref = reference(d, p)
+    Z = ref["Zf"]
+    relu_teaches = Z.size < 2 or ((Z > 0).any() and (Z < 0).any())
+    return bool(ref["A"].max(axis=0).mean() < 0.9 and relu_teaches)
+
+
+EXERCISE = Exercise(
+    name="transformer",
+    title="A transformer encoder block",
+    dims={"n": "tokens (columns)", "d": "model dimension", "d_ff": "feed-forward hidden units"},
+    presets={
+        "small": dict(n=2, d=4, d_ff=4),
+        "medium": dict(n=3, d=4, d_ff=6),
+        "large": dict(n=4, d=6, d_ff=8),
+    },
+    givens=[
+        Given("X", ("d", "n"), low=-2, high=2, describe="token embeddings, one token a column"),
+        Given("Wq", ("d", "d"), role="weight", low=-1, high=1),
+        Given("Wk", ("d", "d"), role="weight", low=-1, high=1),
+        Given("Wv", ("d", "d"), role="weight", low=-1, high=1),
+        Given("W1", ("d_ff", "d"), role="weight", low=-1, high=1),
+        Given("b1", ("d_ff", 1), role="bias", low=-1, high=1),
+        Given("W2", ("d", "d_ff"), role="weight", low=-1, high=1),
+        Given("b2", ("d", 1), role="bias", low=-1, high=1),
+    ],
+    reference=reference,
+    layout=layout,
+    limits={"n": (2, 10), "d": (2, 12), "d_ff": (1, 16)},
+    accept=instructive,
+)

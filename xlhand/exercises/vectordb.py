@@ -1,0 +1,236 @@
+"""vectordb: a vector database by hand (from the seed notes).
+
+Each sentence (and the query) is split on spaces into words; OneHot has one column per word over
+the vocabulary, so the lookup X = E·OneHot is a matrix product; H = ReLU(We·X + be) encodes every
+word; mean pooling over the words gives one vector per sentence; the index P·pooled (2 numbers)
+is what the database stores, DB = [index_1 … index_S]. The query goes the same way to q; its
+scores against the database are qᵀ·DB, and the nearest sentence is the one with the largest score
+(shown as text with INDEX/MATCH).
+
+Words are compared as spreadsheets compare text, ignoring case, so a vocabulary must not hold two
+words that differ only in case; a sentence's words must be in the vocabulary exactly as written.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import ops
+from ..exercise import Exercise
+from ..params import Given
+
+# Sentences of random variants are drawn from the first V of these words (the defaults' six first).
+WORDS = tuple(
+    "how are you who am I we they is it what where here there go do see say me she he that this "
+    "not can will was be my your our their and or but so if then now why when come make know like "
+    "good new time day way man one two all any out up down in on at to for with".split()
+)
+
+
+def words_of(text: str) -> list[str]:
+    return text.split(" ")
+
+
+def relu(z):
+    return np.maximum(z, 0.0)
+
+
+def encode(p, words):
+    """The reference's pipeline for one sentence: one-hot, lookup, encoder, mean pooling, index."""
+    onehot = np.array([[1.0 if v == w else 0.0 for w in words] for v in p.vocab])
+    X = p.E @ onehot
+    Zh = p.We @ X + p.be
+    H = relu(Zh)
+    pooled = H.mean(axis=1, keepdims=True)
+    return onehot, X, Zh, H, pooled, p.P @ pooled
+
+
+def reference(d, p):
+    out = {}
+    for key, text in [(str(k), t) for k, t in enumerate(p.sentences, start=1)] + [("q", p.query)]:
+        onehot, X, Zh, H, pooled, index = encode(p, words_of(text))
+        out.update({f"OneHot_{key}": onehot, f"X_{key}": X, f"Zh_{key}": Zh, f"H_{key}": H,
+                    f"pooled_{key}": pooled, ("q" if key == "q" else f"index_{key}"): index})
+    out["DB"] = np.hstack([out[f"index_{k}"] for k in range(1, len(p.sentences) + 1)])
+    out["scores"] = out["q"].T @ out["DB"]
+    out["nearest"] = p.sentences[int(np.argmax(out["scores"][0]))]
+    return out
+
+
+def layout(s, d, p):
+    V, L = d.V, d.L
+    keys = [str(k) for k in range(1, d.S + 1)] + ["q"]
+    widths = {key: L for key in keys[:-1]} | {"q": len(words_of(p.query))}
+    cols, c = {}, 0
+    for key in keys:
+        c += 1 if key == "q" else 0  # an extra gap before the query
+        cols[key] = c
+        c += widths[key] + 3
+    r_oh = 8  # OneHot's first row: the sentence, space positions and words stand above it
+    r_x = r_oh + V + 4  # room for the vocabulary row above E
+    r_zh = r_x + d.d_e + 3  # under X's row of 1s
+    r_h = r_zh + d.d + 2
+    r_idx = r_h + d.d + 2
+
+    with s.step("Tokenize: split each sentence and the query on spaces (FIND the spaces, MID the words)"):
+        sentences = s.given("sentences", at=(-3, 0), label="sentences (the database)")
+        texts = {key: s.add(f"text_{key}", (1, 1), (0, cols[key]), "computed", f"sentence {key}",
+                            formula=lambda i, j, k=int(key): sentences.cell(0, k - 1),
+                            expect=lambda v, k=int(key): v["sentences"][k - 1])
+                 for key in keys[:-1]}
+        texts["q"] = s.given("query", at=(0, cols["q"]), label="query")
+        words = {key: ops.split_words(s, f"tok_{key}", texts[key], widths[key], at=(2, cols[key]),
+                                      label=f"tok_{key}: the words")
+                 for key in keys}
+    with s.step("One-hot: OneHot[w, t] = 1 where word t is vocabulary word w"):
+        vocab = s.given("vocab", at=(r_x - 2, -1 - V), label="vocab (one word a column)")
+        s.add("vocabT", (V, 1), (r_oh, -2), "computed", "",
+              formula=lambda i, j: vocab.cell(0, i), expect=lambda v: [[w] for w in v["vocab"]])
+        onehots = {key: ops.one_hot_columns(s, f"OneHot_{key}", vocab, words[key], at=(r_oh, cols[key]))
+                   for key in keys}
+    with s.step("Embeddings: X = E·OneHot (a lookup written as a matrix product)"):
+        E = s.given("E", at=(r_x, -1 - V), label="E (word embeddings, one column per word)")
+        X = {key: ops.matmul(s, f"X_{key}", E, onehots[key], at=(r_x, cols[key]), label=f"X_{key} = E·OneHot_{key}")
+             for key in keys}
+    with s.step("Encode: Zh = We·X + be, H = ReLU(Zh)"):
+        H = {}
+        for key in keys:
+            weights = ("We", "be") if key == "1" else (s.blocks["We"], s.blocks["be"])
+            Zh = ops.linear(s, f"Zh_{key}", weights[0], X[key], weights[1], at=(r_zh, cols[key]),
+                            label=f"Zh_{key} = We·X_{key} + be")
+            H[key] = ops.relu(s, f"H_{key}", Zh, at=(r_h, cols[key]))
+    with s.step("Mean pooling: pooled = the average of H over the words (one vector per sentence)"):
+        pooled = {key: ops.row_means(s, f"pooled_{key}", H[key], label=f"pooled_{key}") for key in keys}
+    with s.step("Index: index = P·pooled (the query's is q); the database DB = [index_1 … index_S]"):
+        index = {}
+        for key in keys:
+            name = "q" if key == "q" else f"index_{key}"
+            index[key] = ops.matmul(s, name, "P" if key == "1" else s.blocks["P"], pooled[key],
+                                    at=(r_idx, pooled[key].left), role="output" if key == "q" else "computed",
+                                    label=f"{name} = P·pooled_{key}")
+        DB = ops.copy_columns(s, "DB", [index[k] for k in keys[:-1]], at=(r_idx + d.d_p + 2, 0), role="computed",
+                              label="DB = [index_1 … index_S]")
+    with s.step("Scores: scores = qᵀ·DB (one dot product per sentence)"):
+        at = s.below(DB)
+        qT = ops.transpose(s, "qT", index["q"], at=(at[0], -1 - d.d_p), label="qᵀ")
+        scores = ops.matmul(s, "scores", qT, DB, at=at, label="scores = qᵀ·DB")
+    with s.step("Nearest: the sentence with the largest score, INDEX(sentences, MATCH(MAX(scores), scores, 0))"):
+        s.add("nearest", (1, 1), s.right_of(scores), "output", "nearest sentence",
+              formula=lambda i, j: (f"INDEX({sentences.range()},1,"
+                                    f"MATCH(MAX({scores.range()}),{scores.range()},0))"))
+
+
+# --- checks ---------------------------------------------------------------------------------
+def _spacing(text: str) -> str | None:
+    if not text.strip():
+        return "is empty"
+    if text != " ".join(text.split()):
+        return "must separate its words by single spaces (no leading, trailing or double spaces)"
+    return None
+
+
+def check_vocab(vocab, dims) -> str | None:
+    seen = {}
+    for k, word in enumerate(vocab, start=1):
+        if not word or any(ch.isspace() for ch in word):
+            return f"word {k} {word!r} must be one word without spaces"
+        if word.lower() in seen:
+            return (f"words {seen[word.lower()]} and {k} ('{word}') are the same word "
+                    "(spreadsheets compare words ignoring case)")
+        seen[word.lower()] = k
+    return None
+
+
+def check_sentences(sentences, dims) -> str | None:
+    for k, text in enumerate(sentences, start=1):
+        problem = _spacing(text)
+        if problem:
+            return f"sentence {k} {text!r} {problem}"
+        if len(words_of(text)) != dims.L:
+            return f"sentence {k} '{text}' has {len(words_of(text))} words, expected L = {dims.L}"
+    return None
+
+
+def check_query(query, dims) -> str | None:
+    problem = _spacing(query)
+    return f"{query!r} {problem}" if problem else None
+
+
+def _scores(p) -> np.ndarray:
+    return reference(None, p)["scores"][0]
+
+
+def checks(d, p) -> str | None:
+    """Every word in the vocabulary, and one sentence nearest to the query."""
+    vocab = set(p.vocab)
+    for k, text in enumerate(p.sentences, start=1):
+        for word in words_of(text):
+            if word not in vocab:
+                return f"block 'sentences': sentence {k} '{text}' uses '{word}', which is not in vocab ({', '.join(p.vocab)})"
+    for word in words_of(p.query):
+        if word not in vocab:
+            return f"block 'query': '{word}' is not in vocab ({', '.join(p.vocab)})"
+    scores = _scores(p)
+    best = int(np.argmax(scores))
+    for k, score in enumerate(scores):
+        if k != best and p.sentences[k] != p.sentences[best] and abs(score - scores[best]) <= 1e-9 * (1 + abs(score)):
+            return (f"block 'query': sentences {best + 1} and {k + 1} tie for nearest (score {score:g}); "
+                    "change the query, the sentences or the weights")
+    return None
+
+
+def instructive(d, p) -> bool:
+    """Valid words, the ReLU zeroes some units and passes others, and one sentence is clearly the
+    nearest (its score beats every other by a visible margin)."""
+    if checks(d, p):
+        return False
+    ref = reference(d, p)
+    zh = np.hstack([ref[f"Zh_{k}"] for k in range(1, d.S + 1)])
+    if not ((zh > 0).any() and (zh < 0).any()):
+        return False
+    scores = np.sort(ref["scores"][0])
+    return bool(len(scores) < 2 or scores[-1] - scores[-2] >= 0.1 * max(1.0, abs(scores[-1])))
+
+
+def _vocab(rng, size, dims):
+    return list(WORDS[: dims.V])
+
+
+def _sentence(rng, vocab, n):
+    return " ".join(str(w) for w in rng.choice(vocab, size=n, replace=n > len(vocab)))
+
+
+def _sentences(rng, size, dims, params):
+    return [_sentence(rng, params["vocab"], dims.L) for _ in range(dims.S)]
+
+
+def _query(rng, size, dims, params):
+    return _sentence(rng, params["vocab"], dims.L)
+
+
+EXERCISE = Exercise(
+    name="vectordb",
+    title="A vector database by hand",
+    dims={"V": "vocabulary size", "d_e": "word embedding size", "d": "encoder size", "d_p": "index size",
+          "S": "sentences in the database", "L": "words per sentence"},
+    presets={
+        "small": dict(V=6, d_e=3, d=4, d_p=2, S=3, L=3),
+        "medium": dict(V=8, d_e=3, d=4, d_p=2, S=4, L=3),
+        "large": dict(V=10, d_e=4, d=6, d_p=2, S=6, L=4),
+    },
+    givens=[
+        Given("vocab", ("V",), kind="texts", make=_vocab, check=check_vocab,
+              describe="the vocabulary, one word a column"),
+        Given("sentences", ("S",), kind="texts", derive=_sentences, check=check_sentences,
+              describe="the database's sentences, L words each, separated by spaces"),
+        Given("query", (), kind="text", derive=_query, check=check_query, describe="the query sentence"),
+        Given("E", ("d_e", "V"), role="weight", low=-2, high=2, describe="word embeddings, one column a word"),
+        Given("We", ("d", "d_e"), role="weight", low=-2, high=2, describe="encoder weights"),
+        Given("be", ("d", 1), role="bias", low=-1, high=1, describe="encoder bias"),
+        Given("P", ("d_p", "d"), role="weight", low=-2, high=2, describe="projection to the index"),
+    ],
+    reference=reference,
+    layout=layout,
+    limits={"V": (3, len(WORDS)), "S": (2, 64), "L": (2, 64)},
+    checks=checks,
+    accept=instructive,
+)

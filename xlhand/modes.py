@@ -1,0 +1,298 @@
+"""Student worksheets and class sets, built from the same sheet as the key.
+
+A student workbook holds three sheets:
+
+* the visible sheet: the key's layout, with the cells of the chosen steps left empty and unlocked
+  (the blank role), everything else locked by sheet protection;
+* ``xlhand_key`` (very hidden, protected): the same layout with every formula, computed from its own
+  copy of the givens. It has no defined names, so nothing finds it by accident;
+* ``xlhand_check`` (very hidden, protected): at each blank's address, 1 when the visible cell is
+  right within the tolerance, -1 when it holds something wrong, 0 while it is empty.
+
+Conditional formats on the blanks read ``xlhand_check`` (green for 1, red for -1), and a progress
+cell counts the 1s, so the sheet never shows an expected value. The workbook structure is protected
+so the hidden sheets cannot be unhidden from the application. ``--no-self-check`` leaves both hidden
+sheets out (exams).
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from . import catalog, style
+from .build import key_sheet, key_workbook, metadata, sheet_name, subtitle, check_writable, write_atomic
+from .errors import XlhandError
+from .params import Dims, Params, Resolved, normalize_value, plain, resolve
+from .sheet import Sheet
+from .writer import LEGEND_COL, STEPS_COL, WorkbookWriter, quote_sheet
+
+KEY_SHEET = "xlhand_key"
+CHECK_SHEET = "xlhand_check"
+DEFAULT_RTOL = 1e-2
+DEFAULT_ATOL = 1e-2
+PROGRESS_FORMAT = {"bold": True, "font_color": "#1F3864"}
+ROSTER_COLUMNS = ("id", "name")
+
+
+# --- which cells are blank -----------------------------------------------------------------
+def parse_steps(text: str | None) -> set[int] | None:
+    """``"1,3-5"`` -> {1, 3, 4, 5}; ``None`` or ``"all"`` -> None (every step)."""
+    if text is None or str(text).strip().lower() in ("", "all"):
+        return None
+    steps: set[int] = set()
+    for part in str(text).split(","):
+        part = part.strip()
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not m:
+            raise XlhandError(f"--blank {text}: '{part}' is not a step number or range such as 2-4")
+        first, last = int(m[1]), int(m[2] or m[1])
+        if first < 1 or last < first:
+            raise XlhandError(f"--blank {text}: '{part}' is not a valid range of step numbers")
+        steps.update(range(first, last + 1))
+    return steps
+
+
+def blank_names(sheet: Sheet, steps: set[int] | None = None) -> list[str]:
+    """The computed blocks a student fills in: those of ``steps`` (default: every computed block)."""
+    if steps is not None:
+        unknown = sorted(k for k in steps if not 1 <= k <= len(sheet.steps))
+        if unknown:
+            raise XlhandError(f"--blank: step {unknown[0]} does not exist (steps 1..{len(sheet.steps)})")
+    names = [b.name for b in sheet.blocks.values()
+             if b.is_computed and (steps is None or b.step in steps)]
+    if not names:
+        raise XlhandError("--blank: the chosen steps have no computed cells to fill in")
+    return names
+
+
+def steps_from_metadata(value) -> set[int] | None:
+    """The ``xlhand_blank_steps`` property ("all" or a JSON list) back as a set of steps."""
+    if not value or value == "all":
+        return None
+    return {int(k) for k in json.loads(value)}
+
+
+def blank_cells(sheet: Sheet, blanks: list[str]) -> list[tuple[str, int, int, int, int]]:
+    """(block, i, j, row, col) of every blank cell, 0-based sheet positions."""
+    out = []
+    for name in blanks:
+        b = sheet.blocks[name]
+        out.extend((name, i, j, b.top + i, b.left + j) for i in range(b.rows) for j in range(b.cols))
+    return out
+
+
+def check_formula(visible: str, address: str, rtol: float, atol: float) -> str:
+    """1 right (a number within tolerance, or the same text where the key is text), -1 anything
+    else typed (text, an error, a wrong number), 0 empty."""
+    mine = f"{quote_sheet(visible)}!{address}"
+    key = f"{quote_sheet(KEY_SHEET)}!{address}"
+    close = f"IF(ABS({mine}-{key})<=MAX({atol:g},{rtol:g}*ABS({key})),1,-1)"
+    return (f"IF(ISBLANK({mine}),0,IF(ISERROR({mine}),-1,IF(ISNUMBER({mine}),"
+            f"IF(ISNUMBER({key}),{close},-1),IF({mine}={key},1,-1))))")
+
+
+# --- the student workbook ------------------------------------------------------------------
+@dataclass
+class Student:
+    id: str
+    name: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def student_workbook(resolved: Resolved, *, steps: set[int] | None = None, password: str | None = None,
+                     self_check: bool = True, student: Student | None = None,
+                     rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL) -> bytes:
+    """A worksheet with the cells of ``steps`` blank (default: every computed block)."""
+    sheet = key_sheet(resolved, "student")
+    blanks = blank_names(sheet, steps)
+    name = sheet_name(resolved.exercise)
+    writer = WorkbookWriter()
+    ws = writer.write_sheet(sheet, name, blanks=frozenset(blanks))
+    cells = blank_cells(sheet, blanks)
+    label_row = sheet.header_rows - 1
+    if student is not None:
+        who = f"Student: {student.name} · id {student.id}" if student.name else f"Student id {student.id}"
+        ws.write_string(label_row, STEPS_COL, who, writer.fmt(style.LABEL))
+    if self_check:
+        key = key_sheet(resolved, "key")
+        _same_layout(sheet, key)
+        writer.write_sheet(key, KEY_SHEET, define_names=False, hidden=True).protect(password or "")
+        check = writer.workbook.add_worksheet(CHECK_SHEET)
+        for _, _, _, r, c in cells:
+            check.write_formula(r, c, "=" + check_formula(name, xl_rowcol_to_cell(r, c), rtol, atol), None, 0)
+        check.very_hidden()
+        check.protect(password or "")
+        green, red = writer.fmt(style.CHECK_RIGHT), writer.fmt(style.CHECK_WRONG)
+        for block in blanks:
+            b = sheet.blocks[block]
+            first = f"{quote_sheet(CHECK_SHEET)}!{xl_rowcol_to_cell(b.top, b.left)}"
+            ws.conditional_format(b.range(), {"type": "formula", "criteria": f"={first}=1", "format": green})
+            ws.conditional_format(b.range(), {"type": "formula", "criteria": f"={first}=-1", "format": red})
+        rows = [r for *_, r, _ in cells]
+        cols = [c for *_, c in cells]
+        span = f"{xl_rowcol_to_cell(min(rows), min(cols))}:{xl_rowcol_to_cell(max(rows), max(cols))}"
+        ws.write_formula(label_row, LEGEND_COL,
+                         f'=COUNTIF({quote_sheet(CHECK_SHEET)}!{span},1)&" of {len(cells)} cells right"',
+                         writer.fmt(PROGRESS_FORMAT), f"0 of {len(cells)} cells right")
+    ws.protect(password or "", {"select_locked_cells": True, "select_unlocked_cells": True})
+    extra = {"blank_steps": sorted(steps) if steps else "all", "self_check": self_check,
+             "tolerance": {"rtol": rtol, "atol": atol}}
+    if student is not None:
+        extra.update(student_id=student.id, student_name=student.name)
+    writer.set_metadata(metadata(resolved, "student", **extra))
+    return lock_structure(writer.to_bytes())
+
+
+def _same_layout(a: Sheet, b: Sheet) -> None:
+    for name, block in a.blocks.items():
+        other = b.blocks[name]
+        if (block.top, block.left, block.shape) != (other.top, other.left, other.shape):
+            raise RuntimeError(f"layout of block {name} differs between student and key sheets")
+
+
+def lock_structure(data: bytes) -> bytes:
+    """Protect the workbook structure (no unhiding, renaming, inserting or deleting sheets).
+
+    XlsxWriter has no call for it, so ``<workbookProtection lockStructure="1"/>`` is added to
+    xl/workbook.xml; every zip entry keeps its name, order and fixed timestamp."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "xl/workbook.xml":
+                text = body.decode("utf-8")
+                if "<workbookProtection" not in text:
+                    text = text.replace("<bookViews>", '<workbookProtection lockStructure="1"/><bookViews>', 1)
+                body = text.encode("utf-8")
+            dst.writestr(info, body, compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+# --- class sets ----------------------------------------------------------------------------
+def csv_safe(value) -> str:
+    """Text for a CSV cell that no spreadsheet will read as a formula."""
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+def read_roster(path: Path) -> list[Student]:
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise XlhandError(f"roster {path}: cannot be read ({e.strerror or e})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise XlhandError(f"roster {path}: not a UTF-8 text file") from None
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    for col in ROSTER_COLUMNS:
+        if col not in header:
+            raise XlhandError(f"roster {path}: no '{col}' column (expected a header row with id, name)")
+    students, seen = [], {}
+    for line, row in enumerate(reader, start=2):
+        row = {(k or "").strip().lower(): (v or "") for k, v in row.items() if k is not None}
+        sid, name = row.get("id", "").strip(), row.get("name", "").strip()
+        if not sid:
+            raise XlhandError(f"roster {path}: row {line} has an empty id")
+        if sid in seen:
+            raise XlhandError(f"roster {path}: row {line} repeats id '{sid}' (first on row {seen[sid]})")
+        seen[sid] = line
+        extra = {k: v for k, v in row.items() if k not in ROSTER_COLUMNS}
+        students.append(Student(sid, name, extra))
+    if not students:
+        raise XlhandError(f"roster {path}: no students")
+    return students
+
+
+def student_seed(class_seed: int, student_id: str) -> int:
+    """A per-student seed: the same class seed and id always give the same numbers."""
+    digest = hashlib.sha256(f"xlhand-class:{class_seed}:{student_id}".encode()).hexdigest()
+    return int(digest[:12], 16) % 1_000_000_000
+
+
+def file_stems(students: list[Student]) -> dict[str, str]:
+    """A file-name-safe, unique stem per student id."""
+    out, used = {}, set()
+    for st in students:
+        stem = re.sub(r"[^A-Za-z0-9_.-]", "_", st.id).strip("._") or "student"
+        stem = stem[:60]
+        if stem.lower() in used:
+            stem = f"{stem}-{hashlib.sha256(st.id.encode()).hexdigest()[:6]}"
+        used.add(stem.lower())
+        out[st.id] = stem
+    return out
+
+
+def build_class(exercise_name: str, roster: Path, out_dir: Path, *, size=None, sets=None, seed: int = 0,
+                options=None, steps: set[int] | None = None, password: str | None = None,
+                self_check: bool = True, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL) -> dict:
+    """One student workbook per roster row, their keys (in keys/) and manifest.json."""
+    exercise = catalog.get(exercise_name)
+    students = read_roster(roster)
+    stems = file_stems(students)
+    jobs = []
+    for st in students:
+        resolved = resolve(exercise, size=size, sets=sets, seed=student_seed(seed, st.id), options=options)
+        jobs.append((st, resolved))
+    files, entries, blanks = [], [], None
+    for st, resolved in jobs:
+        stem = stems[st.id]
+        files.append((out_dir / f"{stem}.xlsx", student_workbook(
+            resolved, steps=steps, password=password, self_check=self_check, student=st, rtol=rtol, atol=atol)))
+        files.append((out_dir / "keys" / f"{stem}-key.xlsx", key_workbook(resolved)))
+        blanks = blank_names(key_sheet(resolved), steps)
+        entries.append({
+            "id": st.id, "name": st.name, "extra": st.extra, "seed": resolved.seed,
+            "fingerprint": resolved.fingerprint(), "file": f"{stem}.xlsx", "key_file": f"keys/{stem}-key.xlsx",
+            "params": {g.name: plain(resolved.params[g.name]) for g in exercise.givens},
+        })
+    check_writable(out_dir)
+    check_writable(out_dir / "keys")
+    for path, data in files:
+        write_atomic(path, data)
+    first = jobs[0][1]
+    manifest = {
+        "xlhand_manifest": 1, "exercise": exercise.name, "dims": dict(first.dims), "options": first.options,
+        "class_seed": seed, "size": size, "blank_steps": sorted(steps) if steps else "all", "blanks": blanks,
+        "self_check": self_check, "password_protected": bool(password),
+        "tolerance": {"rtol": rtol, "atol": atol}, "sheet": sheet_name(exercise), "students": entries,
+    }
+    write_atomic(out_dir / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8"))
+    return manifest
+
+
+def load_manifest(path: Path) -> dict:
+    try:
+        manifest = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as e:
+        raise XlhandError(f"manifest {path}: cannot be read ({e.strerror or e})") from None
+    except (ValueError, UnicodeDecodeError):
+        raise XlhandError(f"manifest {path}: not valid JSON") from None
+    if not isinstance(manifest, dict) or manifest.get("xlhand_manifest") != 1:
+        raise XlhandError(f"manifest {path}: not an xlhand class manifest")
+    return manifest
+
+
+def resolved_for(manifest: dict, entry: dict) -> Resolved:
+    """Rebuild one student's variant from the manifest (and check it against its fingerprint)."""
+    exercise = catalog.get(manifest["exercise"])
+    dims = Dims({k: int(v) for k, v in manifest["dims"].items()})
+    params = Params()
+    for given in exercise.givens:
+        params[given.name] = normalize_value(given, entry["params"][given.name], dims, "manifest")
+    resolved = Resolved(exercise, dims, params, entry.get("seed"), exercise.check_options(manifest["options"]))
+    if resolved.fingerprint() != entry.get("fingerprint"):
+        raise XlhandError(f"manifest: the numbers of student '{entry['id']}' do not match their fingerprint")
+    return resolved
