@@ -29,6 +29,7 @@ MODULES = [
     "decoding",
     "mhc",
     "alphafold_triangle",
+    "alphafold_msa",
 ]
 
 

@@ -254,7 +254,8 @@ def argmax_columns(s: Sheet, name: str, M: Block, *, at: tuple[int, int] | None 
 def row_means(s: Sheet, name: str, M: Block, *, at: tuple[int, int] | None = None, role: str = "computed",
               label: str | None = None, expect=None) -> Block:
     """``name = mean of each row of M`` (AVERAGE), right of M: mean pooling over tokens or time steps."""
-    block = s.add(name, (M.rows, 1), at or s.right_of(M), role, label if label is not None else f"{name} = mean({M.name})",
+    label = label if label is not None else f"{name} = mean({M.name})"
+    block = s.add(name, (M.rows, 1), at or s.right_of(M), role, label,
                   formula=lambda i, j: fx.average(M.row_range(i)),
                   expect=expect or (lambda v: value_of(M)(v).mean(axis=1, keepdims=True)))
     if at is None:
@@ -415,7 +416,8 @@ def split_words(s: Sheet, name: str, text: Block, n: int, *, at: tuple[int, int]
 
     # addresses are read inside the formulas: they are final only when the sheet is written
     sp = s.add(f"{name}_sp", (1, n), at, "computed", f"{name}: where each word ends (FIND \" \")",
-               formula=lambda i, j: fx.find('" "', f'{text.cell(0, 0)}&" "', None if j == 0 else f"{sp.cell(0, j - 1)}+1"),
+               formula=lambda i, j: fx.find('" "', f'{text.cell(0, 0)}&" "',
+                                            None if j == 0 else f"{sp.cell(0, j - 1)}+1"),
                expect=ends)
 
     def word(i: int, j: int) -> str:

@@ -63,7 +63,7 @@ def layout(s, d, p):
     r, c_z, c = d.r, d.c_z, d.c
     slot = r + 1                                   # one block of r columns and a gap
     band = lambda i: 3 * slot * (i - 1)            # residue i: Zp_i | centred | Zhat_i
-    A, B, C, D = (lambda i, k=k: band(i) + k * slot for k in range(4))  # D is the next band's A
+    A, _, C, D = (lambda i, k=k: band(i) + k * slot for k in range(4))  # slots; D is the next band's A
     residues = range(1, r + 1)
 
     rows = {}
@@ -92,7 +92,7 @@ def layout(s, d, p):
         for x, store in (("a", a), ("b", b)):
             for i in residues:
                 gz = linear(f"{x}_gz_{i}", f"W{x}g", f"b{x}g", i, rows[f"{x}_gz"], f"W{x}g·ẑ + b{x}g")
-                gate = ops.sigmoid(s, f"{x}_g_{i}", gz, label=f"σ(·)")
+                gate = ops.sigmoid(s, f"{x}_g_{i}", gz, label="σ(·)")
                 z = linear(f"{x}_z_{i}", f"W{x}", f"b{x}", i, rows[f"{x}_z"], f"W{x}·ẑ + b{x}")
                 store[i] = ops.elementwise(s, f"{x}_{i}", fx.mul, [gate, z], at=(z.top, D(i)),
                                            label=f"{x}_{i} = σ ⊙ lin")
@@ -144,12 +144,6 @@ def instructive(d, p) -> bool:
     return True
 
 
-def _check(d, p) -> str | None:
-    if p.direction not in DIRECTIONS:
-        return f"block 'direction': expected outgoing or incoming, found {p.direction!r}"
-    return None
-
-
 def _weight(name, rows, cols):
     return Given(name, (rows, cols), role="weight", low=-1, high=1)
 
@@ -180,6 +174,5 @@ EXERCISE = Exercise(
     reference=reference,
     layout=layout,
     limits={"r": (1, 8), "c_z": (1, 8), "c": (1, 8)},
-    checks=_check,
     accept=instructive,
 )

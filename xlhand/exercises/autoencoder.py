@@ -81,8 +81,7 @@ def layout(s, d, p):
                   formula=lambda i, j: f"{fx.sumproduct(diff(), diff())}/{count.cell()}")
         s.note(count.bottom, count.left, "PyTorch: nn.MSELoss()")
     with s.step("Output gradient: dY = 2(Y − X)/N"):
-        n_cell = lambda: ops.absolute(count)  # noqa: E731 (addresses are final only when written)
-        dY = ops.elementwise(s, "dY", lambda y, x: f"2*({y}-{x})/{n_cell()}", [Y, target],
+        dY = ops.elementwise(s, "dY", lambda y, x: f"2*({y}-{x})/{ops.absolute(count)}", [Y, target],
                              at=(s.lowest_row() + 2, Y.left), role="gradient", label="dY = 2(Y − X)/N")
     dZ = dY
     for k, W, b, z, a, _, _ in reversed(LAYERS):

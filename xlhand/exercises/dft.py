@@ -64,11 +64,14 @@ def layout(s, d, p, with_sine=False):
     n, k = d.n, d.k
     top = 4  # W's first row; the time header and the constants stand above it
     with s.step("Cosine matrix: W[f, t] = cos(2π·f·t/n) for f = 1…k, t = 1…n"):
-        npts = s.add("npts", (1, 1), (top - 3, -6), "given", "n", values=np.array([[n]]))
+        # the index headers are labels of the picture, not data: unnamed, so neither checked nor graded
+        times = s.add("time", (1, n), (top - 3, 0), "given", "t (time)", values=np.arange(1, n + 1)[None, :],
+                      named=False)
+        freqs = s.add("freq", (k, 1), (top, -2), "given", "f", values=np.arange(1, k + 1)[:, None], named=False)
+        npts = s.add("npts", (1, 1), (top - 3, -6), "computed", "n = COUNT(t)",
+                     formula=lambda i, j: f"COUNT({times.range()})", expect=lambda v: float(n))
         scale = s.add("scale", (1, 1), s.right_of(npts), "computed", "2/n",
                       formula=lambda i, j: f"2/{npts.cell()}", expect=lambda v: 2.0 / n)
-        times = s.add("time", (1, n), (top - 3, 0), "given", "t (time)", values=np.arange(1, n + 1)[None, :])
-        freqs = s.add("freq", (k, 1), (top, -2), "given", "f", values=np.arange(1, k + 1)[:, None])
         W = _wave(s, "W", "COS", freqs, times, npts, at=(top, 0), label="W = cos(2π·f·t/n)")
     with s.step("Inverse DFT: T = F·W, one signal over time per row of F"):
         T = ops.matmul(s, "T", "F", W, label="T = F·W (signals over time)")
@@ -90,7 +93,8 @@ def layout(s, d, p, with_sine=False):
     if with_sine:
         with s.step("Sine matrix: Ws[f, t] = sin(2π·f·t/n)"):
             row = Xf.bottom + 3
-            freqs_s = s.add("freq_s", (k, 1), (row, -2), "given", "f", values=np.arange(1, k + 1)[:, None])
+            freqs_s = s.add("freq_s", (k, 1), (row, -2), "given", "f", values=np.arange(1, k + 1)[:, None],
+                            named=False)
             Ws = _wave(s, "Ws", "SIN", freqs_s, times, npts, at=(row, 0), label="Ws = sin(2π·f·t/n)")
         with s.step("Sine coefficients: Fs = (2/n)·(Ws·Tt)ᵀ, Xs = (2/n)·(Ws·Xᵀ)ᵀ (Tt and Xᵀ above)"):
             Rs = ops.matmul(s, "Rs", Ws, Tt, at=(Ws.top, col), label="Rs = Ws·Tt")
@@ -102,8 +106,9 @@ def layout(s, d, p, with_sine=False):
             for i, name in enumerate(SIGNALS):
                 s.note(Fs.top + i, Fs.left - 1, name)
             s.note(Xs.top, Xs.left - 1, "X")
-        with s.step("Magnitude m = √(a² + b²) and phase φ (a·cos + b·sin = m·cos(ωt − φ)), a from Fr, b from Fs"):
-            eps = s.add("eps", (1, 1), s.right_of(scale), "given", "ε = 1e-9 (noise)", values=np.array([[EPS]]))
+        with s.step("Magnitude m = √(a² + b²), phase φ: a·cos + b·sin = m·cos(ωt − φ) (a from Fr, b from Fs)"):
+            eps = s.add("eps", (1, 1), s.right_of(scale), "given", "ε = 1e-9 (noise)",
+                        values=np.array([[EPS]]), named=False)
             Mag = _magnitude(s, "Mag", Fr, Fs, at=s.right_of(Fs))
             MagX = _magnitude(s, "MagX", Xf, Xs, at=s.right_of(Xs))
             _phase(s, "Phase", Fr, Fs, Mag, eps, at=s.right_of(Mag))
@@ -180,6 +185,6 @@ EXERCISE = Exercise(
     reference=reference,
     layout=layout,
     options={"with_sine": False},
-    limits={"n": (2, 64), "k": (1, 32)},
+    limits={"n": (3, 64), "k": (1, 32)},
     accept=instructive,
 )

@@ -165,7 +165,8 @@ def checks(d, p) -> str | None:
     for k, text in enumerate(p.sentences, start=1):
         for word in words_of(text):
             if word not in vocab:
-                return f"block 'sentences': sentence {k} '{text}' uses '{word}', which is not in vocab ({', '.join(p.vocab)})"
+                return (f"block 'sentences': sentence {k} '{text}' uses '{word}', "
+                        f"which is not in vocab ({', '.join(p.vocab)})")
     for word in words_of(p.query):
         if word not in vocab:
             return f"block 'query': '{word}' is not in vocab ({', '.join(p.vocab)})"
@@ -195,12 +196,23 @@ def _vocab(rng, size, dims):
     return list(WORDS[: dims.V])
 
 
-def _sentence(rng, vocab, n):
-    return " ".join(str(w) for w in rng.choice(vocab, size=n, replace=n > len(vocab)))
+def _sentence(rng, vocab, n, replace=None):
+    replace = n >= len(vocab) if replace is None else replace
+    return " ".join(str(w) for w in rng.choice(vocab, size=n, replace=replace))
 
 
 def _sentences(rng, size, dims, params):
-    return [_sentence(rng, params["vocab"], dims.L) for _ in range(dims.S)]
+    """Sentences of vocabulary words, each a different bag of words where the vocabulary allows:
+    sentences that differ only in word order pool to the same vector and would tie."""
+    out, bags = [], set()
+    for _ in range(dims.S):
+        for attempt in range(50):
+            text = _sentence(rng, params["vocab"], dims.L, replace=None if attempt < 25 else True)
+            if tuple(sorted(text.split(" "))) not in bags:
+                break
+        bags.add(tuple(sorted(text.split(" "))))
+        out.append(text)
+    return out
 
 
 def _query(rng, size, dims, params):
@@ -215,7 +227,7 @@ EXERCISE = Exercise(
     presets={
         "small": dict(V=6, d_e=3, d=4, d_p=2, S=3, L=3),
         "medium": dict(V=8, d_e=3, d=4, d_p=2, S=4, L=3),
-        "large": dict(V=10, d_e=4, d=6, d_p=2, S=6, L=4),
+        "large": dict(V=10, d_e=4, d=5, d_p=2, S=5, L=4),
     },
     givens=[
         Given("vocab", ("V",), kind="texts", make=_vocab, check=check_vocab,
