@@ -4,21 +4,24 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import openpyxl
 
 from xlhand import catalog
 from xlhand.build import key_workbook, write_atomic
 from xlhand.fx import PORTABLE_FUNCTIONS
+from xlhand.modes import student_workbook
 from xlhand.params import resolve
 from xlhand.verify import check_file
 
 FUNCTION_CALL = re.compile(r"([A-Z][A-Z0-9_.]*)\(")
 
 
-def build(tmp_path: Path, name: str, filename: str | None = None, **kw) -> Path:
+def build(tmp_path: Path, name: str, filename: str | None = None, student: bool = False, **kw) -> Path:
+    """Build the key (or, with ``student``, the student worksheet) of exercise ``name``."""
     resolved = resolve(catalog.get(name), **kw)
     path = tmp_path / (filename or f"{name}.xlsx")
-    write_atomic(path, key_workbook(resolved))
+    write_atomic(path, student_workbook(resolved) if student else key_workbook(resolved))
     return path
 
 
@@ -50,3 +53,15 @@ def functions_used(path: Path) -> set[str]:
 
 def non_portable(path: Path) -> set[str]:
     return functions_used(path) - PORTABLE_FUNCTIONS
+
+
+def finite_difference(f, value, h: float = 1e-6) -> np.ndarray:
+    """Central differences of the scalar function ``f`` with respect to every entry of ``value``."""
+    value = np.array(value, dtype=float)
+    grad = np.zeros_like(value)
+    for idx in np.ndindex(value.shape):
+        up, down = value.copy(), value.copy()
+        up[idx] += h
+        down[idx] -= h
+        grad[idx] = (f(up) - f(down)) / (2 * h)
+    return grad

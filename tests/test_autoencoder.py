@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from support import finite_difference
 from xlhand import catalog
 from xlhand.cli import cli
 from xlhand.params import AttrDict, resolve
@@ -38,15 +39,8 @@ def test_gradients_match_finite_differences(seed, dims):
     p = random_params(rng, *dims)
     ref = EX.reference(d, p)
     assert ref["L"] == pytest.approx(loss(p), rel=1e-12)
-    eps = 1e-6
     for name in PARAMS:
-        numeric = np.zeros_like(p[name])
-        for idx in np.ndindex(*p[name].shape):
-            plus, minus = AttrDict(p), AttrDict(p)
-            plus[name], minus[name] = p[name].copy(), p[name].copy()
-            plus[name][idx] += eps
-            minus[name][idx] -= eps
-            numeric[idx] = (loss(plus) - loss(minus)) / (2 * eps)
+        numeric = finite_difference(lambda v: loss(AttrDict({**p, name: v})), p[name])
         np.testing.assert_allclose(ref[f"d{name}"], numeric, atol=1e-6, err_msg=f"d{name}")
         np.testing.assert_allclose(ref[f"{name}n"], p[name] - 0.1 * numeric, atol=1e-6)
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from support import finite_difference
 from xlhand import catalog
 from xlhand.cli import cli
 from xlhand.params import Dims, Params, resolve
@@ -16,18 +17,6 @@ EX = catalog.get("autograd")
 def neuron(x, w, b):
     """The forward pass written directly: o = tanh(x·w + b)."""
     return np.tanh(float(x.ravel() @ w.ravel()) + b)
-
-
-def finite_difference(f, value, h=1e-6):
-    """Central differences of the scalar f with respect to every entry of ``value``."""
-    value = np.array(value, dtype=float)
-    grad = np.zeros_like(value)
-    for idx in np.ndindex(value.shape):
-        up, down = value.copy(), value.copy()
-        up[idx] += h
-        down[idx] -= h
-        grad[idx] = (f(up) - f(down)) / (2 * h)
-    return grad
 
 
 @pytest.mark.parametrize("n_in,seed", [(2, None), (1, 1), (3, 2), (4, 3), (6, 4)])

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from support import finite_difference
 from xlhand import catalog
 from xlhand.params import Dims, Params
 
@@ -37,15 +38,8 @@ def test_gradients_match_finite_differences(size, seed):
     p = random_params(dims, seed)
     ref = EX.reference(dims, p)
     assert ref["L"] == pytest.approx(loss(p), rel=1e-12)
-    h = 1e-6
     for name in ("W1", "b1", "W2", "b2", "W3", "b3"):
-        numeric = np.zeros_like(p[name])
-        for idx in np.ndindex(p[name].shape):
-            up, down = dict(p), dict(p)
-            up[name], down[name] = p[name].copy(), p[name].copy()
-            up[name][idx] += h
-            down[name][idx] -= h
-            numeric[idx] = (loss(up) - loss(down)) / (2 * h)
+        numeric = finite_difference(lambda v: loss({**p, name: v}), p[name])
         np.testing.assert_allclose(ref[f"d{name}"], numeric, rtol=1e-5, atol=1e-7, err_msg=name)
         np.testing.assert_allclose(ref[f"{name}n"], p[name] - 0.1 * numeric, rtol=1e-5, atol=1e-7)
 

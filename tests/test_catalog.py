@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from support import assert_verified, build, non_portable
 from xlhand import catalog, readback
+from xlhand.build import key_sheet
+from xlhand.params import resolve
 from xlhand.params import load_params_file, template_path
 
 NAMES = catalog.names()
@@ -74,6 +76,22 @@ def test_metadata_recorded(tmp_path, name):
     assert set(meta["dims"]) == set(catalog.get(name).dims)
     assert len(meta["params_fingerprint"]) == 16
     assert meta["version"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_student_worksheet_verifies(tmp_path, name):
+    """Every exercise's student worksheet: blanks empty on the visible sheet, and its hidden key
+    (which the self-check compares against) equal to NumPy."""
+    path = build(tmp_path, name, student=True)
+    assert_verified(path)
+    wb = readback.load(path)
+    ranges = readback.block_ranges(wb)
+    computed = [b.name for b in key_sheet(resolve(catalog.get(name))).computed_blocks() if b.named]
+    for block in computed:
+        where = ranges[block]
+        assert where.sheet == name
+        assert all(c is None for row in readback.read_block(wb, where) for c in row), block
+    assert non_portable(path) == set()
 
 
 @pytest.mark.parametrize("name,size", PRESETS)

@@ -62,7 +62,7 @@ def test_defaults_decode_the_cat_sat():
 
 @pytest.mark.parametrize("values,needle", [
     ("start: dog", "'start': 'dog' is not in vocab"),
-    ("vocab: [<s>, the, the, sat]", "'the' appears twice"),
+    ("vocab: [<s>, the, the, sat]", "words 2 and 3 ('the') are the same word"),
 ])
 def test_bad_words_are_clear_errors(tmp_path, values, needle):
     bad = tmp_path / "bad.yaml"

@@ -10,6 +10,7 @@ from xlhand.verify import check_file
 
 CASES = [(n, size, None) for n in catalog.names() for size in catalog.get(n).presets]
 CASES += [(n, None, seed) for n in catalog.names() for seed in (11, 12)]
+CASES += [(n, "student", None) for n in catalog.names()]
 
 pytestmark = [
     pytest.mark.libreoffice,
@@ -33,7 +34,9 @@ def recalculated(request, tmp_path_factory):
     built = {}
     for case in selected:
         name, size, seed = case
-        built[case] = build(src, name, f"{case_id(case)}.xlsx", size=size, seed=seed)
+        student = size == "student"
+        built[case] = build(src, name, f"{case_id(case)}.xlsx", student=student,
+                            size=None if student else size, seed=seed)
     converted = libreoffice.recalculate(list(built.values()), out)
     return {case: (path, converted[path]) for case, path in built.items()}
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from support import finite_difference
 from xlhand import catalog
 from xlhand.cli import cli
 from xlhand.params import resolve
@@ -17,16 +18,6 @@ def loss(Win, Wout, c, o):
     """−log of the softmax probability of context o given center c, written from scratch."""
     scores = Wout @ Win[:, c]
     return float(np.log(np.sum(np.exp(scores))) - scores[o])
-
-
-def finite_difference(f, value, h=1e-6):
-    grad = np.zeros_like(value)
-    for idx in np.ndindex(value.shape):
-        up, down = value.copy(), value.copy()
-        up[idx] += h
-        down[idx] -= h
-        grad[idx] = (f(up) - f(down)) / (2 * h)
-    return grad
 
 
 CASES = [dict(), dict(size="medium"), dict(size="large", seed=5), dict(sets={"V": 3, "d": 1}, seed=8),
@@ -59,7 +50,8 @@ def test_step_changes_only_the_center_embedding_and_lowers_the_loss():
 @pytest.mark.parametrize("values,needle", [
     ("center: dog", "'center': 'dog' is not in vocab"),
     ("context: mat", "'context': 'mat' is not in vocab"),
-    ("vocab: [the, cat, sat, cat]", "'cat' appears twice"),
+    ("vocab: [the, cat, sat, cat]", "words 2 and 4 ('cat') are the same word"),
+    ("vocab: [the, cat, sat, The]", "words 1 and 4 ('The') are the same word"),
 ])
 def test_bad_words_are_clear_errors(tmp_path, values, needle):
     bad = tmp_path / "bad.yaml"

@@ -15,6 +15,8 @@ PORTABLE_FUNCTIONS = frozenset(
     # between spreadsheets and programming languages), FIND(find, within, [start]) and
     # MID(text, start, count) mean the same in Excel 2010+, LibreOffice, Google Sheets and formulas.
     + "ATAN FIND MID".split()
+    # The student self-check: ISERROR turns a typed error value into "wrong" in every engine.
+    + ["ISERROR"]
 )
 
 

@@ -225,6 +225,27 @@ def _shape_text(shape: tuple) -> str:
     return "x".join(str(s) for s in shape) if shape else "scalar"
 
 
+def check_vocabulary(words, dims) -> str | None:
+    """A vocabulary given: single words, unique ignoring case (spreadsheets compare text ignoring
+    case, so "The" and "the" would light up the same one-hot row)."""
+    seen = {}
+    for k, word in enumerate(words, start=1):
+        if not word or any(ch.isspace() for ch in word):
+            return f"word {k} {word!r} must be one word without spaces"
+        if word.lower() in seen:
+            return (f"words {seen[word.lower()]} and {k} ('{word}') are the same word "
+                    "(spreadsheets compare words ignoring case)")
+        seen[word.lower()] = k
+    return None
+
+
+def word_problem(key: str, word: str, vocabulary) -> str | None:
+    """Why ``word`` (the given ``key``) cannot be looked up in ``vocabulary``, or None."""
+    if word not in vocabulary:
+        return f"block '{key}': '{word}' is not in vocab ({', '.join(vocabulary)})"
+    return None
+
+
 # --- dims ------------------------------------------------------------------------------------
 def parse_set(items: tuple[str, ...]) -> dict[str, int]:
     """``('d_h=4', 'T=5')`` -> ``{'d_h': 4, 'T': 5}``."""

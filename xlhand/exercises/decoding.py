@@ -13,16 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..npref import softmax_columns as softmax
 from .. import ops
 from ..exercise import Exercise
-from ..params import Given, fixed
+from ..params import Given, check_vocabulary, fixed, word_problem
 
 WORDS = ("<s> the cat sat on a mat dog ran to big red".split())
-
-
-def softmax(z):
-    e = np.exp(z - z.max(axis=0, keepdims=True))
-    return e / e.sum(axis=0, keepdims=True)
 
 
 def onehot(V, k):
@@ -116,15 +112,7 @@ def _grow(s, name, cache, new, at, label):
 
 
 def checks(d, p) -> str | None:
-    vocab = list(p.vocab)
-    for k, word in enumerate(vocab):
-        if word in vocab[:k]:
-            return f"block 'vocab': the word '{word}' appears twice (words must be unique)"
-        if not word.strip():
-            return f"block 'vocab': word {k + 1} is empty"
-    if p.start not in vocab:
-        return f"block 'start': '{p.start}' is not in vocab ({', '.join(vocab)})"
-    return None
+    return word_problem("start", p.start, list(p.vocab))
 
 
 def instructive(d, p) -> bool:
@@ -157,7 +145,7 @@ EXERCISE = Exercise(
         "large": dict(V=6, d=4, steps=4),
     },
     givens=[
-        Given("vocab", ("V",), kind="texts", make=_vocab, describe="the vocabulary, one word a column"),
+        Given("vocab", ("V",), kind="texts", make=_vocab, check=check_vocabulary, describe="the vocabulary, one word a column"),
         Given("start", (), kind="text", make=fixed(WORDS[0]), describe="the first token"),
         Given("E", ("d", "V"), role="weight", low=-2, high=2, describe="token embeddings, one column a word"),
         Given("Wq", ("d", "d"), role="weight", low=-1, high=1),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..npref import sigmoid
 from .. import fx, ops
 from ..exercise import Exercise
 from ..params import Given
@@ -19,10 +20,6 @@ GATES = (  # (gate, weights, bias, pre-activation, activation)
     ("g", "Wc", "bc", "zc", "tanh"),
     ("o", "Wo", "bo", "zo", "σ"),
 )
-
-
-def sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
 
 
 def reference(d, p):

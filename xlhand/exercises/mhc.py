@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..npref import sigmoid
 from .. import fx, ops
 from ..exercise import Exercise
 from ..params import Given, fixed
 
 RMS_EPS = 1e-6
 CONVERGENCE_ITERS = 20  # the paper's t_max: random variants must be doubly stochastic by then
-
-
-def sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
 
 
 def sinkhorn(M0, iters):

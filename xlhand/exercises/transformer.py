@@ -16,22 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..npref import layernorm_columns as layernorm, softmax_columns as softmax
 from .. import fx, ops
 from ..exercise import Exercise
 from ..params import Given
 
 EPS = 1e-5
-
-
-def layernorm(x):
-    mu = x.mean(axis=0, keepdims=True)
-    var = ((x - mu) ** 2).mean(axis=0, keepdims=True)
-    return (x - mu) / np.sqrt(var + EPS)
-
-
-def softmax(z):
-    e = np.exp(z - z.max(axis=0, keepdims=True))
-    return e / e.sum(axis=0, keepdims=True)
 
 
 def reference(d, p):

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..npref import relu
 from .. import ops
 from ..exercise import Exercise
-from ..params import Given
+from ..params import Given, check_vocabulary
 
 # Sentences of random variants are drawn from the first V of these words (the defaults' six first).
 WORDS = tuple(
@@ -28,10 +29,6 @@ WORDS = tuple(
 
 def words_of(text: str) -> list[str]:
     return text.split(" ")
-
-
-def relu(z):
-    return np.maximum(z, 0.0)
 
 
 def encode(p, words):
@@ -128,18 +125,6 @@ def _spacing(text: str) -> str | None:
     return None
 
 
-def check_vocab(vocab, dims) -> str | None:
-    seen = {}
-    for k, word in enumerate(vocab, start=1):
-        if not word or any(ch.isspace() for ch in word):
-            return f"word {k} {word!r} must be one word without spaces"
-        if word.lower() in seen:
-            return (f"words {seen[word.lower()]} and {k} ('{word}') are the same word "
-                    "(spreadsheets compare words ignoring case)")
-        seen[word.lower()] = k
-    return None
-
-
 def check_sentences(sentences, dims) -> str | None:
     for k, text in enumerate(sentences, start=1):
         problem = _spacing(text)
@@ -230,7 +215,7 @@ EXERCISE = Exercise(
         "large": dict(V=10, d_e=4, d=5, d_p=2, S=5, L=4),
     },
     givens=[
-        Given("vocab", ("V",), kind="texts", make=_vocab, check=check_vocab,
+        Given("vocab", ("V",), kind="texts", make=_vocab, check=check_vocabulary,
               describe="the vocabulary, one word a column"),
         Given("sentences", ("S",), kind="texts", derive=_sentences, check=check_sentences,
               describe="the database's sentences, L words each, separated by spaces"),

@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..npref import softmax_columns as softmax
 from .. import fx, ops
 from ..exercise import Exercise
-from ..params import Given, fixed
+from ..params import Given, check_vocabulary, fixed, word_problem
 
 WORDS = ("the cat sat on mat dog ran to a big red ball and it was very fast so we saw".split())
-
-
-def softmax(u):
-    e = np.exp(u - u.max(axis=0, keepdims=True))
-    return e / e.sum(axis=0, keepdims=True)
 
 
 def onehot(vocab, word):
@@ -78,16 +74,7 @@ def layout(s, d, p):
 
 
 def checks(d, p) -> str | None:
-    vocab = list(p.vocab)
-    for k, word in enumerate(vocab):
-        if word in vocab[:k]:
-            return f"block 'vocab': the word '{word}' appears twice (words must be unique)"
-        if not word.strip():
-            return f"block 'vocab': word {k + 1} is empty"
-    for key in ("center", "context"):
-        if p[key] not in vocab:
-            return f"block '{key}': '{p[key]}' is not in vocab ({', '.join(vocab)})"
-    return None
+    return word_problem("center", p.center, list(p.vocab)) or word_problem("context", p.context, list(p.vocab))
 
 
 def instructive(d, p) -> bool:
@@ -117,7 +104,7 @@ EXERCISE = Exercise(
     dims={"V": "vocabulary size", "d": "embedding dimension"},
     presets={"small": dict(V=4, d=2), "medium": dict(V=6, d=3), "large": dict(V=8, d=4)},
     givens=[
-        Given("vocab", ("V",), kind="texts", make=_vocab, describe="the vocabulary, one word a column"),
+        Given("vocab", ("V",), kind="texts", make=_vocab, check=check_vocabulary, describe="the vocabulary, one word a column"),
         Given("center", (), kind="text", make=_center, describe="the center word"),
         Given("context", (), kind="text", make=_context, describe="a word seen near the center"),
         Given("Win", ("d", "V"), role="weight", low=-2, high=2, describe="input embeddings, one column a word"),
