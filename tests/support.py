@@ -6,9 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import openpyxl
+import yaml
+from click.testing import CliRunner
 
 from xlhand import catalog
 from xlhand.build import key_workbook, write_atomic
+from xlhand.cli import cli
 from xlhand.fx import PORTABLE_FUNCTIONS
 from xlhand.modes import student_workbook
 from xlhand.params import resolve
@@ -23,6 +26,25 @@ def build(tmp_path: Path, name: str, filename: str | None = None, student: bool 
     path = tmp_path / (filename or f"{name}.xlsx")
     write_atomic(path, student_workbook(resolved) if student else key_workbook(resolved))
     return path
+
+
+def rejected_build(tmp_path: Path, name: str, *args: str, params: str | dict | None = None) -> str:
+    """Run ``xlhand build NAME *ARGS`` (with ``--params`` holding ``params``, a YAML text or a mapping,
+    when given) into a fresh output folder; assert that it is refused with exit code 2 and exactly one
+    line of output, and that nothing was written (the folder is not even created). Return that line."""
+    if params is not None:
+        path = tmp_path / "rejected-params.yaml"
+        path.write_text(params if isinstance(params, str) else yaml.safe_dump(params))
+        args = (*args, "--params", str(path))
+    out = tmp_path / "rejected-out"
+    assert not out.exists(), f"{out} is not fresh"
+    result = CliRunner().invoke(cli, ["build", name, *args, "--out", str(out)])
+    assert result.exit_code == 2, f"exit code {result.exit_code}, output:\n{result.output}"
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, f"expected one line of output, got {len(lines)}:\n{result.output}"
+    assert not any(out.rglob("*.xlsx")), f"a workbook was written: {sorted(out.rglob('*.xlsx'))}"
+    assert not out.exists(), f"the refused build left {out}: {sorted(out.rglob('*'))}"
+    return lines[0]
 
 
 def assert_verified(path: Path) -> None:

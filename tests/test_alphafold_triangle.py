@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from support import rejected_build
 
 from xlhand import catalog
 from xlhand.cli import cli
@@ -65,12 +66,6 @@ def test_incoming_builds_and_verifies(tmp_path):
 
 @pytest.mark.parametrize("bad", ["sideways", "Outgoing", 3])
 def test_bad_direction_is_refused(tmp_path, bad):
-    params = tmp_path / "p.yaml"
-    params.write_text(yaml.safe_dump({"exercise": "alphafold-triangle", "values": {"direction": bad}}))
-    out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["build", "alphafold-triangle", "--params", str(params), "--out", str(out)])
-    assert result.exit_code == 2
-    message = result.output.strip()
-    assert len(message.splitlines()) == 1
+    message = rejected_build(tmp_path, "alphafold-triangle",
+                             params={"exercise": "alphafold-triangle", "values": {"direction": bad}})
     assert "direction" in message and "outgoing" in message and "incoming" in message
-    assert not (out / "alphafold-triangle.xlsx").exists()

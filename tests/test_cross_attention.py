@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from support import rejected_build
 from test_self_attention import by_einsum
 
 from xlhand import catalog
-from xlhand.cli import cli
 from xlhand.params import Dims, Params, resolve
 
 EX = catalog.get("cross-attention")
@@ -51,11 +50,6 @@ def test_a_query_sees_only_the_other_sequence():
 
 
 def test_bad_sequence_is_a_one_line_error(tmp_path):
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("exercise: cross-attention\nvalues:\n  E: [[1, 2], [3, 4]]\n")
-    out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["build", "cross-attention", "--params", str(bad), "--out", str(out)])
-    assert result.exit_code == 2
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and "'E'" in lines[0] and "2x3" in lines[0], result.output
-    assert not out.exists()
+    message = rejected_build(tmp_path, "cross-attention",
+                             params="exercise: cross-attention\nvalues:\n  E: [[1, 2], [3, 4]]\n")
+    assert "'E'" in message and "2x3" in message, message

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from support import rejected_build
 
 from xlhand import catalog
-from xlhand.cli import cli
 from xlhand.params import resolve
 
 EX = catalog.get("decoding")
@@ -65,11 +64,6 @@ def test_defaults_decode_the_cat_sat():
     ("vocab: [<s>, the, the, sat]", "words 2 and 3 ('the') are the same word"),
 ])
 def test_bad_words_are_clear_errors(tmp_path, values, needle):
-    bad = tmp_path / "bad.yaml"
-    bad.write_text(f"exercise: decoding\ndims: {{V: 4, d: 2, steps: 3}}\nvalues:\n  {values}\n")
-    out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["build", "decoding", "--params", str(bad), "--out", str(out)])
-    assert result.exit_code == 2
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and needle in lines[0], result.output
-    assert not (out / "decoding.xlsx").exists()
+    message = rejected_build(tmp_path, "decoding",
+                             params=f"exercise: decoding\ndims: {{V: 4, d: 2, steps: 3}}\nvalues:\n  {values}\n")
+    assert needle in message, message

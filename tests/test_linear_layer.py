@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from support import rejected_build
 
 from xlhand import catalog
-from xlhand.cli import cli
 from xlhand.params import Dims, Params
 
 EX = catalog.get("linear-layer")
@@ -29,11 +28,6 @@ def test_reference_against_einsum_and_counts(size):
 
 
 def test_wrong_weight_shape_is_one_line_exit_2_and_no_file(tmp_path):
-    params = tmp_path / "p.yaml"
-    params.write_text("exercise: linear-layer\nvalues:\n  W: [[1, 2], [3, 4]]\n")
-    out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["build", "linear-layer", "--params", str(params), "--out", str(out)])
-    assert result.exit_code == 2
-    message = result.output.strip()
-    assert len(message.splitlines()) == 1 and "'W'" in message and "2x3" in message
-    assert not out.exists() or not any(out.iterdir())
+    message = rejected_build(tmp_path, "linear-layer",
+                             params="exercise: linear-layer\nvalues:\n  W: [[1, 2], [3, 4]]\n")
+    assert "'W'" in message and "2x3" in message

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from support import rejected_build
 
 from xlhand import catalog
-from xlhand.cli import cli
 from xlhand.params import resolve
 
 EX = catalog.get("mlp")
@@ -47,11 +46,5 @@ def test_default_numbers_by_hand():
 
 
 def test_bad_shape_is_a_one_line_error(tmp_path):
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("exercise: mlp\nvalues:\n  W2: [[1, 2, 3]]\n")
-    out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["build", "mlp", "--params", str(bad), "--out", str(out)])
-    assert result.exit_code == 2
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and "'W2'" in lines[0] and "2x3" in lines[0], result.output
-    assert not out.exists()
+    message = rejected_build(tmp_path, "mlp", params="exercise: mlp\nvalues:\n  W2: [[1, 2, 3]]\n")
+    assert "'W2'" in message and "2x3" in message, message

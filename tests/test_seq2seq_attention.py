@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from support import rejected_build
 
 from xlhand import catalog
-from xlhand.cli import cli
 from xlhand.params import resolve
 
 EX = catalog.get("seq2seq-attention")
@@ -51,11 +50,6 @@ def test_context_is_a_weighted_average_of_encoder_states():
 
 
 def test_bad_shape_is_a_clear_error(tmp_path):
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("exercise: seq2seq-attention\ndims: {d_in: 2, d_h: 2, T: 3}\nvalues:\n  Wc: [[1, 0], [0, 1]]\n")
-    out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["build", "seq2seq-attention", "--params", str(bad), "--out", str(out)])
-    assert result.exit_code == 2
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and "'Wc'" in lines[0] and "2x4" in lines[0]
-    assert not (out / "seq2seq-attention.xlsx").exists()
+    message = rejected_build(tmp_path, "seq2seq-attention", params="exercise: seq2seq-attention\n"
+                             "dims: {d_in: 2, d_h: 2, T: 3}\nvalues:\n  Wc: [[1, 0], [0, 1]]\n")
+    assert "'Wc'" in message and "2x4" in message

@@ -5,10 +5,9 @@ import math
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from support import rejected_build
 
 from xlhand import catalog
-from xlhand.cli import cli
 from xlhand.params import Dims, Params, resolve
 
 EX = catalog.get("temperature")
@@ -47,11 +46,5 @@ def test_random_temperatures_are_positive_distinct_and_include_one():
 
 @pytest.mark.parametrize("bad", ["[[0.5, 0, 2]]", "[[0.5, -1, 2]]"])
 def test_non_positive_temperature_is_one_line_exit_2_and_no_file(tmp_path, bad):
-    params = tmp_path / "p.yaml"
-    params.write_text(f"exercise: temperature\nvalues:\n  T: {bad}\n")
-    out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["build", "temperature", "--params", str(params), "--out", str(out)])
-    assert result.exit_code == 2
-    message = result.output.strip()
-    assert len(message.splitlines()) == 1 and "'T'" in message and "positive" in message
-    assert not out.exists() or not any(out.iterdir())
+    message = rejected_build(tmp_path, "temperature", params=f"exercise: temperature\nvalues:\n  T: {bad}\n")
+    assert "'T'" in message and "positive" in message

@@ -6,10 +6,9 @@ import math
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from support import rejected_build
 
 from xlhand import catalog
-from xlhand.cli import cli
 from xlhand.params import resolve
 
 EX = catalog.get("transformer")
@@ -71,11 +70,6 @@ def test_positional_encoding_closed_form_values():
 
 
 def test_bad_shape_is_a_clear_error(tmp_path):
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("exercise: transformer\ndims: {n: 2, d: 4, d_ff: 4}\nvalues:\n  Wq: [[1, 0], [0, 1]]\n")
-    out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["build", "transformer", "--params", str(bad), "--out", str(out)])
-    assert result.exit_code == 2
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and "'Wq'" in lines[0] and "4x4" in lines[0]
-    assert not (out / "transformer.xlsx").exists()
+    message = rejected_build(tmp_path, "transformer", params="exercise: transformer\n"
+                             "dims: {n: 2, d: 4, d_ff: 4}\nvalues:\n  Wq: [[1, 0], [0, 1]]\n")
+    assert "'Wq'" in message and "4x4" in message

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from support import rejected_build
 
 from xlhand import catalog
-from xlhand.cli import cli
 from xlhand.params import AttrDict, resolve
 
 EX = catalog.get("vectordb")
@@ -73,15 +72,8 @@ def test_other_sentence_length_without_a_seed_makes_fresh_sentences():
     assert all(len(t.split(" ")) == 4 for t in r.params.sentences)
 
 
-def run_bad(tmp_path, values: str):
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("exercise: vectordb\nvalues:\n" + values)
-    out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["build", "vectordb", "--params", str(bad), "--out", str(out)])
-    assert result.exit_code == 2, result.output
-    assert len(result.output.strip().splitlines()) == 1, result.output
-    assert not (out / "vectordb.xlsx").exists()
-    return result.output
+def run_bad(tmp_path, values: str) -> str:
+    return rejected_build(tmp_path, "vectordb", params="exercise: vectordb\nvalues:\n" + values)
 
 
 def test_vocabulary_missing_a_sentence_word(tmp_path):
