@@ -10,6 +10,7 @@ an exercise names in exercises.md must come from the exercise's reference.
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Callable, Sequence
 
 import numpy as np
@@ -335,14 +336,25 @@ def scores(s: Sheet, name: str, K: Block, Q: Block, *, scale: float | None = Non
 
 
 def attention(s: Sheet, names: tuple[str, str, str], Q: Block, K: Block, V: Block, *,
-              scale: float | None = None, at: tuple[int, int] | None = None) -> tuple[Block, Block, Block]:
+              scale: float | None = None, at: tuple[int, int] | None = None,
+              steps: tuple[str, str, str] | None = None, role: str = "computed") -> tuple[Block, Block, Block]:
     """Scaled dot-product attention in the column convention: S = Kᵀ·Q/√d, A = softmax over
-    each column, F = V·A (V left of F, A above F)."""
+    each column, F = V·A (V left of F, A above F). With ``steps`` (three descriptions), the
+    scores, the softmax and F are numbered steps of their own; ``role`` is F's."""
     s_name, a_name, f_name = names
-    S = scores(s, s_name, K, Q, scale=scale, at=at)
-    A = softmax_columns(s, a_name, S)
-    F = matmul(s, f_name, _copy_left(s, f"{f_name}_V", V, s.below(A)), A, label=f"{f_name} = {V.name}·{a_name}")
+    described = list(steps) if steps else [None] * 3
+    with _step_or_not(s, described[0]):
+        S = scores(s, s_name, K, Q, scale=scale, at=at)
+    with _step_or_not(s, described[1]):
+        A = softmax_columns(s, a_name, S)
+    with _step_or_not(s, described[2]):
+        F = matmul(s, f_name, _copy_left(s, f"{f_name}_V", V, s.below(A)), A, role=role,
+                   label=f"{f_name} = {V.name}·{a_name}")
     return S, A, F
+
+
+def _step_or_not(s: Sheet, description: str | None):
+    return s.step(description) if description else nullcontext()
 
 
 def copy(s: Sheet, name: str, src: Block, at: tuple[int, int], label: str | None = None) -> Block:

@@ -29,15 +29,11 @@ def reference(d, p):
 
 def attention_steps(s, Q, K, V, d_k, at):
     """The three steps after the projections: scores (Kᵀ left of S, Q above), softmax, F = V·A."""
-    with s.step(f"Scores S = Kᵀ·Q / √{d_k} (row j = key j, column i = query i)"):
-        S = ops.scores(s, "S", K, Q, scale=d_k, at=at)
-    with s.step("A = softmax of each column of S (each query's weights over the keys sum to 1)"):
-        A = ops.softmax_columns(s, "A", S)
-    with s.step("F = V·A (column i mixes the values with query i's weights)"):
-        at_F = s.below(A)
-        Vc = ops.copy(s, "F_V", V, at=(at_F[0], at_F[1] - 1 - V.cols), label=V.name)
-        F = ops.matmul(s, "F", Vc, A, at=at_F, role="output", label="F = V·A")
-    return S, A, F
+    return ops.attention(s, ("S", "A", "F"), Q, K, V, scale=d_k, at=at, role="output", steps=(
+        f"Scores S = Kᵀ·Q / √{d_k} (row j = key j, column i = query i)",
+        "A = softmax of each column of S (each query's weights over the keys sum to 1)",
+        "F = V·A (column i mixes the values with query i's weights)",
+    ))
 
 
 def layout(s, d, p):
