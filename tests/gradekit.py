@@ -5,7 +5,6 @@ import io
 import zipfile
 from pathlib import Path
 
-import numpy as np
 import openpyxl
 
 from xlhand.build import key_sheet

@@ -2,7 +2,6 @@
 solved entry back, the growing sizes, the ragged params format, and bad inputs."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from click.testing import CliRunner
 from support import rejected_build

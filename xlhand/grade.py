@@ -31,7 +31,7 @@ import numpy as np
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from . import libreoffice, style
-from .build import check_writable, key_sheet, sheet_name, write_atomic
+from .build import check_writable, key_sheet, write_atomic
 from .errors import XlhandError
 from .exercise import expected_values
 from .modes import (CHECK_SHEET, DEFAULT_ATOL, DEFAULT_RTOL, KEY_SHEET, csv_safe, file_stems, load_manifest,

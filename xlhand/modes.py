@@ -28,7 +28,7 @@ from pathlib import Path
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from . import catalog, style
-from .build import key_sheet, key_workbook, metadata, sheet_name, subtitle, check_writable, write_atomic
+from .build import key_sheet, key_workbook, metadata, sheet_name, check_writable, write_atomic
 from .errors import XlhandError
 from .params import Dims, Params, Resolved, normalize_value, plain, resolve
 from .sheet import Sheet

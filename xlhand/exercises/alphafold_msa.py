@@ -101,7 +101,7 @@ def layout(s, d, p):
                 A = ops.softmax_columns(s, f"A_{m}_{h}", S, at=(S.bottom + 2, C1), label=f"A_{m}_{h} = softmax(S)")
                 y_v = A.bottom + 3
                 Vc = ops.copy(s, f"V_{m}_{h}_c", proj["V"], (y_v, C1), label=f"V_{m}_{h}")
-                VA = ops.matmul(s, f"VA_{m}_{h}", Vc, A, at=(y_v, C2), label=f"V·A")
+                VA = ops.matmul(s, f"VA_{m}_{h}", Vc, A, at=(y_v, C2), label="V·A")
                 y_g = VA.bottom + 2
                 if first:
                     Wg = s.given("Wg", at=(y_g, C0 - 2 - c_m), index=h)

@@ -60,7 +60,7 @@ def layout(s, d, p):
     with s.step("Backward, + node n = s + b passes dn on: ds = dn, db = dn"):
         ds = s.add("ds", (1, 1), (top + mid, 6), "gradient", "ds = dn", formula=lambda i, j: dn.cell())
         s.glyph(top + mid, 7, "←")
-        db = s.add("db", (1, 1), (top + mid + 3, 8), "gradient", "db = dn", formula=lambda i, j: dn.cell())
+        s.add("db", (1, 1), (top + mid + 3, 8), "gradient", "db = dn", formula=lambda i, j: dn.cell())
     with s.step("Backward, + node s = Σ xw_i passes ds to every term: dxw_i = ds"):
         dxw = s.add("dxw", (k, 1), (top, 4), "gradient", "dxw = ds", formula=lambda i, j: ds.cell())
         s.glyph(top + mid, 5, "←")

@@ -17,7 +17,7 @@ from ..params import Given
 
 def reference(d, p):
     out = rnn_states(p.X, p.h0, p.Wx, p.Wh, p.b)
-    H, h = out["H"], out[f"h_{d.T}"]
+    H = out["H"]
     O = p.Wy @ H
     out.update(H=H, O=O, Y=softmax_columns(O))
     return out
