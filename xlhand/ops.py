@@ -161,6 +161,17 @@ def stack(s: Sheet, name: str, parts: Sequence[Block], at: tuple[int, int], role
                  formula=lambda i, j: rows[i][0].cell(rows[i][1], j), expect=expect)
 
 
+def column_over_state(s: Sheet, name: str, X: Block, j: int, h_prev: Block, at: tuple[int, int],
+                      label: str | None = None) -> Block:
+    """``[x_j; h]``: copies of column j of X over the previous hidden state (a recurrent cell's input)."""
+    n = X.rows
+
+    def cell(i: int, _: int) -> str:
+        return X.cell(i, j) if i < n else h_prev.cell(i - n, 0)
+
+    return s.add(name, (n + h_prev.rows, 1), at, "computed", label or name, formula=cell)
+
+
 def copy_columns(s: Sheet, name: str, columns: Sequence[Block], at: tuple[int, int], role: str = "output",
                  label: str | None = None) -> Block:
     """Gather one-column blocks side by side into one matrix (``H = [h_1 … h_T]``)."""

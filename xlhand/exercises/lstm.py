@@ -55,7 +55,8 @@ def layout(s, d, p):
     h_blocks, c_blocks = [], []
     for t in range(1, d.T + 1):
         with s.step(f"Step t = {t}: u = [x_{t}; h_{t - 1}], gates, c_{t}, h_{t}"):
-            u = _input_column(s, t, X, h_prev, (u_row, col[t]))
+            u = ops.column_over_state(s, f"u_{t}", X, t - 1, h_prev, (u_row, col[t]),
+                                      label=f"u_{t} = [x_{t}; h_{t - 1}]")
             gates = {}
             for k, (gate, W, b, z, act) in enumerate(GATES):
                 Wb = weights.get(W, (W, b))
@@ -77,16 +78,6 @@ def layout(s, d, p):
     with s.step("Collect the states: H = [h_1 … h_T], C = [c_1 … c_T]"):
         H = ops.copy_columns(s, "H", h_blocks, at=(h_row + band, col[1]), label="H")
         ops.copy_columns(s, "C", c_blocks, at=s.right_of(H), role="computed", label="C")
-
-
-def _input_column(s, t, X, h_prev, at):
-    """u_t = [x_t; h_{t−1}]: copies of X's column t and of the previous hidden state."""
-    d_in = X.rows
-
-    def cell(i, j):
-        return X.cell(i, t - 1) if i < d_in else h_prev.cell(i - d_in, 0)
-
-    return s.add(f"u_{t}", (d_in + h_prev.rows, 1), at, "computed", f"u_{t} = [x_{t}; h_{t - 1}]", formula=cell)
 
 
 def _cell_state(f, c_prev, i, g):

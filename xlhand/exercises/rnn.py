@@ -7,6 +7,8 @@ The output layer uses the same Wy at every step, so it is one product O = Wy·H 
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..npref import rnn_states, softmax_columns
@@ -24,41 +26,52 @@ def reference(d, p):
 
 
 def layout(s, d, p):
-    n_u = d.d_in + d.d_h
     X = s.given("X", at=(0, 2), label="X (one column per step)")
-    col = [2 * t for t in range(d.T + 1)]  # col[t]: the column of step t; col[0] holds h0
-    u_row = X.bottom + 2
-    z_row = u_row + n_u + 3  # under u_t and its row of 1s, with a label row
-    h_row = z_row + d.d_h + 2
-    h_prev = s.given("h0", at=(h_row, col[0]))
-    weights = ["Wx", "Wh"]
-    bias = "b"
-    hs = []
-    for t in range(1, d.T + 1):
-        with s.step(f"Step t = {t}: u = [x_{t}; h_{t - 1}], z_{t} = [Wx | Wh | b]·[u; 1], h_{t} = tanh(z_{t})"):
-            u = _input_column(s, t, X, h_prev, (u_row, col[t]))
-            z = ops.linear_parts(s, f"z_{t}", weights, u, bias, at=(z_row, col[t]), label=f"z_{t}")
-            weights, bias = [s.blocks["Wx"], s.blocks["Wh"]], s.blocks["b"]
-            h = ops.tanh(s, f"h_{t}", z, at=(h_row, col[t]), role="output", label=f"h_{t}")
-            s.arrow(h_prev, h)
-        h_prev = h
-        hs.append(h)
-    with s.step("Collect the hidden states: H = [h_1 … h_T]"):
-        H = ops.copy_columns(s, "H", hs, at=(h_row + d.d_h + 2, col[1]), role="computed", label="H")
+    H = recur(s, d, X, step=lambda t: f"Step t = {t}: u = [x_{t}; h_{t - 1}], z_{t} = [Wx | Wh | b]·[u; 1], "
+                                     f"h_{t} = tanh(z_{t})",
+              collect="Collect the hidden states: H = [h_1 … h_T]", h_role="output").H
     with s.step("Output scores for every step at once: O = Wy·H (the same Wy at each step)"):
         O = ops.matmul(s, "O", "Wy", H, label="O = Wy·H")
     with s.step("y_t = softmax(O) over each column: Y = [y_1 … y_T]"):
         ops.softmax_columns(s, "Y", O, role="output", label="Y = softmax(O)")
 
 
-def _input_column(s, t, X, h_prev, at):
-    """u_t = [x_t; h_{t−1}]: copies of X's column t and of the previous hidden state."""
-    d_in = X.rows
+@dataclass
+class Recurrence:
+    """What a laid-out tanh RNN leaves for the steps after it."""
 
-    def cell(i, j):
-        return X.cell(i, t - 1) if i < d_in else h_prev.cell(i - d_in, 0)
+    H: object  # block H = [h_1 … h_T]
+    last: object  # block h_T
+    u_row: int  # the rows of the inputs u_t, the pre-activations z_t and the states h_t
+    z_row: int
+    h_row: int
+    cols: list[int]  # cols[t]: the column of step t (cols[0] holds h0)
 
-    return s.add(f"u_{t}", (d_in + h_prev.rows, 1), at, "computed", f"u_{t}", formula=cell)
+
+def recur(s, d, X, *, step, collect, h_role="computed") -> Recurrence:
+    """A tanh RNN over X's columns, one column per step: u_t = [x_t; h_{t−1}] above
+    z_t = [Wx | Wh | b]·[u_t; 1] above h_t = tanh(z_t), the weights at the far left; then
+    H = [h_1 … h_T]. ``step(t)`` describes step t; ``collect`` describes the step gathering H."""
+    n_u = d.d_in + d.d_h
+    cols = [2 * t for t in range(d.T + 1)]
+    u_row = X.bottom + 2
+    z_row = u_row + n_u + 3  # under u_t and its row of 1s, with a label row
+    h_row = z_row + d.d_h + 2
+    h_prev = s.given("h0", at=(h_row, cols[0]))
+    weights, bias = ["Wx", "Wh"], "b"
+    hs = []
+    for t in range(1, d.T + 1):
+        with s.step(step(t)):
+            u = ops.column_over_state(s, f"u_{t}", X, t - 1, h_prev, (u_row, cols[t]))
+            z = ops.linear_parts(s, f"z_{t}", weights, u, bias, at=(z_row, cols[t]), label=f"z_{t}")
+            weights, bias = [s.blocks["Wx"], s.blocks["Wh"]], s.blocks["b"]
+            h = ops.tanh(s, f"h_{t}", z, at=(h_row, cols[t]), role=h_role, label=f"h_{t}")
+            s.arrow(h_prev, h)
+        h_prev = h
+        hs.append(h)
+    with s.step(collect):
+        H = ops.copy_columns(s, "H", hs, at=(h_row + d.d_h + 2, cols[1]), role="computed", label="H")
+    return Recurrence(H, h_prev, u_row, z_row, h_row, cols)
 
 
 def instructive(d, p) -> bool:

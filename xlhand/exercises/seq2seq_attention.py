@@ -16,6 +16,7 @@ from ..npref import rnn_states, softmax_columns as softmax
 from .. import ops
 from ..exercise import Exercise
 from ..params import Given
+from .rnn import recur
 
 
 def reference(d, p):
@@ -36,29 +37,14 @@ def reference(d, p):
 def layout(s, d, p):
     n_u = d.d_in + d.d_h
     X = s.given("X", at=(0, 2), label="X (source, one column per position)")
-    col = [2 * t for t in range(d.T + 1)]  # col[t]: the column of step t; col[0] holds h0
-    u_row = X.bottom + 2
-    z_row = u_row + n_u + 3  # under u_t and its row of 1s, with a label row
-    h_row = z_row + d.d_h + 2
-    h_prev = s.given("h0", at=(h_row, col[0]))
-    weights, bias = ["Wx", "Wh"], "b"
-    hs = []
-    for t in range(1, d.T + 1):
-        with s.step(f"Encoder t = {t}: h_{t} = tanh([Wx | Wh | b]·[x_{t}; h_{t - 1}; 1])"):
-            u = _stack_column(s, f"u_{t}", X, t - 1, h_prev, (u_row, col[t]))
-            z = ops.linear_parts(s, f"z_{t}", weights, u, bias, at=(z_row, col[t]), label=f"z_{t}")
-            weights, bias = [s.blocks["Wx"], s.blocks["Wh"]], s.blocks["b"]
-            h = ops.tanh(s, f"h_{t}", z, at=(h_row, col[t]), label=f"h_{t}")
-            s.arrow(h_prev, h)
-        h_prev = h
-        hs.append(h)
-    with s.step("Encoder states side by side: H = [h_1 … h_T]"):
-        H = ops.copy_columns(s, "H", hs, at=(h_row + d.d_h + 2, col[1]), role="computed", label="H")
+    enc = recur(s, d, X, step=lambda t: f"Encoder t = {t}: h_{t} = tanh([Wx | Wh | b]·[x_{t}; h_{t - 1}; 1])",
+                collect="Encoder states side by side: H = [h_1 … h_T]")
+    H, u_row, z_row, h_row = enc.H, enc.u_row, enc.z_row, enc.h_row
 
-    dec = col[d.T] + n_u + 4  # the decoder column: room for [Ux | Uh | c] at its left
+    dec = enc.cols[d.T] + n_u + 4  # the decoder column: room for [Ux | Uh | c] at its left
     with s.step("Decoder step: sd = tanh([Ux | Uh | c]·[y0; h_T; 1]), starting from the last encoder state"):
         y0 = s.given("y0", at=(0, dec), label="y0 (decoder input)")
-        ud = _stack_column(s, "ud", y0, 0, h_prev, (u_row, dec), label="ud = [y0; h_T]")
+        ud = ops.column_over_state(s, "ud", y0, 0, enc.last, (u_row, dec), label="ud = [y0; h_T]")
         zd = ops.linear_parts(s, "zd", ["Ux", "Uh"], ud, "c", at=(z_row, dec), label="zd")
         sd = ops.tanh(s, "sd", zd, at=(h_row, dec), role="output", label="sd (decoder state)")
     with s.step("Attention: scores e = Hᵀ·sd, weights alpha = softmax(e), context ctx = H·alpha"):
@@ -68,16 +54,6 @@ def layout(s, d, p):
         zc = ops.matmul(s, "zc", "Wc", cs, label="zc = Wc·[ctx; sd]")
         ops.tanh(s, "att", zc, role="output", label="att = tanh(zc)")
     return alpha
-
-
-def _stack_column(s, name, X, j, h_prev, at, label=None):
-    """[x; h]: copies of column j of X and of the previous hidden state."""
-    n = X.rows
-
-    def cell(i, _):
-        return X.cell(i, j) if i < n else h_prev.cell(i - n, 0)
-
-    return s.add(name, (n + h_prev.rows, 1), at, "computed", label or name, formula=cell)
 
 
 def instructive(d, p) -> bool:
