@@ -47,12 +47,16 @@ def rejected_build(tmp_path: Path, name: str, *args: str, params: str | dict | N
     return lines[0]
 
 
-def assert_verified(path: Path) -> None:
-    """The formulas engine agrees with the NumPy reference on every named block."""
-    report = check_file(path)
+def assert_verified(path: Path, engines: tuple[str, ...] = ("ironcalc", "formulas")) -> None:
+    """Each engine agrees with the NumPy reference on every named block."""
+    for engine in engines:
+        assert_report_ok(check_file(path, engine), f"{path.name} ({engine})")
+
+
+def assert_report_ok(report, what: str) -> None:
     shown = "\n".join(f"{m.block} {m.cell}: expected {m.expected!r}, got {m.got!r}"
                       for m in report.mismatches[:20])
-    assert report.ok, f"{path.name}: {len(report.mismatches)} mismatches\n{shown}"
+    assert report.ok, f"{what}: {len(report.mismatches)} mismatches\n{shown}"
     assert report.blocks > 0 and report.cells > 0
 
 

@@ -8,9 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from support import assert_verified, build, non_portable
+from support import assert_verified, build, formula_texts, non_portable
 from xlhand import catalog, readback
 from xlhand.build import key_sheet
+from xlhand.fx import rule_problems
 from xlhand.params import resolve
 from xlhand.params import load_params_file, template_path
 
@@ -25,7 +26,8 @@ def test_default_template_verifies(tmp_path, name):
 
 @pytest.mark.parametrize("name,size", PRESETS)
 def test_preset_verifies(tmp_path, name, size):
-    assert_verified(build(tmp_path, name, size=size))
+    """IronCalc here; test_libreoffice recalculates every preset with all three engines."""
+    assert_verified(build(tmp_path, name, size=size), ("ironcalc",))
 
 
 @st.composite
@@ -96,7 +98,11 @@ def test_student_worksheet_verifies(tmp_path, name):
 
 @pytest.mark.parametrize("name,size", PRESETS)
 def test_only_portable_functions(tmp_path, name, size):
-    assert non_portable(build(tmp_path, name, size=size)) == set()
+    """Portable functions only, used the way every engine evaluates them (see fx.rule_problems)."""
+    path = build(tmp_path, name, size=size)
+    assert non_portable(path) == set()
+    problems = {f: rule_problems(f) for f in set(formula_texts(path))}
+    assert {f: p for f, p in problems.items() if p} == {}
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -27,7 +27,9 @@ def test_softmax_and_sigmoid_by_hand(size, seed):
     p = Params(z=rng.normal(size=(dims.n, 1)) * 2, x=rng.normal(size=(1, dims.m)) * 3)
     ref = EX.reference(dims, p)
     np.testing.assert_allclose(ref["P"][:, 0], by_hand(p.z[:, 0].tolist()), rtol=1e-13)
-    assert ref["P_sum"][0, 0] == pytest.approx(math.fsum(math.exp(v) for v in p.z[:, 0]), rel=1e-13)
+    top = max(p.z[:, 0])
+    assert ref["P_max"][0, 0] == top
+    assert ref["P_sum"][0, 0] == pytest.approx(math.fsum(math.exp(v - top) for v in p.z[:, 0]), rel=1e-13)
     assert ref["P"].sum() == pytest.approx(1.0, rel=1e-13)
     for j, x in enumerate(p.x[0]):
         sigma = 1 / (1 + math.exp(-x))
@@ -37,10 +39,11 @@ def test_softmax_and_sigmoid_by_hand(size, seed):
 
 
 def test_default_numbers_by_hand():
-    """e^1 + e^3 + e^0 + e^2 + e^-1 = 31.561…; P(3) = 20.0855 / 31.5608 = 0.6364."""
+    """e^1 + e^3 + e^0 + e^2 + e^-1 = 31.561…; P(3) = 20.0855 / 31.5608 = 0.6364. On the sheet every
+    exponent is shifted by the largest score, 3: the sum is 31.5608 / e^3 = 1.5713, P unchanged."""
     r = resolve(EX)
     ref = EX.reference(r.dims, r.params)
-    assert ref["P_sum"][0, 0] == pytest.approx(31.5608, abs=1e-4)
+    assert ref["P_sum"][0, 0] == pytest.approx(31.5608 / math.exp(3), abs=1e-4)
     assert ref["P"][1, 0] == pytest.approx(0.63641, abs=1e-5)
     assert ref["sig"][0].tolist() == pytest.approx([0.880797, 0.268941], abs=1e-6)
 
@@ -56,3 +59,21 @@ def test_wrong_shape_is_one_line_exit_2_and_no_file(tmp_path):
     message = rejected_build(tmp_path, "softmax",
                              params="exercise: softmax\ndims: {n: 5, m: 2}\nvalues:\n  z: [1, 2, 3]\n")
     assert "'z'" in message and "5x1" in message
+
+
+def test_huge_scores_build_because_the_max_is_subtracted(tmp_path):
+    """z = 800 overflows EXP in a spreadsheet (#NUM!); e^(z − max) never does."""
+    from support import build
+
+    path = tmp_path / "p.yaml"
+    path.write_text("exercise: softmax\nvalues:\n  z: [800, 1, 2, 3, 4]\n")
+    built = build(tmp_path, "softmax", params_path=path)
+    from xlhand.verify import check_file
+
+    report = check_file(built)
+    assert report.ok, report.mismatches[:3]
+
+
+def test_a_sigmoid_input_that_overflows_is_refused_naming_it(tmp_path):
+    message = rejected_build(tmp_path, "softmax", params="exercise: softmax\nvalues:\n  x: [-800, 2]\n")
+    assert "overflow" in message and "x = -800" in message

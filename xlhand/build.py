@@ -9,6 +9,7 @@ from . import __version__
 from .errors import XlhandError
 from .exercise import Exercise
 from .params import Resolved
+from .recalc import SheetCheck, cached_values, reference_values, verify_built
 from .sheet import Sheet
 from .writer import WorkbookWriter
 
@@ -41,11 +42,17 @@ def key_sheet(resolved: Resolved, mode: str = "key") -> Sheet:
 
 
 def key_workbook(resolved: Resolved) -> bytes:
-    """The key: every derived cell a live formula."""
+    """The key: every derived cell a live formula that stores its result, recalculated in memory
+    and compared with the NumPy reference before anything is returned (see :mod:`xlhand.recalc`)."""
+    sheet = key_sheet(resolved)
+    expected = reference_values(resolved, sheet)
+    name = sheet_name(resolved.exercise)
     writer = WorkbookWriter()
-    writer.write_sheet(key_sheet(resolved), sheet_name(resolved.exercise))
+    writer.write_sheet(sheet, name, cached=cached_values(expected))
     writer.set_metadata(metadata(resolved, "key"))
-    return writer.to_bytes()
+    data = writer.to_bytes()
+    verify_built(data, resolved.exercise.name, [SheetCheck(name, sheet, list(sheet.blocks.values()))], expected)
+    return data
 
 
 def check_writable(directory: Path) -> None:

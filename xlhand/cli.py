@@ -11,7 +11,7 @@ from . import __version__, catalog, readback
 from .build import check_writable, key_workbook, write_atomic
 from .errors import XlhandError
 from .params import parse_set, resolve
-from .verify import check_file
+from .verify import ENGINES, check_files
 
 
 class UserError(click.ClickException):
@@ -126,15 +126,23 @@ def params(exercise, size, sets, opts, params_path, seed):
 
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
-def check(files):
-    """Recompute each workbook with the formulas engine and compare every block with NumPy."""
+@click.option("--engine", type=click.Choice(ENGINES), default="ironcalc", show_default=True,
+              help="The formula engine that recalculates each workbook.")
+def check(files, engine):
+    """Recompute each workbook and compare every named block with the NumPy reference.
+
+    Every file is checked, each on its own; the exit code is 1 when any file has a mismatch or
+    cannot be checked."""
     failed = False
-    for path in files:
-        report = check_file(path)
+    for path, report in zip(files, check_files(list(files), engine)):
+        if isinstance(report, XlhandError):
+            failed = True
+            click.echo(f"{path}: not checked: {report}")
+            continue
         for note in report.notes:
             click.echo(f"{path}: note: {note}")
         if report.ok:
-            click.echo(f"{path}: ok ({report.blocks} blocks, {report.cells} cells)")
+            click.echo(f"{path}: ok ({report.blocks} blocks, {report.cells} cells, {engine})")
             continue
         failed = True
         click.echo(f"{path}: {len(report.mismatches)} mismatches")

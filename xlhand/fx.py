@@ -19,6 +19,46 @@ PORTABLE_FUNCTIONS = frozenset(
     + ["ISERROR"]
 )
 
+# Functions XlsxWriter writes as they are (none needs an ``_xlfn.`` prefix): see writer.fast_formulas.
+PLAIN_FUNCTIONS = PORTABLE_FUNCTIONS
+
+# Functions that count or aggregate their arguments as given: over a computed array (``COUNT(A1:A3*2)``)
+# IronCalc returns 0, so they may take plain ranges and cells only.
+RANGE_ONLY_FUNCTIONS = frozenset({"COUNT", "COUNTIF"})
+
+
+def rule_problems(formula: str) -> list[str]:
+    """What in ``formula`` breaks the portable-formula rules, one phrase each (empty when none):
+
+    * a function outside :data:`PORTABLE_FUNCTIONS`;
+    * a function applied to a range inside SUMPRODUCT (``SUMPRODUCT(EXP(A1:A3))``): IronCalc, like
+      Excel without array entry, intersects the range with the cell's row or column and gives
+      #VALUE! or a wrong number. Plain operators on ranges (``(A1:A3-B1)^2``) are fine;
+    * COUNT or COUNTIF over anything but plain ranges and cells (IronCalc counts a computed array as 0).
+    """
+    from openpyxl.formula.tokenizer import Token, Tokenizer
+
+    problems: list[str] = []
+    stack: list[tuple[str, bool]] = []  # open functions: (name, has a range argument)
+    for token in Tokenizer(formula if formula.startswith("=") else "=" + formula).items:
+        if token.type == Token.FUNC and token.subtype == Token.OPEN:
+            name = token.value[:-1].upper()
+            if name not in PORTABLE_FUNCTIONS:
+                problems.append(f"{name} is not a portable function")
+            if name not in RANGE_ONLY_FUNCTIONS and any(n in RANGE_ONLY_FUNCTIONS for n, _ in stack[-1:]):
+                problems.append(f"{stack[-1][0]} over a computed array ({name})")
+            stack.append((name, False))
+        elif token.type == Token.FUNC and token.subtype == Token.CLOSE:
+            name, had_range = stack.pop()
+            if had_range and name != "SUMPRODUCT" and any(n == "SUMPRODUCT" for n, _ in stack):
+                problems.append(f"{name} applied to a range inside SUMPRODUCT")
+        elif token.type == Token.OPERAND and token.subtype == Token.RANGE and stack:
+            if ":" in token.value:
+                stack[-1] = (stack[-1][0], True)
+        elif token.type == Token.OP_IN and stack and stack[-1][0] in RANGE_ONLY_FUNCTIONS:
+            problems.append(f"{stack[-1][0]} over a computed array")
+    return problems
+
 
 def wrap(x: str) -> str:
     """Parenthesise an operand unless it is a plain cell reference or number."""

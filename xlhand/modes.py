@@ -32,7 +32,8 @@ from .build import key_sheet, key_workbook, metadata, sheet_name, check_writable
 from .errors import XlhandError
 from .params import Dims, Params, Resolved, normalize_value, plain, resolve
 from .sheet import Sheet
-from .writer import LEGEND_COL, STEPS_COL, WorkbookWriter, quote_sheet
+from .recalc import BuildRefused, SheetCheck, reference_values, verify_built
+from .writer import LEGEND_COL, STEPS_COL, WorkbookWriter, fast_formulas, quote_sheet
 
 KEY_SHEET = "xlhand_key"
 CHECK_SHEET = "xlhand_check"
@@ -110,45 +111,115 @@ class Student:
 def student_workbook(resolved: Resolved, *, steps: set[int] | None = None, password: str | None = None,
                      self_check: bool = True, student: Student | None = None,
                      rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL) -> bytes:
-    """A worksheet with the cells of ``steps`` blank (default: every computed block)."""
+    """A worksheet with the cells of ``steps`` blank (default: every computed block).
+
+    Recalculated in memory before it is returned: the hidden key sheet must equal the NumPy
+    reference, the givens must stand as given, and every self-check cell must read 0 (empty).
+    The formulas left on the visible sheet (steps not blanked) then store the results they have
+    while the blanks are empty, as any spreadsheet would show them; the hidden key stores none.
+    """
     sheet = key_sheet(resolved, "student")
     blanks = blank_names(sheet, steps)
-    name = sheet_name(resolved.exercise)
-    writer = WorkbookWriter()
-    ws = writer.write_sheet(sheet, name, blanks=frozenset(blanks))
-    cells = blank_cells(sheet, blanks)
-    label_row = sheet.header_rows - 1
-    if student is not None:
-        who = f"Student: {student.name} · id {student.id}" if student.name else f"Student id {student.id}"
-        ws.write_string(label_row, STEPS_COL, who, writer.fmt(style.LABEL))
-    if self_check:
-        key = key_sheet(resolved, "key")
+    key = key_sheet(resolved, "key") if self_check else None
+    if key is not None:
         _same_layout(sheet, key)
-        writer.write_sheet(key, KEY_SHEET, define_names=False, hidden=True).protect(password or "")
-        check = writer.workbook.add_worksheet(CHECK_SHEET)
-        for _, _, _, r, c in cells:
-            check.write_formula(r, c, "=" + check_formula(name, xl_rowcol_to_cell(r, c), rtol, atol), None, 0)
-        check.very_hidden()
-        check.protect(password or "")
-        green, red = writer.fmt(style.CHECK_RIGHT), writer.fmt(style.CHECK_WRONG)
-        for block in blanks:
-            b = sheet.blocks[block]
-            first = f"{quote_sheet(CHECK_SHEET)}!{xl_rowcol_to_cell(b.top, b.left)}"
-            ws.conditional_format(b.range(), {"type": "formula", "criteria": f"={first}=1", "format": green})
-            ws.conditional_format(b.range(), {"type": "formula", "criteria": f"={first}=-1", "format": red})
-        rows = [r for *_, r, _ in cells]
-        cols = [c for *_, c in cells]
-        span = f"{xl_rowcol_to_cell(min(rows), min(cols))}:{xl_rowcol_to_cell(max(rows), max(cols))}"
-        ws.write_formula(label_row, LEGEND_COL,
-                         f'=COUNTIF({quote_sheet(CHECK_SHEET)}!{span},1)&" of {len(cells)} cells right"',
-                         writer.fmt(PROGRESS_FORMAT), f"0 of {len(cells)} cells right")
-    ws.protect(password or "", {"select_locked_cells": True, "select_unlocked_cells": True})
     extra = {"blank_steps": sorted(steps) if steps else "all", "self_check": self_check,
              "tolerance": {"rtol": rtol, "atol": atol}}
     if student is not None:
         extra.update(student_id=student.id, student_name=student.name)
-    writer.set_metadata(metadata(resolved, "student", **extra))
-    return lock_structure(writer.to_bytes())
+    parts = _StudentParts(resolved, sheet, key, blanks, password, student, rtol, atol, extra)
+    data = parts.write(None)
+    evaluated = _verify_student(parts, data)
+    shown = [b for b in sheet.blocks.values() if b.is_computed and b.name not in blanks]
+    if shown:
+        data = parts.write(_results_on(evaluated, parts.name))
+    if key is None:
+        key_workbook(resolved)  # no key sheet inside: verify the layout through the key itself
+    return data
+
+
+@dataclass
+class _StudentParts:
+    resolved: Resolved
+    sheet: Sheet
+    key: Sheet | None
+    blanks: list[str]
+    password: str | None
+    student: Student | None
+    rtol: float
+    atol: float
+    extra: dict
+
+    @property
+    def name(self) -> str:
+        return sheet_name(self.resolved.exercise)
+
+    def write(self, cached) -> bytes:
+        sheet, name, blanks = self.sheet, self.name, self.blanks
+        writer = WorkbookWriter()
+        ws = writer.write_sheet(sheet, name, blanks=frozenset(blanks), cached=cached)
+        cells = blank_cells(sheet, blanks)
+        label_row = sheet.header_rows - 1
+        if self.student is not None:
+            st = self.student
+            who = f"Student: {st.name} · id {st.id}" if st.name else f"Student id {st.id}"
+            ws.write_string(label_row, STEPS_COL, who, writer.fmt(style.LABEL))
+        if self.key is not None:
+            writer.write_sheet(self.key, KEY_SHEET, define_names=False, hidden=True).protect(self.password or "")
+            check = writer.workbook.add_worksheet(CHECK_SHEET)
+            fast_formulas(check)
+            for _, _, _, r, c in cells:
+                check.write_formula(r, c, "=" + check_formula(name, xl_rowcol_to_cell(r, c), self.rtol, self.atol),
+                                    None, 0)
+            check.very_hidden()
+            check.protect(self.password or "")
+            green, red = writer.fmt(style.CHECK_RIGHT), writer.fmt(style.CHECK_WRONG)
+            for block in blanks:
+                b = sheet.blocks[block]
+                first = f"{quote_sheet(CHECK_SHEET)}!{xl_rowcol_to_cell(b.top, b.left)}"
+                ws.conditional_format(b.range(), {"type": "formula", "criteria": f"={first}=1", "format": green})
+                ws.conditional_format(b.range(), {"type": "formula", "criteria": f"={first}=-1", "format": red})
+            rows = [r for *_, r, _ in cells]
+            cols = [c for *_, c in cells]
+            span = f"{xl_rowcol_to_cell(min(rows), min(cols))}:{xl_rowcol_to_cell(max(rows), max(cols))}"
+            ws.write_formula(label_row, LEGEND_COL,
+                             f'=COUNTIF({quote_sheet(CHECK_SHEET)}!{span},1)&" of {len(cells)} cells right"',
+                             writer.fmt(PROGRESS_FORMAT), f"0 of {len(cells)} cells right")
+        ws.protect(self.password or "", {"select_locked_cells": True, "select_unlocked_cells": True})
+        writer.set_metadata(metadata(self.resolved, "student", **self.extra))
+        return lock_structure(writer.to_bytes())
+
+
+def _verify_student(parts: _StudentParts, data: bytes):
+    """Recalculate the worksheet in memory: hidden key = NumPy, givens intact, self-check all 0."""
+    sheet = parts.sheet
+    expected = reference_values(parts.resolved, sheet)
+    label = f"{parts.resolved.exercise.name} (student worksheet)"
+    givens = [b for b in sheet.blocks.values() if not b.is_computed]
+    checks = [SheetCheck(parts.name, sheet, givens)]
+    if parts.key is not None:
+        checks.append(SheetCheck(KEY_SHEET, parts.key, list(parts.key.blocks.values())))
+    evaluated = verify_built(data, label, checks, expected)
+    if parts.key is not None:
+        index = evaluated.sheet_index(CHECK_SHEET)
+        for block, i, j, r, c in blank_cells(sheet, parts.blanks):
+            value = evaluated.value(index, r + 1, c + 1)
+            if value != 0:
+                raise BuildRefused(f"{label}: not written: the self-check of {block} {xl_rowcol_to_cell(r, c)} "
+                                   f"reads {value!r} while the cell is empty (expected 0)")
+    return evaluated
+
+
+def _results_on(evaluated, sheet_name_: str):
+    """A cached-value lookup from an evaluated workbook: what each visible formula cell computes
+    (nothing for a cell that is an error while the blanks are empty)."""
+    index = evaluated.sheet_index(sheet_name_)
+
+    def value(block, i: int, j: int):
+        cell = evaluated.cell(index, block.top + i + 1, block.left + j + 1)
+        return None if cell.error else cell.value
+
+    return value
 
 
 def _same_layout(a: Sheet, b: Sheet) -> None:

@@ -278,11 +278,18 @@ def row_means(s: Sheet, name: str, M: Block, *, at: tuple[int, int] | None = Non
 # --- softmax, LayerNorm ---------------------------------------------------------------------
 def softmax_columns(s: Sheet, name: str, Z: Block, *, at: tuple[int, int] | None = None,
                     role: str = "computed", label: str | None = None) -> Block:
-    """Softmax over each column, shown by hand: ``e^Z``, its column sums, then ``e^Z / sum``."""
-    exps = elementwise(s, f"{name}_exp", fx.exp, [Z], at=at, label=f"e^{Z.name}",
-                       expect=lambda v: np.exp(value_of(Z)(v)))
+    """Softmax over each column, shown by hand: each column's largest entry under Z, ``e^(Z − max)``,
+    its column sums, then ``e^(Z − max) / sum``.
+
+    Subtracting the column's maximum leaves the softmax unchanged (it cancels in the division) and
+    keeps EXP from overflowing for any score a user may type (``EXP(800)`` is #NUM! in a spreadsheet).
+    """
+    top = col_max(s, f"{name}_max", Z, at=(Z.bottom, Z.left))
+    shifted = lambda v: value_of(Z)(v) - value_of(Z)(v).max(axis=0, keepdims=True)  # noqa: E731
+    exps = elementwise(s, f"{name}_exp", lambda z, m: fx.exp(fx.sub(z, m)), [Z, top], at=at,
+                       label=f"e^({Z.name} − max)", expect=lambda v: np.exp(shifted(v)))
     sums = col_sums(s, f"{name}_sum", exps, at=(exps.bottom, exps.left),
-                    expect=lambda v: np.exp(value_of(Z)(v)).sum(axis=0, keepdims=True))
+                    expect=lambda v: np.exp(shifted(v)).sum(axis=0, keepdims=True))
     probs = s.add(name, Z.shape, s.right_of(exps), role, label or f"{name} = softmax({Z.name})",
                   formula=lambda i, j: fx.div(exps.cell(i, j), sums.cell(0, j)))
     s.arrow(exps, probs)

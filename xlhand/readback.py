@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import openpyxl
-from openpyxl.utils.cell import get_column_letter, range_boundaries
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 
 from .blocks import block_name_of
 from .errors import XlhandError
@@ -31,11 +30,13 @@ class BlockRange:
         return (self.max_row - self.min_row + 1, self.max_col - self.min_col + 1)
 
     def addresses(self) -> list[list[str]]:
-        return [[f"{get_column_letter(c)}{r}" for c in range(self.min_col, self.max_col + 1)]
+        return [[f"{xl_col_to_name(c - 1)}{r}" for c in range(self.min_col, self.max_col + 1)]
                 for r in range(self.min_row, self.max_row + 1)]
 
 
 def load(path: Path, data_only: bool = False):
+    import openpyxl  # imported here: building never needs it, and it takes a third of a second
+
     try:
         return openpyxl.load_workbook(path, data_only=data_only, keep_links=False)
     except FileNotFoundError:
@@ -64,8 +65,9 @@ def block_ranges(wb) -> dict[str, BlockRange]:
         if name is None:
             continue
         for sheet, ref in dn.destinations:
-            min_col, min_row, max_col, max_row = range_boundaries(ref.replace("$", ""))
-            out[name] = BlockRange(sheet, min_row, min_col, max_row, max_col)
+            first, _, last = ref.replace("$", "").partition(":")
+            (r1, c1), (r2, c2) = xl_cell_to_rowcol(first), xl_cell_to_rowcol(last or first)
+            out[name] = BlockRange(sheet, r1 + 1, c1 + 1, r2 + 1, c2 + 1)
     return out
 
 

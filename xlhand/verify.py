@@ -1,6 +1,7 @@
 """Verification: recompute a workbook with a formula engine and compare every named block with NumPy.
 
-Two engines: the ``formulas`` package in-process, and LibreOffice headless (see
+Three engines, each catching what another misses: IronCalc in memory (the default; see
+:mod:`xlhand.engine`), the ``formulas`` package in-process, and LibreOffice headless (see
 :mod:`xlhand.libreoffice`), whose recalculated and saved values are read back with openpyxl.
 """
 from __future__ import annotations
@@ -16,22 +17,14 @@ import numpy as np
 
 from . import catalog, readback
 from .build import key_sheet
+from .compare import Mismatch, compare_grid
 from .errors import XlhandError
 from .exercise import expected_values
 from .params import Dims, Resolved
 
-RTOL = 1e-9
-ATOL = 1e-9
+ENGINES = ("ironcalc", "formulas", "libreoffice")
 
 CellReader = Callable[[readback.BlockRange], list[list[object]]]
-
-
-@dataclass
-class Mismatch:
-    block: str
-    cell: str
-    expected: object
-    got: object
 
 
 @dataclass
@@ -107,36 +100,9 @@ def compare(rebuilt: Rebuilt, read_cells: CellReader, path: Path) -> Report:
             report.mismatches.append(Mismatch(name, "-", "a defined name x_" + name, "none"))
             continue
         report.blocks += 1
-        report.mismatches.extend(compare_block(name, expected, read_cells(where), where))
+        report.mismatches.extend(compare_grid(name, expected, read_cells(where), where.addresses()))
         report.cells += where.shape[0] * where.shape[1]
     return report
-
-
-def compare_block(name: str, expected, got: list[list[object]], where: readback.BlockRange) -> list[Mismatch]:
-    addresses = where.addresses()
-    if isinstance(expected, str):
-        expected = [[expected]]
-    if isinstance(expected, list) and expected and isinstance(expected[0], str):
-        expected = [expected]
-    if not (isinstance(expected, list) and expected and isinstance(expected[0], list)):
-        expected = np.atleast_2d(np.asarray(expected, dtype=float))
-    shape = (len(expected), len(expected[0]))
-    if shape != where.shape:
-        return [Mismatch(name, addresses[0][0], f"shape {shape}", f"shape {where.shape}")]
-    out = []
-    for i in range(shape[0]):
-        for j in range(shape[1]):
-            want, have = expected[i][j], got[i][j]
-            if not _equal(want, have):
-                out.append(Mismatch(name, addresses[i][j], want, have))
-    return out
-
-
-def _equal(want, have) -> bool:
-    if isinstance(want, str):
-        return isinstance(have, str) and have == want
-    number = readback.as_number(have)
-    return number is not None and bool(np.isclose(number, float(want), rtol=RTOL, atol=ATOL))
 
 
 # --- engines ---------------------------------------------------------------------------------
@@ -182,14 +148,68 @@ def saved_cells(path: Path) -> CellReader:
     return lambda where: readback.read_block(wb, where)
 
 
-def check_file(path: Path, engine: str = "formulas", recalculated: Path | None = None) -> Report:
-    """Check one workbook: ``engine`` is ``formulas``, or ``saved`` to read the values of
-    ``recalculated`` (the same workbook after LibreOffice recalculated it)."""
+def ironcalc_cells(path: Path) -> CellReader:
+    """Recompute every formula with IronCalc in memory; read cells of the result."""
+    from .engine import Workbook
+
+    wb = Workbook(path)
+
+    def read(where: readback.BlockRange) -> list[list[object]]:
+        index = wb.sheet_index(where.sheet)
+        return [[wb.value(index, r, c) for c in range(where.min_col, where.max_col + 1)]
+                for r in range(where.min_row, where.max_row + 1)]
+
+    return read
+
+
+def check_file(path: Path, engine: str = "ironcalc", recalculated: Path | None = None) -> Report:
+    """Check one workbook with ``engine`` (``ironcalc``, ``formulas``), or ``saved`` to read the values
+    of ``recalculated`` (the same workbook after LibreOffice recalculated it: see :func:`check_files`)."""
     rebuilt = rebuild(path)
-    if engine == "formulas":
+    if engine == "ironcalc":
+        reader = ironcalc_cells(path)
+    elif engine == "formulas":
         reader = formulas_cells(path)
     elif engine == "saved":
         reader = saved_cells(recalculated or path)
     else:
-        raise XlhandError(f"unknown engine '{engine}'")
+        raise XlhandError(f"unknown engine '{engine}' (engines: {', '.join(ENGINES)})")
     return compare(rebuilt, reader, path)
+
+
+def check_files(paths: list[Path], engine: str = "ironcalc") -> list[Report | XlhandError]:
+    """Check every file, each on its own: a bad file gives its error and the others are still checked.
+    With ``libreoffice``, every file is recalculated in one batch call first."""
+    if engine not in ENGINES:
+        raise XlhandError(f"unknown engine '{engine}' (engines: {', '.join(ENGINES)})")
+    if engine != "libreoffice":
+        return [_checked(lambda p=p: check_file(p, engine)) for p in paths]
+    import tempfile
+
+    from .libreoffice import recalculate
+
+    with tempfile.TemporaryDirectory(prefix="xlhand-check-") as tmp:
+        copies = {}
+        for k, p in enumerate(paths):
+            copy = Path(tmp) / "in" / f"f{k:05d}.xlsx"
+            copy.parent.mkdir(exist_ok=True)
+            if p.is_file():
+                copy.write_bytes(p.read_bytes())
+            copies[p] = copy
+        converted = recalculate([c for c in copies.values() if c.exists()], Path(tmp) / "out")
+        out = []
+        for p, copy in copies.items():
+            done = converted.get(copy)
+            if done is None:
+                out.append(XlhandError(f"{p}: no such file" if not p.is_file() else
+                                       f"{p}: LibreOffice could not open it"))
+            else:
+                out.append(_checked(lambda p=p, d=done: check_file(p, "saved", d)))
+        return out
+
+
+def _checked(fn) -> Report | XlhandError:
+    try:
+        return fn()
+    except XlhandError as e:
+        return e

@@ -8,15 +8,19 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import json
+import re
+from typing import Callable
 
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from . import style
+from .fx import PLAIN_FUNCTIONS
 from .blocks import Block, defined_name
 from .sheet import COLUMN_WIDTH, MARGIN_COLS, Sheet, values_are_integers
 
 FIXED_TIME = _dt.datetime(2024, 1, 1, 0, 0, 0)
+CachedValue = Callable[[Block, int, int], object]
 LEGEND_COL = 1
 STEPS_COL = 5
 
@@ -62,16 +66,21 @@ class WorkbookWriter:
 
     # --- sheets ---------------------------------------------------------------------------
     def write_sheet(self, sheet: Sheet, sheet_name: str, *, blanks: frozenset[str] = frozenset(),
-                    define_names: bool = True, hidden: bool = False):
-        """Write ``sheet`` (already finished); blocks named in ``blanks`` are left empty and unlocked."""
+                    define_names: bool = True, hidden: bool = False, cached: CachedValue | None = None):
+        """Write ``sheet`` (already finished); blocks named in ``blanks`` are left empty and unlocked.
+
+        ``cached(block, i, j)`` gives the value each formula cell stores as its result, so that
+        viewers that do not recalculate (previews, Protected View, ``data_only`` readers) show
+        the numbers; without it (or where it gives None) a formula stores no result."""
         ws = self.workbook.add_worksheet(sheet_name)
+        fast_formulas(ws)
         self._write_header(ws, sheet, include_blank=bool(blanks))
         for block in sheet.blocks.values():
             self._write_label(ws, block)
             if block.name in blanks:
                 self._write_blank(ws, block)
             else:
-                self._write_block(ws, block)
+                self._write_block(ws, block, cached)
             if define_names and block.named:
                 self.workbook.define_name(
                     defined_name(block.name), f"={quote_sheet(sheet_name)}!{block.range(absolute=True)}"
@@ -117,7 +126,7 @@ class WorkbookWriter:
             for j in range(block.cols):
                 ws.write_blank(block.top + i, block.left + j, None, blank)
 
-    def _write_block(self, ws, block: Block) -> None:
+    def _write_block(self, ws, block: Block, cached: CachedValue | None = None) -> None:
         if block.values is not None:
             number_format = style.INTEGER_FORMAT if values_are_integers(block.values) else style.NUMBER_FORMAT
             fmt = self.fmt(style.role_format(block.role, number_format))
@@ -130,17 +139,22 @@ class WorkbookWriter:
                 for j in range(block.cols):
                     ws.write_string(block.top + i, block.left + j, str(block.text[i][j]), fmt)
         else:
-            self._write_formulas(ws, block)
+            self._write_formulas(ws, block, cached)
 
-    def _write_formulas(self, ws, block: Block) -> None:
+    def _write_formulas(self, ws, block: Block, cached: CachedValue | None) -> None:
         fmt = self.fmt(style.role_format(block.role))
+
+        def result(i: int, j: int):
+            value = cached(block, i, j) if cached is not None else None
+            return "" if value is None else value
+
         if block.array_formula:
             ws.write_array_formula(block.top, block.left, block.bottom - 1, block.right - 1,
-                                   "{=" + block.formula(0, 0) + "}", fmt, "")
+                                   "{=" + block.formula(0, 0) + "}", fmt, result(0, 0))
         else:
             for i in range(block.rows):
                 for j in range(block.cols):
-                    ws.write_formula(block.top + i, block.left + j, "=" + block.formula(i, j), fmt, "")
+                    ws.write_formula(block.top + i, block.left + j, "=" + block.formula(i, j), fmt, result(i, j))
         first = xl_rowcol_to_cell(block.top, block.left)
         ws.conditional_format(
             block.range(),
@@ -164,6 +178,35 @@ class WorkbookWriter:
     def to_bytes(self) -> bytes:
         self.workbook.close()
         return self._buffer.getvalue()
+
+
+FUNCTION_NAME = re.compile(r"\b([A-Za-z_][A-Za-z0-9_.]*)\(")
+
+
+def fast_formulas(ws) -> None:
+    """Skip XlsxWriter's expansion of Excel 365 function names for formulas that use only the
+    portable functions (none of which needs an ``_xlfn.`` prefix).
+
+    XlsxWriter runs about thirty regular-expression substitutions on every formula, and over a
+    hundred on conditional-format formulas, to add prefixes to newer functions; on a class set
+    that is most of the build time. A formula that names any other function still goes through
+    XlsxWriter's own expansion, so this stays correct if a non-portable function is ever used.
+    """
+    expand = ws._prepare_formula
+
+    def prepare(formula: str, expand_future_functions: bool = False) -> str:
+        body = formula
+        if body.startswith("{"):
+            body = body[1:]
+        if body.startswith("="):
+            body = body[1:]
+        if body.endswith("}"):
+            body = body[:-1]
+        if all(name.upper() in PLAIN_FUNCTIONS for name in FUNCTION_NAME.findall(body)):
+            return body
+        return expand(formula, expand_future_functions)
+
+    ws._prepare_formula = prepare
 
 
 def _absolute(block: Block, i: int) -> str:

@@ -43,6 +43,7 @@ EXERCISE = Exercise(
         "small": dict(d=3, d_e=2, d_k=2, d_v=2, n_q=2, n_kv=3),
         "medium": dict(d=4, d_e=3, d_k=2, d_v=3, n_q=3, n_kv=4),
         "large": dict(d=6, d_e=5, d_k=4, d_v=4, n_q=4, n_kv=6),
+        "lecture": dict(d=32, d_e=32, d_k=16, d_v=16, n_q=64, n_kv=64),
     },
     givens=[
         Given("X", ("d", "n_q"), low=-1, high=2),

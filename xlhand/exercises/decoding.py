@@ -112,7 +112,19 @@ def _grow(s, name, cache, new, at, label):
 
 
 def checks(d, p) -> str | None:
-    return word_problem("start", p.start, list(p.vocab))
+    """The start word must be in the vocabulary, and no step's largest logit may be tied: the sheet's
+    greedy choice (IF(l = MAX(l), 1, 0)) would mark every tied word."""
+    problem = word_problem("start", p.start, list(p.vocab))
+    if problem:
+        return problem
+    ref = reference(d, p)
+    for t in range(1, d.steps + 1):
+        logits = ref[f"l_{t}"][:, 0]
+        tied = [w for w, x in zip(p.vocab, logits) if np.isclose(x, logits.max(), rtol=1e-9, atol=1e-9)]
+        if len(tied) > 1:
+            return (f"step {t}: the words {', '.join(repr(w) for w in tied)} tie for the largest logit "
+                    f"({logits.max():g}): change Wo or E so that one word wins")
+    return None
 
 
 def instructive(d, p) -> bool:

@@ -118,6 +118,7 @@ EXERCISE = Exercise(
         "small": dict(heads=2, d_h=1, n=3),
         "medium": dict(heads=2, d_h=2, n=3),
         "large": dict(heads=3, d_h=2, n=4),
+        "lecture": dict(heads=4, d_h=8, n=64),
     },
     givens=[
         Given("X", (d_model, "n"), low=-1, high=1),
@@ -127,6 +128,6 @@ EXERCISE = Exercise(
     ],
     reference=reference,
     layout=layout,
-    limits={"heads": (1, 8), "d_h": (1, 8), "n": (1, 16)},
+    limits={"heads": (1, 8), "d_h": (1, 16), "n": (1, 64)},
     accept=instructive,
 )

@@ -97,6 +97,7 @@ EXERCISE = Exercise(
         "small": dict(d_in=2, d_h=2, d_out=3, T=3),
         "medium": dict(d_in=3, d_h=3, d_out=3, T=4),
         "large": dict(d_in=4, d_h=4, d_out=5, T=6),
+        "lecture": dict(d_in=4, d_h=4, d_out=5, T=32),
     },
     givens=[
         Given("X", ("d_in", "T"), low=-1, high=2),

@@ -67,6 +67,7 @@ EXERCISE = Exercise(
         "small": dict(d=3, d_k=2, d_v=2, n=3),
         "medium": dict(d=4, d_k=3, d_v=3, n=4),
         "large": dict(d=6, d_k=4, d_v=4, n=6),
+        "lecture": dict(d=32, d_k=16, d_v=16, n=64),
     },
     givens=[
         Given("X", ("d", "n"), low=-1, high=2),

@@ -13,19 +13,21 @@ from ..params import Given
 
 
 def reference(d, p):
-    e = np.exp(p.z)
+    e = np.exp(p.z - p.z.max(axis=0, keepdims=True))
     X2 = np.vstack([p.x, np.zeros_like(p.x)])
-    e2 = np.exp(X2)
-    return dict(P_exp=e, P_sum=e.sum(axis=0, keepdims=True), P=e / e.sum(axis=0, keepdims=True),
-                X2=X2, Q_exp=e2, Q_sum=e2.sum(axis=0, keepdims=True), Q=e2 / e2.sum(axis=0, keepdims=True),
+    e2 = np.exp(X2 - X2.max(axis=0, keepdims=True))
+    return dict(P_max=p.z.max(axis=0, keepdims=True), P_exp=e, P_sum=e.sum(axis=0, keepdims=True),
+                P=e / e.sum(axis=0, keepdims=True), X2=X2, Q_max=X2.max(axis=0, keepdims=True), Q_exp=e2,
+                Q_sum=e2.sum(axis=0, keepdims=True), Q=e2 / e2.sum(axis=0, keepdims=True),
                 sig=1.0 / (1.0 + np.exp(-p.x)))
 
 
 def layout(s, d, p):
-    with s.step("Exponentials e^z of the scores, their sum Z (under them), probabilities P = e^z / Z"):
+    with s.step("The largest score (under z), exponentials e^(z − max), their sum Z (under them), "
+                "probabilities P = e^(z − max) / Z (subtracting the max changes nothing but the size of e^)"):
         z = s.given("z", at=(0, 0), label="z (scores)")
-        P = ops.softmax_columns(s, "P", z, at=s.right_of(z), role="output", label="P = e^z / Z")
-        s.note(s.blocks["P_sum"].top, z.left, "Z = Σ e^z")
+        P = ops.softmax_columns(s, "P", z, at=s.right_of(z), role="output", label="P = e^(z − max) / Z")
+        s.note(s.blocks["P_sum"].top, s.blocks["P_sum"].left - 1, "Z =")
     with s.step("Two classes: stack each input x over a 0, X2 = [x; 0]"):
         x = s.given("x", at=(s.lowest_row() + 3, z.left), label="x (inputs)")
         zeros = s.add("x_zeros", (1, d.m), (x.bottom, x.left), "given", "", values=np.zeros((1, d.m)))

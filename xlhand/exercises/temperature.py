@@ -17,9 +17,9 @@ TEMPERATURES = (0.25, 0.5, 1, 2, 4, 10)
 
 def reference(d, p):
     Zt = p.z / p.T
-    e = np.exp(Zt)
+    e = np.exp(Zt - Zt.max(axis=0, keepdims=True))
     P = e / e.sum(axis=0, keepdims=True)
-    return dict(Zt=Zt, P_exp=e, P_sum=e.sum(axis=0, keepdims=True), P=P,
+    return dict(Zt=Zt, P_max=Zt.max(axis=0, keepdims=True), P_exp=e, P_sum=e.sum(axis=0, keepdims=True), P=P,
                 pmax=P.max(axis=0, keepdims=True), greedy=P.argmax(axis=0)[None, :] + 1.0)
 
 
@@ -28,7 +28,7 @@ def layout(s, d, p):
     with s.step("Divide the scores by each temperature: column k of Zt is z / T_k"):
         T = s.given("T", at=(z.top - 3, z.right + 1), label="T (temperatures)")
         Zt = ops.elementwise(s, "Zt", fx.div, [z, T], at=(z.top, T.left), label="Zt = z / T")
-    with s.step("softmax over each column: e^Zt, the column sums, P = e^Zt / Σ"):
+    with s.step("softmax over each column: the column max, e^(Zt − max), the column sums, P = e^(Zt − max) / Σ"):
         P = ops.softmax_columns(s, "P", Zt, at=s.right_of(Zt), role="output", label="P = softmax(z / T)")
     with s.step("Greedy choice: the largest probability of each column and its row number"):
         pmax = ops.col_max(s, "pmax", P, at=(P.bottom + 1, P.left), label="largest p")

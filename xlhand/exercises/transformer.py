@@ -101,6 +101,7 @@ EXERCISE = Exercise(
         "small": dict(n=2, d=4, d_ff=4),
         "medium": dict(n=3, d=4, d_ff=6),
         "large": dict(n=4, d=6, d_ff=8),
+        "lecture": dict(n=16, d=32, d_ff=64),
     },
     givens=[
         Given("X", ("d", "n"), low=-2, high=2, describe="token embeddings, one token a column"),
@@ -114,6 +115,6 @@ EXERCISE = Exercise(
     ],
     reference=reference,
     layout=layout,
-    limits={"n": (2, 10), "d": (2, 12), "d_ff": (1, 16)},
+    limits={"n": (2, 16), "d": (2, 32), "d_ff": (1, 64)},
     accept=instructive,
 )
