@@ -38,10 +38,11 @@ def as_number(value) -> float | None:
 
 
 def equal(want, have, rtol: float = RTOL, atol: float = ATOL) -> bool:
+    """Text equal to the letter; numbers as numpy.isclose has it: |have − want| ≤ atol + rtol·|want|."""
     if isinstance(want, str):
         return isinstance(have, str) and have == want
     number = as_number(have)
-    return number is not None and bool(np.isclose(number, float(want), rtol=rtol, atol=atol))
+    return number is not None and abs(number - want) <= atol + rtol * abs(want)
 
 
 def compare_grid(name: str, expected, got: list[list[object]], addresses: list[list[str]]) -> list[Mismatch]:

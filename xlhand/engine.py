@@ -96,6 +96,20 @@ class Workbook:
     def value(self, sheet: int, row: int, col: int) -> object:
         return self.cell(sheet, row, col).value
 
+    def defined_names(self) -> list[tuple[str, str, str]]:
+        """(name, sheet, A1 range without $) of every workbook-scoped defined name."""
+        out = []
+        for item in _guarded(self.label, self.model.get_defined_name_list):
+            sheet, bang, ref = item["formula"].lstrip("=").rpartition("!")
+            if item.get("scope") is None and bang:
+                out.append((item["name"], sheet.strip("'").replace("''", "'"), ref.replace("$", "")))
+        return out
+
+    def read(self, sheet: str, min_row: int, min_col: int, max_row: int, max_col: int) -> list[list[object]]:
+        """The values of a rectangle of cells (1-based, inclusive bounds)."""
+        index = self.sheet_index(sheet)
+        return [[self.value(index, r, c) for c in range(min_col, max_col + 1)] for r in range(min_row, max_row + 1)]
+
     def formula_cells(self, sheet: int) -> Iterator[tuple[int, int]]:
         """(row, col), 1-based, of every cell of the sheet that holds a formula."""
         model = self.model

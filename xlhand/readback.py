@@ -46,10 +46,12 @@ def load(path: Path, data_only: bool = False):
 
 
 def read_metadata(wb, path: Path) -> dict:
-    meta = {}
-    for prop in wb.custom_doc_props.props:
-        if prop.name.startswith("xlhand_"):
-            meta[prop.name[len("xlhand_"):]] = prop.value
+    """The ``xlhand_*`` custom properties of an openpyxl workbook, or (``wb`` None) of the file itself."""
+    if wb is None:
+        props = _custom_properties(path)
+    else:
+        props = {prop.name: prop.value for prop in wb.custom_doc_props.props}
+    meta = {name[len("xlhand_"):]: value for name, value in props.items() if name.startswith("xlhand_")}
     if "exercise" not in meta:
         raise XlhandError(f"{path}: no xlhand metadata (was it made by xlhand build?)")
     for key in JSON_KEYS:
@@ -57,21 +59,46 @@ def read_metadata(wb, path: Path) -> dict:
     return meta
 
 
+def _custom_properties(path: Path) -> dict[str, str]:
+    """docProps/custom.xml read straight from the zip (IronCalc does not read custom properties)."""
+    import zipfile
+
+    from defusedxml import ElementTree
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            if "docProps/custom.xml" not in zf.namelist():
+                return {}
+            root = ElementTree.fromstring(zf.read("docProps/custom.xml"))
+    except FileNotFoundError:
+        raise XlhandError(f"{path}: no such file") from None
+    except Exception as e:  # a damaged zip or XML
+        raise XlhandError(f"{path}: not a readable .xlsx workbook ({type(e).__name__})") from None
+    return {prop.get("name"): "".join(prop.itertext()) for prop in root}
+
+
 def block_ranges(wb) -> dict[str, BlockRange]:
-    """Every xlhand block in the workbook, found through its defined name."""
+    """Every xlhand block in the workbook (openpyxl's, or an evaluated engine.Workbook), found
+    through its defined name."""
+    if hasattr(wb, "defined_names") and callable(wb.defined_names):
+        destinations = wb.defined_names()
+    else:
+        destinations = [(defined, sheet, ref.replace("$", ""))
+                        for defined, dn in wb.defined_names.items() for sheet, ref in dn.destinations]
     out = {}
-    for defined, dn in wb.defined_names.items():
+    for defined, sheet, ref in destinations:
         name = block_name_of(defined)
         if name is None:
             continue
-        for sheet, ref in dn.destinations:
-            first, _, last = ref.replace("$", "").partition(":")
-            (r1, c1), (r2, c2) = xl_cell_to_rowcol(first), xl_cell_to_rowcol(last or first)
-            out[name] = BlockRange(sheet, r1 + 1, c1 + 1, r2 + 1, c2 + 1)
+        first, _, last = ref.partition(":")
+        (r1, c1), (r2, c2) = xl_cell_to_rowcol(first), xl_cell_to_rowcol(last or first)
+        out[name] = BlockRange(sheet, r1 + 1, c1 + 1, r2 + 1, c2 + 1)
     return out
 
 
 def read_block(wb, where: BlockRange) -> list[list[object]]:
+    if hasattr(wb, "read") and callable(wb.read):
+        return wb.read(where.sheet, where.min_row, where.min_col, where.max_row, where.max_col)
     ws = wb[where.sheet]
     return [[ws.cell(r, c).value for c in range(where.min_col, where.max_col + 1)]
             for r in range(where.min_row, where.max_row + 1)]

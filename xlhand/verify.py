@@ -51,9 +51,12 @@ class Rebuilt:
     notes: list[str]
 
 
-def rebuild(path: Path) -> Rebuilt:
-    wb = readback.load(path)
-    meta = readback.read_metadata(wb, path)
+def rebuild(path: Path, wb=None) -> Rebuilt:
+    """Rebuild what ``path`` says it is; ``wb`` is the workbook loaded into IronCalc (loaded here
+    when not given), from which the givens and the blocks' places are read."""
+    meta = readback.read_metadata(None, path)
+    if wb is None:
+        wb = load_engine(path)
     exercise = catalog.get(meta["exercise"])
     dims = Dims({k: int(v) for k, v in meta["dims"].items()})
     params = readback.read_params(wb, exercise, dims, path)
@@ -81,7 +84,7 @@ def _student_ranges(meta: dict, wb, sheet, expected: dict, ranges: dict, notes: 
 
     blanks = blank_names(sheet, steps_from_metadata(meta.get("blank_steps")))
     computed = [b.name for b in sheet.blocks.values() if b.is_computed]
-    if KEY_SHEET in wb.sheetnames:
+    if KEY_SHEET in wb.sheets:
         for name in computed:
             if name in ranges:
                 ranges[name] = dataclasses.replace(ranges[name], sheet=KEY_SHEET)
@@ -148,26 +151,21 @@ def saved_cells(path: Path) -> CellReader:
     return lambda where: readback.read_block(wb, where)
 
 
-def ironcalc_cells(path: Path) -> CellReader:
-    """Recompute every formula with IronCalc in memory; read cells of the result."""
+def load_engine(path: Path):
     from .engine import Workbook
 
-    wb = Workbook(path)
-
-    def read(where: readback.BlockRange) -> list[list[object]]:
-        index = wb.sheet_index(where.sheet)
-        return [[wb.value(index, r, c) for c in range(where.min_col, where.max_col + 1)]
-                for r in range(where.min_row, where.max_row + 1)]
-
-    return read
+    if not path.is_file():
+        raise XlhandError(f"{path}: no such file")
+    return Workbook(path)
 
 
 def check_file(path: Path, engine: str = "ironcalc", recalculated: Path | None = None) -> Report:
     """Check one workbook with ``engine`` (``ironcalc``, ``formulas``), or ``saved`` to read the values
     of ``recalculated`` (the same workbook after LibreOffice recalculated it: see :func:`check_files`)."""
-    rebuilt = rebuild(path)
+    wb = load_engine(path)
+    rebuilt = rebuild(path, wb)
     if engine == "ironcalc":
-        reader = ironcalc_cells(path)
+        reader = lambda where: readback.read_block(wb, where)  # noqa: E731
     elif engine == "formulas":
         reader = formulas_cells(path)
     elif engine == "saved":
