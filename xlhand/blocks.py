@@ -56,9 +56,11 @@ class Block:
     text: list[list[str]] | None = None
     expect: ExpectFn | None = None
     step: int | None = None
-    array_formula: bool = False
+    array_formula: bool = False  # TODO(lead): unused; remove with grade.py's two reads of it
     named: bool = True
+    side_label: str = ""
     extra: dict = field(default_factory=dict)
+    final: bool = False  # set by Sheet.finish(): only then are cell addresses known
 
     # --- geometry -------------------------------------------------------------------------
     @property
@@ -80,8 +82,23 @@ class Block:
         return self.formula is not None
 
     def footprint(self) -> tuple[int, int, int, int]:
-        """(top, left, bottom, right), including the label row when there is a label."""
-        return (self.top - (1 if self.label else 0), self.left, self.bottom, self.right)
+        """(top, left, bottom, right) of every cell the block writes in: its cells, the label row
+        above them as wide as the label's text, and the cell left of it for a side label."""
+        width = max(self.cols, label_columns(self.label)) if self.label else self.cols
+        return (self.top - (1 if self.label else 0), self.left - (1 if self.side_label else 0),
+                self.bottom, self.left + width)
+
+    def occupied(self) -> list[tuple[int, int, bool]]:
+        """(row, col, is a label cell) of every cell the block writes in: the label row as wide as its
+        text, the block's cells, and the side label's cell left of each row."""
+        cells = []
+        if self.label:
+            cells.extend((self.top - 1, self.left + c, True) for c in range(label_columns(self.label)))
+        for r in range(self.top, self.bottom):
+            cells.extend((r, c, False) for c in range(self.left, self.right))
+            if self.side_label:
+                cells.append((r, self.left - 1, True))
+        return cells
 
     def move(self, d_row: int, d_col: int) -> None:
         self.top += d_row
@@ -89,6 +106,9 @@ class Block:
 
     # --- addresses (valid once the sheet has fixed its positions) --------------------------
     def cell(self, i: int = 0, j: int = 0, absolute: bool = False) -> str:
+        if not self.final:
+            raise EarlyAddress(f"the address of {self.name}[{i},{j}] was asked for before the layout was final: "
+                               "build formulas as functions of (i, j), which the sheet calls when it is written")
         if not (0 <= i < self.rows and 0 <= j < self.cols):
             raise IndexError(f"{self.name}[{i},{j}] outside {self.rows}x{self.cols}")
         return xl_rowcol_to_cell(self.top + i, self.left + j, absolute, absolute)
@@ -115,6 +135,17 @@ class Block:
 
     def column_letter(self, j: int = 0) -> str:
         return xl_col_to_name(self.left + j)
+
+
+class EarlyAddress(RuntimeError):
+    """A cell address asked for while blocks may still move: a bug in an exercise's layout."""
+
+
+def label_columns(text: str) -> int:
+    """How many columns a bold label needs, measured with Excel's character widths (Calibri 11)."""
+    from .style import text_columns
+
+    return text_columns(text, bold=True)
 
 
 def _span(first: str, last: str) -> str:

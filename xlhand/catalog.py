@@ -21,6 +21,7 @@ MODULES = [
     "relu",
     "temperature",
     "linear_layer",
+    "conv1d",
     "dot_product",
     "matmul",
     "word2vec",

@@ -35,18 +35,26 @@ def recalculate(paths: list[Path], out_dir: Path, timeout: float = 600) -> dict[
     Returns input path -> recalculated copy, or None for a file LibreOffice could not convert.
     Input names must be unique (outputs are named after them).
     """
+    return convert(paths, out_dir, "xlsx:Calc MS Excel 2007 XML", ".xlsx", timeout)
+
+
+def convert(paths: list[Path], out_dir: Path, target: str, suffix: str, timeout: float = 600) -> dict[Path, Path | None]:
+    """Convert every file in ``paths`` to ``target`` (an soffice --convert-to argument) into ``out_dir``
+    in one call, with a private profile (recalculate on load, macros off). Returns input path ->
+    output path, or None for a file LibreOffice could not convert (it exits 0 even then). A call that
+    outlives ``timeout`` is killed; what it finished is kept."""
     exe = soffice()
     if exe is None:
         raise XlhandError("LibreOffice (soffice) is not installed: apt-get install -y libreoffice-calc-nogui")
-    if len({p.name for p in paths}) != len(paths):
-        raise ValueError("recalculate: input file names must be unique")
+    if len({p.stem for p in paths}) != len(paths):
+        raise ValueError("convert: input file names must be unique")
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="xlhand-lo-") as profile:
         user = Path(profile) / "user"
         user.mkdir()
         (user / "registrymodifications.xcu").write_text(PROFILE_SETTINGS)
         cmd = [exe, f"-env:UserInstallation={Path(profile).as_uri()}", "--headless", "--norestore",
-               "--nologo", "--nodefault", "--nolockcheck", "--convert-to", "xlsx:Calc MS Excel 2007 XML",
+               "--nologo", "--nodefault", "--nolockcheck", "--convert-to", target,
                "--outdir", str(out_dir), *map(str, paths)]
         try:
             subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout,
@@ -55,6 +63,6 @@ def recalculate(paths: list[Path], out_dir: Path, timeout: float = 600) -> dict[
             pass  # whatever was converted before the timeout is still used
     result = {}
     for p in paths:
-        out = out_dir / (p.stem + ".xlsx")
+        out = out_dir / (p.stem + suffix)
         result[p] = out if out.exists() and out.stat().st_size > 0 else None
     return result

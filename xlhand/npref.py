@@ -10,6 +10,19 @@ import numpy as np
 LAYERNORM_EPS = 1e-5
 
 
+def one_hot(n: int, k: int) -> np.ndarray:
+    """The n×1 column with a 1 in row k (0-based)."""
+    x = np.zeros((n, 1))
+    x[k, 0] = 1.0
+    return x
+
+
+def has_both_signs(z) -> bool:
+    """Entries above and below 0 (a ReLU that both passes and blocks); trivially true for one entry."""
+    z = np.asarray(z)
+    return bool(z.size < 2 or ((z > 0).any() and (z < 0).any()))
+
+
 def relu(z):
     return np.maximum(z, 0.0)
 

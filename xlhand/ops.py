@@ -17,7 +17,7 @@ import numpy as np
 
 from . import fx
 from .blocks import Block
-from .sheet import GAP, Sheet
+from .sheet import GAP, Sheet, ShapeError
 
 Operand = Block | str  # a placed block, or the name of a given to place where it belongs
 
@@ -41,7 +41,7 @@ def ones_row(s: Sheet, X: Block) -> Block:
     """The row of 1s under ``X`` that multiplies a bias column (placed once per input)."""
     if "ones" not in X.extra:
         X.extra["ones"] = s.add(f"{X.name}_ones", (1, X.cols), (X.bottom, X.left), "given", "",
-                                values=np.ones((1, X.cols)))
+                                values=np.ones((1, X.cols)), side_label="1s")
     return X.extra["ones"]
 
 
@@ -51,11 +51,13 @@ def matmul(s: Sheet, name: str, A: Operand, B: Block, *, bias: Operand | None = 
     """``name = A·B (+ bias)``, each cell a dot product of one row of [A | b] and one column of [B; 1]."""
     ones = ones_row(s, B) if bias is not None else None
     at = at or s.below(ones or B)
-    if isinstance(A, str) or isinstance(bias, str):
-        A, bias = _place_weights(s, A, bias, at)
+    A, bias = _place_weights(s, A, bias, at)
     rows = A.rows
     if A.cols != B.rows:
-        raise ValueError(f"{name}: {A.name} has {A.cols} columns but {B.name} has {B.rows} rows")
+        raise ShapeError(f"{name} = {A.name}·{B.name}: {A.name} is {_shape(A)} but {B.name} is {_shape(B)} "
+                         f"({A.name}'s columns must equal {B.name}'s rows)")
+    if bias is not None and bias.shape != (rows, 1):
+        raise ShapeError(f"{name} = {A.name}·{B.name} + {bias.name}: {bias.name} is {_shape(bias)}, expected {rows}x1")
 
     def cell(i: int, j: int) -> str:
         left = A.row(i) + ([bias.cell(i, 0)] if bias is not None else [])
@@ -71,22 +73,27 @@ def linear(s: Sheet, name: str, W: Operand, X: Block, b: Operand, **kw) -> Block
 
 
 def _place_weights(s: Sheet, W: Operand, b: Operand | None, at: tuple[int, int]) -> tuple[Block, Block | None]:
-    """Place W (and b right next to it, as W's last column) so W's rows meet the result's rows."""
+    """Place W (and b right next to it, as W's last column) so W's rows meet the result's rows; a
+    given already on the sheet (weights shared by every time step) is used where it stands."""
     w_cols = _width(s, W)
     b_cols = _width(s, b) if b is not None else 0
     left = at[1] - GAP - w_cols - b_cols
-    if isinstance(W, str):
-        W = s.given(W, at=(at[0], left))
-    if isinstance(b, str):
-        b = s.given(b, at=(at[0], left + w_cols))
+    W = s.operand(W, at=(at[0], left)) if isinstance(W, str) else W
+    b = s.operand(b, at=(at[0], left + w_cols)) if isinstance(b, str) else b
     return W, b
 
 
 def _width(s: Sheet, x: Operand) -> int:
     if isinstance(x, Block):
         return x.cols
+    if x in s.blocks:
+        return s.blocks[x].cols
     value = np.atleast_2d(np.asarray(s.params[x], dtype=float))
     return value.shape[1]
+
+
+def _shape(block: Block) -> str:
+    return f"{block.rows}x{block.cols}"
 
 
 def linear_parts(s: Sheet, name: str, Ws: Sequence[Operand], X: Block, b: Operand | None = None, *,
@@ -105,14 +112,16 @@ def linear_parts(s: Sheet, name: str, Ws: Sequence[Operand], X: Block, b: Operan
     placed = []
     for w in parts:
         if isinstance(w, str):
-            w = s.given(w, at=(at[0], left))
+            w = s.operand(w, at=(at[0], left))
         placed.append(w)
         left += w.cols
     weights, bias = (placed[:-1], placed[-1]) if b is not None else (placed, None)
     rows = weights[0].rows
     width = sum(w.cols for w in weights)
-    if any(w.rows != rows for w in placed) or width != X.rows:
-        raise ValueError(f"{name}: parts {[w.name for w in placed]} do not fit {X.name} ({X.rows} rows)")
+    if any(w.rows != rows for w in placed) or width != X.rows or (bias is not None and bias.cols != 1):
+        shapes = ", ".join(f"{w.name} {_shape(w)}" for w in placed)
+        raise ShapeError(f"{name}: the parts [{shapes}] do not fit {X.name} {_shape(X)} (the parts' rows must agree "
+                         f"and their columns add up to {X.name}'s rows; a bias is one column)")
 
     def cell(i: int, j: int) -> str:
         left_terms = [c for w in weights for c in w.row(i)] + ([bias.cell(i, 0)] if bias is not None else [])
@@ -132,7 +141,7 @@ def solve_dot(s: Sheet, name: str, left: Sequence[tuple[Block, int, int]], right
     as ``(block, i, j)``). The caller makes sure the coefficient is not zero.
     """
     if len(left) != len(right):
-        raise ValueError(f"{name}: {len(left)} known left entries but {len(right)} right entries")
+        raise ShapeError(f"{name}: {len(left)} known left entries but {len(right)} right entries")
 
     def cell(i: int, j: int) -> str:
         r = result[0].cell(result[1], result[2])
@@ -155,7 +164,7 @@ def stack(s: Sheet, name: str, parts: Sequence[Block], at: tuple[int, int], role
     """Copies of several blocks of equal width, one under the other (``[x_t; h_{t-1}]``)."""
     cols = parts[0].cols
     if any(p.cols != cols for p in parts):
-        raise ValueError(f"{name}: parts of different widths")
+        raise ShapeError(f"{name}: stacked parts of different widths ({', '.join(f'{p.name} {_shape(p)}' for p in parts)})")
     rows = [(p, i) for p in parts for i in range(p.rows)]
     return s.add(name, (len(rows), cols), at, role, label,
                  formula=lambda i, j: rows[i][0].cell(rows[i][1], j), expect=expect)
@@ -172,10 +181,13 @@ def column_over_state(s: Sheet, name: str, X: Block, j: int, h_prev: Block, at: 
     return s.add(name, (n + h_prev.rows, 1), at, "computed", label or name, formula=cell)
 
 
-def copy_columns(s: Sheet, name: str, columns: Sequence[Block], at: tuple[int, int], role: str = "output",
-                 label: str | None = None) -> Block:
+def copy_columns(s: Sheet, name: str, columns: Sequence[Block], at: tuple[int, int] | None = None,
+                 role: str = "output", label: str | None = None) -> Block:
     """Gather one-column blocks side by side into one matrix (``H = [h_1 … h_T]``)."""
     rows = columns[0].rows
+    if any(c.shape != (rows, 1) for c in columns):
+        raise ShapeError(f"{name}: the columns {', '.join(f'{c.name} {_shape(c)}' for c in columns)} "
+                         f"are not all {rows}x1")
     return s.add(name, (rows, len(columns)), at, role, label,
                  formula=lambda i, j: columns[j].cell(i, 0))
 
@@ -184,9 +196,15 @@ def copy_columns(s: Sheet, name: str, columns: Sequence[Block], at: tuple[int, i
 def elementwise(s: Sheet, name: str, fn: Callable[..., str], inputs: Sequence[Block], *,
                 at: tuple[int, int] | None = None, role: str = "computed", label: str | None = None,
                 expect=None, arrow: bool = True) -> Block:
-    """``name[i, j] = fn(input1[i, j], input2[i, j], …)``; rows, columns and 1x1 inputs broadcast."""
-    rows = max(b.rows for b in inputs)
-    cols = max(b.cols for b in inputs)
+    """``name[i, j] = fn(input1[i, j], input2[i, j], …)``, the shape of the largest input; another input
+    may be that shape, a 1x1 scalar, a row as wide or a column as tall (broadcast over the other axis).
+    Anything else, such as a column against a row, is a :class:`ShapeError` naming both."""
+    big = max(inputs, key=lambda b: b.rows * b.cols)
+    rows, cols = big.shape
+    for b in inputs:
+        if b.shape not in ((rows, cols), (1, 1), (1, cols), (rows, 1)):
+            raise ShapeError(f"{name}: {b.name} is {_shape(b)} and cannot be broadcast against {big.name} "
+                             f"{_shape(big)} (expected {rows}x{cols}, 1x{cols}, {rows}x1 or 1x1)")
     first = inputs[0]
     at = at or s.right_of(first)
     block = s.add(name, (rows, cols), at, role, label,
@@ -194,6 +212,18 @@ def elementwise(s: Sheet, name: str, fn: Callable[..., str], inputs: Sequence[Bl
     if arrow and at == s.right_of(first):
         s.arrow(first, block)
     return block
+
+
+def outer(s: Sheet, name: str, fn: Callable[[str, str], str], col: Block, row: Block, *,
+          at: tuple[int, int] | None = None, role: str = "computed", label: str | None = None,
+          expect=None) -> Block:
+    """``name[i, j] = fn(col[i], row[j])`` for a column and a row: every pairing of the two (z / T_k
+    for each score and temperature), said out loud rather than broadcast by accident."""
+    if col.cols != 1 or row.rows != 1:
+        raise ShapeError(f"{name}: an outer operation takes a column and a row, not {col.name} {_shape(col)} "
+                         f"and {row.name} {_shape(row)}")
+    return s.add(name, (col.rows, row.cols), at or s.right_of(col), role, label,
+                 formula=lambda i, j: fn(col.cell(i, 0), row.cell(0, j)), expect=expect)
 
 
 def relu(s: Sheet, name: str, Z: Block, **kw) -> Block:
@@ -228,6 +258,10 @@ def relu_backward(s: Sheet, name: str, dA: Block, Z: Block, **kw) -> Block:
 
 def sgd_step(s: Sheet, name: str, W: Block, dW: Block, lr: Block, **kw) -> Block:
     """One step of gradient descent: ``W − lr·dW``."""
+    if W.shape != dW.shape:
+        raise ShapeError(f"{name}: {W.name} {_shape(W)} and its gradient {dW.name} {_shape(dW)} differ in shape")
+    if kw.get("label") is None:
+        kw.pop("label", None)
     return elementwise(s, name, lambda w, g: f"{w}-{absolute(lr)}*{g}", [W, dW], role=kw.pop("role", "output"),
                        label=kw.pop("label", f"{name} = {W.name} − lr·{dW.name}"), arrow=False, **kw)
 
@@ -242,15 +276,15 @@ def row_sums(s: Sheet, name: str, M: Block, *, at: tuple[int, int] | None = None
 
 def col_sums(s: Sheet, name: str, M: Block, *, at: tuple[int, int] | None = None, role: str = "computed",
              label: str | None = None, expect=None) -> Block:
-    """One SUM per column, under M (``1ᵀ·M``)."""
-    return s.add(name, (1, M.cols), at or (M.bottom, M.left), role, label if label is not None else "",
-                 formula=lambda i, j: fx.sum_range(M.col_range(j)), expect=expect)
+    """One SUM per column, under M (``1ᵀ·M``); without a label, the row is marked Σ at its left."""
+    return s.add(name, (1, M.cols), at or (M.bottom, M.left), role, label or "",
+                 formula=lambda i, j: fx.sum_range(M.col_range(j)), expect=expect, side_label="" if label else "Σ")
 
 
 def col_max(s: Sheet, name: str, M: Block, *, at: tuple[int, int] | None = None, role: str = "computed",
             label: str | None = None, expect=None) -> Block:
-    """The largest entry of each column, under M (``max_i M[i, j]``)."""
-    return s.add(name, (1, M.cols), at or (M.bottom, M.left), role, label if label is not None else "",
+    """The largest entry of each column, under M (``max_i M[i, j]``); without a label, marked max at its left."""
+    return s.add(name, (1, M.cols), at or (M.bottom, M.left), role, label or "", side_label="" if label else "max",
                  formula=lambda i, j: f"MAX({M.col_range(j)})",
                  expect=expect or (lambda v: value_of(M)(v).max(axis=0, keepdims=True)))
 
@@ -258,7 +292,7 @@ def col_max(s: Sheet, name: str, M: Block, *, at: tuple[int, int] | None = None,
 def argmax_columns(s: Sheet, name: str, M: Block, *, at: tuple[int, int] | None = None, role: str = "computed",
                    label: str | None = None, expect=None) -> Block:
     """The row number (from 1) of each column's largest entry, the first one on a tie: a greedy choice."""
-    return s.add(name, (1, M.cols), at or (M.bottom, M.left), role, label if label is not None else "",
+    return s.add(name, (1, M.cols), at or (M.bottom, M.left), role, label or "", side_label="" if label else "argmax",
                  formula=lambda i, j: f"MATCH(MAX({M.col_range(j)}),{M.col_range(j)},0)",
                  expect=expect or (lambda v: value_of(M)(v).argmax(axis=0)[None, :] + 1.0))
 
@@ -305,12 +339,12 @@ def layernorm_columns(s: Sheet, name: str, X: Block, *, eps: float = 1e-5, at: t
     """
     n = X.rows
     x = value_of(X)
-    mean = s.add(f"{name}_mu", (1, X.cols), (X.bottom, X.left), "computed", "",
+    mean = s.add(f"{name}_mu", (1, X.cols), (X.bottom, X.left), "computed", "", side_label="mean",
                  formula=lambda i, j: fx.average(X.col_range(j)), expect=lambda v: x(v).mean(axis=0, keepdims=True))
     centred = s.add(f"{name}_xc", X.shape, at or s.right_of(X), "computed", f"{X.name} − mean",
                     formula=lambda i, j: fx.sub(X.cell(i, j), mean.cell(0, j)),
                     expect=lambda v: x(v) - x(v).mean(axis=0, keepdims=True))
-    var = s.add(f"{name}_var", (1, X.cols), (centred.bottom, centred.left), "computed", "",
+    var = s.add(f"{name}_var", (1, X.cols), (centred.bottom, centred.left), "computed", "", side_label="var",
                 formula=lambda i, j: f"{fx.sumsq(centred.col_range(j))}/{n}",
                 expect=lambda v: x(v).var(axis=0, keepdims=True))
     s.arrow(X, centred)
@@ -344,6 +378,9 @@ def rmsnorm_rows(s: Sheet, name: str, X: Block, *, eps: float = 1e-6, at: tuple[
 def scores(s: Sheet, name: str, K: Block, Q: Block, *, scale: float | None = None,
            at: tuple[int, int] | None = None, label: str | None = None, role: str = "computed") -> Block:
     """``S = Kᵀ·Q (/ √d_k)``: Kᵀ left of S, Q above S; row j = key j, column i = query i."""
+    if K.rows != Q.rows:
+        raise ShapeError(f"{name} = {K.name}ᵀ·{Q.name}: {K.name} is {_shape(K)} but {Q.name} is {_shape(Q)} "
+                         "(keys and queries need the same number of rows)")
     at = at or s.below(Q)
     Kt = transpose(s, f"{name}_Kt", K, at=(at[0], at[1] - GAP - K.rows), label=f"{K.name}ᵀ")
     divisor = "" if scale is None else f"/SQRT({scale:g})"
@@ -408,7 +445,7 @@ def argmax_one_hot(s: Sheet, name: str, scores: Block, *, at: tuple[int, int], r
     """Greedy choice over a column of scores: row i is ``IF(score_i = MAX(scores), 1, 0)``
     (a tie gives several 1s, so callers should avoid ties in their numbers)."""
     if scores.cols != 1:
-        raise ValueError(f"{name}: {scores.name} must be one column")
+        raise ShapeError(f"{name}: {scores.name} is {_shape(scores)}, expected one column")
     return s.add(name, (scores.rows, 1), at, role, label or f"{name} = argmax({scores.name})",
                  formula=lambda i, j: f"IF({scores.cell(i, 0)}=MAX({scores.range()}),1,0)", expect=expect)
 
@@ -471,6 +508,46 @@ def one_hot_columns(s: Sheet, name: str, vocab: Block, words: Block, *, at: tupl
 
     return s.add(name, (vocab.cols, words.cols), at, role, label or f"{name} = onehot({words.name})",
                  formula=lambda i, j: f"IF({vocab.cell(0, i)}={words.cell(0, j)},1,0)", expect=expect or default)
+
+
+# --- losses ---------------------------------------------------------------------------------------
+def cross_entropy(s: Sheet, name: str, Y: Block, P: Block, *, at: tuple[int, int] | None = None,
+                  label: str | None = None) -> Block:
+    """``L = −Σ Y ⊙ ln P`` over every entry (classes and samples): one cell, every term written out."""
+    if Y.shape != P.shape:
+        raise ShapeError(f"{name}: targets {Y.name} {_shape(Y)} and probabilities {P.name} {_shape(P)} differ in shape")
+    terms = lambda: [f"{y}*{fx.ln(q)}" for y, q in zip(Y.cells(), P.cells())]  # noqa: E731 - addresses come last
+    return s.add(name, (1, 1), at or s.right_of(Y), "output", label or f"{name} = −Σ {Y.name} ⊙ ln {P.name}",
+                 formula=lambda i, j: f"-({fx.total(terms())})")
+
+
+def mse_loss(s: Sheet, name: str, Y: Block, T: Block, *, at: tuple[int, int] | None = None,
+             label: str | None = None) -> tuple[Block, Block]:
+    """``N`` (the number of entries, COUNT of T) and ``L = Σ (Y − T)² / N``, side by side.
+    Returns (L, N)."""
+    if Y.shape != T.shape:
+        raise ShapeError(f"{name}: {Y.name} {_shape(Y)} and its target {T.name} {_shape(T)} differ in shape")
+    count = s.add(f"{name}_N", (1, 1), at or s.right_of(T), "computed", "N = entries",
+                  formula=lambda i, j: f"COUNT({T.range()})", expect=lambda v: float(T.rows * T.cols))
+    diff = lambda: f"{Y.range()}-{T.range()}"  # noqa: E731 - addresses come last
+    loss = s.add(name, (1, 1), s.right_of(count), "output", label or f"{name} = Σ({Y.name} − {T.name})² / N",
+                 formula=lambda i, j: f"{fx.sumproduct(diff(), diff())}/{count.cell()}")
+    return loss, count
+
+
+def gradient_descent(s: Sheet, lr: Operand, pairs: Sequence[tuple[Block, Block]], *,
+                     at: tuple[int, int] | None = None, labels: dict[str, str] | None = None) -> dict[str, Block]:
+    """One step of gradient descent for every (parameter, gradient) pair: ``Pn = P − lr·dP``, the new
+    parameters side by side right of ``lr`` (under everything placed so far unless ``at`` is given).
+    Returns the new blocks by name (``W1n``, ``b1n`` …)."""
+    lr = s.operand(lr, at=at or s.below_all(), label="lr") if isinstance(lr, str) else lr
+    labels = labels or {}
+    out: dict[str, Block] = {}
+    before: Block = lr
+    for param, grad in pairs:
+        name = f"{param.name}n"
+        before = out[name] = sgd_step(s, name, param, grad, lr, at=s.right_of(before), label=labels.get(name))
+    return out
 
 
 # --- backpropagation -----------------------------------------------------------------------------

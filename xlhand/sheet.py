@@ -2,13 +2,23 @@
 
 An exercise's layout reads like a description of the picture::
 
-    X = s.given("X", at=(0, 0))
+    X = s.given("X")                             # the first block stands at the origin
     Z1 = ops.linear(s, "Z1", "W1", X, b="b1")    # Z1 below X, W1|b1 left of Z1
     A1 = ops.relu(s, "A1", Z1)                   # A1 right of Z1
 
-Coordinates are free integers while the layout is built (they may be negative); when the sheet
-is written, everything is shifted below the header (title, legend, list of steps) and right of
-a narrow margin column. Formulas are produced only then, so they always point at final cells.
+and groups of blocks are arranged the way manim arranges objects::
+
+    steps = []
+    for t in range(1, T + 1):
+        with s.group() as step:                  # everything placed inside moves together
+            ...
+        steps.append(step)
+    s.arrange(steps, "right")                    # one column of blocks per time step
+
+Coordinates are free integers while the layout is built (they may be negative, and groups move
+them); when the sheet is written, everything is shifted below the header (title, legend, list of
+steps) and right of a narrow margin column. Cell addresses exist only then: a block's ``cell()``
+raises before :meth:`Sheet.finish`, so formulas are functions of (i, j) that the writer calls.
 """
 from __future__ import annotations
 
@@ -19,11 +29,12 @@ from typing import Iterator
 import numpy as np
 
 from . import style
-from .blocks import NAME_PATTERN, ROLES, Block, ExpectFn, FormulaFn, defined_name
+from .blocks import NAME_PATTERN, ROLES, Block, ExpectFn, FormulaFn
+from .style import COLUMN_WIDTH  # noqa: F401 - the writer sets every column to it
 
 GAP = 1  # empty rows/columns between blocks
 MARGIN_COLS = 1
-COLUMN_WIDTH = 7.5
+DIRECTIONS = ("right", "left", "down", "up")
 
 
 @dataclass
@@ -36,14 +47,115 @@ class Glyph:
     kind: str = "glyph"  # glyph | note | label
 
 
-@dataclass
-class LineChart:
+CHART_ROWS = 14  # a chart's height on the sheet, in rows (about 74 mm)
+CHART_COLS = 7  # and its width, in columns (about 106 mm)
+
+
+@dataclass(eq=False)
+class Chart:
+    """A native spreadsheet chart fed by blocks of the sheet, so it follows every edit.
+
+    ``kind`` is ``line`` (series over their positions), ``column`` (bars) or ``scatter`` (each
+    series is (x block, y block): a curve such as an activation function). A series is
+    ``(legend, block, index, axis)``: row ``index`` of ``block`` when ``axis`` is ``row``, column
+    ``index`` when it is ``col``; for a scatter, ``(legend, (x, index, axis), (y, index, axis))``.
+    It takes up a rectangle of cells like a block (``CHART_ROWS`` × ``CHART_COLS`` and a title row),
+    so arrangement, overlap checks and page breaks treat it as one."""
+
     title: str
-    series: list[tuple[str, Block, int]]  # (legend name, block, row index)
-    row: int
-    col: int
+    series: list
+    top: int = 0
+    left: int = 0
+    kind: str = "line"
     x_title: str = ""
     y_title: str = ""
+    rows: int = CHART_ROWS
+    cols: int = CHART_COLS
+    name: str = "chart"
+
+    @property
+    def bottom(self) -> int:
+        return self.top + self.rows
+
+    @property
+    def right(self) -> int:
+        return self.left + self.cols
+
+    def footprint(self) -> tuple[int, int, int, int]:
+        return (self.top, self.left, self.bottom, self.right)
+
+    def occupied(self) -> list[tuple[int, int, bool]]:
+        return [(r, c, False) for r in range(self.top, self.bottom) for c in range(self.left, self.right)]
+
+    def move(self, d_row: int, d_col: int) -> None:
+        self.top += d_row
+        self.left += d_col
+
+
+class Group:
+    """Blocks and the text around them that move together: one time step, one head, one panel.
+
+    Its edges are those of everything in it, labels included (``top`` is the row of its highest
+    label, ``bottom`` the first row under it), so groups placed next to each other never touch."""
+
+    def __init__(self) -> None:
+        self.blocks: list[Block] = []
+        self.glyphs: list[Glyph] = []
+        self.charts: list[Chart] = []
+
+    def _edges(self) -> tuple[int, int, int, int]:
+        boxes = ([b.footprint() for b in self.blocks + self.charts]
+                 + [(g.row, g.col, g.row + 1, g.col + 1) for g in self.glyphs])
+        if not boxes:
+            raise LayoutError("an empty group has no place")
+        return (min(b[0] for b in boxes), min(b[1] for b in boxes),
+                max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+    @property
+    def top(self) -> int:
+        return self._edges()[0]
+
+    @property
+    def left(self) -> int:
+        return self._edges()[1]
+
+    @property
+    def bottom(self) -> int:
+        return self._edges()[2]
+
+    @property
+    def right(self) -> int:
+        return self._edges()[3]
+
+    def move(self, d_row: int, d_col: int) -> None:
+        for b in self.blocks + self.charts:
+            b.move(d_row, d_col)
+        for g in self.glyphs:
+            g.row += d_row
+            g.col += d_col
+
+    def add(self, item: "Block | Chart | Glyph | Group") -> None:
+        if isinstance(item, Group):
+            self.blocks.extend(b for b in item.blocks if b not in self.blocks)
+            self.charts.extend(c for c in item.charts if c not in self.charts)
+            self.glyphs.extend(g for g in item.glyphs if g not in self.glyphs)
+        elif isinstance(item, Block):
+            if item not in self.blocks:
+                self.blocks.append(item)
+        elif isinstance(item, Chart):
+            if item not in self.charts:
+                self.charts.append(item)
+        else:
+            self.glyphs.append(item)
+
+
+def _box(item) -> tuple[int, int, int, int]:
+    """(top, left, bottom, right) of everything an item writes in, labels included."""
+    return item._edges() if isinstance(item, Group) else item.footprint()
+
+
+def _move(item, d_row: int, d_col: int) -> None:
+    item.move(d_row, d_col)
 
 
 @dataclass
@@ -54,13 +166,14 @@ class Sheet:
     subtitle: str = ""
     blocks: dict[str, Block] = field(default_factory=dict)
     glyphs: list[Glyph] = field(default_factory=list)
-    charts: list[LineChart] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
     steps: list[str] = field(default_factory=list)
     current_step: int | None = None
     header_rows: int = 0
     params: dict = field(default_factory=dict)
     specs: dict = field(default_factory=dict)  # given name -> params.Given
     dims: dict = field(default_factory=dict)
+    open_groups: list = field(default_factory=list)
 
     # --- steps ----------------------------------------------------------------------------
     @contextmanager
@@ -78,7 +191,7 @@ class Sheet:
         self,
         name: str,
         shape: tuple[int, int],
-        at: tuple[int, int],
+        at: tuple[int, int] | None = None,
         role: str = "computed",
         label: str | None = None,
         *,
@@ -86,9 +199,11 @@ class Sheet:
         formula: FormulaFn | None = None,
         text: list[list[str]] | None = None,
         expect: ExpectFn | None = None,
-        array_formula: bool = False,
         named: bool = True,
+        side_label: str = "",
     ) -> Block:
+        """Place a block of ``shape`` with its top-left cell at ``at`` (the origin, (0, 0), when not
+        given). ``side_label`` is a short word written left of a one-row helper block (Σ, max, mean)."""
         if not NAME_PATTERN.match(name):
             raise ValueError(f"block name {name!r} must be letters, digits and underscores")
         if name.lower() in {n.lower() for n in self.blocks}:
@@ -98,6 +213,9 @@ class Sheet:
         if sum(x is not None for x in (values, formula, text)) != 1:
             raise ValueError(f"block {name}: give exactly one of values, formula, text")
         rows, cols = shape
+        if rows < 1 or cols < 1:
+            raise ShapeError(f"block {name}: shape {rows}x{cols} has no cells")
+        at = at if at is not None else (0, 0)
         if values is not None:
             values = np.asarray(values, dtype=float).reshape(rows, cols)
         step = self.current_step
@@ -106,12 +224,14 @@ class Sheet:
         if step is not None and formula is not None and label:
             label = f"[{step}] {label}"
         block = Block(name, role, at[0], at[1], rows, cols, label, values=values, formula=formula,
-                      text=text, expect=expect, step=step, array_formula=array_formula, named=named)
+                      text=text, expect=expect, step=step, named=named, side_label=side_label)
         self.blocks[name] = block
+        for group in self.open_groups:
+            group.add(block)
         return block
 
-    def given(self, name: str, at: tuple[int, int], label: str | None = None, *, index: int | None = None,
-              role: str | None = None) -> Block:
+    def given(self, name: str, at: tuple[int, int] | None = None, label: str | None = None, *,
+              index: int | None = None, role: str | None = None) -> Block:
         """Place a given from the params: a number, matrix, text or list of texts.
 
         For a stack of matrices (a 3-D given), ``index`` (from 1) picks one: block ``NAME_index``;
@@ -132,11 +252,29 @@ class Sheet:
             return self.add(block_name, (1, len(value)), at, role, label or block_name, text=[list(value)])
         return self.add(block_name, (1, 1), at, role, label or block_name, text=[[value]])
 
+    def operand(self, name: str, at: tuple[int, int] | None = None, label: str | None = None, **kw) -> Block:
+        """The given ``name``: placed at ``at`` the first time it is asked for, the same block after."""
+        if name in self.blocks:
+            return self.blocks[name]
+        return self.given(name, at=at, label=label, **kw)
+
     def glyph(self, row: int, col: int, text: str, kind: str = "glyph") -> None:
-        self.glyphs.append(Glyph(row, col, text, kind))
+        glyph = Glyph(row, col, text, kind)
+        self.glyphs.append(glyph)
+        for group in self.open_groups:
+            group.add(glyph)
 
     def note(self, row: int, col: int, text: str) -> None:
         self.glyph(row, col, text, "note")
+
+    def note_below(self, item: Block | Group, text: str) -> None:
+        """A note in the row just under ``item``, at its left edge."""
+        top, left, bottom, _ = _box(item)
+        self.note(bottom, item.left if isinstance(item, Block) else left, text)
+
+    def note_right(self, item: Block | Group, text: str, gap: int = GAP) -> None:
+        """A note right of ``item`` (after its label), level with its first row of cells."""
+        self.note(_first_row(item), _box(item)[3] + gap - 1 if gap else _box(item)[3], text)
 
     def arrow(self, source: Block, target: Block) -> None:
         """An arrow in the gap between two neighbouring blocks."""
@@ -145,31 +283,103 @@ class Sheet:
         elif target.top >= source.bottom:
             self.glyph(source.bottom, source.left, "↓")
 
-    def line_chart(self, title: str, series: list[tuple[str, Block, int]], at: tuple[int, int],
-                   x_title: str = "", y_title: str = "") -> None:
-        self.charts.append(LineChart(title, series, at[0], at[1], x_title, y_title))
+    def chart(self, title: str, series: list, at: tuple[int, int] | None = None, *, kind: str = "line",
+              x_title: str = "", y_title: str = "") -> Chart:
+        """Place a chart (see :class:`Chart`) with its top-left cell at ``at``."""
+        at = at if at is not None else (0, 0)
+        chart = Chart(title, list(series), at[0], at[1], kind, x_title, y_title, name=f"chart {title!r}")
+        self.charts.append(chart)
+        for group in self.open_groups:
+            group.add(chart)
+        return chart
 
     # --- relative positions ---------------------------------------------------------------
     @staticmethod
-    def below(block: Block, gap: int = GAP) -> tuple[int, int]:
-        """Top-left of a block under ``block`` (leaving a gap and a label row)."""
-        return (block.bottom + gap + 1, block.left)
+    def below(item: Block | Group, gap: int = GAP) -> tuple[int, int]:
+        """Top-left of a labelled block under ``item`` (leaving a gap and a label row)."""
+        top, left, bottom, _ = _box(item)
+        return (bottom + gap + 1, item.left if isinstance(item, Block) else left)
 
     @staticmethod
-    def right_of(block: Block, gap: int = GAP) -> tuple[int, int]:
-        return (block.top, block.right + gap)
+    def right_of(item: Block | Group, gap: int = GAP) -> tuple[int, int]:
+        """Top-left of a block right of ``item``, its cells level with the item's first row of cells."""
+        _, _, _, right = _box(item)
+        return (_first_row(item), right + gap)
 
     @staticmethod
-    def left_of(block: Block, width: int, gap: int = GAP) -> tuple[int, int]:
-        return (block.top, block.left - gap - width)
+    def left_of(item: Block | Group, width: int, gap: int = GAP) -> tuple[int, int]:
+        _, left, _, _ = _box(item)
+        return (_first_row(item), left - gap - width)
 
     @staticmethod
-    def above(block: Block, height: int, gap: int = GAP) -> tuple[int, int]:
-        return (block.top - gap - 1 - height, block.left)
+    def above(item: Block | Group, height: int, gap: int = GAP) -> tuple[int, int]:
+        top, _, _, _ = _box(item)
+        return (top - gap - height, item.left if isinstance(item, Block) else _box(item)[1])
+
+    def below_all(self, gap: int = 2) -> tuple[int, int]:
+        """Top-left of a labelled block under everything placed so far, at the leftmost column."""
+        return (self.lowest_row() + gap + 1, self.leftmost_col())
+
+    # --- groups and arrangement -----------------------------------------------------------
+    @contextmanager
+    def group(self) -> Iterator[Group]:
+        """Everything placed inside (blocks, weights placed on first use, arrows, notes) joins the group."""
+        group = Group()
+        self.open_groups.append(group)
+        try:
+            yield group
+        finally:
+            self.open_groups.remove(group)
+            for outer in self.open_groups:
+                outer.add(group)
+
+    def next_to(self, item: Block | Group, anchor: Block | Group, direction: str = "right", gap: int = GAP,
+                align: str = "start") -> Block | Group:
+        """Move ``item`` so that it stands ``direction`` of ``anchor`` with ``gap`` empty rows or columns
+        between everything they write (labels included), aligned on their ``start`` edges (top for
+        right/left, left for down/up), their ``end`` edges, or ``center``."""
+        if direction not in DIRECTIONS:
+            raise LayoutError(f"direction {direction!r}: expected one of {', '.join(DIRECTIONS)}")
+        it, an = _box(item), _box(anchor)
+        if direction in ("right", "left"):
+            d_col = an[3] + gap - it[1] if direction == "right" else an[1] - gap - it[3]
+            d_row = _aligned(it[0], it[2], an[0], an[2], align)
+        else:
+            d_row = an[2] + gap - it[0] if direction == "down" else an[0] - gap - it[2]
+            d_col = _aligned(it[1], it[3], an[1], an[3], align)
+        _move(item, d_row, d_col)
+        return item
+
+    def arrange(self, items, direction: str = "right", gap: int = GAP, align: str = "start") -> Group:
+        """Stand ``items`` one after the other ``direction`` of the first (which does not move); returns
+        a group of them all."""
+        items = list(items)
+        for before, item in zip(items, items[1:]):
+            self.next_to(item, before, direction, gap, align)
+        return self._gathered(items)
+
+    def grid(self, items, columns: int, gap: int = GAP, row_gap: int | None = None) -> Group:
+        """Items in rows of ``columns``, left to right, rows top to bottom, each row under the tallest
+        item of the row before; the first item does not move."""
+        items = list(items)
+        rows = [self.arrange(items[k:k + columns], "right", gap) for k in range(0, len(items), columns)]
+        firsts = [items[k] for k in range(0, len(items), columns)]
+        for above, row, first in zip(rows, rows[1:], firsts[1:]):
+            d_row = above.bottom + (gap if row_gap is None else row_gap) - row.top
+            d_col = _box(firsts[0])[1] - _box(first)[1]
+            row.move(d_row, d_col)
+        return self._gathered(items)
+
+    def _gathered(self, items) -> Group:
+        group = Group()
+        for item in items:
+            group.add(item)
+        return group
 
     def lowest_row(self) -> int:
         """First row under everything placed so far."""
-        rows = [b.bottom for b in self.blocks.values()] + [g.row + 1 for g in self.glyphs]
+        rows = ([b.bottom for b in self.blocks.values()] + [c.bottom for c in self.charts]
+                + [g.row + 1 for g in self.glyphs])
         return max(rows, default=0)
 
     def rightmost_in_rows(self, top: int, bottom: int) -> int:
@@ -189,29 +399,35 @@ class Sheet:
         return [b for b in self.blocks.values() if b.is_computed]
 
     def check_overlaps(self) -> None:
-        """Raise if two blocks (with their label rows) or a glyph and a block share a cell."""
+        """Raise if two blocks share a cell, counting each block's label as wide as its text (so no
+        label is clipped or runs into another), or a glyph stands on a block or a label."""
         occupied: dict[tuple[int, int], str] = {}
         for b in self.blocks.values():
-            top, left, bottom, right = b.footprint()
-            for r in range(top, bottom):
-                for c in range(left, right):
-                    label_row = bool(b.label) and r == top
-                    key = (r, c)
-                    other = occupied.get(key)
-                    if other is not None and not (label_row and other.endswith(" label")):
-                        raise LayoutError(f"{self.title}: block {b.name} overlaps {other.split()[0]}")
-                    occupied[key] = f"{b.name} label" if label_row else b.name
+            for r, c, is_label in b.occupied():
+                what = ("the label of " if is_label else "") + f"block {b.name}"
+                other = occupied.get((r, c))
+                if other is not None:
+                    raise LayoutError(f"{self.title}: {what} overlaps {other} at row {r}, col {c}")
+                occupied[(r, c)] = what
+        for chart in self.charts:
+            for r, c, _ in chart.occupied():
+                other = occupied.get((r, c))
+                if other is not None:
+                    raise LayoutError(f"{self.title}: {chart.name} overlaps {other} at row {r}, col {c}")
+                occupied[(r, c)] = chart.name
         for g in self.glyphs:
             other = occupied.get((g.row, g.col))
-            if other is not None and not other.endswith(" label"):
-                raise LayoutError(f"{self.title}: text {g.text!r} lies on block {other}")
+            if other is not None:
+                raise LayoutError(f"{self.title}: text {g.text!r} lies on {other}")
 
     def finish(self) -> None:
         """Fix positions: header on top, drawing below it, margin column on the left."""
         self.check_overlaps()
         self.header_rows = 3 + max(len(self.steps), len(style.PALETTE)) + 1
-        tops = [b.footprint()[0] for b in self.blocks.values()] + [g.row for g in self.glyphs]
-        lefts = [b.left for b in self.blocks.values()] + [g.col for g in self.glyphs]
+        tops = ([b.footprint()[0] for b in self.blocks.values()] + [c.top for c in self.charts]
+                + [g.row for g in self.glyphs])
+        lefts = ([b.footprint()[1] for b in self.blocks.values()] + [c.left for c in self.charts]
+                 + [g.col for g in self.glyphs])
         d_row = self.header_rows - min(tops, default=0)
         d_col = MARGIN_COLS - min(lefts, default=0)
         for b in self.blocks.values():
@@ -220,18 +436,31 @@ class Sheet:
             g.row += d_row
             g.col += d_col
         for c in self.charts:
-            c.row += d_row
-            c.col += d_col
+            c.move(d_row, d_col)
+        for b in self.blocks.values():
+            b.final = True
 
 
 class LayoutError(RuntimeError):
     """Two things were placed on the same cell: a bug in an exercise's layout."""
 
 
-def values_are_integers(values: np.ndarray) -> bool:
-    return bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
+class ShapeError(ValueError):
+    """An operation's operands do not fit together (a bug in an exercise's layout, named in the message)."""
 
 
-def block_defined_names(sheet: Sheet) -> dict[str, str]:
-    """defined name -> absolute range, for every named block."""
-    return {defined_name(b.name): b.range(absolute=True) for b in sheet.blocks.values() if b.named}
+def _first_row(item) -> int:
+    """The first row of cells of an item (a block's or chart's top; a group's highest)."""
+    if isinstance(item, Group):
+        return min(b.top for b in item.blocks + item.charts)
+    return item.top
+
+
+def _aligned(start: int, end: int, a_start: int, a_end: int, align: str) -> int:
+    if align == "start":
+        return a_start - start
+    if align == "end":
+        return a_end - end
+    if align == "center":
+        return (a_start + a_end) // 2 - (start + end) // 2
+    raise LayoutError(f"align {align!r}: expected start, end or center")

@@ -33,7 +33,7 @@ def role_format(role: str, number_format: str = NUMBER_FORMAT) -> dict:
         "num_format": number_format,
     }
     if role == "blank":
-        fmt.update(border=3, border_color="#7F7F7F", locked=False)
+        fmt.update(border=2, border_color="#404040", locked=False)  # medium, solid: the cells to write in
     if role == "output":
         fmt["bold"] = True
     return fmt
@@ -42,6 +42,37 @@ def role_format(role: str, number_format: str = NUMBER_FORMAT) -> dict:
 TITLE = {"bold": True, "font_size": 14}
 SUBTITLE = {"italic": True, "font_color": "#595959"}
 LABEL = {"bold": True, "font_color": "#404040"}
+STEP_TEXT = {"text_wrap": True, "valign": "top"}
+SIDE_LABEL = {"bold": True, "font_color": "#404040", "align": "right"}
 STEP_NUMBER = {"bold": True, "font_color": "#C00000"}
 GLYPH = {"bold": True, "align": "center", "font_color": "#7F7F7F", "font_size": 12}
 NOTE = {"italic": True, "font_color": "#595959"}
+
+
+COLUMN_WIDTH = 7.5  # characters, as Excel measures a column
+COLUMN_PIXELS = int(COLUMN_WIDTH * 7 + 5)  # Excel's width in pixels of a column that wide (Calibri 11)
+CELL_PADDING_PIXELS = 7
+BOLD_FACTOR = 1.1  # bold Calibri runs about a tenth wider than regular
+
+
+def text_columns(text: str, bold: bool = False) -> int:
+    """How many columns of the sheet's width a text needs so that it is not clipped or run into
+    the next cell's text (Excel's character widths, as XlsxWriter's autofit uses them)."""
+    from math import ceil
+
+    from xlsxwriter.utility import xl_pixel_width
+
+    if not text:
+        return 0
+    pixels = xl_pixel_width(text) * (BOLD_FACTOR if bold else 1) + CELL_PADDING_PIXELS
+    return max(1, ceil(pixels / COLUMN_PIXELS))
+
+
+def text_lines(text: str, columns: int) -> int:
+    """How many lines a wrapped text needs in a cell ``columns`` wide."""
+    from math import ceil
+
+    from xlsxwriter.utility import xl_pixel_width
+
+    room = columns * COLUMN_PIXELS - CELL_PADDING_PIXELS
+    return max(1, ceil(xl_pixel_width(text) * 1.05 / room))

@@ -14,10 +14,10 @@ from typing import Callable
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from . import style
+from . import paper, style
 from .fx import PLAIN_FUNCTIONS
 from .blocks import Block, defined_name
-from .sheet import COLUMN_WIDTH, MARGIN_COLS, Sheet, values_are_integers
+from .sheet import COLUMN_WIDTH, MARGIN_COLS, Sheet
 
 FIXED_TIME = _dt.datetime(2024, 1, 1, 0, 0, 0)
 CachedValue = Callable[[Block, int, int], object]
@@ -32,7 +32,8 @@ def quote_sheet(name: str) -> str:
 class WorkbookWriter:
     """One workbook in memory; :meth:`to_bytes` closes it and returns the file's bytes."""
 
-    def __init__(self) -> None:
+    def __init__(self, paper: str = "a4") -> None:
+        self.paper = paper
         self._buffer = io.BytesIO()
         self.workbook = xlsxwriter.Workbook(
             self._buffer,
@@ -66,15 +67,20 @@ class WorkbookWriter:
 
     # --- sheets ---------------------------------------------------------------------------
     def write_sheet(self, sheet: Sheet, sheet_name: str, *, blanks: frozenset[str] = frozenset(),
-                    define_names: bool = True, hidden: bool = False, cached: CachedValue | None = None):
+                    define_names: bool = True, hidden: bool = False, cached: CachedValue | None = None,
+                    who: str = ""):
         """Write ``sheet`` (already finished); blocks named in ``blanks`` are left empty and unlocked.
 
         ``cached(block, i, j)`` gives the value each formula cell stores as its result, so that
         viewers that do not recalculate (previews, Protected View, ``data_only`` readers) show
-        the numbers; without it (or where it gives None) a formula stores no result."""
+        the numbers; without it (or where it gives None) a formula stores no result. ``who`` (a
+        student's name and id) is printed in the header of every page."""
         ws = self.workbook.add_worksheet(sheet_name)
         fast_formulas(ws)
-        self._write_header(ws, sheet, include_blank=bool(blanks))
+        row_points = {block.top + i: paper.BLANK_ROW_POINTS for name in blanks
+                      for block in [sheet.blocks[name]] for i in range(block.rows)}
+        grid = paper.page_grid(sheet, self.paper, row_points)
+        row_points.update(self._write_header(ws, sheet, bool(blanks), grid.first_page_last_col))
         for block in sheet.blocks.values():
             self._write_label(ws, block)
             if block.name in blanks:
@@ -92,15 +98,19 @@ class WorkbookWriter:
         width = max((b.right for b in sheet.blocks.values()), default=10) + 2
         ws.set_column(0, MARGIN_COLS - 1, 2.5)
         ws.set_column(MARGIN_COLS, width, COLUMN_WIDTH)
+        for row, points in sorted(row_points.items()):
+            ws.set_row(row, points)
         ws.freeze_panes(2, 0)
-        ws.set_landscape()
-        ws.fit_to_pages(1, 0)
         ws.hide_gridlines(2)
         if hidden:
             ws.very_hidden()
+        else:
+            paper.setup(ws, sheet, self.paper, row_points, who)
         return ws
 
-    def _write_header(self, ws, sheet: Sheet, include_blank: bool) -> None:
+    def _write_header(self, ws, sheet: Sheet, include_blank: bool, last_col: int) -> dict[int, float]:
+        """Title, legend and the numbered steps; each step's text wraps within the first page.
+        Returns the heights (points) of the rows that wrapped."""
         ws.write_string(0, MARGIN_COLS, sheet.title, self.fmt(style.TITLE))
         if sheet.subtitle:
             ws.write_string(1, MARGIN_COLS, sheet.subtitle, self.fmt(style.SUBTITLE))
@@ -112,13 +122,23 @@ class WorkbookWriter:
             ws.write_string(3 + k, LEGEND_COL, role, self.fmt(style.role_format(role)))
             ws.write_string(3 + k, LEGEND_COL + 1, style.PALETTE[role][2], self.fmt(style.NOTE))
         ws.write_string(2, STEPS_COL, "Steps", self.fmt(style.LABEL))
+        last_col = max(last_col, STEPS_COL + 4)
+        wrap = self.fmt(style.STEP_TEXT)
+        heights = {}
         for k, description in enumerate(sheet.steps, start=1):
             ws.write_string(2 + k, STEPS_COL, f"[{k}]", self.fmt(style.STEP_NUMBER))
-            ws.write_string(2 + k, STEPS_COL + 1, description)
+            ws.merge_range(2 + k, STEPS_COL + 1, 2 + k, last_col, description, wrap)
+            lines = style.text_lines(description, last_col - STEPS_COL)
+            if lines > 1:
+                heights[2 + k] = paper.ROW_POINTS * lines
+        return heights
 
     def _write_label(self, ws, block: Block) -> None:
         if block.label:
             ws.write_string(block.top - 1, block.left, block.label, self.fmt(style.LABEL))
+        if block.side_label:
+            for i in range(block.rows):
+                ws.write_string(block.top + i, block.left - 1, block.side_label, self.fmt(style.SIDE_LABEL))
 
     def _write_blank(self, ws, block: Block) -> None:
         blank = self.fmt(style.role_format("blank"))
@@ -128,11 +148,14 @@ class WorkbookWriter:
 
     def _write_block(self, ws, block: Block, cached: CachedValue | None = None) -> None:
         if block.values is not None:
-            number_format = style.INTEGER_FORMAT if values_are_integers(block.values) else style.NUMBER_FORMAT
-            fmt = self.fmt(style.role_format(block.role, number_format))
+            # one number format for every role: whole numbers as 1, others with up to three decimals
+            # (formula cells do the same through a conditional format, as their values can change)
+            whole = self.fmt(style.role_format(block.role, style.INTEGER_FORMAT))
+            fraction = self.fmt(style.role_format(block.role, style.NUMBER_FORMAT))
             for i in range(block.rows):
                 for j in range(block.cols):
-                    ws.write_number(block.top + i, block.left + j, float(block.values[i, j]), fmt)
+                    value = float(block.values[i, j])
+                    ws.write_number(block.top + i, block.left + j, value, whole if value.is_integer() else fraction)
         elif block.text is not None:
             fmt = self.fmt(style.role_format(block.role))
             for i in range(block.rows):
@@ -163,17 +186,23 @@ class WorkbookWriter:
         )
 
     def _write_chart(self, ws, sheet_name: str, chart) -> None:
-        line = self.workbook.add_chart({"type": "line"})
-        for legend, block, i in chart.series:
-            line.add_series({
-                "name": legend,
-                "values": f"={quote_sheet(sheet_name)}!{_absolute(block, i)}",
-                "marker": {"type": "circle", "size": 4},
-            })
-        line.set_title({"name": chart.title})
-        line.set_x_axis({"name": chart.x_title})
-        line.set_y_axis({"name": chart.y_title})
-        ws.insert_chart(chart.row, chart.col, line)
+        native = self.workbook.add_chart({"type": chart.kind})
+        for legend, *refs in chart.series:
+            if chart.kind == "scatter":
+                (xs, ys) = refs
+                series = {"categories": _ref(sheet_name, *xs), "values": _ref(sheet_name, *ys),
+                          "line": {"width": 1.5}, "marker": {"type": "none"}}
+            else:
+                series = {"values": _ref(sheet_name, *refs)}
+                if chart.kind == "line":
+                    series["marker"] = {"type": "circle", "size": 4}
+            native.add_series({"name": legend, **series})
+        native.set_title({"name": chart.title, "name_font": {"size": 11, "bold": True}})
+        native.set_x_axis({"name": chart.x_title})
+        native.set_y_axis({"name": chart.y_title, "major_gridlines": {"visible": True, "line": {"color": "#D9D9D9"}}})
+        native.set_legend({"position": "bottom"})
+        native.set_size({"width": chart.cols * style.COLUMN_PIXELS, "height": int(chart.rows * paper.ROW_POINTS * 4 / 3)})
+        ws.insert_chart(chart.top, chart.left, native, {"object_position": 1})
 
     def to_bytes(self) -> bytes:
         self.workbook.close()
@@ -209,7 +238,10 @@ def fast_formulas(ws) -> None:
     ws._prepare_formula = prepare
 
 
-def _absolute(block: Block, i: int) -> str:
-    first = xl_rowcol_to_cell(block.top + i, block.left, True, True)
-    last = xl_rowcol_to_cell(block.top + i, block.right - 1, True, True)
-    return f"{first}:{last}"
+def _ref(sheet_name: str, block: Block, index: int, axis: str = "row") -> str:
+    """An absolute reference to row (or column) ``index`` of ``block``, for a chart series."""
+    if axis == "row":
+        first, last = (block.top + index, block.left), (block.top + index, block.right - 1)
+    else:
+        first, last = (block.top, block.left + index), (block.bottom - 1, block.left + index)
+    return f"={quote_sheet(sheet_name)}!{xl_rowcol_to_cell(*first, True, True)}:{xl_rowcol_to_cell(*last, True, True)}"

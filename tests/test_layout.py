@@ -1,0 +1,174 @@
+"""The layout language: arrangement, the core's refusals, the rules every exercise keeps, and the
+layout snapshots (one listing per exercise at size small in tests/snapshots/)."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pytest
+from support import build
+
+from xlhand import catalog, ops
+from xlhand.blocks import EarlyAddress
+from xlhand.build import key_sheet
+from xlhand.params import resolve
+from xlhand.sheet import LayoutError, ShapeError, Sheet
+from xlhand.snapshot import SNAPSHOT_SIZE, layout_text
+
+ROOT = Path(__file__).resolve().parent.parent
+EXERCISES = sorted((ROOT / "xlhand" / "exercises").glob("*.py"))
+SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
+COMPUTED_ROLES = {"computed", "output", "gradient"}
+NAMES = catalog.names()
+
+
+def blank_sheet() -> Sheet:
+    return Sheet("test")
+
+
+def values(s: Sheet, name: str, shape) -> object:
+    return s.add(name, shape, None, "given", name, values=np.ones(shape))
+
+
+# --- arrangement -----------------------------------------------------------------------------
+def test_arrange_in_a_row_leaves_the_gap_between_labels_and_cells():
+    s = blank_sheet()
+    a, b, c = (values(s, n, (2, 1)) for n in ("a", "a_long_label_name", "c"))
+    s.arrange([a, b, c], "right", gap=1)
+    assert a.left == 0
+    assert b.left == b.footprint()[1] == a.footprint()[3] + 1
+    assert c.left == b.footprint()[3] + 1  # after b's label, which is wider than b
+    assert a.top == b.top == c.top
+
+
+def test_groups_move_together_and_stack_down():
+    s = blank_sheet()
+    groups = []
+    for k in range(3):
+        with s.group() as g:
+            x = values(s, f"x{k}", (2, 2))
+            values(s, f"y{k}", (1, 2)).move(*np.subtract(s.below(x), (0, 0)))
+        groups.append(g)
+    s.arrange(groups, "down", gap=2)
+    assert [g.top for g in groups] == [groups[0].top, groups[0].bottom + 2, groups[1].bottom + 2]
+    assert len({g.left for g in groups}) == 1
+    s.finish()
+
+
+def test_grid_rows_start_under_the_tallest_of_the_row_before():
+    s = blank_sheet()
+    items = [values(s, f"m{k}", (k + 1, 1)) for k in range(4)]
+    s.grid(items, columns=2, gap=1)
+    assert items[2].footprint()[0] == max(items[0].bottom, items[1].bottom) + 1
+    assert items[2].left == items[0].left and items[3].top == items[2].top
+
+
+def test_next_to_aligns_on_the_chosen_edge():
+    s = blank_sheet()
+    big, small = values(s, "big", (5, 3)), values(s, "small", (1, 1))
+    s.next_to(small, big, "down", align="end")
+    assert small.right == big.right and small.footprint()[0] == big.bottom + 1
+
+
+def test_operand_places_a_given_once():
+    s = Sheet("t", params={"W": np.ones((2, 2))}, specs={"W": catalog.get("mlp").given("W1")})
+    first = s.operand("W")
+    assert s.operand("W") is first and len(s.blocks) == 1
+
+
+# --- the core refuses ---------------------------------------------------------------------------
+def test_an_address_before_the_layout_is_final_raises():
+    s = blank_sheet()
+    a = values(s, "a", (1, 1))
+    with pytest.raises(EarlyAddress, match="before the layout was final"):
+        a.cell(0, 0)
+    s.finish()
+    assert a.cell(0, 0)
+
+
+def test_a_product_of_mismatched_shapes_names_both_operands():
+    s = blank_sheet()
+    A, B = values(s, "A", (2, 3)), values(s, "B", (2, 2))
+    with pytest.raises(ShapeError, match=r"C = A·B: A is 2x3 but B is 2x2"):
+        ops.matmul(s, "C", A, B)
+
+
+def test_a_column_against_a_row_is_not_broadcast_by_accident():
+    s = blank_sheet()
+    col, row = values(s, "col", (3, 1)), values(s, "row", (1, 3))
+    with pytest.raises(ShapeError, match="row is 1x3 and cannot be broadcast against col 3x1|col is 3x1"):
+        ops.elementwise(s, "P", lambda a, b: f"{a}*{b}", [col, row])
+    outer = ops.outer(s, "O", lambda a, b: f"{a}*{b}", col, row)
+    assert outer.shape == (3, 3)
+
+
+def test_labels_that_would_run_into_each_other_are_refused():
+    s = blank_sheet()
+    values(s, "a_block_with_a_long_label", (1, 1))
+    b = values(s, "b", (1, 1))
+    b.move(0, 1)
+    with pytest.raises(LayoutError, match="overlaps"):
+        s.finish()
+
+
+# --- the rules every exercise keeps ----------------------------------------------------------------
+PLACEMENT_ATTRIBUTES = {"top", "left", "bottom", "right", "footprint"}
+HAND_PLACEMENT_CALLS = {"note", "glyph", "lowest_row", "rightmost_in_rows", "rightmost_col", "leftmost_col", "move"}
+
+
+def hand_coordinates(path: Path) -> list[str]:
+    """Places where an exercise computes a row or column number itself instead of placing relative
+    to other blocks: an ``at=`` tuple, a read of a block's edges, or a call that takes raw positions."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call):
+            for kw in node.keywords:
+                if kw.arg == "at" and isinstance(kw.value, ast.Tuple):
+                    found.append(f"{path.name}:{node.lineno}: at=(…) tuple")
+            if isinstance(node.func, ast.Attribute) and node.func.attr in HAND_PLACEMENT_CALLS:
+                found.append(f"{path.name}:{node.lineno}: .{node.func.attr}(…)")
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "add" and len(node.args) >= 3 \
+                    and isinstance(node.args[2], ast.Tuple):
+                found.append(f"{path.name}:{node.lineno}: add(…, (row, col))")
+        if isinstance(node, ast.Attribute) and node.attr in PLACEMENT_ATTRIBUTES and isinstance(node.ctx, ast.Load):
+            found.append(f"{path.name}:{node.lineno}: .{node.attr}")
+    return found
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
+def test_no_exercise_computes_a_row_or_column_by_hand(path):
+    assert hand_coordinates(path) == []
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
+def test_no_exercise_imports_another(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imported = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
+    siblings = {p.stem for p in EXERCISES}
+    assert [m for m in imported if m.lstrip(".").split(".")[0] in siblings or m.startswith("xlhand.exercises")] == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_block_holds_what_its_role_says(tmp_path, name):
+    """Computed, output and gradient blocks hold formulas in every cell; givens never do (chosen by
+    role, named or not)."""
+    path = build(tmp_path, name)
+    ws = openpyxl.load_workbook(path).worksheets[0]
+    for block in key_sheet(resolve(catalog.get(name))).blocks.values():
+        cells = [ws.cell(block.top + i + 1, block.left + j + 1).value
+                 for i in range(block.rows) for j in range(block.cols)]
+        formulas = [isinstance(c, str) and c.startswith("=") for c in cells]
+        if block.role in COMPUTED_ROLES:
+            assert all(formulas), f"{block.name} ({block.role}) holds a value that is not a formula"
+        else:
+            assert not any(formulas), f"{block.name} ({block.role}) holds a formula"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_layout_snapshot(name):
+    """The layout at size small equals tests/snapshots/<exercise>.txt. After a deliberate change:
+    xlhand layout --all --write tests/snapshots, and review the diff."""
+    expected = (SNAPSHOTS / f"{name}.txt").read_text(encoding="utf-8")
+    assert layout_text(resolve(catalog.get(name), size=SNAPSHOT_SIZE)) == expected

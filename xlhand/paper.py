@@ -1,0 +1,126 @@
+"""Printing: every worksheet prints readably on A4 or Letter, at full size, in reading order.
+
+Nothing is shrunk to fit (text stays at its size, blank cells stay tall enough to write in); a
+drawing wider or taller than a page goes on across several pages, left to right, then down. Page
+breaks are chosen between blocks, never through one: each break is the last row (or column) before
+the page is full that no block, label included, spans. The orientation is the one that needs fewer
+pages. Every page carries the title in its header and "Page k of n" in its footer (with the
+student's name and id on a class worksheet).
+
+Sizes: a row is 15 points; a column of width 7.5 is 57 pixels in Excel (15.1 mm at 96 dpi) but
+prints about 16.3 mm wide from LibreOffice (measured with Carlito, Calibri's metric twin), so pages
+are planned with the wider 16.5 mm.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .sheet import MARGIN_COLS, Sheet
+
+PAPERS = {"a4": (9, 210.0, 297.0), "letter": (1, 215.9, 279.4)}  # Excel's paper code, width and height in mm
+MARGIN_MM = {"left": 10.0, "right": 10.0, "top": 16.0, "bottom": 16.0, "header": 6.0, "footer": 6.0}
+MM_PER_POINT = 25.4 / 72
+ROW_POINTS = 15.0
+BLANK_ROW_POINTS = 18.0  # 6.35 mm: tall enough to write a number in by hand
+COLUMN_MM = 16.5
+MARGIN_COLUMN_MM = 6.5
+
+
+@dataclass(frozen=True)
+class PageGrid:
+    """How much of the sheet one page holds, and where the pages break."""
+
+    landscape: bool
+    columns: int  # sheet columns per page (after the margin column)
+    rows: int  # default-height rows per page
+    row_breaks: list[int]
+    col_breaks: list[int]
+
+    @property
+    def pages(self) -> int:
+        return (len(self.row_breaks) + 1) * (len(self.col_breaks) + 1)
+
+    @property
+    def first_page_last_col(self) -> int:
+        """The last sheet column printed on the first page."""
+        return (self.col_breaks[0] if self.col_breaks else MARGIN_COLS + self.columns) - 1
+
+
+def printable_mm(paper: str, landscape: bool) -> tuple[float, float]:
+    _, width, height = PAPERS[paper]
+    if landscape:
+        width, height = height, width
+    return (width - MARGIN_MM["left"] - MARGIN_MM["right"], height - MARGIN_MM["top"] - MARGIN_MM["bottom"])
+
+
+def page_grid(sheet: Sheet, paper: str, row_points: dict[int, float]) -> PageGrid:
+    """The orientation needing fewer pages (portrait on a tie), with its breaks."""
+    grids = [_grid(sheet, paper, landscape, row_points) for landscape in (False, True)]
+    return min(grids, key=lambda g: (g.pages, g.landscape))
+
+
+def _grid(sheet: Sheet, paper: str, landscape: bool, row_points: dict[int, float]) -> PageGrid:
+    width_mm, height_mm = printable_mm(paper, landscape)
+    columns = int((width_mm - MARGIN_COLUMN_MM) / COLUMN_MM)
+    spans = [b.footprint() for b in sheet.blocks.values()] + [c.footprint() for c in sheet.charts]
+    header = (0, MARGIN_COLS, sheet.header_rows, MARGIN_COLS)  # the header is one piece
+    row_spans = [(top, bottom) for top, _, bottom, _ in spans + [header]]
+    col_spans = [(left, right) for _, left, _, right in spans]
+    last_row = max((s[1] for s in row_spans), default=1)
+    last_col = max((s[1] for s in col_spans), default=MARGIN_COLS + 1)
+    height = lambda r: row_points.get(r, ROW_POINTS) * MM_PER_POINT  # noqa: E731
+    row_breaks = _breaks(row_spans, 0, last_row, lambda start, end: sum(height(r) for r in range(start, end)) <= height_mm)
+    col_breaks = _breaks(col_spans, MARGIN_COLS, last_col, lambda start, end: end - start <= columns)
+    return PageGrid(landscape, columns, int(height_mm / (ROW_POINTS * MM_PER_POINT)), row_breaks, col_breaks)
+
+
+def _breaks(spans: list[tuple[int, int]], first: int, last: int, fits) -> list[int]:
+    """Greedy page breaks over [first, last): each page ends at the furthest index that fits and that
+    no span crosses (a break at b means b starts the next page); forced where one span is larger than
+    a page."""
+    crossing = set()
+    for start, end in spans:
+        crossing.update(range(start + 1, end))
+    breaks, start = [], first
+    while not fits(start, last):
+        end = start + 1
+        while end < last and fits(start, end + 1):
+            end += 1
+        allowed = [b for b in range(start + 1, end + 1) if b not in crossing]
+        cut = allowed[-1] if allowed else end
+        breaks.append(cut)
+        start = cut
+    return breaks
+
+
+def header_footer(title: str, who: str = "") -> tuple[str, str]:
+    """Excel header and footer codes: the title on the left (and the student on the right), page k of n."""
+    def escape(text: str) -> str:
+        return text.replace("&", "&&")
+
+    header = f"&L&\"-,Bold\"{escape(title)}" + (f"&R{escape(who)}" if who else "")
+    footer = "&CPage &P of &N"
+    return header, footer
+
+
+def setup(ws, sheet: Sheet, paper: str, row_points: dict[int, float], who: str = "") -> PageGrid:
+    """Apply the paper, orientation, margins, breaks, header and footer to an XlsxWriter worksheet."""
+    grid = page_grid(sheet, paper, row_points)
+    ws.set_paper(PAPERS[paper][0])
+    if grid.landscape:
+        ws.set_landscape()
+    else:
+        ws.set_portrait()
+    inch = 25.4
+    ws.set_margins(left=MARGIN_MM["left"] / inch, right=MARGIN_MM["right"] / inch,
+                   top=MARGIN_MM["top"] / inch, bottom=MARGIN_MM["bottom"] / inch)
+    header, footer = header_footer(sheet.title, who)
+    ws.set_header(header, {"margin": MARGIN_MM["header"] / inch})
+    ws.set_footer(footer, {"margin": MARGIN_MM["footer"] / inch})
+    ws.set_print_scale(100)
+    ws.print_across()
+    if grid.row_breaks:
+        ws.set_h_pagebreaks(grid.row_breaks)
+    if grid.col_breaks:
+        ws.set_v_pagebreaks(grid.col_breaks)
+    return grid
