@@ -2,23 +2,35 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from pathlib import Path
+from typing import Callable, NamedTuple
 
 import openpyxl
 
 from xlhand.build import key_sheet
 from xlhand.exercise import expected_values
-from xlhand.grade import _grid
+from xlhand.grade import World, _grid
 from xlhand.modes import build_class, load_manifest, resolved_for
 
 
-def make_class(tmp: Path, exercise: str, ids=("s1", "s2", "s3"), size="small", **kw) -> tuple[Path, dict]:
+class ClassFiles(NamedTuple):
+    manifest_path: Path
+    manifest: dict
+    worksheets: Path  # the folder handed out: one <id>.xlsx per student
+
+
+def make_class(tmp: Path, exercise: str, ids=("s1", "s2", "s3"), size="small", names: dict | None = None,
+               **kw) -> ClassFiles:
+    """A class of ``ids`` (named ``names``, default "Student <id>"): worksheets in tmp/class, keys and
+    manifest in tmp/class-keys."""
     roster = tmp / "roster.csv"
-    roster.write_text("id,name\n" + "".join(f"{i},Student {i}\n" for i in ids))
-    out = tmp / "class"
-    build_class(exercise, roster, out, size=size, **kw)
-    return out / "manifest.json", load_manifest(out / "manifest.json")
+    names = names or {}
+    roster.write_text("id,name\n" + "".join(f"{i},{names.get(i, f'Student {i}')}\n" for i in ids), encoding="utf-8")
+    made = build_class(exercise, roster, tmp / "class", size=size, **kw)
+    manifest_path = made.keys / "manifest.json"
+    return ClassFiles(manifest_path, load_manifest(manifest_path), made.worksheets)
 
 
 def key_of(manifest: dict, sid: str):
@@ -41,8 +53,10 @@ def blank_cells(manifest: dict, sid: str):
     return out
 
 
-def fill(src: Path, dst: Path, values: dict, sheet: str | None = None) -> Path:
-    """Copy a worksheet, typing ``values`` ({(row, col) 1-based: value}) into it with openpyxl."""
+def fill(src: Path, dst: Path, values: dict, sheet: str | None = None,
+         edit: Callable[[openpyxl.Workbook], None] | None = None) -> Path:
+    """Copy a worksheet, typing ``values`` ({(row, col) 1-based: value}) into it with openpyxl
+    (which ignores sheet protection, as a student's own tools may); ``edit`` may change more."""
     wb = openpyxl.load_workbook(src)
     ws = wb[sheet or wb.sheetnames[0]]
     for (r, c), v in values.items():
@@ -50,8 +64,36 @@ def fill(src: Path, dst: Path, values: dict, sheet: str | None = None) -> Path:
         cell.value = v
         if isinstance(v, str) and not v.startswith("=") and not v.startswith("#"):
             cell.data_type = "s"
+    if edit is not None:
+        edit(wb)
     wb.save(dst)
     return dst
+
+
+def without_student_id(wb: openpyxl.Workbook) -> None:
+    """An ``edit`` for :func:`fill`: drop the student id from the metadata (as some tools do)."""
+    wb.custom_doc_props.props = [p for p in wb.custom_doc_props.props if p.name != "xlhand_student_id"]
+
+
+def key_formula_values(manifest: dict, sid: str) -> dict:
+    """{(row, col): "=formula"} of every blank: the key's own formulas, as an honest student types them."""
+    sheet, _ = key_of(manifest, sid)
+    return {(r, c): "=" + sheet.blocks[name].formula(i, j) for name, i, j, r, c, _ in blank_cells(manifest, sid)}
+
+
+def with_cached(src: Path, dst: Path, cached: dict[str, float]) -> Path:
+    """Copy a workbook, storing ``cached`` ({"H18": value}) as the saved result of those formula
+    cells of the first sheet: what a spreadsheet shows until it recalculates."""
+    def change(name, data):
+        if name != "xl/worksheets/sheet1.xml":
+            return data
+        text = data.decode("utf-8")
+        for address, value in cached.items():
+            text, n = re.subn(rf'(<c r="{address}"[^>]*>\s*<f>[^<]*</f>)\s*(?:<v\s*/>|<v>[^<]*</v>)?',
+                              rf"\g<1><v>{value!r}</v>", text)
+            assert n == 1, f"no formula cell {address} in {src}"
+        return text.encode("utf-8")
+    return rezip(src, dst, change)
 
 
 def perfect_values(manifest: dict, sid: str) -> dict:
@@ -72,3 +114,26 @@ def rezip(src: Path, dst: Path, change) -> Path:
             zout.writestr(name, data)
     dst.write_bytes(buf.getvalue())
     return dst
+
+
+def consistent_values(manifest, sid, cells, how):
+    """Values for every blank: ``cells`` (rows of :func:`blank_cells`) planted (shift / zero / blank),
+    the rest computed by the key's formulas from those planted values (what a careful student would get)."""
+    sheet, _ = key_of(manifest, sid)
+    planted = {}
+    for name, i, j, r, c, want in cells:
+        address = sheet.blocks[name].cell(i, j)
+        planted[address] = {"shift": want + 1.5, "zero": 0.0, "blank": None}[how]
+    # zeros are real numbers here (the grader refuses to carry from them; a student computes on)
+    world = World(sheet, planted)
+    values = {}
+    for name, i, j, r, c, want in blank_cells(manifest, sid):
+        address = sheet.blocks[name].cell(i, j)
+        if address in planted:
+            if planted[address] is not None:
+                values[(r, c)] = planted[address]
+            continue
+        v = world.value(address)
+        if v is not None:
+            values[(r, c)] = v
+    return values

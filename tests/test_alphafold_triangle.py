@@ -1,5 +1,6 @@
 """alphafold-triangle's NumPy reference against an einsum version written from AF2's Algorithms 11
-and 12 (the whole pair tensor at once), both directions; a bad direction is refused."""
+and 12 (the whole pair tensor at once), both directions (the option direction); a bad direction is
+refused."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,7 +11,7 @@ from support import rejected_build
 
 from xlhand import catalog
 from xlhand.cli import cli
-from xlhand.params import Params, resolve
+from xlhand.params import resolve
 
 EX = catalog.get("alphafold-triangle")
 
@@ -36,9 +37,8 @@ CASES = [dict(), dict(size="medium"), dict(size="large"), dict(size="large", see
 @pytest.mark.parametrize("case", CASES, ids=str)
 def test_reference_matches_einsum(case, direction):
     r = resolve(EX, **case)
-    p = Params({**r.params, "direction": direction})
-    ref = EX.reference(r.dims, p)
-    zout, t = triangle_einsum(p, direction)
+    ref = EX.reference(r.dims, r.params, direction=direction)
+    zout, t = triangle_einsum(r.params, direction)
     for i in range(r.dims.r):
         np.testing.assert_allclose(ref[f"t_{i + 1}"], t[i].T, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(ref[f"Zout_{i + 1}"], zout[i].T, rtol=1e-10, atol=1e-12)
@@ -47,8 +47,8 @@ def test_reference_matches_einsum(case, direction):
 def test_directions_differ_and_products_are_the_triangle_edges():
     r = resolve(EX)
     out = EX.reference(r.dims, r.params)
-    inc = EX.reference(r.dims, Params({**r.params, "direction": "incoming"}))
-    assert r.params.direction == "outgoing"
+    inc = EX.reference(r.dims, r.params, direction="incoming")
+    assert r.options == {"direction": "outgoing"}
     assert np.abs(out["Zout_1"] - inc["Zout_1"]).max() > 0.5
     # outgoing: column k of ab_i_j is a_ik ⊙ b_jk; incoming: a_ki ⊙ b_kj
     np.testing.assert_allclose(out["ab_1_3"][:, 1], out["a_1"][:, 1] * out["b_3"][:, 1])
@@ -58,7 +58,7 @@ def test_directions_differ_and_products_are_the_triangle_edges():
 def test_incoming_builds_and_verifies(tmp_path):
     from support import assert_verified
     params = tmp_path / "p.yaml"
-    params.write_text(yaml.safe_dump({"exercise": "alphafold-triangle", "values": {"direction": "incoming"}}))
+    params.write_text(yaml.safe_dump({"exercise": "alphafold-triangle", "options": {"direction": "incoming"}}))
     result = CliRunner().invoke(cli, ["build", "alphafold-triangle", "--params", str(params), "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert_verified(tmp_path / "alphafold-triangle.xlsx")
@@ -67,5 +67,7 @@ def test_incoming_builds_and_verifies(tmp_path):
 @pytest.mark.parametrize("bad", ["sideways", "Outgoing", 3])
 def test_bad_direction_is_refused(tmp_path, bad):
     message = rejected_build(tmp_path, "alphafold-triangle",
-                             params={"exercise": "alphafold-triangle", "values": {"direction": bad}})
+                             params={"exercise": "alphafold-triangle", "options": {"direction": bad}})
+    assert "direction" in message and "outgoing" in message and "incoming" in message
+    message = rejected_build(tmp_path / "cli", "alphafold-triangle", "--opt", f"direction={bad}")
     assert "direction" in message and "outgoing" in message and "incoming" in message

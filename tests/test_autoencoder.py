@@ -64,3 +64,30 @@ def test_defaults_are_instructive():
 def test_bad_shape_is_a_one_line_error(tmp_path):
     message = rejected_build(tmp_path, "autoencoder", params="exercise: autoencoder\nvalues:\n  W2: [[1, 2], [3, 4]]\n")
     assert "W2" in message
+
+
+def test_three_iterations_build_verify_and_lower_the_loss(tmp_path):
+    """--opt iters=3: every iteration laid out (iteration k ≥ 2 from copies of the last updates),
+    recalculated by two engines against the reference's own three iterations; the loss falls."""
+    from support import assert_verified, build
+    from xlhand.build import key_sheet
+
+    path = build(tmp_path, "autoencoder", options={"iters": 3})
+    assert_verified(path)
+    r = resolve(EX, options={"iters": 3})
+    ref = EX.reference(r.dims, r.params, iters=3)
+    losses = ref["losses"][0]
+    assert losses.tolist() == [ref["L"], ref["L_2"], ref["L_3"]]
+    assert losses[0] > losses[1] > losses[2]
+    # the reference's iteration 2 is one gradient step from iteration 1's updated weights
+    stepped = AttrDict(r.params)
+    stepped.update({name: ref[f"{name}n"] for name in PARAMS})
+    assert ref["L_2"] == pytest.approx(loss(stepped), rel=1e-12)
+    sheet = key_sheet(r)
+    assert {"X_2", "W4_2", "Code_3", "dW1_3", "b4_3n", "losses"} <= set(sheet.blocks)
+    assert [c.kind for c in sheet.charts] == ["line"]
+
+
+def test_iters_out_of_range_is_one_line_and_no_file(tmp_path):
+    message = rejected_build(tmp_path, "autoencoder", "--opt", "iters=0")
+    assert "iters" in message and "1, 2" in message

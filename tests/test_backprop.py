@@ -60,3 +60,44 @@ def test_default_numbers_teach_something():
     assert (ref["A1"] == 0).any() and (ref["A1"] > 0).any()
     assert (ref["A2"] == 0).any() and (ref["A2"] > 0).any()
     assert ref["P"].max() < 0.9
+
+
+def test_three_iterations_build_verify_and_lower_the_loss(tmp_path):
+    """--opt iters=3: every iteration laid out (iteration k ≥ 2 from copies of the last updates),
+    recalculated by two engines against the reference's own three iterations; the loss falls."""
+    from support import assert_verified, build
+    from xlhand.build import key_sheet
+    from xlhand.params import resolve
+
+    path = build(tmp_path, "backprop", options={"iters": 3})
+    assert_verified(path)
+    r = resolve(EX, options={"iters": 3})
+    ref = EX.reference(r.dims, r.params, iters=3)
+    losses = ref["losses"][0]
+    assert losses.tolist() == [ref["L"], ref["L_2"], ref["L_3"]]
+    assert losses[0] > losses[1] > losses[2]
+    np.testing.assert_array_equal(ref["W1_3"], ref["W1_2n"])  # iteration 3 starts from iteration 2's update
+    sheet = key_sheet(r)
+    assert {"X_2", "W1_2", "b3_3", "dW1_3", "W3_3n", "losses"} <= set(sheet.blocks)
+    assert [c.kind for c in sheet.charts] == ["line"]
+
+
+def test_one_iteration_is_the_plain_exercise():
+    from xlhand.params import resolve
+
+    r = resolve(EX)
+    ref = EX.reference(r.dims, r.params)
+    assert "losses" not in ref and not any(name.endswith("_2") for name in ref)
+    np.testing.assert_array_equal(ref["W1n"], EX.reference(r.dims, r.params, iters=2)["W1_2"])
+
+
+def test_iters_from_the_command_line(tmp_path):
+    """--opt iters=N is read as a whole number from 1 to 10; anything else is one line, no file."""
+    from click.testing import CliRunner
+
+    from support import rejected_build
+    from xlhand.cli import cli
+
+    result = CliRunner().invoke(cli, ["build", "backprop", "--opt", "iters=2", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "iters" in rejected_build(tmp_path, "backprop", "--opt", "iters=11")

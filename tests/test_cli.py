@@ -82,7 +82,18 @@ BAD_PARAMS = {
 
 @pytest.mark.parametrize("args,message", [
     (("build", "nosuch"), "unknown exercise 'nosuch'"),
-    (("build", "backprop", "--size", "huge"), "unknown size 'huge'"),
+    (("build", "backprop", "--size", "huge"), "Invalid value for '--size': 'huge' is not one of"),
+    (("build", "backprop", "--size", "lecture"), "unknown size 'lecture' for backprop (sizes: small, medium, large)"),
+    (("build", "backprop", "--seed", "-1"), "Invalid value for '--seed': -1 is not in the range x>=0"),
+    (("build", "backprop", "--seed", "x"), "Invalid value for '--seed'"),
+    (("build", "dft", "--opt", "with_sine=maybe"), "option 'with_sine' must be one of false, true, found 'maybe'"),
+    (("build", "dft", "--opt", "with_sinee=true"), "dft has no option 'with_sinee' (options: with_sine)"),
+    (("build", "dft", "relu", "--opt", "with_sinee=true"), "--opt with_sinee: no exercise built here has this option"),
+    (("build", "relu", "--with-sine"), "relu has no option 'with_sine' (options: none)"),
+    (("build", "alphafold-triangle", "--opt", "direction=sideways"),
+     "option 'direction' must be one of outgoing, incoming, found 'sideways'"),
+    (("build", "dft", "--opt", "with_sine"), "--opt with_sine: expected NAME=VALUE"),
+    (("build", "relu", "--nosuch"), "No such option '--nosuch'"),
     (("build", "backprop", "--set", "zz=3"), "unknown dim 'zz'"),
     (("build", "backprop", "--set", "h1=0"), "dim 'h1' must be a positive"),
     (("build", "backprop", "--set", "h1=-2"), "dim 'h1' must be a positive"),
@@ -149,3 +160,93 @@ def test_values_lists_blocks_and_rejects_unknown(tmp_path):
     assert result.exit_code == 0 and '"W1"' in result.output
     result = run("values", tmp_path / "backprop.xlsx", "--block", "nope")
     assert result.exit_code == 2 and "no block 'nope'" in result.output
+
+
+def test_size_help_lists_every_preset_name():
+    out = run("build", "--help").output
+    assert "--size [small|medium|large|lecture]" in out
+
+
+def test_an_option_known_to_some_exercises_applies_to_those(tmp_path):
+    result = run("build", "dft", "relu", "--opt", "with_sine=true", "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    from xlhand import readback
+
+    meta = {n: readback.read_metadata(readback.load(tmp_path / f"{n}.xlsx"), n)["options"] for n in ("dft", "relu")}
+    assert meta == {"dft": {"with_sine": True}, "relu": {}}
+
+
+def test_option_values_as_text(tmp_path):
+    result = run("build", "alphafold-triangle", "--opt", "direction=incoming", "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    result = run("params", "dft", "--opt", "with_sine=True")
+    assert result.exit_code == 0 and "options:\n  with_sine: true\n" in result.output
+    result = run("params", "backprop", "--opt", "iters=2")  # a number option, typed as text
+    assert result.exit_code == 0 and "options:\n  iters: 2\n" in result.output
+
+
+def test_values_lists_blocks_in_step_order(tmp_path):
+    run("build", "mlp", "--out", tmp_path)
+    names = [line[:-1] for line in run("values", tmp_path / "mlp.xlsx").output.splitlines() if not line.startswith(" ")]
+    order = [names.index(b) for b in ("X", "W1", "Z1", "A1", "W2", "Z2", "A2", "W3", "Y")]
+    assert order == sorted(order) and names.index("Y") == len(names) - 1
+
+
+def test_one_worksheet_is_one_worksheet(tmp_path):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\ns1,Ada\n")
+    result = run("class", "relu", "--roster", roster, "--out", tmp_path / "class")
+    assert result.exit_code == 0, result.output
+    assert "wrote 1 worksheet to" in result.output and "wrote 1 key and manifest.json" in result.output
+
+
+def test_subtitle_says_where_the_numbers_came_from(tmp_path):
+    from xlhand import catalog
+    from xlhand.build import key_sheet
+    from xlhand.params import resolve
+
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(run("params", "mlp", "--seed", "4").output)
+    part = tmp_path / "part.yaml"
+    part.write_text("values:\n  W2: [[1, 0, 1], [0, 1, -1]]\n  b2: [1, -1]\n")
+    ex = catalog.get("mlp")
+    cases = {
+        "template": resolve(ex),
+        "seed 4": resolve(ex, seed=4),
+        "params file mine.yaml": resolve(ex, params_path=mine),
+        "params file part.yaml for W2, b2 + template": resolve(ex, params_path=part),
+        "params file part.yaml for W2, b2 + seed 0": resolve(ex, params_path=part, seed=0),
+        "seed 0": resolve(ex, size="large"),
+    }
+    for words, resolved in cases.items():
+        assert resolved.numbers_text() == words
+        assert f"numbers: {words} ·" in key_sheet(resolved).subtitle
+
+
+def test_files_honour_the_umask(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        build_module.write_atomic(tmp_path / "open.xlsx", b"x")
+        os.umask(0o077)
+        build_module.write_atomic(tmp_path / "private.xlsx", b"x")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "open.xlsx").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "private.xlsx").stat().st_mode & 0o777 == 0o600
+    assert files_in(tmp_path) == ["open.xlsx", "private.xlsx"]
+
+
+def test_describe_tells_math_dims_givens_options_and_steps():
+    out = run("describe", "alphafold-triangle").output
+    for words in ("triangular multiplicative update", "Dims:", "c_z", "Presets:", "Zp", "fresh numbers:",
+                  "direction: outgoing, incoming (default outgoing)", "Steps (at the template's dims", "[1]"):
+        assert words in out, words
+    assert run("describe").exit_code == 2
+
+
+def test_docs_exercises_md_is_up_to_date():
+    from xlhand.describe import describe_all
+
+    committed = (Path(__file__).resolve().parent.parent / "docs" / "exercises.md").read_text(encoding="utf-8")
+    assert committed == describe_all(markdown=True), (
+        "docs/exercises.md is out of date: run  xlhand describe --all --markdown > docs/exercises.md")

@@ -6,7 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from xlhand import catalog
+from xlhand import catalog, ops
+from xlhand.build import key_sheet
 from xlhand.params import Dims, Params, resolve
 
 EX = catalog.get("lstm")
@@ -46,3 +47,20 @@ def test_default_state_from_the_seed_notes():
     assert r.params.h0.ravel().tolist() == [1, 1]
     assert r.params.c0.ravel().tolist() == [0.3, -0.5]
     assert EX.accept(r.dims, r.params)
+
+
+def test_lecture_steps_wrap_into_rows_a_page_wide():
+    """T = 32: the time steps stand in rows (bands) of several steps instead of one strip some 100
+    columns wide. The first row holds the weights and step 1; every later row is no wider than a
+    portrait page (a sheet this wide prints portrait), and all but the last hold four steps or more."""
+    sheet = key_sheet(resolve(EX, size="lecture"))
+    rows: dict[int, list] = {}
+    for t in range(1, 33):
+        rows.setdefault(sheet.blocks[f"h_{t}"].top, []).append(t)
+    assert 5 <= len(rows) <= 10
+    for top, steps in sorted(rows.items())[1:]:
+        assert len(steps) >= 4 or top == max(rows)
+        boxes = [b.footprint() for b in sheet.blocks.values() if b.step in steps]
+        assert max(b[3] for b in boxes) - min(b[1] for b in boxes) <= ops.page_columns(landscape=False)
+    order = [t for _, steps in sorted(rows.items()) for t in steps]
+    assert order == list(range(1, 33))

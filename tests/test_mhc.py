@@ -74,6 +74,28 @@ def test_each_iteration_normalises_columns_then_rows():
     assert devs[0] > devs[1] > devs[2] and devs[2] < 1e-2 and np.abs(ref["Hraw_cols"] - 1).max() > 0.5
 
 
+@pytest.mark.parametrize("size", ["small", "large"])
+def test_convergence_rows_go_to_0_and_feed_a_line_chart(size):
+    """row_err and col_err against Sinkhorn–Knopp as alternating scalings: before step t scales the
+    rows, their sums are r_(t−1)·(M0·c_t); after it, the column sums are (r_t·M0)·c_t."""
+    from xlhand.build import key_sheet
+
+    r = resolve(EX, size=size)
+    ref = EX.reference(r.dims, r.params)
+    M0 = np.exp(ref["Hres_raw"])
+    rows, cols, scale_r = [], [], np.ones(r.dims.n)
+    for _ in range(r.dims.iters):
+        scale_c = 1 / (scale_r @ M0)
+        rows.append(np.abs(scale_r * (M0 @ scale_c) - 1).max())
+        scale_r = 1 / (M0 @ scale_c)
+        cols.append(np.abs((scale_r @ M0) * scale_c - 1).max())
+    np.testing.assert_allclose(ref["row_err"], [rows], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ref["col_err"], [cols], rtol=1e-9, atol=1e-12)
+    assert rows[0] > 0.1 and rows[-1] < rows[0] / 10 and cols[-1] < cols[0] / 10
+    (chart,) = key_sheet(r).charts
+    assert chart.kind == "line" and [series[1].name for series in chart.series] == ["row_err", "col_err"]
+
+
 def test_defaults_are_hand_friendly():
     r = resolve(EX)
     ref = EX.reference(r.dims, r.params)

@@ -45,3 +45,23 @@ def test_alpha_is_editable_on_the_sheet(tmp_path, alpha):
 def test_wrong_alpha_is_one_line_exit_2_and_no_file(tmp_path):
     message = rejected_build(tmp_path, "relu", params="exercise: relu\nvalues:\n  alpha: [0.1, 0.2]\n")
     assert "'alpha'" in message
+
+
+def test_the_curves_follow_alpha_on_the_sheet(tmp_path):
+    """ReLU and leaky ReLU over x = −3 … 3 are formulas reading the sheet's α, drawn by a native
+    scatter chart of the sheet's own cells: edit α and the leaky curve (and its chart) follows."""
+    import zipfile
+
+    path = build(tmp_path, "relu")
+    with zipfile.ZipFile(path) as zf:
+        charts = [zf.read(n).decode("utf-8") for n in zf.namelist() if n.startswith("xl/charts/chart")]
+    assert len(charts) == 1 and "<c:scatterChart>" in charts[0] and charts[0].count("<c:ser>") == 2
+    wb = openpyxl.load_workbook(path)
+    where = readback.block_ranges(wb)["alpha"]
+    wb[where.sheet].cell(where.min_row, where.min_col).value = 0.5
+    wb.save(path)
+    assert check_file(path).ok
+    ranges = readback.block_ranges(readback.load(path))
+    leaky = np.array(formulas_cells(path)(ranges["curve_leaky"]), dtype=float)[:, 0]
+    x = np.arange(-3.0, 4.0)
+    np.testing.assert_allclose(leaky, np.where(x > 0, x, 0.5 * x))

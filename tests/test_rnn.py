@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from support import rejected_build
 
-from xlhand import catalog
+from xlhand import catalog, ops
+from xlhand.build import key_sheet
 from xlhand.params import resolve
 
 EX = catalog.get("rnn")
@@ -63,3 +64,37 @@ def test_default_first_step_by_hand():
 def test_bad_hidden_state_is_a_one_line_error(tmp_path):
     message = rejected_build(tmp_path, "rnn", params="exercise: rnn\nvalues:\n  h0: [0, 0, 0]\n")
     assert "'h0'" in message, message
+
+
+def step_rows(sheet, T: int) -> dict[int, list]:
+    """The blocks of the time steps (with the weights and h0 of the first), by the row of their h_t."""
+    rows: dict[int, list] = {}
+    for t in range(1, T + 1):
+        h = sheet.blocks[f"h_{t}"]
+        rows.setdefault(h.top, []).extend(b for b in sheet.blocks.values() if b.step == t)
+    first = min(rows)
+    rows[first].extend(sheet.blocks[n] for n in ("Wx", "Wh", "b", "h0"))
+    return rows
+
+
+def test_lecture_steps_wrap_into_rows_a_page_wide():
+    """T = 32: the time steps stand in rows of several steps, each no wider than a portrait page (a
+    sheet this wide prints portrait), instead of one strip some 70 columns wide; in a row, an arrow
+    leads from each h_{t−1} to h_t, and the steps read left to right, then down."""
+    sheet = key_sheet(resolve(EX, size="lecture"))
+    rows = step_rows(sheet, 32)
+    assert 4 <= len(rows) <= 10
+    for blocks in rows.values():
+        boxes = [b.footprint() for b in blocks]
+        assert max(b[3] for b in boxes) - min(b[1] for b in boxes) <= ops.page_columns(landscape=False)
+    order = [sheet.blocks[f"h_{t}"] for t in range(1, 33)]
+    assert all((a.top, a.left) < (b.top, b.left) if a.top == b.top else a.top < b.top for a, b in zip(order, order[1:]))
+    arrows = {(g.row, g.col) for g in sheet.glyphs if g.text == "→"}
+    in_a_row = [(a, b) for a, b in zip(order, order[1:]) if a.top == b.top]
+    assert len(in_a_row) >= 24 and all((a.top, a.right) in arrows for a, b in in_a_row)
+
+
+def test_small_steps_stand_in_one_row_under_X():
+    sheet = key_sheet(resolve(EX))
+    assert len({sheet.blocks[f"h_{t}"].top for t in (1, 2, 3)}) == 1
+    assert sheet.blocks["X"].bottom < sheet.blocks["u_1"].top

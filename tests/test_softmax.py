@@ -77,3 +77,20 @@ def test_huge_scores_build_because_the_max_is_subtracted(tmp_path):
 def test_a_sigmoid_input_that_overflows_is_refused_naming_it(tmp_path):
     message = rejected_build(tmp_path, "softmax", params="exercise: softmax\nvalues:\n  x: [-800, 2]\n")
     assert "overflow" in message and "x = -800" in message
+
+
+def test_the_sigmoid_curve_is_the_two_class_softmax(tmp_path):
+    """σ(x) and softmax([x; 0])'s first row over x = −6 … 6, each written as its own formula, agree
+    (one curve in the chart), and the chart is a native scatter of the sheet's cells."""
+    import zipfile
+
+    from support import build
+
+    ref = EX.reference(Dims(EX.presets["small"]), resolve(EX).params)
+    x = np.arange(-6, 6.25, 0.5)
+    np.testing.assert_allclose(ref["curve_sig"][:, 0], [1 / (1 + math.exp(-v)) for v in x], rtol=1e-13)
+    np.testing.assert_allclose(ref["curve_soft"][:, 0], [by_hand([v, 0.0])[0] for v in x], rtol=1e-13)
+    path = build(tmp_path, "softmax")
+    with zipfile.ZipFile(path) as zf:
+        charts = [zf.read(n).decode("utf-8") for n in zf.namelist() if n.startswith("xl/charts/chart")]
+    assert len(charts) == 1 and "<c:scatterChart>" in charts[0] and charts[0].count("<c:ser>") == 2

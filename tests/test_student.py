@@ -91,7 +91,7 @@ def test_no_expected_value_on_the_visible_sheet(tmp_path):
 @pytest.mark.skipif(libreoffice.soffice() is None, reason="LibreOffice is not installed")
 @pytest.mark.parametrize("name", EXERCISES)
 def test_self_check_after_libreoffice(tmp_path, name):
-    manifest_path, manifest = make_class(tmp_path, name, ids=("a",))
+    _, manifest, worksheets = make_class(tmp_path, name, ids=("a",))
     cells = blank_cells(manifest, "a")
     right = cells[: len(cells) // 2]
     wrong, text = cells[-1], cells[-2]
@@ -100,7 +100,7 @@ def test_self_check_after_libreoffice(tmp_path, name):
     values[(text[3], text[4])] = "hello"
     first = right[0]
     values[(first[3], first[4])] = f"={first[5]!r}+0"  # a formula, right
-    src = fill(manifest_path.parent / "a.xlsx", tmp_path / "filled.xlsx", values)
+    src = fill(worksheets / "a.xlsx", tmp_path / "filled.xlsx", values)
     out = libreoffice.recalculate([src], tmp_path / "lo")[src]
     wb = openpyxl.load_workbook(out, data_only=True)
     check = wb[CHECK_SHEET]

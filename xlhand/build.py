@@ -20,8 +20,7 @@ def sheet_name(exercise: Exercise) -> str:
 
 def subtitle(resolved: Resolved, mode: str) -> str:
     dims = ", ".join(f"{k}={v}" for k, v in resolved.dims.items())
-    seed = "template numbers" if resolved.seed is None else f"seed {resolved.seed}"
-    return f"{dims} · {seed} · {mode} · xlhand {__version__}"
+    return f"{dims} · numbers: {resolved.numbers_text()} · {mode} · xlhand {__version__}"
 
 
 def metadata(resolved: Resolved, mode: str, **extra) -> dict:
@@ -31,6 +30,7 @@ def metadata(resolved: Resolved, mode: str, **extra) -> dict:
         "dims": dict(resolved.dims),
         "options": resolved.options,
         "seed": "" if resolved.seed is None else str(resolved.seed),
+        "numbers": resolved.numbers_text(),
         "mode": mode,
         "params_fingerprint": resolved.fingerprint(),
         **extra,
@@ -41,13 +41,13 @@ def key_sheet(resolved: Resolved, mode: str = "key") -> Sheet:
     return resolved.exercise.build_sheet(resolved, subtitle(resolved, mode))
 
 
-def key_workbook(resolved: Resolved) -> bytes:
+def key_workbook(resolved: Resolved, paper: str = "a4") -> bytes:
     """The key: every derived cell a live formula that stores its result, recalculated in memory
     and compared with the NumPy reference before anything is returned (see :mod:`xlhand.recalc`)."""
     sheet = key_sheet(resolved)
     expected = reference_values(resolved, sheet)
     name = sheet_name(resolved.exercise)
-    writer = WorkbookWriter()
+    writer = WorkbookWriter(paper)
     writer.write_sheet(sheet, name, cached=cached_values(expected))
     writer.set_metadata(metadata(resolved, "key"))
     data = writer.to_bytes()
@@ -66,8 +66,13 @@ def check_writable(directory: Path) -> None:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path``, then rename: readers never see half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write to a temporary file beside ``path``, then rename: readers never see half a file.
+
+    The temporary file is created with mode 0666 for the system to reduce by the umask, as any
+    file a program writes (mkstemp's 0600 would leave workbooks and grades unreadable to others
+    whatever the umask); O_EXCL and a random name keep it our own."""
+    tmp = path.parent / f".{path.name}.{os.urandom(8).hex()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

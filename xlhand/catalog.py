@@ -31,6 +31,15 @@ MODULES = [
     "mhc",
     "alphafold_triangle",
     "alphafold_msa",
+    "gcn",
+    "resnet",
+    "svm",
+    "mamba",
+    "rag",
+    "xlstm",
+    "dit",
+    "deepseek",
+    "transformer_full",
 ]
 
 

@@ -5,11 +5,11 @@ import json
 from pathlib import Path
 
 import click
-import yaml
 
 from . import __version__, catalog, readback
 from .build import check_writable, key_workbook, write_atomic
 from .errors import XlhandError
+from .paper import PAPERS
 from .params import parse_set, resolve
 from .verify import ENGINES, check_files
 
@@ -19,11 +19,16 @@ class UserError(click.ClickException):
 
 
 class Group(click.Group):
+    """Every error a user sees is one line and exit code 2: bad input found by xlhand, and bad
+    arguments found by click (which would otherwise print the usage first)."""
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except XlhandError as e:
             raise UserError(str(e)) from None
+        except click.UsageError as e:
+            raise UserError(e.format_message()) from None
 
 
 @click.group(cls=Group)
@@ -33,29 +38,61 @@ def cli():
 
 
 # --- shared options ----------------------------------------------------------------------------
+SEED = click.IntRange(min=0)
+
+
+def preset_names() -> list[str]:
+    """Every preset name of the catalog, in the order the exercises first give them."""
+    return list(dict.fromkeys(size for ex in catalog.all_exercises() for size in ex.presets))
+
+
+def size_option(f):
+    """--size, choosing among every preset name of the catalog (each exercise then checks its own)."""
+    return click.option("--size", type=click.Choice(preset_names()),
+                        help="A preset size (not every exercise has every one; see 'xlhand list').")(f)
+
+
 def size_options(f):
-    f = click.option("--seed", type=int, help="Fresh hand-friendly numbers from this seed.")(f)
+    f = click.option("--seed", type=SEED, help="Fresh hand-friendly numbers from this seed (0 or more).")(f)
     f = click.option("--params", "params_path", type=click.Path(path_type=Path, dir_okay=False),
-                     help="A params file (YAML) with dims and values.")(f)
-    f = click.option("--opt", "opts", multiple=True, metavar="NAME=VALUE", help="An exercise option.")(f)
+                     help="A params file (YAML) with dims, values and options.")(f)
+    f = click.option("--opt", "opts", multiple=True, metavar="NAME=VALUE",
+                     help="An exercise option (see 'xlhand describe EXERCISE').")(f)
     f = click.option("--set", "sets", multiple=True, metavar="DIM=N", help="Set one dimension.")(f)
-    f = click.option("--size", help="Preset size: small, medium or large.")(f)
-    return f
+    return size_option(f)
 
 
 def parse_opts(items: tuple[str, ...]) -> dict:
+    """``('with_sine=true',)`` -> ``{'with_sine': 'true'}``; each exercise reads the text as its option's type."""
     out = {}
     for item in items:
         name, sep, value = item.partition("=")
-        if not sep:
+        if not sep or not name.strip():
             raise XlhandError(f"--opt {item}: expected NAME=VALUE")
-        out[name.strip().replace("-", "_")] = yaml.safe_load(value)
+        out[name.strip().replace("-", "_")] = value.strip()
     return out
+
+
+def options_for(names: list[str], options: dict) -> dict[str, dict]:
+    """Each exercise's share of the options: one exercise gets them all (and refuses one it does
+    not know); of several, each takes the options it knows, and one that none knows is an error."""
+    if len(names) == 1:
+        return {names[0]: options}
+    known = {name: {o.name for o in catalog.get(name).options} for name in names}
+    for key in options:
+        if not any(key in names_known for names_known in known.values()):
+            offered = ", ".join(f"{o} ({name})" for name, opts in known.items() for o in sorted(opts)) or "none"
+            raise XlhandError(f"--opt {key}: no exercise built here has this option (options: {offered})")
+    return {name: {k: v for k, v in options.items() if k in known[name]} for name in names}
 
 
 def resolve_one(name, size, sets, params_path, seed, opts):
     return resolve(catalog.get(name), size=size, sets=parse_set(sets), params_path=params_path,
                    seed=seed, options=opts)
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 # --- commands ----------------------------------------------------------------------------------
@@ -80,38 +117,61 @@ def list_cmd():
               "(default: every computed block).")
 @click.option("--password", help="With --student: a password for the sheet protection (default: none).")
 @click.option("--no-self-check", is_flag=True, help="With --student: no green/red check (for exams).")
+@click.option("--paper", type=click.Choice(sorted(PAPERS)), default="a4", show_default=True,
+              help="The paper the pages are laid out for.")
 def build(exercises, build_all, size, sets, opts, params_path, seed, with_sine, out_dir, student, blank,
-          password, no_self_check):
+          password, no_self_check, paper):
     """Build the answer-key workbook of each EXERCISE into OUT/<exercise>.xlsx
-    (with --student, a worksheet into OUT/<exercise>-student.xlsx)."""
+    (with --student, a worksheet into OUT/<exercise>-student.xlsx). Every workbook is recalculated
+    in memory and compared with the NumPy reference before it is written."""
     if not student and (blank or password or no_self_check):
         raise XlhandError("--blank, --password and --no-self-check need --student")
     names = catalog.names() if build_all else list(exercises)
     if not names:
         raise XlhandError("name an exercise or give --all (run 'xlhand list')")
+    if build_all and size is not None:  # a size only some exercises have (lecture): build those
+        lacking = [n for n in names if size not in catalog.get(n).presets]
+        names = [n for n in names if n not in lacking]
+        if lacking:
+            click.echo(f"skipped {len(lacking)} exercise{'s' * (len(lacking) != 1)} without a '{size}' size: "
+                       f"{', '.join(lacking)}")
     if params_path is not None and len(names) != 1:
         raise XlhandError("--params applies to one exercise at a time")
     options = parse_opts(opts)
     if with_sine:
         options["with_sine"] = True
-    jobs = []
-    for name in names:
-        ex = catalog.get(name)
-        own = {k: v for k, v in options.items() if k in ex.options or len(names) == 1}
-        jobs.append(resolve_one(name, size, sets, params_path, seed, own))
+    shares = options_for(names, options)
+    jobs = [resolve_one(name, size, sets, params_path, seed, shares[name]) for name in names]
     if student:
         from .modes import parse_steps, student_workbook
 
         steps = parse_steps(blank)
         built = [(out_dir / f"{r.exercise.name}-student.xlsx",
-                  student_workbook(r, steps=steps, password=password, self_check=not no_self_check))
+                  student_workbook(r, steps=steps, password=password, self_check=not no_self_check, paper=paper))
                  for r in jobs]
     else:
-        built = [(out_dir / f"{r.exercise.name}.xlsx", key_workbook(r)) for r in jobs]
+        built = [(out_dir / f"{r.exercise.name}.xlsx", key_workbook(r, paper=paper)) for r in jobs]
     check_writable(out_dir)
     for path, data in built:
         write_atomic(path, data)
         click.echo(f"wrote {path}")
+
+
+@cli.command()
+@click.argument("exercises", nargs=-1)
+@click.option("--all", "every", is_flag=True, help="Every exercise.")
+@click.option("--markdown", is_flag=True, help="Markdown (docs/exercises.md is `describe --all --markdown`).")
+def describe(exercises, every, markdown):
+    """Describe each EXERCISE: its math, dims and presets, givens (shape, role, how fresh numbers are
+    made), options, and the numbered steps with the blocks each one places."""
+    from .describe import describe as describe_one, describe_all
+
+    if every:
+        click.echo(describe_all(markdown), nl=False)
+        return
+    if not exercises:
+        raise XlhandError("name an exercise or give --all (run 'xlhand list')")
+    click.echo("\n".join(describe_one(catalog.get(name), markdown) for name in exercises), nl=False)
 
 
 @cli.command()
@@ -145,7 +205,8 @@ def check(files, engine):
             click.echo(f"{path}: ok ({report.blocks} blocks, {report.cells} cells, {engine})")
             continue
         failed = True
-        click.echo(f"{path}: {len(report.mismatches)} mismatches")
+        n = len(report.mismatches)
+        click.echo(f"{path}: {n} mismatch{'es' * (n != 1)}")
         click.echo(f"  {'block':<14} {'cell':<8} {'expected':>14} {'got':>14}")
         for m in report.mismatches:
             click.echo(f"  {m.block:<14} {m.cell:<8} {_show(m.expected):>14} {_show(m.got):>14}")
@@ -170,7 +231,7 @@ def values(file, blocks, as_json):
     for name in blocks:
         if name not in ranges:
             raise XlhandError(f"{file}: no block '{name}' (blocks: {', '.join(sorted(ranges))})")
-    chosen = list(blocks) or sorted(ranges)
+    chosen = list(blocks) or layout_order(wb, file, ranges)
     out = {name: readback.read_block(wb, ranges[name]) for name in chosen}
     if as_json:
         click.echo(json.dumps(out, indent=1))
@@ -181,30 +242,65 @@ def values(file, blocks, as_json):
             click.echo("  " + "  ".join(_show(v) for v in row))
 
 
+def layout_order(wb, path: Path, ranges: dict) -> list[str]:
+    """The workbook's blocks in the order its exercise lays them out, step by step (rebuilt from its
+    metadata and givens); blocks that layout does not name, or all of them when the workbook
+    cannot be rebuilt, follow in reading order (sheet, row, column)."""
+    from .build import key_sheet
+    from .params import Dims, Resolved
+
+    try:
+        meta = readback.read_metadata(wb, path)
+        exercise = catalog.get(meta["exercise"])
+        dims = Dims({k: int(v) for k, v in meta["dims"].items()})
+        params = readback.read_params(wb, exercise, dims, path)
+        laid_out = list(key_sheet(Resolved(exercise, dims, params, None, exercise.check_options(meta["options"]))).blocks)
+    except XlhandError:
+        laid_out = []
+    rest = sorted((name for name in ranges if name not in laid_out),
+                  key=lambda n: (ranges[n].sheet, ranges[n].min_row, ranges[n].min_col))
+    return [name for name in laid_out if name in ranges] + rest
+
+
 @cli.command("class")
 @click.argument("exercise")
 @click.option("--roster", type=click.Path(path_type=Path, dir_okay=False), required=True,
-              help="CSV with columns id, name (extra columns are kept in the manifest).")
-@click.option("--size", help="Preset size: small, medium or large.")
+              help="CSV (comma, semicolon or tab) with an id column (id, student_id, username, email, …) and a "
+                   "name column (name, full name, or first and last name); other columns are kept in the manifest.")
+@size_option
 @click.option("--set", "sets", multiple=True, metavar="DIM=N", help="Set one dimension.")
 @click.option("--opt", "opts", multiple=True, metavar="NAME=VALUE", help="An exercise option.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Class seed; each student's numbers "
-              "derive from it and their id.")
+@click.option("--seed", type=SEED, help="Class seed (default 0): each student's numbers derive from it and "
+              "their id. With --params: the seed of the givens the file leaves out.")
+@click.option("--params", "params_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="A params file: every student gets these same numbers (one fixed version).")
 @click.option("--blank", metavar="STEPS", help="The steps left blank, e.g. 1,3-5 (default: all).")
 @click.option("--password", help="A password for the sheet protection (default: none).")
 @click.option("--no-self-check", is_flag=True, help="No green/red check (for exams).")
 @click.option("--rtol", type=float, default=1e-2, show_default=True, help="Relative tolerance.")
 @click.option("--atol", type=float, default=1e-2, show_default=True, help="Absolute tolerance.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default="class",
-              show_default=True, help="Directory for worksheets, keys/ and manifest.json.")
-def class_cmd(exercise, roster, size, sets, opts, seed, blank, password, no_self_check, rtol, atol, out_dir):
-    """One student worksheet per roster row, each with its own numbers, plus keys and a manifest."""
+              show_default=True, help="Directory for the worksheets (the folder to hand out).")
+@click.option("--keys", "keys_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Directory for the keys and manifest.json, apart from the worksheets [default: OUT-keys].")
+@click.option("--jobs", type=click.IntRange(min=1), help="Students built at once [default: the cores]; the files "
+              "are the same for any number.")
+def class_cmd(exercise, roster, size, sets, opts, seed, params_path, blank, password, no_self_check, rtol, atol,
+              out_dir, keys_dir, jobs):
+    """One student worksheet per roster row, each with its own numbers (or all the same with --params),
+    into OUT; each student's key and manifest.json into KEYS."""
     from .modes import build_class, parse_steps
 
-    manifest = build_class(exercise, roster, out_dir, size=size, sets=parse_set(sets), seed=seed,
-                           options=parse_opts(opts), steps=parse_steps(blank), password=password,
-                           self_check=not no_self_check, rtol=rtol, atol=atol)
-    click.echo(f"wrote {len(manifest['students'])} worksheets, keys/ and manifest.json to {out_dir}")
+    built = build_class(exercise, roster, out_dir, keys_dir=keys_dir, size=size, sets=parse_set(sets), seed=seed,
+                        params_path=params_path, options=parse_opts(opts), steps=parse_steps(blank),
+                        password=password, self_check=not no_self_check, rtol=rtol, atol=atol, jobs=jobs,
+                        progress_label="building worksheets")
+    for note in built.notes:
+        click.echo(f"note: {note}")
+    count = len(built.manifest["students"])
+    click.echo(f"wrote {plural(count, 'worksheet')} to {built.worksheets} (hand these out)")
+    click.echo(f"wrote {plural(count, 'key')} and manifest.json to {built.keys} (keep these; grade with "
+               f"--manifest {built.keys / 'manifest.json'})")
 
 
 @cli.command("grade")
@@ -217,24 +313,88 @@ def class_cmd(exercise, roster, size, sets, opts, seed, blank, password, no_self
               help="Credit for a cell right on the student's own earlier values (0 to below 1).")
 @click.option("--no-feedback", is_flag=True, help="Write grades.csv only.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default="grades",
-              show_default=True, help="Directory for grades.csv and feedback/.")
-def grade_cmd(manifest_path, submissions, rtol, atol, ecf, no_feedback, out_dir):
-    """Grade SUBMISSIONS (files or folders of .xlsx) against the class manifest."""
+              show_default=True, help="Directory for grades.csv, skipped.csv and feedback/.")
+@click.option("--timeout", type=click.FloatRange(min=1), default=30.0, show_default=True,
+              help="Seconds one file may take to read and recalculate.")
+def grade_cmd(manifest_path, submissions, rtol, atol, ecf, no_feedback, out_dir, timeout):
+    """Grade SUBMISSIONS (.xlsx files, or folders searched recursively, such as an LMS download with
+    one folder per student) against the class manifest."""
     from .grade import grade
 
-    paths = []
-    for p in submissions:
-        paths.extend(sorted(p.glob("*.xlsx")) if p.is_dir() else [p])
-    subs = grade(manifest_path, paths, out_dir, rtol=rtol, atol=atol, ecf=ecf, feedback=not no_feedback)
+    subs = grade(manifest_path, list(submissions), out_dir, rtol=rtol, atol=atol, ecf=ecf,
+                 feedback=not no_feedback, timeout=timeout)
     for s in subs:
         if s.status == "graded":
-            click.echo(f"{s.path.name}: {s.student_id} ({s.identified_by}) {s.score:g}/{s.max:g}"
+            click.echo(f"{s.file}: {s.student_id} ({s.identified_by}) {s.score:g}/{s.max:g}"
                        + (f" [{'; '.join(s.flags)}]" if s.flags else ""))
         elif s.status == "rejected":
-            click.echo(f"{s.path.name}: not graded: {s.reason}")
+            click.echo(f"{s.file}: not graded: {s.reason}")
+        elif s.status == "skipped":
+            click.echo(f"{s.file}: skipped: {s.reason}")
         else:
             click.echo(f"{s.student_id}: {s.reason}")
-    click.echo(f"wrote {out_dir / 'grades.csv'}")
+    count = {status: sum(s.status == status for s in subs) for status in ("graded", "rejected", "missing", "skipped")}
+    click.echo(f"{count['graded']} graded, {count['rejected']} not graded, {count['missing']} missing, "
+               f"{count['skipped']} files skipped; wrote {out_dir / 'grades.csv'} and {out_dir / 'skipped.csv'}")
+
+
+@cli.command("render")
+@click.argument("items", nargs=-1, required=True)
+@click.option("--student", is_flag=True, help="For exercise names: render the student worksheet.")
+@click.option("--size", help="For exercise names: a preset size.")
+@click.option("--paper", type=click.Choice(sorted(PAPERS)), default="a4", show_default=True,
+              help="For exercise names: the paper to lay the pages out for.")
+@click.option("--png", is_flag=True, help="Also write one PNG preview per page.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default="output",
+              show_default=True, help="Directory for the PDFs (and PNGs).")
+def render_cmd(items, student, size, paper, png, out_dir):
+    """Render each workbook FILE, or each EXERCISE built on the spot, to PDF as printing it gives
+    (LibreOffice headless, one call for all)."""
+    import tempfile
+
+    from .modes import student_workbook
+    from .render import render
+
+    check_writable(out_dir)
+    with tempfile.TemporaryDirectory(prefix="xlhand-render-") as tmp:
+        paths = []
+        for item in items:
+            path = Path(item)
+            if path.suffix.lower() == ".xlsx":
+                if not path.is_file():
+                    raise XlhandError(f"{path}: no such file")
+                paths.append(path)
+                continue
+            resolved = resolve(catalog.get(item), size=size)
+            data = (student_workbook(resolved, paper=paper) if student else key_workbook(resolved, paper=paper))
+            built = Path(tmp) / f"{item}{'-student' if student else ''}.xlsx"
+            built.write_bytes(data)
+            paths.append(built)
+        for written in render(paths, out_dir, png=png).values():
+            for path in written:
+                click.echo(f"wrote {path}")
+
+
+@cli.command("layout")
+@click.argument("exercises", nargs=-1)
+@click.option("--all", "every", is_flag=True, help="Every exercise.")
+@click.option("--write", "write_dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Write DIR/<exercise>.txt instead of printing (the test snapshots: tests/snapshots).")
+def layout_cmd(exercises, every, write_dir):
+    """Print the layout of each EXERCISE at size small: every block's range, role, step, label and first formula."""
+    from .snapshot import SNAPSHOT_SIZE, layout_text
+
+    names = catalog.names() if every else list(exercises)
+    if not names:
+        raise XlhandError("name an exercise or give --all (run 'xlhand list')")
+    texts = {name: layout_text(resolve(catalog.get(name), size=SNAPSHOT_SIZE)) for name in names}
+    if write_dir is None:
+        click.echo("".join(texts.values()), nl=False)
+        return
+    check_writable(write_dir)
+    for name, text in texts.items():
+        write_atomic(write_dir / f"{name}.txt", text.encode("utf-8"))
+    click.echo(f"wrote {len(texts)} layout snapshot{'s' if len(texts) != 1 else ''} to {write_dir}")
 
 
 def main():

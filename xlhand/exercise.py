@@ -17,6 +17,39 @@ from .params import MAX_DIM, Dims, Given, Params, Resolved
 from .sheet import Sheet
 
 
+@dataclass(frozen=True)
+class Option:
+    """An exercise option: its name, default and allowed values (a bool option takes true or
+    false), passed to ``reference`` and ``layout`` as a keyword argument of the same name."""
+
+    name: str
+    default: object
+    choices: tuple = ()
+    describe: str = ""
+
+    @property
+    def allowed(self) -> tuple:
+        return (False, True) if isinstance(self.default, bool) else self.choices
+
+    def allowed_words(self) -> str:
+        return ", ".join(_word(v) for v in self.allowed)
+
+    def check(self, value, where: str):
+        """``value`` (from a params file, metadata, or the text of ``--opt NAME=VALUE``) as the
+        option's type, or a one-line error naming the option and the values it allows."""
+        if isinstance(value, str):
+            typed = value.strip().lower() if isinstance(self.default, bool) else value.strip()
+            value = next((v for v in self.allowed if _word(v) == typed), value)
+        if any(value == v and type(value) is type(v) for v in self.allowed):
+            return value
+        raise XlhandError(f"{where}: option '{self.name}' must be one of {self.allowed_words()}, found {value!r}")
+
+
+def _word(value) -> str:
+    """An allowed value as it is typed: true/false for booleans, digits for numbers."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 @dataclass
 class Exercise:
     name: str
@@ -26,7 +59,7 @@ class Exercise:
     givens: list[Given]
     reference: Callable[..., dict]
     layout: Callable[..., None]
-    options: dict[str, object] = field(default_factory=dict)  # option -> default
+    options: list[Option] = field(default_factory=list)
     limits: dict[str, tuple[int, int]] = field(default_factory=dict)  # dim -> (least, most) it allows
     checks: Callable[[Dims, Params], str | None] | None = None
     accept: Callable[[Dims, Params], bool] | None = None
@@ -37,12 +70,28 @@ class Exercise:
     def limit(self, dim: str) -> tuple[int, int]:
         return self.limits.get(dim, (1, MAX_DIM))
 
-    def check_options(self, options: dict) -> dict:
-        for key in options:
-            if key not in self.options:
-                known = ", ".join(self.options) or "none"
-                raise XlhandError(f"{self.name}: unknown option '{key}' (options: {known})")
-        return {**self.options, **options}
+    def option(self, name: str, where: str = "options") -> Option:
+        for option in self.options:
+            if option.name == name:
+                return option
+        known = ", ".join(o.name for o in self.options) or "none"
+        raise XlhandError(f"{where}: {self.name} has no option '{name}' (options: {known})")
+
+    def read_options(self, options: dict, where: str = "options") -> dict:
+        """The options given, each name and value checked (defaults not filled in)."""
+        return {name: self.option(name, where).check(value, where) for name, value in options.items()}
+
+    def check_options(self, options: dict, where: str = "options") -> dict:
+        """Every option's value: the defaults, overridden by ``options`` (checked)."""
+        return {**{o.name: o.default for o in self.options}, **self.read_options(options, where)}
+
+    def option_kwargs(self, options: dict) -> dict:
+        """Every option's value (its default where ``options`` does not give it), as keyword arguments."""
+        return {o.name: options.get(o.name, o.default) for o in self.options}
+
+    def instructive(self, dims: Dims, params: Params, options: dict | None = None) -> bool:
+        """The exercise's ``accept`` test of fresh numbers (True when it has none)."""
+        return self.accept is None or bool(self.accept(dims, params, **self.option_kwargs(options or {})))
 
     def validate(self, dims: Dims, params: Params, origin: str) -> None:
         """Checks that span several givens (a word missing from a vocabulary, …)."""
@@ -52,18 +101,14 @@ class Exercise:
                 raise XlhandError(f"{origin}: {problem}")
 
     def run_reference(self, resolved: Resolved) -> dict[str, np.ndarray]:
-        return self.reference(resolved.dims, resolved.params, **_option_kwargs(self, resolved))
+        return self.reference(resolved.dims, resolved.params, **self.option_kwargs(resolved.options))
 
     def build_sheet(self, resolved: Resolved, subtitle: str = "") -> Sheet:
         sheet = Sheet(title=f"{self.name}: {self.title}", subtitle=subtitle,
                       params=resolved.params, specs={g.name: g for g in self.givens}, dims=resolved.dims)
-        self.layout(sheet, resolved.dims, resolved.params, **_option_kwargs(self, resolved))
+        self.layout(sheet, resolved.dims, resolved.params, **self.option_kwargs(resolved.options))
         sheet.finish()
         return sheet
-
-
-def _option_kwargs(exercise: Exercise, resolved: Resolved) -> dict:
-    return {key: resolved.options.get(key, default) for key, default in exercise.options.items()}
 
 
 def expected_values(exercise: Exercise, resolved: Resolved, sheet: Sheet) -> dict[str, object]:

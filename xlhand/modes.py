@@ -30,6 +30,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from . import catalog, style
 from .build import key_sheet, key_workbook, metadata, sheet_name, check_writable, write_atomic
 from .errors import XlhandError
+from .parallel import run_all
 from .params import Dims, Params, Resolved, normalize_value, plain, resolve
 from .sheet import Sheet
 from .recalc import BuildRefused, SheetCheck, reference_values, verify_built
@@ -40,7 +41,6 @@ CHECK_SHEET = "xlhand_check"
 DEFAULT_RTOL = 1e-2
 DEFAULT_ATOL = 1e-2
 PROGRESS_FORMAT = {"bold": True, "font_color": "#1F3864"}
-ROSTER_COLUMNS = ("id", "name")
 
 
 # --- which cells are blank -----------------------------------------------------------------
@@ -62,13 +62,14 @@ def parse_steps(text: str | None) -> set[int] | None:
 
 
 def blank_names(sheet: Sheet, steps: set[int] | None = None) -> list[str]:
-    """The computed blocks a student fills in: those of ``steps`` (default: every computed block)."""
+    """The computed blocks a student fills in: those of ``steps`` (default: every computed block but
+    the columns that only draw a chart, such as an activation curve over fifty x values)."""
     if steps is not None:
         unknown = sorted(k for k in steps if not 1 <= k <= len(sheet.steps))
         if unknown:
             raise XlhandError(f"--blank: step {unknown[0]} does not exist (steps 1..{len(sheet.steps)})")
-    names = [b.name for b in sheet.blocks.values()
-             if b.is_computed and (steps is None or b.step in steps)]
+    names = [b.name for b in sheet.blocks.values() if b.is_computed and
+             (b.step in steps if steps is not None else not b.extra.get("drawing"))]
     if not names:
         raise XlhandError("--blank: the chosen steps have no computed cells to fill in")
     return names
@@ -110,7 +111,7 @@ class Student:
 
 def student_workbook(resolved: Resolved, *, steps: set[int] | None = None, password: str | None = None,
                      self_check: bool = True, student: Student | None = None,
-                     rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL) -> bytes:
+                     rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, paper: str = "a4") -> bytes:
     """A worksheet with the cells of ``steps`` blank (default: every computed block).
 
     Recalculated in memory before it is returned: the hidden key sheet must equal the NumPy
@@ -127,7 +128,7 @@ def student_workbook(resolved: Resolved, *, steps: set[int] | None = None, passw
              "tolerance": {"rtol": rtol, "atol": atol}}
     if student is not None:
         extra.update(student_id=student.id, student_name=student.name)
-    parts = _StudentParts(resolved, sheet, key, blanks, password, student, rtol, atol, extra)
+    parts = _StudentParts(resolved, sheet, key, blanks, password, student, rtol, atol, extra, paper)
     data = parts.write(None)
     evaluated = _verify_student(parts, data)
     shown = [b for b in sheet.blocks.values() if b.is_computed and b.name not in blanks]
@@ -149,6 +150,7 @@ class _StudentParts:
     rtol: float
     atol: float
     extra: dict
+    paper: str
 
     @property
     def name(self) -> str:
@@ -156,13 +158,13 @@ class _StudentParts:
 
     def write(self, cached) -> bytes:
         sheet, name, blanks = self.sheet, self.name, self.blanks
-        writer = WorkbookWriter()
-        ws = writer.write_sheet(sheet, name, blanks=frozenset(blanks), cached=cached)
+        st = self.student
+        who = "" if st is None else f"Student: {st.name} · id {st.id}" if st.name else f"Student id {st.id}"
+        writer = WorkbookWriter(self.paper)
+        ws = writer.write_sheet(sheet, name, blanks=frozenset(blanks), cached=cached, who=who)
         cells = blank_cells(sheet, blanks)
         label_row = sheet.header_rows - 1
-        if self.student is not None:
-            st = self.student
-            who = f"Student: {st.name} · id {st.id}" if st.name else f"Student id {st.id}"
+        if who:
             ws.write_string(label_row, STEPS_COL, who, writer.fmt(style.LABEL))
         if self.key is not None:
             writer.write_sheet(self.key, KEY_SHEET, define_names=False, hidden=True).protect(self.password or "")
@@ -257,34 +259,99 @@ def csv_safe(value) -> str:
     return text
 
 
-def read_roster(path: Path) -> list[Student]:
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise XlhandError(f"roster {path}: cannot be read ({e.strerror or e})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise XlhandError(f"roster {path}: not a UTF-8 text file") from None
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
-    for col in ROSTER_COLUMNS:
-        if col not in header:
-            raise XlhandError(f"roster {path}: no '{col}' column (expected a header row with id, name)")
+# Header names a spreadsheet or learning-management system gives the columns, compared after
+# lower-casing and turning runs of spaces, _ - . into one space; the first that a roster has wins.
+ID_HEADERS = ("id", "student id", "studentid", "student number", "student no", "username", "user name", "user",
+              "login", "email", "e mail", "email address", "matriculation", "matriculation number", "matric no",
+              "matrikelnummer", "sis user id")
+NAME_HEADERS = ("name", "full name", "fullname", "student name", "display name")
+FIRST_HEADERS = ("first name", "firstname", "given name", "forename", "vorname")
+LAST_HEADERS = ("last name", "lastname", "surname", "family name", "nachname")
+
+
+@dataclass
+class Roster:
+    students: list[Student]
+    notes: list[str] = field(default_factory=list)
+
+
+def read_roster(path: Path) -> Roster:
+    """The students of a CSV roster: comma, semicolon or tab separated (sniffed), UTF-8 (with or
+    without a byte-order mark) or else Windows-1252 (with a note), a header row naming an id
+    column and a name column (or first and last name columns) in any of the usual ways."""
+    text, notes = _roster_text(path)
+    rows = list(csv.reader(io.StringIO(text), dialect=_dialect(text)))
+    if not rows:
+        raise XlhandError(f"roster {path}: empty (expected a header row with id, name)")
+    header = [h.strip() for h in rows[0]]
+    columns = _roster_columns(path, header)
     students, seen = [], {}
-    for line, row in enumerate(reader, start=2):
-        row = {(k or "").strip().lower(): (v or "") for k, v in row.items() if k is not None}
-        sid, name = row.get("id", "").strip(), row.get("name", "").strip()
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        cells = {h: (row[k].strip() if k < len(row) else "") for k, h in enumerate(header)}
+        sid = cells[columns["id"]]
+        name = " ".join(cells[c] for c in columns["name"] if cells[c])
         if not sid:
             raise XlhandError(f"roster {path}: row {line} has an empty id")
         if sid in seen:
             raise XlhandError(f"roster {path}: row {line} repeats id '{sid}' (first on row {seen[sid]})")
         seen[sid] = line
-        extra = {k: v for k, v in row.items() if k not in ROSTER_COLUMNS}
-        students.append(Student(sid, name, extra))
+        used = {columns["id"], *columns["name"]}
+        students.append(Student(sid, name, {h.lower(): v for h, v in cells.items() if h not in used and h}))
     if not students:
         raise XlhandError(f"roster {path}: no students")
-    return students
+    return Roster(students, notes)
+
+
+def _roster_text(path: Path) -> tuple[str, list[str]]:
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise XlhandError(f"roster {path}: cannot be read ({e.strerror or e})") from None
+    try:
+        return raw.decode("utf-8-sig"), []
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = raw.decode("cp1252")
+    except UnicodeDecodeError:
+        raise XlhandError(f"roster {path}: not text in UTF-8 or Windows-1252 (save it as 'CSV UTF-8')") from None
+    return text, [f"roster {path} is not UTF-8: read it as Windows-1252; check the names, or save it as 'CSV UTF-8'"]
+
+
+def _dialect(text: str):
+    sample = "\n".join(text.splitlines()[:20])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        return csv.excel
+
+
+def _header_key(header: str) -> str:
+    return re.sub(r"[\s_.-]+", " ", header.strip().lower()).strip()
+
+
+def _roster_columns(path: Path, header: list[str]) -> dict:
+    """The header cells holding the id and the name (one column, or first and last name)."""
+    keys = {_header_key(h): h for h in reversed(header) if h}
+
+    def first(aliases):
+        return next((keys[a] for a in aliases if a in keys), None)
+
+    sid, name, given, family = first(ID_HEADERS), first(NAME_HEADERS), first(FIRST_HEADERS), first(LAST_HEADERS)
+    found = ", ".join(h for h in header if h) or "nothing"
+    if sid is None:
+        raise XlhandError(f"roster {path}: no id column (the header row has {found}; an id column is called "
+                          f"id, student_id, username, email, matriculation or the like)")
+    if name is not None:
+        names = [name]
+    elif given is not None and family is not None:
+        names = [given, family]
+    else:
+        raise XlhandError(f"roster {path}: no name column (the header row has {found}; a name column is called "
+                          f"name, full name, student name, or first name and last name)")
+    return {"id": sid, "name": names}
 
 
 def student_seed(class_seed: int, student_id: str) -> int:
@@ -306,42 +373,94 @@ def file_stems(students: list[Student]) -> dict[str, str]:
     return out
 
 
-def build_class(exercise_name: str, roster: Path, out_dir: Path, *, size=None, sets=None, seed: int = 0,
-                options=None, steps: set[int] | None = None, password: str | None = None,
-                self_check: bool = True, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL) -> dict:
-    """One student workbook per roster row, their keys (in keys/) and manifest.json."""
+def default_keys_dir(out_dir: Path) -> Path:
+    """Where keys and manifest go unless told: beside the worksheets, ``class`` -> ``class-keys``."""
+    out_dir = Path(out_dir)
+    if out_dir.name in ("", ".", ".."):
+        out_dir = out_dir.resolve()
+    return out_dir.with_name(f"{out_dir.name}-keys")
+
+
+@dataclass
+class ClassSet:
+    manifest: dict
+    worksheets: Path
+    keys: Path
+    notes: list[str]
+
+
+def build_class(exercise_name: str, roster: Path, out_dir: Path, *, keys_dir: Path | None = None, size=None,
+                sets=None, seed: int | None = None, params_path: Path | None = None, options=None,
+                steps: set[int] | None = None, password: str | None = None, self_check: bool = True,
+                rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, jobs: int | None = None,
+                progress_label: str = "") -> ClassSet:
+    """One student worksheet per roster row in ``out_dir`` (the folder handed out), and each
+    student's key with ``manifest.json`` in ``keys_dir`` (default: ``<out_dir>-keys``), never
+    among the worksheets.
+
+    Students are built on ``jobs`` processes (default: the cores), each file identical whatever the
+    number; nothing is written until every student is built (and verified), then each file is
+    written whole (temporary file, then rename) and the manifest last.
+
+    Each student's numbers come from the class seed and their id; with ``params_path`` every
+    student gets the same numbers (the file's, and for givens it leaves out the template's, or
+    ``seed``'s when given): one fixed version, each worksheet still carrying its student."""
     exercise = catalog.get(exercise_name)
-    students = read_roster(roster)
+    keys_dir = default_keys_dir(out_dir) if keys_dir is None else Path(keys_dir)
+    _check_apart(Path(out_dir), keys_dir)
+    listed = read_roster(roster)
+    students = listed.students
     stems = file_stems(students)
-    jobs = []
-    for st in students:
-        resolved = resolve(exercise, size=size, sets=sets, seed=student_seed(seed, st.id), options=options)
-        jobs.append((st, resolved))
-    files, entries, blanks = [], [], None
-    for st, resolved in jobs:
+    if params_path is not None:
+        shared = resolve(exercise, size=size, sets=sets, params_path=params_path, seed=seed, options=options)
+        variant = lambda st: shared  # noqa: E731 - one fixed version for everyone
+    else:
+        variant = lambda st: resolve(exercise, size=size, sets=sets, seed=student_seed(seed or 0, st.id),  # noqa: E731
+                                     options=options)
+
+    def build_one(st: Student) -> tuple:
+        resolved = variant(st)
         stem = stems[st.id]
-        files.append((out_dir / f"{stem}.xlsx", student_workbook(
-            resolved, steps=steps, password=password, self_check=self_check, student=st, rtol=rtol, atol=atol)))
-        files.append((out_dir / "keys" / f"{stem}-key.xlsx", key_workbook(resolved)))
-        blanks = blank_names(key_sheet(resolved), steps)
-        entries.append({
+        worksheet = student_workbook(resolved, steps=steps, password=password, self_check=self_check, student=st,
+                                     rtol=rtol, atol=atol)
+        entry = {
             "id": st.id, "name": st.name, "extra": st.extra, "seed": resolved.seed,
-            "fingerprint": resolved.fingerprint(), "file": f"{stem}.xlsx", "key_file": f"keys/{stem}-key.xlsx",
+            "numbers": resolved.numbers_text(), "fingerprint": resolved.fingerprint(), "file": f"{stem}.xlsx",
+            "key_file": f"{stem}-key.xlsx",
             "params": {g.name: plain(resolved.params[g.name]) for g in exercise.givens},
-        })
+        }
+        return worksheet, key_workbook(resolved), entry
+
+    first = variant(students[0])
+    blanks = blank_names(key_sheet(first), steps)  # every variant has the same layout
+    built = run_all(build_one, students, jobs, label=progress_label)
+    files, entries = [], []
+    for st, (worksheet, key, entry) in zip(students, built):
+        files.append((out_dir / f"{stems[st.id]}.xlsx", worksheet))
+        files.append((keys_dir / f"{stems[st.id]}-key.xlsx", key))
+        entries.append(entry)
     check_writable(out_dir)
-    check_writable(out_dir / "keys")
+    check_writable(keys_dir)
     for path, data in files:
         write_atomic(path, data)
-    first = jobs[0][1]
     manifest = {
         "xlhand_manifest": 1, "exercise": exercise.name, "dims": dict(first.dims), "options": first.options,
-        "class_seed": seed, "size": size, "blank_steps": sorted(steps) if steps else "all", "blanks": blanks,
+        "class_seed": None if params_path is not None else seed or 0,
+        "params_file": None if params_path is None else str(params_path), "size": size,
+        "blank_steps": sorted(steps) if steps else "all", "blanks": blanks,
         "self_check": self_check, "password_protected": bool(password),
         "tolerance": {"rtol": rtol, "atol": atol}, "sheet": sheet_name(exercise), "students": entries,
     }
-    write_atomic(out_dir / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8"))
-    return manifest
+    write_atomic(keys_dir / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8"))
+    return ClassSet(manifest, Path(out_dir), keys_dir, listed.notes)
+
+
+def _check_apart(out_dir: Path, keys_dir: Path) -> None:
+    """The keys may not lie in the folder that is handed out."""
+    out, keys = out_dir.resolve(), keys_dir.resolve()
+    if keys == out or out in keys.parents:
+        raise XlhandError(f"--keys {keys_dir} lies inside --out {out_dir}, the folder of worksheets handed out: "
+                          f"choose a folder apart (default {default_keys_dir(out_dir)})")
 
 
 def load_manifest(path: Path) -> dict:
@@ -363,7 +482,8 @@ def resolved_for(manifest: dict, entry: dict) -> Resolved:
     params = Params()
     for given in exercise.givens:
         params[given.name] = normalize_value(given, entry["params"][given.name], dims, "manifest")
-    resolved = Resolved(exercise, dims, params, entry.get("seed"), exercise.check_options(manifest["options"]))
+    resolved = Resolved(exercise, dims, params, entry.get("seed"), exercise.check_options(manifest["options"]),
+                        numbers=entry.get("numbers", ""))
     if resolved.fingerprint() != entry.get("fingerprint"):
         raise XlhandError(f"manifest: the numbers of student '{entry['id']}' do not match their fingerprint")
     return resolved

@@ -37,11 +37,37 @@ def softmax_columns(z):
     return e / e.sum(axis=0, keepdims=True)
 
 
+MASKED = -1e9
+
+
+def causal_mask(S):
+    """Scores S (row j = key j, column i = query i) with every key after its query set to −1e9, so
+    that a softmax over each column gives it weight 0 (a decoder attends only to the past)."""
+    S = np.asarray(S, dtype=float)
+    return np.where(np.tri(*S.shape, -1, dtype=bool), MASKED, S)
+
+
 def layernorm_columns(x, eps: float = LAYERNORM_EPS):
     """LayerNorm over the rows of each column: population variance, no gain or shift."""
     mean = x.mean(axis=0, keepdims=True)
     return (x - mean) / np.sqrt(x.var(axis=0, keepdims=True) + eps)
 
+
+def attention(Q, K, V) -> dict:
+    """Scaled dot-product attention in the column convention: ``S = Kᵀ·Q/√d_k`` (row j = key j,
+    column i = query i), ``A`` = softmax of each column, ``F = V·A``; returns ``{S, A, F}``."""
+    S = K.T @ Q / np.sqrt(K.shape[0])
+    A = softmax_columns(S)
+    return dict(S=S, A=A, F=V @ A)
+
+
+def attention_mixes(A) -> bool:
+    """Attention weights that are neither one-hot nor uniform (when there are keys to choose from):
+    every weight below 0.9 and some query's weights spread by more than 0.1."""
+    A = np.asarray(A)
+    if A.shape[0] < 2:
+        return True
+    return bool(A.max() < 0.9 and np.ptp(A, axis=0).max() > 0.1)
 
 def rnn_states(X, h0, Wx, Wh, b) -> dict:
     """A tanh RNN over X's columns: ``u_t = [x_t; h_{t−1}]``, ``z_t = Wx·x_t + Wh·h_{t−1} + b``,
@@ -56,3 +82,14 @@ def rnn_states(X, h0, Wx, Wh, b) -> dict:
         h = out[f"h_{t}"] = np.tanh(out[f"z_{t}"])
     out["H"] = np.hstack([out[f"h_{t}"] for t in range(1, T + 1)])
     return out
+
+
+def iteration_name(name: str, it: int, params: tuple[str, ...]) -> str:
+    """A block's name in gradient-descent iteration ``it``: unchanged in the first, with the suffix
+    ``_it`` after (``Z1_2``); an update ``W1n`` of a parameter in ``params`` becomes ``W1_2n``, the
+    update of ``W1_2``."""
+    if it == 1:
+        return name
+    if name.endswith("n") and name[:-1] in params:
+        return f"{name[:-1]}_{it}n"
+    return f"{name}_{it}"

@@ -11,6 +11,7 @@ an exercise names in exercises.md must come from the exercise's reference.
 from __future__ import annotations
 
 from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -18,6 +19,7 @@ import numpy as np
 from . import fx
 from .blocks import Block
 from .sheet import GAP, Sheet, ShapeError
+from .paper import COLUMN_MM, MARGIN_COLUMN_MM, PAPERS, printable_mm
 
 Operand = Block | str  # a placed block, or the name of a given to place where it belongs
 
@@ -34,6 +36,33 @@ def absolute(block: Block) -> str:
 
 def value_of(block: Block) -> Callable[[dict], np.ndarray]:
     return lambda v: np.atleast_2d(np.asarray(v[block.name], dtype=float))
+
+
+def level(rows, cols, *, height: int | None = None, align: str = "start") -> tuple[int, int]:
+    """Top-left of a block standing in the rows of ``rows`` and the columns of ``cols`` (blocks or
+    groups, their cells, not their labels): a product where its left operand's rows meet its input's
+    columns, or a block level with its counterpart in a panel beside it that shares its weights (the
+    same network without its shortcuts). With ``align="end"``, a block ``height`` rows tall whose last
+    row is the last row of ``rows``."""
+    blocks = [rows] if isinstance(rows, Block) else rows.blocks
+    columns = [cols] if isinstance(cols, Block) else cols.blocks
+    if align == "start":
+        top = min(b.top for b in blocks)
+    elif align == "end" and height is not None:
+        top = max(b.bottom for b in blocks) - height
+    else:
+        raise ShapeError(f"level: align {align!r} (with height for 'end'): expected start, or end with a height")
+    return (top, min(b.left for b in columns))
+
+
+
+def under(above, cols, gap: int = GAP) -> tuple[int, int]:
+    """Top-left of a labelled block under everything in ``above`` (a block or a group, labels
+    included) and in the columns of ``cols``: the next stage of a chain that starts again under its
+    input's columns after a stage that spread to the right (attention's softmax, one head)."""
+    columns = [cols] if isinstance(cols, Block) else cols.blocks
+    bottom = above.bottom if isinstance(above, Block) else max(b.bottom for b in above.blocks + above.charts)
+    return (bottom + gap + 1, min(b.left for b in columns))
 
 
 # --- products ------------------------------------------------------------------------------
@@ -190,6 +219,157 @@ def copy_columns(s: Sheet, name: str, columns: Sequence[Block], at: tuple[int, i
                          f"are not all {rows}x1")
     return s.add(name, (rows, len(columns)), at, role, label,
                  formula=lambda i, j: columns[j].cell(i, 0))
+
+
+def linear_from(s: Sheet, name: str, W: Block, X: Block, b: Block, *, names: tuple[str, str],
+                at: tuple[int, int] | None = None, role: str = "computed", label: str | None = None,
+                expect=None) -> Block:
+    """``name = W'·X + b'`` where ``W'`` and ``b'`` (named ``names``) are copies, as formulas, of blocks
+    computed elsewhere, such as the previous iteration's updated weights ``W1n`` and ``b1n``.
+
+    The copies stand left of the result exactly where :func:`linear` puts given weights (b' as the
+    last column, against the row of 1s under X), so a later iteration of gradient descent starts
+    from the weights the one before made, in view, the by-hand way.
+    """
+    ones = ones_row(s, X)
+    at = at or s.below(ones)
+    left = at[1] - GAP - W.cols - b.cols
+    W_copy = carry(s, names[0], W, at=(at[0], left))
+    b_copy = carry(s, names[1], b, at=(at[0], left + W.cols))
+    return matmul(s, name, W_copy, X, bias=b_copy, at=at, role=role, label=label, expect=expect)
+
+
+@dataclass(frozen=True)
+class Part:
+    """A part of a product's left operand that is made where it must stand, left of the result:
+    ``place(at)`` puts it with its top-left cell at ``at``; it is ``width`` columns wide. See
+    :func:`identity_part`, :func:`transposed_part` and :func:`matmul_parts`."""
+
+    width: int
+    place: Callable[[tuple[int, int]], Block]
+
+
+def identity_part(s: Sheet, name: str, n: int, label: str = "I") -> Part:
+    """An n×n identity matrix as a part of a left operand (a constant: role given, not a named block),
+    so that a shortcut x enters a product as one more term ``I·x`` (a residual connection)."""
+    return Part(n, lambda at: s.add(name, (n, n), at, "given", label, values=np.eye(n), named=False))
+
+
+def transposed_part(s: Sheet, name: str, W: Block, label: str | None = None) -> Part:
+    """``Wᵀ`` as a part of a left operand: a transposed copy of W (formulas, role computed) where the
+    product needs it, as in a backward pass ``dX = Wᵀ·dZ``."""
+    return Part(W.rows, lambda at: transpose(s, name, W, at, label=label or f"{W.name}ᵀ", role="computed"))
+
+
+def matmul_parts(s: Sheet, name: str, parts: Sequence["Operand | Part"], X: Block, b: "Operand | Part | None" = None, *,
+                 at: tuple[int, int] | None = None, role: str = "computed", label: str | None = None,
+                 expect=None) -> Block:
+    """:func:`linear_parts` whose parts may also be :class:`Part`\\ s made in place: ``[I | Wb | b]``
+    against ``[x; z; 1]`` (a residual block: the shortcut as a visible identity), ``[I | Waᵀ]``
+    against ``[dS; dA]`` (its backward pass). Given names are placed on first use, placed blocks are
+    used where they stand, parts are made left of the result in order, b as the last column."""
+    ones = ones_row(s, X) if b is not None else None
+    at = at or s.below(ones or X)
+    everything = list(parts) + ([b] if b is not None else [])
+    widths = [p.width if isinstance(p, Part) else _width(s, p) for p in everything]
+    left = at[1] - GAP - sum(widths)
+    placed = []
+    for part, width in zip(everything, widths):
+        if isinstance(part, Part):
+            part = part.place((at[0], left))
+        elif isinstance(part, str):
+            part = s.operand(part, at=(at[0], left))
+        placed.append(part)
+        left += width
+    weights, bias = (placed[:-1], placed[-1]) if b is not None else (placed, None)
+    return linear_parts(s, name, weights, X, bias, at=at, role=role, label=label, expect=expect)
+
+
+def given_part(s: Sheet, name: str, index: int, width: int, label: str | None = None) -> Part:
+    """Matrix ``index`` (from 1) of the stacked given ``name`` (``Wa_2``: layer 2's weights) as a part
+    of a left operand, ``width`` columns wide, placed on first use and used where it stands after."""
+    def place(at: tuple[int, int]) -> Block:
+        block = s.blocks.get(f"{name}_{index}")
+        return block if block is not None else s.given(name, at=at, label=label, index=index)
+
+    return Part(width, place)
+
+
+def linear_act(s: Sheet, name: str, fn: Callable[[str], str], W: "Operand | Part", X: Block,
+               b: "Operand | Part", *, at: tuple[int, int] | None = None, role: str = "computed",
+               label: str | None = None, expect=None) -> Block:
+    """``name = fn(W·X + b)``: a linear layer whose activation is written around each cell's dot
+    product (``MAX(0, …)`` for ReLU), for a step that the math states as one (``Z = ReLU(W·X + b)``)."""
+    block = matmul_parts(s, name, [W], X, b, at=at, role=role, label=label, expect=expect)
+    dot = block.formula
+    block.formula = lambda i, j: fn(dot(i, j))
+    return block
+
+
+def shortcut(s: Sheet, name: str, skip: Block, branch: Block, *, identity: str, copy_name: str,
+             role: str = "computed", label: str | None = None, expect=None) -> Block:
+    """``name = I·skip + branch``: a residual connection (ResNet's F(x) + x) written as one more
+    matrix product. A copy of ``skip`` (``copy_name``) stands under ``branch``, the identity I
+    (``identity``, a constant) left of the result under the copy; each cell is the dot product of a row
+    of I with a column of the copy, plus the branch's cell. Returns the result."""
+    src = carry(s, copy_name, skip, s.below(branch), label=f"{skip.name} (shortcut)",
+                role=skip.role if skip.role in ("computed", "output", "gradient") else "computed")
+    at = s.below(src)
+    eye = identity_part(s, identity, skip.rows).place((at[0], at[1] - GAP - skip.rows))
+    if branch.shape != (eye.rows, src.cols):
+        raise ShapeError(f"{name} = I·{skip.name} + {branch.name}: {branch.name} is {_shape(branch)}, "
+                         f"expected {eye.rows}x{src.cols}")
+    block = matmul(s, name, eye, src, at=at, role=role, label=label or f"{name} = I·{skip.name} + {branch.name}",
+                   expect=expect)
+    dot = block.formula
+    block.formula = lambda i, j: f"{dot(i, j)}+{branch.cell(i, j)}"
+    return block
+
+
+def copy_above(s: Sheet, name: str, src: Block, result_at: tuple[int, int], label: str | None = None, *,
+               column: int | None = None) -> Block:
+    """A copy of ``src`` (cell by cell; with ``column``, of that column only) standing over where a
+    product's result will stand, in its columns with a label row between: the right operand of
+    ``C = A·B`` brought into view above C when A is a block already on the sheet (``Cq = C·q`` right
+    of the memory C, ``y_l = h_l·c_l`` with c_l the column l of C)."""
+    if column is None:
+        return copy(s, name, src, (result_at[0] - GAP - 1 - src.rows, result_at[1]), label)
+    return s.add(name, (src.rows, 1), (result_at[0] - GAP - 1 - src.rows, result_at[1]), src.role,
+                 label or f"{src.name}[:, {column + 1}]", formula=lambda i, j: src.cell(i, column),
+                 expect=lambda v: value_of(src)(v)[:, column:column + 1])
+
+
+def copy_left(s: Sheet, name: str, src: Block, result_at: tuple[int, int], label: str | None = None) -> Block:
+    """A copy of ``src`` (cell by cell) standing left of where a product's result will stand, in its
+    rows: the left operand of ``C = A·B`` brought into view (``O = V·A`` under the attention weights)."""
+    return copy(s, name, src, (result_at[0], result_at[1] - GAP - src.cols), label)
+
+
+
+def weights_left_of(s: Sheet, at: tuple[int, int], names: Sequence[str], *, index: int | None = None) -> list[Block]:
+    """The givens ``names`` side by side in that order, ending one gap left of ``at`` (the top-left
+    cell of a product's result, which they multiply), in its first row, as :func:`matmul` places
+    its weights. With ``index``, matrix ``index`` (from 1) of each stacked given (blocks ``NAME_index``,
+    such as one head's weights). Each is placed the first time it is asked for and is the same block
+    after, wherever that is (weights shared by every MSA row)."""
+    keys = [name if index is None else f"{name}_{index}" for name in names]
+    if all(key in s.blocks for key in keys):
+        return [s.blocks[key] for key in keys]
+    if any(key in s.blocks for key in keys):
+        raise ValueError(f"{', '.join(keys)}: some are placed already and some not; place them together")
+    placed = [s.given(name, at=at, index=index) for name in names]
+    left = at[1] - GAP - sum(b.cols for b in placed)
+    for block in placed:
+        block.move(0, left - block.left)
+        left += block.cols
+    return placed
+
+
+def row_under(s: Sheet, name: str, X: Block, value: float, side_label: str) -> Block:
+    """A row of one constant right under ``X``, as wide as X, with no label of its own but a short
+    ``side_label``: the 0 stacked under each input of a two-class softmax, ``[x; 0]``."""
+    return s.add(name, (1, X.cols), (X.bottom, X.left), "given", "", values=np.full((1, X.cols), float(value)),
+                 side_label=side_label)
 
 
 # --- element-wise ---------------------------------------------------------------------------
@@ -354,6 +534,61 @@ def layernorm_columns(s: Sheet, name: str, X: Block, *, eps: float = 1e-5, at: t
     return out
 
 
+def layernorm_affine(s: Sheet, name: str, X: Block, gamma: Operand, beta: Operand, eps: Block, *,
+                     sample: bool = False, eps_on: str = "var", at: tuple[int, int] | None = None,
+                     role: str = "computed", label: str | None = None) -> Block:
+    """LayerNorm over the rows (features) of each column, with gain γ and shift β (d×1 givens):
+    ``N = γ ⊙ (x − mean)/σ + β``. ``sample`` divides the variance by n − 1 instead of n; ``eps_on``
+    is ``var`` (σ = √(var + ε), as PyTorch) or ``std`` (σ = √var + ε, as some course material);
+    ε is the 1x1 block ``eps``.
+
+    Laid out by hand: the mean under X, the centred values right of X with the variance under them,
+    x̂ = centred/σ right of those, and N under x̂ (or at ``at``, such as under X, so that a chain of
+    layers goes on in X's columns) with γ | β at its left, so row i of N reads γ_i·x̂ + β_i like a
+    linear layer with a diagonal weight. Returns N.
+    """
+    if eps_on not in ("var", "std"):
+        raise ShapeError(f"{name}: eps_on {eps_on!r}: expected var or std")
+    n = X.rows
+    divisor = n - 1 if sample else n
+    x = value_of(X)
+
+    def centred_of(v):
+        return x(v) - x(v).mean(axis=0, keepdims=True)
+
+    def var_of(v):
+        return (centred_of(v) ** 2).sum(axis=0, keepdims=True) / divisor
+
+    def sigma_of(v):
+        e = float(np.asarray(v[eps.name]).reshape(-1)[0])
+        return np.sqrt(var_of(v) + e) if eps_on == "var" else np.sqrt(var_of(v)) + e
+
+    mean = s.add(f"{name}_mu", (1, X.cols), (X.bottom, X.left), "computed", "", side_label="mean",
+                 formula=lambda i, j: fx.average(X.col_range(j)), expect=lambda v: x(v).mean(axis=0, keepdims=True))
+    centred = s.add(f"{name}_xc", X.shape, s.right_of(X), "computed", f"{X.name} − mean",
+                    formula=lambda i, j: fx.sub(X.cell(i, j), mean.cell(0, j)), expect=centred_of)
+    var = s.add(f"{name}_var", (1, X.cols), (centred.bottom, centred.left), "computed", "",
+                side_label="var",
+                formula=lambda i, j: f"{fx.sumsq(centred.col_range(j))}/{divisor}", expect=var_of)
+    s.arrow(X, centred)
+    sigma = (lambda j: fx.sqrt(f"{var.cell(0, j)}+{absolute(eps)}")) if eps_on == "var" else \
+        (lambda j: f"{fx.sqrt(var.cell(0, j))}+{absolute(eps)}")
+    hat = s.add(f"{name}_hat", X.shape, s.right_of(centred), "computed",
+                "x̂ = ·/√(var + ε)" if eps_on == "var" else "x̂ = ·/(√var + ε)",
+                formula=lambda i, j: fx.div(centred.cell(i, j), sigma(j)),
+                expect=lambda v: centred_of(v) / sigma_of(v))
+    s.arrow(centred, hat)
+    at = at or s.below(hat)
+    g_cols, b_cols = _width(s, gamma), _width(s, beta)
+    g = s.operand(gamma, at=(at[0], at[1] - GAP - g_cols - b_cols), label="γ") if isinstance(gamma, str) else gamma
+    b = s.operand(beta, at=(at[0], at[1] - GAP - b_cols), label="β") if isinstance(beta, str) else beta
+    if g.shape != (n, 1) or b.shape != (n, 1):
+        raise ShapeError(f"{name}: gain {g.name} {_shape(g)} and shift {b.name} {_shape(b)} must both be {n}x1")
+    return s.add(name, X.shape, at, role, label or f"{name} = γ ⊙ x̂ + β",
+                 formula=lambda i, j: f"{g.cell(i, 0)}*{hat.cell(i, j)}+{b.cell(i, 0)}")
+
+
+
 def rmsnorm_rows(s: Sheet, name: str, X: Block, *, eps: float = 1e-6, at: tuple[int, int] | None = None,
                  rms_at: tuple[int, int] | None = None, role: str = "computed",
                  label: str | None = None) -> Block:
@@ -372,6 +607,22 @@ def rmsnorm_rows(s: Sheet, name: str, X: Block, *, eps: float = 1e-6, at: tuple[
                 formula=lambda i, j: fx.div(X.cell(i, j), rms.cell(i, 0)))
     s.arrow(X, out)
     return out
+
+
+def softmax_columns_down(s: Sheet, name: str, Z: Block, *, role: str = "computed",
+                         label: str | None = None) -> Block:
+    """:func:`softmax_columns` laid out downwards, for a sheet that must stay narrow: each column's
+    largest entry in the row under Z (marked max), ``e^(Z − max)`` under that, its column sums in the
+    row under it (Σ), and ``e^(Z − max) / sum`` under those, every block in Z's columns. The helper
+    blocks have the same names and values as :func:`softmax_columns`'s."""
+    top = col_max(s, f"{name}_max", Z, at=(Z.bottom, Z.left))
+    shifted = lambda v: value_of(Z)(v) - value_of(Z)(v).max(axis=0, keepdims=True)  # noqa: E731
+    exps = elementwise(s, f"{name}_exp", lambda z, m: fx.exp(fx.sub(z, m)), [Z, top], at=s.below(top),
+                       label=f"e^({Z.name} − max)", expect=lambda v: np.exp(shifted(v)))
+    sums = col_sums(s, f"{name}_sum", exps, at=(exps.bottom, exps.left),
+                    expect=lambda v: np.exp(shifted(v)).sum(axis=0, keepdims=True))
+    return s.add(name, Z.shape, s.below(sums), role, label or f"{name} = softmax({Z.name})",
+                 formula=lambda i, j: fx.div(exps.cell(i, j), sums.cell(0, j)))
 
 
 # --- attention --------------------------------------------------------------------------------
@@ -401,11 +652,52 @@ def attention(s: Sheet, names: tuple[str, str, str], Q: Block, K: Block, V: Bloc
     with _step_or_not(s, described[0]):
         S = scores(s, s_name, K, Q, scale=scale, at=at)
     with _step_or_not(s, described[1]):
-        A = softmax_columns(s, a_name, S)
+        A = heat(softmax_columns(s, a_name, S))
     with _step_or_not(s, described[2]):
         F = matmul(s, f_name, _copy_left(s, f"{f_name}_V", V, s.below(A)), A, role=role,
                    label=f"{f_name} = {V.name}·{a_name}")
     return S, A, F
+
+
+def heat(block: Block) -> Block:
+    """Shade ``block`` with a white-to-blue colour scale (an attention matrix: its pattern at a glance)."""
+    block.extra["colour_scale"] = True
+    return block
+
+
+def softmax_columns_causal(s: Sheet, name: str, Z: Block, *, at: tuple[int, int] | None = None,
+                           role: str = "computed", label: str | None = None) -> Block:
+    """Softmax over each column of scores Z (row j = key j, column i = query i, as :func:`scores`)
+    with the future masked, as a decoder attends: a key after its query (j > i) gets weight 0. The
+    formula adds −1e9 to those scores before the softmax, and e^(−1e9 − max) is exactly 0: the sheet
+    writes the 0 it becomes (a score of −1e9 does not fit a cell), so the masked triangle is visible.
+
+    Laid out by hand like :func:`softmax_columns`: each column's largest allowed score under Z,
+    e^(Z − max) for the allowed keys and 0 above the diagonal, the column sums, the probabilities."""
+    future = np.tri(Z.rows, Z.cols, -1, dtype=bool)  # [j, i]: key j after query i
+
+    def allowed(j: int) -> str:
+        last = min(j, Z.rows - 1)
+        return Z.cell(0, j) if last == 0 else f"{Z.cell(0, j)}:{Z.cell(last, j)}"
+
+    def shifted(v):
+        z = np.where(future, -np.inf, value_of(Z)(v))
+        return z - z.max(axis=0, keepdims=True)
+
+    top = s.add(f"{name}_max", (1, Z.cols), (Z.bottom, Z.left), "computed", "", side_label="max",
+                formula=lambda i, j: f"MAX({allowed(j)})",
+                expect=lambda v: np.where(future, -np.inf, value_of(Z)(v)).max(axis=0, keepdims=True))
+    exps = s.add(f"{name}_exp", Z.shape, at or s.right_of(Z), "computed", f"e^({Z.name} − max), future 0",
+                 formula=lambda i, j: "0" if future[i, j] else fx.exp(fx.sub(Z.cell(i, j), top.cell(0, j))),
+                 expect=lambda v: np.exp(shifted(v)))
+    if at is None:
+        s.arrow(Z, exps)
+    sums = col_sums(s, f"{name}_sum", exps, at=(exps.bottom, exps.left),
+                    expect=lambda v: np.exp(shifted(v)).sum(axis=0, keepdims=True))
+    probs = s.add(name, Z.shape, s.right_of(exps), role, label or f"{name} = softmax({Z.name}), causal",
+                  formula=lambda i, j: fx.div(exps.cell(i, j), sums.cell(0, j)))
+    s.arrow(exps, probs)
+    return probs
 
 
 def _step_or_not(s: Sheet, description: str | None):
@@ -429,6 +721,70 @@ def copy_rows(s: Sheet, name: str, src: Block, start: int, stop: int, at: tuple[
 def _copy_left(s: Sheet, name: str, src: Block, result_at: tuple[int, int]) -> Block:
     """A copy of ``src`` placed left of where a product's result will stand."""
     return copy(s, name, src, (result_at[0], result_at[1] - GAP - src.cols))
+
+
+def carry(s: Sheet, name: str, src: Block, at: tuple[int, int] | None = None, label: str | None = None,
+          role: str = "computed") -> Block:
+    """A copy of ``src``, cell by cell, under a new name and with a role of its own (``computed`` by
+    default: a copy holds formulas even when ``src`` is a given): what a later iteration starts from
+    (its inputs, targets and weights), brought into view where that iteration works."""
+    return s.add(name, src.shape, at, role, label or name,
+                 formula=lambda i, j: src.cell(i, j), expect=value_of(src))
+
+
+def projections(s: Sheet, X: Block, E: Block | None = None, *, names: tuple[str, str, str] = ("Q", "K", "V"),
+                weights: tuple[Operand, Operand, Operand] = ("Wq", "Wk", "Wv"),
+                steps: tuple[str, str, str] | None = None) -> tuple[Block, Block, Block]:
+    """The projections of attention, by hand: ``Q = Wq·X``, ``K = Wk·E``, ``V = Wv·E`` (``E = X`` for
+    self-attention), each weight left of its product, the products one under the other below their
+    input. With a second sequence E (cross-attention), E with K and V under it stands right of X
+    with Q under it, or under them when the two would not fit across a landscape page (E is moved
+    there, so it may be placed anywhere before). With ``steps`` (three descriptions) each projection
+    is a numbered step of its own. Returns (Q, K, V)."""
+    described = list(steps) if steps else [None] * 3
+    source = X if E is None else E
+    products = []
+    with s.group() as queries:
+        queries.add(X)
+        with _step_or_not(s, described[0]):
+            products.append(matmul(s, names[0], weights[0], X, label=f"{names[0]} = {_name(weights[0])}·{X.name}"))
+    with s.group() as keys:
+        keys.add(source)
+        for k in (1, 2):
+            at = None if E is not None and k == 1 else s.below(products[-1])  # K under E (or Q), V under K
+            with _step_or_not(s, described[k]):
+                products.append(matmul(s, names[k], weights[k], source, at=at,
+                                       label=f"{names[k]} = {_name(weights[k])}·{source.name}"))
+    if E is not None:  # side by side when both fit across a landscape page, else E's column under X's
+        s.next_to(keys, queries, "right", gap=2)
+        if max(queries.right, keys.right) - min(queries.left, keys.left) > _LANDSCAPE_COLUMNS:
+            s.next_to(keys, queries, "down")
+    Q, K, V = products
+    return Q, K, V
+
+
+# sheet columns across a landscape page, on the narrower of A4 and Letter (see paper.py)
+_LANDSCAPE_COLUMNS = min(int((printable_mm(p, True)[0] - MARGIN_COLUMN_MM) / COLUMN_MM) for p in PAPERS)
+
+
+def _name(x: Operand) -> str:
+    return x if isinstance(x, str) else x.name
+
+
+def attention_steps(d_k: float) -> tuple[str, str, str]:
+    """The three numbered steps of scaled dot-product attention in the column convention (for
+    :func:`attention`'s ``steps``): the scores, the softmax of each column, the mixing of the values."""
+    return (f"Scores S = Kᵀ·Q / √{d_k:g} (row j = key j, column i = query i)",
+            "A = softmax of each column of S (each query's weights over the keys sum to 1)",
+            "F = V·A (column i mixes the values with query i's weights)")
+
+
+def attention_under(s: Sheet, names: tuple[str, str, str], Q: Block, K: Block, V: Block, above, **kw
+                    ) -> tuple[Block, Block, Block]:
+    """:func:`attention` with the scores in Q's columns (Q above S, as a product is written by hand)
+    under everything in ``above`` (a block or a group, such as the projections); Kᵀ stands left of S,
+    the softmax right of it, F = V·A under A. Takes :func:`attention`'s keywords."""
+    return attention(s, names, Q, K, V, at=(s.below(above)[0], Q.left), **kw)
 
 
 # --- tokens: words, one-hot columns, greedy choice ---------------------------------------------
@@ -550,6 +906,59 @@ def gradient_descent(s: Sheet, lr: Operand, pairs: Sequence[tuple[Block, Block]]
     return out
 
 
+def gradient_descent_by_layer(s: Sheet, lr: Operand, layers: Sequence[tuple[Block, Block, Block, Block]], *,
+                              at: tuple[int, int] | None = None) -> dict[str, Block]:
+    """:func:`gradient_descent` for a network, one row per layer: ``(W, b, dW, db)`` gives ``Wn | bn``,
+    and the rows stand one under the other right of ``lr``, so the panel stays a page wide however many
+    layers there are. Returns the new blocks by name (``W1n``, ``b1n`` …)."""
+    new = gradient_descent(s, lr, [pair for W, b, dW, db in layers for pair in ((W, dW), (b, db))], at=at)
+    s.arrange([s.arrange([new[f"{W.name}n"], new[f"{b.name}n"]]) for W, b, _, _ in layers], "down")
+    return new
+
+
+def loss_curve(s: Sheet, name: str, losses: Sequence[Block], *, at: tuple[int, int] | None = None,
+               label: str | None = None, title: str = "Loss over the iterations"):
+    """The loss of every iteration of gradient descent (1x1 blocks ``L``, ``L_2`` …) gathered in one
+    1xN row ``name`` (formulas reading each), and a native line chart of it under the row (x: the
+    iteration, y: the loss), fed by the sheet's own cells so it follows every edit.
+    Returns (the row, the chart)."""
+    if any(L.shape != (1, 1) for L in losses):
+        raise ShapeError(f"{name}: every loss must be 1x1, not {', '.join(f'{L.name} {_shape(L)}' for L in losses)}")
+    row = s.add(name, (1, len(losses)), at or s.below_all(), "output",
+                label or f"{name}: L of iterations 1…{len(losses)}",
+                formula=lambda i, j: losses[j].cell(0, 0))
+    chart = s.chart(title, [("loss", row, 0, "row")], at=s.below(row), kind="line",
+                    x_title="iteration", y_title="loss")
+    return row, chart
+
+
+# --- curves -------------------------------------------------------------------------------------
+def curve_table(s: Sheet, name: str, xs: Sequence[float], curves: Sequence[tuple[str, str, str, Callable[[str], str]]],
+                *, at: tuple[int, int] | None = None, title: str, x_title: str = "x", y_title: str = "",
+                label: str = "x", chart_below: bool = False):
+    """A function drawn by hand: a column of x values (``name``, a given helper block of numbers to
+    draw over, not a params given), one column of formulas per curve right of it, and a native
+    scatter chart of every curve against x right of the table (under it with ``chart_below``), fed by
+    the sheet's own cells (so it follows an edit of a constant the formulas read, such as a leaky
+    ReLU's α).
+
+    ``curves`` are ``(block name, label, legend, fn)`` with ``fn(x cell) -> formula``. The table
+    stands at ``at`` (under everything so far by default). Returns (x column, curve columns, chart).
+    """
+    x = s.add(name, (len(xs), 1), at or s.below_all(), "given", label,
+              values=np.asarray(xs, dtype=float)[:, None], named=False)  # an axis: neither checked nor graded
+    columns: list[Block] = []
+    for block_name, block_label, _, fn in curves:
+        column = s.add(block_name, x.shape, s.right_of(columns[-1] if columns else x), "computed", block_label,
+                       formula=lambda i, j, fn=fn: fn(x.cell(i, 0)))
+        column.extra["drawing"] = True  # feeds a chart: not left blank on a worksheet unless its step is chosen
+        columns.append(column)
+    chart = s.chart(title, [(legend, (x, 0, "col"), (c, 0, "col")) for (_, _, legend, _), c in zip(curves, columns)],
+                    at=s.below(x) if chart_below else s.right_of(columns[-1]), kind="scatter",
+                    x_title=x_title, y_title=y_title)
+    return x, columns, chart
+
+
 # --- backpropagation -----------------------------------------------------------------------------
 def weight_gradient(s: Sheet, dW_name: str, db_name: str | None, dZ: Block, A: Block) -> tuple[Block, Block | None]:
     """``dW = dZ·Aᵀ`` right of dZ (same rows), Aᵀ above dW, and ``db`` = row sums of dZ beside it.
@@ -559,7 +968,7 @@ def weight_gradient(s: Sheet, dW_name: str, db_name: str | None, dZ: Block, A: B
     """
     t_top = dZ.top - GAP - 1 - A.cols
     left = max(dZ.right + GAP, s.rightmost_in_rows(t_top - 1, dZ.bottom) + GAP)
-    At = transpose(s, f"{A.name}T", A, at=(t_top, left))
+    At = transpose(s, f"{A.name}T", A, at=(t_top, left), role="computed")  # formulas, whatever A is
     dW = matmul(s, dW_name, dZ, At, at=(dZ.top, left), role="gradient",
                 label=f"{dW_name} = {dZ.name}·{A.name}ᵀ")
     db = None
@@ -571,5 +980,119 @@ def weight_gradient(s: Sheet, dW_name: str, db_name: str | None, dZ: Block, A: B
 def input_gradient(s: Sheet, name: str, W: Block, dZ: Block) -> Block:
     """``dA = Wᵀ·dZ``: dA under dZ, Wᵀ left of dA."""
     at = s.below(dZ)
-    Wt = transpose(s, f"{W.name}T", W, at=(at[0], at[1] - GAP - W.rows))
+    Wt = transpose(s, f"{W.name}T", W, at=(at[0], at[1] - GAP - W.rows), role="computed")
     return matmul(s, name, Wt, dZ, at=at, role="gradient", label=f"{name} = {W.name}ᵀ·{dZ.name}")
+
+
+def layer_gradient(s: Sheet, dW_name: str, db_name: str, dZ: Block, A: Block) -> tuple[Block, Block]:
+    """:func:`weight_gradient` for a backward pass laid out as a column of ``dZ``, ``dA`` blocks (see
+    :func:`relu_backward_below`): ``Aᵀ`` over ``dW = dZ·Aᵀ`` right of dZ's column (labels included),
+    level with dZ, and ``db`` (dZ's row sums) left of dZ, where the column of ``Wᵀ`` blocks leaves
+    room, so the pass is as narrow as its widest row. Returns (dW, db)."""
+    with s.group() as beside:
+        dW, db = weight_gradient(s, dW_name, db_name, dZ, A)
+    s.next_to(beside, dZ, "right", align="end")
+    s.next_to(db, dZ, "left", align="end")
+    return dW, db
+
+
+def relu_backward_below(s: Sheet, dA_name: str, dZ_name: str, W: Block, dZ: Block, Z: Block) -> tuple[Block, Block]:
+    """One layer down a backward pass: ``dA = Wᵀ·dZ`` under dZ (:func:`input_gradient`), then
+    ``dZ' = dA ⊙ [Z > 0]`` under dA, far enough below for the next :func:`layer_gradient`'s ``Aᵀ``
+    (one row per column of dZ, and a label) to stand beside dA. Returns (dA, dZ')."""
+    dA = input_gradient(s, dA_name, W, dZ)
+    room = max(GAP, dZ.cols + 2 - dA.rows)
+    return dA, relu_backward(s, dZ_name, dA, Z, at=s.below(dA, gap=room))
+
+
+# --- sequences: time steps side by side, in rows a page wide ---------------------------------------
+def page_columns(paper_name: str = "a4", landscape: bool = True) -> int:
+    """How many sheet columns one printed page holds at full size (as :mod:`xlhand.paper` plans it):
+    16 on A4 in landscape, 11 in portrait."""
+    from . import paper
+
+    width_mm, _ = paper.printable_mm(paper_name, landscape)
+    return int((width_mm - paper.MARGIN_COLUMN_MM) / paper.COLUMN_MM)
+
+
+def _columns_of(item) -> int:
+    """The columns a block, chart or group writes in, labels included."""
+    if hasattr(item, "footprint"):  # a block or a chart
+        _, left, _, right = item.footprint()
+        return right - left
+    return item.right - item.left
+
+
+def flow(s: Sheet, items, *, width: int | None = None, gap: int = GAP, row_gap: int = GAP,
+         align: str = "start"):
+    """Items left to right like the words of a paragraph: a row takes items while it stays within
+    ``width`` columns (labels included), then the next row starts under it, left edges aligned.
+    Within a row, items are aligned on their ``align`` edges (``start``: tops, ``end``: bottoms). The
+    first item does not move; an item wider than ``width`` has a row of its own. Returns a group of
+    them all.
+
+    By default the rows are as wide as the page the sheet will likely print on (:func:`page_columns`),
+    so that time steps, heads or iterations print as bands of whole pages instead of one strip many
+    pages wide: items that fit in the width of a landscape page stand in one row; more wrap into
+    rows as wide as a portrait page, which print whole in either orientation, or as wide as a
+    landscape page when one item is wider than a portrait page. On a sheet that already holds a
+    block wider than a landscape page (a long sequence), pages will be portrait (more rows to a page
+    for as many pages across), so the rows are as wide as a portrait page."""
+    items = list(items)
+    if width is None:
+        widths = [_columns_of(item) for item in items]
+        landscape, portrait = page_columns(landscape=True), page_columns(landscape=False)
+        if any(_columns_of(block) > landscape for block in s.blocks.values()):
+            width = portrait
+        elif sum(widths) + gap * (len(items) - 1) <= landscape or max(widths) > portrait:
+            width = landscape
+        else:
+            width = portrait
+    rows: list[list] = [[]]
+    used = 0
+    for item in items:
+        columns = _columns_of(item)
+        if rows[-1] and used + gap + columns > width:
+            rows.append([])
+            used = 0
+        used += (gap if rows[-1] else 0) + columns
+        rows[-1].append(item)
+    return s.arrange([s.arrange(row, "right", gap, align) for row in rows], "down", row_gap)
+
+
+def chain_arrows(s: Sheet, states: Sequence[Block]) -> None:
+    """An arrow from each state to the next (h_{t−1} → h_t) wherever the two stand side by side in
+    one row (a :func:`flow` of time steps); where a row wraps, the next state's formula says it."""
+    for before, after in zip(states, states[1:]):
+        if before.top == after.top and after.left > before.right:
+            s.arrow(before, after)
+
+
+def tanh_rnn(s: Sheet, X: Block, h0: str, weights: Sequence[Operand], bias: Operand, *,
+             step: Callable[[int], str], h_role: str = "computed") -> tuple[list, list[Block]]:
+    """A tanh RNN over the columns of X, one group and one numbered step (described by ``step(t)``)
+    per time step t: ``u_t = [x_t; h_{t−1}]`` over its row of 1s, ``z_t = [Wx | Wh | b]·[u_t; 1]``
+    under it, ``h_t = tanh(z_t)`` under that. The weights (given names, placed on first use) stand
+    left of z_1 and the given ``h0`` left of h_1, with an arrow to it; every later step uses them
+    where they stand. The blocks are named ``u_t``, ``z_t``, ``h_t`` and labelled ``u``, ``z``, ``h`` after
+    the number of their step, which says the time step: labels one column wide keep a long sequence
+    narrow.
+
+    Each group is made under X; lay them out with :func:`flow` and draw the arrows between the
+    states with :func:`chain_arrows`. Returns (the groups, [h_1 … h_T])."""
+    groups, states = [], []
+    h_prev: Block | None = None
+    for t in range(1, X.cols + 1):
+        with s.group() as g:
+            first = s.operand(h0) if h_prev is None else None
+            with s.step(step(t)):
+                u = column_over_state(s, f"u_{t}", X, t - 1, h_prev or first, s.below(X), label="u")
+                z = linear_parts(s, f"z_{t}", list(weights), u, bias, label="z")
+                h = tanh(s, f"h_{t}", z, at=s.below(z), role=h_role, label="h")
+            if first is not None:
+                s.next_to(first, h, "left")
+                s.arrow(first, h)
+        groups.append(g)
+        states.append(h)
+        h_prev = h
+    return groups, states

@@ -35,6 +35,7 @@ class PageGrid:
     rows: int  # default-height rows per page
     row_breaks: list[int]
     col_breaks: list[int]
+    cuts: int = 0  # breaks forced through a block larger than a page
 
     @property
     def pages(self) -> int:
@@ -53,25 +54,46 @@ def printable_mm(paper: str, landscape: bool) -> tuple[float, float]:
     return (width - MARGIN_MM["left"] - MARGIN_MM["right"], height - MARGIN_MM["top"] - MARGIN_MM["bottom"])
 
 
-def page_grid(sheet: Sheet, paper: str, row_points: dict[int, float]) -> PageGrid:
-    """The orientation needing fewer pages (portrait on a tie), with its breaks."""
-    grids = [_grid(sheet, paper, landscape, row_points) for landscape in (False, True)]
-    return min(grids, key=lambda g: (g.pages, g.landscape))
+def page_grid(sheet: Sheet, paper: str, row_points: dict[int, float], landscape: bool | None = None) -> PageGrid:
+    """The page grid in the given orientation, or else the one that cuts fewer blocks, then needs
+    fewer pages (portrait on a tie)."""
+    options = (False, True) if landscape is None else (landscape,)
+    grids = [_grid(sheet, paper, option, row_points) for option in options]
+    return min(grids, key=lambda g: (g.cuts, g.pages, g.landscape))
 
 
 def _grid(sheet: Sheet, paper: str, landscape: bool, row_points: dict[int, float]) -> PageGrid:
     width_mm, height_mm = printable_mm(paper, landscape)
     columns = int((width_mm - MARGIN_COLUMN_MM) / COLUMN_MM)
-    spans = [b.footprint() for b in sheet.blocks.values()] + [c.footprint() for c in sheet.charts]
+    boxes = [b.footprint() for b in sheet.blocks.values()] + [c.footprint() for c in sheet.charts]
+    texts = [(g.row, g.col, g.row + 1, g.col + g.width()) for g in sheet.glyphs]  # arrows glue nothing
     header = (0, MARGIN_COLS, sheet.header_rows, MARGIN_COLS)  # the header is one piece
-    row_spans = [(top, bottom) for top, _, bottom, _ in spans + [header]]
-    col_spans = [(left, right) for _, left, _, right in spans]
+    row_spans = (_touching([(top, bottom, left, right) for top, left, bottom, right in boxes + [header]])
+                 + [(top, bottom) for top, _, bottom, _ in texts])
+    col_spans = (_touching([(left, right, top, bottom) for top, left, bottom, right in boxes])
+                 + [(left, right) for _, left, _, right in texts])
     last_row = max((s[1] for s in row_spans), default=1)
     last_col = max((s[1] for s in col_spans), default=MARGIN_COLS + 1)
     height = lambda r: row_points.get(r, ROW_POINTS) * MM_PER_POINT  # noqa: E731
-    row_breaks = _breaks(row_spans, 0, last_row, lambda start, end: sum(height(r) for r in range(start, end)) <= height_mm)
-    col_breaks = _breaks(col_spans, MARGIN_COLS, last_col, lambda start, end: end - start <= columns)
-    return PageGrid(landscape, columns, int(height_mm / (ROW_POINTS * MM_PER_POINT)), row_breaks, col_breaks)
+    row_breaks, row_cuts = _breaks(row_spans, 0, last_row,
+                                   lambda start, end: sum(height(r) for r in range(start, end)) <= height_mm)
+    col_breaks, col_cuts = _breaks(col_spans, MARGIN_COLS, last_col, lambda start, end: end - start <= columns)
+    return PageGrid(landscape, columns, int(height_mm / (ROW_POINTS * MM_PER_POINT)), row_breaks, col_breaks,
+                    row_cuts + col_cuts)
+
+
+def _touching(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int]]:
+    """Spans (start, end) along one axis, with boxes that touch end to start and overlap across the
+    other axis (a matrix and the mean row right under it) joined into one: no break between them."""
+    spans = [(start, end) for start, end, _, _ in boxes]
+    starting: dict[int, list[tuple[int, int, int, int]]] = {}
+    for box in boxes:
+        starting.setdefault(box[0], []).append(box)
+    for a_start, a_end, a_lo, a_hi in boxes:
+        for _, b_end, b_lo, b_hi in starting.get(a_end, []):
+            if a_lo < b_hi and b_lo < a_hi:
+                spans.append((a_start, b_end))
+    return spans
 
 
 def _breaks(spans: list[tuple[int, int]], first: int, last: int, fits) -> list[int]:
@@ -81,16 +103,17 @@ def _breaks(spans: list[tuple[int, int]], first: int, last: int, fits) -> list[i
     crossing = set()
     for start, end in spans:
         crossing.update(range(start + 1, end))
-    breaks, start = [], first
+    breaks, cuts, start = [], 0, first
     while not fits(start, last):
         end = start + 1
         while end < last and fits(start, end + 1):
             end += 1
         allowed = [b for b in range(start + 1, end + 1) if b not in crossing]
         cut = allowed[-1] if allowed else end
+        cuts += not allowed
         breaks.append(cut)
         start = cut
-    return breaks
+    return breaks, cuts
 
 
 def header_footer(title: str, who: str = "") -> tuple[str, str]:
@@ -103,9 +126,8 @@ def header_footer(title: str, who: str = "") -> tuple[str, str]:
     return header, footer
 
 
-def setup(ws, sheet: Sheet, paper: str, row_points: dict[int, float], who: str = "") -> PageGrid:
-    """Apply the paper, orientation, margins, breaks, header and footer to an XlsxWriter worksheet."""
-    grid = page_grid(sheet, paper, row_points)
+def setup(ws, sheet: Sheet, paper: str, grid: PageGrid, who: str = "") -> None:
+    """Apply the paper, orientation, margins, breaks, header and footer of ``grid`` to an XlsxWriter worksheet."""
     ws.set_paper(PAPERS[paper][0])
     if grid.landscape:
         ws.set_landscape()
@@ -123,4 +145,3 @@ def setup(ws, sheet: Sheet, paper: str, row_points: dict[int, float], who: str =
         ws.set_h_pagebreaks(grid.row_breaks)
     if grid.col_breaks:
         ws.set_v_pagebreaks(grid.col_breaks)
-    return grid

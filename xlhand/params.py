@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import zlib
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
@@ -26,9 +28,10 @@ import yaml
 
 from .errors import XlhandError
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+# The templates/ folder of the repository, installed as the package xlhand.templates (see pyproject.toml).
+TEMPLATES = "xlhand.templates"
 MAX_DIM = 64
-GENERATION_ATTEMPTS = 200
+GENERATION_DRAWS = 20
 
 
 class AttrDict(dict):
@@ -63,6 +66,12 @@ class Given:
     the stack's dict. ``check(value, dims)`` is a further test of one value against the dims that
     its shape cannot say (each sentence has ``L`` words): it returns a one-line problem or None, and
     a template value that fails it is not used (fresh numbers are made instead).
+
+    Fresh numbers (without ``make``) are drawn from ``low``, ``low + step``, … ``high`` (leaving out 0
+    when ``nonzero``: a weight of 0 cuts a path a gradient should take). ``row_sum``
+    (a number or a function of the dims) then keeps them in scale whatever the width: random
+    entries of each row are set to 0 until the row's absolute sum is at most ``row_sum``, so
+    ``|W·u| <= row_sum · max|u|`` (a weight row of 64 entries is as readable as one of 3).
     """
 
     name: str
@@ -77,6 +86,14 @@ class Given:
     stack: Callable[[Dims], dict[int, tuple[int, int]]] | None = None
     derive: Callable[[np.random.Generator, Any, Dims, dict], Any] | None = None
     check: Callable[[Any, Dims], str | None] | None = None
+    step: float = 1
+    nonzero: bool = False
+    row_sum: float | Callable[[Dims], float] | None = None
+
+    def grid(self) -> np.ndarray:
+        """The numbers fresh values are drawn from: ``low``, ``low + step``, … ``high`` (without 0 if ``nonzero``)."""
+        grid = self.low + self.step * np.arange(round((self.high - self.low) / self.step) + 1)
+        return grid[grid != 0] if self.nonzero else grid
 
     def size(self, dims: Dims) -> tuple[int, ...]:
         return tuple(_dim_value(s, dims) for s in self.shape)
@@ -109,7 +126,10 @@ class Given:
         elif self.kind != "number":
             raise XlhandError(f"no numbers can be made for '{self.name}': give it in a params file")
         else:
-            value = rng.integers(int(self.low), int(self.high) + 1, size=size).astype(float)
+            value = rng.choice(self.grid(), size=size)
+            if self.row_sum is not None:
+                most = self.row_sum(dims) if callable(self.row_sum) else self.row_sum
+                value = bounded_rows(rng, value, most)
         return normalize_value(self, value, dims, "generated")
 
 
@@ -121,9 +141,106 @@ def _dim_value(entry, dims: Dims) -> int:
     return int(entry)
 
 
+def bounded_rows(rng: np.random.Generator, matrix: np.ndarray, most: float) -> np.ndarray:
+    """``matrix`` with entries of each row (last axis) set to 0 in a random order until the row's
+    absolute sum is at most ``most``."""
+    out = np.array(matrix, dtype=float)
+    rows = out.reshape(-1, out.shape[-1])
+    order = np.argsort(rng.random(rows.shape), axis=1)
+    sizes = np.take_along_axis(np.abs(rows), order, axis=1)
+    before = np.abs(rows).sum(axis=1, keepdims=True) - np.cumsum(sizes, axis=1) + sizes
+    kept = np.where(before > most, 0.0, np.take_along_axis(rows, order, axis=1))
+    np.put_along_axis(rows, order, kept, axis=1)
+    return out
+
+
 def fixed(value) -> Maker:
     """A maker that always gives ``value`` (a learning rate, a default state)."""
-    return lambda rng, size, dims: value
+    def make(rng: np.random.Generator, size: tuple, dims: Dims):
+        return value
+
+    make.__doc__ = f"Always {value}."
+    return make
+
+
+def _minus(x: float) -> str:
+    return f"{x:g}".replace("-", "−")
+
+
+def both_signs(low: int, high: int) -> Maker:
+    """Whole numbers in ``low``..``high``, at least one positive and one negative (given two or more)."""
+    def make(rng: np.random.Generator, size: tuple, dims: Dims) -> np.ndarray:
+        value = rng.integers(low, high + 1, size=size).astype(float)
+        flat = value.reshape(-1)
+        if flat.size >= 2:
+            plus, minus = rng.choice(flat.size, size=2, replace=False)
+            flat[plus], flat[minus] = rng.integers(1, high + 1), -rng.integers(1, 1 - low)
+        return value
+
+    make.__doc__ = f"Whole numbers {_minus(low)}…{_minus(high)}, at least one positive and one negative."
+    return make
+
+
+def relu_bias(layer: int) -> Callable:
+    """A ``derive`` for the bias ``b<layer>`` of a ReLU network X → (W1, b1) → (W2, b2) → …: each
+    unit's pre-activation, averaged over the columns, lands on a whole number in −1…2 with units
+    of both signs, so the ReLU both passes and shuts something whatever the layer's width (a single
+    unit lands on 1: it passes, so gradients reach the layers before it)."""
+    def derive(rng: np.random.Generator, size: tuple, dims: Dims, params: dict) -> np.ndarray:
+        a = params["X"]
+        for k in range(1, layer):
+            a = np.maximum(params[f"W{k}"] @ a + params[f"b{k}"], 0.0)
+        z = params[f"W{layer}"] @ a
+        centres = both_signs(-1, 2)(rng, size, dims) if size[0] > 1 else np.ones(size)
+        return centres - np.round(z.mean(axis=1, keepdims=True))
+
+    derive.__doc__ = (f"Chosen after W{layer}: each unit's pre-activation, averaged over the columns, on a whole "
+                      f"number in −1…2, units of both signs (the ReLU both passes and shuts).")
+    return derive
+
+
+def sparse_signs(most: int) -> Maker:
+    """Rows (the last axis) of 0s with 1 to ``most`` entries ±1 at random places: no row of zeros,
+    and ``|w·u| <= most · max|u|`` whatever the width."""
+    def make(rng: np.random.Generator, size: tuple, dims: Dims) -> np.ndarray:
+        out = np.zeros(size)
+        for row in out.reshape(-1, size[-1]):
+            k = int(rng.integers(1, min(most, row.size) + 1))
+            row[rng.choice(row.size, size=k, replace=False)] = rng.choice([-1.0, 1.0], size=k)
+        return out
+
+    make.__doc__ = f"Rows of 0s with 1 to {most} entries ±1 at random places."
+    return make
+
+
+def spread_columns(low: int, high: int, least: float = 0.2) -> Maker:
+    """Whole numbers in ``low``..``high`` whose columns (of each matrix) each vary, with a variance
+    of at least ``least``: a LayerNorm over them has something to normalise. A column that does
+    not is drawn again."""
+    def make(rng: np.random.Generator, size: tuple, dims: Dims) -> np.ndarray:
+        out = rng.integers(low, high + 1, size=size).astype(float)
+        if size[-2] < 2:
+            return out
+        for matrix in out.reshape(-1, *size[-2:]):
+            for j in range(size[-1]):
+                while matrix[:, j].var() < least:
+                    matrix[:, j] = rng.integers(low, high + 1, size=size[-2])
+        return out
+
+    make.__doc__ = f"Whole numbers {_minus(low)}…{_minus(high)}, every column varying (variance at least {least:g})."
+    return make
+
+
+def winner_scores(rng: np.random.Generator, size: tuple, dims: Dims) -> np.ndarray:
+    """Distinct scores with one clear winner, in random order: the others are distinct halves from
+    2 downwards (−2 and below only when there are more than 9), the winner 0.5, 1 or 1.5 above
+    them all. Whatever their number, their softmax's largest probability is then between 0.39
+    and 0.82: never flat, never one-hot, and the greedy choice is unique."""
+    n = int(np.prod(size))
+    grid = 2 - 0.5 * np.arange(max(9, n - 1))
+    others = rng.choice(grid, size=n - 1, replace=False)
+    winner = (others.max() if n > 1 else 0) + rng.choice([0.5, 1.0, 1.5])
+    return rng.permutation(np.append(others, winner)).reshape(size)
 
 
 def one_hot_columns(rng: np.random.Generator, size: tuple, dims: Dims) -> np.ndarray:
@@ -274,11 +391,45 @@ def check_dims(exercise, dims: dict, where: str) -> Dims:
 
 
 # --- files ---------------------------------------------------------------------------------
-def read_yaml(path: Path, what: str) -> dict:
+class HumanLoader(yaml.SafeLoader):
+    """YAML read as a person means it (the YAML 1.2 core schema, not PyYAML's YAML 1.1): ``1e-1``
+    is a number, ``yes``, ``no``, ``on``, ``off`` and dates are words, and only true and false
+    are booleans."""
+
+
+_REPLACED = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
+             "tag:yaml.org,2002:timestamp"}
+HumanLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag not in _REPLACED]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+HumanLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                                  list("tTfF"))
+HumanLoader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+                                  list("-+0123456789"))
+HumanLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."))
+
+
+def _construct_int(loader: HumanLoader, node) -> int:
+    text = loader.construct_scalar(node)
+    base = {"0o": 8, "0x": 16}.get(text[:2], 10)
+    return int(text if base == 10 else text[2:], base)  # 010 is ten, as a person reads it
+
+
+HumanLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+
+DOC_KEYS = ("exercise", "dims", "values", "options")
+
+
+def read_yaml(path, what: str) -> dict:
+    """A params file or template (a path or a packaged resource) as a checked mapping."""
     if not path.is_file():
         raise XlhandError(f"{what} {path}: no such file")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=HumanLoader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         at = f" (line {mark.line + 1})" if mark is not None else ""
@@ -286,11 +437,11 @@ def read_yaml(path: Path, what: str) -> dict:
     except UnicodeDecodeError:
         raise XlhandError(f"{what} {path}: not a UTF-8 text file") from None
     if not isinstance(doc, dict):
-        raise XlhandError(f"{what} {path}: expected a mapping with keys exercise, dims, values")
-    unknown = set(doc) - {"exercise", "dims", "values"}
+        raise XlhandError(f"{what} {path}: expected a mapping with keys {', '.join(DOC_KEYS)}")
+    unknown = set(doc) - set(DOC_KEYS)
     if unknown:
-        raise XlhandError(f"{what} {path}: unknown key '{sorted(unknown)[0]}' (expected exercise, dims, values)")
-    for key in ("dims", "values"):
+        raise XlhandError(f"{what} {path}: unknown key '{sorted(map(str, unknown))[0]}' (expected {', '.join(DOC_KEYS)})")
+    for key in DOC_KEYS[1:]:
         if doc.get(key) is not None and not isinstance(doc[key], dict):
             raise XlhandError(f"{what} {path}: '{key}' must be a mapping")
     return doc
@@ -301,22 +452,29 @@ class ParamsFile:
     path: Path
     dims: dict
     values: dict
+    options: dict = field(default_factory=dict)
 
 
-def load_params_file(exercise, path: Path, what: str = "params file") -> ParamsFile:
+def load_params_file(exercise, path, what: str = "params file") -> ParamsFile:
+    """Every key optional; an ``exercise`` key, when given, must name this exercise."""
     doc = read_yaml(path, what)
-    if doc.get("exercise") != exercise.name:
-        raise XlhandError(f"{what} {path}: is for exercise '{doc.get('exercise')}', not '{exercise.name}'")
+    if doc.get("exercise") is not None and doc["exercise"] != exercise.name:
+        raise XlhandError(f"{what} {path}: is for exercise '{doc['exercise']}', not '{exercise.name}'")
     values = doc.get("values") or {}
     known = {g.name for g in exercise.givens}
     for key in values:
+        if key in {o.name for o in exercise.options}:
+            raise XlhandError(f"{what} {path}: '{key}' is an option of {exercise.name}, not a block: write it "
+                              f"under options ('options: {{{key}: {values[key]}}}') or give --opt {key}={values[key]}")
         if key not in known:
             raise XlhandError(f"{what} {path}: unknown block '{key}' (givens: {', '.join(sorted(known))})")
-    return ParamsFile(path, dict(doc.get("dims") or {}), dict(values))
+    options = exercise.read_options(doc.get("options") or {}, f"{what} {path}")
+    return ParamsFile(path, dict(doc.get("dims") or {}), dict(values), options)
 
 
-def template_path(exercise) -> Path:
-    return TEMPLATES_DIR / f"{exercise.name}.yaml"
+def template_path(exercise):
+    """The exercise's template: a file of the installed package (a path in an editable install)."""
+    return resources.files(TEMPLATES) / f"{exercise.name}.yaml"
 
 
 # --- resolving what to build ---------------------------------------------------------------
@@ -329,10 +487,30 @@ class Resolved:
     params: Params
     seed: int | None
     options: dict = field(default_factory=dict)
-    sources: dict = field(default_factory=dict)
+    sources: dict = field(default_factory=dict)  # given -> "params file", "template" or "seed"
+    numbers: str = ""  # where the numbers came from, in words (see numbers_text)
 
     def fingerprint(self) -> str:
         return params_fingerprint(self.exercise, self.params)
+
+    def numbers_text(self) -> str:
+        """Where the givens came from: "params file mine.yaml", "template", "seed 4", or a mix
+        such as "params file mine.yaml + seed 0 for W2, b2". Rebuilt from metadata (no record of
+        sources), the seed or "template"."""
+        if self.numbers:
+            return self.numbers
+        return "template" if self.seed is None else f"seed {self.seed}"
+
+
+def numbers_text(sources: dict, params_path: Path | None, seed: int | None) -> str:
+    """The source that gave most givens by name, every other one with the givens it gave."""
+    labels = {"params file": f"params file {Path(params_path).name}" if params_path else "params file",
+              "template": "template", "seed": f"seed {seed}"}
+    groups = {source: [name for name, s in sources.items() if s == source] for source in labels}
+    groups = {source: names for source, names in groups.items() if names}
+    main = max(groups, key=lambda source: len(groups[source]), default=None)
+    return " + ".join(labels[source] if source == main else f"{labels[source]} for {', '.join(names)}"
+                      for source, names in groups.items())
 
 
 def resolve(exercise, *, size: str | None = None, sets: dict | None = None, params_path: Path | None = None,
@@ -351,7 +529,10 @@ def resolve(exercise, *, size: str | None = None, sets: dict | None = None, para
     missing = [d for d in exercise.dims if d not in dims]
     if missing:
         raise XlhandError(f"{exercise.name}: dim '{missing[0]}' has no value")
-    options = exercise.check_options(options or {})
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise XlhandError(f"--seed {seed}: a seed is a whole number, 0 or more")
+    options = exercise.check_options({**(user.options if user is not None else {}),
+                                      **exercise.read_options(options or {}, "--opt")})
 
     params, sources = Params(), {}
     for given in exercise.givens:
@@ -365,12 +546,13 @@ def resolve(exercise, *, size: str | None = None, sets: dict | None = None, para
     used_seed = None
     if to_generate:
         used_seed = 0 if seed is None else seed
-        _generate(exercise, dims, params, to_generate, used_seed)
+        params = generate(exercise, dims, used_seed, params, to_generate, options)
         sources.update({g.name: "seed" for g in to_generate})
     elif seed is not None:
         used_seed = seed
     exercise.validate(dims, params, _origin(user))
-    return Resolved(exercise, dims, params, used_seed, options, sources)
+    return Resolved(exercise, dims, params, used_seed, options, sources,
+                    numbers_text(sources, params_path, used_seed))
 
 
 def _origin(user: ParamsFile | None) -> str:
@@ -385,14 +567,28 @@ def _fits(given: Given, value, dims: Dims) -> bool:
         return False
 
 
-def _generate(exercise, dims: Dims, params: Params, givens: list[Given], seed: int) -> None:
-    """Fresh numbers for ``givens``, retried until the exercise finds them instructive."""
-    for attempt in range(GENERATION_ATTEMPTS):
-        for given in givens:
-            rng = np.random.default_rng([seed, attempt, zlib.crc32(exercise.name.encode()), zlib.crc32(given.name.encode())])
+def generate(exercise, dims: Dims, seed: int, params: Params | None = None,
+             givens: list[Given] | None = None, options: dict | None = None) -> Params:
+    """Fresh numbers from ``seed`` for ``givens`` (default: all), beside the ``params`` already known.
+
+    Each given's numbers are drawn in a scale that keeps the exercise instructive (``row_sum``,
+    ``step``, an exercise's own maker), so nearly every draw passes the exercise's ``accept`` test;
+    of at most ``GENERATION_DRAWS`` draws the first that passes is kept, and if none does that is
+    an error, never numbers that do not teach."""
+    params = Params(params or {})
+    givens = list(exercise.givens) if givens is None else givens
+    streams = [(given, zlib.crc32(exercise.name.encode()), zlib.crc32(given.name.encode())) for given in givens]
+    for draw in range(GENERATION_DRAWS):
+        for given, name_key, given_key in streams:
+            # each given its own stream (as np.random.default_rng would make it, at half the cost)
+            rng = np.random.Generator(np.random.PCG64([seed, draw, name_key, given_key]))
             params[given.name] = given.generate(rng, dims, params)
-        if exercise.accept is None or exercise.accept(dims, params):
-            return
+        if exercise.instructive(dims, params, options):
+            return params
+    sizes = ", ".join(f"{k}={v}" for k, v in dims.items())
+    names = ", ".join(g.name for g in givens)
+    raise XlhandError(f"{exercise.name} ({sizes}): no instructive numbers for {names} from seed {seed} "
+                      f"in {GENERATION_DRAWS} draws (try another seed or size, or give them in a params file)")
 
 
 # --- dumping -------------------------------------------------------------------------------
@@ -435,6 +631,8 @@ def dump_params(resolved: Resolved) -> str:
         "dims": dict(resolved.dims),
         "values": {g.name: dump_value(g, resolved.params[g.name], resolved.dims) for g in ex.givens},
     }
+    if ex.options:
+        doc["options"] = {o.name: resolved.options.get(o.name, o.default) for o in ex.options}
     return yaml.dump(doc, Dumper=_FlowListDumper, sort_keys=False, allow_unicode=True, width=120)
 
 

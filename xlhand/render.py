@@ -35,17 +35,22 @@ def render(paths: list[Path], out_dir: Path, png: bool = False, timeout: float =
 
 def pages_as_png(pdf: Path, timeout: float = TIMEOUT) -> list[Path]:
     """One PNG per page of ``pdf``, beside it: ``<stem>-1.png``, ``<stem>-2.png`` …"""
-    for old in pdf.parent.glob(f"{pdf.stem}-*.png"):
+    for old in _pages_of(pdf):
         old.unlink()
     try:
         subprocess.run(["pdftoppm", "-r", str(PNG_DPI), "-png", str(pdf), str(pdf.with_suffix(""))],
                        check=True, timeout=timeout, stdin=subprocess.DEVNULL, capture_output=True)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as e:
         raise XlhandError(f"{pdf}: pdftoppm could not make PNG pages ({type(e).__name__})") from None
-    pages = sorted(pdf.parent.glob(f"{pdf.stem}-*.png"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
+    pages = sorted(_pages_of(pdf), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
     renamed = []
     for k, page in enumerate(pages, start=1):  # pdftoppm pads page numbers by the page count
         target = pdf.parent / f"{pdf.stem}-{k}.png"
         page.rename(target)
         renamed.append(target)
     return renamed
+
+
+def _pages_of(pdf: Path) -> list[Path]:
+    """``<stem>-<number>.png`` beside ``pdf`` (not ``<stem>-student-1.png``, another file's pages)."""
+    return [p for p in pdf.parent.glob(f"{pdf.stem}-*.png") if p.stem[len(pdf.stem) + 1:].isdigit()]

@@ -46,6 +46,10 @@ class Glyph:
     text: str
     kind: str = "glyph"  # glyph | note | label
 
+    def width(self) -> int:
+        """Columns the text covers (a glyph is centred in its one cell; a note runs to the right)."""
+        return 1 if self.kind == "glyph" else style.text_columns(self.text)
+
 
 CHART_ROWS = 14  # a chart's height on the sheet, in rows (about 74 mm)
 CHART_COLS = 7  # and its width, in columns (about 106 mm)
@@ -105,7 +109,7 @@ class Group:
 
     def _edges(self) -> tuple[int, int, int, int]:
         boxes = ([b.footprint() for b in self.blocks + self.charts]
-                 + [(g.row, g.col, g.row + 1, g.col + 1) for g in self.glyphs])
+                 + [(g.row, g.col, g.row + 1, g.col + g.width()) for g in self.glyphs])
         if not boxes:
             raise LayoutError("an empty group has no place")
         return (min(b[0] for b in boxes), min(b[1] for b in boxes),
@@ -416,9 +420,11 @@ class Sheet:
                     raise LayoutError(f"{self.title}: {chart.name} overlaps {other} at row {r}, col {c}")
                 occupied[(r, c)] = chart.name
         for g in self.glyphs:
-            other = occupied.get((g.row, g.col))
-            if other is not None:
-                raise LayoutError(f"{self.title}: text {g.text!r} lies on {other}")
+            for c in range(g.col, g.col + g.width()):
+                other = occupied.get((g.row, c))
+                if other is not None:
+                    raise LayoutError(f"{self.title}: text {g.text!r} lies on {other} at row {g.row}, col {c}")
+                occupied[(g.row, c)] = f"text {g.text!r}"
 
     def finish(self) -> None:
         """Fix positions: header on top, drawing below it, margin column on the left."""

@@ -4,6 +4,8 @@ Colour is never the only cue: every block also carries a label, and the legend n
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 # role -> (fill colour, font colour, what the legend says)
 PALETTE = {
     "given": ("#DDEBF7", "#1F3864", "given data (inputs)"),
@@ -18,6 +20,7 @@ PALETTE = {
 
 NUMBER_FORMAT = "0.0##"
 INTEGER_FORMAT = "0"
+COLOUR_SCALE = {"min_color": "#FFFFFF", "max_color": "#5B9BD5"}  # attention weights: white (0) to blue (max)
 CHECK_RIGHT = {"bg_color": "#63BE7B", "font_color": "#000000"}
 CHECK_WRONG = {"bg_color": "#F8696B", "font_color": "#000000"}
 
@@ -44,7 +47,7 @@ SUBTITLE = {"italic": True, "font_color": "#595959"}
 LABEL = {"bold": True, "font_color": "#404040"}
 STEP_TEXT = {"text_wrap": True, "valign": "top"}
 SIDE_LABEL = {"bold": True, "font_color": "#404040", "align": "right"}
-STEP_NUMBER = {"bold": True, "font_color": "#C00000"}
+STEP_NUMBER = {"bold": True, "font_color": "#C00000", "valign": "top"}
 GLYPH = {"bold": True, "align": "center", "font_color": "#7F7F7F", "font_size": 12}
 NOTE = {"italic": True, "font_color": "#595959"}
 
@@ -55,6 +58,7 @@ CELL_PADDING_PIXELS = 7
 BOLD_FACTOR = 1.1  # bold Calibri runs about a tenth wider than regular
 
 
+@lru_cache(maxsize=4096)
 def text_columns(text: str, bold: bool = False) -> int:
     """How many columns of the sheet's width a text needs so that it is not clipped or run into
     the next cell's text (Excel's character widths, as XlsxWriter's autofit uses them)."""

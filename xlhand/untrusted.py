@@ -2,14 +2,22 @@
 
 Before any XML is parsed, :func:`precheck` looks at the file from the outside: its size, whether
 it is a zip at all, the zip's entry count, declared uncompressed sizes and compression ratios,
-macros, external links, DOCTYPE/ENTITY declarations (the XML entity attacks) and the declared
-sheet dimensions. Only then is the workbook parsed, by openpyxl with defusedxml active, in a
-forked child process with CPU-time and address-space limits (``resource.setrlimit``) and a
-wall-clock timeout, so a file that still manages to be expensive costs one row in the grades, not
-the batch. The child reads only the rectangle of cells the grader needs.
+macros, external links and the declared sheet dimensions, and it reads every XML part whole (in
+chunks, so a declaration split between two chunks is still seen) for DOCTYPE/ENTITY declarations,
+the XML entity attacks. Only UTF-8 XML is accepted: a part in UTF-16 or UTF-32, or one declaring
+another encoding, is refused rather than decoded, since a byte scan cannot read it.
+
+Only then is the workbook opened, in a forked child process with CPU-time and address-space
+limits (``resource.setrlimit``) and a wall-clock timeout, so a file that still manages to be
+expensive costs one row in the grades, not the batch; if the limits cannot be set, nothing is
+graded (:class:`SandboxError`). In the child IronCalc loads the workbook and recalculates every
+formula (results saved in the file are never read), and :mod:`xlhand.formula_policy` refuses every
+blank whose value comes from a formula that reads anything but the visible sheet. The child sends
+back only the rectangle of cells the grader needs.
 """
 from __future__ import annotations
 
+import io
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -20,6 +28,10 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import formula_policy
+from .errors import XlhandError
+from .formula_policy import Area, Formula
+
 MAX_BYTES = 10 * 1024 * 1024  # a worksheet is a few tens of KB
 MAX_ENTRIES = 1000
 MAX_TOTAL_UNCOMPRESSED = 100 * 1024 * 1024
@@ -28,9 +40,17 @@ MAX_ROWS = 10_000
 MAX_COLS = 1_000
 TIMEOUT = 30.0  # seconds per file
 MEMORY = 1024 * 1024 * 1024  # bytes of address space a child may add
+CHUNK = 64 * 1024  # bytes of an XML part scanned at a time
+OVERLAP = 256  # bytes carried into the next chunk: longer than anything searched for
 
+XML_SUFFIXES = (".xml", ".rels", ".vml")
+DECLARATIONS = (b"<!DOCTYPE", b"<!ENTITY")
+UTF8 = (b"utf-8", b"utf8", b"us-ascii", b"ascii")
+_WIDE = ((b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe\x00\x00", "UTF-32"), (b"<\x00\x00\x00", "UTF-32"),
+         (b"\x00\x00\x00<", "UTF-32"), (b"\xfe\xff", "UTF-16"), (b"\xff\xfe", "UTF-16"), (b"<\x00", "UTF-16"),
+         (b"\x00<", "UTF-16"))
+_DECLARED_ENCODING = re.compile(rb"\s*<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']*)[\"']")
 _DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]{1,3})([0-9]{1,7})(?::([A-Z]{1,3})([0-9]{1,7}))?\"")
-_CELL_REF = re.compile(r"^([A-Z]{1,3})([0-9]+)$")
 
 
 class Rejected(Exception):
@@ -41,14 +61,20 @@ class Rejected(Exception):
         self.reason = reason
 
 
+class SandboxError(XlhandError):
+    """The limits a child must run under could not be set: no submission may be opened."""
+
+
 @dataclass
 class Extracted:
-    """What the child read from a submission: metadata, sheet names and a box of cells."""
+    """What the child read from a submission: metadata, sheet names and a box of recalculated cells."""
 
     meta: dict = field(default_factory=dict)
     sheets: list[str] = field(default_factory=list)
-    values: list[list[object]] = field(default_factory=list)  # saved results (data only)
-    formulas: list[list[object]] = field(default_factory=list)  # formula text or the same value
+    values: list[list[object]] = field(default_factory=list)  # as IronCalc computes them; errors as "#DIV/0!"
+    formulas: dict[tuple[int, int], str] = field(default_factory=dict)  # blank -> the formula giving its value
+    refused: dict[tuple[int, int], str] = field(default_factory=dict)  # blank -> why its formula is refused
+    sheet_state: str = "visible"  # of the graded sheet: "hidden" or "veryHidden" when the file hides it
     notes: list[str] = field(default_factory=list)
 
     def value(self, row: int, col: int):
@@ -59,11 +85,8 @@ class Extracted:
             return None
 
     def formula(self, row: int, col: int) -> str | None:
-        try:
-            v = self.formulas[row][col]
-        except IndexError:
-            return None
-        return v if isinstance(v, str) and v.startswith("=") else None
+        """The formula that gives the blank at 0-based ``row``, ``col`` its value, if any."""
+        return self.formulas.get((row, col))
 
 
 def _col_number(letters: bytes | str) -> int:
@@ -116,14 +139,7 @@ def precheck(path: Path, max_bytes: int = MAX_BYTES) -> list[str]:
             if any(n.startswith("xl/externallinks/") for n in lower):
                 notes.append("external links ignored")
             for info in infos:
-                if not info.filename.lower().endswith((".xml", ".rels", ".vml")):
-                    continue
-                with zf.open(info) as member:
-                    start = member.read(4096)
-                if b"<!DOCTYPE" in start.upper() or b"<!ENTITY" in start.upper():
-                    raise Rejected(f"XML entity attack: {info.filename} declares a DOCTYPE/ENTITY")
-                if info.filename.lower().startswith("xl/worksheets/"):
-                    _check_dimension(info.filename, start)
+                _scan_part(zf, info)
         except Rejected:
             raise
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError, KeyError) as e:
@@ -137,98 +153,239 @@ def _actual(names: set[str], wanted: str) -> str:
     return next(n for n in names if n.lower() == wanted.lower())
 
 
-def _check_dimension(name: str, start: bytes) -> None:
-    m = _DIMENSION.search(start)
+def _scan_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+    """Read one part whole, chunk by chunk: refuse XML that is not UTF-8, declares a DOCTYPE or an
+    ENTITY, or (a worksheet) declares absurd dimensions. Binary parts (pictures) are skipped."""
+    name = info.filename
+    with zf.open(info) as member:
+        chunk = member.read(CHUNK)
+        body = chunk[3:] if chunk.startswith(b"\xef\xbb\xbf") else chunk
+        wide = next((encoding for prefix, encoding in _WIDE if body.startswith(prefix)), None)
+        if wide:
+            raise Rejected(f"not UTF-8: {name} is {wide} XML (only UTF-8 is read; save the workbook again "
+                           f"from Excel or LibreOffice)")
+        if not (name.lower().endswith(XML_SUFFIXES) or body.lstrip()[:1] == b"<"):
+            return  # a picture or another binary part
+        declared = _DECLARED_ENCODING.match(body)
+        if declared and declared[1].lower() not in UTF8:
+            raise Rejected(f"not UTF-8: {name} declares encoding '{declared[1].decode(errors='replace')}' "
+                           f"(only UTF-8 is read)")
+        dimension_seen = not name.lower().startswith("xl/worksheets/")
+        tail = b""
+        while chunk:
+            window = tail + chunk
+            upper = window.upper()
+            if any(d in upper for d in DECLARATIONS):
+                raise Rejected(f"XML entity attack: {name} declares a DOCTYPE/ENTITY")
+            if not dimension_seen:
+                dimension_seen = _check_dimension(name, window)
+            tail = window[-OVERLAP:]
+            chunk = member.read(CHUNK)
+
+
+def _check_dimension(name: str, window: bytes) -> bool:
+    """Refuse absurd declared dimensions; whether the declaration was in ``window``."""
+    m = _DIMENSION.search(window)
     if not m:
-        return
+        return False
     col = _col_number(m[3] or m[1])
     row = int(m[4] or m[2])
     if row > MAX_ROWS or col > MAX_COLS:
         ref = m[0].split(b'"')[1].decode()
         raise Rejected(f"absurd sheet dimensions: {name} spans {ref} (limit {MAX_ROWS} rows, {MAX_COLS} columns)")
+    return True
 
 
-# --- parsing in a child ----------------------------------------------------------------------
-def _read_custom_properties(path: Path) -> dict:
+# --- reading in a child ------------------------------------------------------------------------
+@dataclass
+class Job:
+    key: object
+    path: Path
+    sheet: str
+    rows: int
+    cols: int
+    blanks: tuple[tuple[int, int], ...] = ()  # 0-based cells the student fills in
+
+
+def _read_custom_properties(zf: zipfile.ZipFile) -> dict:
     import defusedxml.ElementTree as ET
 
-    with zipfile.ZipFile(path) as zf:
-        name = next((n for n in zf.namelist() if n.lower() == "docprops/custom.xml"), None)
-        if name is None:
-            return {}
-        root = ET.fromstring(zf.read(name))
+    name = next((n for n in zf.namelist() if n.lower() == "docprops/custom.xml"), None)
+    if name is None:
+        return {}
     out = {}
-    for prop in root:
+    for prop in ET.fromstring(zf.read(name)):
         key = prop.get("name")
         if key and len(prop):
             out[key] = prop[0].text or ""
     return out
 
 
-def _plain(value):
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    text = getattr(value, "text", None)  # ArrayFormula
-    if isinstance(text, str):
-        return text if text.startswith("=") else "=" + text
-    return str(value)
+def _extract(job: Job) -> Extracted:
+    """Metadata, sheet names and the box of cells as IronCalc recalculates them (in the child), with
+    the formula behind each blank and, for a formula that reads what it may not, the reason."""
+    from .engine import Workbook
 
-
-def _extract(path: str, sheet: str, rows: int, cols: int) -> Extracted:
-    import openpyxl
-
-    if not openpyxl.DEFUSEDXML:
-        raise Rejected("refused: defusedxml is not active in openpyxl (pip install defusedxml)")
-    p = Path(path)
-    meta = {k: v for k, v in _read_custom_properties(p).items() if k.startswith("xlhand_")}
-    out = Extracted(meta=meta)
-    for data_only in (True, False):
-        wb = openpyxl.load_workbook(p, read_only=True, data_only=data_only, keep_links=False)
-        try:
-            out.sheets = list(wb.sheetnames)
-            if sheet not in out.sheets:
-                return out
-            box = [[_plain(v) for v in row]
-                   for row in wb[sheet].iter_rows(min_row=1, max_row=rows, min_col=1, max_col=cols, values_only=True)]
-        finally:
-            wb.close()
-        box += [[None] * cols for _ in range(rows - len(box))]
-        box = [row + [None] * (cols - len(row)) for row in box]
-        if data_only:
-            out.values = box
-        else:
-            out.formulas = box
+    with zipfile.ZipFile(job.path) as zf:
+        meta = {k: v for k, v in _read_custom_properties(zf).items() if k.startswith("xlhand_")}
+        book = Workbook(job.path, label=Path(job.path).name)
+        out = Extracted(meta=meta, sheets=list(book.sheets))
+        if job.sheet not in out.sheets:
+            return out
+        part, out.sheet_state = _sheet_part(zf, job.sheet)
+        arrays = _array_formulas(zf, part, job.sheet)
+    index = out.sheets.index(job.sheet)
+    blanks = {(r + 1, c + 1) for r, c in job.blanks}  # IronCalc counts from 1
+    own = _cell_formulas(book, index)
+    _sumproduct_as_arrays(book, index, [f for f in own if (f.area.top, f.area.left) in blanks])
+    out.values = [[book.value(index, r + 1, c + 1) for c in range(job.cols)] for r in range(job.rows)]
+    at = {(f.area.top, f.area.left): f.text for f in own}
+    for r, c in blanks:
+        text = at.get((r, c)) or next((f.text for f in arrays if (r, c) in f.area), None)
+        if text:
+            out.formulas[(r - 1, c - 1)] = text
+    refused = formula_policy.refused(own + arrays, blanks, job.sheet)
+    out.refused = {(r - 1, c - 1): reason for (r, c), reason in refused.items()}
     return out
 
 
-def _child(conn, path: str, sheet: str, rows: int, cols: int, timeout: float, memory: int) -> None:
+def _sumproduct_as_arrays(book, index: int, formulas: list[Formula]) -> None:
+    """Evaluate again, as one-cell array formulas, the blanks where IronCalc applies implicit
+    intersection inside SUMPRODUCT: ``=SUMPRODUCT(EXP(A1:A3))`` is #VALUE! in IronCalc (or, on row 1,
+    e^A1), while Excel, LibreOffice and Google Sheets evaluate SUMPRODUCT's arguments as arrays."""
+    again = [(f.area.top, f.area.left, formula_policy.without_sumproduct_intersections(f.text)) for f in formulas]
+    again = [(row, col, text) for row, col, text in again if text is not None]
+    for row, col, text in again:
+        book.model.set_user_array_formula(index, row, col, 1, 1, text)
+    if again:
+        book.model.evaluate()
+
+
+def _cell_formulas(book, index: int) -> list[Formula]:
+    """The formula of every cell of sheet ``index``, as IronCalc evaluates it."""
+    model = book.model
+    out = []
+    for sheet, row, col in model.get_all_cells():
+        if sheet == index:
+            content = model.get_cell_content(sheet, row, col)
+            if content.startswith("="):
+                out.append(Formula(content, Area(row, col, row, col)))
+    return out
+
+
+def _array_formulas(zf: zipfile.ZipFile, part: str, sheet: str) -> list[Formula]:
+    """The array formulas of ``sheet`` (zip entry ``part``) with the ranges they fill: IronCalc shows
+    the other cells of such a range as plain numbers, so the range can only be read from the XML."""
+    import defusedxml.ElementTree as ET
+
+    data = zf.read(part)
+    if b"array" not in data and b"&#" not in data:  # (a character reference could spell "array")
+        return []
+    out = []
+    with io.BytesIO(data) as stream:
+        for _, element in ET.iterparse(stream):
+            tag = _local(element.tag)
+            if tag == "f" and element.get("t") == "array":
+                area = _area(element.get("ref") or "")
+                if area is None:
+                    raise Rejected(f"not a readable xlsx: an array formula in sheet '{sheet}' has no valid range")
+                out.append(Formula("=" + (element.text or ""), area))
+            elif tag == "row":
+                element.clear()
+    return out
+
+
+def _sheet_part(zf: zipfile.ZipFile, sheet: str) -> tuple[str, str]:
+    """The zip entry of ``sheet``, found exactly as IronCalc finds it (xl/workbook.xml, then
+    xl/_rels/workbook.xml.rels, a target taken relative to xl/), so both read the same XML; and
+    the sheet's state (visible, hidden, veryHidden)."""
+    import defusedxml.ElementTree as ET
+
+    unreadable = Rejected(f"not a readable xlsx: no part for sheet '{sheet}'")
+    book = ET.fromstring(zf.read("xl/workbook.xml"))
+    sheets = [e for e in book.iter() if _local(e.tag) == "sheet"]
+    folded = [(e.get("name") or "").casefold() for e in sheets]
+    twins = sorted({n for n in folded if folded.count(n) > 1})
+    if twins:
+        raise Rejected(f"two sheets with the same name ('{twins[0]}', ignoring letter case)")
+    element = next((e for e in sheets if e.get("name") == sheet), None)
+    rid = next((v for k, v in element.attrib.items() if _local(k) == "id"), None) if element is not None else None
+    if rid is None or "xl/_rels/workbook.xml.rels" not in zf.namelist():
+        raise unreadable
+    rels = [e for e in ET.fromstring(zf.read("xl/_rels/workbook.xml.rels")) if e.get("Id") == rid]
+    if len(rels) != 1 or not rels[0].get("Target"):
+        raise unreadable
+    target = rels[0].get("Target")
+    part = target[1:] if target.startswith("/") else "xl/" + target
+    if part not in zf.namelist():
+        raise unreadable
+    return part, element.get("state") or "visible"
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _area(ref: str) -> Area | None:
+    ends = [formula_policy.cell_of(part) for part in ref.replace("$", "").split(":")]
+    if not 1 <= len(ends) <= 2 or any(e is None for e in ends):
+        return None
+    (r1, c1), (r2, c2) = ends[0], ends[-1]
+    return Area(min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2))
+
+
+def _child(conn, job: Job, timeout: float, memory: int) -> None:
     try:
-        vm = _current_address_space()
-        resource.setrlimit(resource.RLIMIT_AS, (vm + memory, vm + memory))
-        cpu = int(timeout) + 1
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    except (ValueError, OSError):
-        pass
+        _limit_resources(timeout, memory)
+    except (ValueError, OSError) as e:
+        _send(conn, ("sandbox", f"the limits for reading submissions could not be set ({e})"))
+        return
     try:
-        result = ("ok", _extract(path, sheet, rows, cols))
+        result = ("ok", _extract(job))
     except Rejected as e:
         result = ("rejected", e.reason)
     except MemoryError:
-        result = ("rejected", "too large to parse: the memory limit was reached")
+        result = ("rejected", "too large to read: the memory limit was reached")
     except zipfile.BadZipFile:
         result = ("rejected", "corrupt zip: the file is damaged or truncated")
-    except Exception as e:
-        if _defused(e):
-            result = ("rejected", "XML entity attack: a DOCTYPE/ENTITY declaration (refused by defusedxml)")
-            conn.send(result)
-            conn.close()
-            return
-        text = str(e).splitlines()[0][:120] if str(e) else ""
-        result = ("rejected", f"not a readable xlsx: {type(e).__name__}{': ' + text if text else ''}")
+    except BaseException as e:  # noqa: BLE001 - in the child, anything (a Rust panic too) costs one row
+        if isinstance(e, (KeyboardInterrupt, SystemExit)):
+            raise
+        result = ("rejected", _reason(e))
+    _send(conn, result)
+
+
+def _reason(error: BaseException) -> str:
+    from .engine import EngineError
+
+    if _defused(error):
+        return "XML entity attack: a DOCTYPE/ENTITY declaration (refused by defusedxml)"
+    if isinstance(error, EngineError):
+        return f"could not be recalculated: {error}"
+    text = str(error).splitlines()[0][:120] if str(error) else ""
+    return f"not a readable xlsx: {type(error).__name__}{': ' + text if text else ''}"
+
+
+def _send(conn, result) -> None:
     try:
         conn.send(result)
     finally:
         conn.close()
+
+
+def _limit_resources(timeout: float, memory: int) -> None:
+    """CPU time and address space for this (child) process; raises when they cannot be set."""
+    _lower_limit(resource.RLIMIT_AS, _current_address_space() + memory)
+    cpu = int(timeout) + 1
+    _lower_limit(resource.RLIMIT_CPU, cpu, cpu + 1)
+
+
+def _lower_limit(which: int, soft: int, hard: int | None = None) -> None:
+    hard = soft if hard is None else hard
+    _, ceiling = resource.getrlimit(which)
+    if ceiling != resource.RLIM_INFINITY:  # a stricter limit already in force stays
+        soft, hard = min(soft, ceiling), min(hard, ceiling)
+    resource.setrlimit(which, (soft, hard))
 
 
 def _defused(error: BaseException) -> bool:
@@ -244,70 +401,83 @@ def _defused(error: BaseException) -> bool:
 
 
 def _current_address_space() -> int:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmSize:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 512 * 1024 * 1024
-
-
-@dataclass
-class Job:
-    key: object
-    path: Path
-    sheet: str
-    rows: int
-    cols: int
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    raise OSError("no VmSize in /proc/self/status")
 
 
 def extract_many(jobs: list[Job], *, workers: int | None = None, timeout: float = TIMEOUT,
                  memory: int = MEMORY) -> dict[object, Extracted | Rejected]:
-    """Parse every job's file in its own limited child, ``workers`` at a time."""
+    """Read every job's file in its own limited child, ``workers`` at a time, each with its own
+    ``timeout``: a file that stalls costs its own row only. Raises :class:`SandboxError` (and
+    stops every child) when a child cannot set its limits."""
+    import defusedxml.ElementTree  # noqa: F401 - imported once here, not in every child
+    import ironcalc  # noqa: F401
+
     ctx = multiprocessing.get_context("fork")
     workers = max(1, workers or os.cpu_count() or 1)
     pending = list(jobs)
     running: dict = {}  # sentinel -> (job, process, conn, started)
+    done = []  # children that answered, left to exit while the next ones start
     results: dict[object, Extracted | Rejected] = {}
-    while pending or running:
-        while pending and len(running) < workers:
-            job = pending.pop(0)
-            parent, child = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_child, args=(child, str(job.path), job.sheet, job.rows, job.cols,
-                                                    timeout, memory), daemon=True)
-            proc.start()
-            child.close()
-            running[proc.sentinel] = (job, proc, parent, time.monotonic())
-        ready = multiprocessing.connection.wait(list(running) + [c for _, _, c, _ in running.values()],
-                                                timeout=0.5)
-        now = time.monotonic()
-        for sentinel, (job, proc, conn, started) in list(running.items()):
-            outcome = None
-            if conn in ready or sentinel in ready:
-                try:
-                    if conn.poll():
-                        status, payload = conn.recv()
-                        outcome = payload if status == "ok" else Rejected(payload)
-                except (EOFError, OSError):
-                    pass
-                if outcome is None and proc.exitcode is None:
-                    proc.join(0.1)
-                if outcome is None and proc.exitcode is not None:
-                    outcome = Rejected("could not be parsed within the limits (the parser was stopped)")
-            if outcome is None and now - started > timeout:
-                proc.kill()
-                outcome = Rejected(f"took too long to parse (over {timeout:g} s)")
-            if outcome is not None:
-                proc.join(1)
-                if proc.is_alive():
+    try:
+        while pending or running:
+            while pending and len(running) < workers:
+                job = pending.pop(0)
+                parent, child = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_child, args=(child, job, timeout, memory), daemon=True)
+                proc.start()
+                child.close()
+                running[proc.sentinel] = (job, proc, parent, time.monotonic())
+            ready = multiprocessing.connection.wait(list(running) + [c for _, _, c, _ in running.values()],
+                                                    timeout=0.5)
+            done = [proc for proc in done if proc.exitcode is None]  # (exitcode reaps those that exited)
+            now = time.monotonic()
+            for sentinel, (job, proc, conn, started) in list(running.items()):
+                outcome = _outcome(proc, conn, ready, sentinel)
+                if outcome is None and now - started > timeout:
                     proc.kill()
-                    proc.join(1)
-                conn.close()
-                del running[sentinel]
-                results[job.key] = outcome
+                    outcome = Rejected(f"took too long to read (over {timeout:g} s)")
+                if outcome is not None:
+                    conn.close()
+                    del running[sentinel]
+                    done.append(proc)
+                    results[job.key] = outcome
+    finally:  # children still running here are left by an error (SandboxError)
+        for _, proc, conn, _ in running.values():
+            proc.kill()
+            conn.close()
+            done.append(proc)
+        for proc in done:
+            _stop(proc)
     return results
+
+
+def _outcome(proc, conn, ready, sentinel) -> Extracted | Rejected | None:
+    if conn not in ready and sentinel not in ready:
+        return None
+    try:
+        if conn.poll():
+            status, payload = conn.recv()
+            if status == "sandbox":
+                raise SandboxError(f"cannot grade safely: {payload}")
+            return payload if status == "ok" else Rejected(payload)
+    except (EOFError, OSError):
+        pass
+    if proc.exitcode is None:
+        proc.join(0.1)
+    if proc.exitcode is not None:
+        return Rejected("could not be read within the limits (the reader was stopped)")
+    return None
+
+
+def _stop(proc) -> None:
+    proc.join(1)
+    if proc.is_alive():
+        proc.kill()
+        proc.join(1)
 
 
 def extract_one(path: Path, sheet: str, rows: int, cols: int, **kw) -> Extracted | Rejected:

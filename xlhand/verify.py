@@ -61,7 +61,8 @@ def rebuild(path: Path, wb=None) -> Rebuilt:
     dims = Dims({k: int(v) for k, v in meta["dims"].items()})
     params = readback.read_params(wb, exercise, dims, path)
     seed = int(meta["seed"]) if meta.get("seed") else None
-    resolved = Resolved(exercise, dims, params, seed, exercise.check_options(meta["options"]))
+    resolved = Resolved(exercise, dims, params, seed, exercise.check_options(meta["options"]),
+                        numbers=meta.get("numbers", ""))
     notes = []
     if meta.get("params_fingerprint") and meta["params_fingerprint"] != resolved.fingerprint():
         notes.append("the givens differ from those the workbook was built with")

@@ -105,7 +105,9 @@ class WorkbookWriter:
         if hidden:
             ws.very_hidden()
         else:
-            paper.setup(ws, sheet, self.paper, row_points, who)
+            # the header's wrapped rows are known now: plan the pages again in the orientation chosen
+            final = paper.page_grid(sheet, self.paper, row_points, landscape=grid.landscape)
+            paper.setup(ws, sheet, self.paper, final, who)
         return ws
 
     def _write_header(self, ws, sheet: Sheet, include_blank: bool, last_col: int) -> dict[int, float]:
@@ -184,6 +186,8 @@ class WorkbookWriter:
             {"type": "formula", "criteria": f"=ROUND({first},0)={first}",
              "format": self.fmt({"num_format": style.INTEGER_FORMAT})},
         )
+        if block.extra.get("colour_scale"):
+            ws.conditional_format(block.range(), {"type": "2_color_scale", **style.COLOUR_SCALE})
 
     def _write_chart(self, ws, sheet_name: str, chart) -> None:
         native = self.workbook.add_chart({"type": chart.kind})

@@ -19,7 +19,7 @@ import numpy as np
 from ..npref import layernorm_columns, sigmoid, softmax_columns
 from .. import fx, ops
 from ..exercise import Exercise
-from ..params import Given
+from ..params import Given, sparse_signs, spread_columns
 
 EPS = 1e-5
 
@@ -55,68 +55,74 @@ def reference(d, p):
 
 # --- layout ------------------------------------------------------------------------------------
 def layout(s, d, p):
-    r, c_m, c_z, c, H = d.r, d.c_m, d.c_z, d.c, d.heads
-    slot = r + 1
-    C0 = max(2 * slot, c_m + 3, c_z + 2, c + 2)        # the column of M̂, Q, K, V (weights stand left of it)
-    C1, C2 = C0 + slot, C0 + 2 * slot                   # the next two r-wide columns
-
-    with s.step("Pair bias: ẑ_ij = LayerNorm(z_ij), b_ij^h = Wb[h]·ẑ_ij, gathered as Bias_h (row j, column i)"):
-        pb = {}
-        row = 0
+    r = d.r
+    with s.step("Pair bias: ẑ_ij = LayerNorm(z_ij), b_ij^h = Wb[h]·ẑ_ij, gathered as Bias_h (row j = key, "
+                "column i = query)"), s.group() as pair:
+        residues, pb = [], {}
         for i in range(1, r + 1):
-            Zp = s.given("Zp", at=(row, C0 - 2 * slot), index=i, label=f"Zp_{i} (column j = z_{i}j)")
-            zhat = ops.layernorm_columns(s, f"Zhat_{i}", Zp, eps=EPS, label=f"Zhat_{i}")
-            W = "Wb" if i == 1 else s.blocks["Wb"]
-            pb[i] = ops.matmul(s, f"Pb_{i}", W, zhat, at=(zhat.bottom + 2, C0), label=f"Pb_{i} = Wb·Zhat_{i}")
-            row = pb[i].bottom + 2
-        bias = {}
-        for h in range(1, H + 1):
-            bias[h] = s.add(f"Bias_{h}", (r, r), (1 + (h - 1) * (r + 2), C1), "computed",
-                            f"Bias_{h}[j, i] = Pb_i[{h}, j]",
-                            formula=lambda j, i, h=h: pb[i + 1].cell(h - 1, j))
-        row = max(row, bias[H].bottom + 2) + 1
-
+            with s.group() as residue:
+                Zp = s.given("Zp", index=i, label=f"Zp_{i} (column j = z_{i}j)")
+                zhat = ops.layernorm_columns(s, f"Zhat_{i}", Zp, eps=EPS, label=f"Zhat_{i}")
+                pb[i] = ops.matmul(s, f"Pb_{i}", "Wb", zhat, label=f"Pb_{i} = Wb·Zhat_{i}")
+            residues.append(residue)
+        column = s.arrange(residues, "down", gap=1)
+        bias = {h: s.add(f"Bias_{h}", (r, r), None, "computed", f"Bias_{h}[j,i] = Pb_i[{h},j]",
+                         formula=lambda j, i, h=h: pb[i + 1].cell(h - 1, j))
+                for h in range(1, d.heads + 1)}
+        s.next_to(s.arrange(list(bias.values()), "down"), column, "right")
+    rows = [pair]
     for m in range(1, d.s + 1):
-        first = m == 1
-        with s.step(f"MSA row {m}: M̂ = LayerNorm(M_{m}); per head Q, K, V = W·M̂; S = KᵀQ/√c + Bias; "
-                    f"A = softmax(S); G = σ(Wg·M̂ + bg); O = G ⊙ (V·A); Mout_{m} = Wo·[O_1; …] + bo"):
-            M = s.given("M", at=(row, C0 - 2 * slot), index=m, label=f"M_{m} (MSA row {m})")
-            mhat = ops.layernorm_columns(s, f"Mhat_{m}", M, eps=EPS, label=f"Mhat_{m}")
-            if not first:
-                s.note(row - 1, C0 - 2 * slot - 3, "weights as for row 1")
-            y = mhat.bottom + 2
-            outputs = []
-            for h in range(1, H + 1):
-                proj = {}
-                for k, key in enumerate("QKV"):
-                    at = (y + k * (c + 2), C0)
-                    W = (s.given(f"W{key.lower()}", at=(at[0], C0 - 1 - c_m), index=h) if first
-                         else s.blocks[f"W{key.lower()}_{h}"])
-                    proj[key] = ops.matmul(s, f"{key}_{m}_{h}", W, mhat, at=at,
-                                           label=f"{key}_{m}_{h} = W{key.lower()}_{h}·Mhat_{m}")
-                y_s = y + 3 * (c + 2)
-                QK = ops.scores(s, f"QK_{m}_{h}", proj["K"], proj["Q"], scale=c, at=(y_s, C0),
-                                label=f"Kᵀ·Q / √{c}")
-                S = ops.elementwise(s, f"S_{m}_{h}", fx.add, [QK, bias[h]], label=f"S_{m}_{h} = · + Bias_{h}")
-                A = ops.softmax_columns(s, f"A_{m}_{h}", S, at=(S.bottom + 2, C1), label=f"A_{m}_{h} = softmax(S)")
-                y_v = A.bottom + 3
-                Vc = ops.copy(s, f"V_{m}_{h}_c", proj["V"], (y_v, C1), label=f"V_{m}_{h}")
-                VA = ops.matmul(s, f"VA_{m}_{h}", Vc, A, at=(y_v, C2), label="V·A")
-                y_g = VA.bottom + 2
-                if first:
-                    Wg = s.given("Wg", at=(y_g, C0 - 2 - c_m), index=h)
-                    bg = s.given("bg", at=(y_g, C0 - 2), index=h)
-                else:
-                    Wg, bg = s.blocks[f"Wg_{h}"], s.blocks[f"bg_{h}"]
-                Gz = ops.linear(s, f"Gz_{m}_{h}", Wg, mhat, bg, at=(y_g, C0), label=f"Wg_{h}·Mhat + bg_{h}")
-                G = ops.sigmoid(s, f"G_{m}_{h}", Gz, label=f"G_{m}_{h} = σ(·)")
-                outputs.append(ops.elementwise(s, f"O_{m}_{h}", fx.mul, [G, VA], label=f"O_{m}_{h} = G ⊙ V·A"))
-                y = y_g + c + 2
-            Ocat = ops.stack(s, f"Ocat_{m}", outputs, at=(y, C0), label="[O_1; …; O_heads]")
-            weights = ("Wo", "bo") if first else (s.blocks["Wo"], s.blocks["bo"])
-            Mout = ops.linear(s, f"Mout_{m}", weights[0], Ocat, weights[1], at=(Ocat.bottom + 3, C0),
-                              role="output", label=f"Mout_{m} = Wo·[O] + bo")
-            row = Mout.bottom + 3
+        if m == 1:
+            title = ("MSA row 1: M̂ = LayerNorm(M_1); per head h: Q, K, V = W·M̂; S = Kᵀ·Q/√c + Bias_h; "
+                     "A = softmax(S); G = σ(Wg·M̂ + bg); O = G ⊙ (V·A); Mout_1 = Wo·[O_1; …] + bo")
+        else:
+            title = f"MSA row {m}: as row 1, with the same weights"
+        with s.step(title), s.group() as row:
+            _msa_row(s, m, d, bias)
+        rows.append(row)
+    s.arrange(rows, "down", gap=2)
+
+
+def _msa_row(s, m, d, bias):
+    """M̂_m = LayerNorm(M_m), then the heads one under the other in M̂'s columns (each projection
+    under M̂ with its weights at the left), the heads' outputs stacked and mixed by Wo."""
+    M = s.given("M", index=m, label=f"M_{m} (MSA row {m})")
+    mhat = ops.layernorm_columns(s, f"Mhat_{m}", M, eps=EPS, label=f"Mhat_{m}")
+    above = ops.ones_row(s, mhat)  # bg's row of 1s, under M̂ before the heads
+    outputs = []
+    for h in range(1, d.heads + 1):
+        with s.group():
+            above, O = _head(s, m, h, d.c, mhat, above, bias[h])
+        outputs.append(O)
+    heads = f"[O_{m}_1; …; O_{m}_{d.heads}]" if d.heads > 1 else f"O_{m}_1"
+    Ocat = ops.stack(s, f"Ocat_{m}", outputs, at=s.below(above), label=f"Ocat_{m} = {heads}")
+    ops.linear(s, f"Mout_{m}", "Wo", Ocat, "bo", role="output", label=f"Mout_{m} = Wo·Ocat_{m} + bo")
+
+
+def _head(s, m, h, c, mhat, above, bias):
+    """Head h of MSA row m. In M̂'s columns: Q, K, V (weights at the left), the scores Kᵀ·Q/√c (Kᵀ at
+    the left), e^(S − max), V again and Wg·M̂ + bg; right of them S (with the pair bias), A, V·A
+    (A above it), G and O = G ⊙ V·A (G above it). Returns (the last of the head, O)."""
+    proj = {}
+    for key in "QKV":
+        at = s.below(above)
+        (W,) = ops.weights_left_of(s, at, [f"W{key.lower()}"], index=h)
+        above = proj[key] = ops.matmul(s, f"{key}_{m}_{h}", W, mhat, at=at, label=f"{key}_{m}_{h} = {W.name}·M̂")
+    QK = ops.scores(s, f"QK_{m}_{h}", proj["K"], proj["Q"], scale=c, at=s.below(above),
+                    label=f"QK_{m}_{h} = Kᵀ·Q / √{c}")
+    S = ops.elementwise(s, f"S_{m}_{h}", fx.add, [QK, bias], label=f"S_{m}_{h} = QK + {bias.name}")
+    A = ops.heat(ops.softmax_columns(s, f"A_{m}_{h}", S, at=s.below(QK, gap=2),  # clear of S's max row
+                                     label=f"A_{m}_{h} = softmax(S)"))
+    Vc = ops.copy(s, f"V_{m}_{h}_c", proj["V"], s.below_all(), label=f"V_{m}_{h}")
+    VA = ops.matmul(s, f"VA_{m}_{h}", Vc, A, at=s.below(A, gap=2), label=f"VA_{m}_{h} = V·A")  # clear of the Σ row
+    s.next_to(Vc, VA, "left")
+    at = s.below(Vc)
+    Wg, bg = ops.weights_left_of(s, at, ["Wg", "bg"], index=h)
+    with s.group() as tail:
+        Gz = ops.linear(s, f"Gz_{m}_{h}", Wg, mhat, bg, at=at, label=f"Gz_{m}_{h} = Wg·M̂+bg")
+        G = ops.sigmoid(s, f"G_{m}_{h}", Gz, label=f"G_{m}_{h} = σ(Gz)")
+        O = ops.elementwise(s, f"O_{m}_{h}", fx.mul, [G, VA], at=s.below(G), label=f"O_{m}_{h} = G ⊙ VA")
+    return tail, O
 
 
 # --- numbers -----------------------------------------------------------------------------------
@@ -142,12 +148,6 @@ def _heads_width(d):
     return d.heads * d.c
 
 
-def _sparse(rng, size, dims):
-    """Weights in −1, 0, 1 with half of them 0: sums over c_m = 6 features stay small enough for a
-    softmax that is not one-hot."""
-    return rng.choice([-1.0, 0.0, 0.0, 1.0], size=size)
-
-
 EXERCISE = Exercise(
     name="alphafold-msa",
     title="AlphaFold Evoformer: MSA row-wise gated self-attention with pair bias",
@@ -158,15 +158,19 @@ EXERCISE = Exercise(
         "medium": dict(s=2, r=3, c_m=4, c_z=3, c=2, heads=2),
         "large": dict(s=3, r=4, c_m=6, c_z=4, c=3, heads=2),
     },
+    # Fresh numbers: every residue's features vary (LayerNorm has work), projection rows are 1 or 2
+    # entries ±1 (the query's 1) and pair-bias rows sum to at most 1 in absolute value, so the
+    # softmax is not one-hot and the gates not saturated.
     givens=[
-        Given("M", ("s", "c_m", "r"), low=-2, high=3, describe="MSA, one c_m × r block per row s"),
-        Given("Zp", ("r", "c_z", "r"), low=-2, high=3, describe="pair representation, one c_z × r block per i"),
-        Given("Wq", ("heads", "c", "c_m"), role="weight", make=_sparse),
-        Given("Wk", ("heads", "c", "c_m"), role="weight", make=_sparse),
-        Given("Wv", ("heads", "c", "c_m"), role="weight", make=_sparse),
-        Given("Wg", ("heads", "c", "c_m"), role="weight", make=_sparse),
+        Given("M", ("s", "c_m", "r"), make=spread_columns(-2, 3), describe="MSA, one c_m × r block per row s"),
+        Given("Zp", ("r", "c_z", "r"), make=spread_columns(-2, 3),
+              describe="pair representation, one c_z × r block per i"),
+        Given("Wq", ("heads", "c", "c_m"), role="weight", make=sparse_signs(1)),
+        Given("Wk", ("heads", "c", "c_m"), role="weight", make=sparse_signs(2)),
+        Given("Wv", ("heads", "c", "c_m"), role="weight", make=sparse_signs(2)),
+        Given("Wg", ("heads", "c", "c_m"), role="weight", make=sparse_signs(2)),
         Given("bg", ("heads", "c", 1), role="bias", low=-1, high=1),
-        Given("Wb", ("heads", "c_z"), role="weight", low=-1, high=1),
+        Given("Wb", ("heads", "c_z"), role="weight", low=-1, high=1, step=0.5, row_sum=1),
         Given("Wo", ("c_m", _heads_width), role="weight", low=-1, high=1),
         Given("bo", ("c_m", 1), role="bias", low=-1, high=1),
     ],

@@ -6,9 +6,11 @@ The pair representation z_ij ∈ R^c_z stands as one block per residue i: Zp_i (
 3. g_ij = σ(Wg·ẑ_ij + bg)
 4. outgoing edges (Alg. 11): t_ij = Σ_k a_ik ⊙ b_jk; incoming edges (Alg. 12): t_ij = Σ_k a_ki ⊙ b_kj
 5. z̃_ij = g_ij ⊙ (Wz·LayerNorm(t_ij) + bz)
-Residue i's blocks stand side by side (i = 1 … r from left to right), one row of the sheet per step,
-the weights at the far left as in lstm. Every product of step 4's sums is its own block ab_i_j
-(column k: the two edges of the triangle i, j, k), and t_i's column j adds up the row of ab_i_j.
+The sheet reads as the walkthrough: one group per residue i (ẑ_i, then a_i, b_i and g_i under it, each
+linear map with its weights at the left and its gate right of it; the weights stand once, by residue
+1), then one group per residue i for its triangles and output: every product of the sums is its own
+block ab_i_j (column k: the two edges of the triangle i, j, k), t_i's column j adds up the rows of
+ab_i_j, and Zout_i = g_i ⊙ (Wz·LayerNorm(t_i) + bz) follows under them.
 """
 from __future__ import annotations
 
@@ -16,14 +18,14 @@ import numpy as np
 
 from ..npref import layernorm_columns, sigmoid
 from .. import fx, ops
-from ..exercise import Exercise
-from ..params import Given
+from ..exercise import Exercise, Option
+from ..params import Given, spread_columns
 
 EPS = 1e-5
 DIRECTIONS = ("outgoing", "incoming")
 
 
-def reference(d, p):
+def reference(d, p, direction=DIRECTIONS[0]):
     r = d.r
     out = {}
     a, b, g = {}, {}, {}
@@ -39,7 +41,7 @@ def reference(d, p):
     for i in range(1, r + 1):
         t = np.zeros((d.c, r))
         for j in range(1, r + 1):
-            if p.direction == "outgoing":
+            if direction == "outgoing":
                 ab = a[i] * b[j]                       # column k: a_ik ⊙ b_jk
             else:
                 ab = np.column_stack([a[k][:, i - 1] * b[k][:, j - 1] for k in range(1, r + 1)])  # a_ki ⊙ b_kj
@@ -52,81 +54,81 @@ def reference(d, p):
 
 
 # --- layout ------------------------------------------------------------------------------------
-def layout(s, d, p):
-    r, c_z, c = d.r, d.c_z, d.c
-    slot = r + 1                                   # one block of r columns and a gap
-    band = lambda i: 3 * slot * (i - 1)            # residue i: Zp_i | centred | Zhat_i
-    A, _, C, D = (lambda i, k=k: band(i) + k * slot for k in range(4))  # slots; D is the next band's A
+def layout(s, d, p, direction=DIRECTIONS[0]):
+    r = d.r
     residues = range(1, r + 1)
+    a, b, g = {}, {}, {}
+    parts = []
+    for i in residues:
+        if i == 1:
+            title = ("Residue 1: ẑ_1j = LayerNorm(z_1j) over the c_z channels (population variance, ε = 1e-5, "
+                     "no affine); a = σ(Wag·ẑ + bag) ⊙ (Wa·ẑ + ba), b likewise (Wbg, bbg, Wb, bb); g = σ(Wg·ẑ + bg)")
+        else:
+            title = f"Residue {i}: ẑ_{i}j, a_{i}j, b_{i}j and g_{i}j, with the same weights"
+        with s.step(title), s.group() as part:
+            a[i], b[i], g[i] = _projections(s, i)
+        parts.append(part)
+    outgoing = direction == "outgoing"
+    for i in residues:
+        if i == 1:
+            edges = "Σ_k a_1k ⊙ b_jk (outgoing edges, Alg. 11)" if outgoing else "Σ_k a_k1 ⊙ b_kj (incoming edges, Alg. 12)"
+            title = (f"Residue 1's triangles: t_1j = {edges}, each product a column of ab_1_j and t_1's column j "
+                     "the sums of its rows; Zout_1j = g_1j ⊙ (Wz·LayerNorm(t_1j) + bz)")
+        else:
+            title = f"Residue {i}'s triangles: ab_{i}_j, t_{i} and Zout_{i} as for residue 1"
+        with s.step(title), s.group() as part:
+            _triangles(s, i, r, a, b, g[i], outgoing)
+        parts.append(part)
+    s.arrange(parts, "down", gap=2)
 
-    rows = {}
-    rows["a_gz"] = c_z + 2                         # under the LayerNorm's mean / variance / 1s row
-    rows["a_z"] = rows["a_gz"] + c + 2
-    rows["b_gz"] = rows["a_z"] + c + 2
-    rows["b_z"] = rows["b_gz"] + c + 2
-    rows["g_z"] = rows["b_z"] + c + 2
-    rows["ab"] = rows["g_z"] + c_z + 2
-    rows["t"] = rows["ab"] + r * (c + 2)
-    rows["Zlin"] = rows["t"] + c + 3
 
-    s.given("direction", at=(-3, 0), label="direction")
-    with s.step("ẑ_ij = LayerNorm(z_ij) over the c_z channels (population variance, ε = 1e-5, no affine)"):
-        Zhat = {}
-        for i in residues:
-            Zp = s.given("Zp", at=(0, A(i)), index=i, label=f"Zp_{i} (column j = z_{i}j)")
-            Zhat[i] = ops.layernorm_columns(s, f"Zhat_{i}", Zp, eps=EPS, label=f"Zhat_{i}")
+def _projections(s, i):
+    """ẑ_i = LayerNorm(Zp_i), then each linear map under ẑ_i (weights at its left, the row of 1s
+    under ẑ_i for the biases) with its gate σ right of it: a = σ(Wag·ẑ + bag) ⊙ (Wa·ẑ + ba) under
+    the gate, b likewise, g = σ(Wg·ẑ + bg)."""
+    Zp = s.given("Zp", index=i, label=f"Zp_{i} (column j = z_{i}j)")
+    Zhat = ops.layernorm_columns(s, f"Zhat_{i}", Zp, eps=EPS, label=f"Zhat_{i}")
+    above = ops.ones_row(s, Zhat)
+    out = []
+    for x in ("a", "b"):
+        gz = ops.linear(s, f"{x}_gz_{i}", f"W{x}g", Zhat, f"b{x}g", at=s.below(above), label=f"W{x}g·ẑ + b{x}g")
+        gate = ops.sigmoid(s, f"{x}_g_{i}", gz, label=f"{x}_g_{i} = σ(·)")
+        z = ops.linear(s, f"{x}_z_{i}", f"W{x}", Zhat, f"b{x}", at=s.below(gz), label=f"W{x}·ẑ + b{x}")
+        out.append(ops.elementwise(s, f"{x}_{i}", fx.mul, [gate, z], at=s.below(gate),
+                                   label=f"{x}_{i} = σ(·) ⊙ (·)"))
+        above = z
+    gz = ops.linear(s, f"g_z_{i}", "Wg", Zhat, "bg", at=s.below(above), label="Wg·ẑ + bg")
+    out.append(ops.sigmoid(s, f"g_{i}", gz, label=f"g_{i} = σ(·)"))
+    return out
 
-    def linear(name, W, b, i, row, label):
-        weights = (W, b) if i == 1 else (s.blocks[W], s.blocks[b])
-        return ops.linear(s, name, weights[0], Zhat[i], weights[1], at=(row, C(i)), label=label)
 
-    with s.step("a_ij = σ(Wag·ẑ_ij + bag) ⊙ (Wa·ẑ_ij + ba), b_ij = σ(Wbg·ẑ_ij + bbg) ⊙ (Wb·ẑ_ij + bb)"):
-        a, b = {}, {}
-        for x, store in (("a", a), ("b", b)):
-            for i in residues:
-                gz = linear(f"{x}_gz_{i}", f"W{x}g", f"b{x}g", i, rows[f"{x}_gz"], f"W{x}g·ẑ + b{x}g")
-                gate = ops.sigmoid(s, f"{x}_g_{i}", gz, label="σ(·)")
-                z = linear(f"{x}_z_{i}", f"W{x}", f"b{x}", i, rows[f"{x}_z"], f"W{x}·ẑ + b{x}")
-                store[i] = ops.elementwise(s, f"{x}_{i}", fx.mul, [gate, z], at=(z.top, D(i)),
-                                           label=f"{x}_{i} = σ ⊙ lin")
-    with s.step("g_ij = σ(Wg·ẑ_ij + bg)"):
-        g = {}
-        for i in residues:
-            gz = linear(f"g_z_{i}", "Wg", "bg", i, rows["g_z"], "Wg·ẑ + bg")
-            g[i] = ops.sigmoid(s, f"g_{i}", gz, label=f"g_{i} = σ(·)")
-
-    outgoing = p.direction == "outgoing"
-    sum_text = "Σ_k a_ik ⊙ b_jk (outgoing edges, Alg. 11)" if outgoing else "Σ_k a_ki ⊙ b_kj (incoming edges, Alg. 12)"
-    with s.step(f"t_ij = {sum_text}: every product of the sum is a column of ab_i_j"):
-        t = {}
-        for i in residues:
-            products = []
-            for j in residues:
-                if outgoing:
-                    cell = lambda ch, k, i=i, j=j: fx.mul(a[i].cell(ch, k), b[j].cell(ch, k))
-                    label = f"a_{i}k ⊙ b_{j}k (k = 1…{r})"
-                else:
-                    cell = lambda ch, k, i=i, j=j: fx.mul(a[k + 1].cell(ch, i - 1), b[k + 1].cell(ch, j - 1))
-                    label = f"a_k{i} ⊙ b_k{j} (k = 1…{r})"
-                products.append(s.add(f"ab_{i}_{j}", (c, r), (rows["ab"] + (j - 1) * (c + 2), C(i)), "computed",
-                                      label, formula=cell))
-            t[i] = s.add(f"t_{i}", (c, r), (rows["t"], A(i)), "computed", f"t_{i}: column j = Σ row of ab_{i}_j",
-                         formula=lambda ch, j, products=products: fx.sum_range(products[j].row_range(ch)))
-
-    with s.step("z̃_ij = g_ij ⊙ (Wz·LayerNorm(t_ij) + bz)"):
-        for i in residues:
-            tn = ops.layernorm_columns(s, f"tn_{i}", t[i], eps=EPS, label=f"LayerNorm(t_{i})")
-            weights = ("Wz", "bz") if i == 1 else (s.blocks["Wz"], s.blocks["bz"])
-            z_lin = ops.linear(s, f"Zlin_{i}", weights[0], tn, weights[1], at=(rows["Zlin"], C(i)),
-                               label="Wz·LN(t) + bz")
-            ops.elementwise(s, f"Zout_{i}", fx.mul, [g[i], z_lin], at=(z_lin.top, D(i)), role="output",
-                            label=f"Zout_{i} = g_{i} ⊙ (·)")
+def _triangles(s, i, r, a, b, g, outgoing):
+    """Every product of residue i's sums, ab_i_j (column k: the two edges of the triangle i, j, k),
+    one under the other; t_i under them (column j adds up the rows of ab_i_j); then
+    Zout_i = g_i ⊙ (Wz·LayerNorm(t_i) + bz)."""
+    c = a[i].rows
+    products = []
+    for j in range(1, r + 1):
+        if outgoing:
+            cell = lambda ch, k, j=j: fx.mul(a[i].cell(ch, k), b[j].cell(ch, k))
+            label = f"a_{i}k ⊙ b_{j}k"
+        else:
+            cell = lambda ch, k, j=j: fx.mul(a[k + 1].cell(ch, i - 1), b[k + 1].cell(ch, j - 1))
+            label = f"a_k{i} ⊙ b_k{j}"
+        products.append(s.add(f"ab_{i}_{j}", (c, r), s.below(products[-1]) if products else None, "computed",
+                              label, formula=cell))
+    t = s.add(f"t_{i}", (c, r), s.below(products[-1]), "computed", f"t_{i}: col j = Σ_k ab_{i}_j",
+              formula=lambda ch, j: fx.sum_range(products[j].row_range(ch)))
+    tn = ops.layernorm_columns(s, f"tn_{i}", t, eps=EPS, label=f"LayerNorm(t_{i})")
+    z_lin = ops.linear(s, f"Zlin_{i}", "Wz", tn, "bz", label="Wz·LN(t) + bz")
+    ops.elementwise(s, f"Zout_{i}", fx.mul, [g, z_lin], at=s.right_of(z_lin), role="output",
+                    label=f"Zout_{i} = g_{i} ⊙ Zlin_{i}")
 
 
 # --- numbers -----------------------------------------------------------------------------------
-def instructive(d, p) -> bool:
+def instructive(d, p, direction=DIRECTIONS[0]) -> bool:
     """Every LayerNorm has spread to normalise (no constant z_ij or t_ij), and no gate is saturated."""
-    ref = reference(d, p)
+    ref = reference(d, p, direction)
     for i in range(1, d.r + 1):
         if d.c_z >= 2 and np.asarray(p.Zp[i - 1]).var(axis=0).min() < 0.2:
             return False
@@ -137,12 +139,15 @@ def instructive(d, p) -> bool:
     return True
 
 
-def _weight(name, rows, cols):
-    return Given(name, (rows, cols), role="weight", low=-1, high=1)
+# Fresh numbers: the values a and b take weights in −3…3 (rows summing to at most 4 in absolute
+# value) and biases in −2…2, so their channels differ and t_ij has a spread to normalise; the
+# gates' rows sum to at most 2, so no gate saturates however many channels; the rest is −1…1.
+def _weight(name, rows, cols, most=1, row_sum=None):
+    return Given(name, (rows, cols), role="weight", low=-most, high=most, row_sum=row_sum)
 
 
-def _bias(name, rows):
-    return Given(name, (rows, 1), role="bias", low=-1, high=1)
+def _bias(name, rows, most=1):
+    return Given(name, (rows, 1), role="bias", low=-most, high=most)
 
 
 EXERCISE = Exercise(
@@ -155,17 +160,19 @@ EXERCISE = Exercise(
         "large": dict(r=4, c_z=4, c=3),
     },
     givens=[
-        Given("Zp", ("r", "c_z", "r"), low=-2, high=3, describe="pair representation, one c_z × r block per i"),
-        _weight("Wa", "c", "c_z"), _bias("ba", "c"),
-        _weight("Wag", "c", "c_z"), _bias("bag", "c"),
-        _weight("Wb", "c", "c_z"), _bias("bb", "c"),
-        _weight("Wbg", "c", "c_z"), _bias("bbg", "c"),
-        _weight("Wg", "c_z", "c_z"), _bias("bg", "c_z"),
+        Given("Zp", ("r", "c_z", "r"), make=spread_columns(-2, 3),
+              describe="pair representation, one c_z × r block per i"),
+        _weight("Wa", "c", "c_z", 3, 4), _bias("ba", "c", 2),
+        _weight("Wag", "c", "c_z", 1, 2), _bias("bag", "c"),
+        _weight("Wb", "c", "c_z", 3, 4), _bias("bb", "c", 2),
+        _weight("Wbg", "c", "c_z", 1, 2), _bias("bbg", "c"),
+        _weight("Wg", "c_z", "c_z", 1, 2), _bias("bg", "c_z"),
         _weight("Wz", "c_z", "c"), _bias("bz", "c_z"),
-        Given("direction", kind="choice", choices=DIRECTIONS),
     ],
     reference=reference,
     layout=layout,
     limits={"r": (1, 8), "c_z": (1, 8), "c": (1, 8)},
+    options=[Option("direction", DIRECTIONS[0], DIRECTIONS,
+                    describe="outgoing edges (Alg. 11: Σ_k a_ik ⊙ b_jk) or incoming (Alg. 12: Σ_k a_ki ⊙ b_kj)")],
     accept=instructive,
 )

@@ -4,15 +4,23 @@ A1 = ReLU(W1·X + b1), Code = ReLU(W2·A1 + b2), A3 = ReLU(W3·Code + b3), Y = W
 L = mean((Y − X)²) over all d·batch entries; dY = 2(Y − X)/(d·batch), then backpropagation through
 the four layers (ReLU masks) and one gradient-descent step. Each layer carries a note with its
 PyTorch equivalent: nn.Linear(in, out) and nn.ReLU().
+
+Option ``iters`` (1 by default): N iterations of gradient descent, each laid out in full. The blocks
+of iteration k ≥ 2 carry the suffix ``_k`` (``X_2``, ``Z1_2``, ``Code_2``, ``dW4_2``, ``L_2``); it
+starts from ``W1_k`` and ``b1_k``, copies (formulas) of the previous iteration's updates ``W1n``
+(k = 2) or ``W1_{k−1}n``, and ends with its own update ``W1_kn`` = W1_k − lr·dW1_k. The loss of every
+iteration is gathered in ``losses`` (1×N) and drawn as a line chart.
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import numpy as np
 
-from ..npref import relu
-from .. import fx, ops
-from ..exercise import Exercise
-from ..params import Given, fixed
+from ..npref import has_both_signs, iteration_name, relu
+from .. import ops
+from ..exercise import Exercise, Option
+from ..params import Given, fixed, relu_bias
 
 LAYERS = (  # (k, weights, bias, pre-activation, activation or None, input dim, output dim)
     (1, "W1", "b1", "Z1", "A1", "d", "h"),
@@ -22,92 +30,142 @@ LAYERS = (  # (k, weights, bias, pre-activation, activation or None, input dim, 
 )
 
 
-def reference(d, p):
-    X = p.X
-    Z1 = p.W1 @ X + p.b1
+PARAMS = ("W1", "b1", "W2", "b2", "W3", "b3", "W4", "b4")
+ITERS_MAX = 10
+
+
+def named(name: str, it: int) -> str:
+    return iteration_name(name, it, PARAMS)
+
+
+def one_iteration(X, W, b, lr) -> dict:
+    """The forward pass, the loss, the gradients and the updated weights, for weights W[k], b[k]."""
+    Z1 = W[1] @ X + b[1]
     A1 = relu(Z1)
-    Z2 = p.W2 @ A1 + p.b2
+    Z2 = W[2] @ A1 + b[2]
     Code = relu(Z2)
-    Z3 = p.W3 @ Code + p.b3
+    Z3 = W[3] @ Code + b[3]
     A3 = relu(Z3)
-    Y = p.W4 @ A3 + p.b4
+    Y = W[4] @ A3 + b[4]
     N = X.size
     L = np.sum((Y - X) ** 2) / N
     dY = 2 * (Y - X) / N
     dW4, db4 = dY @ A3.T, dY.sum(axis=1, keepdims=True)
-    dA3 = p.W4.T @ dY
+    dA3 = W[4].T @ dY
     dZ3 = dA3 * (Z3 > 0)
     dW3, db3 = dZ3 @ Code.T, dZ3.sum(axis=1, keepdims=True)
-    dCode = p.W3.T @ dZ3
+    dCode = W[3].T @ dZ3
     dZ2 = dCode * (Z2 > 0)
     dW2, db2 = dZ2 @ A1.T, dZ2.sum(axis=1, keepdims=True)
-    dA1 = p.W2.T @ dZ2
+    dA1 = W[2].T @ dZ2
     dZ1 = dA1 * (Z1 > 0)
     dW1, db1 = dZ1 @ X.T, dZ1.sum(axis=1, keepdims=True)
     out = dict(Z1=Z1, A1=A1, Z2=Z2, Code=Code, Z3=Z3, A3=A3, Y=Y, L=L, dY=dY, dW4=dW4, db4=db4, dA3=dA3,
                dZ3=dZ3, dW3=dW3, db3=db3, dCode=dCode, dZ2=dZ2, dW2=dW2, db2=db2, dA1=dA1, dZ1=dZ1,
                dW1=dW1, db1=db1)
     for k in range(1, 5):
-        out[f"W{k}n"] = p[f"W{k}"] - p.lr * out[f"dW{k}"]
-        out[f"b{k}n"] = p[f"b{k}"] - p.lr * out[f"db{k}"]
+        out[f"W{k}n"] = W[k] - lr * out[f"dW{k}"]
+        out[f"b{k}n"] = b[k] - lr * out[f"db{k}"]
     return out
 
 
-def layout(s, d, p):
-    X = s.given("X", at=(0, 0), label="X (inputs, one column per sample)")
-    A = X
-    Z = {}
-    for k, W, b, z, a, n_in, n_out in LAYERS:
-        part = "encoder" if k <= 2 else "decoder"
-        what = (f"{z} = {W}·{A.name} + {b}, {a} = ReLU({z})" if a
-                else f"{z} = {W}·{A.name} + {b} (linear output: the reconstruction)")
-        with s.step(f"Layer {k} ({part}): {what}"):
-            Zk = ops.linear(s, z, W, A, b, label=f"{z} = {W}·{A.name} + {b}")
-            Wb = s.blocks[W]
-            torch = f"nn.Linear({d[n_in]}, {d[n_out]})" + (" + nn.ReLU()" if a else "")
-            s.note(Zk.bottom, Wb.left, f"PyTorch: {torch}")
-            Z[z] = Zk
-            A = ops.relu(s, a, Zk, label=f"{a} = ReLU({z})") if a else Zk
-    Y = A
-    with s.step("Loss: L = mean((Y − X)²) over all d·batch entries; the target is X itself"):
-        target = ops.copy(s, "Xtarget", X, at=s.right_of(Y), label="X (the target)")
-        count = s.add("N", (1, 1), s.right_of(target), "computed", "N = d·batch",
-                      formula=lambda i, j: f"COUNT({X.range()})", expect=lambda v: float(X.rows * X.cols))
-        diff = lambda: f"{Y.range()}-{target.range()}"  # noqa: E731 (addresses are final only when written)
-        L = s.add("L", (1, 1), s.right_of(count), "output", "L = Σ(Y − X)² / N",
-                  formula=lambda i, j: f"{fx.sumproduct(diff(), diff())}/{count.cell()}")
-        s.note(count.bottom, count.left, "PyTorch: nn.MSELoss()")
-    with s.step("Output gradient: dY = 2(Y − X)/N"):
-        dY = ops.elementwise(s, "dY", lambda y, x: f"2*({y}-{x})/{ops.absolute(count)}", [Y, target],
-                             at=(s.lowest_row() + 2, Y.left), role="gradient", label="dY = 2(Y − X)/N")
-    dZ = dY
-    for k, W, b, z, a, _, _ in reversed(LAYERS):
-        prev = LAYERS[k - 2][4] if k > 1 else "X"  # the layer's input
-        with s.step(f"d{W} = {dZ.name}·{prev}ᵀ, d{b} = row sums of {dZ.name}"):
-            ops.weight_gradient(s, f"d{W}", f"d{b}", dZ, s.blocks[prev])
-        if k > 1:
-            prev_z = LAYERS[k - 2][3]
-            with s.step(f"d{prev} = {W}ᵀ·{dZ.name}, d{prev_z} = d{prev} ⊙ [{prev_z} > 0]"):
-                dA = ops.input_gradient(s, f"d{prev}", s.blocks[W], dZ)
-                dZ = ops.relu_backward(s, f"d{prev_z}", dA, Z[prev_z])
-    with s.step("Gradient descent: Wn = W − lr·dW, bn = b − lr·db for each layer"):
-        row = s.lowest_row() + 2
-        lr = s.given("lr", at=(row, s.leftmost_col()), label="lr")
-        col = lr.right + 1
-        for k in range(1, 5):
-            Wn = ops.sgd_step(s, f"W{k}n", s.blocks[f"W{k}"], s.blocks[f"dW{k}"], lr, at=(row, col))
-            bn = ops.sgd_step(s, f"b{k}n", s.blocks[f"b{k}"], s.blocks[f"db{k}"], lr, at=s.right_of(Wn))
-            col = bn.right + 1
-    return L
+def reference(d, p, iters=1):
+    W = {k: p[f"W{k}"] for k in range(1, 5)}
+    b = {k: p[f"b{k}"] for k in range(1, 5)}
+    out = {}
+    for it in range(1, iters + 1):
+        if it > 1:  # the weights this iteration starts from: the last one's updates
+            out.update({f"W{k}_{it}": W[k] for k in W} | {f"b{k}_{it}": b[k] for k in b})
+        step = one_iteration(p.X, W, b, p.lr)
+        out.update({named(name, it): value for name, value in step.items()})
+        W = {k: step[f"W{k}n"] for k in W}
+        b = {k: step[f"b{k}n"] for k in b}
+    if iters > 1:
+        out["losses"] = np.array([[out[named("L", it)] for it in range(1, iters + 1)]])
+    return out
 
 
-def instructive(d, p) -> bool:
-    """Every ReLU both passes and zeroes something, samples get different codes, the gradient reaches
-    the encoder (dW1, dW2 not all zero), the reconstruction
-    is not already perfect and its numbers stay readable."""
+def layout(s, d, p, iters=1):
+    X = s.given("X", label="X (inputs)")
+    weights = {k: (W, b) for k, W, b, *_ in LAYERS}  # iteration 1 starts from the givens
+    iterations, losses = [], []
+    for it in range(1, iters + 1):
+        with s.group() as iteration:
+            L, weights = _iteration(s, d, it, X, weights)
+        if iterations:
+            s.next_to(iteration, iterations[-1], "down", gap=2)
+        iterations.append(iteration)
+        losses.append(L)
+    if iters > 1:
+        with s.step(f"The loss over the {iters} iterations: losses = [L, L_2, …], drawn as a line"):
+            ops.loss_curve(s, "losses", losses)
+
+
+def _iteration(s, d, it, X, weights):
+    """One iteration, three groups stacked down: the forward pass and the loss (one column, weights
+    to its left), the backward pass (dZ and dA down the middle, Wᵀ and db left, Aᵀ over dW right)
+    and the update. ``weights`` are the givens' names in the first iteration, the last one's updates
+    after. Returns the loss and this iteration's updates."""
+    n = lambda name: named(name, it)  # noqa: E731
+    later = it > 1
+    step = (lambda text: nullcontext()) if later else s.step
+    with s.step(f"Iteration {it}, from W1_{it} = {named('W1n', it - 1)} …: forward pass, loss L_{it}, "
+                f"gradients, update (as in steps 1–{3 * len(LAYERS) + 2})") if later else nullcontext():
+        with s.group() as forward:
+            if later:
+                X = ops.carry(s, n("X"), X, at=s.below_all(), label=f"{n('X')} (inputs)")
+                s.note_right(X, f"Iteration {it}: from the weights iteration {it - 1} made")
+            A, Z, used = X, {}, {}
+            for k, W, b, z, a, n_in, n_out in LAYERS:
+                part = "encoder" if k <= 2 else "decoder"
+                what = (f"{z} = {W}·{A.name} + {b}, {a} = ReLU({z})" if a
+                        else f"{z} = {W}·{A.name} + {b} (linear: the reconstruction)")
+                with step(f"Layer {k} ({part}): {what}"):
+                    label = f"{n(z)} = {n(W)}·{A.name} + {n(b)}"
+                    if later:
+                        Z[z] = ops.linear_from(s, n(z), weights[k][0], A, weights[k][1], names=(n(W), n(b)),
+                                               label=label)
+                    else:
+                        Z[z] = ops.linear(s, n(z), W, A, b, label=label)
+                    used[k] = (s.blocks[n(W)], s.blocks[n(b)])
+                    torch = f"nn.Linear({d[n_in]}, {d[n_out]})" + (" + nn.ReLU()" if a else "")
+                    s.note_below(used[k][0], f"PyTorch: {torch}")
+                    A = ops.relu(s, n(a), Z[z], at=s.below(Z[z]), label=f"{n(a)} = ReLU({n(z)})") if a else Z[z]
+            Y = A
+            with step("Loss: L = mean((Y − X)²) over all d·batch entries; the target is X itself"):
+                target = ops.carry(s, n("Xtarget"), X, at=s.below(Y), label="X (target)")
+                L, count = ops.mse_loss(s, n("L"), Y, target, at=s.below(target),
+                                        label=f"{n('L')} = Σ({Y.name} − X)² / N")
+                s.note_below(count, "PyTorch: nn.MSELoss()")
+        with s.group() as backward:
+            with step("Output gradient: dY = 2(Y − X)/N"):
+                dZ = ops.elementwise(s, n("dY"), lambda y, x: f"2*({y}-{x})/{ops.absolute(count)}", [Y, target],
+                                     at=s.below_all(), role="gradient", label=f"{n('dY')} = 2({Y.name} − X)/N")
+            grads = {}
+            for k, W, b, z, a, _, _ in reversed(LAYERS):
+                prev = LAYERS[k - 2][4] if k > 1 else "X"  # the layer's input
+                with step(f"d{W} = {dZ.name}·{prev}ᵀ, d{b} = row sums of {dZ.name}"):
+                    grads[k] = ops.layer_gradient(s, n(f"d{W}"), n(f"d{b}"), dZ, s.blocks[n(prev)] if k > 1 else X)
+                if k > 1:
+                    prev_z = LAYERS[k - 2][3]
+                    with step(f"d{prev} = {W}ᵀ·{dZ.name}, d{prev_z} = d{prev} ⊙ [{prev_z} > 0]"):
+                        _, dZ = ops.relu_backward_below(s, n(f"d{prev}"), n(f"d{prev_z}"), used[k][0], dZ, Z[prev_z])
+        s.next_to(backward, forward, "down", gap=2)
+        with step("Gradient descent: Wn = W − lr·dW, bn = b − lr·db"):
+            with s.group() as update:
+                new = ops.gradient_descent_by_layer(s, "lr", [used[k] + grads[k] for k in range(1, 5)])
+            s.next_to(update, backward, "down", gap=2)
+    return L, {k: (new[f"{W.name}n"], new[f"{b.name}n"]) for k, (W, b) in used.items()}
+
+
+def instructive(d, p, iters=1) -> bool:
+    """Every ReLU layer of two or more units both passes and zeroes something (a single unit must
+    pass, or no gradient reaches the layers before it), samples get different codes, the gradient
+    reaches the encoder (dW1, dW2 not all zero), the reconstruction is not already perfect and its
+    numbers stay readable."""
     ref = reference(d, p)
     for z in (ref["Z1"], ref["Z2"], ref["Z3"]):
-        if z.size >= 2 and not ((z > 0).any() and (z < 0).any()):
+        if z.shape[0] >= 2 and not has_both_signs(z):
             return False
     code = ref["Code"]
     distinct = code.shape[1] < 2 or bool(np.ptp(code, axis=1).max() > 0)  # samples get different codes
@@ -121,22 +179,27 @@ EXERCISE = Exercise(
     dims={"d": "input dimension", "h": "hidden units", "k": "code size", "batch": "samples (columns)"},
     presets={
         "small": dict(d=4, h=3, k=2, batch=2),
-        "medium": dict(d=6, h=4, k=2, batch=3),
+        "medium": dict(d=5, h=4, k=2, batch=3),  # d ≤ 5: the backward pass prints a page wide
         "large": dict(d=8, h=6, k=3, batch=4),
     },
+    # Fresh numbers: each weight row's absolute sum is bounded whatever the width, and each ReLU
+    # layer's bias centres its units on both sides of 0 (relu_bias): no layer dies or blows up.
+    # Inputs and weights are not 0 (beyond what bounds a row), so the gradient finds its way back.
     givens=[
-        Given("X", ("d", "batch"), low=-2, high=3),
-        Given("W1", ("h", "d"), role="weight", low=-2, high=2),
-        Given("b1", ("h", 1), role="bias", low=-1, high=1),
-        Given("W2", ("k", "h"), role="weight", low=-2, high=2),
-        Given("b2", ("k", 1), role="bias", low=-1, high=1),
-        Given("W3", ("h", "k"), role="weight", low=-2, high=2),
-        Given("b3", ("h", 1), role="bias", low=-1, high=1),
-        Given("W4", ("d", "h"), role="weight", low=-2, high=2),
+        Given("X", ("d", "batch"), low=-2, high=3, nonzero=True),
+        Given("W1", ("h", "d"), role="weight", low=-2, high=2, nonzero=True, row_sum=3),
+        Given("b1", ("h", 1), role="bias", derive=relu_bias(1)),
+        Given("W2", ("k", "h"), role="weight", low=-2, high=2, nonzero=True, row_sum=3),
+        Given("b2", ("k", 1), role="bias", derive=relu_bias(2)),
+        Given("W3", ("h", "k"), role="weight", low=-2, high=2, nonzero=True, row_sum=3),
+        Given("b3", ("h", 1), role="bias", derive=relu_bias(3)),
+        Given("W4", ("d", "h"), role="weight", low=-2, high=2, nonzero=True, row_sum=3),
         Given("b4", ("d", 1), role="bias", low=-1, high=1),
         Given("lr", (), make=fixed(0.1)),
     ],
     reference=reference,
     layout=layout,
+    options=[Option("iters", 1, tuple(range(1, ITERS_MAX + 1)),
+                    describe="iterations of gradient descent, each laid out in full, and a chart of the loss")],
     accept=instructive,
 )

@@ -31,45 +31,47 @@ def reference(d, p):
 
 
 def layout(s, d, p):
-    k = d.n_in
-    mid = (k - 1) // 2  # the row of the single-valued nodes, level with the middle input
-    with s.step("Forward, × nodes: xw_i = x_i · w_i"):
-        x = s.given("x", at=(0, 0), label="x")
-        w = s.given("w", at=(0, 2), label="w")
-        s.glyph(mid, 1, "×")
-        xw = s.add("xw", (k, 1), (0, 4), "computed", "x·w", formula=lambda i, j: fx.mul(x.cell(i), w.cell(i)))
-        s.glyph(mid, 3, "→")
-    with s.step("Forward, + node: s = Σ xw_i"):
-        sm = s.add("s", (1, 1), (mid, 6), "computed", "s = Σ xw", formula=lambda i, j: fx.sum_range(xw.range()))
-        s.glyph(mid, 5, "→")
-    with s.step("Forward, + node: n = s + b"):
-        above = mid >= 2
-        b = s.given("b", at=(mid - 2 if above else mid + 3, 8), label="b")
-        s.glyph(mid - 1 if above else mid + 1, 8, "↓" if above else "↑")
-        n = s.add("n", (1, 1), (mid, 8), "computed", "n = s + b", formula=lambda i, j: fx.add(sm.cell(), b.cell()))
-        s.glyph(mid, 7, "→")
-    with s.step("Forward, tanh node: o = tanh(n)"):
-        o = ops.tanh(s, "o", n, at=(mid, 10), role="output", label="o = tanh(n)")
-
-    top = max(k, mid + 4) + 2  # the backward band, mirroring the forward one
-    with s.step("Backward, tanh node: dn = do · (1 − o²)   (start with do = ∂o/∂o = 1)"):
-        do = s.given("do", at=(top + mid, 10), label="do")
-        dn = s.add("dn", (1, 1), (top + mid, 8), "gradient", "dn = do·(1−o²)",
-                   formula=lambda i, j: fx.mul(do.cell(), f"1-{o.cell()}^2"))
-        s.glyph(top + mid, 9, "←")
-    with s.step("Backward, + node n = s + b passes dn on: ds = dn, db = dn"):
-        ds = s.add("ds", (1, 1), (top + mid, 6), "gradient", "ds = dn", formula=lambda i, j: dn.cell())
-        s.glyph(top + mid, 7, "←")
-        s.add("db", (1, 1), (top + mid + 3, 8), "gradient", "db = dn", formula=lambda i, j: dn.cell())
-    with s.step("Backward, + node s = Σ xw_i passes ds to every term: dxw_i = ds"):
-        dxw = s.add("dxw", (k, 1), (top, 4), "gradient", "dxw = ds", formula=lambda i, j: ds.cell())
-        s.glyph(top + mid, 5, "←")
-    with s.step("Backward, × nodes swap their operands: dx_i = w_i · dxw_i, dw_i = x_i · dxw_i"):
-        s.add("dx", (k, 1), (top, 0), "gradient", "dx = w·dxw", formula=lambda i, j: fx.mul(w.cell(i), dxw.cell(i)))
-        s.add("dw", (k, 1), (top, 2), "gradient", "dw = x·dxw", formula=lambda i, j: fx.mul(x.cell(i), dxw.cell(i)))
-        s.glyph(top + mid, 3, "←")
-    s.note(s.lowest_row() + 1, 0,
-           "Every gradient stands under its node's value: ∂o/∂node, found by the chain rule from right to left.")
+    with s.group() as graph:  # the blocks are made where they fall, then arranged as a graph
+        with s.step("Forward, × nodes: xw_i = x_i · w_i"):
+            x = s.given("x", label="x")
+            w = s.given("w", label="w")
+            xw = s.add("xw", x.shape, label="xw = x·w", formula=lambda i, j: fx.mul(x.cell(i), w.cell(i)))
+        with s.step("Forward, + node: s = Σ xw_i"):
+            sm = s.add("s", (1, 1), label="s = Σ xw", formula=lambda i, j: fx.sum_range(xw.range()))
+        with s.step("Forward, + node: n = s + b"):
+            b = s.given("b", label="b")
+            n = s.add("n", (1, 1), label="n = s + b", formula=lambda i, j: fx.add(sm.cell(), b.cell()))
+        with s.step("Forward, tanh node: o = tanh(n)"):
+            o = ops.tanh(s, "o", n, at=s.below_all(), role="output", label="o = tanh(n)")  # arranged below
+        with s.step("Backward, tanh node: dn = do · (1 − o²)   (start with do = ∂o/∂o = 1)"):
+            do = s.given("do", label="do")
+            dn = s.add("dn", (1, 1), role="gradient", label="dn = do·(1−o²)",
+                       formula=lambda i, j: fx.mul(do.cell(), f"1-{o.cell()}^2"))
+        with s.step("Backward, + node n = s + b passes dn on: ds = dn, db = dn"):
+            ds = s.add("ds", (1, 1), role="gradient", label="ds = dn", formula=lambda i, j: dn.cell())
+            db = s.add("db", (1, 1), role="gradient", label="db = dn", formula=lambda i, j: dn.cell())
+        with s.step("Backward, + node s = Σ xw_i passes ds to every term: dxw_i = ds"):
+            dxw = s.add("dxw", x.shape, role="gradient", label="dxw = ds", formula=lambda i, j: ds.cell())
+        with s.step("Backward, × nodes swap their operands: dx_i = w_i · dxw_i, dw_i = x_i · dxw_i"):
+            dx = s.add("dx", x.shape, role="gradient", label="dx",
+                       formula=lambda i, j: fx.mul(w.cell(i), dxw.cell(i)))
+            dw = s.add("dw", x.shape, role="gradient", label="dw",
+                       formula=lambda i, j: fx.mul(x.cell(i), dxw.cell(i)))
+        # The graph: the forward pass along the top and, under every node's value, its gradient; a
+        # single value's gradient stands n_in rows further down, level with the inputs' gradients.
+        columns = ([s.arrange([value, grad], "down") for value, grad in ((x, dx), (w, dw), (xw, dxw))]
+                   + [s.arrange([value, grad], "down", gap=d.n_in) for value, grad in ((sm, ds), (n, dn), (o, do))])
+        s.arrange(columns, "right")
+        s.next_to(b, n, "up")
+        s.next_to(db, dn, "down")
+        s.note_right(x, "×")
+        for before, after in ((w, xw), (xw, sm), (sm, n), (n, o)):
+            s.arrow(before, after)
+        s.arrow(b, n)
+        for grad in (dw, dxw, ds, dn):
+            s.note_right(grad, "←")
+    s.note_below(graph, "Every gradient stands under its node's value: ∂o/∂node, found by the chain rule "
+                        "from right to left.")
 
 
 def instructive(d, p) -> bool:
@@ -79,6 +81,13 @@ def instructive(d, p) -> bool:
     return 0.3 <= abs(n) <= 2.0 and bool(np.all(p.w != 0))
 
 
+def _bias(rng, size, dims, params):
+    """The bias that puts n = Σ x_i·w_i + b at ±0.5, ±1, ±1.5 or ±2 (as micrograd's b = 6.88 puts n
+    at 0.88): tanh is then neither saturated nor linear."""
+    target = rng.choice([-2.0, -1.5, -1.0, -0.5, 0.5, 1.0, 1.5, 2.0])
+    return float(target - np.sum(params["x"] * params["w"]))
+
+
 EXERCISE = Exercise(
     name="autograd",
     title="Autograd by hand: the expression graph of one tanh neuron",
@@ -86,9 +95,10 @@ EXERCISE = Exercise(
     presets={"small": dict(n_in=2), "medium": dict(n_in=3), "large": dict(n_in=4)},
     givens=[
         Given("x", ("n_in", 1), low=-2, high=3, describe="inputs"),
-        Given("w", ("n_in", 1), role="weight", describe="weights"),
-        Given("b", (), role="bias", low=-2, high=2, describe="bias"),
-        Given("do", (), role="gradient", make=fixed(1.0), describe="upstream gradient ∂o/∂o"),
+        Given("w", ("n_in", 1), role="weight", low=-3, high=3, nonzero=True,
+              describe="weights (none 0: its dx_i would have nothing to learn from)"),
+        Given("b", (), role="bias", derive=_bias, describe="bias"),
+        Given("do", (), make=fixed(1.0), describe="upstream gradient ∂o/∂o"),
     ],
     reference=reference,
     layout=layout,

@@ -1,94 +1,164 @@
 """backprop: forward and backward through a 3-layer perceptron, then one gradient-descent step.
 
-Z1 = W1·X + b1, A1 = ReLU(Z1); Z2 = W2·A1 + b2, A2 = ReLU(Z2); Z3 = W3·A2 + b3, P = softmax(Z3);
-L = −Σ Y ⊙ ln P; then gradients layer by layer, back to front.
+Forward: Z1 = W1·X + b1, A1 = ReLU(Z1); Z2 = W2·A1 + b2, A2 = ReLU(Z2); Z3 = W3·A2 + b3,
+P = softmax(Z3) over each column; L = −Σ Y ⊙ ln P (summed over classes and samples).
+Backward, back to front: dZ3 = P − Y (softmax with cross-entropy); dW3 = dZ3·A2ᵀ, db3 = dZ3's row
+sums; dA2 = W3ᵀ·dZ3, dZ2 = dA2 ⊙ [Z2 > 0]; dW2 = dZ2·A1ᵀ, db2 = row sums of dZ2; dA1 = W2ᵀ·dZ2,
+dZ1 = dA1 ⊙ [Z1 > 0]; dW1 = dZ1·Xᵀ, db1 = row sums of dZ1 (ReLU'(0) = 0).
+Gradient descent: W1n = W1 − lr·dW1, b1n = b1 − lr·db1, and likewise for layers 2 and 3.
+
+Option ``iters`` (1 by default): N iterations of gradient descent, each laid out in full. The blocks
+of iteration k ≥ 2 carry the suffix ``_k`` (``X_2``, ``Z1_2``, ``dW3_2``, ``L_2``); it starts from
+``W1_k`` and ``b1_k``, copies (formulas) of the previous iteration's updates ``W1n`` (k = 2) or
+``W1_{k−1}n``, and ends with its own update ``W1_kn`` = W1_k − lr·dW1_k. The loss of every iteration
+is gathered in ``losses`` (1×N) and drawn as a line chart.
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import numpy as np
 
-from ..npref import relu, softmax_columns
+from ..npref import has_both_signs, iteration_name, relu, softmax_columns
 from .. import fx, ops
-from ..exercise import Exercise
-from ..params import Given, fixed, one_hot_columns
+from ..exercise import Exercise, Option
+from ..params import Given, fixed, one_hot_columns, relu_bias
 
 
-def reference(d, p):
-    X, Y = p.X, p.Y
-    Z1 = p.W1 @ X + p.b1
+PARAMS = ("W1", "b1", "W2", "b2", "W3", "b3")
+ITERS_MAX = 10
+
+
+def named(name: str, it: int) -> str:
+    return iteration_name(name, it, PARAMS)
+
+
+def one_iteration(X, Y, W, b, lr) -> dict:
+    """The forward pass, the loss, the gradients and the updated weights, for weights W[k], b[k]."""
+    Z1 = W[1] @ X + b[1]
     A1 = relu(Z1)
-    Z2 = p.W2 @ A1 + p.b2
+    Z2 = W[2] @ A1 + b[2]
     A2 = relu(Z2)
-    Z3 = p.W3 @ A2 + p.b3
+    Z3 = W[3] @ A2 + b[3]
     P = softmax_columns(Z3)
     L = -np.sum(Y * np.log(P))
     dZ3 = P - Y
     dW3, db3 = dZ3 @ A2.T, dZ3.sum(axis=1, keepdims=True)
-    dA2 = p.W3.T @ dZ3
+    dA2 = W[3].T @ dZ3
     dZ2 = dA2 * (Z2 > 0)
     dW2, db2 = dZ2 @ A1.T, dZ2.sum(axis=1, keepdims=True)
-    dA1 = p.W2.T @ dZ2
+    dA1 = W[2].T @ dZ2
     dZ1 = dA1 * (Z1 > 0)
     dW1, db1 = dZ1 @ X.T, dZ1.sum(axis=1, keepdims=True)
     out = dict(Z1=Z1, A1=A1, Z2=Z2, A2=A2, Z3=Z3, P=P, L=L, dZ3=dZ3, dW3=dW3, db3=db3, dA2=dA2, dZ2=dZ2,
                dW2=dW2, db2=db2, dA1=dA1, dZ1=dZ1, dW1=dW1, db1=db1)
-    for k, grads in ((1, (dW1, db1)), (2, (dW2, db2)), (3, (dW3, db3))):
-        out[f"W{k}n"] = p[f"W{k}"] - p.lr * grads[0]
-        out[f"b{k}n"] = p[f"b{k}"] - p.lr * grads[1]
+    for k in (1, 2, 3):
+        out[f"W{k}n"] = W[k] - lr * out[f"dW{k}"]
+        out[f"b{k}n"] = b[k] - lr * out[f"db{k}"]
     return out
 
 
-def layout(s, d, p):
-    with s.step("Layer 1: Z1 = W1·X + b1, A1 = ReLU(Z1)"):
-        X = s.given("X", at=(0, 0), label="X (inputs)")
-        Z1 = ops.linear(s, "Z1", "W1", X, "b1", label="Z1 = W1·X + b1")
-        A1 = ops.relu(s, "A1", Z1)
-    with s.step("Layer 2: Z2 = W2·A1 + b2, A2 = ReLU(Z2)"):
-        Z2 = ops.linear(s, "Z2", "W2", A1, "b2", label="Z2 = W2·A1 + b2")
-        A2 = ops.relu(s, "A2", Z2)
-    with s.step("Layer 3: Z3 = W3·A2 + b3, P = softmax(Z3) over each column"):
-        Z3 = ops.linear(s, "Z3", "W3", A2, "b3", label="Z3 = W3·A2 + b3")
-        P = ops.softmax_columns(s, "P", Z3, role="output")
-    with s.step("Loss: L = −Σ Y ⊙ ln P (cross-entropy, summed over classes and batch)"):
-        Y = s.given("Y", at=s.below(P), label="Y (targets)")
-        terms = lambda: [f"{y}*LN({q})" for y, q in zip(Y.cells(), P.cells())]
-        L = s.add("L", (1, 1), s.right_of(Y), "output", "L = −Σ Y ⊙ ln P",
-                  formula=lambda i, j: f"-({fx.total(terms())})")
-    with s.step("Output gradient: dZ3 = P − Y (softmax with cross-entropy)"):
-        dZ3 = ops.elementwise(s, "dZ3", fx.sub, [P, Y], at=(s.lowest_row() + 2, P.left), role="gradient",
-                              label="dZ3 = P − Y")
-    with s.step("dW3 = dZ3·A2ᵀ, db3 = row sums of dZ3"):
-        dW3, db3 = ops.weight_gradient(s, "dW3", "db3", dZ3, A2)
-    with s.step("dA2 = W3ᵀ·dZ3, dZ2 = dA2 ⊙ [Z2 > 0]"):
-        dA2 = ops.input_gradient(s, "dA2", s.blocks["W3"], dZ3)
-        dZ2 = ops.relu_backward(s, "dZ2", dA2, Z2)
-    with s.step("dW2 = dZ2·A1ᵀ, db2 = row sums of dZ2"):
-        dW2, db2 = ops.weight_gradient(s, "dW2", "db2", dZ2, A1)
-    with s.step("dA1 = W2ᵀ·dZ2, dZ1 = dA1 ⊙ [Z1 > 0]"):
-        dA1 = ops.input_gradient(s, "dA1", s.blocks["W2"], dZ2)
-        dZ1 = ops.relu_backward(s, "dZ1", dA1, Z1)
-    with s.step("dW1 = dZ1·Xᵀ, db1 = row sums of dZ1"):
-        dW1, db1 = ops.weight_gradient(s, "dW1", "db1", dZ1, X)
-    with s.step("Gradient descent: Wn = W − lr·dW, bn = b − lr·db for each layer"):
-        row = s.lowest_row() + 2
-        lr = s.given("lr", at=(row, s.leftmost_col()), label="lr")
-        col = lr.right + 1
-        for k, (dW, db) in ((1, (dW1, db1)), (2, (dW2, db2)), (3, (dW3, db3))):
-            Wn = ops.sgd_step(s, f"W{k}n", s.blocks[f"W{k}"], dW, lr, at=(row, col))
-            bn = ops.sgd_step(s, f"b{k}n", s.blocks[f"b{k}"], db, lr, at=s.right_of(Wn))
-            col = bn.right + 1
-    return L
+def reference(d, p, iters=1):
+    W = {k: p[f"W{k}"] for k in (1, 2, 3)}
+    b = {k: p[f"b{k}"] for k in (1, 2, 3)}
+    out = {}
+    for it in range(1, iters + 1):
+        if it > 1:  # the weights this iteration starts from: the last one's updates
+            out.update({f"W{k}_{it}": W[k] for k in W} | {f"b{k}_{it}": b[k] for k in b})
+        step = one_iteration(p.X, p.Y, W, b, p.lr)
+        out.update({named(name, it): value for name, value in step.items()})
+        W = {k: step[f"W{k}n"] for k in W}
+        b = {k: step[f"b{k}n"] for k in b}
+    if iters > 1:
+        out["losses"] = np.array([[out[named("L", it)] for it in range(1, iters + 1)]])
+    return out
 
 
-def instructive(d, p) -> bool:
-    """Random numbers must show what each step is for: ReLUs that zero some entries and pass
-    others, and a softmax that is not one-hot."""
+def layout(s, d, p, iters=1):
+    X = s.given("X", label="X (inputs)")
+    weights = {k: (f"W{k}", f"b{k}") for k in (1, 2, 3)}  # iteration 1 starts from the givens
+    iterations, losses = [], []
+    for it in range(1, iters + 1):
+        with s.group() as iteration:
+            L, weights = _iteration(s, it, X, weights)
+        if iterations:
+            s.next_to(iteration, iterations[-1], "down", gap=2)
+        iterations.append(iteration)
+        losses.append(L)
+    if iters > 1:
+        with s.step(f"The loss over the {iters} iterations: losses = [L, L_2, …], drawn as a line"):
+            ops.loss_curve(s, "losses", losses)
+
+
+def _iteration(s, it, X, weights):
+    """One iteration, three groups stacked down: the forward pass and the loss (one column, weights
+    to its left), the backward pass (dZ and dA down the middle, Wᵀ and db left, Aᵀ over dW right)
+    and the update. ``weights`` are the givens' names in the first iteration, the last one's updates
+    after. Returns the loss and this iteration's updates."""
+    n = lambda name: named(name, it)  # noqa: E731
+    later = it > 1
+    step = (lambda text: nullcontext()) if later else s.step
+    first = f"W1_{it} = {named('W1n', it - 1)}" if later else ""
+    with s.step(f"Iteration {it}, from {first} …: forward pass, loss L_{it}, gradients, update "
+                "(as in steps 1–11)") if later else nullcontext():
+        with s.group() as forward:
+            if later:
+                X = ops.carry(s, n("X"), X, at=s.below_all(), label=f"{n('X')} (inputs)")
+                s.note_right(X, f"Iteration {it}: from the weights iteration {it - 1} made")
+            A, Z, used = X, {}, {}
+            for k in (1, 2, 3):
+                what = f"Z{k} = W{k}·{'X' if k == 1 else f'A{k - 1}'} + b{k}, " + (
+                    f"A{k} = ReLU(Z{k})" if k < 3 else "P = softmax(Z3) by column")
+                with step(f"Layer {k}: {what}"):
+                    W, b = weights[k]
+                    label = f"{n(f'Z{k}')} = {n(f'W{k}')}·{A.name} + {n(f'b{k}')}"
+                    if later:
+                        Z[k] = ops.linear_from(s, n(f"Z{k}"), W, A, b, names=(n(f"W{k}"), n(f"b{k}")),
+                                               label=label)
+                    else:
+                        Z[k] = ops.linear(s, n(f"Z{k}"), W, A, b, label=label)
+                    used[k] = (s.blocks[n(f"W{k}")], s.blocks[n(f"b{k}")])
+                    if k < 3:
+                        A = ops.relu(s, n(f"A{k}"), Z[k], at=s.below(Z[k]))
+                    else:
+                        # e^(Z3 − max) under W3 (past Z3's max row), so that P, right of it, stands
+                        # under Z3: the column stays narrow
+                        P = ops.softmax_columns(s, n("P"), Z[k], at=s.below(used[k][0]), role="output")
+            with step("Loss: L = −Σ Y ⊙ ln P (cross-entropy, all samples)"):
+                if later:
+                    Y = ops.carry(s, n("Y"), s.blocks["Y"], at=s.below(P), label=f"{n('Y')} (targets)")
+                else:
+                    Y = s.given("Y", at=s.below(P), label="Y (targets)")
+                L = ops.cross_entropy(s, n("L"), Y, P)
+        with s.group() as backward:
+            with step("dZ3 = P − Y: the gradient of softmax + cross-entropy"):
+                dZ = ops.elementwise(s, n("dZ3"), fx.sub, [P, Y], at=s.below_all(), role="gradient",
+                                     label=f"{n('dZ3')} = {P.name} − {Y.name}")
+            grads = {}
+            for k in (3, 2, 1):
+                source = s.blocks[n(f"A{k - 1}")] if k > 1 else X
+                with step(f"dW{k} = dZ{k}·{'X' if k == 1 else f'A{k - 1}'}ᵀ, db{k} = row sums of dZ{k}"):
+                    grads[k] = ops.layer_gradient(s, n(f"dW{k}"), n(f"db{k}"), dZ, source)
+                if k > 1:
+                    with step(f"dA{k - 1} = W{k}ᵀ·dZ{k}, dZ{k - 1} = dA{k - 1} ⊙ [Z{k - 1} > 0]"):
+                        _, dZ = ops.relu_backward_below(s, n(f"dA{k - 1}"), n(f"dZ{k - 1}"), used[k][0], dZ, Z[k - 1])
+        s.next_to(backward, forward, "down", gap=2)
+        with step("Gradient descent: Wn = W − lr·dW, bn = b − lr·db"):
+            with s.group() as update:
+                new = ops.gradient_descent_by_layer(s, "lr", [used[k] + grads[k] for k in (1, 2, 3)])
+            s.next_to(update, backward, "down", gap=2)
+    return L, {k: (new[f"{W.name}n"], new[f"{b.name}n"]) for k, (W, b) in used.items()}
+
+
+def instructive(d, p, iters=1) -> bool:
+    """Random numbers must show what each step is for: each ReLU layer of two or more units zeroes
+    some entries and passes others, and a softmax that is not one-hot."""
     with np.errstate(divide="ignore", invalid="ignore"):
         ref = reference(d, p)
     for z in (ref["Z1"], ref["Z2"]):
-        if z.size >= 2 and not ((z > 0).any() and (z < 0).any()):
+        if z.shape[0] >= 2 and not has_both_signs(z):
             return False
-    return bool(ref["P"].max() < 0.999 and np.isfinite(ref["L"]))
+    return bool((d.n_out < 2 or ref["P"].max() < 0.999) and np.isfinite(ref["L"]))
 
 
 EXERCISE = Exercise(
@@ -101,18 +171,22 @@ EXERCISE = Exercise(
         "medium": dict(n_in=4, h1=3, h2=4, n_out=3, batch=2),
         "large": dict(n_in=8, h1=6, h2=6, n_out=4, batch=4),
     },
+    # Fresh numbers: each weight row's absolute sum is bounded whatever the width, and each ReLU
+    # layer's bias centres its units on both sides of 0 (relu_bias): no layer dies or blows up.
     givens=[
         Given("X", ("n_in", "batch"), low=-2, high=3),
         Given("Y", ("n_out", "batch"), role="target", make=one_hot_columns),
-        Given("W1", ("h1", "n_in"), role="weight"),
-        Given("b1", ("h1", 1), role="bias", low=-2, high=2),
-        Given("W2", ("h2", "h1"), role="weight"),
-        Given("b2", ("h2", 1), role="bias", low=-2, high=2),
-        Given("W3", ("n_out", "h2"), role="weight"),
-        Given("b3", ("n_out", 1), role="bias", low=-2, high=2),
+        Given("W1", ("h1", "n_in"), role="weight", low=-2, high=2, row_sum=3),
+        Given("b1", ("h1", 1), role="bias", derive=relu_bias(1)),
+        Given("W2", ("h2", "h1"), role="weight", low=-1, high=1, row_sum=2),
+        Given("b2", ("h2", 1), role="bias", derive=relu_bias(2)),
+        Given("W3", ("n_out", "h2"), role="weight", low=-1, high=1, row_sum=2),
+        Given("b3", ("n_out", 1), role="bias", low=-1, high=1),
         Given("lr", (), make=fixed(0.1)),
     ],
     reference=reference,
     layout=layout,
+    options=[Option("iters", 1, tuple(range(1, ITERS_MAX + 1)),
+                    describe="iterations of gradient descent, each laid out in full, and a chart of the loss")],
     accept=instructive,
 )

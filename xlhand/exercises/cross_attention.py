@@ -8,30 +8,28 @@ from __future__ import annotations
 
 from .. import ops
 from ..exercise import Exercise
+from ..npref import attention, attention_mixes
 from ..params import Given
-from .self_attention import attend, attention_steps, instructive_attention
 
 
 def reference(d, p):
     Q, K, V = p.Wq @ p.X, p.Wk @ p.E, p.Wv @ p.E
-    return dict(Q=Q, K=K, V=V, **attend(Q, K, V))
+    return dict(Q=Q, K=K, V=V, **attention(Q, K, V))
 
 
 def layout(s, d, p):
-    X = s.given("X", at=(0, 0), label="X (queries' tokens)")
-    # E stands right of X, far enough that Wk fits between Q's column and K
-    E = s.given("E", at=(0, X.right + 2 + d.d_e + 1), label="E (keys' and values' tokens)")
-    with s.step("Queries from X: Q = Wq·X"):
-        Q = ops.matmul(s, "Q", "Wq", X, at=s.below(X), label="Q = Wq·X")
-    with s.step("Keys from E: K = Wk·E"):
-        K = ops.matmul(s, "K", "Wk", E, at=s.below(E), label="K = Wk·E")
-    with s.step("Values from E: V = Wv·E"):
-        V = ops.matmul(s, "V", "Wv", E, at=s.below(K), label="V = Wv·E")
-    attention_steps(s, Q, K, V, d.d_k, at=(s.lowest_row() + 2, Q.left))
+    X = s.given("X", label="X (query tokens)")
+    E = s.given("E", label="E (key/value tokens)")
+    with s.group() as projected:  # E with K and V under it stands right of X with Q under it
+        Q, K, V = ops.projections(s, X, E, steps=("Queries from X: Q = Wq·X", "Keys from E: K = Wk·E",
+                                                  "Values from E: V = Wv·E"))
+    ops.attention_under(s, ("S", "A", "F"), Q, K, V, projected, scale=d.d_k, role="output",
+                        steps=ops.attention_steps(d.d_k))
 
 
 def instructive(d, p) -> bool:
-    return instructive_attention(reference(d, p))
+    """The attention weights are neither one-hot nor uniform (when there are keys to choose from)."""
+    return attention_mixes(reference(d, p)["A"])
 
 
 EXERCISE = Exercise(
@@ -45,11 +43,13 @@ EXERCISE = Exercise(
         "large": dict(d=6, d_e=5, d_k=4, d_v=4, n_q=4, n_kv=6),
         "lecture": dict(d=32, d_e=32, d_k=16, d_v=16, n_q=64, n_kv=64),
     },
+    # Fresh numbers: Wq and Wk by halves, each row's absolute sum at most 2, so scores stay in a
+    # range where softmax neither picks one key nor spreads evenly, however many tokens.
     givens=[
-        Given("X", ("d", "n_q"), low=-1, high=2),
-        Given("E", ("d_e", "n_kv"), low=-1, high=2),
-        Given("Wq", ("d_k", "d"), role="weight", low=-1, high=1),
-        Given("Wk", ("d_k", "d_e"), role="weight", low=-1, high=1),
+        Given("X", ("d", "n_q"), low=-1, high=1),
+        Given("E", ("d_e", "n_kv"), low=-1, high=1),
+        Given("Wq", ("d_k", "d"), role="weight", low=-1, high=1, step=0.5, row_sum=2),
+        Given("Wk", ("d_k", "d_e"), role="weight", low=-1, high=1, step=0.5, row_sum=2),
         Given("Wv", ("d_v", "d_e"), role="weight", low=-1, high=1),
     ],
     reference=reference,

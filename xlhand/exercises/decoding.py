@@ -8,23 +8,19 @@ are references to the previous cache, never recomputed);
 s_t = Kc_tᵀ·q_t / √d, a_t = softmax(s_t), z_t = Vc_t·a_t, logits l_t = Wo·z_t;
 greedy choice x_{t+1} = onehot(argmax l_t), tok_{t+1} its word. seq lists all tokens.
 (No positional encoding: this toy decoder attends by content only.)
+On the sheet each step is a column of blocks, E, Wq, Wk, Wv and Wo left of the first; the steps
+stand side by side where the page has room, else one under the other.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..npref import softmax_columns as softmax
+from ..npref import one_hot, softmax_columns as softmax
 from .. import ops
 from ..exercise import Exercise
 from ..params import Given, check_vocabulary, fixed, word_problem
 
 WORDS = ("<s> the cat sat on a mat dog ran to big red".split())
-
-
-def onehot(V, k):
-    x = np.zeros((V, 1))
-    x[k, 0] = 1.0
-    return x
 
 
 def reference(d, p):
@@ -34,7 +30,7 @@ def reference(d, p):
     Kc, Vc = np.zeros((d.d, 0)), np.zeros((d.d, 0))
     seq = [p.start]
     for t in range(1, d.steps + 1):
-        x = onehot(d.V, k)
+        x = one_hot(d.V, k)
         e = p.E @ x
         q, kk, v = p.Wq @ e, p.Wk @ e, p.Wv @ e
         Kc, Vc = np.hstack([Kc, kk]), np.hstack([Vc, v])  # append one column; keep the rest
@@ -46,59 +42,59 @@ def reference(d, p):
         seq.append(vocab[k])
         out.update({f"x_{t}": x, f"e_{t}": e, f"q_{t}": q, f"k_{t}": kk, f"v_{t}": v, f"Kc_{t}": Kc,
                     f"Vc_{t}": Vc, f"s_{t}": s, f"a_{t}": a, f"z_{t}": z, f"l_{t}": logits,
-                    f"x_{t + 1}": onehot(d.V, k), f"tok_{t + 1}": vocab[k]})
+                    f"x_{t + 1}": one_hot(d.V, k), f"tok_{t + 1}": vocab[k]})
     out["seq"] = seq
     return out
 
 
 def layout(s, d, p):
-    V, dm, steps = d.V, d.d, d.steps
-    r_tok = 0
-    r_x = r_tok + 3
-    r_e = r_x + V + 2
-    r_q = r_e + dm + 2
-    r_k = r_q + dm + 2
-    r_v = r_k + dm + 2
-    r_kc = r_v + dm + 2
-    r_vc = r_kc + dm + 2
-    r_s = r_vc + dm + 2
-    r_z = r_s + steps + 2
-    r_l = r_z + dm + 2
-
-    def main_col(left, t):  # the column of step t's x, e, q, k, v, s: room at its left for Kc_tᵀ and Vc_t
-        return left + max(dm + 1, t - 3)
-
-    m = main_col(0, 1)
-    vocab = s.given("vocab", at=(r_tok, m - 1 - V), label="vocab")
-    token = s.given("start", at=(r_tok, m), label="tok_1 (start)")
-    x = ops.one_hot(s, "x_1", vocab, token, at=(r_x, m), label="x_1 = onehot")
-    E, Wq, Wk, Wv, Wo = "E", "Wq", "Wk", "Wv", "Wo"
-    Kc = Vc = None
-    tokens = [token]
-    for t in range(1, steps + 1):
-        with s.step(f"Step {t}: e_{t} = E·x_{t}; q_{t}, k_{t}, v_{t}; caches grow to {t} column{'s' * (t > 1)}; "
-                    f"attention; logits; greedy choice"):
-            e = ops.matmul(s, f"e_{t}", E, x, at=(r_e, m), label=f"e_{t} = E·x_{t}")
-            q = ops.matmul(s, f"q_{t}", Wq, e, at=(r_q, m), label=f"q_{t}")
-            k = ops.matmul(s, f"k_{t}", Wk, e, at=(r_k, m), label=f"k_{t}")
-            v = ops.matmul(s, f"v_{t}", Wv, e, at=(r_v, m), label=f"v_{t}")
-            E, Wq, Wk, Wv = (s.blocks[n] for n in ("E", "Wq", "Wk", "Wv"))
-            Kc = _grow(s, f"Kc_{t}", Kc, k, (r_kc, m), f"Kc_{t} = [Kc_{t - 1} | k_{t}]" if t > 1 else "Kc_1 = [k_1]")
-            Vc = _grow(s, f"Vc_{t}", Vc, v, (r_vc, m), f"Vc_{t} = [Vc_{t - 1} | v_{t}]" if t > 1 else "Vc_1 = [v_1]")
-            S = ops.scores(s, f"s_{t}", Kc, q, scale=dm, at=(r_s, m), label=f"s_{t} = Kc_{t}ᵀ·q_{t}/√{dm}")
-            A = ops.softmax_columns(s, f"a_{t}", S, label=f"a_{t}")
-            Vc_copy = ops.copy(s, f"z_{t}_V", Vc, at=(r_z, A.left - 1 - t), label=f"Vc_{t}")
-            z = ops.matmul(s, f"z_{t}", Vc_copy, A, at=(r_z, A.left), label=f"z_{t} = Vc_{t}·a_{t}")
-            logits = ops.matmul(s, f"l_{t}", Wo, z, at=(r_l, A.left), label=f"l_{t} = Wo·z_{t}")
-            Wo = s.blocks["Wo"]
-            m = main_col(s.rightmost_col() + 1, t + 1)
-            x = ops.argmax_one_hot(s, f"x_{t + 1}", logits, at=(r_x, m), label=f"x_{t + 1} = argmax l_{t}")
-            token = ops.word_of(s, f"tok_{t + 1}", vocab, x, at=(r_tok, m), label=f"tok_{t + 1}")
+    columns, tokens = [], []
+    Kc = Vc = logits = vocab = None
+    for t in range(1, d.steps + 2):
+        with s.group() as column, s.step(_describe(t, d)):
+            if t == 1:
+                token = s.given("start", label="tok_1 (start)")
+                vocab = s.given("vocab", at=s.left_of(token, d.V), label="vocab")  # above E: one word a column
+                x = ops.one_hot(s, "x_1", vocab, token, at=s.below(token), label="x_1 = onehot(tok_1)")
+            else:  # the greedy choice of the step before heads the column
+                x = ops.argmax_one_hot(s, f"x_{t}", logits, at=s.below_all(), label=f"x_{t} = argmax l_{t - 1}")
+                token = ops.word_of(s, f"tok_{t}", vocab, x, at=s.above(x, 1), label=f"tok_{t}")
             tokens.append(token)
-    with s.step("The decoded sequence"):
-        s.add("seq", (1, steps + 1), (s.lowest_row() + 2, s.blocks["x_1"].left), "output", "seq",
-              formula=lambda i, j: tokens[j].cell(0, 0))
+            if t <= d.steps:
+                Kc, Vc, logits = _attend(s, t, x, Kc, Vc, d.d)
+            else:
+                s.add("seq", (1, d.steps + 1), s.below(x), "output", "seq = the decoded tokens",
+                      formula=lambda i, j: tokens[j].cell(0, 0))
+        columns.append(column)
+    ops.flow(s, columns)
     return Kc
+
+
+def _attend(s, t, x, Kc, Vc, dm):
+    """Step t under x_t: the lookup e_t, q_t, k_t, v_t, the grown caches, the scores s_t (Kc_tᵀ left
+    of them, q_t above), the softmax a_t, z_t = Vc_t·a_t and the logits l_t. Returns (Kc_t, Vc_t, l_t)."""
+    e = ops.matmul(s, f"e_{t}", "E", x, label=f"e_{t} = E·x_{t}")
+    q = ops.matmul(s, f"q_{t}", "Wq", e, label=f"q_{t}")
+    k = ops.matmul(s, f"k_{t}", "Wk", e, at=s.below(q), label=f"k_{t}")
+    v = ops.matmul(s, f"v_{t}", "Wv", e, at=s.below(k), label=f"v_{t}")
+    Kc = _grow(s, f"Kc_{t}", Kc, k, s.below(v), f"Kc_{t} = [Kc_{t - 1} | k_{t}]" if t > 1 else "Kc_1 = [k_1]")
+    Vc = _grow(s, f"Vc_{t}", Vc, v, s.below(Kc), f"Vc_{t} = [Vc_{t - 1} | v_{t}]" if t > 1 else "Vc_1 = [v_1]")
+    S = ops.scores(s, f"s_{t}", Kc, q, scale=dm, at=s.below(Vc), label=f"s_{t} = Kc_{t}ᵀ·q_{t}/√{dm}")
+    # the exponentials under the scores (past their max row) and a_t right of them: a page wide
+    A = ops.heat(ops.softmax_columns(s, f"a_{t}", S, at=s.below(S, gap=2), label=f"a_{t}"))
+    z = ops.matmul(s, f"z_{t}", ops.copy_left(s, f"z_{t}_V", Vc, s.below(A), label=f"Vc_{t}"), A, label=f"z_{t}")
+    return Kc, Vc, ops.matmul(s, f"l_{t}", "Wo", z, label=f"l_{t}")
+
+
+def _describe(t: int, d) -> str:
+    if t == 1:
+        return (f"Step 1: x_1 = onehot(start); e_1 = E·x_1; q_1, k_1, v_1 = Wq·e_1, Wk·e_1, Wv·e_1; the caches "
+                f"Kc_1 = [k_1], Vc_1 = [v_1]; scores s_1 = Kc_1ᵀ·q_1/√{d.d}, weights a_1 = softmax(s_1), "
+                "context z_1 = Vc_1·a_1; logits l_1 = Wo·z_1")
+    if t <= d.steps:
+        return (f"Step {t}: greedy choice x_{t} = onehot(argmax l_{t - 1}), tok_{t}; then as in step 1, "
+                f"the caches grown to {t} columns")
+    return f"Greedy choice x_{t} = onehot(argmax l_{t - 1}), tok_{t}; the decoded sequence seq"
 
 
 def _grow(s, name, cache, new, at, label):
@@ -130,7 +126,7 @@ def checks(d, p) -> str | None:
 def instructive(d, p) -> bool:
     """A clear greedy choice at every step (the best logit ahead of the next by at least 0.1, so
     no tie), attention that mixes cached tokens, and more than one distinct generated token."""
-    if checks(d, p):
+    if word_problem("start", p.start, list(p.vocab)):
         return False
     ref = reference(d, p)
     for t in range(1, d.steps + 1):
@@ -144,7 +140,75 @@ def instructive(d, p) -> bool:
 
 
 def _vocab(rng, size, dims):
+    """The first V words of a fixed list, the start token <s> first."""
     return list(WORDS[: dims.V])
+
+
+def _distinct_columns(rng, size, d):
+    """Embeddings: whole numbers in −2…2, no column 0 and (where the dimension allows) no two
+    columns pointing the same way or opposite, so every word's value vector differs."""
+    rows, cols = size
+    out = []
+    for _ in range(cols):
+        for _ in range(20):
+            e = rng.integers(-2, 3, size=rows).astype(float)
+            if e.any() and all(abs(e @ f) < 0.99 * np.linalg.norm(e) * np.linalg.norm(f) for f in out):
+                break
+        out.append(e)
+    return np.column_stack(out)
+
+
+def _signed_permutation(rng, size, d):
+    """Wv with one ±1 in each row and column: v_t is e_t reordered, with signs."""
+    return np.eye(size[0])[rng.permutation(size[0])] * rng.choice([-1.0, 1.0], size=(size[0], 1))
+
+
+def _context(d, p, tokens):
+    """z for the last of ``tokens``: its query attends over the keys and values of all of them
+    (as ``reference`` computes z_t along the greedy sequence)."""
+    emb = p["E"][:, tokens]
+    K, V, q = p["Wk"] @ emb, p["Wv"] @ emb, p["Wq"] @ emb[:, -1:]
+    return (V @ softmax(K.T @ q / np.sqrt(d.d)))[:, 0]
+
+
+def _fitted_output(rng, size, d, p):
+    """Wo fitted so that greedy decoding writes a sequence that moves on. The sequence is chosen
+    first: after each step comes a token other than the current one, the one whose context z
+    points most unlike the earlier ones (a linear layer must give contexts that point the same
+    way the same token). Then a perceptron in whole numbers −2…2 moves the wanted token's row
+    towards z_t and the strongest rival's away until every choice leads by 0.5. (Random output
+    weights mostly decode one token over and over.)"""
+    tokens = [list(p["vocab"]).index(p["start"])] if p["start"] in p["vocab"] else [0]
+    contexts = [_context(d, p, tokens)]
+    for _ in range(d.steps):
+        def overlap(k):
+            z = _context(d, p, tokens + [k])
+            return max(_cosine(c, z) for c in contexts)
+
+        fresh = [int(k) for k in rng.permutation(d.V) if k != tokens[-1]]
+        tokens.append(min(fresh, key=overlap))
+        contexts.append(_context(d, p, tokens))
+    Wo = rng.integers(-1, 2, size=size).astype(float)
+    for _ in range(60):
+        settled = True
+        for z, target in zip(contexts, tokens[1:]):
+            logits = Wo @ z
+            others = np.where(np.arange(d.V) == target, -np.inf, logits)
+            rival = int(np.argmax(others))
+            if logits[target] - others[rival] < 0.5:
+                settled = False
+                step = np.round(z / max(np.abs(z).max(), 1e-9))
+                Wo[target] = np.clip(Wo[target] + step, -2, 2)
+                Wo[rival] = np.clip(Wo[rival] - step, -2, 2)
+                break
+        if settled:
+            break
+    return Wo
+
+
+def _cosine(a, b):
+    norms = np.linalg.norm(a) * np.linalg.norm(b)
+    return float(a @ b / norms) if norms > 0 else 1.0
 
 
 EXERCISE = Exercise(
@@ -156,14 +220,16 @@ EXERCISE = Exercise(
         "medium": dict(V=5, d=3, steps=3),
         "large": dict(V=6, d=4, steps=4),
     },
+    # Fresh numbers: embeddings of different directions, Wv a signed permutation, small query and
+    # key weights (attention mixes the cache), and Wo fitted so that the decoded tokens move on.
     givens=[
         Given("vocab", ("V",), kind="texts", make=_vocab, check=check_vocabulary, describe="the vocabulary, one word a column"),
         Given("start", (), kind="text", make=fixed(WORDS[0]), describe="the first token"),
-        Given("E", ("d", "V"), role="weight", low=-2, high=2, describe="token embeddings, one column a word"),
-        Given("Wq", ("d", "d"), role="weight", low=-1, high=1),
-        Given("Wk", ("d", "d"), role="weight", low=-1, high=1),
-        Given("Wv", ("d", "d"), role="weight", low=-1, high=1),
-        Given("Wo", ("V", "d"), role="weight", low=-2, high=2, describe="output layer, one row a word"),
+        Given("E", ("d", "V"), role="weight", make=_distinct_columns, describe="token embeddings, one column a word"),
+        Given("Wq", ("d", "d"), role="weight", low=-1, high=1, step=0.5, row_sum=0.5),
+        Given("Wk", ("d", "d"), role="weight", low=-1, high=1, step=0.5, row_sum=1),
+        Given("Wv", ("d", "d"), role="weight", make=_signed_permutation),
+        Given("Wo", ("V", "d"), role="weight", derive=_fitted_output, describe="output layer, one row a word"),
     ],
     reference=reference,
     layout=layout,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import fx, ops
-from ..exercise import Exercise
+from ..exercise import Exercise, Option
 from ..params import Given
 
 SIGNALS = ("A", "B", "C")
@@ -62,61 +62,64 @@ def reference(d, p, with_sine=False):
 
 def layout(s, d, p, with_sine=False):
     n, k = d.n, d.k
-    top = 4  # W's first row; the time header and the constants stand above it
     with s.step("Cosine matrix: W[f, t] = cos(2π·f·t/n) for f = 1…k, t = 1…n"):
         # the index headers are labels of the picture, not data: unnamed, so neither checked nor graded
-        times = s.add("time", (1, n), (top - 3, 0), "given", "t (time)", values=np.arange(1, n + 1)[None, :],
-                      named=False)
-        freqs = s.add("freq", (k, 1), (top, -2), "given", "f", values=np.arange(1, k + 1)[:, None], named=False)
-        npts = s.add("npts", (1, 1), (top - 3, -6), "computed", "n = COUNT(t)",
+        times = s.add("time", (1, n), None, "given", "t (time)", values=np.arange(1, n + 1)[None, :], named=False)
+        npts = s.add("npts", (1, 1), s.below(times), "computed", "n = COUNT(t)",
                      formula=lambda i, j: f"COUNT({times.range()})", expect=lambda v: float(n))
         scale = s.add("scale", (1, 1), s.right_of(npts), "computed", "2/n",
                       formula=lambda i, j: f"2/{npts.cell()}", expect=lambda v: 2.0 / n)
-        W = _wave(s, "W", "COS", freqs, times, npts, at=(top, 0), label="W = cos(2π·f·t/n)")
-    with s.step("Inverse DFT: T = F·W, one signal over time per row of F"):
-        T = ops.matmul(s, "T", "F", W, label="T = F·W (signals over time)")
-        for i, name in enumerate(SIGNALS):
-            s.note(T.top + i, s.blocks["F"].left - 1, name)
-        X = s.given("X", at=s.below(T), label="X (the seed notes' signal)")
-        s.note(X.top, X.left - 1, "X")
-    col = W.right + 1
-    with s.step("DFT: Tt = Tᵀ, R = W·Tt (= (n/2)·Fᵀ), and W·Xᵀ for the signal X"):
-        Tt = ops.transpose(s, "Tt", T, at=(top - 3 - n, col), label="Tt = Tᵀ")
-        Xt = ops.transpose(s, "Xt", X, at=s.right_of(Tt), label="Xᵀ")
-        R = ops.matmul(s, "R", W, Tt, at=(top, col), label="R = W·Tt")
-        WX = ops.matmul(s, "WX", W, Xt, at=(top, Xt.left), label="W·Xᵀ")
-    with s.step("Scale by 2/n and transpose: Fr = (2/n)·Rᵀ (= F), Xf = (2/n)·(W·Xᵀ)ᵀ"):
-        Fr = _scaled_transpose(s, "Fr", R, scale, at=(T.top, col), label="Fr = (2/n)·Rᵀ", role="output")
-        Xf = _scaled_transpose(s, "Xf", WX, scale, at=(X.top, col), label="Xf = (2/n)·(W·Xᵀ)ᵀ", role="output")
+        freqs = s.add("freq", (k, 1), s.below(times), "given", "f", values=np.arange(1, k + 1)[:, None], named=False)
+        W = _wave(s, "W", "COS", freqs, times, npts, at=s.right_of(freqs), label="W = cos(2π·f·t/n)")
+        s.next_to(times, W, "up", gap=0)  # t over W's columns, f beside its rows
+        s.next_to(s.arrange([npts, scale], "right"), times, "up", align="end")  # n over t's end, clear of Tt
+    with s.step("Inverse DFT: T = F·W, one signal over time per row of F (A, B, C)"):
+        F = s.given("F", label="F (rows A, B, C)")
+        T = ops.matmul(s, "T", F, W, label="T = F·W")
+        s.next_to(F, T, "left")
+        X = s.given("X", s.below(T), label="X (the seed notes' signal)")
+    with s.step("DFT: Tt = Tᵀ, R = W·Tt (= (n/2)·Fᵀ), and W·Xᵀ for the signal X (W left, Tt and Xᵀ above)"):
+        Tt = ops.transpose(s, "Tt", T, at=s.right_of(W), label="Tt = Tᵀ")
+        Xt = ops.transpose(s, "Xt", X, at=s.right_of(W), label="Xᵀ", role="computed")
+        R = ops.matmul(s, "R", W, Tt, at=s.right_of(W), label="R = W·Tt")
+        WX = ops.matmul(s, "WX", W, Xt, at=s.right_of(R), label="W·Xᵀ")
+        s.next_to(Tt, R, "up")
+        s.next_to(Xt, WX, "up")
+    with s.step("Scale by 2/n and transpose: Fr = (2/n)·Rᵀ (= F, level with it), Xf = (2/n)·(W·Xᵀ)ᵀ"):
+        Fr = _scaled_transpose(s, "Fr", R, scale, at=s.below(R), label="Fr = (2/n)·Rᵀ", role="output")
+        Xf = _scaled_transpose(s, "Xf", WX, scale, at=s.below(Fr), label="Xf = (2/n)·(W·Xᵀ)ᵀ", role="output")
         if 2 * k >= n:
-            s.note(Fr.top - 1, Fr.right + 1, "2k ≥ n: frequencies alias, so Fr ≠ F")
+            s.note_right(Fr, "2k ≥ n: frequencies alias, so Fr ≠ F")
+    spectrum = [("Xf (cosine part)", Xf, 0)]
     if with_sine:
         with s.step("Sine matrix: Ws[f, t] = sin(2π·f·t/n)"):
-            row = Xf.bottom + 3
-            freqs_s = s.add("freq_s", (k, 1), (row, -2), "given", "f", values=np.arange(1, k + 1)[:, None],
+            freqs_s = s.add("freq_s", (k, 1), s.below(X), "given", "f", values=np.arange(1, k + 1)[:, None],
                             named=False)
-            Ws = _wave(s, "Ws", "SIN", freqs_s, times, npts, at=(row, 0), label="Ws = sin(2π·f·t/n)")
+            Ws = _wave(s, "Ws", "SIN", freqs_s, times, npts, at=s.below(X), label="Ws = sin(2π·f·t/n)")
+            s.next_to(freqs_s, Ws, "left")
         with s.step("Sine coefficients: Fs = (2/n)·(Ws·Tt)ᵀ, Xs = (2/n)·(Ws·Xᵀ)ᵀ (Tt and Xᵀ above)"):
-            Rs = ops.matmul(s, "Rs", Ws, Tt, at=(Ws.top, col), label="Rs = Ws·Tt")
-            WsX = ops.matmul(s, "WsX", Ws, Xt, at=(Ws.top, Xt.left), label="Ws·Xᵀ")
-            Fs = _scaled_transpose(s, "Fs", Rs, scale, at=(Ws.bottom + 2, col), label="Fs = (2/n)·Rsᵀ",
-                                   role="output")
+            Rs = ops.matmul(s, "Rs", Ws, Tt, at=s.right_of(Ws), label="Rs = Ws·Tt")
+            WsX = ops.matmul(s, "WsX", Ws, Xt, at=s.right_of(Rs), label="Ws·Xᵀ")
+            Fs = _scaled_transpose(s, "Fs", Rs, scale, at=s.below(Rs), label="Fs = (2/n)·Rsᵀ", role="output")
             Xs = _scaled_transpose(s, "Xs", WsX, scale, at=s.below(Fs), label="Xs = (2/n)·(Ws·Xᵀ)ᵀ",
                                    role="output")
-            for i, name in enumerate(SIGNALS):
-                s.note(Fs.top + i, Fs.left - 1, name)
-            s.note(Xs.top, Xs.left - 1, "X")
         with s.step("Magnitude m = √(a² + b²), phase φ: a·cos + b·sin = m·cos(ωt − φ) (a from Fr, b from Fs)"):
             eps = s.add("eps", (1, 1), s.right_of(scale), "given", "ε = 1e-9 (noise)",
                         values=np.array([[EPS]]), named=False)
+            s.next_to(eps, npts, "left")
             Mag = _magnitude(s, "Mag", Fr, Fs, at=s.right_of(Fs))
             MagX = _magnitude(s, "MagX", Xf, Xs, at=s.right_of(Xs))
             _phase(s, "Phase", Fr, Fs, Mag, eps, at=s.right_of(Mag))
             _phase(s, "PhaseX", Xf, Xs, MagX, eps, at=s.right_of(MagX))
-    with s.step("The signals over time (line chart of T's rows and X)"):
+        spectrum.append(("MagX (magnitude)", MagX, 0))
+    with s.step("Pictures: the signals over time (T's rows and X) and the spectrum of X (its coefficient per f)"):
         series = [(name, T, i) for i, name in enumerate(SIGNALS)] + [("X", X, 0)]
-        s.line_chart("Signals over time", series, at=(s.lowest_row() + 1, s.leftmost_col()),
-                     x_title="t", y_title="value")
+        signals = s.chart("Signals over time", series, at=s.below_all(), x_title="t", y_title="value")
+        bars = s.chart("Spectrum of X", spectrum, at=s.below(Xf), kind="column", x_title="f", y_title="coefficient")
+        if with_sine:  # side by side under the sine matrix, ending where W ends (the coefficients fill the right)
+            s.next_to(s.arrange([signals, bars], "right"), Ws, "down", align="end")
+        else:  # the spectrum under the coefficients, the signals beside it under the signals
+            s.next_to(signals, bars, "left")
 
 
 def _wave(s, name, fn, freqs, times, npts, *, at, label):
@@ -163,7 +166,7 @@ def _signal(rng, size, dims):
     return np.round(x, 1)[None, :]
 
 
-def instructive(d, p) -> bool:
+def instructive(d, p, with_sine=False) -> bool:
     """Every signal has some frequency content, and X is not flat."""
     return bool(np.all(np.abs(p.F).sum(axis=1) > 0) and np.ptp(p.X) > 0)
 
@@ -184,7 +187,7 @@ EXERCISE = Exercise(
     ],
     reference=reference,
     layout=layout,
-    options={"with_sine": False},
+    options=[Option("with_sine", False, describe="add the sine part, magnitude and phase")],
     limits={"n": (3, 64), "k": (1, 32)},
     accept=instructive,
 )

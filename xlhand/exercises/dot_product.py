@@ -55,6 +55,17 @@ def _parts(d, p, k):
     return a, b, None, None
 
 
+def _operands(rng, items, d):
+    """Whole numbers in −3…3, the last entry of each vector not 0: in an inverse item it multiplies
+    the missing entry, which must have a single answer."""
+    out = []
+    for shape in items.values():
+        v = rng.integers(-3, 4, size=shape).astype(float)
+        v.reshape(-1)[-1] = rng.choice([-3, -2, -1, 1, 2, 3])
+        out.append(v)
+    return out
+
+
 def _derive_results(rng, items, d, p):
     """Given results of the inverse items: pick a small non-zero x, then r = known + coef·x."""
     out = []
@@ -79,39 +90,37 @@ def reference(d, p):
 
 
 def layout(s, d, p):
-    widest = max(length(k) for k in range(1, d["items"] + 1))
-    result_cols = (widest + 1, 2 * widest + 5)  # left column of items: forward; right: inverse
-    top = 0
+    items = []
     for k in range(1, d["items"] + 1):
-        L, xr = length(k), result_cols[(k - 1) % 2]
-        yr = top + L + 2  # the result's row: b's label, b (L rows), the result's label
-        kind = hole(k)
+        L, kind = length(k), hole(k)
         if kind is None:
-            with s.step(f"Item {k}: c = a·b with {L} terms"):
-                b = s.given("b", at=(top + 1, xr), index=k, label=f"b_{k}")
-                a = s.given("a", at=(yr, xr - 1 - L), index=k, label=f"a_{k}")
-                ops.matmul(s, f"c_{k}", a, b, at=(yr, xr), role="output", label=f"c_{k} = a·b")
-        elif kind == "b":
-            with s.step(f"Item {k} (inverse): a·b = r is given; find b's missing last entry x"):
-                b = s.given("b", at=(top + 1, xr), index=k, label=f"b_{k}")
-                a = s.given("a", at=(yr, xr - 1 - L), index=k, label=f"a_{k}")
-                r = s.given("r", at=(yr, xr), index=k, label=f"r_{k} = a·b")
-                left = [(a, 0, l) for l in range(L - 1)]
-                right = [(b, l, 0) for l in range(L - 1)]
-                ops.solve_dot(s, f"x_{k}", left, right, (a, 0, L - 1), (r, 0, 0), at=(b.bottom, xr),
-                              role="output", label="")
-                s.glyph(b.bottom, xr - 1, "x →")
+            title = f"Item {k}: c = a·b with {L} terms"
         else:
-            with s.step(f"Item {k} (inverse): a·b = r is given; find a's missing last entry x"):
-                b = s.given("b", at=(top + 1, xr), index=k, label=f"b_{k}")
-                a = s.given("a", at=(yr, xr - 1 - L), index=k, label=f"a_{k}")
-                r = s.given("r", at=(yr, xr), index=k, label=f"r_{k} = a·b")
-                left = [(a, 0, l) for l in range(L - 1)]
-                right = [(b, l, 0) for l in range(L - 1)]
-                ops.solve_dot(s, f"x_{k}", left, right, (b, L - 1, 0), (r, 0, 0), at=(yr, xr - 2),
-                              role="output", label="x")
-        if k % 2 == 0 or k == d["items"]:
-            top = yr + 2
+            title = f"Item {k} (inverse): a·b = r is given; find {kind}'s missing last entry x"
+        with s.step(title), s.group() as item:
+            _item(s, k, L, kind)
+        items.append(item)
+    s.arrange(items, "down")  # one drill under the other: narrower than a portrait page at every length
+
+
+def _item(s, k, L, kind):
+    """b on top, the result under it, a left of the result; an inverse item's x where the entry is missing."""
+    b = s.given("b", index=k, label=f"b_{k}")
+    if kind is None:
+        a = s.given("a", index=k, label=f"a_{k}")
+        c = ops.matmul(s, f"c_{k}", a, b, role="output", label=f"c_{k} = a·b")
+        s.next_to(a, c, "left")
+        return
+    r = s.given("r", at=s.below(b), index=k, label=f"r_{k} = a·b")
+    a = s.given("a", at=s.left_of(r, L), index=k, label=f"a_{k}")  # L entries, or L − 1 and x after them
+    if kind == "b":
+        x = ops.solve_dot(s, f"x_{k}", [(a, 0, l) for l in range(L - 1)], [(b, l, 0) for l in range(L - 1)],
+                          (a, 0, L - 1), (r, 0, 0), at=s.below(b), role="output", label="")
+        s.next_to(x, b, "down", gap=0)  # in b's missing place, straight under it
+        s.note_right(x, "← x")
+    else:
+        ops.solve_dot(s, f"x_{k}", [(a, 0, l) for l in range(L - 1)], [(b, l, 0) for l in range(L - 1)],
+                      (b, L - 1, 0), (r, 0, 0), at=s.right_of(a, gap=0), role="output", label="x")
 
 
 def _coefficients(d, p):
@@ -145,8 +154,8 @@ EXERCISE = Exercise(
         "large": dict(items=10),
     },
     givens=[
-        Given("a", stack=_a_items, low=-3, high=3),
-        Given("b", stack=_b_items, low=-3, high=3),
+        Given("a", stack=_a_items, make=_operands),
+        Given("b", stack=_b_items, make=_operands),
         Given("r", stack=_r_items, derive=_derive_results),
     ],
     reference=reference,

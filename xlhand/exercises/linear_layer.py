@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import ops
 from ..exercise import Exercise
+from ..npref import has_both_signs
 from ..params import Given
 
 
@@ -21,23 +22,20 @@ def reference(d, p):
 def layout(s, d, p):
     with s.step(f"Z = W·X + b: each cell is one row of [W | b] times one column of [X; 1] "
                 f"(nn.Linear({d.n_in}, {d.n_out}))"):
-        X = s.given("X", at=(0, 0), label="X (one sample per column)")
+        X = s.given("X", label="X (one sample per column)")
         Z = ops.linear(s, "Z", "W", X, "b", role="output", label="Z = W·X + b")
-    W, b, ones = s.blocks["W"], s.blocks["b"], s.blocks["X_ones"]
+    W, b, ones = s.blocks["W"], s.blocks["b"], ops.ones_row(s, X)
     with s.step("Count: parameters = entries of W and b; multiplications = entries of W × samples"):
-        at = (Z.bottom + 2, Z.left)
-        n = s.add("nparams", (1, 1), at, "computed", "parameters",
+        n = s.add("nparams", (1, 1), s.below(W), "computed", "parameters",
                   formula=lambda i, j: f"COUNT({W.range()})+COUNT({b.range()})")
-        s.add("nmults", (1, 1), (at[0], n.right + 2), "computed", "multiplications",
+        s.add("nmults", (1, 1), s.right_of(n), "computed", "multiplications",
               formula=lambda i, j: f"COUNT({W.range()})*COUNT({ones.range()})")
-    return Z
 
 
 def instructive(d, p) -> bool:
     """Outputs of both signs and no output left equal to its bias alone."""
     Z = reference(d, p)["Z"]
-    both = Z.size < 2 or ((Z > 0).any() and (Z < 0).any())
-    return bool(both and np.abs(Z).max() <= 20 and not (p.W == 0).all(axis=1).any())
+    return bool(has_both_signs(Z) and np.abs(Z).max() <= 20 and not (p.W == 0).all(axis=1).any())
 
 
 EXERCISE = Exercise(

@@ -2,8 +2,9 @@
 
 For t = 1…T with u = [x_t; h_{t−1}]: f = σ(Wf·u + bf), i = σ(Wi·u + bi), c̃ = tanh(Wc·u + bc),
 o = σ(Wo·u + bo); c_t = f ⊙ c_{t−1} + i ⊙ c̃; h_t = o ⊙ tanh(c_t).
-On the sheet the four weight matrices stand one under the other at the left, each row [Wx | Wh | b]
-against the column [x_t; h_{t−1}; 1]; every time step is a column further right.
+On the sheet the four weight matrices stand one under the other left of the first step, each row
+[Wx | Wh | b] against the column [x_t; h_{t−1}; 1]; every time step is a column further right, and
+a long sequence wraps into rows of steps a page wide.
 """
 from __future__ import annotations
 
@@ -39,45 +40,48 @@ def reference(d, p):
 
 
 def layout(s, d, p):
-    n_u, n_h = d.d_in + d.d_h, d.d_h
-    band = n_h + 2  # a d_h-high block, a gap row and a label row
-    X = s.given("X", at=(0, 0), label="X (one column per step)")
-    col = [2 * t for t in range(d.T + 1)]  # col[t]: the column of step t; col[0] holds h0, c0
-    u_row = X.bottom + 2
-    z_rows = [u_row + n_u + 3 + k * band for k in range(4)]
-    act_rows = [z_rows[-1] + band + k * band for k in range(4)]
-    c_row = act_rows[-1] + band
-    h_row = c_row + band
-
-    c_prev = s.given("c0", at=(c_row, col[0]))
-    h_prev = s.given("h0", at=(h_row, col[0]))
-    weights: dict[str, tuple] = {}
-    h_blocks, c_blocks = [], []
+    X = s.given("X", label="X (one column per step)")
+    steps, hs, cs = [], [], []
     for t in range(1, d.T + 1):
-        with s.step(f"Step t = {t}: u = [x_{t}; h_{t - 1}], gates, c_{t}, h_{t}"):
-            u = ops.column_over_state(s, f"u_{t}", X, t - 1, h_prev, (u_row, col[t]),
-                                      label=f"u_{t} = [x_{t}; h_{t - 1}]")
-            gates = {}
-            for k, (gate, W, b, z, act) in enumerate(GATES):
-                Wb = weights.get(W, (W, b))
-                zt = ops.linear(s, f"{z}_{t}", Wb[0], u, Wb[1], at=(z_rows[k], col[t]),
-                                label=f"{z}_{t}")
-                weights[W] = (s.blocks[W], s.blocks[b])
-                activation = ops.tanh if act == "tanh" else ops.sigmoid
-                gates[gate] = activation(s, f"{gate}_{t}", zt, at=(act_rows[k], col[t]),
-                                         label=f"{gate}_{t} = {act}({z}_{t})")
-            c = s.add(f"c_{t}", (n_h, 1), (c_row, col[t]), "computed", f"c_{t} = f⊙c + i⊙g",
-                      formula=_cell_state(gates["f"], c_prev, gates["i"], gates["g"]))
-            h = s.add(f"h_{t}", (n_h, 1), (h_row, col[t]), "output", f"h_{t} = o⊙tanh(c_{t})",
-                      formula=_hidden_state(gates["o"], c))
-            s.arrow(c_prev, c)
-            s.arrow(h_prev, h)
+        with s.group() as step:
+            if t == 1:  # the initial states belong to the first step: they stand left of c_1 and h_1
+                c_prev, h_prev = initial = (s.operand("c0"), s.operand("h0"))
+            with s.step(_describe(t)):
+                u = ops.column_over_state(s, f"u_{t}", X, t - 1, h_prev, s.below(X), label="u")
+                zs, below = {}, ops.ones_row(s, u)
+                for gate, W, b, z, _ in GATES:  # each pre-activation under the one before, [W | b] left of it
+                    below = zs[gate] = ops.linear(s, f"{z}_{t}", W, u, b, at=s.below(below), label=z)
+                gates = {}
+                for gate, _, _, _, act in GATES:  # the gates under the pre-activations, in the same order
+                    activation = ops.tanh if act == "tanh" else ops.sigmoid
+                    below = gates[gate] = activation(s, f"{gate}_{t}", zs[gate], at=s.below(below), label=gate)
+                c = s.add(f"c_{t}", (d.d_h, 1), s.below(below), "computed", "c",
+                          formula=_cell_state(gates["f"], c_prev, gates["i"], gates["g"]))
+                h = s.add(f"h_{t}", (d.d_h, 1), s.below(c), "output", "h", formula=_hidden_state(gates["o"], c))
+            if t == 1:
+                for state, block in zip(initial, (c, h)):
+                    s.next_to(state, block, "left")
+                    s.arrow(state, block)
+        steps.append(step)
         c_prev, h_prev = c, h
-        h_blocks.append(h)
-        c_blocks.append(c)
-    with s.step("Collect the states: H = [h_1 … h_T], C = [c_1 … c_T]"):
-        H = ops.copy_columns(s, "H", h_blocks, at=(h_row + band, col[1]), label="H")
-        ops.copy_columns(s, "C", c_blocks, at=s.right_of(H), role="computed", label="C")
+        cs.append(c)
+        hs.append(h)
+    grid = ops.flow(s, steps, gap=0)  # no gap: the 1s of each step mark the column before it
+    ops.chain_arrows(s, cs)
+    ops.chain_arrows(s, hs)
+    s.next_to(X, grid, "up")
+    with s.group() as states, s.step("Collect the states: C = [c_1 … c_T], H = [h_1 … h_T]"):
+        C = ops.copy_columns(s, "C", cs, role="computed", label="C = [c_1 … c_T]")
+        H = ops.copy_columns(s, "H", hs, at=s.below(C), label="H = [h_1 … h_T]")
+    ops.flow(s, [grid, states], align="end")  # beside the last c and h where the page has room, else under
+
+
+def _describe(t: int) -> str:
+    if t == 1:
+        return ("t = 1: u_1 = [x_1; h_0]; zf_1 = [Wf | bf]·[u_1; 1], and zi, zc, zo alike; f_1 = σ(zf_1), "
+                "i_1 = σ(zi_1), g_1 = tanh(zc_1), o_1 = σ(zo_1); c_1 = f_1⊙c_0 + i_1⊙g_1; h_1 = o_1⊙tanh(c_1)")
+    return (f"t = {t}: as at t = 1, from x_{t}, h_{t - 1} and c_{t - 1}: c_{t} = f⊙c_{t - 1} + i⊙g, "
+            f"h_{t} = o⊙tanh(c_{t})")
 
 
 def _cell_state(f, c_prev, i, g):
@@ -98,12 +102,15 @@ def _u_width(d):
     return d.d_in + d.d_h
 
 
+# Fresh numbers keep every gate unsaturated by construction, at any size and for any number of
+# steps: |x|, |h| <= 1 (h_t = o ⊙ tanh(c_t)), each weight row's absolute sum is at most 3 and
+# |b| <= 0.5, so every pre-activation lies within ±3.5.
 def _weight(name):
-    return Given(name, ("d_h", _u_width), role="weight", low=-2, high=2)
+    return Given(name, ("d_h", _u_width), role="weight", low=-1, high=1, step=0.5, row_sum=3)
 
 
 def _bias(name):
-    return Given(name, ("d_h", 1), role="bias", low=-1, high=1)
+    return Given(name, ("d_h", 1), role="bias", low=-0.5, high=0.5, step=0.5)
 
 
 EXERCISE = Exercise(
@@ -114,11 +121,12 @@ EXERCISE = Exercise(
         "small": dict(d_in=3, d_h=2, T=3),
         "medium": dict(d_in=3, d_h=2, T=4),
         "large": dict(d_in=5, d_h=4, T=6),
+        "lecture": dict(d_in=5, d_h=4, T=32),
     },
     givens=[
-        Given("X", ("d_in", "T"), low=-2, high=3),
-        Given("h0", ("d_h", 1), low=-1, high=1),
-        Given("c0", ("d_h", 1), low=-1, high=1),
+        Given("X", ("d_in", "T"), low=-1, high=1, step=0.5),
+        Given("h0", ("d_h", 1), low=-1, high=1, step=0.5),
+        Given("c0", ("d_h", 1), low=-1, high=1, step=0.5),
         _weight("Wf"), _bias("bf"),
         _weight("Wi"), _bias("bi"),
         _weight("Wc"), _bias("bc"),

@@ -121,46 +121,50 @@ def reference(d, p):
 
 
 def layout(s, d, p):
-    top = 0
+    chains = []
     for k in range(1, d["items"] + 1):
         fs = factors(k)
-        m = fs[0][1]
-        height = max(rows for _, rows, _ in fs[1:])
-        row = top + height + 3  # the products' row: factors above (bottom-aligned), a gap, a label
         names = _names(k)
         chain = "·".join(f"{f[0]}" for f in fs)
         if inverse(k):
             title = f"Item {k} (inverse): R = {chain} is given; find x, the missing entry of {fs[-1][0]}"
         else:
             title = f"Item {k}: {chain}, " + ", then ".join(names) + " (each from its left and upper neighbour)"
-        with s.step(title):
-            left = s.given("A", at=(row, 0), index=k, label=f"A_{k} ({m}×{fs[0][2]})")
-            col = left.right + 1
-            for j, (letter, rows, cols) in enumerate(fs[1:], start=1):
-                last = j == len(fs) - 1
-                if last and inverse(k):
-                    _inverse_tail(s, k, letter, rows, cols, left, (row, col))
-                    break
-                factor = s.given(letter, at=(row - 2 - rows, col), index=k, label=f"{letter}_{k} ({rows}×{cols})")
-                name = names[j - 1]
-                left = ops.matmul(s, name, left, factor, at=(row, col), role="output" if last else "computed",
-                                  label=f"{name} ({left.rows}×{cols})")
-                col = left.right + 1
-        top = row + m + 1
+        with s.step(title), s.group() as item:
+            _chain_item(s, k, fs, names)
+        chains.append(item)
+    s.arrange(chains, "down", gap=1)
 
 
-def _inverse_tail(s, k, letter, rows, cols, P, at):
-    """The last product of an inverse item: R given, the last factor with its bottom-right entry x."""
-    row, col = at
-    F = s.given(letter, at=(row - 2 - rows, col), index=k, label=f"{letter}_{k} ({rows}×{cols})")
-    Fr = s.add(f"{letter}r_{k}", (1, cols - 1), (F.bottom, col), "given", "",
-               values=_values(s, f"{letter}r", k))
-    R = s.given("R", at=(row, col), index=k, label=f"R_{k} ({P.rows}×{cols}) given")
-    pr = rows - 1
-    ops.solve_dot(s, f"x_{k}", [(P, 0, l) for l in range(pr)], [(F, l, cols - 1) for l in range(pr)],
-                  (P, 0, pr), (R, 0, cols - 1), at=(F.bottom, col + cols - 1), role="output", label="")
-    s.glyph(F.bottom, col + cols, "← x")
-    return Fr
+def _chain_item(s, k, fs, names):
+    """A_k at the left; each product right of the one before (its rows), its factor above it (its columns)."""
+    m = fs[0][1]
+    left = s.given("A", index=k, label=f"A_{k} ({m}×{fs[0][2]})")
+    for j, (letter, rows, cols) in enumerate(fs[1:], start=1):
+        last = j == len(fs) - 1
+        if last and inverse(k):
+            _inverse_tail(s, k, letter, rows, cols, left)
+            return
+        factor = s.given(letter, index=k, label=f"{letter}_{k} ({rows}×{cols})")
+        name = names[j - 1]
+        left = ops.matmul(s, name, left, factor, at=s.right_of(left), role="output" if last else "computed",
+                          label=f"{name} ({left.rows}×{cols})")
+        s.next_to(factor, left, "up")
+
+
+def _inverse_tail(s, k, letter, rows, cols, P):
+    """The last product of an inverse item: R given right of P, above it the last factor with its
+    bottom-right entry x missing (its last row given apart, x solved from R's first row)."""
+    R = s.given("R", at=s.right_of(P), index=k, label=f"R_{k} ({P.rows}×{cols}) given")
+    with s.group() as factor:
+        F = s.given(letter, index=k, label=f"{letter}_{k} ({rows}×{cols})")
+        Fr = s.add(f"{letter}r_{k}", (1, cols - 1), s.below(F), "given", "", values=_values(s, f"{letter}r", k))
+        s.next_to(Fr, F, "down", gap=0)  # F's last row
+        pr = rows - 1
+        x = ops.solve_dot(s, f"x_{k}", [(P, 0, l) for l in range(pr)], [(F, l, cols - 1) for l in range(pr)],
+                          (P, 0, pr), (R, 0, cols - 1), at=s.right_of(Fr, gap=0), role="output", label="")
+        s.note_right(x, "← x")
+    s.next_to(factor, R, "up")
 
 
 def _values(s, name, k):
@@ -200,7 +204,45 @@ def instructive(d, p) -> bool:
 
 
 def _factor(letter):
-    return Given(letter, stack=_stack(letter), low=-2, high=2)
+    return Given(letter, stack=_stack(letter), derive=_draw_factor(letter))
+
+
+def _draw_factor(letter):
+    """Each item's factor in whole numbers −2…2, drawn after the factors left of it and drawn again
+    (at most 20 times) while the running product would be all zeros or hold a number beyond ±40,
+    or, as the factor before an inverse item's last, would give the missing entry a coefficient
+    of 0. Independent draws make long chains too large or unsolvable more often than not."""
+    def derive(rng, items, d, p):
+        """Whole numbers −2…2, each item's factor drawn again while the chain so far would be all
+        zeros, beyond ±40, or leave an inverse item's missing entry without a single answer."""
+        out = []
+        for k, shape in items.items():
+            left = _left_product(d, p, k, letter)
+            for _ in range(20):
+                M = rng.integers(-2, 3, size=shape).astype(float)
+                if left is None or left.shape[1] != M.shape[0] or _readable(k, letter, left @ M):
+                    break
+            out.append(M)
+        return out
+
+    return derive
+
+
+def _left_product(d, p, k, letter):
+    """The product of the factors left of ``letter`` in item k (None for the first)."""
+    before = [name for name, _, _ in factors(k)][:LETTERS.index(letter)]
+    if not before:
+        return None
+    product = _item(p, d, k, before[0])
+    for name in before[1:]:
+        product = product @ _item(p, d, k, name)
+    return product
+
+
+def _readable(k, letter, product) -> bool:
+    fs = factors(k)
+    before_last = inverse(k) and len(fs) >= 2 and fs[-2][0] == letter
+    return bool(product.any() and np.abs(product).max() <= 40 and not (before_last and product[0, -1] == 0))
 
 
 EXERCISE = Exercise(

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..npref import sigmoid
+from ..npref import has_both_signs, sigmoid
 from .. import fx, ops
 from ..exercise import Exercise
-from ..params import Given, fixed
+from ..params import Given, both_signs, bounded_rows, fixed
 
 RMS_EPS = 1e-6
 CONVERGENCE_ITERS = 20  # the paper's t_max: random variants must be doubly stochastic by then
+CHART_BESIDE_ITERS = 8  # up to this many iterations, the convergence chart stands right of its two rows
 
 
 def sinkhorn(M0, iters):
@@ -53,9 +54,13 @@ def reference(d, p):
                Hpre=Hpre, Hpost=Hpost)
     M = np.exp(Hres_raw)
     out.update(M0=M, M0_rows=row_sums(M), M0_cols=col_sums(M))
-    for t, (Mc, M) in enumerate(sinkhorn(M, d.iters), start=1):
+    steps = sinkhorn(M, d.iters)
+    for t, (Mc, M) in enumerate(steps, start=1):
         out.update({f"Mc{t}": Mc, f"Mc{t}_rows": row_sums(Mc), f"M{t}": M, f"M{t}_rows": row_sums(M),
                     f"M{t}_cols": col_sums(M)})
+    # how far each iteration is from doubly stochastic: the rows before they are normalised, the columns after
+    out.update(row_err=np.array([[np.abs(row_sums(Mc) - 1).max() for Mc, _ in steps]]),
+               col_err=np.array([[np.abs(col_sums(Mt) - 1).max() for _, Mt in steps]]))
     Hres = M
     h = Hpre @ Xs
     y_pre = h @ p.Wf.T
@@ -72,95 +77,127 @@ def reference(d, p):
 # --- layout ------------------------------------------------------------------------------------
 def layout(s, d, p):
     n, C = d.n, d.C
-    nC = n * C
-    P1 = nC + 1             # φ_pre's column: x̂ (1×nC) stands left of it
-    P2 = P1 + n + 1         # φ_post
-    P3 = P2 + n + 1         # φ_res
-    PT = 6                  # top row of the φ band (α's and b's above it)
-    HR = PT + nC + 2        # the row where x̂'s row meets the φ's columns
+    with s.group() as top:  # steps 1-3: x̂, and right of it the maps in x̂'s row
+        with s.step("x = vec(Xs) (stream 1's C values first), x̂ = x / √(mean(x²) + 1e-6) (RMSNorm, no gain)"), \
+                s.group() as norm:
+            Xs = s.given("Xs", label="Xs (one stream a row)")
+            x = s.add("x", (1, n * C), s.below(Xs), "computed", "x = vec(Xs)",
+                      formula=lambda i, k: Xs.cell(k // C, k % C))
+            xhat = ops.rmsnorm_rows(s, "xhat", x, eps=RMS_EPS, label="x̂ = x / rms")
+            s.arrange([x, s.blocks["xhat_rms"], xhat], "down")  # x, its rms, x̂: the φ's stand right of them
 
-    with s.step("x = vec(Xs) (stream 1's C values first), x̂ = x / √(mean(x²) + 1e-6) (RMSNorm, no gain)"):
-        Xs = s.given("Xs", at=(0, 0), label="Xs (one stream a row)")
-        x = s.add("x", (1, nC), (HR - 3, 0), "computed", "x = vec(Xs)",
-                  formula=lambda i, k: Xs.cell(k // C, k % C))
-        xhat = ops.rmsnorm_rows(s, "xhat", x, eps=RMS_EPS, at=(HR, 0), rms_at=(HR - 3, -2),
-                                label="x̂ = x / rms")
+        with s.step("Hpre_raw = α_pre·x̂·φ_pre + b_pre, Hpost_raw likewise, Hres_vec = α_res·x̂·φ_res "
+                    "(x̂ left of each map, φ above it)"), s.group():
+            columns, maps = [], {}
+            for key in ("pre", "post", "res"):
+                with s.group() as column:
+                    alpha = s.given(f"alpha_{key}", label=f"α_{key}")
+                    bias = s.given(f"b_{key}", at=s.below(alpha)) if key != "res" else None
+                    phi = s.given(f"phi_{key}", at=s.below(bias or alpha), label=f"φ_{key}")
+                    name, label = (f"H{key}_raw", f"H{key}_raw") if bias is not None else ("Hres_vec", "α_res·x̂·φ_res")
+                    maps[key] = s.add(name, (1, phi.cols), s.below(phi), "computed", label,
+                                      formula=_scaled_product(xhat, phi, alpha, bias))
+                columns.append(column)
+            s.next_to(s.arrange(columns, "right", align="end"), norm, "right", align="end")  # the maps in x̂'s row
 
-    with s.step("Hpre_raw = α_pre·x̂·φ_pre + b_pre, Hpost_raw likewise, Hres_raw = α_res·mat(x̂·φ_res) + b_res"):
-        maps = {}
-        for key, col in (("pre", P1), ("post", P2), ("res", P3)):
-            alpha = s.given(f"alpha_{key}", at=(0, col), label=f"α_{key}")
-            bias = s.given(f"b_{key}", at=(3, col)) if key != "res" else None
-            phi = s.given(f"phi_{key}", at=(PT, col), role="weight", label=f"φ_{key}")
-            name = f"H{key}_raw" if key != "res" else "Hres_vec"
-            label = (f"H{key}_raw = α·x̂·φ_{key} + b_{key}" if bias is not None else "α_res·x̂·φ_res")
-            maps[key] = s.add(name, (1, phi.cols), (HR, col), "computed", label,
-                              formula=_scaled_product(xhat, phi, alpha, bias))
-        b_res = s.given("b_res", at=(HR + 3, P3))
-        vec = maps["res"]
-        Hres_raw = s.add("Hres_raw", (n, n), s.right_of(b_res), "computed", "Hres_raw = mat(·) + b_res",
-                         formula=lambda i, j: fx.add(vec.cell(0, i * n + j), b_res.cell(i, j)))
+        with s.step("Hpre = σ(Hpre_raw), Hpost = 2σ(Hpost_raw)"), s.group():
+            Hpre = ops.sigmoid(s, "Hpre", maps["pre"], at=s.below(maps["pre"]), label="Hpre = σ(·)")
+            Hpost = ops.elementwise(s, "Hpost", lambda z: fx.mul("2", fx.sigmoid(z)), [maps["post"]],
+                                    at=s.below(maps["post"]), label="Hpost = 2σ(·)")
+            s.arrow(maps["pre"], Hpre)
+            s.arrow(maps["post"], Hpost)
 
-    with s.step("Hpre = σ(Hpre_raw), Hpost = 2σ(Hpost_raw)"):
-        Hpre = ops.sigmoid(s, "Hpre", maps["pre"], at=s.below(maps["pre"]), label="Hpre = σ(·)")
-        Hpost = ops.elementwise(s, "Hpost", lambda z: fx.mul("2", fx.sigmoid(z)), [maps["post"]],
-                                at=s.below(maps["post"]), label="Hpost = 2σ(·)")
-        s.arrow(maps["pre"], Hpre)
-        s.arrow(maps["post"], Hpost)
-
-    with s.step("Sinkhorn–Knopp: M0 = exp(Hres_raw); M_t = column-normalise, then row-normalise M_{t−1}"):
-        c0 = Hres_raw.left
-        M = ops.elementwise(s, "M0", fx.exp, [Hres_raw], at=(Hres_raw.top, Hres_raw.right + 3),
-                            label="M0 = exp(Hres_raw)")
-        s.arrow(Hres_raw, M)
-        ops.row_sums(s, "M0_rows", M, label="Σ row")
-        cols = ops.col_sums(s, "M0_cols", M)
+    with s.step("Hres_raw = mat(Hres_vec) + b_res (row i of the n×n matrix: entries i·n+1 … i·n+n of Hres_vec); "
+                "Sinkhorn–Knopp: M0 = exp(Hres_raw); M_t = column-normalise, then row-normalise M_{t−1}"), \
+            s.group() as sinkhorn_step:
+        with s.group() as start:  # b_res | Hres_raw → M0, over M1 …
+            vec = maps["res"]
+            b_res = s.given("b_res", at=s.below_all())
+            Hres_raw = s.add("Hres_raw", (n, n), s.right_of(b_res), "computed", "Hres_raw = mat(·) + b_res",
+                             formula=lambda i, j: fx.add(vec.cell(0, i * n + j), b_res.cell(i, j)))
+            M = ops.elementwise(s, "M0", fx.exp, [Hres_raw], label="M0 = exp(·)")
+            ops.row_sums(s, "M0_rows", M, label="Σ")
+            cols = ops.col_sums(s, "M0_cols", M)
+        iterations, row_sums_c, col_sums_m = [start], [], []
         for t in range(1, d.iters + 1):
-            top = cols.bottom + 2
-            Mc = ops.elementwise(s, f"Mc{t}", fx.div, [M, cols], at=(top, c0),
-                                 label=f"M{t - 1} / column sums")
-            Mc_rows = ops.row_sums(s, f"Mc{t}_rows", Mc, label="Σ row")
-            M = ops.elementwise(s, f"M{t}", fx.div, [Mc, Mc_rows], at=s.right_of(Mc_rows),
-                                label=f"M{t} = ÷ row sums", role="output" if t == d.iters else "computed")
-            ops.row_sums(s, f"M{t}_rows", M, label="Σ row")
-            cols = ops.col_sums(s, f"M{t}_cols", M)
-        M_last = M
+            with s.group() as iteration:  # Mc_t | its row sums | M_t | its row sums, M_t's column sums under it
+                Mc = ops.elementwise(s, f"Mc{t}", fx.div, [M, cols], at=s.below_all(),
+                                     label=f"Mc{t} = M{t - 1}/Σ")
+                Mc_rows = ops.row_sums(s, f"Mc{t}_rows", Mc, label="Σ")
+                M = ops.elementwise(s, f"M{t}", fx.div, [Mc, Mc_rows], at=s.right_of(Mc_rows),
+                                    label=f"M{t} = Mc{t}/Σ", role="output" if t == d.iters else "computed")
+                ops.row_sums(s, f"M{t}_rows", M, label="Σ")
+                cols = ops.col_sums(s, f"M{t}_cols", M)
+            iterations.append(iteration)
+            row_sums_c.append(Mc_rows)
+            col_sums_m.append(cols)
+        # one iteration under the other, M0 above M1 above M2 …: each Mc_t reads the Σ row up-right
+        s.arrange(iterations, "down", align="end")
 
-    # Steps 5 and 6 go left of the Sinkhorn column when they fit there, else under everything.
-    width = n + 4 * C + 7
-    top = Hres_raw.bottom + 3 if width < c0 else s.lowest_row() + 3
-    with s.step("Layer input h = Hpre·Xs (1×C), y = F(h) = ReLU(h·Wfᵀ)"):
-        col_h = n + 3
-        h_row = top + max(n, 2 * C + 2) + 2
-        Xs_c = ops.copy(s, "Xs_c", Xs, (h_row - 2 - n, col_h), label="Xs")
-        Hpre_c = ops.copy(s, "Hpre_c", Hpre, (h_row, col_h - 1 - n), label="Hpre")
-        h = ops.matmul(s, "h", Hpre_c, Xs_c, at=(h_row, col_h), label="h = Hpre·Xs")
-        col_y = h.right + 1
-        WfT_top = h_row - 2 - C
-        Wf = s.given("Wf", at=(WfT_top - 2 - C, col_y))
-        WfT = ops.transpose(s, "WfT", Wf, at=(WfT_top, col_y), label="Wfᵀ")
-        y_pre = ops.matmul(s, "y_pre", h, WfT, at=(h_row, col_y), label="h·Wfᵀ")
+    with s.step("Layer input h = Hpre·Xs (1×C), y = F(h) = ReLU(h·Wfᵀ)"), s.group() as layer:
+        Xs_c = ops.carry(s, "Xs_c", Xs, s.below_all(), label="Xs")
+        Hpre_c = ops.copy(s, "Hpre_c", Hpre, s.below_all(), label="Hpre")
+        h = ops.matmul(s, "h", Hpre_c, Xs_c, label="h = Hpre·Xs")
+        s.next_to(Hpre_c, h, "left")
+        with s.group() as weights:  # Wfᵀ above y_pre, Wf beside it
+            Wf = s.given("Wf", at=s.below_all())
+            WfT = ops.transpose(s, "WfT", Wf, at=s.below_all(), label="Wfᵀ", role="computed")
+            s.next_to(Wf, WfT, "right")
+        y_pre = ops.matmul(s, "y_pre", h, WfT, at=s.right_of(h), label="y_pre = h·Wfᵀ")
+        s.next_to(weights, y_pre, "up")
         y = ops.relu(s, "y", y_pre, label="y = ReLU(·)")
 
     with s.step("Xs_next = Hres·Xs + Hpostᵀ·y, Hres = M_iters (rows and columns sum to 1); beside it "
-                "the hyper-connection without the constraint (Hres_raw) and the plain residual (Hres = I)"):
-        hx_row = h_row + 4
-        Hres = ops.copy(s, "Hres", M_last, (hx_row, 0), label=f"Hres = M{d.iters}")
-        ops.row_sums(s, "Hres_rows", Hres, label="Σ row")
-        ops.col_sums(s, "Hres_cols", Hres)
-        Hraw = ops.copy(s, "Hraw", Hres_raw, (Hres.bottom + 2, 0), label="Hres_raw")
-        ops.row_sums(s, "Hraw_rows", Hraw, label="Σ row")
-        ops.col_sums(s, "Hraw_cols", Hraw)
-        HX = ops.matmul(s, "HX", Hres, Xs_c, at=(hx_row, col_h), label="Hres·Xs")
-        HrawX = ops.matmul(s, "HrawX", Hraw, Xs_c, at=(Hraw.top, col_h), label="Hres_raw·Xs")
-        HpostT = ops.transpose(s, "HpostT", Hpost, at=(hx_row, y.left - 2), label="Hpostᵀ")
-        Py = ops.matmul(s, "Py", HpostT, y, at=(hx_row, y.left), label="Hpostᵀ·y")
-        Xs_next = ops.elementwise(s, "Xs_next", fx.add, [HX, Py], at=s.right_of(Py), role="output",
-                                  label="Xs_next = Hres·Xs + Hpostᵀ·y", arrow=False)
-        ops.elementwise(s, "Xs_hc", fx.add, [HrawX, Py], at=(HrawX.top, Xs_next.left), role="output",
-                        label="Xs_hc = Hres_raw·Xs + Hpostᵀ·y (HC)")
-        ops.elementwise(s, "Xs_plain", fx.add, [Xs, Py], at=(HrawX.bottom + 2, Xs_next.left), role="output",
-                        label="Xs_plain = Xs + Hpostᵀ·y (residual)")
+                "the hyper-connection without the constraint (Xs_hc: Hres_raw) and the plain residual "
+                "(Xs_plain: Hres = I)"), \
+            s.group() as update:
+        # Hres·Xs and Hres_raw·Xs in Xs's columns under h, Hpostᵀ·y in y's columns: Xs and y stand above
+        Hres, Hres_sums = _with_sums(s, "Hres", M, f"Hres = M{d.iters}")
+        HX = ops.matmul(s, "HX", Hres, Xs_c, at=s.below(h, gap=2), label="HX = Hres·Xs")
+        s.next_to(Hres_sums, HX, "left")
+        Hraw, Hraw_sums = _with_sums(s, "Hraw", Hres_raw, "Hres_raw")
+        HrawX = ops.matmul(s, "HrawX", Hraw, Xs_c, at=s.below(HX, gap=2), label="HrawX = Hres_raw·Xs")
+        s.next_to(Hraw_sums, HrawX, "left")
+        HpostT = ops.transpose(s, "HpostT", Hpost, at=s.below_all(), label="Hpostᵀ")
+        Py = ops.matmul(s, "Py", HpostT, y, at=s.below(y, gap=2), label="Py = Hpostᵀ·y")
+        s.next_to(HpostT, Py, "left")
+        with s.group() as outputs:  # side by side under the products: mHC, HC and the plain residual
+            Xs_next = ops.elementwise(s, "Xs_next", fx.add, [HX, Py], at=s.below_all(), role="output",
+                                      label="Xs_next = HX + Py")
+            Xs_hc = ops.elementwise(s, "Xs_hc", fx.add, [HrawX, Py], at=s.right_of(Xs_next), role="output",
+                                    label="Xs_hc = HrawX + Py")
+            ops.elementwise(s, "Xs_plain", fx.add, [Xs, Py], at=s.right_of(Xs_hc), role="output",
+                            label="Xs_plain = Xs + Py")
+        s.next_to(outputs, Hraw_sums, "down")
+
+    with s.step("How far from doubly stochastic: row_err_t = max_i |Σ_j Mc_t[i, j] − 1| (the rows before "
+                "step t normalises them), col_err_t = max_j |Σ_i M_t[i, j] − 1|; both go to 0"), \
+            s.group() as convergence:
+        row_err = s.add("row_err", (1, d.iters), s.below_all(), "computed", f"row_err (t = 1…{d.iters})",
+                        formula=lambda i, t: _largest_distance_from_1(row_sums_c[t].col(0)))
+        col_err = s.add("col_err", (1, d.iters), s.below(row_err), "computed", f"col_err (t = 1…{d.iters})",
+                        formula=lambda i, t: _largest_distance_from_1(col_sums_m[t].row(0)))
+        chart = s.chart("Sinkhorn: distance from doubly stochastic",
+                        [("max |row sum − 1|", row_err, 0, "row"), ("max |column sum − 1|", col_err, 0, "row")],
+                        at=s.below(col_err), kind="line", x_title="iteration t", y_title="largest |sum − 1|")
+        if d.iters <= CHART_BESIDE_ITERS:
+            s.next_to(chart, row_err, "right", gap=2)
+
+    s.arrange([top, sinkhorn_step, layer, update, convergence], "down")
+
+
+def _with_sums(s, name, src, label):
+    """A copy of ``src`` with its row sums right of it and its column sums under it (a group)."""
+    with s.group() as group:
+        block = ops.copy(s, name, src, s.below_all(), label=label)
+        ops.row_sums(s, f"{name}_rows", block, label="Σ")
+        ops.col_sums(s, f"{name}_cols", block)
+    return block, group
+
+
+def _largest_distance_from_1(cells):
+    """max_k |cell_k − 1|, every term written out."""
+    return "MAX(" + ",".join(f"ABS({c}-1)" for c in cells) + ")"
 
 
 def _scaled_product(xhat, phi, alpha, bias):
@@ -180,7 +217,7 @@ def instructive(d, p) -> bool:
     if np.abs(ref["Hres_raw"]).max() > 3 or max(np.abs(ref[k]).max() for k in ("Hpre_raw", "Hpost_raw")) > 4:
         return False
     y_pre = ref["y_pre"]
-    if not (y_pre > 0.05).any() or (d.C >= 2 and not (y_pre < 0).any()):
+    if not (y_pre > 0.05).any() or not has_both_signs(y_pre):
         return False
     M0 = ref["M0"]
     if d.n >= 2 and np.abs(col_sums(M0) - 1).max() < 0.3:
@@ -189,6 +226,30 @@ def instructive(d, p) -> bool:
     if max(np.abs(row_sums(Hres) - 1).max(), np.abs(col_sums(Hres) - 1).max()) > 1e-3:
         return False
     return d.n < 2 or np.abs(ref["Xs_hc"] - ref["Xs_next"]).max() > 0.5
+
+
+def _layer_weights(rng, size, d, p):
+    """Wf in −2…2 with each row's sign chosen so that y = ReLU(h·Wfᵀ) both passes and blocks: the
+    layer input h = Hpre·Xs is known from the givens before Wf, and turning row j over turns the
+    sign of y_j."""
+    Wf = rng.integers(-2, 3, size=size).astype(float)
+    x = p["Xs"].reshape(1, -1)
+    xhat = x / np.sqrt(np.mean(x ** 2) + RMS_EPS)
+    h = sigmoid(p["alpha_pre"] * (xhat @ p["phi_pre"]) + p["b_pre"]) @ p["Xs"]
+    wanted = np.sign(both_signs(-1, 1)(rng, (size[0],), d)) if size[0] > 1 else np.ones(1)
+    signs = np.sign(h @ Wf.T)[0]
+    return Wf * np.where(signs * wanted < 0, -1.0, 1.0)[:, None]
+
+
+def _columns_summing_to(most, step=1.0):
+    """φ by ``step`` in −1…1 with each column's absolute sum at most ``most``: x̂·φ stays in
+    range however many entries x̂ has."""
+    def make(rng, size, d):
+        phi = -1 + step * rng.integers(0, round(2 / step) + 1, size=size)
+        return bounded_rows(rng, phi.T, most).T
+
+    make.__doc__ = f"−1…1 in steps of {step:g}, each column's absolute sum at most {most}."
+    return make
 
 
 def _flat(d):
@@ -208,18 +269,21 @@ EXERCISE = Exercise(
         "medium": dict(n=3, C=2, iters=5),
         "large": dict(n=4, C=3, iters=20),
     },
+    # Fresh numbers: the columns of each φ sum (in absolute value) to at most 4 (φ_res by halves:
+    # 2), so the exponentials of Sinkhorn's start stay readable whatever n and C, and Wf is turned
+    # so that the layer's ReLU both passes and blocks.
     givens=[
         Given("Xs", ("n", "C"), low=-2, high=3),
-        Given("phi_pre", (_flat, "n"), role="weight", low=-1, high=1),
-        Given("phi_post", (_flat, "n"), role="weight", low=-1, high=1),
-        Given("phi_res", (_flat, _square), role="weight", low=-1, high=1),
+        Given("phi_pre", (_flat, "n"), role="weight", make=_columns_summing_to(4)),
+        Given("phi_post", (_flat, "n"), role="weight", make=_columns_summing_to(4)),
+        Given("phi_res", (_flat, _square), role="weight", make=_columns_summing_to(2, step=0.5)),
         Given("b_pre", (1, "n"), role="bias", low=-1, high=1),
         Given("b_post", (1, "n"), role="bias", low=-1, high=1),
         Given("b_res", ("n", "n"), role="bias", low=-1, high=1),
         Given("alpha_pre", (), make=fixed(0.5)),
         Given("alpha_post", (), make=fixed(0.5)),
         Given("alpha_res", (), make=fixed(0.5)),
-        Given("Wf", ("C", "C"), role="weight", low=-2, high=2),
+        Given("Wf", ("C", "C"), role="weight", derive=_layer_weights),
     ],
     reference=reference,
     layout=layout,

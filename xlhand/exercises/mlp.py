@@ -9,7 +9,8 @@ import numpy as np
 
 from .. import ops
 from ..exercise import Exercise
-from ..params import Given
+from ..npref import has_both_signs
+from ..params import Given, relu_bias
 
 
 def reference(d, p):
@@ -23,21 +24,22 @@ def reference(d, p):
 
 def layout(s, d, p):
     with s.step("Layer 1: Z1 = W1·X + b1, A1 = ReLU(Z1)"):
-        X = s.given("X", at=(0, 0), label="X (one sample per column)")
+        X = s.given("X", label="X (one sample per column)")
         Z1 = ops.linear(s, "Z1", "W1", X, "b1", label="Z1 = W1·X + b1")
-        A1 = ops.relu(s, "A1", Z1)
+        A1 = ops.relu(s, "A1", Z1, at=s.below(Z1))
     with s.step("Layer 2: Z2 = W2·A1 + b2, A2 = ReLU(Z2)"):
         Z2 = ops.linear(s, "Z2", "W2", A1, "b2", label="Z2 = W2·A1 + b2")
-        A2 = ops.relu(s, "A2", Z2)
+        A2 = ops.relu(s, "A2", Z2, at=s.below(Z2))
     with s.step("Output layer: Y = W3·A2 + b3 (no activation)"):
         ops.linear(s, "Y", "W3", A2, "b3", role="output", label="Y = W3·A2 + b3")
 
 
 def instructive(d, p) -> bool:
-    """Each ReLU zeroes some entries and passes others, and the output depends on the input."""
+    """Each ReLU layer of two or more units zeroes some entries and passes others, and the output
+    depends on the input."""
     ref = reference(d, p)
     for z in (ref["Z1"], ref["Z2"]):
-        if z.size >= 2 and not ((z > 0).any() and (z < 0).any()):
+        if z.shape[0] >= 2 and not has_both_signs(z):
             return False
     return bool((ref["A2"] > 0).any() and np.abs(ref["Y"]).max() <= 30)
 
@@ -52,13 +54,15 @@ EXERCISE = Exercise(
         "medium": dict(n_in=4, h1=4, h2=3, n_out=2, batch=3),
         "large": dict(n_in=8, h1=6, h2=5, n_out=3, batch=4),
     },
+    # Fresh numbers: each weight row's absolute sum is bounded whatever the width, and each ReLU
+    # layer's bias centres its units on both sides of 0 (relu_bias): no layer dies or blows up.
     givens=[
         Given("X", ("n_in", "batch"), low=-2, high=3),
-        Given("W1", ("h1", "n_in"), role="weight", low=-2, high=2),
-        Given("b1", ("h1", 1), role="bias", low=-2, high=2),
-        Given("W2", ("h2", "h1"), role="weight", low=-2, high=2),
-        Given("b2", ("h2", 1), role="bias", low=-2, high=2),
-        Given("W3", ("n_out", "h2"), role="weight", low=-2, high=2),
+        Given("W1", ("h1", "n_in"), role="weight", low=-2, high=2, row_sum=3),
+        Given("b1", ("h1", 1), role="bias", derive=relu_bias(1)),
+        Given("W2", ("h2", "h1"), role="weight", low=-2, high=2, row_sum=3),
+        Given("b2", ("h2", 1), role="bias", derive=relu_bias(2)),
+        Given("W3", ("n_out", "h2"), role="weight", low=-2, high=2, row_sum=3),
         Given("b3", ("n_out", 1), role="bias", low=-2, high=2),
     ],
     reference=reference,

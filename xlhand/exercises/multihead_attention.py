@@ -12,8 +12,8 @@ import numpy as np
 
 from .. import fx, ops
 from ..exercise import Exercise
+from ..npref import attention
 from ..params import Given
-from .self_attention import attend
 
 
 def d_model(dims):
@@ -23,11 +23,11 @@ def d_model(dims):
 
 def reference(d, p):
     Q, K, V = p.Wq @ p.X, p.Wk @ p.X, p.Wv @ p.X
-    out = dict(Q=Q, K=K, V=V, **attend(Q, K, V))
+    out = dict(Q=Q, K=K, V=V, **attention(Q, K, V))
     heads = []
     for h in range(1, d.heads + 1):
         rows = slice((h - 1) * d.d_h, h * d.d_h)
-        one = attend(Q[rows], K[rows], V[rows])
+        one = attention(Q[rows], K[rows], V[rows])
         out.update({f"Q_{h}": Q[rows], f"K_{h}": K[rows], f"V_{h}": V[rows],
                     f"S_{h}": one["S"], f"A_{h}": one["A"], f"F_{h}": one["F"]})
         heads.append(one["F"])
@@ -41,39 +41,38 @@ def reference(d, p):
 
 
 def layout(s, d, p):
-    X = s.given("X", at=(0, 0), label="X (one token per column)")
+    dm, dh = d_model(d), d.d_h
+    X = s.given("X", label="X (one token per column)")
     with s.step("Q = Wq·X, K = Wk·X, V = Wv·X (Wq, Wk, Wv stacked: the Wqkv rows both sides use)"):
-        Q = ops.matmul(s, "Q", "Wq", X, at=s.below(X), label="Q = Wq·X")
-        K = ops.matmul(s, "K", "Wk", X, at=s.below(Q), label="K = Wk·X")
-        V = ops.matmul(s, "V", "Wv", X, at=s.below(K), label="V = Wv·X")
-    dm = d_model(d)
+        with s.group() as projected:
+            Q, K, V = ops.projections(s, X)
     with s.step(f"One head of size d = {dm}: S = Kᵀ·Q/√{dm}, A = softmax over columns, F = V·A"):
-        S, _, _ = ops.attention(s, ("S", "A", "F"), Q, K, V, scale=dm, at=s.below(V))
-    left = s.rightmost_col() + 3  # the H heads stand right of the single head, one under the other
-    col = left + d.d_h + 1  # each head's Kᵀ stands in the d_h columns left of its S_h
-    top, fs = Q.top, []
+        with s.group() as single:
+            ops.attention_under(s, ("S", "A", "F"), Q, K, V, projected, scale=dm)
+    heads, fs = [], []
     for h in range(1, d.heads + 1):
-        lo, hi = (h - 1) * d.d_h, h * d.d_h
-        with s.step(f"Head {h}: rows {lo + 1}–{hi} of Q, K, V; S_{h} = K_{h}ᵀ·Q_{h}/√{d.d_h}, "
-                    f"A_{h} = softmax, F_{h} = V_{h}·A_{h}"):
-            Qh = ops.copy_rows(s, f"Q_{h}", Q, lo, hi, at=(top, col))
-            Kh = ops.copy_rows(s, f"K_{h}", K, lo, hi, at=s.below(Qh))
-            Vh = ops.copy_rows(s, f"V_{h}", V, lo, hi, at=s.below(Kh))
-            at = (S.top, col) if h == 1 else s.below(Vh)  # head 1's scores level with the single head's
-            _, _, Fh = ops.attention(s, (f"S_{h}", f"A_{h}", f"F_{h}"), Qh, Kh, Vh, scale=d.d_h, at=at)
+        lo, hi = (h - 1) * dh, h * dh
+        rows = f"row {hi}" if dh == 1 else f"rows {lo + 1}–{hi}"
+        with s.step(f"Head {h}: {rows} of Q, K, V; S_{h} = K_{h}ᵀ·Q_{h}/√{dh}, A_{h} = softmax, "
+                    f"F_{h} = V_{h}·A_{h}"), s.group() as head:
+            # the head's rows of Q, K and V side by side; its scores under Q_h, as on paper
+            Qh = ops.copy_rows(s, f"Q_{h}", Q, lo, hi, at=s.below(single), label=f"Q_{h} = Q {rows}")
+            Kh = ops.copy_rows(s, f"K_{h}", K, lo, hi, at=s.right_of(Qh), label=f"K_{h} = K {rows}")
+            Vh = ops.copy_rows(s, f"V_{h}", V, lo, hi, at=s.right_of(Kh), label=f"V_{h} = V {rows}")
+            _, _, Fh = ops.attention(s, (f"S_{h}", f"A_{h}", f"F_{h}"), Qh, Kh, Vh, scale=dh, at=s.below(Qh))
+        heads.append(head)
         fs.append(Fh)
-        top = s.lowest_row() + 2
+    s.arrange([single, *heads], "down")  # the heads one under the other, under the single head
     with s.step("Concatenate the heads: Fcat = [F_1; …; F_H] (d × n, like F)"):
-        top = s.lowest_row() + 2
-        Fcat = ops.stack(s, "Fcat", fs, at=(top, fs[0].left), role="output",
-                         label="Fcat = [F_1; …; F_H] (compare with F)")
+        Fcat = ops.stack(s, "Fcat", fs, at=s.below_all(), role="output", label="Fcat = [F_1; …; F_H] (compare with F)")
     with s.step("Sizes read off the sheet, then parameters and multiplications of each side (equal)"):
-        _counts(s, X, s.blocks["Q_1"], row=s.lowest_row() + 2, single_col=X.left, multi_col=Fcat.left)
+        _counts(s, X, s.blocks["Q_1"], under=Fcat)
 
 
-def _counts(s, X, Q1, row, single_col, multi_col):
-    """Sizes counted off the sheet (d, n, d_h, H), then each side's parameter and multiplication
-    counts as formulas over them. Addresses are looked up when formulas are written."""
+def _counts(s, X, Q1, under):
+    """Sizes counted off the sheet (d, n, d_h, H) in a row under ``under``, then each side's parameter
+    and multiplication counts as formulas over them, one head's left of H heads'. Addresses are
+    looked up when formulas are written."""
     size = {}
 
     def c(name):
@@ -85,20 +84,21 @@ def _counts(s, X, Q1, row, single_col, multi_col):
         ("d_h", lambda: f"COUNT({Q1.col_range(0)})"),
         ("heads", lambda: fx.div(c("d"), c("d_h"))),
     )
-    for k, (name, formula) in enumerate(sizes):
-        size[name] = s.add(name, (1, 1), (row, single_col + 3 * k), "computed", name,
-                           formula=lambda i, j, f=formula: f())
+    for name, formula in sizes:
+        size[name] = s.add(name, (1, 1), s.below(under), "computed", name, formula=lambda i, j, f=formula: f())
+    row = s.arrange(list(size.values()), "right", gap=2)
     counts = (
-        ("params_single", single_col, "params, 1 head: 3·d·d", lambda: f"3*{c('d')}*{c('d')}"),
-        ("mults_single", single_col, "mults, 1 head: 3·d·d·n + n·n·d + d·n·n",
+        ("params_single", "params, 1 head: 3·d·d", lambda: f"3*{c('d')}*{c('d')}"),
+        ("mults_single", "mults, 1 head: 3·d·d·n + n·n·d + d·n·n",
          lambda: "3*{d}*{d}*{n}+{n}*{n}*{d}+{d}*{n}*{n}".format(d=c("d"), n=c("n"))),
-        ("params_multi", multi_col, "params, H heads: H·3·d_h·d",
-         lambda: f"{c('heads')}*3*{c('d_h')}*{c('d')}"),
-        ("mults_multi", multi_col, "mults, H heads: H·(3·d_h·d·n + n·n·d_h + d_h·n·n)",
+        ("params_multi", "params, H heads: H·3·d_h·d", lambda: f"{c('heads')}*3*{c('d_h')}*{c('d')}"),
+        ("mults_multi", "mults, H heads: H·(3·d_h·d·n + n·n·d_h + d_h·n·n)",
          lambda: "{H}*(3*{h}*{d}*{n}+{n}*{n}*{h}+{h}*{n}*{n})".format(H=c("heads"), h=c("d_h"), d=c("d"), n=c("n"))),
     )
-    for k, (name, col, label, formula) in enumerate(counts):
-        s.add(name, (1, 1), (row + 3 + 3 * (k % 2), col), "output", label, formula=lambda i, j, f=formula: f())
+    blocks = [s.add(name, (1, 1), s.below(row), "output", label, formula=lambda i, j, f=formula: f())
+              for name, label, formula in counts]
+    one, many = s.arrange(blocks[:2], "down"), s.arrange(blocks[2:], "down")
+    s.next_to(many, one, "right", gap=2)
 
 
 def instructive(d, p) -> bool:
@@ -120,10 +120,12 @@ EXERCISE = Exercise(
         "large": dict(heads=3, d_h=2, n=4),
         "lecture": dict(heads=4, d_h=8, n=64),
     },
+    # Fresh numbers: Wq and Wk by halves, each row's absolute sum at most 2, so scores stay in a
+    # range where softmax neither picks one key nor spreads evenly, however many tokens.
     givens=[
-        Given("X", (d_model, "n"), low=-1, high=1),
-        Given("Wq", (d_model, d_model), role="weight", low=-1, high=1),
-        Given("Wk", (d_model, d_model), role="weight", low=-1, high=1),
+        Given("X", (d_model, "n"), low=-1, high=1, step=0.5),
+        Given("Wq", (d_model, d_model), role="weight", low=-1, high=1, step=0.5, row_sum=2),
+        Given("Wk", (d_model, d_model), role="weight", low=-1, high=1, step=0.5, row_sum=2),
         Given("Wv", (d_model, d_model), role="weight", low=-1, high=1),
     ],
     reference=reference,

@@ -7,56 +7,27 @@ left of Q, K, V, with X above them all. S is square (n × n).
 """
 from __future__ import annotations
 
-import numpy as np
-
-from ..npref import softmax_columns
 from .. import ops
 from ..exercise import Exercise
+from ..npref import attention, attention_mixes
 from ..params import Given
-
-
-def attend(Q, K, V):
-    """S = Kᵀ·Q/√d_k, A = softmax over each column, F = V·A (the oracle, plain NumPy)."""
-    S = K.T @ Q / np.sqrt(K.shape[0])
-    A = softmax_columns(S)
-    return dict(S=S, A=A, F=V @ A)
 
 
 def reference(d, p):
     Q, K, V = p.Wq @ p.X, p.Wk @ p.X, p.Wv @ p.X
-    return dict(Q=Q, K=K, V=V, **attend(Q, K, V))
-
-
-def attention_steps(s, Q, K, V, d_k, at):
-    """The three steps after the projections: scores (Kᵀ left of S, Q above), softmax, F = V·A."""
-    return ops.attention(s, ("S", "A", "F"), Q, K, V, scale=d_k, at=at, role="output", steps=(
-        f"Scores S = Kᵀ·Q / √{d_k} (row j = key j, column i = query i)",
-        "A = softmax of each column of S (each query's weights over the keys sum to 1)",
-        "F = V·A (column i mixes the values with query i's weights)",
-    ))
+    return dict(Q=Q, K=K, V=V, **attention(Q, K, V))
 
 
 def layout(s, d, p):
-    X = s.given("X", at=(0, 0), label="X (one token per column)")
-    with s.step("Queries Q = Wq·X"):
-        Q = ops.matmul(s, "Q", "Wq", X, at=s.below(X), label="Q = Wq·X")
-    with s.step("Keys K = Wk·X"):
-        K = ops.matmul(s, "K", "Wk", X, at=s.below(Q), label="K = Wk·X")
-    with s.step("Values V = Wv·X"):
-        V = ops.matmul(s, "V", "Wv", X, at=s.below(K), label="V = Wv·X")
-    attention_steps(s, Q, K, V, d.d_k, at=s.below(V))
-
-
-def instructive_attention(ref) -> bool:
-    """The attention weights are neither one-hot nor uniform (when there are keys to choose from)."""
-    A = ref["A"]
-    if A.shape[0] < 2:
-        return True
-    return bool(A.max() < 0.9 and np.ptp(A, axis=0).max() > 0.1)
+    X = s.given("X", label="X (one token per column)")
+    Q, K, V = ops.projections(s, X, steps=("Queries Q = Wq·X", "Keys K = Wk·X", "Values V = Wv·X"))
+    ops.attention_under(s, ("S", "A", "F"), Q, K, V, V, scale=d.d_k, role="output",
+                        steps=ops.attention_steps(d.d_k))
 
 
 def instructive(d, p) -> bool:
-    return instructive_attention(reference(d, p))
+    """The attention weights are neither one-hot nor uniform (when there are keys to choose from)."""
+    return attention_mixes(reference(d, p)["A"])
 
 
 EXERCISE = Exercise(
@@ -69,10 +40,12 @@ EXERCISE = Exercise(
         "large": dict(d=6, d_k=4, d_v=4, n=6),
         "lecture": dict(d=32, d_k=16, d_v=16, n=64),
     },
+    # Fresh numbers: Wq and Wk by halves, each row's absolute sum at most 2, so scores stay in a
+    # range where softmax neither picks one key nor spreads evenly, however many tokens.
     givens=[
-        Given("X", ("d", "n"), low=-1, high=2),
-        Given("Wq", ("d_k", "d"), role="weight", low=-1, high=1),
-        Given("Wk", ("d_k", "d"), role="weight", low=-1, high=1),
+        Given("X", ("d", "n"), low=-1, high=1),
+        Given("Wq", ("d_k", "d"), role="weight", low=-1, high=1, step=0.5, row_sum=2),
+        Given("Wk", ("d_k", "d"), role="weight", low=-1, high=1, step=0.5, row_sum=2),
         Given("Wv", ("d_v", "d"), role="weight", low=-1, high=1),
     ],
     reference=reference,

@@ -6,7 +6,8 @@ sd = tanh(Ux·y0 + Uh·h_T + c), y0 being the decoder's input (the start token's
 Attention (dot score): e = Hᵀ·sd (one score per source position), alpha = softmax(e),
 context ctx = H·alpha; attentional state att = tanh(Wc·[ctx; sd]).
 On the sheet the encoder runs left to right, one column per source position, with its weights
-once at the left as [Wx | Wh | b]; the decoder step stands in the column after the last one.
+once at the left as [Wx | Wh | b]; the decoder step stands in the column after the last one (or
+starts the next row, where the page has no room). The attention stands under them.
 """
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from ..npref import rnn_states, softmax_columns as softmax
 from .. import ops
 from ..exercise import Exercise
 from ..params import Given
-from .rnn import recur
 
 
 def reference(d, p):
@@ -35,25 +35,39 @@ def reference(d, p):
 
 
 def layout(s, d, p):
-    n_u = d.d_in + d.d_h
-    X = s.given("X", at=(0, 2), label="X (source, one column per position)")
-    enc = recur(s, d, X, step=lambda t: f"Encoder t = {t}: h_{t} = tanh([Wx | Wh | b]·[x_{t}; h_{t - 1}; 1])",
-                collect="Encoder states side by side: H = [h_1 … h_T]")
-    H, u_row, z_row, h_row = enc.H, enc.u_row, enc.z_row, enc.h_row
-
-    dec = enc.cols[d.T] + n_u + 4  # the decoder column: room for [Ux | Uh | c] at its left
-    with s.step("Decoder step: sd = tanh([Ux | Uh | c]·[y0; h_T; 1]), starting from the last encoder state"):
-        y0 = s.given("y0", at=(0, dec), label="y0 (decoder input)")
-        ud = ops.column_over_state(s, "ud", y0, 0, enc.last, (u_row, dec), label="ud = [y0; h_T]")
-        zd = ops.linear_parts(s, "zd", ["Ux", "Uh"], ud, "c", at=(z_row, dec), label="zd")
-        sd = ops.tanh(s, "sd", zd, at=(h_row, dec), role="output", label="sd (decoder state)")
-    with s.step("Attention: scores e = Hᵀ·sd, weights alpha = softmax(e), context ctx = H·alpha"):
-        e, alpha, ctx = ops.attention(s, ("e", "alpha", "ctx"), sd, H, H, at=(s.lowest_row() + 3, dec))
-    with s.step("Attentional state: att = tanh(Wc·[ctx; sd])"):
-        cs = ops.stack(s, "cs", [ctx, sd], at=s.right_of(ctx, gap=2), label="[ctx; sd]")
-        zc = ops.matmul(s, "zc", "Wc", cs, label="zc = Wc·[ctx; sd]")
-        ops.tanh(s, "att", zc, role="output", label="att = tanh(zc)")
+    X = s.given("X", label="X (source, one column per position)")
+    steps, hs = ops.tanh_rnn(s, X, "h0", ["Wx", "Wh"], "b", step=_describe)
+    with s.group() as decoder:
+        with s.step("Decoder step: sd = tanh([Ux | Uh | c]·[y0; h_T; 1]), starting from the last encoder state"):
+            y0 = s.given("y0", label="y0 (decoder input)")
+            ud = ops.column_over_state(s, "ud", y0, 0, hs[-1], s.below(y0), label="ud = [y0; h_T]")
+            zd = ops.linear_parts(s, "zd", ["Ux", "Uh"], ud, "c", label="zd")
+            sd = ops.tanh(s, "sd", zd, at=s.below(zd), role="output", label="sd (decoder state)")
+    # the decoder step after the last encoder step, rows level; no gap: the 1s of a step mark the column before it
+    grid = ops.flow(s, steps + [decoder], gap=0, align="end")
+    ops.chain_arrows(s, hs + [sd])
+    s.next_to(X, grid, "up")
+    with s.group() as attention:
+        with s.step("Encoder states side by side: H = [h_1 … h_T]"):
+            H = ops.copy_columns(s, "H", hs, role="computed", label="H = [h_1 … h_T]")
+        with s.step("Attention: scores e = Hᵀ·sd, weights alpha = softmax(e), context ctx = H·alpha"):
+            query = ops.carry(s, "e_Q", sd, at=s.right_of(H), label="sd")  # sd above e, Hᵀ left of it
+            e = ops.scores(s, "e", H, query, label="e = Hᵀ·sd")
+            alpha = ops.heat(ops.softmax_columns(s, "alpha", e, label="alpha = softmax(e)"))
+            ctx = ops.matmul(s, "ctx", ops.copy_left(s, "ctx_V", H, s.below(alpha), label="H"), alpha,
+                             label="ctx = H·alpha")
+        with s.step("Attentional state: att = tanh(Wc·[ctx; sd])"):
+            cs = ops.stack(s, "cs", [ctx, sd], at=s.below(ctx), label="[ctx; sd]")
+            zc = ops.matmul(s, "zc", "Wc", cs, label="zc = Wc·[ctx; sd]")
+            ops.tanh(s, "att", zc, at=s.below(zc), role="output", label="att = tanh(zc)")
+    s.next_to(attention, grid, "down")
     return alpha
+
+
+def _describe(t: int) -> str:
+    if t == 1:
+        return "Encoder t = 1: u_1 = [x_1; h_0], z_1 = [Wx | Wh | b]·[u_1; 1], h_1 = tanh(z_1)"
+    return f"Encoder t = {t}: h_{t} = tanh([Wx | Wh | b]·[x_{t}; h_{t - 1}; 1])"
 
 
 def instructive(d, p) -> bool:
@@ -66,7 +80,20 @@ def instructive(d, p) -> bool:
 
 
 def _zeros(rng, size, dims):
+    """Zeros (the encoder starts from rest)."""
     return np.zeros(size)
+
+
+def _two_d_h(d):
+    return 2 * d.d_h
+
+
+def _weight(name, cols, row_sum):
+    return Given(name, ("d_h", cols), role="weight", low=-1, high=1, step=0.5, row_sum=row_sum)
+
+
+def _bias(name):
+    return Given(name, ("d_h", 1), role="bias", low=-0.5, high=0.5, step=0.5)
 
 
 EXERCISE = Exercise(
@@ -78,17 +105,20 @@ EXERCISE = Exercise(
         "medium": dict(d_in=3, d_h=3, T=4),
         "large": dict(d_in=4, d_h=4, T=6),
     },
+    # Fresh numbers keep every tanh readable by construction: inputs and states within ±1, weight
+    # rows by halves with absolute sums at most 1 (Wx, Wh, Ux, Uh) and 2 (Wc), |b|, |c| <= 0.5, so
+    # every pre-activation lies strictly within ±2.5.
     givens=[
-        Given("X", ("d_in", "T"), low=-2, high=2, describe="source sequence"),
+        Given("X", ("d_in", "T"), low=-1, high=1, describe="source sequence"),
         Given("h0", ("d_h", 1), make=_zeros, describe="encoder initial state"),
-        Given("Wx", ("d_h", "d_in"), role="weight", low=-1, high=1),
-        Given("Wh", ("d_h", "d_h"), role="weight", low=-1, high=1),
-        Given("b", ("d_h", 1), role="bias", low=-1, high=1),
+        _weight("Wx", "d_in", 1),
+        _weight("Wh", "d_h", 1),
+        _bias("b"),
         Given("y0", ("d_in", 1), low=-1, high=1, describe="decoder input (start token embedding)"),
-        Given("Ux", ("d_h", "d_in"), role="weight", low=-1, high=1),
-        Given("Uh", ("d_h", "d_h"), role="weight", low=-1, high=1),
-        Given("c", ("d_h", 1), role="bias", low=-1, high=1),
-        Given("Wc", ("d_h", lambda d: 2 * d.d_h), role="weight", low=-1, high=1),
+        _weight("Ux", "d_in", 1),
+        _weight("Uh", "d_h", 1),
+        _bias("c"),
+        _weight("Wc", _two_d_h, 2),
     ],
     reference=reference,
     layout=layout,

@@ -1,43 +1,56 @@
-"""softmax: five scores → e^z → Z = Σ e^z → probabilities; sigmoid as the two-class softmax.
+"""softmax: n scores → e^z → Z = Σ e^z → probabilities; sigmoid as the two-class softmax.
 
-P = e^z / Z with Z = Σ_i e^{z_i} (one column of scores, one probability per class). Then for each
-input x: softmax([x; 0]) has first entry e^x / (e^x + 1) = σ(x), laid out beside σ(x) itself.
+P = e^z / Z with Z = Σ_i e^{z_i} (one column of scores, one probability per class); the
+probabilities sum to 1 and keep the order of the scores. Then for each input x: softmax([x; 0]) has
+first entry e^x / (e^x + 1) = 1 / (1 + e^−x) = σ(x), laid out beside σ(x) itself. Last, both over
+x = −6 … 6 in steps of 0.5 (a column of numbers on the sheet), drawn in one chart: one curve.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
+from .. import fx, ops
 from ..exercise import Exercise
-from ..params import Given
+from ..npref import has_both_signs
+from ..params import Given, both_signs, winner_scores
+
+
+CURVE_X = np.arange(-6, 6.25, 0.5)  # the x values the sigmoid is drawn over
 
 
 def reference(d, p):
     e = np.exp(p.z - p.z.max(axis=0, keepdims=True))
     X2 = np.vstack([p.x, np.zeros_like(p.x)])
     e2 = np.exp(X2 - X2.max(axis=0, keepdims=True))
+    x = CURVE_X[:, None]
     return dict(P_max=p.z.max(axis=0, keepdims=True), P_exp=e, P_sum=e.sum(axis=0, keepdims=True),
                 P=e / e.sum(axis=0, keepdims=True), X2=X2, Q_max=X2.max(axis=0, keepdims=True), Q_exp=e2,
                 Q_sum=e2.sum(axis=0, keepdims=True), Q=e2 / e2.sum(axis=0, keepdims=True),
-                sig=1.0 / (1.0 + np.exp(-p.x)))
+                sig=1.0 / (1.0 + np.exp(-p.x)),
+                curve_sig=1.0 / (1.0 + np.exp(-x)), curve_soft=np.exp(x) / (np.exp(x) + np.exp(0.0)))
 
 
 def layout(s, d, p):
-    with s.step("The largest score (under z), exponentials e^(z − max), their sum Z (under them), "
-                "probabilities P = e^(z − max) / Z (subtracting the max changes nothing but the size of e^)"):
-        z = s.given("z", at=(0, 0), label="z (scores)")
-        P = ops.softmax_columns(s, "P", z, at=s.right_of(z), role="output", label="P = e^(z − max) / Z")
-        s.note(s.blocks["P_sum"].top, s.blocks["P_sum"].left - 1, "Z =")
+    with s.step("The largest score (max, under z), e^(z − max), their sum Σ, P = e^(z − max) / Σ"):
+        z = s.given("z", label="z (scores)")
+        P = ops.softmax_columns(s, "P", z, role="output", label="P = e^(z − max) / Σ")
     with s.step("Two classes: stack each input x over a 0, X2 = [x; 0]"):
-        x = s.given("x", at=(s.lowest_row() + 3, z.left), label="x (inputs)")
-        zeros = s.add("x_zeros", (1, d.m), (x.bottom, x.left), "given", "", values=np.zeros((1, d.m)))
-        X2 = ops.stack(s, "X2", [x, zeros], at=s.right_of(x), label="X2 = [x; 0]")
-        s.arrow(x, X2)
-    with s.step("softmax over each column of X2: Q = e^X2 / Σ"):
-        Q = ops.softmax_columns(s, "Q", X2, at=s.right_of(X2), label="Q = softmax([x; 0])")
+        x = s.given("x", at=s.below_all(), label="x (inputs)")
+        zeros = ops.row_under(s, "x_zeros", x, 0, "0s")
+        X2 = ops.stack(s, "X2", [x, zeros], at=s.below(zeros), label="X2 = [x; 0]")
+        s.arrow(zeros, X2)
+    with s.step("softmax over each column of X2: Q = e^(X2 − max) / Σ"):
+        # X2 | e^(X2 − max) | Q in a row; for more than four inputs, e^(X2 − max) under X2 (past its max
+        # row) and Q right of it, so that the step stays a page wide
+        Q = ops.softmax_columns(s, "Q", X2, at=s.below(X2) if d.m > 4 else None, label="Q = softmax([x; 0])")
     with s.step("The sigmoid directly: σ(x) = 1 / (1 + e^−x), equal to Q's first row"):
-        ops.sigmoid(s, "sig", x, at=s.below(Q, gap=2), role="output", label="σ(x) = Q's first row")
-    return P
+        ops.sigmoid(s, "sig", x, role="output", label="σ(x) = Q's first row")  # right of x
+    with s.step(f"σ(x) and softmax([x; 0])'s first row for x = {CURVE_X[0]:g} … {CURVE_X[-1]:g}: one curve"):
+        ops.curve_table(s, "curve_x", CURVE_X, [
+            ("curve_sig", "σ(x)", "σ(x) = 1 / (1 + e^−x)", fx.sigmoid),
+            ("curve_soft", "e^x / (e^x + e^0)", "softmax([x; 0]), first row",
+             lambda v: fx.div(fx.exp(v), f"{fx.exp(v)}+{fx.exp('0')}")),
+        ], title="The sigmoid is the two-class softmax", y_title="probability")
 
 
 def instructive(d, p) -> bool:
@@ -45,8 +58,7 @@ def instructive(d, p) -> bool:
     scores, and inputs on both sides of 0 for the sigmoid."""
     P = reference(d, p)["P"]
     distinct = len(np.unique(p.z)) == p.z.size
-    both = p.x.size < 2 or ((p.x > 0).any() and (p.x < 0).any())
-    return bool(0.3 < P.max() < 0.9 and distinct and both)
+    return bool(0.3 < P.max() < 0.9 and distinct and has_both_signs(p.x))
 
 
 EXERCISE = Exercise(
@@ -59,8 +71,8 @@ EXERCISE = Exercise(
         "large": dict(n=10, m=5),
     },
     givens=[
-        Given("z", ("n", 1), low=-2, high=3),
-        Given("x", (1, "m"), low=-3, high=3),
+        Given("z", ("n", 1), make=winner_scores, describe="scores, one winner"),
+        Given("x", (1, "m"), make=both_signs(-3, 3), describe="inputs of both signs"),
     ],
     reference=reference,
     layout=layout,

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import fx, ops
 from ..exercise import Exercise
-from ..params import Given
+from ..params import Given, winner_scores
 
 TEMPERATURES = (0.25, 0.5, 1, 2, 4, 10)
 
@@ -24,17 +24,17 @@ def reference(d, p):
 
 
 def layout(s, d, p):
-    z = s.given("z", at=(0, 0), label="z (scores)")
-    with s.step("Divide the scores by each temperature: column k of Zt is z / T_k"):
-        T = s.given("T", at=(z.top - 3, z.right + 1), label="T (temperatures)")
-        Zt = ops.elementwise(s, "Zt", fx.div, [z, T], at=(z.top, T.left), label="Zt = z / T")
-    with s.step("softmax over each column: the column max, e^(Zt − max), the column sums, P = e^(Zt − max) / Σ"):
-        P = ops.softmax_columns(s, "P", Zt, at=s.right_of(Zt), role="output", label="P = softmax(z / T)")
-    with s.step("Greedy choice: the largest probability of each column and its row number"):
-        pmax = ops.col_max(s, "pmax", P, at=(P.bottom + 1, P.left), label="largest p")
-        ops.argmax_columns(s, "greedy", P, at=(pmax.bottom + 1, P.left), role="output",
-                           label="greedy choice (row)")
-    return P
+    z = s.given("z", label="z (scores)")
+    with s.step("Zt = z / T: column k holds the scores divided by T_k"):
+        T = s.given("T", label="T (temperatures)")
+        Zt = ops.outer(s, "Zt", fx.div, z, T, label="Zt = z / T")
+        s.next_to(T, Zt, "up")  # T over Zt, z left of it: every pairing of a score and a temperature
+    with s.step("softmax of each column: max, e^(Zt − max), Σ, P"):
+        # e^(Zt − max) under Zt (past its max row) and P right of it: a page wide for six temperatures
+        P = ops.softmax_columns(s, "P", Zt, at=s.below(Zt), role="output", label="P = softmax(z / T)")
+    with s.step("Greedy choice: each column’s largest p and its row"):
+        pmax = ops.col_max(s, "pmax", P, at=s.below(P), label="largest p")
+        ops.argmax_columns(s, "greedy", P, at=s.below(pmax, gap=0), role="output", label="greedy choice (row)")
 
 
 def instructive(d, p) -> bool:
@@ -66,7 +66,7 @@ EXERCISE = Exercise(
         "large": dict(n=8, temps=6),
     },
     givens=[
-        Given("z", ("n", 1), low=-2, high=3),
+        Given("z", ("n", 1), make=winner_scores, describe="scores, one winner"),
         Given("T", (1, "temps"), make=_temperatures),
     ],
     reference=reference,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..npref import relu
+from ..npref import has_both_signs, relu
 from .. import ops
 from ..exercise import Exercise
 from ..params import Given, check_vocabulary
@@ -54,66 +54,76 @@ def reference(d, p):
 
 
 def layout(s, d, p):
-    V, L = d.V, d.L
     keys = [str(k) for k in range(1, d.S + 1)] + ["q"]
-    widths = {key: L for key in keys[:-1]} | {"q": len(words_of(p.query))}
-    cols, c = {}, 0
-    for key in keys:
-        c += 1 if key == "q" else 0  # an extra gap before the query
-        cols[key] = c
-        c += widths[key] + 3
-    r_oh = 8  # OneHot's first row: the sentence, space positions and words stand above it
-    r_x = r_oh + V + 4  # room for the vocabulary row above E
-    r_zh = r_x + d.d_e + 3  # under X's row of 1s
-    r_h = r_zh + d.d + 2
-    r_idx = r_h + d.d + 2
+    widths = {key: d.L for key in keys[:-1]} | {"q": len(words_of(p.query))}
+    # One column of blocks per sentence (and the query), built stage by stage: each stage's blocks of
+    # a sentence join that sentence's group, and the groups stand side by side at the end, so every
+    # product shares its rows with the weights placed once left of the first sentence (E, We|be, P).
+    pipes, texts, words, onehots, X, H, pooled, index = ({} for _ in range(8))
 
     with s.step("Tokenize: split each sentence and the query on spaces (FIND the spaces, MID the words)"):
-        sentences = s.given("sentences", at=(-3, 0), label="sentences (the database)")
-        texts = {key: s.add(f"text_{key}", (1, 1), (0, cols[key]), "computed", f"sentence {key}",
-                            formula=lambda i, j, k=int(key): sentences.cell(0, k - 1),
-                            expect=lambda v, k=int(key): v["sentences"][k - 1])
-                 for key in keys[:-1]}
-        texts["q"] = s.given("query", at=(0, cols["q"]), label="query")
-        words = {key: ops.split_words(s, f"tok_{key}", texts[key], widths[key], at=(2, cols[key]),
-                                      label=f"tok_{key}: the words")
-                 for key in keys}
-    with s.step("One-hot: OneHot[w, t] = 1 where word t is vocabulary word w"):
-        vocab = s.given("vocab", at=(r_x - 2, -1 - V), label="vocab (one word a column)")
-        s.add("vocabT", (V, 1), (r_oh, -2), "computed", "",
-              formula=lambda i, j: vocab.cell(0, i), expect=lambda v: [[w] for w in v["vocab"]])
-        onehots = {key: ops.one_hot_columns(s, f"OneHot_{key}", vocab, words[key], at=(r_oh, cols[key]))
-                   for key in keys}
-    with s.step("Embeddings: X = E·OneHot (a lookup written as a matrix product)"):
-        E = s.given("E", at=(r_x, -1 - V), label="E (word embeddings, one column per word)")
-        X = {key: ops.matmul(s, f"X_{key}", E, onehots[key], at=(r_x, cols[key]), label=f"X_{key} = E·OneHot_{key}")
-             for key in keys}
-    with s.step("Encode: Zh = We·X + be, H = ReLU(Zh)"):
-        H = {}
+        sentences = s.given("sentences", label="sentences (the database)")
         for key in keys:
-            weights = ("We", "be") if key == "1" else (s.blocks["We"], s.blocks["be"])
-            Zh = ops.linear(s, f"Zh_{key}", weights[0], X[key], weights[1], at=(r_zh, cols[key]),
-                            label=f"Zh_{key} = We·X_{key} + be")
-            H[key] = ops.relu(s, f"H_{key}", Zh, at=(r_h, cols[key]))
+            with s.group() as pipes[key]:
+                if key == "q":
+                    texts[key] = s.given("query", s.right_of(sentences), label="query")
+                else:
+                    texts[key] = s.add(f"text_{key}", (1, 1), s.right_of(sentences), "computed", f"sentence {key}",
+                                       formula=lambda i, j, k=int(key): sentences.cell(0, k - 1),
+                                       expect=lambda v, k=int(key): v["sentences"][k - 1])
+                words[key] = ops.split_words(s, f"tok_{key}", texts[key], widths[key], at=s.below(texts[key]),
+                                             label=f"tok_{key}: the words")
+    with s.step("One-hot: OneHot[w, t] = 1 where word t is vocabulary word w"):
+        for key in keys:
+            with s.group() as part:
+                if key == "1":  # the shared pieces join the first sentence's column
+                    vocab = s.given("vocab", label="vocabulary")
+                onehots[key] = ops.one_hot_columns(s, f"OneHot_{key}", vocab, words[key], at=s.below(words[key]))
+                if key == "1":  # the vocabulary down the side of the first one-hot matrix names its rows
+                    s.add("vocabT", (d.V, 1), s.left_of(onehots[key], 1), "computed", "vocab",
+                          formula=lambda i, j: vocab.cell(0, i), expect=lambda v: [[w] for w in v["vocab"]])
+            pipes[key].add(part)
+    with s.step("Embeddings: X = E·OneHot (a lookup written as a matrix product)"):
+        for key in keys:
+            with s.group() as part:
+                if key == "1":
+                    E = s.given("E", label="E (one column per word)")
+                X[key] = ops.matmul(s, f"X_{key}", E, onehots[key], label=f"X_{key} = E·OneHot_{key}")
+            pipes[key].add(part)
+        s.next_to(E, X["1"], "left")
+        s.next_to(vocab, E, "up", gap=0)  # the words over E's columns
+    with s.step("Encode: Zh = We·X + be, H = ReLU(Zh)"):
+        for key in keys:
+            with s.group() as part:
+                Zh = ops.linear(s, f"Zh_{key}", "We", X[key], "be", label=f"Zh_{key} = We·X_{key} + be")
+                H[key] = ops.relu(s, f"H_{key}", Zh, at=s.below(Zh))
+            pipes[key].add(part)
     with s.step("Mean pooling: pooled = the average of H over the words (one vector per sentence)"):
-        pooled = {key: ops.row_means(s, f"pooled_{key}", H[key], label=f"pooled_{key}") for key in keys}
-    with s.step("Index: index = P·pooled (the query's is q); the database DB = [index_1 … index_S]"):
-        index = {}
+        for key in keys:
+            with s.group() as part:
+                pooled[key] = ops.row_means(s, f"pooled_{key}", H[key], label=f"pooled_{key}")
+            pipes[key].add(part)
+    with s.step("Index: index = P·pooled (the query's index is q)"):
         for key in keys:
             name = "q" if key == "q" else f"index_{key}"
-            index[key] = ops.matmul(s, name, "P" if key == "1" else s.blocks["P"], pooled[key],
-                                    at=(r_idx, pooled[key].left), role="output" if key == "q" else "computed",
-                                    label=f"{name} = P·pooled_{key}")
-        DB = ops.copy_columns(s, "DB", [index[k] for k in keys[:-1]], at=(r_idx + d.d_p + 2, 0), role="computed",
-                              label="DB = [index_1 … index_S]")
-    with s.step("Scores: scores = qᵀ·DB (one dot product per sentence)"):
-        at = s.below(DB)
-        qT = ops.transpose(s, "qT", index["q"], at=(at[0], -1 - d.d_p), label="qᵀ")
-        scores = ops.matmul(s, "scores", qT, DB, at=at, label="scores = qᵀ·DB")
-    with s.step("Nearest: the sentence with the largest score, INDEX(sentences, MATCH(MAX(scores), scores, 0))"):
-        s.add("nearest", (1, 1), s.right_of(scores), "output", "nearest sentence",
-              formula=lambda i, j: (f"INDEX({sentences.range()},1,"
-                                    f"MATCH(MAX({scores.range()}),{scores.range()},0))"))
+            with s.group() as part:
+                index[key] = ops.matmul(s, name, "P", pooled[key], role="output" if key == "q" else "computed",
+                                        label=name)  # the step says index = P·pooled; short keeps columns narrow
+            pipes[key].add(part)
+    pipeline = s.arrange([pipes[key] for key in keys], "right")
+    with s.group() as search:
+        with s.step("The database: DB = [index_1 … index_S], one column per sentence"):
+            DB = ops.copy_columns(s, "DB", [index[k] for k in keys[:-1]], at=s.below_all(), role="computed",
+                                  label="DB = [index_1 … index_S]")
+        with s.step("Scores: scores = qᵀ·DB (one dot product per sentence)"):
+            qT = ops.transpose(s, "qT", index["q"], at=s.below(DB), label="qᵀ", role="computed")
+            scores = ops.matmul(s, "scores", qT, DB, label="scores = qᵀ·DB")
+            s.next_to(qT, scores, "left")
+        with s.step("Nearest: the sentence with the largest score, INDEX(sentences, MATCH(MAX(scores), scores, 0))"):
+            s.add("nearest", (1, 1), s.below(scores), "output", "nearest sentence",
+                  formula=lambda i, j: (f"INDEX({sentences.range()},1,"
+                                        f"MATCH(MAX({scores.range()}),{scores.range()},0))"))
+    s.next_to(search, pipeline, "right", gap=2, align="end")  # the search after the query, level with q
 
 
 # --- checks ---------------------------------------------------------------------------------
@@ -171,13 +181,14 @@ def instructive(d, p) -> bool:
         return False
     ref = reference(d, p)
     zh = np.hstack([ref[f"Zh_{k}"] for k in range(1, d.S + 1)])
-    if not ((zh > 0).any() and (zh < 0).any()):
+    if not has_both_signs(zh):
         return False
     scores = np.sort(ref["scores"][0])
     return bool(len(scores) < 2 or scores[-1] - scores[-2] >= 0.1 * max(1.0, abs(scores[-1])))
 
 
 def _vocab(rng, size, dims):
+    """The first V words of a fixed list."""
     return list(WORDS[: dims.V])
 
 
@@ -201,6 +212,7 @@ def _sentences(rng, size, dims, params):
 
 
 def _query(rng, size, dims, params):
+    """A sentence of L vocabulary words."""
     return _sentence(rng, params["vocab"], dims.L)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..npref import softmax_columns as softmax
+from ..npref import one_hot, softmax_columns as softmax
 from .. import fx, ops
 from ..exercise import Exercise
 from ..params import Given, check_vocabulary, fixed, word_problem
@@ -18,12 +18,9 @@ from ..params import Given, check_vocabulary, fixed, word_problem
 WORDS = ("the cat sat on mat dog ran to a big red ball and it was very fast so we saw".split())
 
 
-def onehot(vocab, word):
-    return np.array([[1.0] if v == word else [0.0] for v in vocab])
-
-
 def reference(d, p):
-    x, y = onehot(p.vocab, p.center), onehot(p.vocab, p.context)
+    vocab = list(p.vocab)
+    x, y = one_hot(d.V, vocab.index(p.center)), one_hot(d.V, vocab.index(p.context))
     h = p.Win @ x
     u = p.Wout @ h
     probs = softmax(u)
@@ -37,39 +34,43 @@ def reference(d, p):
 
 
 def layout(s, d, p):
-    V = d.V
-    col = V + 1  # the column of x, h, u: Win (d×V) stands left of it
-    with s.step("One-hot: x = onehot(center) over the vocabulary"):
-        vocab = s.given("vocab", at=(0, 0), label="vocab")
-        center = s.given("center", at=(0, col), label="center")
-        context = s.given("context", at=(0, col + 2), label="context")
-        x = ops.one_hot(s, "x", vocab, center, at=(3, col), label="x = onehot(center)")
-        s.arrow(center, x)
-    with s.step("Embedding lookup: h = Win·x (picks the center's column of Win)"):
-        h = ops.matmul(s, "h", "Win", x, label="h = Win·x")
-    with s.step("Scores: u = Wout·h (one score per vocabulary word)"):
-        u = ops.matmul(s, "u", "Wout", h, label="u = Wout·h")
-    with s.step("Probabilities: p = softmax(u)"):
-        probs = ops.softmax_columns(s, "p", u, role="output")
-    with s.step("Loss: y = onehot(context), L = −Σ y ⊙ ln p = −ln p[context]"):
-        y = ops.one_hot(s, "y", vocab, context, at=s.right_of(probs), role="target", label="y = onehot(context)")
-        terms = lambda: [f"{yc}*LN({pc})" for yc, pc in zip(y.cells(), probs.cells())]  # addresses are final only later
-        L = s.add("L", (1, 1), s.right_of(y), "output", "L = −Σ y⊙ln p", formula=lambda i, j: f"-({fx.total(terms())})")
-    with s.step("Score gradient (softmax with cross-entropy): du = p − y"):
-        du = ops.elementwise(s, "du", fx.sub, [probs, y], at=(s.lowest_row() + 2, probs.left), role="gradient",
-                             label="du = p − y")
-    with s.step("Output-embedding gradient: dWout = du·hᵀ"):
-        dWout, _ = ops.weight_gradient(s, "dWout", None, du, h)
-    with s.step("Back to the embedding: dh = Woutᵀ·du"):
-        dh = ops.input_gradient(s, "dh", s.blocks["Wout"], du)
-    with s.step("Input-embedding gradient: dWin = dh·xᵀ (only the center's column is non-zero)"):
-        dWin, _ = ops.weight_gradient(s, "dWin", None, dh, x)
-    with s.step("Gradient descent: Woutn = Wout − lr·dWout, Winn = Win − lr·dWin"):
-        row = s.lowest_row() + 2
-        lr = s.given("lr", at=(row, s.leftmost_col()), label="lr")
-        Winn = ops.sgd_step(s, "Winn", s.blocks["Win"], dWin, lr, at=(row, lr.right + 1),
-                            label="Winn = Win − lr·dWin (new embeddings)")
-        ops.sgd_step(s, "Woutn", s.blocks["Wout"], dWout, lr, at=s.right_of(Winn, gap=2))
+    with s.group() as forward:
+        with s.step("One-hot: x = onehot(center) over the vocabulary"):
+            vocab = s.given("vocab", label="vocab")  # above Win: one word a column
+            center = s.given("center", at=s.right_of(vocab), label="center")
+            context = s.given("context", at=s.right_of(center), label="context")
+            x = ops.one_hot(s, "x", vocab, center, at=s.below(center), label="x = onehot(center)")
+            s.arrow(center, x)
+        with s.step("Embedding lookup: h = Win·x (picks the center's column of Win)"):
+            h = ops.matmul(s, "h", "Win", x, label="h = Win·x")
+        with s.step("Scores: u = Wout·h (one score per vocabulary word)"):
+            u = ops.matmul(s, "u", "Wout", h, label="u = Wout·h")
+        with s.step("Probabilities: p = softmax(u)"):
+            probs = ops.softmax_columns(s, "p", u, role="output")
+        with s.step("Loss: y = onehot(context) under p, L = −Σ y ⊙ ln p = −ln p[context]"):
+            y = ops.one_hot(s, "y", vocab, context, at=s.below(probs), label="y = onehot(context)")
+            L = ops.cross_entropy(s, "L", y, probs, at=s.below(y), label="L = −Σ y⊙ln p")
+    with s.group() as backward:  # du and dh in the column of u and h, whose gradients they are
+        with s.step("Score gradient (softmax with cross-entropy): du = p − y"):
+            du = ops.elementwise(s, "du", fx.sub, [probs, y], at=s.below_all(), role="gradient",
+                                 label="du = p − y")
+        with s.step("Output-embedding gradient: dWout = du·hᵀ"):
+            with s.group() as beside:
+                dWout, _ = ops.weight_gradient(s, "dWout", None, du, h)
+            s.next_to(beside, du, "right", align="end")  # hᵀ over dWout, dWout level with du
+        with s.step("Back to the embedding: dh = Woutᵀ·du"):
+            # dh low enough under du that the next step's xᵀ (a gap, its label, its row, a gap)
+            # stands under dWout, so that dWin is under dWout rather than right of it
+            WoutT = ops.transpose(s, "WoutT", s.operand("Wout"), at=s.below_all(), role="computed")
+            dh = ops.matmul(s, "dh", WoutT, du, at=s.below(du, gap=4), role="gradient", label="dh = Woutᵀ·du")
+            s.next_to(WoutT, dh, "left")
+        with s.step("Input-embedding gradient: dWin = dh·xᵀ (only the center's column is non-zero)"):
+            with s.group() as beside:
+                dWin, _ = ops.weight_gradient(s, "dWin", None, dh, x)
+            s.next_to(beside, dWout, "down")  # xᵀ under dWout, dWin level with dh
+    s.next_to(backward, forward, "down")
+    with s.step("Gradient descent: Winn = Win − lr·dWin (the new embeddings), Woutn = Wout − lr·dWout"):
+        ops.gradient_descent(s, "lr", [(s.operand("Win"), dWin), (s.operand("Wout"), dWout)])
     return L
 
 
@@ -87,15 +88,19 @@ def instructive(d, p) -> bool:
 
 
 def _vocab(rng, size, dims):
+    """The first V words of a fixed list."""
     return list(WORDS[: dims.V])
 
 
 def _center(rng, size, dims):
+    """A word of the vocabulary."""
     return WORDS[int(rng.integers(dims.V))]
 
 
-def _context(rng, size, dims):
-    return WORDS[int(rng.integers(dims.V))]
+def _context(rng, size, dims, params):
+    """A word other than the center (a word is not its own context)."""
+    others = [w for w in params["vocab"] if w != params["center"]]
+    return str(rng.choice(others)) if others else params["center"]
 
 
 EXERCISE = Exercise(
@@ -106,9 +111,10 @@ EXERCISE = Exercise(
     givens=[
         Given("vocab", ("V",), kind="texts", make=_vocab, check=check_vocabulary, describe="the vocabulary, one word a column"),
         Given("center", (), kind="text", make=_center, describe="the center word"),
-        Given("context", (), kind="text", make=_context, describe="a word seen near the center"),
+        Given("context", (), kind="text", derive=_context, describe="a word seen near the center"),
         Given("Win", ("d", "V"), role="weight", low=-2, high=2, describe="input embeddings, one column a word"),
-        Given("Wout", ("V", "d"), role="weight", low=-2, high=2, describe="output embeddings, one row a word"),
+        Given("Wout", ("V", "d"), role="weight", low=-1, high=1, step=0.5,
+              describe="output embeddings, one row a word"),
         Given("lr", (), make=fixed(0.5)),
     ],
     reference=reference,

@@ -1,0 +1,17 @@
+"""README's gallery: one picture of every exercise's first printed page (made by docs/gallery/make)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from xlhand import catalog
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("name", catalog.names())
+def test_every_exercise_has_a_gallery_image_shown_in_readme(name):
+    image = ROOT / "docs" / "gallery" / f"{name}.png"
+    assert image.is_file() and image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"run docs/gallery/make ({image})"
+    assert f"docs/gallery/{name}.png" in (ROOT / "README.md").read_text(encoding="utf-8")

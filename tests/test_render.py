@@ -1,0 +1,68 @@
+"""What printing gives, measured on the PDF LibreOffice makes (one batch call for all): the pages
+are the ones planned (LibreOffice adds no break of its own), no text is smaller than 8 pt, and every
+chart is on the page."""
+from __future__ import annotations
+
+import re
+import subprocess
+
+import pytest
+from support import build
+from test_paper import breaks, sheet_xml
+
+from xlhand import catalog, libreoffice
+from xlhand.build import key_sheet
+from xlhand.params import resolve
+from xlhand.render import render
+
+CASES = [(n, size, student) for n in catalog.names() for size in ("small", "medium") for student in (False, True)]
+MIN_POINTS = 8.0
+
+pytestmark = [
+    pytest.mark.libreoffice,
+    pytest.mark.skipif(libreoffice.soffice() is None,
+                       reason="LibreOffice (soffice) is not installed: apt-get install -y libreoffice-calc-nogui"),
+]
+
+
+def case_id(case) -> str:
+    name, size, student = case
+    return f"{name}-{size}{'-student' if student else ''}"
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    src, out = tmp_path_factory.mktemp("books"), tmp_path_factory.mktemp("pdf")
+    books = {case: build(src, case[0], f"{case_id(case)}.xlsx", size=case[1], student=case[2]) for case in CASES}
+    pdfs = render(list(books.values()), out)
+    return {case: (path, pdfs[path][0]) for case, path in books.items()}
+
+
+def words(pdf) -> list[tuple[str, float]]:
+    """(word, height in points) of every word pdftotext finds."""
+    html = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return [(w, float(y2) - float(y1)) for y1, y2, w in
+            re.findall(r'<word xMin="[\d.]+" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)</word>', html)]
+
+
+def page_count(pdf) -> int:
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    return int(re.search(r"Pages:\s+(\d+)", info)[1])
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_the_pdf_has_the_planned_pages_and_readable_text(rendered, case):
+    name, size, _ = case
+    book, pdf = rendered[case]
+    xml = sheet_xml(book)
+    planned = (len(breaks(xml, "rowBreaks")) + 1) * (len(breaks(xml, "colBreaks")) + 1)
+    # LibreOffice added no break of its own (every planned page fits); it leaves out empty pages
+    assert 1 <= page_count(pdf) <= planned
+    sheet = key_sheet(resolve(catalog.get(name), size=size))
+    found = words(pdf)
+    assert found
+    small = [(w, round(h, 1)) for w, h in found if h < MIN_POINTS]
+    assert small == []
+    text = " ".join(w for w, _ in found)
+    for chart in sheet.charts:
+        assert chart.title.split()[0] in text, f"chart {chart.title!r} is not on the pages"

@@ -1,0 +1,343 @@
+"""deepseek: multi-head latent attention (MLA) and a mixture of experts (MoE), DeepSeek-V2/V3.
+
+Tokens are columns of X (d × tokens). MLA: latents Cq = Wdq·X and Ckv = Wdkv·X (Ckv and the rotary
+key are all a token leaves in the cache); per head h: Qc_h = Wuq_h·Cq, Kc_h = Wuk_h·Ckv, V_h = Wuv_h·Ckv;
+rotary parts shared by all heads: Qr = Rot(Wqr·Cq), Kr = Rot(Wkr·X), where Rot turns each pair of
+rows (2m, 2m+1) of token t's column by the angle t·θ (t = 1, 2, …): (a, b) → (a·cos − b·sin,
+a·sin + b·cos). Scores S_h = [Kr; Kc_h]ᵀ·[Qr; Qc_h] / √(d_h + d_r) (row j = key j, column i =
+query i); with causal (the default) a key after its query gets −1e9 before the softmax, i.e. weight 0;
+A_h = softmax over each column; O_h = V_h·A_h; Attn = Wo·[O_1; …; O_H]. Cache per token:
+d_c + d_r numbers against 2·heads·d_h for ordinary multi-head attention.
+MoE on each column x of Attn: logits = Wr·x; gate = softmax over the experts (option gate: sigmoid,
+σ of each logit); chosen = the top_k experts by rank (rank = 1 + the number of larger logits; ties
+refused); g = chosen ⊙ gate (option normalize_gates: divided by their sum); expert e:
+E_e = ReLU(W2_e·ReLU(W1_e·x + b1_e) + b2_e); Out = Σ_e g_e·E_e (option shared: plus the output of
+one shared expert, always on, with weights W1s, b1s, W2s, b2s).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import fx, ops
+from ..exercise import Exercise, Option
+from ..npref import causal_mask, relu, sigmoid, softmax_columns
+from ..params import Given, bounded_rows
+
+
+def heads_d_h(dims):
+    """heads·d_h: the width of Wo, all heads' outputs stacked."""
+    return dims["heads"] * dims["d_h"]
+
+
+def rotate(M, theta):
+    """Turn each pair of rows (2m, 2m+1) of column t (t from 1) by the angle t·θ."""
+    out = np.array(M, dtype=float)
+    for t in range(M.shape[1]):
+        c, s = np.cos((t + 1) * theta), np.sin((t + 1) * theta)
+        for m in range(0, M.shape[0] - 1, 2):
+            a, b = M[m, t], M[m + 1, t]
+            out[m, t], out[m + 1, t] = a * c - b * s, a * s + b * c
+    return out
+
+
+def attention_and_logits(d, p, causal):
+    """MLA up to Attn, and the router's logits (what the choice of experts depends on)."""
+    out = {}
+    Cq, Ckv = p.Wdq @ p.X, p.Wdkv @ p.X
+    Qrp, Krp = p.Wqr @ Cq, p.Wkr @ p.X
+    Qr, Kr = rotate(Qrp, p.theta), rotate(Krp, p.theta)
+    out.update(Cq=Cq, Ckv=Ckv, Qrp=Qrp, Krp=Krp, Qr=Qr, Kr=Kr)
+    heads = []
+    for h in range(1, d.heads + 1):
+        Qc, Kc, V = p.Wuq[h - 1] @ Cq, p.Wuk[h - 1] @ Ckv, p.Wuv[h - 1] @ Ckv
+        Q, K = np.vstack([Qr, Qc]), np.vstack([Kr, Kc])
+        S = K.T @ Q / np.sqrt(d.d_h + d.d_r)
+        A = softmax_columns(causal_mask(S) if causal else S)
+        O = V @ A
+        out.update({f"Qc_{h}": Qc, f"Kc_{h}": Kc, f"V_{h}": V, f"Q_{h}": Q, f"K_{h}": K, f"S_{h}": S,
+                    f"A_{h}": A, f"O_{h}": O})
+        heads.append(O)
+    out["Ocat"] = np.vstack(heads)
+    out["Attn"] = p.Wo @ out["Ocat"]
+    out["logits"] = p.Wr @ out["Attn"]
+    return out
+
+
+def reference(d, p, causal=True, gate="softmax", shared=False, normalize_gates=False):
+    out = attention_and_logits(d, p, causal)
+    out["cache"] = np.array([[d.d_c + d.d_r, 2 * d.heads * d.d_h]], dtype=float)
+    logits = out["logits"]
+    G = softmax_columns(logits) if gate == "softmax" else sigmoid(logits)
+    rank = 1 + (logits[None, :, :] > logits[:, None, :]).sum(axis=1)  # [e, t]: 1 + larger logits
+    chosen = (rank <= d.top_k).astype(float)
+    g = chosen * G
+    out.update(gate=G, rank=rank.astype(float), chosen=chosen)
+    if normalize_gates:
+        out["gsel"] = g
+        g = g / g.sum(axis=0, keepdims=True)
+    out["g"] = g
+    total = np.zeros((d.d, d.tokens))
+    for e in range(1, d.experts + 1):
+        H = relu(p.W1[e - 1] @ out["Attn"] + p.b1[e - 1])
+        E = relu(p.W2[e - 1] @ H + p.b2[e - 1])
+        out.update({f"He_{e}": H, f"E_{e}": E})
+        total = total + g[e - 1:e, :] * E
+    if shared:
+        out["Hs"] = relu(p.W1s @ out["Attn"] + p.b1s)
+        out["Es"] = relu(p.W2s @ out["Hs"] + p.b2s)
+        total = total + out["Es"]
+    out["Out"] = total
+    return out
+
+
+# --- layout ------------------------------------------------------------------------------------
+def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=False):
+    T, H = d.tokens, d.heads
+    scale = d.d_h + d.d_r
+    with s.step("Latents: Cq = Wdq·X, Ckv = Wdkv·X (cached); rotary inputs Krp = Wkr·X, Qrp = Wqr·Cq"):
+        X = s.given("X", label="X (one token a column)")
+        Cq = ops.matmul(s, "Cq", "Wdq", X, label="Cq = Wdq·X")
+        Ckv = ops.matmul(s, "Ckv", "Wdkv", X, at=s.below(Cq), label="Ckv = Wdkv·X (cache)")
+        Krp = ops.matmul(s, "Krp", "Wkr", X, at=s.below(Ckv), label="Krp = Wkr·X")
+        Qrp = ops.matmul(s, "Qrp", "Wqr", Cq, at=s.below(Krp), label="Qrp = Wqr·Cq")
+    with s.step("Rotary parts: turn each pair of rows of token t by t·θ: Kr = Rot(Krp) (cached), Qr = Rot(Qrp)"):
+        pos = s.add("pos", (1, T), s.below(Qrp), "given", "", values=np.arange(1, T + 1)[None, :], named=False,
+                    side_label="t")
+        theta = s.given("theta", at=s.right_of(pos), label="θ")
+        ang = s.add("ang", (1, T), s.below(pos, gap=-1), "computed", "", side_label="t·θ",
+                    formula=lambda i, j: f"{pos.cell(0, j)}*{ops.absolute(theta)}",
+                    expect=lambda v: np.arange(1, T + 1)[None, :] * float(np.ravel(v["theta"])[0]))
+        cos = s.add("cos", (1, T), s.below(ang, gap=-1), "computed", "", side_label="cos",
+                    formula=lambda i, j: f"COS({ang.cell(0, j)})",
+                    expect=lambda v: np.cos(np.arange(1, T + 1)[None, :] * float(np.ravel(v["theta"])[0])))
+        sin = s.add("sin", (1, T), s.below(cos, gap=-1), "computed", "", side_label="sin",
+                    formula=lambda i, j: f"SIN({ang.cell(0, j)})",
+                    expect=lambda v: np.sin(np.arange(1, T + 1)[None, :] * float(np.ravel(v["theta"])[0])))
+        Kr = _rotated(s, "Kr", Krp, cos, sin, s.below(sin), "Kr = Rot(Krp) (cache)")
+        Qr = _rotated(s, "Qr", Qrp, cos, sin, s.below(Kr), "Qr = Rot(Qrp)")
+    outputs = []
+    above = Qr
+    with s.step(f"Heads h = 1…{H}: Qc_h = Wuq_h·Cq, Kc_h = Wuk_h·Ckv, V_h = Wuv_h·Ckv; "
+                f"S_h = [Kr; Kc_h]ᵀ·[Qr; Qc_h] / √{scale}; A_h = softmax{' (causal)' if causal else ''}; "
+                f"O_h = V_h·A_h"):
+        for h in range(1, H + 1):
+            with s.group() as head:
+                Qc = ops.matmul_parts(s, f"Qc_{h}", [ops.given_part(s, "Wuq", h, d.d_cq)], Cq,
+                                      at=ops.under(above, X), label=f"Qc_{h} = Wuq_{h}·Cq")
+                Kc = ops.matmul_parts(s, f"Kc_{h}", [ops.given_part(s, "Wuk", h, d.d_c)], Ckv, at=s.below(Qc),
+                                      label=f"Kc_{h} = Wuk_{h}·Ckv")
+                V = ops.matmul_parts(s, f"V_{h}", [ops.given_part(s, "Wuv", h, d.d_c)], Ckv, at=s.below(Kc),
+                                     label=f"V_{h} = Wuv_{h}·Ckv")
+                Q = ops.stack(s, f"Q_{h}", [Qr, Qc], at=s.below(V), label=f"Q_{h} = [Qr; Qc_{h}]")
+                K = ops.stack(s, f"K_{h}", [Kr, Kc], at=s.below(Q), label=f"K_{h} = [Kr; Kc_{h}]")
+                S = ops.scores(s, f"S_{h}", K, Q, scale=scale, at=s.below(K), label=f"S_{h} = K_{h}ᵀ·Q_{h}/√{scale}")
+                if causal:
+                    A = ops.softmax_columns_causal(s, f"A_{h}", S, label=f"A_{h} = softmax, causal")
+                else:
+                    A = ops.softmax_columns(s, f"A_{h}", S, label=f"A_{h} = softmax(S_{h})")
+                ops.heat(A)
+                O = ops.matmul(s, f"O_{h}", ops.copy_left(s, f"O_{h}_V", V, s.below(A), label=f"V_{h}"), A,
+                               at=s.below(A), label=f"O_{h} = V_{h}·A_{h}")
+            outputs.append(O)
+            above = head
+    with s.step(f"Attn = Wo·[O_1; …; O_{H}]; cache per token: d_c + d_r = {d.d_c + d.d_r} numbers "
+                f"against 2·heads·d_h = {2 * H * d.d_h} for ordinary attention"):
+        Ocat = ops.stack(s, "Ocat", outputs, at=ops.under(above, X), label=f"[O_1; …; O_{H}]")
+        Attn = ops.matmul(s, "Attn", "Wo", Ocat, label="Attn = Wo·[O_1; …]")
+        s.add("cache", (1, 2), s.right_of(Ckv), "output", "cache / token: MLA | MHA",
+              formula=lambda i, j: (f"COUNT({Ckv.col_range(0)})+COUNT({Kr.col_range(0)})" if j == 0
+                                    else f"2*COUNT({s.blocks['Wo'].row_range(0)})"))
+    _mixture(s, d, Attn, gate, shared, normalize_gates)
+
+
+def _rotated(s, name, M, cos, sin, at, label):
+    """Rot(M): rows 2m and 2m+1 of column t turned by t·θ (an odd last row stays as it is)."""
+    rows = M.rows
+
+    def cell(i, j):
+        if i % 2 == 0 and i + 1 < rows:
+            return f"{M.cell(i, j)}*{cos.cell(0, j)}-{M.cell(i + 1, j)}*{sin.cell(0, j)}"
+        if i % 2 == 1:
+            return f"{M.cell(i - 1, j)}*{sin.cell(0, j)}+{M.cell(i, j)}*{cos.cell(0, j)}"
+        return M.cell(i, j)
+
+    return s.add(name, M.shape, at, "computed", label, formula=cell)
+
+
+def _mixture(s, d, Attn, gate, shared, normalize_gates):
+    """The router, the choice of experts, the experts and the weighted sum, one column per token."""
+    E, k = d.experts, d.top_k
+    with s.group() as router, s.step("Router: logits = Wr·Attn, gate = " + ("softmax over the experts" if gate == "softmax" else "σ(logits)")
+                + f"; rank = 1 + the number of larger logits; chosen = [rank ≤ top_k = {k}]; g = chosen ⊙ gate"
+                + (" / Σ" if normalize_gates else "")):
+        logits = ops.matmul(s, "logits", "Wr", Attn, label="logits = Wr·Attn")
+        if gate == "softmax":
+            G = ops.softmax_columns(s, "gate", logits, label="gate = softmax(logits)")
+        else:
+            G = ops.sigmoid(s, "gate", logits, label="gate = σ(logits)")
+        top_k = s.add("top_k", (1, 1), s.right_of(G), "given", "top_k", values=np.array([[k]]), named=False)
+        rank = s.add("rank", (E, d.tokens), s.below(G, gap=2), "computed", "rank = 1 + #larger",
+                     formula=lambda i, j: f"1+SUMPRODUCT(({logits.col_range(j)}>{logits.cell(i, j)})*1)")
+        chosen = s.add("chosen", (E, d.tokens), s.below(rank), "computed", "chosen = [rank ≤ top_k]",
+                       formula=lambda i, j: f"IF({rank.cell(i, j)}<={ops.absolute(top_k)},1,0)")
+        picked = ops.elementwise(s, "gsel" if normalize_gates else "g", fx.mul, [chosen, G], at=s.below(chosen),
+                                 role="computed" if normalize_gates else "output",
+                                 label="gsel = chosen ⊙ gate" if normalize_gates else "g = chosen ⊙ gate")
+        if normalize_gates:
+            sums = ops.col_sums(s, "gsel_sum", picked, expect=lambda v: np.asarray(v["gsel"]).sum(axis=0, keepdims=True))
+            g = ops.elementwise(s, "g", fx.div, [picked, sums], at=s.below(picked, gap=2), role="output",
+                                label="g = gsel / Σ gsel")
+        else:
+            g = picked
+    experts = []
+    above = router
+    with s.step(f"Experts e = 1…{E}, every token: He_e = ReLU(W1_e·Attn + b1_e), E_e = ReLU(W2_e·He_e + b2_e) "
+                "(a token uses only its chosen ones)"):
+        for e in range(1, E + 1):
+            He = ops.linear_act(s, f"He_{e}", fx.relu, ops.given_part(s, "W1", e, d.d), Attn,
+                                ops.given_part(s, "b1", e, 1), at=ops.under(above, Attn, gap=2),
+                                label=f"He_{e} = ReLU(·)")
+            Ee = ops.linear_act(s, f"E_{e}", fx.relu, ops.given_part(s, "W2", e, d.hidden), He,
+                                ops.given_part(s, "b2", e, 1), label=f"E_{e} = ReLU(·)")
+            experts.append(Ee)
+            above = Ee
+    if shared:
+        with s.step("Shared expert, always on: Hs = ReLU(W1s·Attn + b1s), Es = ReLU(W2s·Hs + b2s)"):
+            Hs = ops.linear_act(s, "Hs", fx.relu, "W1s", Attn, "b1s", at=s.below(above, gap=2), label="Hs = ReLU(·)")
+            above = ops.linear_act(s, "Es", fx.relu, "W2s", Hs, "b2s", label="Es = ReLU(·)")
+            experts.append(above)
+    with s.step("Out = Σ_e g_e·E_e" + (" + Es" if shared else "") + ": each token mixes its chosen experts"):
+        def cell(i, j):
+            terms = fx.dot([g.cell(e, j) for e in range(E)], [x.cell(i, j) for x in experts[:E]])
+            return terms + (f"+{experts[E].cell(i, j)}" if shared else "")
+
+        Out = s.add("Out", (d.d, d.tokens), s.below(above, gap=2), "output",
+                    "Out = Σ g_e·E_e" + (" + Es" if shared else ""), formula=cell)
+        if not shared:
+            with s.group() as unused:
+                W1s = s.given("W1s", at=s.below_all())
+                s.given("b1s", at=s.right_of(W1s))
+                W2s = s.given("W2s", at=s.below(W1s))
+                s.given("b2s", at=s.right_of(W2s))
+            s.note_below(unused, "the shared expert's weights: not used (shared: false)")
+
+
+# --- numbers -----------------------------------------------------------------------------------
+def checks(d, p) -> str | None:
+    """top_k at most the number of experts, d_r even (rotation turns pairs of rows), and no tie
+    for the last chosen place (the rank formula would choose both), with causal masking on or off."""
+    problem = _dims_problem(d)
+    if problem:
+        return problem
+    if d.top_k == d.experts:
+        return None
+    for causal in (True, False):
+        logits = attention_and_logits(d, p, causal)["logits"]
+        for t in range(d.tokens):
+            ordered = np.sort(logits[:, t])[::-1]
+            if np.isclose(ordered[d.top_k - 1], ordered[d.top_k], rtol=1e-9, atol=1e-9):
+                tied = [e + 1 for e in range(d.experts) if np.isclose(logits[e, t], ordered[d.top_k], rtol=1e-9, atol=1e-9)]
+                return (f"token {t + 1}: experts {', '.join(map(str, tied))} tie for place {d.top_k} of the router "
+                        f"(logit {ordered[d.top_k]:g}, causal {'on' if causal else 'off'}): change Wr")
+    return None
+
+
+def _dims_problem(d) -> str | None:
+    if d.top_k > d.experts:
+        return f"top_k = {d.top_k} is more than experts = {d.experts}: the router cannot choose that many"
+    if d.d_r % 2:
+        return f"d_r = {d.d_r} is odd: the rotary part turns pairs of rows, so d_r must be even"
+    return None
+
+
+def instructive(d, p, causal=True, gate="softmax", shared=False, normalize_gates=False) -> bool:
+    """Attention that mixes tokens (no head one-hot where there is a choice), a router whose top_k
+    choice is clear (the last chosen logit at least 0.02 above the next), gates
+    that are not saturated, experts that answer, and an output that is not all 0. (Sizes that no
+    numbers can fix are left to ``checks``, which names them.)"""
+    if _dims_problem(d):
+        return True
+    if checks(d, p):
+        return False
+    ref = reference(d, p, causal, gate, shared, normalize_gates)
+    for h in range(1, d.heads + 1):
+        A = ref[f"A_{h}"]
+        free = A[:, 1:] if causal else A
+        if d.tokens > 1 and free.size and free.max() > 0.95:
+            return False
+    if np.abs(ref["logits"]).max() > 4:
+        return False
+    if d.top_k < d.experts:
+        ordered = np.sort(ref["logits"], axis=0)[::-1]
+        if (ordered[d.top_k - 1] - ordered[d.top_k]).min() < 0.02:
+            return False
+    if not all(ref[f"E_{e}"].any() for e in range(1, d.experts + 1)):
+        return False
+    return bool(np.abs(ref["Out"]).max() > 0.05)
+
+
+def _router(rng, size, dims):
+    """Halves in −1…1 without 0, each row's absolute sum at most 2.5, no two experts' rows alike (an
+    expert whose row is another's would tie with it for every token)."""
+    grid = np.array([-1, -0.5, 0.5, 1])
+    rows = []
+    for _ in range(size[0]):
+        for _ in range(50):
+            row = bounded_rows(rng, rng.choice(grid, size=(1, size[1])), 2.5)[0]
+            if not any(np.array_equal(row, other) for other in rows):
+                break
+        rows.append(row)
+    return np.array(rows)
+
+
+def _theta(rng, size, dims):
+    """θ = 0.5 (about 29° a position)."""
+    return 0.5
+
+
+EXERCISE = Exercise(
+    name="deepseek",
+    title="DeepSeek: multi-head latent attention and a mixture of experts",
+    dims={"tokens": "tokens (columns)", "d": "model dimension", "d_cq": "query latent size",
+          "d_c": "key-value latent size (cached)", "d_h": "head size", "d_r": "rotary size (even)",
+          "heads": "attention heads", "experts": "routed experts", "top_k": "experts chosen per token",
+          "hidden": "hidden units of an expert"},
+    presets={
+        "small": dict(tokens=4, d=5, d_cq=3, d_c=2, d_h=2, d_r=2, heads=2, experts=4, top_k=2, hidden=3),
+        "medium": dict(tokens=6, d=5, d_cq=3, d_c=2, d_h=4, d_r=2, heads=3, experts=6, top_k=3, hidden=7),
+        "large": dict(tokens=6, d=8, d_cq=4, d_c=3, d_h=4, d_r=2, heads=4, experts=8, top_k=3, hidden=8),
+    },
+    # Fresh numbers: halves with bounded rows, so scores, logits and expert activations stay readable.
+    givens=[
+        Given("X", ("d", "tokens"), low=-1, high=1, step=0.5, nonzero=True, describe="token vectors, one token a column"),
+        Given("Wdq", ("d_cq", "d"), role="weight", low=-1, high=1, step=0.5, nonzero=True, row_sum=1.5),
+        Given("Wdkv", ("d_c", "d"), role="weight", low=-1, high=1, step=0.5, nonzero=True, row_sum=1.5),
+        Given("Wuq", ("heads", "d_h", "d_cq"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5),
+        Given("Wuk", ("heads", "d_h", "d_c"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5),
+        Given("Wuv", ("heads", "d_h", "d_c"), role="weight", low=-1, high=1, step=0.5, nonzero=True, row_sum=2),
+        Given("Wqr", ("d_r", "d_cq"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5),
+        Given("Wkr", ("d_r", "d"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5),
+        Given("theta", (), make=_theta, describe="rotary angle per position (radians)"),
+        Given("Wo", ("d", heads_d_h), role="weight", low=-1, high=1, step=0.5, nonzero=True, row_sum=2),
+        Given("Wr", ("experts", "d"), role="weight", make=_router, describe="router, one row per expert"),
+        Given("W1", ("experts", "hidden", "d"), role="weight", low=-1, high=1, step=0.5, row_sum=2),
+        Given("b1", ("experts", "hidden", 1), role="bias", low=-0.5, high=1, step=0.5),
+        Given("W2", ("experts", "d", "hidden"), role="weight", low=-1, high=1, step=0.5, row_sum=2),
+        Given("b2", ("experts", "d", 1), role="bias", low=-0.5, high=1, step=0.5),
+        Given("W1s", ("hidden", "d"), role="weight", low=-1, high=1, step=0.5, row_sum=2,
+              describe="shared expert (used with shared: true)"),
+        Given("b1s", ("hidden", 1), role="bias", low=-0.5, high=1, step=0.5),
+        Given("W2s", ("d", "hidden"), role="weight", low=-1, high=1, step=0.5, row_sum=2),
+        Given("b2s", ("d", 1), role="bias", low=-0.5, high=1, step=0.5),
+    ],
+    reference=reference,
+    layout=layout,
+    options=[Option("causal", True, describe="mask keys after their query (a decoder)"),
+             Option("gate", "softmax", ("softmax", "sigmoid"), describe="softmax over the experts, or σ of each logit"),
+             Option("shared", False, describe="add one shared expert, always on"),
+             Option("normalize_gates", False, describe="divide the chosen gates by their sum")],
+    limits={"tokens": (1, 8), "d": (2, 12), "d_cq": (1, 8), "d_c": (1, 8), "d_h": (1, 8), "d_r": (2, 8),
+            "heads": (1, 4), "experts": (4, 12), "top_k": (1, 8), "hidden": (1, 12)},
+    checks=checks,
+    accept=instructive,
+)

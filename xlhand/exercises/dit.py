@@ -1,0 +1,302 @@
+"""dit: a diffusion transformer (as in Sora) by hand: one training step and one denoising step.
+
+The seed notes' walkthrough. A video is frames of ph × pw pixels; a spacetime patch is pt consecutive
+frames, p_dim = pt·ph·pw pixels (p_dim 4: 2×2×1; 8: 2×2×2; an even p_dim not divisible by 4:
+2 × p_dim/2 × 1; an odd one: 1 × p_dim × 1). On the sheet the video is a band of ph rows per patch,
+its pt frames side by side (patch j: rows j·ph … j·ph + ph − 1).
+1. Patches (p_dim × patches): column j is patch j, its pixels frame by frame, row by row.
+2. Visual encoder (frozen): Latent = ReLU(We·Patches + be); add the noise of step t: Noised = Latent + Noise.
+3. Conditions: t_bits = the 2-bit binary code of t (t = 3 → [1, 1]), c = [text; t_bits];
+   [scale; shift] = Wc·c + bc (rows 1…latent the scale, the rest the shift).
+4. Adaptive layer norm, as the seed simplifies it: Cond = Noised ⊙ scale + shift (each row of Noised
+   scaled and shifted, the same for every patch).
+5. Self-attention without values, as in the seed: S = (Wqk·Cond)ᵀ·Cond, A = softmax of each column,
+   Att = Cond·A.
+6. Pointwise feed-forward: PredNoise = Wf·Att + bf (the predicted noise).
+7. Train: L = mean((PredNoise − Noise)²) over the N = latent·patches entries, dPred = 2(PredNoise − Noise)/N.
+   Learnable: Wc, bc, Wqk, Wf, bf; frozen: the visual encoder We, be and decoder Wd, bd.
+8. Generate: Denoised = Noised − PredNoise; visual decoder (frozen) Out = ReLU(Wd·Denoised + bd);
+   Frames = the patches put back into frames (the inverse of step 1).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import fx, ops
+from ..exercise import Exercise
+from ..npref import has_both_signs, relu, softmax_columns
+from ..params import Given, Params
+
+T_BITS = 2  # the timestep code: t = 0…3 in two bits, most significant first
+WQK_SCALES = (1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01)
+
+
+# --- the video's geometry ----------------------------------------------------------------------
+def geometry(d) -> tuple[int, int, int]:
+    """(pt, ph, pw): frames per patch, pixel rows and pixel columns of a frame, for p_dim."""
+    if d.p_dim % 4 == 0:
+        return d.p_dim // 4, 2, 2
+    if d.p_dim % 2 == 0:
+        return 1, 2, d.p_dim // 2
+    return 1, 1, d.p_dim
+
+
+def pixel_rows(d) -> int:
+    """The video's height: a band of ph pixel rows per patch."""
+    return d.patches * geometry(d)[1]
+
+
+def pixel_columns(d) -> int:
+    """The video's width: the pt frames of a patch side by side."""
+    pt, ph, pw = geometry(d)
+    return pt * pw
+
+
+def pixel(d, i: int, j: int) -> tuple[int, int]:
+    """Where pixel i of patch j (frame by frame, row by row) stands in the video: (row, column)."""
+    pt, ph, pw = geometry(d)
+    f, rest = divmod(i, ph * pw)
+    r, c = divmod(rest, pw)
+    return j * ph + r, f * pw + c
+
+
+def to_patches(d, video) -> np.ndarray:
+    out = np.zeros((d.p_dim, d.patches))
+    for i in range(d.p_dim):
+        for j in range(d.patches):
+            out[i, j] = video[pixel(d, i, j)]
+    return out
+
+
+def to_frames(d, patches) -> np.ndarray:
+    out = np.zeros((pixel_rows(d), pixel_columns(d)))
+    for i in range(d.p_dim):
+        for j in range(d.patches):
+            out[pixel(d, i, j)] = patches[i, j]
+    return out
+
+
+def bits(t: float) -> np.ndarray:
+    """The binary code of t, most significant bit first, as a column."""
+    return np.array([[(int(t) >> (T_BITS - 1 - k)) & 1] for k in range(T_BITS)], dtype=float)
+
+
+# --- the math ----------------------------------------------------------------------------------
+def forward(d, p) -> dict:
+    Patches = to_patches(d, p.Video)
+    Zlat = p.We @ Patches + p.be
+    Latent = relu(Zlat)
+    Noised = Latent + p.Noise
+    t_bits = bits(p.t)
+    c = np.vstack([p.text, t_bits])
+    SS = p.Wc @ c + p.bc
+    scale, shift = SS[:d.latent], SS[d.latent:]
+    Cond = Noised * scale + shift
+    QK = p.Wqk @ Cond
+    S = QK.T @ Cond
+    A = softmax_columns(S)
+    return dict(Patches=Patches, Zlat=Zlat, Latent=Latent, Noised=Noised, t_bits=t_bits, c=c, SS=SS, scale=scale,
+                shift=shift, Cond=Cond, QK=QK, S=S, A=A)
+
+
+def reference(d, p):
+    out = forward(d, p)
+    Att = out["Cond"] @ out["A"]
+    PredNoise = p.Wf @ Att + p.bf
+    N = PredNoise.size
+    L = ((PredNoise - p.Noise) ** 2).sum() / N
+    dPred = 2 * (PredNoise - p.Noise) / N
+    Denoised = out["Noised"] - PredNoise
+    Zout = p.Wd @ Denoised + p.bd
+    Out = relu(Zout)
+    return dict(out, Att=Att, PredNoise=PredNoise, L=L, dPred=dPred, Denoised=Denoised, Zout=Zout, Out=Out,
+                Frames=to_frames(d, Out))
+
+
+# --- the sheet ---------------------------------------------------------------------------------
+def layout(s, d, p):
+    """One column of blocks (the spine, a patch a column), weights at their left: narrow enough for a page."""
+    pt, ph, pw = geometry(d)
+    n = d.latent
+    with s.step(f"Video → patches: column j of Patches is spacetime patch j ({ph}×{pw}×{pt} pixels)"):
+        video = s.given("Video", label=f"Video: {d.patches * pt} frames of {ph}×{pw} pixels (a patch every {ph} rows)")
+        patches = s.add("Patches", (d.p_dim, d.patches), s.below(video), label="Patches (a patch a column)",
+                        formula=lambda i, j: video.cell(*pixel(d, i, j)))
+        s.next_to(video, patches, "up", align="end")
+    with s.step("Visual encoder (frozen): Latent = ReLU(We·Patches + be)"):
+        Zlat = ops.linear(s, "Zlat", "We", patches, "be", label="Zlat = We·Patches + be")
+        s.note_below(s.blocks["We"], "frozen (blue): We, be, Wd, bd")
+        latent = ops.relu(s, "Latent", Zlat, at=s.below(Zlat), label="Latent = ReLU(Zlat)")
+    with s.step("Add the noise of step t: Noised = Latent + Noise"):
+        noise = s.given("Noise", at=s.below(latent), label="Noise (for step t)")
+        noised = ops.elementwise(s, "Noised", fx.add, [noise, latent], at=s.below(noise),
+                                 label="Noised = Latent + Noise")
+    with s.step(f"Conditions: t_bits = t in {T_BITS} bits, c = [text; t_bits]; [scale; shift] = Wc·c + bc"):
+        with s.group() as conditions:
+            text = s.given("text", label="text")
+            t = s.given("t", at=s.right_of(text), label="t")
+            t_bits = s.add("t_bits", (T_BITS, 1), s.below(t), label="t_bits",
+                           formula=lambda i, j: _bit(t, t_bits, i))
+            c = ops.stack(s, "c", [text, t_bits], s.right_of(t), label="c")
+            SS = ops.linear(s, "SS", "Wc", c, "bc", label="[scale; shift]")
+            scale = ops.copy_rows(s, "scale", SS, 0, n, s.below(SS), label="scale")
+            shift = ops.copy_rows(s, "shift", SS, n, 2 * n, s.below(scale), label="shift")
+        above = s.arrange([noised, conditions], "down")  # the conditions under Noised, then the spine goes on
+    with s.step("Adaptive layer norm: Cond = Noised ⊙ scale + shift (each row scaled and shifted)"):
+        cond = ops.elementwise(s, "Cond", lambda x, a, b: f"{x}*{a}+{b}", [noised, scale, shift],
+                               at=s.below(above), label="Cond = Noised ⊙ scale + shift")
+    with s.step("Queries and keys in one: QK = Wqk·Cond"):
+        QK = ops.matmul(s, "QK", "Wqk", cond, label="QK = Wqk·Cond")
+    with s.step("Scores S = QKᵀ·Cond (row j = patch j's key, column i = patch i's query)"):
+        query = ops.carry(s, "Cond_q", cond, s.below(QK), label="Cond")
+        S = ops.scores(s, "S", QK, query, label="S = QKᵀ·Cond")
+    with s.step("A = softmax of each column of S"):
+        A = ops.heat(ops.softmax_columns_down(s, "A", S))
+    with s.step("Attention pooling Att = Cond·A (no values, as in the seed)"):
+        values = ops.carry(s, "Cond_v", cond, s.below_all(), label="Cond")
+        att = ops.matmul(s, "Att", values, A, label="Att = Cond·A")
+        s.next_to(values, att, "left")
+    with s.step("Pointwise FFN: PredNoise = Wf·Att + bf (the predicted noise)"):
+        pred = ops.linear(s, "PredNoise", "Wf", att, "bf", label="PredNoise = Wf·Att + bf")
+    with s.step("Train: L = mean((PredNoise − Noise)²), dPred = 2(PredNoise − Noise)/N"):
+        target = ops.carry(s, "Noise_c", noise, s.below(pred), label="Noise (target)")
+        with s.group() as loss:
+            L, N = ops.mse_loss(s, "L", pred, target, at=s.below_all(), label="L = mean((PredNoise − Noise)²)")
+            s.note_below(L, "learnable: Wc, bc, Wqk, Wf, bf")
+        dPred = ops.elementwise(s, "dPred", lambda a, b: f"2*({a}-{b})/{ops.absolute(N)}", [pred, target],
+                                at=s.below(target), role="gradient", label="dPred = 2(PredNoise − Noise)/N")
+        s.next_to(loss, dPred, "down")
+    with s.step("Generate: Denoised = Noised − PredNoise"):
+        denoised = ops.elementwise(s, "Denoised", fx.sub, [noised, pred], at=s.below(loss),
+                                   label="Denoised = Noised − PredNoise")
+    with s.step("Visual decoder (frozen): Out = ReLU(Wd·Denoised + bd)"):
+        Zout = ops.linear(s, "Zout", "Wd", denoised, "bd", label="Zout = Wd·Denoised + bd")
+        out = ops.relu(s, "Out", Zout, at=s.below(Zout), label="Out = ReLU(Zout)")
+    with s.step("Patches → frames: the inverse of step 1"):
+        frames = s.add("Frames", video.shape, s.below(out), "output", "Frames (the generated video)",
+                       formula=lambda r, col: out.cell(*_patch_pixel(d, r, col)))
+        s.next_to(frames, out, "down", align="end")
+
+
+def _bit(t, t_bits, i: int) -> str:
+    """Bit i of t (most significant first): 1 when what is left of t after the bits before reaches 2^(…)."""
+    weight = 2 ** (T_BITS - 1 - i)
+    left = t.cell(0, 0) + "".join(f"-{2 ** (T_BITS - 1 - k)}*{t_bits.cell(k, 0)}" for k in range(i))
+    return f"IF({left}>={weight},1,0)"
+
+
+def _patch_pixel(d, row: int, col: int) -> tuple[int, int]:
+    """(pixel, patch) that the video's pixel (row, col) belongs to: the inverse of ``pixel``."""
+    pt, ph, pw = geometry(d)
+    j, r = divmod(row, ph)
+    f, c = divmod(col, pw)
+    return (f * ph + r) * pw + c, j
+
+
+# --- inputs ------------------------------------------------------------------------------------
+def check_t(t, dims) -> str | None:
+    if t != int(t) or not 0 <= t < 2 ** T_BITS:
+        return f"t = {t:g} does not fit the {T_BITS}-bit timestep code: t is a whole number 0…{2 ** T_BITS - 1}"
+    return None
+
+
+def instructive(d, p) -> bool:
+    """Both ReLUs pass and shut something, the attention of each patch neither picks one patch nor
+    spreads evenly, and the predicted noise misses (a loss to learn from)."""
+    ref = reference(d, p)
+    if not (has_both_signs(ref["Zlat"]) and has_both_signs(ref["Zout"])):
+        return False
+    A = ref["A"]
+    if d.patches >= 2 and (A.max() > 0.95 or np.ptp(A, axis=0).max() < 0.05):
+        return False
+    return bool(ref["L"] > 0)
+
+
+def _centred_bias(weights: str, inputs):
+    """A derive for the bias of a ReLU layer: for each unit, the whole number nearest minus the median
+    of its pre-activations, so that some of its values fall above 0 and some below."""
+    def derive(rng, size, dims, params):
+        z = params[weights] @ inputs(dims, params)
+        return np.round(-np.median(z, axis=1, keepdims=True)).reshape(size)
+
+    derive.__doc__ = (f"Chosen after {weights}: for each unit the whole number nearest minus the median of its "
+                      "pre-activations, so the ReLU passes some patches and shuts others.")
+    return derive
+
+
+def _encoder_input(dims, params):
+    return to_patches(dims, params["Video"])
+
+
+def _decoder_input(dims, params):
+    """Denoised, from the givens before the decoder."""
+    p = Params(params)
+    out = forward(dims, p)
+    return out["Noised"] - (p.Wf @ (out["Cond"] @ out["A"]) + p.bf)
+
+
+def _t(rng, size, dims):
+    """A whole number 0…3 (fits the 2-bit code)."""
+    return float(rng.integers(0, 2 ** T_BITS))
+
+
+def _conditioning_bias(rng, size, dims, params):
+    """Chosen after Wc: scale entries of ±1 or ±2 and shift entries −2…2 (as the seed's [2, −1] and
+    [−1, 5] are small whole numbers), bc = [scale; shift] − Wc·c."""
+    c = np.vstack([params["text"], bits(params["t"])])
+    n = dims.latent
+    target = np.vstack([rng.choice([-2.0, -1.0, 1.0, 2.0], size=(n, 1)), rng.integers(-2, 3, size=(n, 1))])
+    return target - params["Wc"] @ c
+
+
+def _attention_weights(rng, size, dims, params):
+    """Chosen after the conditions: entries −1, 0, 1 times the largest of 1, 0.5, 0.2, 0.1, 0.05, 0.02,
+    0.01 that keeps every column of scores within a spread of 3 (softmax then neither picks one patch
+    nor spreads evenly)."""
+    M = rng.integers(-1, 2, size=size).astype(float)
+    if not M.any():
+        M[0, 0] = 1.0
+    cond = forward(dims, Params(params, Wqk=M))["Cond"]
+    S = (M @ cond).T @ cond
+    spread = np.ptp(S, axis=0).max() if S.shape[0] > 1 else 0.0
+    factor = next((f for f in WQK_SCALES if f * spread <= 3), WQK_SCALES[-1])
+    return M * factor
+
+
+EXERCISE = Exercise(
+    name="dit",
+    title="A diffusion transformer (Sora): one training step and one denoising step",
+    dims={"patches": "spacetime patches", "p_dim": "pixels per patch", "latent": "latent size",
+          "cond": "condition size (a text embedding of cond − 2 and the 2-bit timestep code)"},
+    presets={
+        "small": dict(patches=4, p_dim=4, latent=2, cond=5),
+        "medium": dict(patches=6, p_dim=4, latent=3, cond=5),
+        "large": dict(patches=8, p_dim=8, latent=4, cond=6),
+    },
+    # Fresh numbers: small whole-number pixels, weights and noise; encoder and decoder biases that
+    # split their units' values; conditions that give small whole-number scales and shifts; and
+    # attention weights scaled to keep the scores readable.
+    givens=[
+        Given("Video", (pixel_rows, pixel_columns), low=0, high=3,
+              describe="the frames: a band of ph pixel rows per patch, its pt frames side by side"),
+        Given("We", ("latent", "p_dim"), low=-1, high=1, row_sum=3, describe="visual encoder (frozen)"),
+        Given("be", ("latent", 1), derive=_centred_bias("We", _encoder_input), describe="its bias (frozen)"),
+        Given("Noise", ("latent", "patches"), low=-1, high=1, describe="the noise sampled for step t"),
+        Given("text", (lambda d: d.cond - T_BITS, 1), low=-1, high=1, describe="the prompt's embedding"),
+        Given("t", (), make=_t, check=check_t, describe="the diffusion step, 0…3 (its 2-bit code is in c)"),
+        Given("Wc", (lambda d: 2 * d.latent, "cond"), role="weight", low=-1, high=1, row_sum=2,
+              describe="conditioning: rows 1…latent give the scale, the rest the shift"),
+        Given("bc", (lambda d: 2 * d.latent, 1), role="bias", derive=_conditioning_bias),
+        Given("Wqk", ("latent", "latent"), role="weight", derive=_attention_weights,
+              describe="query-key weights (scores S = (Wqk·Cond)ᵀ·Cond)"),
+        Given("Wf", ("latent", "latent"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5,
+              describe="pointwise feed-forward"),
+        Given("bf", ("latent", 1), role="bias", low=-1, high=1),
+        Given("Wd", ("p_dim", "latent"), low=-1, high=1, describe="visual decoder (frozen)"),
+        Given("bd", ("p_dim", 1), derive=_centred_bias("Wd", _decoder_input), describe="its bias (frozen)"),
+    ],
+    reference=reference,
+    layout=layout,
+    limits={"patches": (2, 16), "p_dim": (1, 16), "latent": (1, 8), "cond": (3, 12)},
+    accept=instructive,
+)

@@ -1,0 +1,328 @@
+"""resnet: residual blocks beside the plain network with the same weights, forward and backward.
+
+Residual network, the original ResNet block (He et al. 2016: F(x) + x, ReLU after the addition), with
+R_0 = X: Z_l = ReLU(Wa_l·R_{l−1} + ba_l); the branch F_l = Wb_l·Z_l + bb_l; S_l = I·R_{l−1} + F_l
+(= R_{l−1} + Wb_l·Z_l + bb_l: the shortcut written as a visible identity I against a copy of R_{l−1},
+one more product); R_l = ReLU(S_l); head Zout = Wout·R_L + bout, Y = σ(Zout) (option last_act:
+softmax over each column; a one-class softmax is constantly 1, so with n_out = 1 the head is σ
+whatever the option).
+Plain network, the same weights without the shortcut, H_0 = X: Zp_l = ReLU(Wa_l·H_{l−1} + ba_l);
+Fp_l = Wb_l·Zp_l + bb_l; H_l = ReLU(Fp_l); head Zpout = Wout·H_L + bout, Yp = σ(Zpout).
+Loss L = ½‖Y − T‖² (summed over outputs and samples), dY = Y − T; σ: dZout = dY ⊙ Y ⊙ (1 − Y);
+softmax: dZout = Y ⊙ (dY − Σ_k dY_k·Y_k) per column. Backward to the input, l = L…1:
+dR_L = Woutᵀ·dZout; dS_l = dR_l ⊙ [S_l > 0]; dZ_l = Wb_lᵀ·dS_l; dA_l = dZ_l ⊙ [Z_l > 0];
+through the branch dRf_l = Wa_lᵀ·dA_l; dR_{l−1} = I·dS_l + dRf_l (the shortcut hands dS_l on);
+dX_res = dR_0. The plain network the same way without the I·dS_l term (every path to X passes a
+ReLU): dFp_l, dZp_l, dAp_l, dH_{l−1} = Wa_lᵀ·dAp_l; dX_plain = dH_0.
+"""
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+from .. import fx, ops
+from ..exercise import Exercise, Option
+from ..npref import has_both_signs, relu, sigmoid, softmax_columns
+from ..params import Given
+
+
+def head_act(d, last_act: str) -> str:
+    """The head's activation: softmax only over two or more outputs."""
+    return "softmax" if last_act == "softmax" and d.n_out > 1 else "sigmoid"
+
+
+def _head(Z, act):
+    return softmax_columns(Z) if act == "softmax" else sigmoid(Z)
+
+
+def _head_backward(Y, dY, act):
+    if act == "softmax":
+        return Y * (dY - (dY * Y).sum(axis=0, keepdims=True))
+    return dY * Y * (1 - Y)
+
+
+def reference(d, p, last_act="sigmoid"):
+    act = head_act(d, last_act)
+    Wa, ba, Wb, bb = ([np.asarray(m, dtype=float) for m in p[k]] for k in ("Wa", "ba", "Wb", "bb"))
+    out = {}
+    for net in ("res", "plain"):
+        x = p.X
+        for l in range(1, d.blocks + 1):
+            z = relu(Wa[l - 1] @ x + ba[l - 1])
+            f = Wb[l - 1] @ z + bb[l - 1]
+            if net == "res":
+                s = x + f  # the shortcut: I·R_{l−1}
+                out.update({f"Z_{l}": z, f"F_{l}": f, f"Rs_{l}": x, f"S_{l}": s})
+                x = out[f"R_{l}"] = relu(s)
+            else:
+                out.update({f"Zp_{l}": z, f"Fp_{l}": f})
+                x = out[f"H_{l}"] = relu(f)
+        zout = p.Wout @ x + p.bout
+        y = _head(zout, act)
+        dy = y - p.T
+        dz = _head_backward(y, dy, act)
+        tag = "" if net == "res" else "p"
+        out.update({f"Z{tag}out": zout, f"Y{tag}": y, f"L{tag}": 0.5 * np.sum(dy ** 2), f"dY{tag}": dy,
+                    f"dZ{tag}out": dz})
+        if act == "softmax":
+            out[f"dYY{tag}"] = dy * y
+            out[f"dYYs{tag}"] = (dy * y).sum(axis=0, keepdims=True)
+        dx = p.Wout.T @ dz
+        for l in range(d.blocks, 0, -1):
+            if net == "res":
+                out[f"dR_{l}"] = dx
+                ds = dx * (out[f"S_{l}"] > 0)
+                dz_l = Wb[l - 1].T @ ds
+                da = dz_l * (out[f"Z_{l}"] > 0)
+                branch = Wa[l - 1].T @ da
+                dx = ds + branch  # the shortcut hands dS_l on unchanged
+                out.update({f"dS_{l}": ds, f"dZ_{l}": dz_l, f"dA_{l}": da, f"dRf_{l}": branch, f"dSs_{l}": ds})
+            else:
+                out[f"dH_{l}"] = dx
+                df = dx * (out[f"Fp_{l}"] > 0)
+                dz_l = Wb[l - 1].T @ df
+                da = dz_l * (out[f"Zp_{l}"] > 0)
+                dx = Wa[l - 1].T @ da
+                out.update({f"dFp_{l}": df, f"dZp_{l}": dz_l, f"dAp_{l}": da})
+        out["dX_res" if net == "res" else "dX_plain"] = dx
+    out["H_0"] = p.X
+    return out
+
+
+# --- layout ------------------------------------------------------------------------------------
+def layout(s, d, p, last_act="sigmoid"):
+    act = head_act(d, last_act)
+    L = d.blocks
+    with s.group() as residual:
+        X = s.given("X", label="X = R_0")
+        R = X
+        forward = []
+        for l in range(1, L + 1):
+            with s.step(f"Residual block {l}: Z_{l} = ReLU(Wa_{l}·R_{l - 1} + ba_{l}), F_{l} = Wb_{l}·Z_{l} + bb_{l}, "
+                        f"S_{l} = I·R_{l - 1} + F_{l}, R_{l} = ReLU(S_{l})"):
+                Z = ops.linear_act(s, f"Z_{l}", fx.relu, ops.given_part(s, "Wa", l, d.d), R,
+                                   ops.given_part(s, "ba", l, 1), label=f"Z_{l} = ReLU(·)")
+                F = ops.matmul_parts(s, f"F_{l}", [ops.given_part(s, "Wb", l, d.hidden)], Z,
+                                     ops.given_part(s, "bb", l, 1), label=f"F_{l} = Wb·Z + bb")
+                S = ops.shortcut(s, f"S_{l}", R, F, identity=f"I_{l}", copy_name=f"Rs_{l}",
+                                 label=f"S_{l} = I·R_{l - 1} + F_{l}")
+                R = _relu_below(s, f"R_{l}", S)
+            forward.append((Z, F, S, R))
+        _, loss = _head_and_loss(s, "", R, act, residual=True)
+        with s.step("Backward, residual: dR = Woutᵀ·dZout; per block dS, dZ = Wbᵀ·dS, dA, dRf = Waᵀ·dA, "
+                    "dR_{l−1} = I·dS + dRf (I hands dS on)"):
+            dR = ops.matmul_parts(s, f"dR_{L}", [ops.transposed_part(s, "WoutT", s.blocks["Wout"])], loss["dZout"],
+                                  role="gradient", label=f"{_top('dR', L)} = Woutᵀ·dZout")
+            backward = {}
+            for l in range(L, 0, -1):
+                Z, F, S, _ = forward[l - 1]
+                dS = _mask_below(s, f"dS_{l}", dR, S)
+                dZ = ops.matmul_parts(s, f"dZ_{l}", [ops.transposed_part(s, f"Wb_{l}T", s.blocks[f"Wb_{l}"])], dS,
+                                      role="gradient", label=f"dZ_{l} = Wbᵀ·dS")
+                dA = _mask_below(s, f"dA_{l}", dZ, Z)
+                dRf = ops.matmul_parts(s, f"dRf_{l}", [ops.transposed_part(s, f"Wa_{l}T", s.blocks[f"Wa_{l}"])],
+                                       dA, role="gradient", label=f"dRf_{l} = Waᵀ·dA")
+                name = "dX_res" if l == 1 else f"dR_{l - 1}"
+                dR = ops.shortcut(s, name, dS, dRf, identity=f"Id_{l}", copy_name=f"dSs_{l}",
+                                  role="output" if l == 1 else "gradient", label=f"{name} = I·dS + dRf")
+                backward[l] = (dS, dRf, dR)
+
+    # the plain network: the same weights, each block level with its residual counterpart
+    H = None
+    plain = []
+    for l in range(1, L + 1):
+        Z, F, S, R = forward[l - 1]
+        with s.step(f"Plain block {l}, no shortcut: Zp_{l} = ReLU(Wa_{l}·H_{l - 1} + ba_{l}), "
+                    f"Fp_{l} = Wb_{l}·Zp_{l} + bb_{l}, H_{l} = ReLU(Fp_{l})"):
+            if H is None:
+                H = ops.carry(s, "H_0", X, at=s.right_of(residual), label="H_0 = X")
+            Zp = ops.linear_act(s, f"Zp_{l}", fx.relu, s.blocks[f"Wa_{l}"], H, s.blocks[f"ba_{l}"],
+                                label=f"Zp_{l} = ReLU(·)")
+            Fp = ops.linear(s, f"Fp_{l}", s.blocks[f"Wb_{l}"], Zp, s.blocks[f"bb_{l}"], label=f"Fp_{l} = Wb·Zp + bb")
+            H = ops.relu(s, f"H_{l}", Fp, at=ops.level(R, H), label=f"H_{l} = ReLU(Fp_{l})")
+            s.arrow(Fp, H)
+        plain.append((Zp, Fp, H))
+    _, ploss = _head_and_loss(s, "p", H, act, residual=False, level_with=loss)
+    with s.step("Backward, plain: dH = Woutᵀ·dZpout; per block dFp, dZp = Wbᵀ·dFp, dAp, "
+                "dH_{l−1} = Waᵀ·dAp (every path passes a ReLU)"):
+        dH = ops.linear_parts(s, f"dH_{L}", [s.blocks["WoutT"]], ploss["dZpout"], role="gradient",
+                              label=f"{_top('dH', L)} = Woutᵀ·dZpout")
+        for l in range(L, 0, -1):
+            Zp, Fp, _ = plain[l - 1]
+            dS, dRf, dR = backward[l]
+            dF = ops.relu_backward(s, f"dFp_{l}", dH, Fp, at=ops.level(dS, dH), label=f"dFp_{l} = dH⊙[Fp>0]")
+            dZp = ops.linear_parts(s, f"dZp_{l}", [s.blocks[f"Wb_{l}T"]], dF, role="gradient",
+                                   label=f"dZp_{l} = Wbᵀ·dFp")
+            dAp = _mask_below(s, f"dAp_{l}", dZp, Zp)
+            name = "dX_plain" if l == 1 else f"dH_{l - 1}"
+            dH = ops.linear_parts(s, name, [s.blocks[f"Wa_{l}T"]], dAp, role="output" if l == 1 else "gradient",
+                                  label=f"{name} = Waᵀ·dAp")
+    if act == "sigmoid" and last_act == "softmax":
+        s.note_below(s.blocks["dX_plain"], "n_out = 1: a softmax over one output is always 1, so the head is σ")
+
+
+def _top(name, L):
+    """The gradient at the top block's output, named by its block only when there are several."""
+    return f"{name}_{L}" if L > 1 else name
+
+
+def _relu_below(s, name, S):
+    """``name = ReLU(S)`` under S (the chain flows down), with an arrow between."""
+    R = ops.relu(s, name, S, at=s.below(S))
+    s.arrow(S, R)
+    return R
+
+
+def _mask_below(s, name, d, Z):
+    """``name = d ⊙ [Z > 0]`` under d: the gradient through a ReLU."""
+    short = lambda n: n.split("_")[0]  # noqa: E731 - dS_1 = dR⊙[S>0]: the block's own index is enough
+    return ops.relu_backward(s, name, d, Z, at=s.below(d), label=f"{name} = {short(d.name)}⊙[{short(Z.name)}>0]")
+
+
+def _head_and_loss(s, tag, R, act, *, residual, level_with=None):
+    """Head, loss and the head's gradient of one network (``tag`` "" or "p"); the plain network's
+    loss blocks stand level with the residual network's (``level_with``)."""
+    net = "residual" if residual else "plain"
+    src = R.name
+    with s.step(f"Head, {net}: Z{tag}out = Wout·{src} + bout, Y{tag} = "
+                + (f"softmax(Z{tag}out) over each column" if act == "softmax" else f"σ(Z{tag}out)")):
+        Zout = ops.linear(s, f"Z{tag}out", "Wout" if residual else s.blocks["Wout"], R,
+                          "bout" if residual else s.blocks["bout"], label=f"Z{tag}out = Wout·{src}+b")
+        if act == "softmax":
+            Y = ops.softmax_columns(s, f"Y{tag}", Zout, at=s.below(Zout, gap=2), role="output")
+        else:
+            Y = ops.sigmoid(s, f"Y{tag}", Zout, at=s.below(Zout), role="output")
+            s.arrow(Zout, Y)
+    with s.step(f"Loss, {net}: L{tag} = ½‖Y{tag} − T‖², dY{tag} = Y{tag} − T, dZ{tag}out = "
+                + (f"Y{tag} ⊙ (dY{tag} − Σ dY{tag}⊙Y{tag})" if act == "softmax" else f"dY{tag} ⊙ Y{tag} ⊙ (1 − Y{tag})")):
+        T = s.given("T", at=s.below(Y), label="T (targets)") if residual else s.blocks["T"]
+        anchor = T if residual else None
+        loss_at = s.below(anchor) if residual else ops.level(level_with["L"], Y)
+        Lb = s.add(f"L{tag}", (1, 1), loss_at, "output", f"L{tag} = ½Σ(Y{tag} − T)²",
+                   formula=lambda i, j: f"{fx.sumproduct(f'{Y.range()}-{T.range()}', f'{Y.range()}-{T.range()}')}/2")
+        dY = ops.elementwise(s, f"dY{tag}", fx.sub, [Y, T], at=s.below(Lb), role="gradient",
+                             label=f"dY{tag} = Y{tag} − T")
+        if act == "softmax":
+            prod = ops.elementwise(s, f"dYY{tag}", lambda a, b: f"{a}*{b}", [dY, Y], at=s.below(dY),
+                                   role="gradient", label=f"dY{tag} ⊙ Y{tag}")
+            sums = ops.col_sums(s, f"dYYs{tag}", prod, role="gradient")
+            dZ = ops.elementwise(s, f"dZ{tag}out", lambda y, g, c: f"{y}*({g}-{c})", [Y, dY, sums],
+                                 at=s.below(prod, gap=2), role="gradient",
+                                 label=f"dZ{tag}out = Y⊙(dY−Σ)")
+        else:
+            dZ = ops.elementwise(s, f"dZ{tag}out", lambda g, y: f"{g}*{y}*(1-{y})", [dY, Y], at=s.below(dY),
+                                 role="gradient", label=f"dZ{tag}out = dY⊙Y⊙(1−Y)")
+    return (Zout, Y), {"L": Lb, "dY": dY, f"dZ{tag}out": dZ}
+
+
+# --- numbers -----------------------------------------------------------------------------------
+def instructive(d, p, last_act="sigmoid") -> bool:
+    """Each ReLU of the residual network (two or more units) both passes and shuts something, neither
+    head saturates, and the gradient reaching X differs between the two networks (the shortcut matters)."""
+    ref = reference(d, p, last_act)
+    for l in range(1, d.blocks + 1):
+        S = ref[f"S_{l}"]
+        if not (_passes_and_shuts(ref[f"Z_{l}"]) and (S.shape[0] < 2 or has_both_signs(S))):
+            return False
+    for key in ("Zout", "Zpout"):
+        if np.abs(ref[key]).max() > 3:
+            return False
+    return bool(np.abs(ref["dX_res"] - ref["dX_plain"]).max() > 0.02 and np.abs(ref["dX_res"]).max() > 0.02)
+
+
+def _passes_and_shuts(Z) -> bool:
+    """A ReLU's output of two or more units holds both zeros and positive numbers."""
+    return Z.shape[0] < 2 or bool((Z > 0).any() and (Z == 0).any())
+
+
+def _biases(dims, p) -> tuple[np.ndarray, np.ndarray]:
+    """ba and bb, chosen together block by block after X, Wa and Wb: each hidden unit's
+    pre-activation and each unit of S_l, averaged over the samples, land on whole numbers in −1…2,
+    units of both signs, so every ReLU both passes and shuts something however deep the stack. The
+    centres are drawn from a generator seeded by X, Wa and Wb, so both givens make the same choice."""
+    Wa, Wb = (np.asarray(p[k], dtype=float) for k in ("Wa", "Wb"))
+    rng = np.random.default_rng(zlib.crc32(np.concatenate([np.ravel(p["X"]), Wa.ravel(), Wb.ravel()]).tobytes()))
+    R, ba, bb = p["X"], [], []
+    for l in range(dims.blocks):
+        P = Wa[l] @ R
+        ba.append(_centres(rng, dims.hidden, dims) - np.round(P.mean(axis=1, keepdims=True)))
+        F = Wb[l] @ relu(P + ba[-1])
+        bb.append(_centres(rng, dims.d, dims) - np.round((R + F).mean(axis=1, keepdims=True)))
+        R = relu(R + F + bb[-1])
+    return np.array(ba), np.array(bb)
+
+
+def _centres(rng, n, dims):
+    """n centres in −1…2 by halves, never 0 (no unit at the ReLU's kink), both signs when n > 1."""
+    if n == 1:
+        return np.ones((1, 1))
+    grid = np.array([-1, -0.5, 0.5, 1, 1.5, 2])
+    out = rng.choice(grid, size=(n, 1))
+    plus, minus = rng.choice(n, size=2, replace=False)
+    out[plus, 0], out[minus, 0] = rng.choice(grid[grid > 0]), rng.choice(grid[grid < 0])
+    return out
+
+
+def _block_bias(rng, size, dims, p):
+    """Chosen with bb after X, Wa, Wb: every block's hidden units centred on whole numbers in −1…2, both signs."""
+    return _biases(dims, p)[0]
+
+
+def _shortcut_bias(rng, size, dims, p):
+    """Chosen with ba after X, Wa, Wb: every block's S_l centred on whole numbers in −1…2, both signs."""
+    return _biases(dims, p)[1]
+
+
+def _head_bias(rng, size, dims, p):
+    """Chosen last: each output's score, averaged over the samples, near 0 (±0.5), so the head does
+    not saturate however large the residual stream has grown."""
+    Wa, ba, Wb, bb = (np.asarray(p[k], dtype=float) for k in ("Wa", "ba", "Wb", "bb"))
+    R = p["X"]
+    for l in range(dims.blocks):
+        R = relu(R + Wb[l] @ relu(Wa[l] @ R + ba[l]) + bb[l])
+    z = p["Wout"] @ R
+    return rng.choice([-0.5, 0.0, 0.5], size=size) - np.round(2 * z.mean(axis=1, keepdims=True)) / 2
+
+
+def _targets(rng, size, dims):
+    """0 or 1 for one output; for several, each column one-hot."""
+    rows, cols = size
+    if rows == 1:
+        return rng.integers(0, 2, size=size).astype(float)
+    y = np.zeros(size)
+    y[rng.integers(0, rows, size=cols), np.arange(cols)] = 1.0
+    return y
+
+
+EXERCISE = Exercise(
+    name="resnet",
+    title="Residual blocks beside the plain network, forward and backward",
+    dims={"d": "features (width of the residual stream)", "blocks": "residual blocks L",
+          "hidden": "hidden units inside a block", "batch": "samples (columns)", "n_out": "outputs"},
+    presets={
+        "small": dict(d=4, blocks=1, hidden=3, batch=1, n_out=1),
+        "medium": dict(d=6, blocks=2, hidden=5, batch=2, n_out=2),
+        "large": dict(d=8, blocks=3, hidden=6, batch=4, n_out=3),
+    },
+    # Fresh numbers: halves, every weight row's absolute sum bounded, so the residual stream stays
+    # readable through every block and the head does not saturate.
+    givens=[
+        Given("X", ("d", "batch"), low=-2, high=2, describe="inputs, one sample a column"),
+        Given("Wa", ("blocks", "hidden", "d"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5,
+              describe="first layer of each block"),
+        Given("Wb", ("blocks", "d", "hidden"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5,
+              describe="second layer of each block"),
+        Given("ba", ("blocks", "hidden", 1), role="bias", derive=_block_bias),
+        Given("bb", ("blocks", "d", 1), role="bias", derive=_shortcut_bias),
+        Given("Wout", ("n_out", "d"), role="weight", low=-1, high=1, step=0.5, nonzero=True, row_sum=2),
+        Given("bout", ("n_out", 1), role="bias", derive=_head_bias),
+        Given("T", ("n_out", "batch"), role="target", make=_targets, describe="targets"),
+    ],
+    reference=reference,
+    layout=layout,
+    options=[Option("last_act", "sigmoid", ("sigmoid", "softmax"),
+                    describe="the head's activation (σ for one output whatever this says)")],
+    limits={"d": (1, 16), "blocks": (1, 4), "hidden": (1, 16), "batch": (1, 8), "n_out": (1, 8)},
+    accept=instructive,
+)

@@ -1,0 +1,395 @@
+"""transformer-full: the encoder–decoder transformer of "Attention is all you need" (Figure 1), one
+layer each, tokens as columns.
+
+Words to vectors: OneHot[i, j] = [vocab_i = word_j]; X = Emb·OneHot (Emb shared by encoder and
+decoder). Positions (option pe): sinusoid PE[2k, t] = sin(t/10000^(2k/d)), PE[2k+1, t] =
+cos(t/10000^(2k/d)) for positions t = 0, 1, …; given (the block PE of the numbers); none. Xp = X + PE.
+Multi-head attention (H heads of size d_k): Q_h = Wq_h·Xq, K_h = Wk_h·Xkv, V_h = Wv_h·Xkv;
+S_h = K_hᵀ·Q_h/√d_k (row j = key j, column i = query i); A_h = softmax over each column (the
+decoder's self-attention causal: a key after its query gets −1e9, i.e. weight 0); F_h = V_h·A_h;
+Attn = Wo·[F_1; …; F_H]. Add & norm: N = γ ⊙ (R − mean)/σ + β with R = x + sublayer(x), the mean
+and variance over the d features of each token (option ln_var: population /d or sample /(d − 1);
+option ln_eps_on: var, σ = √(var + ε), or std, σ = √var + ε; ε = ln_eps). Feed-forward:
+Zf = W1·N + b1, Hf = ReLU(Zf), O = W2·Hf + b2.
+Encoder: Xp → self-attention → add & norm (N1) → FFN → add & norm (N2, the memory).
+Decoder: Xp → causal self-attention → add & norm (N1) → cross-attention (queries from N1, keys
+and values from the memory: S is n_src × n_tgt) → add & norm (N2) → FFN → add & norm (N3) →
+logits = Wout·N3 → P = softmax over the vocabulary → the predicted word at each position, and
+the next word: the vocabulary word with the largest probability at the last position.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from .. import ops
+from ..exercise import Exercise, Option
+from ..npref import causal_mask, relu, softmax_columns
+from ..params import Given, bounded_rows, check_vocabulary, word_problem
+
+WORDS = ("<s> </s> I love you ich liebe dich the cat sees a dog die Katze sieht einen Hund big small "
+         "red gross klein rot").split()
+OPTIONS = {"pe": ("sinusoid", "given", "none"), "ln_eps_on": ("var", "std"), "ln_var": ("population", "sample")}
+
+
+def n_pos(dims):
+    """Positions the encoding covers: max(n_src, n_tgt)."""
+    return max(dims["n_src"], dims["n_tgt"])
+
+
+def heads_d_k(dims):
+    """heads·d_k: the width of Wo, all heads' outputs stacked."""
+    return dims["heads"] * dims["d_k"]
+
+
+# --- the reference -------------------------------------------------------------------------------
+def sinusoid(d, n):
+    i = np.arange(d)[:, None]
+    t = np.arange(n)[None, :]
+    angle = t / 10000 ** ((i - i % 2) / d)
+    return np.where(i % 2 == 0, np.sin(angle), np.cos(angle))
+
+
+def layer_norm(R, gamma, beta, eps, ln_eps_on, ln_var):
+    mean = R.mean(axis=0, keepdims=True)
+    centred = R - mean
+    var = (centred ** 2).sum(axis=0, keepdims=True) / (R.shape[0] - (1 if ln_var == "sample" else 0))
+    sigma = np.sqrt(var + eps) if ln_eps_on == "var" else np.sqrt(var) + eps
+    return gamma * centred / sigma + beta
+
+
+def one_hot(vocab, words):
+    return np.array([[1.0 if v == w else 0.0 for w in words] for v in vocab])
+
+
+def multi_head(p, pre, Xq, Xkv, d_k, causal, out, tag=""):
+    heads = []
+    for h in range(1, len(p[f"{pre}Wq"]) + 1):
+        Q, K, V = p[f"{pre}Wq"][h - 1] @ Xq, p[f"{pre}Wk"][h - 1] @ Xkv, p[f"{pre}Wv"][h - 1] @ Xkv
+        S = K.T @ Q / np.sqrt(d_k)
+        A = softmax_columns(causal_mask(S) if causal else S)
+        F = V @ A
+        out.update({f"{tag}Q_{h}": Q, f"{tag}K_{h}": K, f"{tag}V_{h}": V, f"{tag}S_{h}": S, f"{tag}A_{h}": A,
+                    f"{tag}F_{h}": F})
+        heads.append(F)
+    out[f"{tag}Fcat"] = np.vstack(heads)
+    out[f"{tag}Attn"] = p[f"{pre}Wo"] @ out[f"{tag}Fcat"]
+    return out[f"{tag}Attn"]
+
+
+def reference(d, p, pe="sinusoid", ln_eps_on="var", ln_var="population"):
+    vocab = list(p.vocab_words)
+    norm = lambda R, g, b: layer_norm(R, g, b, p.ln_eps, ln_eps_on, ln_var)  # noqa: E731
+    out = {}
+    if pe == "sinusoid":
+        out["PEs"] = sinusoid(d.d, n_pos(d))
+    positions = {"sinusoid": out.get("PEs"), "given": p.PE, "none": None}[pe]
+    memory = None
+    for side, words in (("enc", p.src), ("dec", p.tgt)):
+        o = {}
+        o["OneHot"] = one_hot(vocab, words)
+        o["X"] = p.Emb @ o["OneHot"]
+        x = o["X"]
+        if positions is not None:
+            x = o["Xp"] = x + positions[:, :len(words)]
+        a = multi_head(p, f"{side}_", x, x, d.d_k, side == "dec", o)
+        o["R1"] = x + a
+        x = o["N1"] = norm(o["R1"], p[f"{side}_gamma1"], p[f"{side}_beta1"])
+        last = 2
+        if side == "dec":
+            o["M"] = memory
+            a = multi_head(p, "dec_c", x, memory, d.d_k, False, o, tag="c")
+            o["R2"] = x + a
+            x = o["N2"] = norm(o["R2"], p.dec_gamma2, p.dec_beta2)
+            last = 3
+        o["Zf"] = p[f"{side}_W1"] @ x + p[f"{side}_b1"]
+        o["Hf"] = relu(o["Zf"])
+        o["O"] = p[f"{side}_W2"] @ o["Hf"] + p[f"{side}_b2"]
+        o[f"R{last}"] = x + o["O"]
+        x = o[f"N{last}"] = norm(o[f"R{last}"], p[f"{side}_gamma{last}"], p[f"{side}_beta{last}"])
+        out.update({f"{side}_{k}": v for k, v in o.items()})
+        memory = x
+    out["logits"] = p.Wout @ memory
+    out["P"] = softmax_columns(out["logits"])
+    best = out["P"].argmax(axis=0)
+    out["pred"] = [[vocab[k] for k in best]]
+    out["next_word"] = vocab[best[-1]]
+    return out
+
+
+# --- layout --------------------------------------------------------------------------------------
+def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population"):
+    norm_opts = dict(sample=ln_var == "sample", eps_on=ln_eps_on)
+    with s.step("Positions: " + {"sinusoid": "PE[2k, t] = sin(t/10000^(2k/d)), PE[2k+1, t] = cos(…), t = 0, 1, …",
+                                 "given": "PE as given (option pe: given)",
+                                 "none": "no positional encoding (option pe: none)"}[pe]
+                + "; the vocabulary; ε of the layer norms"):
+        PE = _positions(s, d, pe)
+        top = PE if PE is not None else s.given("PE", label="PE (given)")
+        eps = s.given("ln_eps", at=s.right_of(top), label="ε")
+        if pe != "given":
+            unused = top if pe == "none" else s.given("PE", at=s.right_of(eps, gap=2), label="PE (given)")
+            s.note_below(unused, f"not used (pe: {pe})")
+        vocab = s.given("vocab_words", at=s.right_of(eps), label="vocab")
+    memory, lane = None, top
+    for side, words in (("enc", "src"), ("dec", "tgt")):
+        name = "Encoder" if side == "enc" else "Decoder"
+        with s.step(f"{name} input: {side}_OneHot = [vocab_i = {words}_j], {side}_X = Emb·OneHot"
+                    + ("" if PE is None else f", {side}_Xp = {side}_X + PE")):
+            W = s.given(words, at=ops.under(lane, top), label=f"{words} ({'source' if side == 'enc' else 'target'})")
+            onehot = ops.one_hot_columns(s, f"{side}_OneHot", vocab, W, at=s.below(W),
+                                         label=f"{side}_OneHot")
+            X = ops.matmul(s, f"{side}_X", "Emb" if side == "enc" else s.blocks["Emb"], onehot, label=f"{side}_X = Emb·OneHot")
+            if side == "enc":  # the words head Emb's columns
+                s.next_to(vocab, s.blocks["Emb"], "up", gap=0)
+            if pe != "none":
+                X = s.add(f"{side}_Xp", X.shape, s.below(X), "computed", f"{side}_Xp = X + PE",
+                          formula=lambda i, j, X=X: f"{X.cell(i, j)}+{PE.cell(i, j)}")
+        a = _multi_head(s, d, f"{side}_", X, X, causal=side == "dec", above=X)
+        x = _add_and_norm(s, side, 1, X, a, eps, norm_opts)
+        last = 2
+        if side == "dec":
+            a = _multi_head(s, d, "dec_c", x, memory, causal=False, above=x, intro=" (memory M = enc_N2)")
+            x = _add_and_norm(s, side, 2, x, a, eps, norm_opts)
+            last = 3
+        with s.step(f"{name} feed-forward: {side}_Zf = W1·N{last - 1} + b1, Hf = ReLU(Zf), O = W2·Hf + b2"):
+            Zf = ops.matmul_parts(s, f"{side}_Zf", [_labelled(s, f"{side}_W1", "W1")], x,
+                                  _labelled(s, f"{side}_b1", "b1"), label=f"{side}_Zf = W1·N{last - 1} + b1")
+            Hf = ops.relu(s, f"{side}_Hf", Zf, at=s.below(Zf), label=f"{side}_Hf = ReLU(Zf)")
+            s.arrow(Zf, Hf)
+            O = ops.matmul_parts(s, f"{side}_O", [_labelled(s, f"{side}_W2", "W2")], Hf,
+                                 _labelled(s, f"{side}_b2", "b2"), label=f"{side}_O = W2·Hf + b2")
+        x = _add_and_norm(s, side, last, x, O, eps, norm_opts)
+        memory, lane = x, s.blocks[f"{side}_N{last}"]
+    with s.step("Output: logits = Wout·dec_N3, P = softmax over the vocabulary, the word of each column's "
+                "largest P; next_word = the last position's"):
+        logits = ops.matmul(s, "logits", "Wout", memory, at=ops.under(memory, memory), label="logits = Wout·dec_N3")
+        P = ops.softmax_columns(s, "P", logits, role="output", label="P = softmax(logits)")
+        best = ops.argmax_columns(s, "best", P, label="row of the largest P",
+                                  at=s.below(P, gap=2))
+        pred = s.add("pred", (1, d.n_tgt), s.below(best), "output", "pred = vocab[row]",
+                     formula=lambda i, j: f"INDEX({vocab.range()},1,{best.cell(0, j)})")
+        last = d.n_tgt - 1
+        s.add("next_word", (1, 1), s.right_of(pred), "output", "next word",
+              formula=lambda i, j: f"INDEX({vocab.range()},1,MATCH(MAX({P.col_range(last)}),{P.col_range(last)},0))")
+
+
+def _labelled(s, name, label):
+    """The given ``name`` as a part of a product's left operand, with a short label (W1 for enc_W1)."""
+    width = np.atleast_2d(np.asarray(s.params[name], dtype=float)).shape[1]
+    return ops.Part(width, lambda at: s.given(name, at=at, label=label))
+
+
+def _positions(s, d, pe):
+    """The positional encoding at the top: the sinusoid (freq left of it, positions above) or the
+    given PE; None without one."""
+    n = n_pos(d)
+    if pe == "given":
+        return s.given("PE", label="PE (given)")
+    if pe == "none":
+        return None
+    pos = s.add("pos", (1, n), None, "given", "t (position)", values=np.arange(n)[None, :], named=False)
+    freq = s.add("freq", (d.d, 1), s.left_of(pos, 1), "computed", "freq",
+                 formula=lambda i, j: f"1/POWER(10000,{2 * (i // 2)}/{d.d})",
+                 expect=lambda v: 1 / 10000 ** ((np.arange(d.d)[:, None] // 2 * 2) / d.d))
+    PE = s.add("PEs", (d.d, n), s.below(pos), "computed", "PE = sin | cos(t·freq)",
+               formula=lambda i, j: f"{'SIN' if i % 2 == 0 else 'COS'}({pos.cell(0, j)}*{freq.cell(i, 0)})")
+    s.next_to(freq, PE, "left")
+    return PE
+
+
+def _multi_head(s, d, pre, Xq, Xkv, *, causal, above, intro=""):
+    """H heads one under the other in the lane (weights and blocks named with ``pre``: enc_, dec_, or
+    dec_c for the cross-attention), then Fcat = [F_1; …] and Attn = Wo·Fcat: one numbered step."""
+    what = "cross-attention" if pre == "dec_c" else ("causal self-attention" if causal else "self-attention")
+    outputs = []
+    cross = pre == "dec_c"
+    with s.step(f"{_side_name(pre)} {what}{intro}, head h = 1…{d.heads}: Q_h = Wq_h·{_src(Xq)}, "
+                f"K_h = Wk_h·{'M' if cross else _src(Xkv)}, V_h = Wv_h·{'M' if cross else _src(Xkv)}, "
+                f"S_h = K_hᵀ·Q_h/√{d.d_k}, A_h = softmax, F_h = V_h·A_h; Attn = Wo·[F_1; …]"):
+        if cross:  # the encoder's output copied under the decoder: keys and values in its n_src columns
+            Xkv = above = ops.carry(s, "dec_M", Xkv, at=s.below(above), label="dec_M = enc_N2 (memory)")
+        for h in range(1, d.heads + 1):
+            with s.group() as head:
+                Q = ops.matmul_parts(s, f"{pre}Q_{h}", [ops.given_part(s, f"{pre}Wq", h, d.d)], Xq,
+                                     at=ops.under(above, Xq), label=f"{pre}Q_{h}")
+                K = ops.matmul_parts(s, f"{pre}K_{h}", [ops.given_part(s, f"{pre}Wk", h, d.d)], Xkv,
+                                     at=ops.under(Q, Xkv), label=f"{pre}K_{h}")
+                V = ops.matmul_parts(s, f"{pre}V_{h}", [ops.given_part(s, f"{pre}Wv", h, d.d)], Xkv,
+                                     at=s.below(K), label=f"{pre}V_{h}")
+                S = ops.scores(s, f"{pre}S_{h}", K, Q, scale=d.d_k, at=ops.under(V, Xq),
+                               label=f"{pre}S_{h} = Kᵀ·Q/√{d.d_k}")
+                if causal:
+                    A = ops.softmax_columns_causal(s, f"{pre}A_{h}", S, label=f"{pre}A_{h} (causal)")
+                else:
+                    A = ops.softmax_columns(s, f"{pre}A_{h}", S, label=f"{pre}A_{h} = softmax")
+                ops.heat(A)
+                F = ops.matmul(s, f"{pre}F_{h}", ops.copy_left(s, f"{pre}F_{h}_V", V, s.below(A), label=f"V_{h}"),
+                               A, at=s.below(A), label=f"{pre}F_{h} = V·A")
+            outputs.append(F)
+            above = head
+        Fcat = ops.stack(s, f"{pre}Fcat", outputs, at=ops.under(above, Xq), label=f"{pre}Fcat = [F_1; …]")
+        return ops.matmul(s, f"{pre}Attn", f"{pre}Wo", Fcat, label=f"{pre}Attn = Wo·Fcat")
+
+
+def _side_name(pre):
+    return "Encoder" if pre.startswith("enc") else "Decoder"
+
+
+def _src(block):
+    return block.name.split("_", 1)[1] if "_" in block.name else block.name
+
+
+def _add_and_norm(s, side, k, x, a, eps, opts):
+    """R_k = x + sublayer, N_k = γ_k ⊙ (R_k − mean)/σ + β_k (γ_k | β_k left of N_k, under R_k)."""
+    with s.step(f"{_side_name(side)} add & norm: {side}_R{k} = {x.name} + {a.name}, "
+                f"{side}_N{k} = γ{k} ⊙ (R{k} − mean)/σ + β{k}"):
+        R = s.add(f"{side}_R{k}", x.shape, s.below(a), "computed", f"{side}_R{k} = {_src(x)} + {_src(a)}",
+                  formula=lambda i, j: f"{x.cell(i, j)}+{a.cell(i, j)}")
+        return ops.layernorm_affine(s, f"{side}_N{k}", R, f"{side}_gamma{k}", f"{side}_beta{k}", eps,
+                                    at=s.below(R), label=f"{side}_N{k} = γ⊙x̂ + β", **opts)
+
+
+# --- numbers -------------------------------------------------------------------------------------
+def checks(d, p) -> str | None:
+    """Every source and target word in the vocabulary, and no tie for the largest probability at
+    any position under any option (the sheet's MATCH would take the first of the tied words)."""
+    vocab = list(p.vocab_words)
+    for key in ("src", "tgt"):
+        for word in p[key]:
+            problem = word_problem(key, word, vocab)
+            if problem:
+                return problem
+    for combo in itertools.product(*OPTIONS.values()):
+        P = reference(d, p, **dict(zip(OPTIONS, combo)))["P"]
+        top = np.sort(P, axis=0)
+        if P.shape[0] > 1 and np.isclose(top[-1], top[-2], rtol=1e-9, atol=1e-12).any():
+            t = int(np.flatnonzero(np.isclose(top[-1], top[-2], rtol=1e-9, atol=1e-12))[0])
+            return (f"position {t + 1}: two words tie for the largest probability "
+                    f"({', '.join(f'{k}: {v}' for k, v in zip(OPTIONS, combo))}): change Wout")
+    return None
+
+
+def instructive(d, p, pe="sinusoid", ln_eps_on="var", ln_var="population") -> bool:
+    """Attention that mixes (no head one-hot where it has a choice), a feed-forward ReLU that passes
+    and shuts, and a clear next word (its probability at least 0.02 above the next best)."""
+    if checks(d, p):
+        return False
+    ref = reference(d, p, pe, ln_eps_on, ln_var)
+    for name, A in ref.items():
+        if "_A_" in name or name.startswith("dec_cA_"):
+            free = A[:, 1:] if name.startswith("dec_A_") else A
+            if A.shape[0] > 1 and free.size and free.max() > 0.95:
+                return False
+    for side in ("enc", "dec"):
+        Z = ref[f"{side}_Zf"]
+        if Z.shape[0] > 1 and not ((Z > 0).any() and (Z < 0).any()):
+            return False
+    top = np.sort(ref["P"][:, -1])
+    return d.vocab < 2 or bool(top[-1] - top[-2] > 0.02)
+
+
+def _vocab(rng, size, dims):
+    """The first `vocab` words of a fixed list (<s> first)."""
+    return list(WORDS[: dims.vocab])
+
+
+def _sentence(start: bool):
+    def make(rng, size, dims, p):
+        vocab = list(p["vocab_words"])
+        pool = vocab[1:] if len(vocab) > 1 else vocab
+        words = list(rng.choice(pool, size=size[0]))
+        if start:
+            words[0] = vocab[0]
+        return words
+
+    make.__doc__ = ("Words of the vocabulary, the first <s>." if start else "Words of the vocabulary (not <s>).")
+    return make
+
+
+def _embedding(rng, size, dims):
+    """Halves in −1…1, every column different, so every word has its own vector."""
+    rows, cols = size
+    out = []
+    for _ in range(cols):
+        for _ in range(30):
+            e = rng.choice([-1, -0.5, 0, 0.5, 1], size=rows)
+            if e.any() and not any(np.array_equal(e, f) for f in out):
+                break
+        out.append(e)
+    return np.column_stack(out)
+
+
+def _gain(rng, size, dims):
+    """γ in 0.5…1.5 by halves."""
+    return rng.choice([0.5, 1.0, 1.5], size=size)
+
+
+def _weights(name, shape, most=1.5):
+    return Given(name, shape, role="weight", low=-1, high=1, step=0.5, row_sum=most)
+
+
+def _norm(side, k):
+    return [Given(f"{side}_gamma{k}", ("d", 1), role="weight", make=_gain, describe=f"LayerNorm {k} gain γ"),
+            Given(f"{side}_beta{k}", ("d", 1), role="bias", low=-0.5, high=0.5, step=0.5,
+                  describe=f"LayerNorm {k} shift β")]
+
+
+def _attention_givens(pre):
+    return [_weights(f"{pre}Wq", ("heads", "d_k", "d")), _weights(f"{pre}Wk", ("heads", "d_k", "d")),
+            _weights(f"{pre}Wv", ("heads", "d_k", "d")), _weights(f"{pre}Wo", ("d", heads_d_k))]
+
+
+def _ffn(side):
+    return [_weights(f"{side}_W1", ("d_ff", "d")), Given(f"{side}_b1", ("d_ff", 1), role="bias", low=-0.5, high=0.5, step=0.5),
+            _weights(f"{side}_W2", ("d", "d_ff")), Given(f"{side}_b2", ("d", 1), role="bias", low=-0.5, high=0.5, step=0.5)]
+
+
+def _output(rng, size, dims):
+    """Halves in −1…1, each row's absolute sum at most 3, no two rows alike (two words whose rows
+    are alike tie everywhere)."""
+    rows = []
+    for _ in range(size[0]):
+        for _ in range(30):
+            row = bounded_rows(rng, rng.choice([-1, -0.5, 0.5, 1], size=(1, size[1])), 3)[0]
+            if not any(np.array_equal(row, other) for other in rows):
+                break
+        rows.append(row)
+    return np.array(rows)
+
+
+EXERCISE = Exercise(
+    name="transformer-full",
+    title="The encoder–decoder transformer: one layer each, from words to the next word",
+    dims={"vocab": "vocabulary size", "n_src": "source words (encoder)", "n_tgt": "target words (decoder)",
+          "d": "model dimension", "heads": "attention heads", "d_k": "size of a head", "d_ff": "feed-forward units"},
+    presets={
+        "small": dict(vocab=8, n_src=3, n_tgt=3, d=4, heads=2, d_k=2, d_ff=6),
+        "medium": dict(vocab=12, n_src=4, n_tgt=4, d=4, heads=2, d_k=2, d_ff=8),
+        "large": dict(vocab=16, n_src=6, n_tgt=5, d=6, heads=2, d_k=3, d_ff=12),
+    },
+    givens=[
+        Given("vocab_words", ("vocab",), kind="texts", make=_vocab, check=check_vocabulary,
+              describe="the vocabulary, one word a column"),
+        Given("src", ("n_src",), kind="texts", derive=_sentence(False), describe="the source sentence, one word each"),
+        Given("tgt", ("n_tgt",), kind="texts", derive=_sentence(True),
+              describe="the decoder's input: <s> and the target so far"),
+        Given("Emb", ("d", "vocab"), role="weight", make=_embedding, describe="embeddings, one column a word (shared)"),
+        Given("PE", ("d", n_pos), low=-1, high=1, step=0.5, describe="positional encoding used with pe: given"),
+        Given("ln_eps", (), make=lambda rng, size, dims: 1e-5, describe="ε of every layer norm"),
+        *_attention_givens("enc_"), *_norm("enc", 1), *_ffn("enc"), *_norm("enc", 2),
+        *_attention_givens("dec_"), *_norm("dec", 1), *_attention_givens("dec_c"), *_norm("dec", 2),
+        *_ffn("dec"), *_norm("dec", 3),
+        Given("Wout", ("vocab", "d"), role="weight", make=_output, describe="output layer, one row a word"),
+    ],
+    reference=reference,
+    layout=layout,
+    options=[Option("pe", "sinusoid", OPTIONS["pe"], describe="sinusoid, the given PE block, or none"),
+             Option("ln_eps_on", "var", OPTIONS["ln_eps_on"], describe="ε inside the square root (var) or added to σ (std)"),
+             Option("ln_var", "population", OPTIONS["ln_var"], describe="variance over d (population) or d − 1 (sample)")],
+    limits={"vocab": (4, len(WORDS)), "n_src": (1, 8), "n_tgt": (1, 8), "d": (2, 12), "heads": (1, 4),
+            "d_k": (1, 8), "d_ff": (1, 16)},
+    checks=checks,
+    accept=instructive,
+)

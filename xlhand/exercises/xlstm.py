@@ -1,0 +1,233 @@
+"""xlstm: the mLSTM cell of the xLSTM paper (Beck et al. 2024): a matrix memory, one column per step.
+
+Per step t with x = x_t: q = Wq·x + bq; k = Wk_s·x + bk with Wk_s = Wk/√d (the key scaled once, its
+own block); v = Wv·x + bv; input gate i = exp(wi·x + bi), forget gate f = σ(wf·x + bf), output gate
+o = σ(Wo·x + bo). Memory C_t = f·C_{t−1} + i·v·kᵀ (vk = v·kᵀ, d×d), normaliser n_t = f·n_{t−1} + i·k;
+read-out Cq_t = C_t·q, den_t = max(|n_tᵀ·q|, 1), htil_t = Cq_t / den_t, h_t = o ⊙ htil_t;
+H = [h_1 … h_T]. C_0 and n_0 are givens (0 by default).
+Option stabilized: with itil = wi·x + bi and log f = −ln(1 + e^−(wf·x + bf)), the stabiliser
+m_t = max(log f + m_{t−1}, itil) (m_0 = 0), i' = exp(itil − m_t), f' = exp(log f + m_{t−1} − m_t)
+replace i and f, and den_t = max(|n_tᵀ·q|, exp(−m_t)): the memory and normaliser are scaled by
+e^−m_t (no exp overflows), and h_t is the same.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import fx, ops
+from ..exercise import Exercise, Option
+from ..npref import sigmoid
+from ..params import Given
+
+
+def reference(d, p, stabilized=False):
+    Wk_s = p.Wk / np.sqrt(d.d)
+    C, n, m = np.array(p.C0, dtype=float), np.array(p.n0, dtype=float), 0.0
+    out = {"Wk_s": Wk_s}
+    hs = []
+    for t in range(1, d.T + 1):
+        x = p.X[:, t - 1:t]
+        q, k, v = p.Wq @ x + p.bq, Wk_s @ x + p.bk, p.Wv @ x + p.bv
+        itil, ftil = (p.wi @ x).item() + p.bi, (p.wf @ x).item() + p.bf
+        o = sigmoid(p.Wo @ x + p.bo)
+        vk = v @ k.T
+        step = {"x": x, "q": q, "k": k, "v": v, "o": o, "kT": k.T, "vk": vk}
+        if stabilized:
+            logf = -np.log(1 + np.exp(-ftil))
+            m_new = max(logf + m, itil)
+            ip, fp = np.exp(itil - m_new), np.exp(logf + m - m_new)
+            C, n = fp * C + ip * vk, fp * n + ip * k
+            floor = np.exp(-m_new)
+            step.update(itil=itil, ftil=ftil, logf=logf, m=m_new, ip=ip, fp=fp)
+            m = m_new
+        else:
+            i, f = np.exp(itil), sigmoid(ftil)
+            C, n = f * C + i * vk, f * n + i * k
+            floor = 1.0
+            step.update(i=i, f=f)
+        Cq = C @ q
+        den = max(abs((n.T @ q).item()), floor)
+        htil = Cq / den
+        h = o * htil
+        step.update(C=C, n=n, Cq=Cq, qc=q, den=den, htil=htil, h=h)
+        out.update({f"{key}_{t}": np.atleast_2d(value) for key, value in step.items()})
+        hs.append(h)
+    out["H"] = np.hstack(hs)
+    return out
+
+
+# --- layout ------------------------------------------------------------------------------------
+def layout(s, d, p, stabilized=False):
+    D, T = d.d, d.T
+    X = s.given("X", label="X (one step a column)")
+    Wk = s.given("Wk", at=s.left_of(X, d.d_in), label="Wk")
+    previous, hs = None, []
+    for t in range(1, T + 1):
+        with s.group() as column:
+            with s.step(_gates_step(t, D, stabilized)):
+                x = s.add(f"x_{t}", (d.d_in, 1), s.below(X), "computed", f"x_{t}",
+                          formula=lambda i, j, t=t: X.cell(i, t - 1))
+                q = ops.linear(s, f"q_{t}", _w(s, "Wq"), x, _w(s, "bq"), label=f"q_{t}")
+                k = ops.matmul_parts(s, f"k_{t}", [_scaled_keys(s, Wk, D)], x, _w(s, "bk"), at=s.below(q),
+                                     label=f"k_{t}")
+                v = ops.linear(s, f"v_{t}", _w(s, "Wv"), x, _w(s, "bv"), at=s.below(k), label=f"v_{t}")
+                if stabilized:
+                    i = ops.linear(s, f"itil_{t}", _w(s, "wi"), x, _w(s, "bi"), at=s.below(v), label=f"itil_{t}")
+                    f = ops.linear(s, f"ftil_{t}", _w(s, "wf"), x, _w(s, "bf"), at=s.below(i), label=f"ftil_{t}")
+                    last = f
+                else:
+                    i = ops.linear_act(s, f"i_{t}", fx.exp, _w(s, "wi"), x, _w(s, "bi"), at=s.below(v),
+                                       label=f"i_{t} = exp(·)")
+                    f = ops.linear_act(s, f"f_{t}", fx.sigmoid, _w(s, "wf"), x, _w(s, "bf"), at=s.below(i),
+                                       label=f"f_{t} = σ(·)")
+                    last = f
+                o = ops.linear_act(s, f"o_{t}", fx.sigmoid, _w(s, "Wo"), x, _w(s, "bo"), at=s.below(last),
+                                   label=f"o_{t} = σ(·)")
+                if stabilized:
+                    i, f, last = _stabilizer(s, t, i, f, o)
+                else:
+                    last = o
+            with s.step(_memory_step(t, stabilized)):
+                h = _memory(s, t, q, k, v, i, f, o, last, stabilized)
+        if previous is not None:
+            s.next_to(column, previous, "right", gap=1)
+        previous = column
+        hs.append(h)
+    with s.step("Collect the outputs: H = [h_1 … h_T]"):
+        ops.copy_columns(s, "H", hs, at=s.below_all(), label="H = [h_1 … h_T]")
+
+
+def _w(s, name):
+    """A weight by name the first time (placed left of its product), the placed block after."""
+    return s.blocks.get(name, name)
+
+
+def _scaled_keys(s, Wk, D):
+    """``Wk_s = Wk/√d`` (made once, from Wk at the top) as the key product's left operand."""
+    def place(at):
+        if "Wk_s" in s.blocks:
+            return s.blocks["Wk_s"]
+        return s.add("Wk_s", Wk.shape, at, "computed", "Wk_s", formula=lambda i, j: f"{Wk.cell(i, j)}/SQRT({D})")
+
+    return ops.Part(Wk.cols, place)
+
+
+def _gates_step(t, D, stabilized):
+    gates = "itil = wi·x + bi, ftil = wf·x + bf" if stabilized else "i = exp(wi·x + bi), f = σ(wf·x + bf)"
+    scaled = f" (Wk_s = Wk/√{D})" if t == 1 else ""
+    return f"Step {t}: q = Wq·x + bq, k = Wk_s·x + bk{scaled}, v = Wv·x + bv, {gates}, o = σ(Wo·x + bo)"
+
+
+def _memory_step(t, stabilized):
+    if stabilized:
+        return (f"Step {t}: m_{t} = max(log f + m_{t - 1}, itil), i' = exp(itil − m_{t}), f' = exp(log f + m_{t - 1} − m_{t}); "
+                f"C_{t} = f'·C_{t - 1} + i'·v·kᵀ, n_{t} = f'·n_{t - 1} + i'·k; h_{t} = o ⊙ C_{t}·q / max(|n_{t}ᵀq|, e^−m)")
+    return (f"Step {t}: C_{t} = f·C_{t - 1} + i·v·kᵀ, n_{t} = f·n_{t - 1} + i·k; "
+            f"h_{t} = o ⊙ C_{t}·q / max(|n_{t}ᵀ·q|, 1)")
+
+
+def _stabilizer(s, t, itil, ftil, o):
+    """log f, m_t, i' and f' under the gates (m_0 = 0 left of m_1)."""
+    def log_sigmoid(i, j):
+        return "-" + fx.ln("1+" + fx.exp("-" + ftil.cell()))
+
+    logf = s.add(f"logf_{t}", (1, 1), s.below(o), "computed", f"logf_{t} = log σ(ftil)", formula=log_sigmoid)
+    m = s.add(f"m_{t}", (1, 1), s.below(logf), "computed", f"m_{t} = max(·, itil)",
+              formula=lambda i, j: f"MAX({logf.cell()}+{m_prev().cell()},{itil.cell()})")
+    if t == 1:
+        s.add("m_0", (1, 1), s.left_of(m, 1), "given", "m_0", values=np.zeros((1, 1)), named=False)
+
+    def m_prev():
+        return s.blocks["m_0" if t == 1 else f"m_{t - 1}"]
+
+    ip = s.add(f"ip_{t}", (1, 1), s.below(m), "computed", f"ip_{t} = exp(itil − m)",
+               formula=lambda i, j: fx.exp(f"{itil.cell()}-{m.cell()}"))
+    fp = s.add(f"fp_{t}", (1, 1), s.below(ip), "computed", f"fp_{t} = exp(logf + m_{t - 1} − m_{t})",
+               formula=lambda i, j: fx.exp(f"{logf.cell()}+{m_prev().cell()}-{m.cell()}"))
+    return ip, fp, fp
+
+
+def _memory(s, t, q, k, v, i, f, o, last, stabilized):  # noqa: PLR0913
+    """kᵀ, vk = v·kᵀ (v left, kᵀ above), C_t and n_t under it, and right of C_t the read-out: q over
+    Cq_t = C_t·q, then den_t, htil_t and h_t."""
+    D = q.rows
+    kT = ops.transpose(s, f"kT_{t}", k, s.below(last), label=f"k_{t}ᵀ", role="computed")
+    vk_at = s.below(kT)
+    vk = ops.matmul(s, f"vk_{t}", ops.copy_left(s, f"vc_{t}", v, vk_at, label=f"v_{t}"), kT, at=vk_at,
+                    label=f"vk_{t} = v·kᵀ")
+    fi, ii = f.cell, i.cell  # the gates (f', i' when stabilised) are 1x1
+
+    def prev(name):
+        return s.blocks[f"{name}0" if t == 1 else f"{name}_{t - 1}"]
+
+    g = "'" if stabilized else ""
+    C = s.add(f"C_{t}", (D, D), s.below(vk), "computed", f"C_{t} = f{g}·C + i{g}·vk",
+              formula=lambda a, b: f"{fi()}*{prev('C').cell(a, b)}+{ii()}*{vk.cell(a, b)}")
+    n = s.add(f"n_{t}", (D, 1), s.below(C), "computed", f"n_{t} = f{g}·n + i{g}·k",
+              formula=lambda a, b: f"{fi()}*{prev('n').cell(a, 0)}+{ii()}*{k.cell(a, 0)}")
+    if t == 1:
+        s.given("C0", at=s.left_of(C, D), label="C_0")
+        s.given("n0", at=s.left_of(n, 1), label="n_0")
+    Cq_at = s.right_of(C)
+    qc = ops.copy_above(s, f"qc_{t}", q, Cq_at, label=f"q_{t}")
+    Cq = ops.matmul(s, f"Cq_{t}", C, qc, at=Cq_at, label=f"Cq_{t} = C·q")
+    floor = (lambda: fx.exp("-" + s.blocks[f"m_{t}"].cell())) if stabilized else (lambda: "1")
+    den = s.add(f"den_{t}", (1, 1), s.below(Cq), "computed", f"den_{t} = max(|nᵀq|, {'e^−m' if stabilized else '1'})",
+                formula=lambda a, b: f"MAX(ABS({fx.dot(n.col(0), qc.col(0))}),{floor()})")
+    htil = s.add(f"htil_{t}", (D, 1), s.below(den), "computed", f"htil_{t} = Cq/den",
+                 formula=lambda a, b: fx.div(Cq.cell(a, 0), den.cell()))
+    return ops.elementwise(s, f"h_{t}", fx.mul, [o, htil], at=s.below(htil), role="output", label=f"h_{t} = o⊙htil")
+
+
+# --- numbers -----------------------------------------------------------------------------------
+def instructive(d, p, stabilized=False) -> bool:
+    """Gates that are not saturated (input gate exponent within ±2, forget and output gates within ±3),
+    an output that is not all near 0, and a memory that changes the read-out from step to step."""
+    ref = reference(d, p)
+    for t in range(1, d.T + 1):
+        x = p.X[:, t - 1:t]
+        itil, ftil, otil = (p.wi @ x).item() + p.bi, (p.wf @ x).item() + p.bf, p.Wo @ x + p.bo
+        if abs(itil) > 2 or abs(ftil) > 3 or np.abs(otil).max() > 3:
+            return False
+    return bool(np.abs(ref["H"]).max() > 0.1)
+
+
+def _zeros(rng, size, dims):
+    """Zeros: the memory starts empty."""
+    return np.zeros(size)
+
+
+EXERCISE = Exercise(
+    name="xlstm",
+    title="The mLSTM cell of xLSTM: a matrix memory read by a query",
+    dims={"d_in": "input features", "d": "memory size (q, k, v)", "T": "time steps"},
+    presets={
+        "small": dict(d_in=3, d=2, T=2),
+        "medium": dict(d_in=3, d=3, T=3),
+        "large": dict(d_in=4, d=4, T=5),
+    },
+    # Fresh numbers: inputs by halves in −1…1 and weight rows whose absolute sums are bounded, so
+    # every gate's input stays in a readable range; C_0 and n_0 start at 0.
+    givens=[
+        Given("X", ("d_in", "T"), low=-1, high=1, step=0.5, describe="inputs, one step a column"),
+        Given("Wq", ("d", "d_in"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5),
+        Given("bq", ("d", 1), role="bias", low=-0.5, high=0.5, step=0.5),
+        Given("Wk", ("d", "d_in"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5),
+        Given("bk", ("d", 1), role="bias", low=-0.5, high=0.5, step=0.5),
+        Given("Wv", ("d", "d_in"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5),
+        Given("bv", ("d", 1), role="bias", low=-0.5, high=0.5, step=0.5),
+        Given("wi", (1, "d_in"), role="weight", low=-1, high=1, step=0.5, row_sum=1),
+        Given("bi", (), role="bias", low=-0.5, high=0.5, step=0.5),
+        Given("wf", (1, "d_in"), role="weight", low=-1, high=1, step=0.5, row_sum=1),
+        Given("bf", (), role="bias", low=0.5, high=1.5, step=0.5, describe="forget-gate bias (open by default)"),
+        Given("Wo", ("d", "d_in"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5),
+        Given("bo", ("d", 1), role="bias", low=-0.5, high=0.5, step=0.5),
+        Given("C0", ("d", "d"), make=_zeros, describe="the memory before step 1 (0 by default)"),
+        Given("n0", ("d", 1), make=_zeros, describe="the normaliser before step 1 (0 by default)"),
+    ],
+    reference=reference,
+    layout=layout,
+    options=[Option("stabilized", False, describe="the stabilised form with m_t (the same h_t, no overflow)")],
+    limits={"d_in": (2, 8), "d": (1, 8), "T": (1, 8)},
+    accept=instructive,
+)
