@@ -184,5 +184,12 @@ def test_reports(graded):
     ecf = next(c for c in subs["honest"].cells if c.status == "ecf")
     cell = ws.cell(ecf.row + 1, ecf.col + 1)
     assert "carried forward" in cell.comment.text and "Expected" in cell.comment.text
-    assert cell.fill.fgColor.rgb.endswith("FFD966")
+    assert cell.fill.fgColor.rgb.endswith("FFE699") and "≈" in cell.number_format
+    right = next(c for c in subs["honest"].cells if c.status == "right")
+    assert ws.cell(right.row + 1, right.col + 1).comment is None  # notes only where a cell was not right
+    assert "✓" in ws.cell(right.row + 1, right.col + 1).number_format
+    legend = [c.value for row in ws.iter_rows(max_row=30) for c in row if c.value in ("✓", "≈", "✗", "○")]
+    assert legend[:4] == ["✓", "≈", "✗", "○"]
+    summary = [c.value for row in fb["summary"].iter_rows() for c in row if isinstance(c.value, str)]
+    assert len([v for v in summary if v.startswith("recalculated")]) <= 1  # a repeated flag is listed once
 

@@ -56,7 +56,6 @@ class Block:
     text: list[list[str]] | None = None
     expect: ExpectFn | None = None
     step: int | None = None
-    array_formula: bool = False  # TODO(lead): unused; remove with grade.py's two reads of it
     named: bool = True
     side_label: str = ""
     extra: dict = field(default_factory=dict)

@@ -322,7 +322,7 @@ def grade_cmd(manifest_path, submissions, rtol, atol, ecf, no_feedback, out_dir,
     from .grade import grade
 
     subs = grade(manifest_path, list(submissions), out_dir, rtol=rtol, atol=atol, ecf=ecf,
-                 feedback=not no_feedback, timeout=timeout)
+                 feedback=not no_feedback, timeout=timeout, progress=True)
     for s in subs:
         if s.status == "graded":
             click.echo(f"{s.file}: {s.student_id} ({s.identified_by}) {s.score:g}/{s.max:g}"

@@ -6,7 +6,7 @@ the default engine of ``xlhand check``, of the verification inside ``build`` and
 
 It is only ever used to *read*: its ``save_to_xlsx`` drops sheet protection and custom document
 properties, so xlhand never writes a file with it. A Rust panic inside it arrives as pyo3's
-``PanicException``, a ``BaseException``; every call goes through :func:`_guarded`, which turns that
+``PanicException``, a ``BaseException``; every call goes through :func:`guarded`, which turns that
 (and any other failure) into :class:`EngineError`, one line naming the file.
 
 Values come back as Python values: numbers as ``float``, text as ``str``, booleans as ``bool``,
@@ -38,7 +38,7 @@ class Cell:
     error: bool = False
 
 
-def _guarded(what: str, fn: Callable, *args):
+def guarded(what: str, fn: Callable, *args):
     try:
         return fn(*args)
     except BaseException as e:  # noqa: BLE001 - a Rust panic is a BaseException (pyo3 PanicException)
@@ -56,9 +56,9 @@ class Workbook:
 
         self._ic = ironcalc
         self.label = label or str(path)
-        self.model = _guarded(self.label, ironcalc.load_from_xlsx, str(path), "en", "UTC")
-        _guarded(self.label, self.model.evaluate)
-        props = _guarded(self.label, self.model.get_worksheets_properties)
+        self.model = guarded(self.label, ironcalc.load_from_xlsx, str(path), "en", "UTC")
+        guarded(self.label, self.model.evaluate)
+        props = guarded(self.label, self.model.get_worksheets_properties)
         self.sheets = [p["name"] for p in props]
         self._index = {name.upper(): k for k, name in enumerate(self.sheets)}
         self._error_type = ironcalc.CellType.ErrorValue
@@ -83,11 +83,11 @@ class Workbook:
     def cell(self, sheet: int, row: int, col: int) -> Cell:
         """The evaluated cell at 1-based ``row``, ``col`` of sheet number ``sheet`` (0-based)."""
         model = self.model
-        value = _guarded(self.label, model.get_cell_value, sheet, row, col)
+        value = guarded(self.label, model.get_cell_value, sheet, row, col)
         if value is None:
             return Cell(None)
         if isinstance(value, str):
-            kind = _guarded(self.label, model.get_cell_type, sheet, row, col)
+            kind = guarded(self.label, model.get_cell_type, sheet, row, col)
             return Cell(value, error=kind == self._error_type)
         if isinstance(value, bool):
             return Cell(value)
@@ -99,7 +99,7 @@ class Workbook:
     def defined_names(self) -> list[tuple[str, str, str]]:
         """(name, sheet, A1 range without $) of every workbook-scoped defined name."""
         out = []
-        for item in _guarded(self.label, self.model.get_defined_name_list):
+        for item in guarded(self.label, self.model.get_defined_name_list):
             sheet, bang, ref = item["formula"].lstrip("=").rpartition("!")
             if item.get("scope") is None and bang:
                 out.append((item["name"], sheet.strip("'").replace("''", "'"), ref.replace("$", "")))
@@ -110,12 +110,19 @@ class Workbook:
         index = self.sheet_index(sheet)
         return [[self.value(index, r, c) for c in range(min_col, max_col + 1)] for r in range(min_row, max_row + 1)]
 
+    def formulas(self, sheet: int) -> dict[tuple[int, int], str]:
+        """(row, col), 1-based -> formula text, for every cell of the sheet that holds a formula."""
+        model, out = self.model, {}
+        for s, row, col in guarded(self.label, model.get_all_cells):
+            if s == sheet:
+                content = guarded(self.label, model.get_cell_content, s, row, col)
+                if content.startswith("="):
+                    out[(row, col)] = content
+        return out
+
     def formula_cells(self, sheet: int) -> Iterator[tuple[int, int]]:
         """(row, col), 1-based, of every cell of the sheet that holds a formula."""
-        model = self.model
-        for s, row, col in _guarded(self.label, model.get_all_cells):
-            if s == sheet and _guarded(self.label, model.get_cell_content, s, row, col).startswith("="):
-                yield row, col
+        yield from self.formulas(sheet)
 
     def errors(self, sheet: int) -> Iterator[tuple[int, int, str]]:
         """(row, col, error text), 1-based, of every formula cell of the sheet that evaluates to an error."""

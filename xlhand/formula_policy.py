@@ -113,6 +113,8 @@ def inspect(formula: str, sheet: str) -> Inspection:
 def without_sumproduct_intersections(formula: str) -> str | None:
     """``formula`` without its implicit-intersection operators (``@``) when every one of them stands
     inside a SUMPRODUCT (whose arguments every spreadsheet evaluates as arrays); None otherwise."""
+    if "@" not in formula:
+        return None
     try:
         tokens = Tokenizer(formula if formula.startswith("=") else "=" + formula)
     except TokenizerError:

@@ -33,25 +33,26 @@ from pathlib import Path
 import numpy as np
 from openpyxl.formula.tokenizer import Token, Tokenizer
 
-from . import formula_policy, style
+from . import formula_policy, paper, style
 from .build import check_writable, key_sheet, write_atomic
-from .engine import EngineError, _guarded
+from .engine import EngineError, guarded
 from .errors import XlhandError
 from .exercise import expected_values
+from .parallel import progress_bar
 from .modes import DEFAULT_ATOL, DEFAULT_RTOL, csv_safe, file_stems, load_manifest, resolved_for, Student
 from .untrusted import Extracted, Job, Rejected, extract_many, precheck
-from .writer import WorkbookWriter
+from .writer import LEGEND_COL, WorkbookWriter
 
 ECF_CREDIT = 0.5
 LOCALIZED = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
-STATUS_FORMAT = {
-    "right": {"bg_color": "#63BE7B", "border": 1, "num_format": "0.0##", "align": "center"},
-    "ecf": {"bg_color": "#FFD966", "border": 1, "num_format": "0.0##", "align": "center"},
-    "wrong": {"bg_color": "#F8696B", "border": 1, "num_format": "0.0##", "align": "center"},
-    "empty": {"bg_color": "#D9D9D9", "border": 1, "num_format": "0.0##", "align": "center"},
+# status -> (fill, symbol, words). Blue and orange rather than green and red (the pair colour-blind
+# students confuse), and a symbol in every graded cell, so a cell's status reads in black and white too.
+FEEDBACK = {
+    "right": ("#9DC3E6", "✓", "right"),
+    "ecf": ("#FFE699", "≈", "carried forward: right for your own earlier cells"),
+    "wrong": ("#F4B183", "✗", "wrong"),
+    "empty": ("#D9D9D9", "○", "empty"),
 }
-STATUS_WORDS = {"right": "right", "ecf": "carried forward (right for your earlier cells)",
-                "wrong": "wrong", "empty": "empty"}
 SHOWN = 5  # cells named in one flag before "and N more"
 
 
@@ -278,10 +279,10 @@ class World:
 
     def _read(self, sheet: str, address: str) -> float | None:
         if self._model is None:
-            self._model = _guarded("carried-forward credit", _world_model, self.sheet, self.formulas,
+            self._model = guarded("carried-forward credit", _world_model, self.sheet, self.formulas,
                                    self.student)
         row, col = formula_policy.cell_of(address)
-        return _number(_guarded("carried-forward credit", self._model.get_cell_value,
+        return _number(guarded("carried-forward credit", self._model.get_cell_value,
                                 0 if sheet == WORLD else 1, row, col))
 
 
@@ -293,8 +294,7 @@ def key_formulas(sheet) -> dict[str, tuple[object, int, int, str]]:
             continue
         for i in range(block.rows):
             for j in range(block.cols):
-                text = block.formula(0, 0) if block.array_formula else block.formula(i, j)
-                out[block.cell(i, j)] = (block, i, j, text)
+                out[block.cell(i, j)] = (block, i, j, block.formula(i, j))
     return out
 
 
@@ -330,21 +330,14 @@ def _world_model(sheet, formulas, student):
                     model.update_cell_with_number(0, r, c, float(block.values[i, j]))
                 elif block.text is not None:
                     model.update_cell_with_text(0, r, c, str(block.text[i][j]))
-    arrays = set()
     for address, (block, i, j, text) in formulas.items():
         r, c = block.top + i + 1, block.left + j + 1
         if address in student:
             if student[address] is not None:
                 model.update_cell_with_number(0, r, c, float(student[address]))
-            targets = [(1, _on_sheet(text, WORLD))]
+            model.update_cell_with_formula(1, r, c, _on_sheet(text, WORLD))
         else:
-            targets = [(0, "=" + text)]
-        for index, formula in targets:
-            if not block.array_formula:
-                model.update_cell_with_formula(index, r, c, formula)
-            elif (index, block.name) not in arrays:
-                arrays.add((index, block.name))
-                model.set_user_array_formula(index, block.top + 1, block.left + 1, block.cols, block.rows, formula)
+            model.update_cell_with_formula(0, r, c, "=" + text)
     model.evaluate()
     return model
 
@@ -507,9 +500,10 @@ def _affected_steps(world: World, changed: set[str], cells: list[CellGrade]) -> 
 # --- the batch -------------------------------------------------------------------------------
 def grade(manifest_path: Path, paths: list[Path], out_dir: Path, *, rtol: float | None = None,
           atol: float | None = None, ecf: float = ECF_CREDIT, feedback: bool = True,
-          workers: int | None = None, timeout: float = 30.0) -> list[Submission]:
+          workers: int | None = None, timeout: float = 30.0, progress: bool = False) -> list[Submission]:
     """Grade the hand-ins among ``paths`` (files, or folders searched recursively). Returns one
-    Submission per file found (skipped files with status "skipped") and per missing student."""
+    Submission per file found (skipped files with status "skipped") and per missing student. With
+    ``progress``, a bar on stderr while the files are read (shown only on a terminal)."""
     manifest = load_manifest(manifest_path)
     if not 0 <= ecf < 1:
         raise XlhandError(f"--ecf {ecf}: carried-forward credit must be at least 0 and below 1")
@@ -526,7 +520,7 @@ def grade(manifest_path: Path, paths: list[Path], out_dir: Path, *, rtol: float 
     found = collect(paths)
     subs = [Submission(f.path, label=f.label, folders=f.folders) for f in found if not f.skipped]
     skipped = [Submission(f.path, label=f.label, status="skipped", reason=f.skipped) for f in found if f.skipped]
-    _read_all(subs, sheet, rows, cols, blanks, workers, timeout)
+    _read_all(subs, sheet, rows, cols, blanks, workers, timeout, progress)
     entries = _identify_all(subs, manifest)
     for sub in subs:
         if sub.status == "graded" and sheet not in sub.extracted.sheets:
@@ -555,7 +549,8 @@ def grade(manifest_path: Path, paths: list[Path], out_dir: Path, *, rtol: float 
     return subs + skipped
 
 
-def _read_all(subs: list[Submission], sheet: str, rows: int, cols: int, blanks, workers, timeout) -> None:
+def _read_all(subs: list[Submission], sheet: str, rows: int, cols: int, blanks, workers, timeout,
+              progress: bool = False) -> None:
     """Precheck every file, then read (and recalculate) each in its own limited child."""
     jobs, notes = [], {}
     for k, sub in enumerate(subs):
@@ -564,7 +559,9 @@ def _read_all(subs: list[Submission], sheet: str, rows: int, cols: int, blanks, 
             jobs.append(Job(k, sub.path, sheet, rows, cols, blanks))
         except Rejected as e:
             sub.status, sub.reason = "rejected", e.reason
-    for k, result in extract_many(jobs, workers=workers, timeout=timeout).items():
+    with progress_bar(len(jobs), "reading hand-ins" if progress else "") as bar:
+        results = extract_many(jobs, workers=workers, timeout=timeout, on_done=lambda: bar.update(1))
+    for k, result in results.items():
         sub = subs[k]
         if isinstance(result, Rejected):
             sub.status, sub.reason = "rejected", result.reason
@@ -629,27 +626,59 @@ def _fmt(x: float) -> str:
 
 
 def feedback_workbook(sub: Submission, manifest: dict) -> bytes:
-    """The student's sheet, each graded cell coloured by its status with a note, and a summary."""
+    """The student's sheet with each graded cell marked by its status (a colour and a symbol), a note
+    on every cell that was not right, a legend, and a summary sheet; both print like the worksheets."""
     sheet = sub._sheet
     writer = WorkbookWriter()
-    ws = writer.write_sheet(sheet, manifest["sheet"], blanks=frozenset(manifest["blanks"]), define_names=False)
+    ws = writer.write_sheet(sheet, manifest["sheet"], blanks=frozenset(manifest["blanks"]), define_names=False,
+                            blank_legend=False, who=f"{sub.name} · id {sub.student_id}")
     for cell in sub.cells:
-        fmt = writer.fmt(STATUS_FORMAT[cell.status])
-        number = _number(cell.got)
-        if number is not None:
-            ws.write_number(cell.row, cell.col, number, fmt)
-        elif cell.got is None:
-            ws.write_blank(cell.row, cell.col, None, fmt)
-        else:
-            ws.write_string(cell.row, cell.col, str(cell.got), fmt)
-        note = f"{STATUS_WORDS[cell.status]}. Expected {_show(cell.expected)}"
-        if cell.refused:
-            note += f"; the formula {cell.refused}, which is not accepted"
-        if cell.status == "ecf" and cell.carried is not None:
-            note += f"; from your earlier cells {cell.carried:.6g}"
-        ws.write_comment(cell.row, cell.col, note, {"author": "xlhand"})
+        _write_graded(ws, writer, cell)
+    _feedback_legend(ws, writer, sheet.header_rows - 1)
+    _summary_sheet(writer, sub, sheet)
+    return writer.to_bytes()
+
+
+def _status_format(writer, status: str):
+    fill, symbol, _ = FEEDBACK[status]
+    return writer.fmt({"bg_color": fill, "border": 2, "border_color": "#404040", "align": "center",
+                       "num_format": f'"{symbol} "0.0##;"{symbol} "-0.0##;"{symbol} "0'})
+
+
+def _write_graded(ws, writer, cell: CellGrade) -> None:
+    fmt = _status_format(writer, cell.status)
+    symbol = FEEDBACK[cell.status][1]
+    number = _number(cell.got)
+    if number is not None:
+        ws.write_number(cell.row, cell.col, number, fmt)
+    elif cell.got is None or (isinstance(cell.got, str) and not cell.got.strip()):
+        ws.write_string(cell.row, cell.col, symbol, fmt)
+    else:
+        ws.write_string(cell.row, cell.col, f"{symbol} {cell.got}", fmt)
+    if cell.status == "right":
+        return
+    note = f"{FEEDBACK[cell.status][2]}. Expected {_show(cell.expected)}"
+    if cell.refused:
+        note += f"; the formula {cell.refused}, which is not accepted"
+    if cell.status == "ecf" and cell.carried is not None:
+        note += f"; from your earlier cells {cell.carried:.6g}"
+    ws.write_comment(cell.row, cell.col, note, {"author": "xlhand"})
+
+
+def _feedback_legend(ws, writer, row: int) -> None:
+    """One line above the drawing: each status's cell as it looks on the sheet, and what it means."""
+    col = LEGEND_COL
+    ws.write_string(row, col, "Your cells:", writer.fmt(style.LABEL))
+    col += style.text_columns("Your cells:", bold=True)
+    for status, (_, symbol, words) in FEEDBACK.items():
+        ws.write_string(row, col, symbol, _status_format(writer, status))
+        ws.write_string(row, col + 1, words, writer.fmt(style.NOTE))
+        col += 2 + style.text_columns(words)
+
+
+def _summary_sheet(writer, sub: Submission, sheet) -> None:
     summary = writer.workbook.add_worksheet("summary")
-    bold = writer.fmt(style.LABEL)
+    bold, wrap = writer.fmt(style.LABEL), writer.fmt(style.STEP_TEXT)
     rows = [("Student id", sub.student_id), ("Name", sub.name), ("File", sub.file),
             ("Identified by", sub.identified_by), ("Score", f"{_fmt(sub.score)} of {_fmt(sub.max)}"),
             ("Percent", f"{sub.percent:.1f}%")]
@@ -657,29 +686,32 @@ def feedback_workbook(sub: Submission, manifest: dict) -> bytes:
         summary.write_string(r, 0, k, bold)
         summary.write_string(r, 1, str(v))
     r = len(rows) + 1
-    summary.write_string(r, 0, "Step", bold)
-    summary.write_string(r, 1, "Score", bold)
-    summary.write_string(r, 2, "Cells", bold)
-    summary.write_string(r, 3, "What", bold)
+    for c, heading in enumerate(("Step", "Score", "Cells", "What")):
+        summary.write_string(r, c, heading, bold)
     for k in sorted(sub.steps):
         r += 1
         summary.write_number(r, 0, k)
         summary.write_number(r, 1, sub.steps[k][0])
         summary.write_number(r, 2, sub.steps[k][1])
         if 1 <= k <= len(sheet.steps):
-            summary.write_string(r, 3, sheet.steps[k - 1])
+            summary.write_string(r, 3, sheet.steps[k - 1], wrap)
     r += 2
-    summary.write_string(r, 0, "Colours", bold)
-    for status in ("right", "ecf", "wrong", "empty"):
+    summary.write_string(r, 0, "Your cells", bold)
+    for status, (_, symbol, words) in FEEDBACK.items():
         r += 1
-        summary.write_string(r, 0, status, writer.fmt(STATUS_FORMAT[status]))
-        summary.write_string(r, 1, STATUS_WORDS[status])
+        summary.write_string(r, 0, symbol, _status_format(writer, status))
+        summary.write_string(r, 1, words)
     r += 2
     summary.write_string(r, 0, "Flags", bold)
-    for flag in sub.flags or ["none"]:
+    for flag, count in Counter(sub.flags or ["none"]).items():  # a flag raised many times is listed once
         r += 1
-        summary.write_string(r, 1, flag)
-    summary.set_column(0, 0, 14)
-    summary.set_column(1, 1, 16)
-    summary.set_column(3, 3, 60)
-    return writer.to_bytes()
+        summary.write_string(r, 1, flag + (f" (×{count})" if count > 1 else ""), wrap)
+    summary.set_column(0, 0, 12)
+    summary.set_column(1, 2, 10)
+    summary.set_column(3, 3, 55)
+    summary.set_portrait()
+    summary.set_paper(paper.PAPERS[writer.paper][0])
+    summary.set_print_scale(100)
+    header, footer = paper.header_footer(f"{sheet.title}: feedback", f"{sub.name} · id {sub.student_id}")
+    summary.set_header(header)
+    summary.set_footer(footer)

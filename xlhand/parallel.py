@@ -27,8 +27,7 @@ def run_all(fn: Callable, inputs: Sequence, jobs: int | None = None, label: str 
     ``label``, a progress bar on stderr (shown only on a terminal)."""
     global _WORK
     jobs = max(1, min(jobs or default_jobs(), len(inputs)))
-    bar = click.progressbar(length=len(inputs), label=label, file=sys.stderr) if label else nullcontext()
-    with bar as progress:
+    with progress_bar(len(inputs), label) as progress:
         if jobs == 1 or "fork" not in multiprocessing.get_all_start_methods():
             return [_advance(progress, fn(x)) for x in inputs]
         _WORK = (fn, inputs)
@@ -40,12 +39,23 @@ def run_all(fn: Callable, inputs: Sequence, jobs: int | None = None, label: str 
             _WORK = None
 
 
+class _Silent:
+    def update(self, steps: int) -> None:
+        pass
+
+
+def progress_bar(length: int, label: str):
+    """A progress bar on stderr when it is a terminal and there is a label; otherwise one that says nothing."""
+    if label and sys.stderr.isatty():
+        return click.progressbar(length=length, label=label, file=sys.stderr)
+    return nullcontext(_Silent())
+
+
 def _run_one(index: int):
     fn, inputs = _WORK
     return fn(inputs[index])
 
 
 def _advance(progress, result):
-    if progress is not None:
-        progress.update(1)
+    progress.update(1)
     return result

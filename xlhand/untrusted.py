@@ -263,14 +263,7 @@ def _sumproduct_as_arrays(book, index: int, formulas: list[Formula]) -> None:
 
 def _cell_formulas(book, index: int) -> list[Formula]:
     """The formula of every cell of sheet ``index``, as IronCalc evaluates it."""
-    model = book.model
-    out = []
-    for sheet, row, col in model.get_all_cells():
-        if sheet == index:
-            content = model.get_cell_content(sheet, row, col)
-            if content.startswith("="):
-                out.append(Formula(content, Area(row, col, row, col)))
-    return out
+    return [Formula(text, Area(row, col, row, col)) for (row, col), text in book.formulas(index).items()]
 
 
 def _array_formulas(zf: zipfile.ZipFile, part: str, sheet: str) -> list[Formula]:
@@ -409,10 +402,11 @@ def _current_address_space() -> int:
 
 
 def extract_many(jobs: list[Job], *, workers: int | None = None, timeout: float = TIMEOUT,
-                 memory: int = MEMORY) -> dict[object, Extracted | Rejected]:
+                 memory: int = MEMORY, on_done=None) -> dict[object, Extracted | Rejected]:
     """Read every job's file in its own limited child, ``workers`` at a time, each with its own
     ``timeout``: a file that stalls costs its own row only. Raises :class:`SandboxError` (and
-    stops every child) when a child cannot set its limits."""
+    stops every child) when a child cannot set its limits. ``on_done()`` is called as each file is
+    finished (a progress bar)."""
     import defusedxml.ElementTree  # noqa: F401 - imported once here, not in every child
     import ironcalc  # noqa: F401
 
@@ -445,6 +439,8 @@ def extract_many(jobs: list[Job], *, workers: int | None = None, timeout: float 
                     del running[sentinel]
                     done.append(proc)
                     results[job.key] = outcome
+                    if on_done is not None:
+                        on_done()
     finally:  # children still running here are left by an error (SandboxError)
         for _, proc, conn, _ in running.values():
             proc.kill()
@@ -480,12 +476,3 @@ def _stop(proc) -> None:
         proc.join(1)
 
 
-def extract_one(path: Path, sheet: str, rows: int, cols: int, **kw) -> Extracted | Rejected:
-    try:
-        notes = precheck(path)
-    except Rejected as e:
-        return e
-    out = extract_many([Job(0, path, sheet, rows, cols)], **kw)[0]
-    if isinstance(out, Extracted):
-        out.notes.extend(notes)
-    return out

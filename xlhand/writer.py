@@ -68,19 +68,20 @@ class WorkbookWriter:
     # --- sheets ---------------------------------------------------------------------------
     def write_sheet(self, sheet: Sheet, sheet_name: str, *, blanks: frozenset[str] = frozenset(),
                     define_names: bool = True, hidden: bool = False, cached: CachedValue | None = None,
-                    who: str = ""):
+                    who: str = "", blank_legend: bool = True):
         """Write ``sheet`` (already finished); blocks named in ``blanks`` are left empty and unlocked.
 
         ``cached(block, i, j)`` gives the value each formula cell stores as its result, so that
         viewers that do not recalculate (previews, Protected View, ``data_only`` readers) show
         the numbers; without it (or where it gives None) a formula stores no result. ``who`` (a
-        student's name and id) is printed in the header of every page."""
+        student's name and id) is printed in the header of every page; ``blank_legend`` False leaves
+        the blank role out of the legend (a feedback sheet explains its cells itself)."""
         ws = self.workbook.add_worksheet(sheet_name)
         fast_formulas(ws)
         row_points = {block.top + i: paper.BLANK_ROW_POINTS for name in blanks
                       for block in [sheet.blocks[name]] for i in range(block.rows)}
         grid = paper.page_grid(sheet, self.paper, row_points)
-        row_points.update(self._write_header(ws, sheet, bool(blanks), grid.first_page_last_col))
+        row_points.update(self._write_header(ws, sheet, bool(blanks) and blank_legend, grid.first_page_last_col))
         for block in sheet.blocks.values():
             self._write_label(ws, block)
             if block.name in blanks:
@@ -173,13 +174,9 @@ class WorkbookWriter:
             value = cached(block, i, j) if cached is not None else None
             return "" if value is None else value
 
-        if block.array_formula:
-            ws.write_array_formula(block.top, block.left, block.bottom - 1, block.right - 1,
-                                   "{=" + block.formula(0, 0) + "}", fmt, result(0, 0))
-        else:
-            for i in range(block.rows):
-                for j in range(block.cols):
-                    ws.write_formula(block.top + i, block.left + j, "=" + block.formula(i, j), fmt, result(i, j))
+        for i in range(block.rows):
+            for j in range(block.cols):
+                ws.write_formula(block.top + i, block.left + j, "=" + block.formula(i, j), fmt, result(i, j))
         first = xl_rowcol_to_cell(block.top, block.left)
         ws.conditional_format(
             block.range(),

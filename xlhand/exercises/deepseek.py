@@ -130,7 +130,8 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
                                      label=f"V_{h} = Wuv_{h}·Ckv")
                 Q = ops.stack(s, f"Q_{h}", [Qr, Qc], at=s.below(V), label=f"Q_{h} = [Qr; Qc_{h}]")
                 K = ops.stack(s, f"K_{h}", [Kr, Kc], at=s.below(Q), label=f"K_{h} = [Kr; Kc_{h}]")
-                S = ops.scores(s, f"S_{h}", K, Q, scale=scale, at=s.below(K), label=f"S_{h} = K_{h}ᵀ·Q_{h}/√{scale}")
+                S = ops.scores(s, f"S_{h}", K, Q, scale=scale, at=s.below(K),
+                               label=f"S_{h} = K_{h}ᵀ·Q_{h}/√{scale}")
                 if causal:
                     A = ops.softmax_columns_causal(s, f"A_{h}", S, label=f"A_{h} = softmax, causal")
                 else:
@@ -167,7 +168,8 @@ def _rotated(s, name, M, cos, sin, at, label):
 def _mixture(s, d, Attn, gate, shared, normalize_gates):
     """The router, the choice of experts, the experts and the weighted sum, one column per token."""
     E, k = d.experts, d.top_k
-    with s.group() as router, s.step("Router: logits = Wr·Attn, gate = " + ("softmax over the experts" if gate == "softmax" else "σ(logits)")
+    gate_text = "softmax over the experts" if gate == "softmax" else "σ(logits)"
+    with s.group() as router, s.step(f"Router: logits = Wr·Attn, gate = {gate_text}"
                 + f"; rank = 1 + the number of larger logits; chosen = [rank ≤ top_k = {k}]; g = chosen ⊙ gate"
                 + (" / Σ" if normalize_gates else "")):
         logits = ops.matmul(s, "logits", "Wr", Attn, label="logits = Wr·Attn")
@@ -184,7 +186,8 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates):
                                  role="computed" if normalize_gates else "output",
                                  label="gsel = chosen ⊙ gate" if normalize_gates else "g = chosen ⊙ gate")
         if normalize_gates:
-            sums = ops.col_sums(s, "gsel_sum", picked, expect=lambda v: np.asarray(v["gsel"]).sum(axis=0, keepdims=True))
+            sums = ops.col_sums(s, "gsel_sum", picked,
+                                expect=lambda v: np.asarray(v["gsel"]).sum(axis=0, keepdims=True))
             g = ops.elementwise(s, "g", fx.div, [picked, sums], at=s.below(picked, gap=2), role="output",
                                 label="g = gsel / Σ gsel")
         else:
@@ -236,7 +239,8 @@ def checks(d, p) -> str | None:
         for t in range(d.tokens):
             ordered = np.sort(logits[:, t])[::-1]
             if np.isclose(ordered[d.top_k - 1], ordered[d.top_k], rtol=1e-9, atol=1e-9):
-                tied = [e + 1 for e in range(d.experts) if np.isclose(logits[e, t], ordered[d.top_k], rtol=1e-9, atol=1e-9)]
+                tied = [e + 1 for e in range(d.experts)
+                        if np.isclose(logits[e, t], ordered[d.top_k], rtol=1e-9, atol=1e-9)]
                 return (f"token {t + 1}: experts {', '.join(map(str, tied))} tie for place {d.top_k} of the router "
                         f"(logit {ordered[d.top_k]:g}, causal {'on' if causal else 'off'}): change Wr")
     return None
@@ -309,7 +313,8 @@ EXERCISE = Exercise(
     },
     # Fresh numbers: halves with bounded rows, so scores, logits and expert activations stay readable.
     givens=[
-        Given("X", ("d", "tokens"), low=-1, high=1, step=0.5, nonzero=True, describe="token vectors, one token a column"),
+        Given("X", ("d", "tokens"), low=-1, high=1, step=0.5, nonzero=True,
+              describe="token vectors, one token a column"),
         Given("Wdq", ("d_cq", "d"), role="weight", low=-1, high=1, step=0.5, nonzero=True, row_sum=1.5),
         Given("Wdkv", ("d_c", "d"), role="weight", low=-1, high=1, step=0.5, nonzero=True, row_sum=1.5),
         Given("Wuq", ("heads", "d_h", "d_cq"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5),
@@ -333,7 +338,8 @@ EXERCISE = Exercise(
     reference=reference,
     layout=layout,
     options=[Option("causal", True, describe="mask keys after their query (a decoder)"),
-             Option("gate", "softmax", ("softmax", "sigmoid"), describe="softmax over the experts, or σ of each logit"),
+             Option("gate", "softmax", ("softmax", "sigmoid"),
+                    describe="softmax over the experts, or σ of each logit"),
              Option("shared", False, describe="add one shared expert, always on"),
              Option("normalize_gates", False, describe="divide the chosen gates by their sum")],
     limits={"tokens": (1, 8), "d": (2, 12), "d_cq": (1, 8), "d_c": (1, 8), "d_h": (1, 8), "d_r": (2, 8),

@@ -93,8 +93,8 @@ def layout(s, d, p, discretize="euler", gated=True):
         first = band
         previous = h
         ys.append(y)
-    with s.step("Read-out: Y = [y_1 … y_L]; " + ("Out = (Y + Dskip ⊙ U) ⊙ SiLU(Z), SiLU(z) = z/(1 + e^−z)" if gated
-                                                else "Out = Y (gated: false)")):
+    gate_text = "Out = (Y + Dskip ⊙ U) ⊙ SiLU(Z), SiLU(z) = z/(1 + e^−z)" if gated else "Out = Y (gated: false)"
+    with s.step(f"Read-out: Y = [y_1 … y_L]; {gate_text}"):
         Y = ops.copy_columns(s, "Y", ys, at=s.below_all(), role="computed", label="Y = [y_1 … y_L]")
         s.next_to(Y, first, "down", gap=1)
         if gated:
@@ -197,7 +197,8 @@ EXERCISE = Exercise(
     reference=reference,
     layout=layout,
     options=[Option("discretize", "euler", ("euler", "zoh"),
-                    describe="euler: Bbar = Δ·B (the reference code); zoh: Bbar = (Abar − 1)/(Δ·A)·Δ·B (the paper)"),
+                    describe="euler: Bbar = Δ·B (the reference code); "
+                             "zoh: Bbar = (Abar − 1)/(Δ·A)·Δ·B (the paper)"),
              Option("gated", True, describe="Out = (Y + Dskip ⊙ U) ⊙ SiLU(Z); false: Out = Y")],
     limits={"D": (1, 8), "N": (1, 8), "L": (1, 8)},
     checks=checks,

@@ -99,7 +99,8 @@ def layout(s, d, p, last_act="sigmoid"):
         R = X
         forward = []
         for l in range(1, L + 1):
-            with s.step(f"Residual block {l}: Z_{l} = ReLU(Wa_{l}·R_{l - 1} + ba_{l}), F_{l} = Wb_{l}·Z_{l} + bb_{l}, "
+            with s.step(f"Residual block {l}: Z_{l} = ReLU(Wa_{l}·R_{l - 1} + ba_{l}), "
+                        f"F_{l} = Wb_{l}·Z_{l} + bb_{l}, "
                         f"S_{l} = I·R_{l - 1} + F_{l}, R_{l} = ReLU(S_{l})"):
                 Z = ops.linear_act(s, f"Z_{l}", fx.relu, ops.given_part(s, "Wa", l, d.d), R,
                                    ops.given_part(s, "ba", l, 1), label=f"Z_{l} = ReLU(·)")
@@ -195,7 +196,8 @@ def _head_and_loss(s, tag, R, act, *, residual, level_with=None):
             Y = ops.sigmoid(s, f"Y{tag}", Zout, at=s.below(Zout), role="output")
             s.arrow(Zout, Y)
     with s.step(f"Loss, {net}: L{tag} = ½‖Y{tag} − T‖², dY{tag} = Y{tag} − T, dZ{tag}out = "
-                + (f"Y{tag} ⊙ (dY{tag} − Σ dY{tag}⊙Y{tag})" if act == "softmax" else f"dY{tag} ⊙ Y{tag} ⊙ (1 − Y{tag})")):
+                + (f"Y{tag} ⊙ (dY{tag} − Σ dY{tag}⊙Y{tag})" if act == "softmax"
+                   else f"dY{tag} ⊙ Y{tag} ⊙ (1 − Y{tag})")):
         T = s.given("T", at=s.below(Y), label="T (targets)") if residual else s.blocks["T"]
         anchor = T if residual else None
         loss_at = s.below(anchor) if residual else ops.level(level_with["L"], Y)

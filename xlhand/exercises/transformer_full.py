@@ -140,7 +140,8 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population"):
             W = s.given(words, at=ops.under(lane, top), label=f"{words} ({'source' if side == 'enc' else 'target'})")
             onehot = ops.one_hot_columns(s, f"{side}_OneHot", vocab, W, at=s.below(W),
                                          label=f"{side}_OneHot")
-            X = ops.matmul(s, f"{side}_X", "Emb" if side == "enc" else s.blocks["Emb"], onehot, label=f"{side}_X = Emb·OneHot")
+            X = ops.matmul(s, f"{side}_X", "Emb" if side == "enc" else s.blocks["Emb"], onehot,
+                           label=f"{side}_X = Emb·OneHot")
             if side == "enc":  # the words head Emb's columns
                 s.next_to(vocab, s.blocks["Emb"], "up", gap=0)
             if pe != "none":
@@ -321,6 +322,11 @@ def _embedding(rng, size, dims):
     return np.column_stack(out)
 
 
+def _epsilon(rng, size, dims):
+    """ε = 1e-5, as the paper's implementations (and PyTorch's LayerNorm) use."""
+    return 1e-5
+
+
 def _gain(rng, size, dims):
     """γ in 0.5…1.5 by halves."""
     return rng.choice([0.5, 1.0, 1.5], size=size)
@@ -342,8 +348,10 @@ def _attention_givens(pre):
 
 
 def _ffn(side):
-    return [_weights(f"{side}_W1", ("d_ff", "d")), Given(f"{side}_b1", ("d_ff", 1), role="bias", low=-0.5, high=0.5, step=0.5),
-            _weights(f"{side}_W2", ("d", "d_ff")), Given(f"{side}_b2", ("d", 1), role="bias", low=-0.5, high=0.5, step=0.5)]
+    return [_weights(f"{side}_W1", ("d_ff", "d")),
+            Given(f"{side}_b1", ("d_ff", 1), role="bias", low=-0.5, high=0.5, step=0.5),
+            _weights(f"{side}_W2", ("d", "d_ff")),
+            Given(f"{side}_b2", ("d", 1), role="bias", low=-0.5, high=0.5, step=0.5)]
 
 
 def _output(rng, size, dims):
@@ -377,7 +385,7 @@ EXERCISE = Exercise(
               describe="the decoder's input: <s> and the target so far"),
         Given("Emb", ("d", "vocab"), role="weight", make=_embedding, describe="embeddings, one column a word (shared)"),
         Given("PE", ("d", n_pos), low=-1, high=1, step=0.5, describe="positional encoding used with pe: given"),
-        Given("ln_eps", (), make=lambda rng, size, dims: 1e-5, describe="ε of every layer norm"),
+        Given("ln_eps", (), make=_epsilon, describe="ε of every layer norm"),
         *_attention_givens("enc_"), *_norm("enc", 1), *_ffn("enc"), *_norm("enc", 2),
         *_attention_givens("dec_"), *_norm("dec", 1), *_attention_givens("dec_c"), *_norm("dec", 2),
         *_ffn("dec"), *_norm("dec", 3),
@@ -386,8 +394,10 @@ EXERCISE = Exercise(
     reference=reference,
     layout=layout,
     options=[Option("pe", "sinusoid", OPTIONS["pe"], describe="sinusoid, the given PE block, or none"),
-             Option("ln_eps_on", "var", OPTIONS["ln_eps_on"], describe="ε inside the square root (var) or added to σ (std)"),
-             Option("ln_var", "population", OPTIONS["ln_var"], describe="variance over d (population) or d − 1 (sample)")],
+             Option("ln_eps_on", "var", OPTIONS["ln_eps_on"],
+                    describe="ε inside the square root (var) or added to σ (std)"),
+             Option("ln_var", "population", OPTIONS["ln_var"],
+                    describe="variance over d (population) or d − 1 (sample)")],
     limits={"vocab": (4, len(WORDS)), "n_src": (1, 8), "n_tgt": (1, 8), "d": (2, 12), "heads": (1, 4),
             "d_k": (1, 8), "d_ff": (1, 16)},
     checks=checks,

@@ -120,8 +120,9 @@ def _gates_step(t, D, stabilized):
 
 def _memory_step(t, stabilized):
     if stabilized:
-        return (f"Step {t}: m_{t} = max(log f + m_{t - 1}, itil), i' = exp(itil − m_{t}), f' = exp(log f + m_{t - 1} − m_{t}); "
-                f"C_{t} = f'·C_{t - 1} + i'·v·kᵀ, n_{t} = f'·n_{t - 1} + i'·k; h_{t} = o ⊙ C_{t}·q / max(|n_{t}ᵀq|, e^−m)")
+        return (f"Step {t}: m_{t} = max(log f + m_{t - 1}, itil), i' = exp(itil − m_{t}), "
+                f"f' = exp(log f + m_{t - 1} − m_{t}); C_{t} = f'·C_{t - 1} + i'·v·kᵀ, "
+                f"n_{t} = f'·n_{t - 1} + i'·k; h_{t} = o ⊙ C_{t}·q / max(|n_{t}ᵀq|, e^−m)")
     return (f"Step {t}: C_{t} = f·C_{t - 1} + i·v·kᵀ, n_{t} = f·n_{t - 1} + i·k; "
             f"h_{t} = o ⊙ C_{t}·q / max(|n_{t}ᵀ·q|, 1)")
 
@@ -172,7 +173,8 @@ def _memory(s, t, q, k, v, i, f, o, last, stabilized):  # noqa: PLR0913
     qc = ops.copy_above(s, f"qc_{t}", q, Cq_at, label=f"q_{t}")
     Cq = ops.matmul(s, f"Cq_{t}", C, qc, at=Cq_at, label=f"Cq_{t} = C·q")
     floor = (lambda: fx.exp("-" + s.blocks[f"m_{t}"].cell())) if stabilized else (lambda: "1")
-    den = s.add(f"den_{t}", (1, 1), s.below(Cq), "computed", f"den_{t} = max(|nᵀq|, {'e^−m' if stabilized else '1'})",
+    floor_text = "e^−m" if stabilized else "1"
+    den = s.add(f"den_{t}", (1, 1), s.below(Cq), "computed", f"den_{t} = max(|nᵀq|, {floor_text})",
                 formula=lambda a, b: f"MAX(ABS({fx.dot(n.col(0), qc.col(0))}),{floor()})")
     htil = s.add(f"htil_{t}", (D, 1), s.below(den), "computed", f"htil_{t} = Cq/den",
                  formula=lambda a, b: fx.div(Cq.cell(a, 0), den.cell()))
