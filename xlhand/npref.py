@@ -93,3 +93,21 @@ def iteration_name(name: str, it: int, params: tuple[str, ...]) -> str:
     if name.endswith("n") and name[:-1] in params:
         return f"{name[:-1]}_{it}n"
     return f"{name}_{it}"
+
+
+def descent(one_iteration, W: dict, b: dict, iters: int, params: tuple[str, ...]) -> dict:
+    """``iters`` iterations of gradient descent. ``one_iteration(W, b)`` returns one iteration's
+    blocks, its updates among them as ``W{k}n``, ``b{k}n``; each later iteration starts from them.
+    Returns every iteration's blocks under their iteration names (see :func:`iteration_name`), the
+    weights each later iteration starts from (``W1_2`` …) and, with several, ``losses`` (1×iters)."""
+    out = {}
+    for it in range(1, iters + 1):
+        if it > 1:
+            out.update({f"W{k}_{it}": W[k] for k in W} | {f"b{k}_{it}": b[k] for k in b})
+        step = one_iteration(W, b)
+        out.update({iteration_name(name, it, params): value for name, value in step.items()})
+        W = {k: step[f"W{k}n"] for k in W}
+        b = {k: step[f"b{k}n"] for k in b}
+    if iters > 1:
+        out["losses"] = np.array([[out[iteration_name("L", it, params)] for it in range(1, iters + 1)]])
+    return out

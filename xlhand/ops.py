@@ -916,6 +916,23 @@ def gradient_descent_by_layer(s: Sheet, lr: Operand, layers: Sequence[tuple[Bloc
     return new
 
 
+def iterations(s: Sheet, iters: int, one_iteration: Callable[[int], Block], name: str = "losses") -> list[Block]:
+    """``iters`` iterations of gradient descent stacked down the sheet: ``one_iteration(it)`` places
+    iteration ``it`` (in its own group) and returns its loss; with several, the row of losses and its
+    line chart come last. Returns the losses."""
+    groups, losses = [], []
+    for it in range(1, iters + 1):
+        with s.group() as group:
+            losses.append(one_iteration(it))
+        if groups:
+            s.next_to(group, groups[-1], "down", gap=2)
+        groups.append(group)
+    if iters > 1:
+        with s.step(f"The loss over the {iters} iterations: {name} = [L, L_2, …], drawn as a line"):
+            loss_curve(s, name, losses)
+    return losses
+
+
 def loss_curve(s: Sheet, name: str, losses: Sequence[Block], *, at: tuple[int, int] | None = None,
                label: str | None = None, title: str = "Loss over the iterations"):
     """The loss of every iteration of gradient descent (1x1 blocks ``L``, ``L_2`` …) gathered in one

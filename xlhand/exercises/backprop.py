@@ -19,7 +19,7 @@ from contextlib import nullcontext
 
 import numpy as np
 
-from ..npref import has_both_signs, iteration_name, relu, softmax_columns
+from ..npref import descent, has_both_signs, iteration_name, relu, softmax_columns
 from .. import fx, ops
 from ..exercise import Exercise, Option
 from ..params import Given, fixed, one_hot_columns, relu_bias
@@ -61,33 +61,19 @@ def one_iteration(X, Y, W, b, lr) -> dict:
 def reference(d, p, iters=1):
     W = {k: p[f"W{k}"] for k in (1, 2, 3)}
     b = {k: p[f"b{k}"] for k in (1, 2, 3)}
-    out = {}
-    for it in range(1, iters + 1):
-        if it > 1:  # the weights this iteration starts from: the last one's updates
-            out.update({f"W{k}_{it}": W[k] for k in W} | {f"b{k}_{it}": b[k] for k in b})
-        step = one_iteration(p.X, p.Y, W, b, p.lr)
-        out.update({named(name, it): value for name, value in step.items()})
-        W = {k: step[f"W{k}n"] for k in W}
-        b = {k: step[f"b{k}n"] for k in b}
-    if iters > 1:
-        out["losses"] = np.array([[out[named("L", it)] for it in range(1, iters + 1)]])
-    return out
+    return descent(lambda W_, b_: one_iteration(p.X, p.Y, W_, b_, p.lr), W, b, iters, PARAMS)
 
 
 def layout(s, d, p, iters=1):
     X = s.given("X", label="X (inputs)")
     weights = {k: (f"W{k}", f"b{k}") for k in (1, 2, 3)}  # iteration 1 starts from the givens
-    iterations, losses = [], []
-    for it in range(1, iters + 1):
-        with s.group() as iteration:
-            L, weights = _iteration(s, it, X, weights)
-        if iterations:
-            s.next_to(iteration, iterations[-1], "down", gap=2)
-        iterations.append(iteration)
-        losses.append(L)
-    if iters > 1:
-        with s.step(f"The loss over the {iters} iterations: losses = [L, L_2, …], drawn as a line"):
-            ops.loss_curve(s, "losses", losses)
+
+    def iteration(it):
+        nonlocal weights
+        L, weights = _iteration(s, it, X, weights)
+        return L
+
+    ops.iterations(s, iters, iteration)
 
 
 def _iteration(s, it, X, weights):
