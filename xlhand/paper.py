@@ -70,10 +70,8 @@ def _grid(sheet: Sheet, paper: str, landscape: bool, row_points: dict[int, float
     header = (0, MARGIN_COLS, sheet.header_rows, MARGIN_COLS)  # the header is one piece
     row_spans = (_touching([(top, bottom, left, right) for top, left, bottom, right in boxes + [header]])
                  + [(top, bottom) for top, _, bottom, _ in texts])
-    drawing_right = max((right for _, _, _, right in boxes), default=MARGIN_COLS + 1)
-    header_cols = (MARGIN_COLS, min(MARGIN_COLS + columns, drawing_right))  # the list of steps: never cut
     col_spans = (_touching([(left, right, top, bottom) for top, left, bottom, right in boxes])
-                 + [(left, right) for _, left, _, right in texts] + [header_cols])
+                 + [(left, right) for _, left, _, right in texts])
     last_row = max((s[1] for s in row_spans), default=1)
     last_col = max((s[1] for s in col_spans), default=MARGIN_COLS + 1)
     height = lambda r: row_points.get(r, ROW_POINTS) * MM_PER_POINT  # noqa: E731

@@ -125,7 +125,7 @@ class WorkbookWriter:
             ws.write_string(3 + k, LEGEND_COL, role, self.fmt(style.role_format(role)))
             ws.write_string(3 + k, LEGEND_COL + 1, style.PALETTE[role][2], self.fmt(style.NOTE))
         ws.write_string(2, STEPS_COL, "Steps", self.fmt(style.LABEL))
-        last_col = max(last_col, STEPS_COL + 4)
+        last_col = max(last_col, STEPS_COL + 2)  # within the first page (a narrow one wraps the text more)
         wrap = self.fmt(style.STEP_TEXT)
         heights = {}
         for k, description in enumerate(sheet.steps, start=1):
