@@ -11,7 +11,8 @@ import openpyxl
 
 from xlhand.build import key_sheet
 from xlhand.exercise import expected_values
-from xlhand.grade import World, _grid
+from xlhand.compare import as_grid
+from xlhand.grade import World
 from xlhand.modes import build_class, load_manifest, resolved_for
 
 
@@ -47,7 +48,7 @@ def blank_cells(manifest: dict, sid: str):
     out = []
     for name in manifest["blanks"]:
         b = sheet.blocks[name]
-        want = _grid(expected[name])
+        want = as_grid(expected[name])
         out.extend((name, i, j, b.top + i + 1, b.left + j + 1, want[i][j])
                    for i in range(b.rows) for j in range(b.cols))
     return out

@@ -35,6 +35,7 @@ from openpyxl.formula.tokenizer import Token, Tokenizer
 
 from . import formula_policy, paper, style
 from .build import check_writable, key_sheet, write_atomic
+from .compare import as_grid
 from .engine import EngineError, guarded
 from .errors import XlhandError
 from .exercise import expected_values
@@ -406,7 +407,7 @@ def _blank_cells(sheet, blanks: list[str], expected: dict, ex: Extracted) -> lis
     cells = []
     for name in blanks:
         block = sheet.blocks[name]
-        want = _grid(expected[name])
+        want = as_grid(expected[name])
         for i in range(block.rows):
             for j in range(block.cols):
                 r, c = block.top + i, block.left + j
@@ -472,18 +473,6 @@ def _changed_givens(sheet, ex: Extracted) -> list[tuple[str, str]]:
 def _some(items: list[str]) -> str:
     shown = ", ".join(items[:SHOWN])
     return shown + (f" and {len(items) - SHOWN} more" if len(items) > SHOWN else "")
-
-
-def _grid(value) -> list[list[object]]:
-    """An expected block value as rows of cells: numbers as floats, texts as strings."""
-    if isinstance(value, str):
-        return [[value]]
-    if isinstance(value, list) and value and isinstance(value[0], str):
-        return [list(value)]
-    if isinstance(value, list) and value and isinstance(value[0], list) and any(
-            isinstance(x, str) for row in value for x in row):
-        return [list(row) for row in value]
-    return np.atleast_2d(np.asarray(value, dtype=float)).tolist()
 
 
 def _show(value) -> str:
