@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from xlhand.modes import build_class
+from xlhand.classroom.modes import build_class
 from xlhand.parallel import default_jobs
 
 EXERCISES = ("backprop", "lstm", "alphafold-msa")

@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from gradekit import blank_cells, fill, key_formula_values, make_class  # noqa: E402
-from xlhand.grade import grade  # noqa: E402
+from xlhand.grading.grade import grade  # noqa: E402
 
 
 def main(n: int = 100, exercise: str = "lstm") -> None:

@@ -10,10 +10,10 @@ from typing import Callable, NamedTuple
 import openpyxl
 
 from xlhand.build import key_sheet
-from xlhand.exercise import expected_values
-from xlhand.compare import as_grid
-from xlhand.grade import World
-from xlhand.modes import build_class, load_manifest, resolved_for
+from xlhand.model.exercise import expected_values
+from xlhand.engines.compare import as_grid
+from xlhand.grading.grade import World
+from xlhand.classroom.modes import build_class, load_manifest, resolved_for
 
 
 class ClassFiles(NamedTuple):

@@ -9,13 +9,13 @@ import openpyxl
 import yaml
 from click.testing import CliRunner
 
-from xlhand import catalog
+from xlhand.model import catalog
 from xlhand.build import key_workbook, write_atomic
 from xlhand.cli import cli
-from xlhand.fx import PORTABLE_FUNCTIONS
-from xlhand.modes import student_workbook
-from xlhand.params import resolve
-from xlhand.verify import check_file
+from xlhand.layout.fx import PORTABLE_FUNCTIONS
+from xlhand.classroom.modes import student_workbook
+from xlhand.model.params import resolve
+from xlhand.check import check_file
 
 FUNCTION_CALL = re.compile(r"([A-Z][A-Z0-9_.]*)\(")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xlhand import catalog
-from xlhand.params import resolve
+from xlhand.model import catalog
+from xlhand.model.params import resolve
 
 EX = catalog.get("alphafold-msa")
 

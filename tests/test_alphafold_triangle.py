@@ -9,9 +9,9 @@ import yaml
 from click.testing import CliRunner
 from support import rejected_build
 
-from xlhand import catalog
+from xlhand.model import catalog
 from xlhand.cli import cli
-from xlhand.params import resolve
+from xlhand.model.params import resolve
 
 EX = catalog.get("alphafold-triangle")
 

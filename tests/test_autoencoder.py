@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from support import finite_difference, rejected_build
-from xlhand import catalog
-from xlhand.params import AttrDict, resolve
+from xlhand.model import catalog
+from xlhand.model.params import AttrDict, resolve
 
 EX = catalog.get("autoencoder")
 PARAMS = ("W1", "b1", "W2", "b2", "W3", "b3", "W4", "b4")

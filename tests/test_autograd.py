@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from support import finite_difference, rejected_build
-from xlhand import catalog
-from xlhand.params import Dims, Params, resolve
+from xlhand.model import catalog
+from xlhand.model.params import Dims, Params, resolve
 
 EX = catalog.get("autograd")
 

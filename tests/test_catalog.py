@@ -9,12 +9,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from support import assert_verified, build, formula_texts, non_portable
-from xlhand import catalog, readback
+from xlhand.model import catalog
+from xlhand.engines import readback
 from xlhand.build import key_sheet
-from xlhand.fx import rule_problems
-from xlhand.modes import blank_names
-from xlhand.params import resolve
-from xlhand.params import load_params_file, template_path
+from xlhand.layout.fx import rule_problems
+from xlhand.classroom.modes import blank_names
+from xlhand.model.params import resolve
+from xlhand.model.params import load_params_file, template_path
 
 NAMES = catalog.names()
 PRESETS = [(n, size) for n in NAMES for size in catalog.get(n).presets]

@@ -16,7 +16,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from gradekit import (blank_cells, fill, key_formula_values, key_of, make_class, perfect_values, rezip,
                      with_cached)
-from xlhand.grade import World, grade
+from xlhand.grading.grade import World, grade
 
 EXERCISE = "rnn"
 KEY = "xlhand_key"

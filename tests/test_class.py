@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from xlhand.build import key_workbook
 from xlhand.cli import cli
-from xlhand.modes import csv_safe, default_keys_dir, resolved_for, student_seed
+from xlhand.classroom.modes import csv_safe, default_keys_dir, resolved_for, student_seed
 
 NASTY = '=HYPERLINK("http://x","y")'
 

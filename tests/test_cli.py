@@ -42,7 +42,7 @@ def test_params_round_trip(tmp_path):
     assert run("build", "lstm", "--params", path, "--out", tmp_path / "a").exit_code == 0
     assert run("build", "lstm", "--seed", "5", "--set", "T=2", "--out", tmp_path / "b").exit_code == 0
     assert (tmp_path / "a/lstm.xlsx").read_bytes() != b""
-    from xlhand import readback
+    from xlhand.engines import readback
 
     fingerprints = [readback.read_metadata(readback.load(tmp_path / d / "lstm.xlsx"), d)["params_fingerprint"]
                     for d in ("a", "b")]
@@ -60,7 +60,7 @@ def test_check_reports_a_tampered_cell(tmp_path):
     run("build", "backprop", "--out", tmp_path)
     path = tmp_path / "backprop.xlsx"
     wb = openpyxl.load_workbook(path)
-    from xlhand import readback
+    from xlhand.engines import readback
 
     where = readback.block_ranges(wb)["Z1"]
     wb[where.sheet].cell(where.min_row, where.min_col).value = "=1+1"
@@ -170,7 +170,7 @@ def test_size_help_lists_every_preset_name():
 def test_an_option_known_to_some_exercises_applies_to_those(tmp_path):
     result = run("build", "dft", "relu", "--opt", "with_sine=true", "--out", tmp_path)
     assert result.exit_code == 0, result.output
-    from xlhand import readback
+    from xlhand.engines import readback
 
     meta = {n: readback.read_metadata(readback.load(tmp_path / f"{n}.xlsx"), n)["options"] for n in ("dft", "relu")}
     assert meta == {"dft": {"with_sine": True}, "relu": {}}
@@ -201,9 +201,9 @@ def test_one_worksheet_is_one_worksheet(tmp_path):
 
 
 def test_subtitle_says_where_the_numbers_came_from(tmp_path):
-    from xlhand import catalog
+    from xlhand.model import catalog
     from xlhand.build import key_sheet
-    from xlhand.params import resolve
+    from xlhand.model.params import resolve
 
     mine = tmp_path / "mine.yaml"
     mine.write_text(run("params", "mlp", "--seed", "4").output)

@@ -6,8 +6,8 @@ import pytest
 from support import rejected_build
 from test_self_attention import by_einsum
 
-from xlhand import catalog
-from xlhand.params import Dims, Params, resolve
+from xlhand.model import catalog
+from xlhand.model.params import Dims, Params, resolve
 
 EX = catalog.get("cross-attention")
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from support import assert_verified, build, rejected_build
 
-from xlhand import catalog, readback
-from xlhand.params import Dims, Params, resolve
+from xlhand.model import catalog
+from xlhand.engines import readback
+from xlhand.model.params import Dims, Params, resolve
 
 EX = catalog.get("deepseek")
 

@@ -8,10 +8,11 @@ import pytest
 from click.testing import CliRunner
 
 from support import assert_verified, build, non_portable, rejected_build
-from xlhand import catalog, libreoffice
+from xlhand.model import catalog
+from xlhand.engines import libreoffice
 from xlhand.cli import cli
-from xlhand.params import AttrDict, resolve
-from xlhand.verify import check_file
+from xlhand.model.params import AttrDict, resolve
+from xlhand.check import check_file
 
 EX = catalog.get("dft")
 
@@ -80,7 +81,7 @@ def test_with_sine_verifies_in_both_engines(tmp_path):
 def test_cli_with_sine_flag(tmp_path):
     result = CliRunner().invoke(cli, ["build", "dft", "--with-sine", "--size", "small", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    from xlhand import readback
+    from xlhand.engines import readback
     wb = readback.load(tmp_path / "dft.xlsx")
     assert {"Ws", "Fs", "Xs", "Mag", "Phase", "MagX", "PhaseX"} <= set(readback.block_ranges(wb))
     assert readback.read_metadata(wb, tmp_path / "dft.xlsx")["options"] == {"with_sine": True}

@@ -6,10 +6,11 @@ import pytest
 from click.testing import CliRunner
 from support import rejected_build
 
-from xlhand import catalog, readback
+from xlhand.model import catalog
+from xlhand.engines import readback
 from xlhand.build import key_sheet
 from xlhand.cli import cli
-from xlhand.params import resolve
+from xlhand.model.params import resolve
 
 EX = catalog.get("dot-product")
 

@@ -8,14 +8,17 @@ import xlsxwriter
 from click.testing import CliRunner
 from support import build, rejected_build
 
-from xlhand import catalog, engine, fx, readback
+from xlhand.model import catalog
+from xlhand.engines import readback
+from xlhand.engines.workbook import Cell, EngineError, Workbook
+from xlhand.layout import fx
 from xlhand.build import key_sheet
 from xlhand.cli import cli
-from xlhand.exercise import expected_values
-from xlhand.modes import CHECK_SHEET, KEY_SHEET
-from xlhand.params import resolve
-from xlhand.verify import check_file
-from xlhand.writer import fast_formulas
+from xlhand.model.exercise import expected_values
+from xlhand.classroom.modes import CHECK_SHEET, KEY_SHEET
+from xlhand.model.params import resolve
+from xlhand.check import check_file
+from xlhand.layout.writer import fast_formulas
 
 NAMES = catalog.names()
 
@@ -56,8 +59,8 @@ def test_an_engine_panic_becomes_one_clear_error(monkeypatch, tmp_path):
         ironcalc.test_panic()
 
     monkeypatch.setattr(ironcalc, "load_from_xlsx", panics)
-    with pytest.raises(engine.EngineError, match="IronCalc failed"):
-        engine.Workbook(tmp_path / "x.xlsx")
+    with pytest.raises(EngineError, match="IronCalc failed"):
+        Workbook(tmp_path / "x.xlsx")
 
 
 # --- cached results ------------------------------------------------------------------------
@@ -99,7 +102,7 @@ def test_formulas_left_on_a_partial_worksheet_store_what_they_compute(tmp_path):
     """With only step 2 blank, step 1's formulas show their numbers; later steps show what they
     compute from the empty blanks."""
     from xlhand.build import write_atomic
-    from xlhand.modes import student_workbook
+    from xlhand.classroom.modes import student_workbook
 
     resolved = resolve(catalog.get("mlp"))
     path = tmp_path / "mlp-student.xlsx"
@@ -124,11 +127,11 @@ def test_errors_are_told_from_text_by_the_cell_type(tmp_path):
     ws.write_string("A2", "#DIV/0!")
     ws.write_formula("A3", '="a"&"b"')
     book.close()
-    wb = engine.Workbook(path)
-    assert wb.cell(0, 1, 1) == engine.Cell("#DIV/0!", error=True)
-    assert wb.cell(0, 2, 1) == engine.Cell("#DIV/0!", error=False)
-    assert wb.cell(0, 3, 1) == engine.Cell("ab")
-    assert wb.cell(0, 9, 9) == engine.Cell(None)
+    wb = Workbook(path)
+    assert wb.cell(0, 1, 1) == Cell("#DIV/0!", error=True)
+    assert wb.cell(0, 2, 1) == Cell("#DIV/0!", error=False)
+    assert wb.cell(0, 3, 1) == Cell("ab")
+    assert wb.cell(0, 9, 9) == Cell(None)
 
 
 def test_check_uses_ironcalc_by_default_and_checks_every_file(tmp_path):

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from xlhand import catalog
+from xlhand.model import catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,9 +8,10 @@ import openpyxl
 import pytest
 from support import assert_verified, build, rejected_build
 
-from xlhand import catalog, readback
-from xlhand.params import Dims, Params, resolve
-from xlhand.verify import check_file
+from xlhand.model import catalog
+from xlhand.engines import readback
+from xlhand.model.params import Dims, Params, resolve
+from xlhand.check import check_file
 
 EX = catalog.get("gcn")
 
@@ -114,9 +115,9 @@ def test_an_edited_edge_is_followed_by_the_whole_sheet(tmp_path):
     wb.save(path)
     report = check_file(path, "ironcalc")
     assert report.ok, report.mismatches[:5]
-    from xlhand import engine
+    from xlhand.engines.workbook import Workbook
 
-    adj = readback.read_block(engine.Workbook(path), readback.block_ranges(wb)["Adj"])
+    adj = readback.read_block(Workbook(path), readback.block_ranges(wb)["Adj"])
     assert adj[0][4] == adj[4][0] == 1 and adj[3][4] == 0
 
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from support import rejected_build
 
-from xlhand import catalog
+from xlhand.model import catalog
 from xlhand.errors import XlhandError
-from xlhand.params import Dims, generate, load_params_file, resolve, template_path
+from xlhand.model.params import Dims, generate, load_params_file, resolve, template_path
 
 SEEDS = range(200)
 OPTION_SEEDS = range(40)  # with each option changed: fewer seeds keep the test fast

@@ -12,7 +12,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from gradekit import (blank_cells, consistent_values, fill, key_formula_values, key_of, make_class,
                      perfect_values, with_cached)
-from xlhand.grade import ECF_CREDIT, World, grade
+from xlhand.grading.grade import ECF_CREDIT, World, grade
 
 EXERCISES = ["backprop", "lstm"]
 

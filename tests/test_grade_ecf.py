@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gradekit import blank_cells, consistent_values, fill, make_class
-from xlhand import catalog
-from xlhand.grade import ECF_CREDIT, grade
+from xlhand.model import catalog
+from xlhand.grading.grade import ECF_CREDIT, grade
 
 
 @pytest.mark.parametrize("steps", [3, 64])

@@ -8,8 +8,8 @@ import pytest
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from gradekit import fill, key_formula_values, key_of, make_class
-from xlhand import catalog
-from xlhand.grade import grade
+from xlhand.model import catalog
+from xlhand.grading.grade import grade
 
 
 @pytest.mark.parametrize("exercise", catalog.names())

@@ -10,12 +10,13 @@ import openpyxl
 import pytest
 from support import build
 
-from xlhand import catalog, ops
-from xlhand.blocks import EarlyAddress
+from xlhand.model import catalog
+from xlhand.layout import ops
+from xlhand.layout.blocks import EarlyAddress
 from xlhand.build import key_sheet
-from xlhand.params import resolve
-from xlhand.sheet import LayoutError, ShapeError, Sheet
-from xlhand.snapshot import SNAPSHOT_SIZE, layout_text
+from xlhand.model.params import resolve
+from xlhand.layout.sheet import LayoutError, ShapeError, Sheet
+from xlhand.layout.snapshot import SNAPSHOT_SIZE, layout_text
 
 ROOT = Path(__file__).resolve().parent.parent
 EXERCISES = sorted((ROOT / "xlhand" / "exercises").glob("*.py"))

@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from support import assert_report_ok, build
-from xlhand import catalog, libreoffice
-from xlhand.verify import check_file
+from xlhand.model import catalog
+from xlhand.engines import libreoffice
+from xlhand.check import check_file
 
 # `formulas` costs about 3 ms per formula cell to load: it recalculates the sizes worked by hand;
 # IronCalc and LibreOffice every case, the lecture sizes included.

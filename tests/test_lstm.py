@@ -6,9 +6,10 @@ import math
 import numpy as np
 import pytest
 
-from xlhand import catalog, ops
+from xlhand.model import catalog
+from xlhand.layout import ops
 from xlhand.build import key_sheet
-from xlhand.params import Dims, Params, resolve
+from xlhand.model.params import Dims, Params, resolve
 
 EX = catalog.get("lstm")
 

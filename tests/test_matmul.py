@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from support import rejected_build
 
-from xlhand import catalog
+from xlhand.model import catalog
 from xlhand.build import key_sheet
-from xlhand.params import resolve
+from xlhand.model.params import resolve
 
 EX = catalog.get("matmul")
 LETTERS = "ABCD"

@@ -9,8 +9,9 @@ import pytest
 from support import build, rejected_build
 from test_self_attention import by_einsum
 
-from xlhand import catalog, readback
-from xlhand.params import resolve
+from xlhand.model import catalog
+from xlhand.engines import readback
+from xlhand.model.params import resolve
 
 EX = catalog.get("multihead-attention")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from xlhand import catalog
+from xlhand.model import catalog
 
 REPO = Path(__file__).resolve().parent.parent
 

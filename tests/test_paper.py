@@ -11,10 +11,11 @@ import zipfile
 import pytest
 from support import build
 
-from xlhand import catalog, paper
+from xlhand.model import catalog
+from xlhand.layout import paper
 from xlhand.build import key_sheet
-from xlhand.modes import blank_names
-from xlhand.params import resolve
+from xlhand.classroom.modes import blank_names
+from xlhand.model.params import resolve
 
 CASES = [(n, size, student) for n in catalog.names() for size in ("small", "medium") for student in (False, True)]
 MM_PER_POINT = 25.4 / 72

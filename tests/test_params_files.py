@@ -7,9 +7,9 @@ import pytest
 import yaml
 from support import rejected_build
 
-from xlhand import catalog
+from xlhand.model import catalog
 from xlhand.errors import XlhandError
-from xlhand.params import HumanLoader, dump_params, resolve
+from xlhand.model.params import HumanLoader, dump_params, resolve
 
 
 def params_file(tmp_path, text: str):

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from support import assert_verified, build, rejected_build
 
-from xlhand import catalog
-from xlhand.params import Dims, Params, resolve
+from xlhand.model import catalog
+from xlhand.model.params import Dims, Params, resolve
 
 EX = catalog.get("rag")
 

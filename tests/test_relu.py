@@ -7,9 +7,10 @@ import openpyxl
 import pytest
 
 from support import build, rejected_build
-from xlhand import catalog, readback
-from xlhand.params import Dims, Params
-from xlhand.verify import check_file, formulas_cells
+from xlhand.model import catalog
+from xlhand.engines import readback
+from xlhand.model.params import Dims, Params
+from xlhand.check import check_file, formulas_cells
 
 EX = catalog.get("relu")
 

@@ -10,10 +10,11 @@ import pytest
 from support import build
 from test_paper import breaks, sheet_xml
 
-from xlhand import catalog, libreoffice
+from xlhand.model import catalog
+from xlhand.engines import libreoffice
 from xlhand.build import key_sheet
-from xlhand.params import resolve
-from xlhand.render import render
+from xlhand.model.params import resolve
+from xlhand.engines.render import render
 
 CASES = [(n, size, student) for n in catalog.names() for size in ("small", "medium") for student in (False, True)]
 MIN_POINTS = 8.0

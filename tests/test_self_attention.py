@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from support import rejected_build
 
-from xlhand import catalog
-from xlhand.params import Params, resolve
+from xlhand.model import catalog
+from xlhand.model.params import Params, resolve
 
 EX = catalog.get("self-attention")
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from support import rejected_build
 
-from xlhand import catalog
-from xlhand.params import resolve
+from xlhand.model import catalog
+from xlhand.model.params import resolve
 
 EX = catalog.get("seq2seq-attention")
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from support import rejected_build
 
-from xlhand import catalog
-from xlhand.params import Dims, Params, resolve
+from xlhand.model import catalog
+from xlhand.model.params import Dims, Params, resolve
 
 EX = catalog.get("softmax")
 
@@ -68,7 +68,7 @@ def test_huge_scores_build_because_the_max_is_subtracted(tmp_path):
     path = tmp_path / "p.yaml"
     path.write_text("exercise: softmax\nvalues:\n  z: [800, 1, 2, 3, 4]\n")
     built = build(tmp_path, "softmax", params_path=path)
-    from xlhand.verify import check_file
+    from xlhand.check import check_file
 
     report = check_file(built)
     assert report.ok, report.mismatches[:3]

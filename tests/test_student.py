@@ -9,12 +9,13 @@ import pytest
 from click.testing import CliRunner
 
 from gradekit import blank_cells, fill, make_class
-from xlhand import catalog, libreoffice
+from xlhand.model import catalog
+from xlhand.engines import libreoffice
 from xlhand.build import key_sheet, key_workbook
 from xlhand.cli import cli
-from xlhand.modes import CHECK_SHEET, KEY_SHEET, blank_names, parse_steps, student_workbook
-from xlhand.params import resolve
-from xlhand.verify import check_file
+from xlhand.classroom.modes import CHECK_SHEET, KEY_SHEET, blank_names, parse_steps, student_workbook
+from xlhand.model.params import resolve
+from xlhand.check import check_file
 
 EXERCISES = ["backprop", "lstm"]
 

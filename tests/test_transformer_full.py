@@ -11,8 +11,9 @@ import pytest
 import yaml
 from support import assert_verified, build, formula_texts, rejected_build
 
-from xlhand import catalog, readback
-from xlhand.params import resolve
+from xlhand.model import catalog
+from xlhand.engines import readback
+from xlhand.model.params import resolve
 
 EX = catalog.get("transformer-full")
 

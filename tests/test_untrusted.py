@@ -13,8 +13,8 @@ import openpyxl
 import pytest
 
 from gradekit import blank_cells, fill, key_formula_values, make_class, perfect_values, rezip
-from xlhand import untrusted
-from xlhand.grade import grade
+from xlhand.grading import sandbox
+from xlhand.grading.grade import grade
 
 ENTITY = b'<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
 SHEET = "xl/worksheets/sheet1.xml"
@@ -70,7 +70,7 @@ def batch(tmp_path_factory):
                                  in_sheet(lambda d: inject(d, b"<!--" + b" " * 8000 + b"-->" + ENTITY)))
     # padding puts the DOCTYPE across the boundary of two chunks of the scan
     files["padded entity"] = rezip(good, sub / "padded.xlsx", in_sheet(lambda d: inject(
-        d, b" " * (untrusted.CHUNK - 4 - declaration_length(d)) + ENTITY)))
+        d, b" " * (sandbox.CHUNK - 4 - declaration_length(d)) + ENTITY)))
     files["utf-16"] = rezip(good, sub / "utf16.xlsx", in_sheet(
         lambda d: inject(declaring("UTF-16")(d), ENTITY).decode("utf-8").encode("utf-16")))
     files["utf-16 without BOM"] = rezip(good, sub / "utf16le.xlsx", in_sheet(
@@ -151,19 +151,19 @@ def test_text_errors_and_localized_decimals_are_flagged(batch):
 
 def test_precheck_accepts_a_clean_worksheet(tmp_path):
     _, _, worksheets = make_class(tmp_path, "lstm", ids=("a",))
-    assert untrusted.precheck(worksheets / "a.xlsx") == []
+    assert sandbox.precheck(worksheets / "a.xlsx") == []
 
 
 def test_child_time_limit(tmp_path, monkeypatch):
-    monkeypatch.setattr(untrusted, "_extract", lambda *a: time.sleep(30))
-    out = untrusted.extract_many([untrusted.Job(0, tmp_path / "x.xlsx", "s", 5, 5)], timeout=1)
-    assert isinstance(out[0], untrusted.Rejected) and "too long" in out[0].reason
+    monkeypatch.setattr(sandbox, "_extract", lambda *a: time.sleep(30))
+    out = sandbox.extract_many([sandbox.Job(0, tmp_path / "x.xlsx", "s", 5, 5)], timeout=1)
+    assert isinstance(out[0], sandbox.Rejected) and "too long" in out[0].reason
 
 
 def test_child_memory_limit(tmp_path, monkeypatch):
-    monkeypatch.setattr(untrusted, "_extract", lambda *a: bytearray(3 * 1024 ** 3))
-    out = untrusted.extract_many([untrusted.Job(0, tmp_path / "x.xlsx", "s", 5, 5)], memory=256 * 1024 ** 2)
-    assert isinstance(out[0], untrusted.Rejected) and "memory" in out[0].reason
+    monkeypatch.setattr(sandbox, "_extract", lambda *a: bytearray(3 * 1024 ** 3))
+    out = sandbox.extract_many([sandbox.Job(0, tmp_path / "x.xlsx", "s", 5, 5)], memory=256 * 1024 ** 2)
+    assert isinstance(out[0], sandbox.Rejected) and "memory" in out[0].reason
 
 
 def test_defusedxml_is_active():
@@ -174,13 +174,13 @@ def test_a_stalling_file_costs_only_its_own_row(tmp_path, monkeypatch):
     manifest_path, manifest, cls = make_class(tmp_path, "backprop", ids=("slow", "quick", "later"))
     files = [fill(cls / f"{sid}.xlsx", tmp_path / f"{sid}.xlsx", key_formula_values(manifest, sid))
              for sid in ("slow", "quick", "later")]
-    read = untrusted._extract
+    read = sandbox._extract
 
     def stalling(job):
         if job.path.name == "slow.xlsx":
             time.sleep(60)
         return read(job)
-    monkeypatch.setattr(untrusted, "_extract", stalling)
+    monkeypatch.setattr(sandbox, "_extract", stalling)
     subs = {s.student_id: s for s in grade(manifest_path, files, tmp_path / "grades", timeout=3, workers=1)}
     assert subs["slow"].status == "rejected" and "took too long" in subs["slow"].reason
     for sid in ("quick", "later"):
@@ -193,7 +193,7 @@ def test_no_grading_when_the_sandbox_cannot_be_set_up(batch, tmp_path, monkeypat
     def refuse(*args):
         raise OSError(1, "Operation not permitted")
     monkeypatch.setattr(resource, "setrlimit", refuse)
-    with pytest.raises(untrusted.SandboxError, match="cannot grade safely: the limits for reading submissions "
+    with pytest.raises(sandbox.SandboxError, match="cannot grade safely: the limits for reading submissions "
                                                      "could not be set"):
         grade(manifest_path, [files["good"]], tmp_path / "grades")
     assert not (tmp_path / "grades" / "grades.csv").exists()
@@ -203,5 +203,5 @@ def test_an_existing_stricter_limit_is_kept(monkeypatch):
     calls = []
     monkeypatch.setattr(resource, "getrlimit", lambda which: (1000, 2000))
     monkeypatch.setattr(resource, "setrlimit", lambda which, limits: calls.append(limits))
-    untrusted._lower_limit(resource.RLIMIT_CPU, 5000, 6000)
+    sandbox._lower_limit(resource.RLIMIT_CPU, 5000, 6000)
     assert calls == [(2000, 2000)]

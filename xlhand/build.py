@@ -5,13 +5,13 @@ import os
 import tempfile
 from pathlib import Path
 
-from . import __version__
-from .errors import XlhandError
-from .exercise import Exercise
-from .params import Resolved
-from .recalc import SheetCheck, cached_values, reference_values, verify_built
-from .sheet import Sheet
-from .writer import WorkbookWriter
+from xlhand import __version__
+from xlhand.errors import XlhandError
+from xlhand.model.exercise import Exercise
+from xlhand.model.params import Resolved
+from xlhand.engines.recalc import SheetCheck, cached_values, reference_values, verify_built
+from xlhand.layout.sheet import Sheet
+from xlhand.layout.writer import WorkbookWriter
 
 
 def sheet_name(exercise: Exercise) -> str:

@@ -6,12 +6,14 @@ from pathlib import Path
 
 import click
 
-from . import __version__, catalog, readback
-from .build import check_writable, key_workbook, write_atomic
-from .errors import XlhandError
-from .paper import PAPERS
-from .params import parse_set, resolve
-from .verify import ENGINES, check_files
+from xlhand import __version__
+from xlhand.model import catalog
+from xlhand.engines import readback
+from xlhand.build import check_writable, key_workbook, write_atomic
+from xlhand.errors import XlhandError
+from xlhand.layout.paper import PAPERS
+from xlhand.model.params import parse_set, resolve
+from xlhand.check import ENGINES, check_files
 
 
 class UserError(click.ClickException):
@@ -143,7 +145,7 @@ def build(exercises, build_all, size, sets, opts, params_path, seed, with_sine, 
     shares = options_for(names, options)
     jobs = [resolve_one(name, size, sets, params_path, seed, shares[name]) for name in names]
     if student:
-        from .modes import parse_steps, student_workbook
+        from xlhand.classroom.modes import parse_steps, student_workbook
 
         steps = parse_steps(blank)
         built = [(out_dir / f"{r.exercise.name}-student.xlsx",
@@ -164,7 +166,7 @@ def build(exercises, build_all, size, sets, opts, params_path, seed, with_sine, 
 def describe(exercises, every, markdown):
     """Describe each EXERCISE: its math, dims and presets, givens (shape, role, how fresh numbers are
     made), options, and the numbered steps with the blocks each one places."""
-    from .describe import describe as describe_one, describe_all
+    from xlhand.describe import describe as describe_one, describe_all
 
     if every:
         click.echo(describe_all(markdown), nl=False)
@@ -179,7 +181,7 @@ def describe(exercises, every, markdown):
 @size_options
 def params(exercise, size, sets, opts, params_path, seed):
     """Print the givens and dims of EXERCISE in the params-file format."""
-    from .params import dump_params
+    from xlhand.model.params import dump_params
 
     click.echo(dump_params(resolve_one(exercise, size, sets, params_path, seed, parse_opts(opts))), nl=False)
 
@@ -246,8 +248,8 @@ def layout_order(wb, path: Path, ranges: dict) -> list[str]:
     """The workbook's blocks in the order its exercise lays them out, step by step (rebuilt from its
     metadata and givens); blocks that layout does not name, or all of them when the workbook
     cannot be rebuilt, follow in reading order (sheet, row, column)."""
-    from .build import key_sheet
-    from .params import Dims, Resolved
+    from xlhand.build import key_sheet
+    from xlhand.model.params import Dims, Resolved
 
     try:
         meta = readback.read_metadata(wb, path)
@@ -289,7 +291,7 @@ def class_cmd(exercise, roster, size, sets, opts, seed, params_path, blank, pass
               out_dir, keys_dir, jobs):
     """One student worksheet per roster row, each with its own numbers (or all the same with --params),
     into OUT; each student's key and manifest.json into KEYS."""
-    from .modes import build_class, parse_steps
+    from xlhand.classroom.modes import build_class, parse_steps
 
     built = build_class(exercise, roster, out_dir, keys_dir=keys_dir, size=size, sets=parse_set(sets), seed=seed,
                         params_path=params_path, options=parse_opts(opts), steps=parse_steps(blank),
@@ -319,7 +321,7 @@ def class_cmd(exercise, roster, size, sets, opts, seed, params_path, blank, pass
 def grade_cmd(manifest_path, submissions, rtol, atol, ecf, no_feedback, out_dir, timeout):
     """Grade SUBMISSIONS (.xlsx files, or folders searched recursively, such as an LMS download with
     one folder per student) against the class manifest."""
-    from .grade import grade
+    from xlhand.grading.grade import grade
 
     subs = grade(manifest_path, list(submissions), out_dir, rtol=rtol, atol=atol, ecf=ecf,
                  feedback=not no_feedback, timeout=timeout, progress=True)
@@ -352,8 +354,8 @@ def render_cmd(items, student, size, paper, png, out_dir):
     (LibreOffice headless, one call for all)."""
     import tempfile
 
-    from .modes import student_workbook
-    from .render import render
+    from xlhand.classroom.modes import student_workbook
+    from xlhand.engines.render import render
 
     check_writable(out_dir)
     with tempfile.TemporaryDirectory(prefix="xlhand-render-") as tmp:
@@ -382,7 +384,7 @@ def render_cmd(items, student, size, paper, png, out_dir):
               help="Write DIR/<exercise>.txt instead of printing (the test snapshots: tests/snapshots).")
 def layout_cmd(exercises, every, write_dir):
     """Print the layout of each EXERCISE at size small: every block's range, role, step, label and first formula."""
-    from .snapshot import SNAPSHOT_SIZE, layout_text
+    from xlhand.layout.snapshot import SNAPSHOT_SIZE, layout_text
 
     names = catalog.names() if every else list(exercises)
     if not names:

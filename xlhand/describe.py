@@ -7,10 +7,10 @@ from __future__ import annotations
 import inspect
 import sys
 
-from . import catalog
-from .build import key_sheet
-from .exercise import Exercise, Option
-from .params import MAX_DIM, Given, resolve
+from xlhand.model import catalog
+from xlhand.build import key_sheet
+from xlhand.model.exercise import Exercise, Option
+from xlhand.model.params import MAX_DIM, Given, resolve
 
 
 def describe(exercise: Exercise, markdown: bool = False) -> str:

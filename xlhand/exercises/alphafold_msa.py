@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..npref import layernorm_columns, sigmoid, softmax_columns
-from .. import fx, ops
-from ..exercise import Exercise
-from ..params import Given, sparse_signs, spread_columns
+from xlhand.model.npref import layernorm_columns, sigmoid, softmax_columns
+from xlhand.layout import fx, ops
+from xlhand.model.exercise import Exercise
+from xlhand.model.params import Given, sparse_signs, spread_columns
 
 EPS = 1e-5
 

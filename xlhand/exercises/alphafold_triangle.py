@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..npref import layernorm_columns, sigmoid
-from .. import fx, ops
-from ..exercise import Exercise, Option
-from ..params import Given, spread_columns
+from xlhand.model.npref import layernorm_columns, sigmoid
+from xlhand.layout import fx, ops
+from xlhand.model.exercise import Exercise, Option
+from xlhand.model.params import Given, spread_columns
 
 EPS = 1e-5
 DIRECTIONS = ("outgoing", "incoming")

@@ -17,10 +17,10 @@ from contextlib import nullcontext
 
 import numpy as np
 
-from ..npref import descent, has_both_signs, iteration_name, relu
-from .. import ops
-from ..exercise import Exercise, Option
-from ..params import Given, fixed, relu_bias
+from xlhand.model.npref import descent, has_both_signs, iteration_name, relu
+from xlhand.layout import ops
+from xlhand.model.exercise import Exercise, Option
+from xlhand.model.params import Given, fixed, relu_bias
 
 LAYERS = (  # (k, weights, bias, pre-activation, activation or None, input dim, output dim)
     (1, "W1", "b1", "Z1", "A1", "d", "h"),

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..npref import one_hot, softmax_columns as softmax
-from .. import ops
-from ..exercise import Exercise
-from ..params import Given, check_vocabulary, fixed, word_problem
+from xlhand.model.npref import one_hot, softmax_columns as softmax
+from xlhand.layout import ops
+from xlhand.model.exercise import Exercise
+from xlhand.model.params import Given, check_vocabulary, fixed, word_problem
 
 WORDS = ("<s> the cat sat on a mat dog ran to big red".split())
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import fx, ops
-from ..exercise import Exercise, Option
-from ..npref import causal_mask, relu, sigmoid, softmax_columns
-from ..params import Given, bounded_rows
+from xlhand.layout import fx, ops
+from xlhand.model.exercise import Exercise, Option
+from xlhand.model.npref import causal_mask, relu, sigmoid, softmax_columns
+from xlhand.model.params import Given, bounded_rows
 
 
 def heads_d_h(dims):

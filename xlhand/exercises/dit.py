@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import fx, ops
-from ..exercise import Exercise
-from ..npref import has_both_signs, relu, softmax_columns
-from ..params import Given, Params
+from xlhand.layout import fx, ops
+from xlhand.model.exercise import Exercise
+from xlhand.model.npref import has_both_signs, relu, softmax_columns
+from xlhand.model.params import Given, Params
 
 T_BITS = 2  # the timestep code: t = 0…3 in two bits, most significant first
 WQK_SCALES = (1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01)

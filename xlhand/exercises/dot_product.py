@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
-from ..exercise import Exercise
-from ..params import Given
+from xlhand.layout import ops
+from xlhand.model.exercise import Exercise
+from xlhand.model.params import Given
 
 MAX_ITEMS = 16
 

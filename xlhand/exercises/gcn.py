@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import fx, ops
-from ..exercise import Exercise, Option
-from ..npref import has_both_signs, relu, sigmoid
-from ..params import Given
+from xlhand.layout import fx, ops
+from xlhand.model.exercise import Exercise, Option
+from xlhand.model.npref import has_both_signs, relu, sigmoid
+from xlhand.model.params import Given
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 SEPARATOR = "-"

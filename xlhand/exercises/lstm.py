@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..npref import sigmoid
-from .. import fx, ops
-from ..exercise import Exercise
-from ..params import Given
+from xlhand.model.npref import sigmoid
+from xlhand.layout import fx, ops
+from xlhand.model.exercise import Exercise
+from xlhand.model.params import Given
 
 GATES = (  # (gate, weights, bias, pre-activation, activation)
     ("f", "Wf", "bf", "zf", "σ"),

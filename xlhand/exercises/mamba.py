@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import fx, ops
-from ..exercise import Exercise, Option
-from ..params import Given
+from xlhand.layout import fx, ops
+from xlhand.model.exercise import Exercise, Option
+from xlhand.model.params import Given
 
 
 def softplus(x):

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
-from ..exercise import Exercise
-from ..params import Given
+from xlhand.layout import ops
+from xlhand.model.exercise import Exercise
+from xlhand.model.params import Given
 
 # Item k's chain as the sizes n_0, n_1, …: factor j is n_j × n_{j+1}. Odd items forward, even inverse.
 CHAINS = (

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..npref import has_both_signs, sigmoid
-from .. import fx, ops
-from ..exercise import Exercise
-from ..params import Given, both_signs, bounded_rows, fixed
+from xlhand.model.npref import has_both_signs, sigmoid
+from xlhand.layout import fx, ops
+from xlhand.model.exercise import Exercise
+from xlhand.model.params import Given, both_signs, bounded_rows, fixed
 
 RMS_EPS = 1e-6
 CONVERGENCE_ITERS = 20  # the paper's t_max: random variants must be doubly stochastic by then

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
-from ..exercise import Exercise
-from ..npref import has_both_signs
-from ..params import Given, relu_bias
+from xlhand.layout import ops
+from xlhand.model.exercise import Exercise
+from xlhand.model.npref import has_both_signs
+from xlhand.model.params import Given, relu_bias
 
 
 def reference(d, p):

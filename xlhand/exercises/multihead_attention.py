@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import fx, ops
-from ..exercise import Exercise
-from ..npref import attention
-from ..params import Given
+from xlhand.layout import fx, ops
+from xlhand.model.exercise import Exercise
+from xlhand.model.npref import attention
+from xlhand.model.params import Given
 
 
 def d_model(dims):

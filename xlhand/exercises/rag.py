@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import fx, ops
-from ..exercise import Exercise
-from ..params import Given, check_vocabulary
+from xlhand.layout import fx, ops
+from xlhand.model.exercise import Exercise
+from xlhand.model.params import Given, check_vocabulary
 
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al., 2009)
 ANSWERS = ("Paris", "London", "Rome", "Berlin", "Madrid", "Vienna", "Lisbon", "Oslo", "Prague", "Dublin")

@@ -21,10 +21,10 @@ import zlib
 
 import numpy as np
 
-from .. import fx, ops
-from ..exercise import Exercise, Option
-from ..npref import has_both_signs, relu, sigmoid, softmax_columns
-from ..params import Given
+from xlhand.layout import fx, ops
+from xlhand.model.exercise import Exercise, Option
+from xlhand.model.npref import has_both_signs, relu, sigmoid, softmax_columns
+from xlhand.model.params import Given
 
 
 def head_act(d, last_act: str) -> str:

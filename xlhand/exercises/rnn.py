@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..npref import has_both_signs, rnn_states, softmax_columns
-from .. import ops
-from ..exercise import Exercise
-from ..params import Given
+from xlhand.model.npref import has_both_signs, rnn_states, softmax_columns
+from xlhand.layout import ops
+from xlhand.model.exercise import Exercise
+from xlhand.model.params import Given
 
 
 def reference(d, p):

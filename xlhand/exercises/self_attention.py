@@ -7,10 +7,10 @@ left of Q, K, V, with X above them all. S is square (n × n).
 """
 from __future__ import annotations
 
-from .. import ops
-from ..exercise import Exercise
-from ..npref import attention, attention_mixes
-from ..params import Given
+from xlhand.layout import ops
+from xlhand.model.exercise import Exercise
+from xlhand.model.npref import attention, attention_mixes
+from xlhand.model.params import Given
 
 
 def reference(d, p):

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..npref import rnn_states, softmax_columns as softmax
-from .. import ops
-from ..exercise import Exercise
-from ..params import Given
+from xlhand.model.npref import rnn_states, softmax_columns as softmax
+from xlhand.layout import ops
+from xlhand.model.exercise import Exercise
+from xlhand.model.params import Given
 
 
 def reference(d, p):

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import fx, ops
-from ..exercise import Exercise
-from ..npref import has_both_signs
-from ..params import Given, both_signs, winner_scores
+from xlhand.layout import fx, ops
+from xlhand.model.exercise import Exercise
+from xlhand.model.npref import has_both_signs
+from xlhand.model.params import Given, both_signs, winner_scores
 
 
 CURVE_X = np.arange(-6, 6.25, 0.5)  # the x values the sigmoid is drawn over

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import fx, ops
-from ..exercise import Exercise
-from ..params import Given, winner_scores
+from xlhand.layout import fx, ops
+from xlhand.model.exercise import Exercise
+from xlhand.model.params import Given, winner_scores
 
 TEMPERATURES = (0.25, 0.5, 1, 2, 4, 10)
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..npref import has_both_signs, layernorm_columns as layernorm, softmax_columns as softmax
-from .. import fx, ops
-from ..exercise import Exercise
-from ..params import Given
+from xlhand.model.npref import has_both_signs, layernorm_columns as layernorm, softmax_columns as softmax
+from xlhand.layout import fx, ops
+from xlhand.model.exercise import Exercise
+from xlhand.model.params import Given
 
 EPS = 1e-5
 

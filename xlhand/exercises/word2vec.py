@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..npref import one_hot, softmax_columns as softmax
-from .. import fx, ops
-from ..exercise import Exercise
-from ..params import Given, check_vocabulary, fixed, word_problem
+from xlhand.model.npref import one_hot, softmax_columns as softmax
+from xlhand.layout import fx, ops
+from xlhand.model.exercise import Exercise
+from xlhand.model.params import Given, check_vocabulary, fixed, word_problem
 
 WORDS = ("the cat sat on mat dog ran to a big red ball and it was very fast so we saw".split())
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import fx, ops
-from ..exercise import Exercise, Option
-from ..npref import sigmoid
-from ..params import Given
+from xlhand.layout import fx, ops
+from xlhand.model.exercise import Exercise, Option
+from xlhand.model.npref import sigmoid
+from xlhand.model.params import Given
 
 
 def reference(d, p, stabilized=False):

@@ -15,12 +15,13 @@ from typing import Callable
 
 import numpy as np
 
-from . import catalog, readback
-from .build import key_sheet
-from .compare import Mismatch, compare_grid
-from .errors import XlhandError
-from .exercise import expected_values
-from .params import Dims, Resolved
+from xlhand.model import catalog
+from xlhand.engines import readback
+from xlhand.build import key_sheet
+from xlhand.engines.compare import Mismatch, compare_grid
+from xlhand.errors import XlhandError
+from xlhand.model.exercise import expected_values
+from xlhand.model.params import Dims, Resolved
 
 ENGINES = ("ironcalc", "formulas", "libreoffice")
 
@@ -81,7 +82,7 @@ def _student_ranges(meta: dict, wb, sheet, expected: dict, ranges: dict, notes: 
     self-check, so without a key sheet) check only the givens."""
     import dataclasses
 
-    from .modes import KEY_SHEET, blank_names, steps_from_metadata
+    from xlhand.classroom.modes import KEY_SHEET, blank_names, steps_from_metadata
 
     blanks = blank_names(sheet, steps_from_metadata(meta.get("blank_steps")))
     computed = [b.name for b in sheet.blocks.values() if b.is_computed]
@@ -153,7 +154,7 @@ def saved_cells(path: Path) -> CellReader:
 
 
 def load_engine(path: Path):
-    from .engine import Workbook
+    from xlhand.engines.workbook import Workbook
 
     if not path.is_file():
         raise XlhandError(f"{path}: no such file")
@@ -185,7 +186,7 @@ def check_files(paths: list[Path], engine: str = "ironcalc") -> list[Report | Xl
         return [_checked(lambda p=p: check_file(p, engine)) for p in paths]
     import tempfile
 
-    from .libreoffice import recalculate
+    from xlhand.engines.libreoffice import recalculate
 
     with tempfile.TemporaryDirectory(prefix="xlhand-check-") as tmp:
         copies = {}

@@ -12,9 +12,9 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import XlhandError
-from .params import MAX_DIM, Dims, Given, Params, Resolved
-from .sheet import Sheet
+from xlhand.errors import XlhandError
+from xlhand.model.params import MAX_DIM, Dims, Given, Params, Resolved
+from xlhand.layout.sheet import Sheet
 
 
 @dataclass(frozen=True)

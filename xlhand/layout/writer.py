@@ -14,10 +14,10 @@ from typing import Callable
 import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from . import paper, style
-from .fx import PLAIN_FUNCTIONS
-from .blocks import Block, defined_name
-from .sheet import COLUMN_WIDTH, MARGIN_COLS, Sheet
+from xlhand.layout import paper, style
+from xlhand.layout.fx import PLAIN_FUNCTIONS
+from xlhand.layout.blocks import Block, defined_name
+from xlhand.layout.sheet import COLUMN_WIDTH, MARGIN_COLS, Sheet
 
 FIXED_TIME = _dt.datetime(2024, 1, 1, 0, 0, 0)
 CachedValue = Callable[[Block, int, int], object]

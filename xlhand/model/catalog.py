@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import importlib
 
-from .errors import XlhandError
+from xlhand.errors import XlhandError
 
 MODULES = [
     "backprop",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .sheet import MARGIN_COLS, Sheet
+from xlhand.layout.sheet import MARGIN_COLS, Sheet
 
 PAPERS = {"a4": (9, 210.0, 297.0), "letter": (1, 215.9, 279.4)}  # Excel's paper code, width and height in mm
 MARGIN_MM = {"left": 10.0, "right": 10.0, "top": 16.0, "bottom": 16.0, "header": 6.0, "footer": 6.0}

@@ -28,9 +28,9 @@ from typing import Iterator
 
 import numpy as np
 
-from . import style
-from .blocks import NAME_PATTERN, ROLES, Block, ExpectFn, FormulaFn
-from .style import COLUMN_WIDTH  # noqa: F401 - the writer sets every column to it
+from xlhand.layout import style
+from xlhand.layout.blocks import NAME_PATTERN, ROLES, Block, ExpectFn, FormulaFn
+from xlhand.layout.style import COLUMN_WIDTH  # noqa: F401 - the writer sets every column to it
 
 GAP = 1  # empty rows/columns between blocks
 MARGIN_COLS = 1

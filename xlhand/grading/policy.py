@@ -28,7 +28,7 @@ from typing import Iterable
 from openpyxl.formula.tokenizer import Token, Tokenizer, TokenizerError
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from .fx import PORTABLE_FUNCTIONS
+from xlhand.layout.fx import PORTABLE_FUNCTIONS
 
 MAX_ROW, MAX_COL = 1_048_576, 16_384
 _CELL = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]+)")

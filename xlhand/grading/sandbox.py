@@ -28,9 +28,9 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import formula_policy
-from .errors import XlhandError
-from .formula_policy import Area, Formula
+from xlhand.grading import policy
+from xlhand.errors import XlhandError
+from xlhand.grading.policy import Area, Formula
 
 MAX_BYTES = 10 * 1024 * 1024  # a worksheet is a few tens of KB
 MAX_ENTRIES = 1000
@@ -224,7 +224,7 @@ def _read_custom_properties(zf: zipfile.ZipFile) -> dict:
 def _extract(job: Job) -> Extracted:
     """Metadata, sheet names and the box of cells as IronCalc recalculates them (in the child), with
     the formula behind each blank and, for a formula that reads what it may not, the reason."""
-    from .engine import Workbook
+    from xlhand.engines.workbook import Workbook
 
     with zipfile.ZipFile(job.path) as zf:
         meta = {k: v for k, v in _read_custom_properties(zf).items() if k.startswith("xlhand_")}
@@ -244,7 +244,7 @@ def _extract(job: Job) -> Extracted:
         text = at.get((r, c)) or next((f.text for f in arrays if (r, c) in f.area), None)
         if text:
             out.formulas[(r - 1, c - 1)] = text
-    refused = formula_policy.refused(own + arrays, blanks, job.sheet)
+    refused = policy.refused(own + arrays, blanks, job.sheet)
     out.refused = {(r - 1, c - 1): reason for (r, c), reason in refused.items()}
     return out
 
@@ -253,7 +253,7 @@ def _sumproduct_as_arrays(book, index: int, formulas: list[Formula]) -> None:
     """Evaluate again, as one-cell array formulas, the blanks where IronCalc applies implicit
     intersection inside SUMPRODUCT: ``=SUMPRODUCT(EXP(A1:A3))`` is #VALUE! in IronCalc (or, on row 1,
     e^A1), while Excel, LibreOffice and Google Sheets evaluate SUMPRODUCT's arguments as arrays."""
-    again = [(f.area.top, f.area.left, formula_policy.without_sumproduct_intersections(f.text)) for f in formulas]
+    again = [(f.area.top, f.area.left, policy.without_sumproduct_intersections(f.text)) for f in formulas]
     again = [(row, col, text) for row, col, text in again if text is not None]
     for row, col, text in again:
         book.model.set_user_array_formula(index, row, col, 1, 1, text)
@@ -320,7 +320,7 @@ def _local(tag: str) -> str:
 
 
 def _area(ref: str) -> Area | None:
-    ends = [formula_policy.cell_of(part) for part in ref.replace("$", "").split(":")]
+    ends = [policy.cell_of(part) for part in ref.replace("$", "").split(":")]
     if not 1 <= len(ends) <= 2 or any(e is None for e in ends):
         return None
     (r1, c1), (r2, c2) = ends[0], ends[-1]
@@ -349,7 +349,7 @@ def _child(conn, job: Job, timeout: float, memory: int) -> None:
 
 
 def _reason(error: BaseException) -> str:
-    from .engine import EngineError
+    from xlhand.engines.workbook import EngineError
 
     if _defused(error):
         return "XML entity attack: a DOCTYPE/ENTITY declaration (refused by defusedxml)"

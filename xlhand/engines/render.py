@@ -10,8 +10,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .errors import XlhandError
-from .libreoffice import convert
+from xlhand.errors import XlhandError
+from xlhand.engines.libreoffice import convert
 
 PNG_DPI = 80
 TIMEOUT = 600.0

@@ -33,16 +33,17 @@ from pathlib import Path
 import numpy as np
 from openpyxl.formula.tokenizer import Token, Tokenizer
 
-from . import formula_policy, paper, style
-from .build import check_writable, key_sheet, write_atomic
-from .compare import as_grid
-from .engine import EngineError, guarded
-from .errors import XlhandError
-from .exercise import expected_values
-from .parallel import progress_bar
-from .modes import DEFAULT_ATOL, DEFAULT_RTOL, csv_safe, file_stems, load_manifest, resolved_for, Student
-from .untrusted import Extracted, Job, Rejected, extract_many, precheck
-from .writer import LEGEND_COL, WorkbookWriter
+from xlhand.grading import policy
+from xlhand.layout import paper, style
+from xlhand.build import check_writable, key_sheet, write_atomic
+from xlhand.engines.compare import as_grid
+from xlhand.engines.workbook import EngineError, guarded
+from xlhand.errors import XlhandError
+from xlhand.model.exercise import expected_values
+from xlhand.parallel import progress_bar
+from xlhand.classroom.modes import (DEFAULT_ATOL, DEFAULT_RTOL, csv_safe, file_stems, load_manifest, resolved_for, Student)
+from xlhand.grading.sandbox import Extracted, Job, Rejected, extract_many, precheck
+from xlhand.layout.writer import LEGEND_COL, WorkbookWriter
 
 ECF_CREDIT = 0.5
 LOCALIZED = re.compile(r"^\s*[-+]?\d+,\d+\s*$")
@@ -282,7 +283,7 @@ class World:
         if self._model is None:
             self._model = guarded("carried-forward credit", _world_model, self.sheet, self.formulas,
                                    self.student)
-        row, col = formula_policy.cell_of(address)
+        row, col = policy.cell_of(address)
         return _number(guarded("carried-forward credit", self._model.get_cell_value,
                                 0 if sheet == WORLD else 1, row, col))
 
@@ -302,7 +303,7 @@ def key_formulas(sheet) -> dict[str, tuple[object, int, int, str]]:
 @lru_cache(maxsize=65536)
 def _precedents(text: str) -> tuple[str, ...]:
     """The cells a key formula reads (each distinct formula is parsed once)."""
-    return tuple(a for area in formula_policy.areas("=" + text, "") for a in area.addresses())
+    return tuple(a for area in policy.areas("=" + text, "") for a in area.addresses())
 
 
 @lru_cache(maxsize=65536)

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .blocks import Block
-from .compare import Mismatch, as_grid, compare_grid, show
-from .engine import Workbook
-from .errors import XlhandError
-from .sheet import Sheet
+from xlhand.layout.blocks import Block
+from xlhand.engines.compare import Mismatch, as_grid, compare_grid, show
+from xlhand.engines.workbook import Workbook
+from xlhand.errors import XlhandError
+from xlhand.layout.sheet import Sheet
 
 CELL_REF = re.compile(r"(?<![A-Za-z_!'])\$?([A-Z]{1,3})\$?([0-9]+)(?::\$?([A-Z]{1,3})\$?([0-9]+))?(?![A-Za-z0-9_(])")
 
@@ -105,7 +105,7 @@ def reference_values(resolved, sheet: Sheet) -> dict:
     A spreadsheet shows #NUM! where NumPy quietly gives inf (``EXP(800)``), and IronCalc does not
     carry every such error through a division (``1/(1+EXP(800))`` gives 0): so numbers whose math
     overflows are refused here, naming the given of largest size, before any engine runs."""
-    from .exercise import expected_values
+    from xlhand.model.exercise import expected_values
 
     try:
         with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):

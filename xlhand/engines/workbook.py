@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .errors import XlhandError
+from xlhand.errors import XlhandError
 
 ERROR_PREFIX = "#"
 

@@ -16,10 +16,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from . import fx
-from .blocks import Block
-from .sheet import GAP, Sheet, ShapeError
-from .paper import COLUMN_MM, MARGIN_COLUMN_MM, PAPERS, printable_mm
+from xlhand.layout import fx
+from xlhand.layout.blocks import Block
+from xlhand.layout.sheet import GAP, Sheet, ShapeError
+from xlhand.layout.paper import COLUMN_MM, MARGIN_COLUMN_MM, PAPERS, printable_mm
 
 Operand = Block | str  # a placed block, or the name of a given to place where it belongs
 
@@ -1026,7 +1026,7 @@ def relu_backward_below(s: Sheet, dA_name: str, dZ_name: str, W: Block, dZ: Bloc
 def page_columns(paper_name: str = "a4", landscape: bool = True) -> int:
     """How many sheet columns one printed page holds at full size (as :mod:`xlhand.paper` plans it):
     16 on A4 in landscape, 11 in portrait."""
-    from . import paper
+    from xlhand.layout import paper
 
     width_mm, _ = paper.printable_mm(paper_name, landscape)
     return int((width_mm - paper.MARGIN_COLUMN_MM) / paper.COLUMN_MM)

@@ -142,7 +142,7 @@ class EarlyAddress(RuntimeError):
 
 def label_columns(text: str) -> int:
     """How many columns a bold label needs, measured with Excel's character widths (Calibri 11)."""
-    from .style import text_columns
+    from xlhand.layout.style import text_columns
 
     return text_columns(text, bold=True)
 

@@ -26,7 +26,7 @@ from typing import Any, Callable
 import numpy as np
 import yaml
 
-from .errors import XlhandError
+from xlhand.errors import XlhandError
 
 # The templates/ folder of the repository, installed as the package xlhand.templates (see pyproject.toml).
 TEMPLATES = "xlhand.templates"

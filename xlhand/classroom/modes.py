@@ -27,14 +27,15 @@ from pathlib import Path
 
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from . import catalog, style
-from .build import key_sheet, key_workbook, metadata, sheet_name, check_writable, write_atomic
-from .errors import XlhandError
-from .parallel import run_all
-from .params import Dims, Params, Resolved, normalize_value, plain, resolve
-from .sheet import Sheet
-from .recalc import BuildRefused, SheetCheck, reference_values, verify_built
-from .writer import LEGEND_COL, STEPS_COL, WorkbookWriter, fast_formulas, quote_sheet
+from xlhand.model import catalog
+from xlhand.layout import style
+from xlhand.build import key_sheet, key_workbook, metadata, sheet_name, check_writable, write_atomic
+from xlhand.errors import XlhandError
+from xlhand.parallel import run_all
+from xlhand.model.params import Dims, Params, Resolved, normalize_value, plain, resolve
+from xlhand.layout.sheet import Sheet
+from xlhand.engines.recalc import BuildRefused, SheetCheck, reference_values, verify_built
+from xlhand.layout.writer import LEGEND_COL, STEPS_COL, WorkbookWriter, fast_formulas, quote_sheet
 
 KEY_SHEET = "xlhand_key"
 CHECK_SHEET = "xlhand_check"

@@ -7,9 +7,9 @@ diff in review. ``xlhand layout --all --write tests/snapshots`` writes them anew
 """
 from __future__ import annotations
 
-from .build import key_sheet
-from .params import Resolved
-from .sheet import Sheet
+from xlhand.build import key_sheet
+from xlhand.model.params import Resolved
+from xlhand.layout.sheet import Sheet
 
 SNAPSHOT_SIZE = "small"
 

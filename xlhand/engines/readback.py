@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 
-from .blocks import block_name_of
-from .errors import XlhandError
-from .params import Dims, Params, normalize_value
+from xlhand.layout.blocks import block_name_of
+from xlhand.errors import XlhandError
+from xlhand.model.params import Dims, Params, normalize_value
 
 JSON_KEYS = ("dims", "options")
 
