@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from xlhand.build import key_workbook
 from xlhand.cli import cli
-from xlhand.classroom.modes import csv_safe, default_keys_dir, resolved_for, student_seed
+from xlhand.classroom.modes import default_keys_dir, resolved_for, student_seed
+from xlhand.classroom.roster import csv_safe
 
 NASTY = '=HYPERLINK("http://x","y")'
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from gradekit import fill, make_class, perfect_values, without_student_id
 from xlhand.cli import cli
 from xlhand.grading.grade import collect, grade
-from xlhand.classroom.modes import csv_safe
+from xlhand.classroom.roster import csv_safe
 
 EXERCISE = "mlp"
 NAMES = {"S001": "José Álvarez", "S002": "Zoë Ng", "S003": "Łukasz Wąs", "S004": "Ann Lee"}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from xlhand.errors import XlhandError
-from xlhand.classroom.modes import read_roster
+from xlhand.classroom.roster import read_roster
 
 
 def roster(tmp_path, text: str, encoding: str = "utf-8"):

@@ -41,7 +41,8 @@ from xlhand.engines.workbook import EngineError, guarded
 from xlhand.errors import XlhandError
 from xlhand.model.exercise import expected_values
 from xlhand.parallel import progress_bar
-from xlhand.classroom.modes import (DEFAULT_ATOL, DEFAULT_RTOL, csv_safe, file_stems, load_manifest, resolved_for, Student)
+from xlhand.classroom.modes import DEFAULT_ATOL, DEFAULT_RTOL, file_stems, load_manifest, resolved_for
+from xlhand.classroom.roster import Student, csv_safe
 from xlhand.grading.sandbox import Extracted, Job, Rejected, extract_many, precheck
 from xlhand.layout.writer import LEGEND_COL, WorkbookWriter
 
