@@ -22,7 +22,8 @@ def people(result) -> list[tuple[str, str]]:
 def test_comma_separated_with_extra_columns(tmp_path):
     result = roster(tmp_path, "id,name,section\ns1,Ada Lovelace,A\ns2,\"Hopper, Grace\",B\n")
     assert people(result) == [("s1", "Ada Lovelace"), ("s2", "Hopper, Grace")]
-    assert result.students[1].extra == {"section": "B"} and result.notes == []
+    assert result.students[1].extra == {"section": "B"}
+    assert result.notes == ["roster roster.csv: roster, 2 students; id from column 'id', name from 'name'"]
 
 
 def test_semicolon_separated_as_european_spreadsheets_save_it(tmp_path):
@@ -42,7 +43,8 @@ def test_utf8_with_byte_order_mark(tmp_path):
 def test_windows_1252_is_read_with_a_note(tmp_path):
     result = roster(tmp_path, "id;name\ns1;José Álvarez\ns2;Œdipe Façade\n", encoding="cp1252")
     assert people(result) == [("s1", "José Álvarez"), ("s2", "Œdipe Façade")]
-    (note,) = result.notes
+    columns, note = result.notes
+    assert "id from column 'id'" in columns
     assert "not UTF-8" in note and "Windows-1252" in note and "CSV UTF-8" in note
 
 
@@ -62,7 +64,7 @@ def test_header_aliases(tmp_path, header, expected):
 def test_first_and_last_name_columns_are_joined(tmp_path):
     result = roster(tmp_path, "Last Name,First Name,student_id,Email\nHopper,Grace,g1,grace@x.org\n")
     assert people(result) == [("g1", "Grace Hopper")]
-    assert result.students[0].extra == {"email": "grace@x.org"}
+    assert result.students[0].extra == {"Email": "grace@x.org"}
 
 
 def test_an_id_column_named_id_wins_over_email(tmp_path):
@@ -76,8 +78,9 @@ def test_blank_lines_are_skipped(tmp_path):
 @pytest.mark.parametrize("text,words", [
     ("ident,name\na,A\n", ["no id column", "ident", "student_id"]),
     ("id,nom\na,A\n", ["no name column", "nom", "first name"]),
-    ("id,name\na,A\nb,B\na,C\n", ["row 4", "repeats id 'a'", "row 2"]),
-    ("id;name\na;A\n;B\n", ["row 3", "empty id"]),
+    ("id,name\na,A\nb,B\na,C\n", ["row 4", "column 'id'", "repeats id 'a'", "row 2"]),
+    ("id;name\na;A\n;B\n", ["row 3", "column 'id'", "empty id"]),
+    ("id,name,id\na,A,b\n", ["row 1", "repeats the header 'id'"]),
     ("id,name\n", ["no students"]),
     ("", ["empty"]),
 ])
@@ -92,5 +95,5 @@ def test_refusals_are_one_line_naming_row_or_header(tmp_path, text, words):
 def test_bytes_that_are_no_text_are_refused(tmp_path):
     path = tmp_path / "roster.csv"
     path.write_bytes(b"id,name\ns1,\x81\x8d\x90\n")
-    with pytest.raises(XlhandError, match="not text in UTF-8 or Windows-1252"):
+    with pytest.raises(XlhandError, match="not text in UTF-8, UTF-16 or Windows-1252"):
         read_roster(path)
