@@ -105,7 +105,8 @@ def test_moodle_export_with_bom_and_semicolons(tmp_path):
     result = roster(tmp_path, MOODLE)
     assert people(result) == [("M-001", "Ada Lovelace"), ("M-002", "Łukasz Wójcik")]
     assert result.info["format"] == "moodle" and result.info["id_column"] == "ID number"
-    assert result.students[0].extra == {"Institution": "Uni", "Department": "CS", "Email address": "ada@uni.example"}
+    assert result.students[0].extra == {"First name": "Ada", "Last name": "Lovelace", "Institution": "Uni",
+                                         "Department": "CS", "Email address": "ada@uni.example"}
     assert "'ID number'" in result.notes[0] and "'First name' + 'Last name'" in result.notes[0]
 
 
@@ -113,7 +114,7 @@ def test_moodle_in_french_falls_back_to_the_email_when_an_id_number_is_empty(tmp
     result = roster(tmp_path, MOODLE_FR)
     assert people(result) == [("marie@univ.example", "Marie Curie"), ("ada@univ.example", "Ada Lovelace")]
     assert result.info["id_column"] == "Adresse de courriel"
-    assert result.students[1].extra == {"Numéro d'identification": "M-001"}
+    assert result.students[1].extra == {"Nom": "Lovelace", "Prénom": "Ada", "Numéro d'identification": "M-001"}
 
 
 def test_moodle_in_french_with_every_id_number(tmp_path):
@@ -127,7 +128,7 @@ def test_blackboard_utf16_tab_separated(tmp_path):
     assert result.info["format"] == "blackboard" and result.info["encoding"] == "utf-16"
     assert result.info["assignments"] == [{"header": "Matmul [Total Pts: 12 Score] |882211", "name": "Matmul",
                                            "id": "882211"}]
-    assert result.students[0].extra == {"Student ID": "B001"}
+    assert result.students[0].extra == {"Last Name": "Lovelace", "First Name": "Ada", "Student ID": "B001"}
 
 
 def test_utf16_big_endian_and_without_bom(tmp_path):
@@ -139,7 +140,8 @@ def test_gradescope_export(tmp_path):
     result = roster(tmp_path, GRADESCOPE)
     assert people(result) == [("G001", "Ada Lovelace"), ("G002", "Grace Hopper")]
     assert result.info["format"] == "gradescope"
-    assert result.students[0].extra == {"Email": "ada@school.example", "Sections": "A"}
+    assert result.students[0].extra == {"First Name": "Ada", "Last Name": "Lovelace", "Email": "ada@school.example",
+                                         "Sections": "A"}
 
 
 def test_columns_named_outright(tmp_path):

@@ -64,7 +64,7 @@ def test_header_aliases(tmp_path, header, expected):
 def test_first_and_last_name_columns_are_joined(tmp_path):
     result = roster(tmp_path, "Last Name,First Name,student_id,Email\nHopper,Grace,g1,grace@x.org\n")
     assert people(result) == [("g1", "Grace Hopper")]
-    assert result.students[0].extra == {"Email": "grace@x.org"}
+    assert result.students[0].extra == {"Last Name": "Hopper", "First Name": "Grace", "Email": "grace@x.org"}
 
 
 def test_an_id_column_named_id_wins_over_email(tmp_path):

@@ -144,5 +144,5 @@ def moodle_participant(text: str) -> str | None:
     m = re.fullmatch(r"\s*(?:participant|participante?|teilnehmer/in|teilnehmer)\s*(\d+)\s*", text or "", re.I)
     if m:
         return m[1]
-    m = re.match(r"^[^_/]*_(\d+)_assignsubmission_", text or "")
+    m = re.match(r"^[^/]*?_(\d+)_assignsubmission_", text or "")
     return m[1] if m else None

@@ -22,7 +22,7 @@ from xlhand.errors import XlhandError
 class Student:
     id: str
     name: str = ""
-    extra: dict = field(default_factory=dict)  # the roster's other kept columns, by their header
+    extra: dict = field(default_factory=dict)  # the roster's other kept columns by header (first/last name too)
 
 
 def csv_safe(value) -> str:
@@ -79,7 +79,8 @@ def read_roster(path: Path, *, id_column: str | None = None, name_column: str | 
     name_cols = _name_columns(path, header, layout, name_column)
 
     used = {sid_col, *name_cols}
-    kept = [h for h in header if h and h not in used and _kept(layout, h)]
+    parts = set(name_cols) if len(name_cols) > 1 else set()  # a joined name keeps its parts too (for exports)
+    kept = [h for h in header if h and h != sid_col and (h in parts or (h not in used and _kept(layout, h)))]
     students, seen = [], {}
     for line, cells in records:
         sid = unicodedata.normalize("NFC", cells[sid_col])
