@@ -211,3 +211,21 @@ def test_feedback_text_is_short_and_complete(tmp_path):
     text = feedback_text(graded(m.students[0]))
     assert text == ("9 of 12 cells right. Step 1: C = A·B: 6/8. Step 2: ReLU: 3/4. "
                     "Note: changed givens: A B1.")
+
+
+def test_points_scale_the_scores(tmp_path):
+    m = class_from(tmp_path, CANVAS)
+    write_exports([graded(s) for s in m.students], m, tmp_path, ["canvas"], assignment_id=4411, points=10)
+    _, rows = read_csv(tmp_path / "canvas.csv")
+    assert rows[1][-1] == "10" and rows[2][-1] == "7.5"  # 9 of 12 cells on a 10-point assignment
+
+
+def test_an_old_manifest_without_roster_info(tmp_path):
+    old = {"exercise": "matmul", "students": [{"id": "s1", "name": "Ada", "extra": {"section": "A"},
+                                               "file": "s1.xlsx"}]}
+    run = [StudentResult("s1", "Ada", "s1.xlsx", "graded", "", 3.0, 4.0)]
+    out = write_exports(run, old, tmp_path, list(("canvas", "moodle", "blackboard", "gradescope")))
+    assert [p.name for p in out.files] == ["canvas.csv", "canvas-feedback.csv", "moodle.csv", "blackboard.xls",
+                                           "gradescope.csv"]
+    assert read_csv(tmp_path / "moodle.csv")[1][1][:3] == ["s1", "Ada", "3"]
+    assert read_csv(tmp_path / "gradescope.csv")[1][1][:4] == ["Ada", "s1", "", "3"]

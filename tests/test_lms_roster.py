@@ -186,3 +186,27 @@ def test_file_stems_are_unique_ignoring_case():
     stems = file_stems([Student("Zoë"), Student("zoë"), Student("zoe\u0308"), Student("a/b"), Student("a_b")])
     assert stems["Zoë"] == "Zoë"
     assert len({s.casefold() for s in stems.values()}) == len(stems)
+
+
+def test_gradescope_roster_leaves_out_staff(tmp_path):
+    # help.gradescope.com "Roster": the course roster download names each member's Role
+    result = roster(tmp_path, "Name,Email,SID,Role\nAda Lovelace,ada@x,G1,Student\nTA Tom,tom@x,,TA\n"
+                              "Prof P,p@x,,Instructor\n")
+    assert people(result) == [("G1", "Ada Lovelace")]
+    assert "2 rows whose Role is not Student (rows 3, 4)" in result.notes[0]
+
+
+@pytest.mark.parametrize("text,words", [
+    ('id,name\n"s\n1",Ada\n', ["row 2", "column 'id'", "line break or control character"]),
+    ("id,name\n" + "x" * 201 + ",Ada\n", ["row 2", "longer than 200"]),
+    ('id,name\ns1,"' + "x" * 200_000 + '"\n', ["not CSV as expected", "field larger"]),
+])
+def test_hostile_rosters_are_refused_in_one_line(tmp_path, text, words):
+    with pytest.raises(XlhandError) as caught:
+        roster(tmp_path, text)
+    message = str(caught.value)
+    assert "\n" not in message and "export.csv" in message and all(w in message for w in words), message
+
+
+def test_names_lose_line_breaks(tmp_path):
+    assert people(roster(tmp_path, 'id,name\ns1,"Ada\nLovelace"\n')) == [("s1", "Ada Lovelace")]

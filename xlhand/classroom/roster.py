@@ -60,7 +60,11 @@ def read_roster(path: Path, *, id_column: str | None = None, name_column: str | 
     path = Path(path)
     text, encoding, notes = _roster_text(path)
     delimiter = _delimiter(text)
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        rows = list(reader)
+    except csv.Error as e:
+        raise XlhandError(f"roster {path}: row {reader.line_num + 1}: not CSV as expected ({e})") from None
     while rows and not any(c.strip() for c in rows[0]):
         rows.pop(0)
     if not rows:
@@ -74,6 +78,12 @@ def read_roster(path: Path, *, id_column: str | None = None, name_column: str | 
     skipped: list[str] = []
     if layout is lms.CANVAS:
         body, skipped = _canvas_rows(path, header, body, cells_of)
+    role = _first(header, lms.keys("role"))
+    if layout is lms.GRADESCOPE and role:
+        staff = [line for line, row in body if cells_of(row)[role] and header_key(cells_of(row)[role]) != "student"]
+        if staff:
+            body = [(line, row) for line, row in body if line not in staff]
+            skipped.append(f"{len(staff)} rows whose Role is not Student (rows {_rows(staff)})")
     records = [(line, cells_of(row)) for line, row in body if any(c.strip() for c in row)]
     sid_col = _id_column(path, header, layout, records, id_column)
     name_cols = _name_columns(path, header, layout, name_column)
@@ -88,6 +98,11 @@ def read_roster(path: Path, *, id_column: str | None = None, name_column: str | 
         if not sid:
             raise XlhandError(f"roster {path}: row {line}, column '{sid_col}': empty id"
                               + (f" (student '{name}')" if name else ""))
+        if CONTROL.search(sid) or len(sid) > MAX_ID:
+            raise XlhandError(f"roster {path}: row {line}, column '{sid_col}': the id "
+                              + ("holds a line break or control character" if CONTROL.search(sid)
+                                 else f"is longer than {MAX_ID} characters"))
+        name = re.sub(r"\s+", " ", CONTROL.sub(" ", name)).strip()
         if sid in seen:
             raise XlhandError(f"roster {path}: row {line}, column '{sid_col}': repeats id '{sid}' "
                               f"(first on row {seen[sid]})")
@@ -109,6 +124,14 @@ def read_roster(path: Path, *, id_column: str | None = None, name_column: str | 
     if found:
         info["assignments"] = found
     return Roster(students, notes, info)
+
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_ID = 200
+
+
+def _rows(lines: list[int]) -> str:
+    return ", ".join(map(str, lines[:5])) + (" …" if len(lines) > 5 else "")
 
 
 # --- reading the text -------------------------------------------------------------------------------
@@ -148,7 +171,10 @@ def _delimiter(text: str) -> str:
         return ","
     best, score = ",", (0, 0)
     for d in (",", ";", "\t"):
-        parsed = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=d))
+        try:
+            parsed = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=d))
+        except csv.Error:
+            continue
         width = len(parsed[0])
         same = sum(len(r) == width for r in parsed[1:])
         if (width, same) > score and width > 1:

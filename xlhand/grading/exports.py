@@ -163,21 +163,24 @@ class Exported:
     notes: list[str] = field(default_factory=list)
 
 
-def write_exports(run, manifest, out_dir: Path, systems, *, assignment: str | None = None,
+def write_exports(run, manifest=None, out_dir: Path | None = None, systems=(), *, assignment: str | None = None,
                   assignment_id: str | None = None, points: float | None = None, feedback_zip: bool = False,
                   feedback_dir: Path | None = None) -> Exported:
     """Write each system's import file into ``out_dir`` (beside grades.csv).
 
-    ``run``: a GradeRun or its results; ``manifest``: the class Manifest (or an old manifest dict).
-    ``assignment`` names the gradebook column (default: the exercise), ``assignment_id`` its id
-    (Canvas ``Name (id)``, Blackboard ``Name |id``; else taken from the roster export when it has a
-    column of that name). ``points``: the points possible (default: the cells graded). With
+    ``run``: a GradeRun or its results; ``manifest``: the class Manifest (or an old manifest dict;
+    default ``run.manifest``); ``out_dir`` default ``run.out_dir``. ``assignment`` names the gradebook
+    column (default: the exercise), ``assignment_id`` its id (Canvas ``Name (id)``, Blackboard
+    ``Name |id``; else taken from the roster export when it has a column of that name). ``points``:
+    the assignment's points in the gradebook, each score scaled to them (score / cells × points,
+    two decimals); default: the number of cells graded, scores as they are. With
     ``feedback_zip``, the feedback workbooks (in ``feedback_dir``, default ``out_dir/feedback``)
     zipped for Moodle's bulk feedback upload. Returns the files written and notes to show."""
     unknown = [s for s in systems if s not in SYSTEMS]
     if unknown:
         raise XlhandError(f"--export {unknown[0]}: not a system xlhand exports to (choose {', '.join(SYSTEMS)})")
-    out_dir = Path(out_dir)
+    manifest = manifest if manifest is not None else run.manifest
+    out_dir = Path(out_dir if out_dir is not None else run.out_dir)
     check_writable(out_dir)
     m = manifest_of(manifest)
     results = results_of(run)
@@ -236,7 +239,11 @@ class _Job:
 
     def score(self, st: _Entry):
         r = self.result(st)
-        return r.score if r is not None and r.status == "graded" else None
+        if r is None or r.status != "graded":
+            return None
+        if self.points is None:
+            return r.score
+        return round(r.score / r.max_score * self.points, 2) if r.max_score else 0.0
 
     def max_points(self) -> float:
         if self.points is not None:
