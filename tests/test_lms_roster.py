@@ -210,3 +210,9 @@ def test_hostile_rosters_are_refused_in_one_line(tmp_path, text, words):
 
 def test_names_lose_line_breaks(tmp_path):
     assert people(roster(tmp_path, 'id,name\ns1,"Ada\nLovelace"\n')) == [("s1", "Ada Lovelace")]
+
+
+def test_a_plain_roster_with_an_id_number_keeps_its_columns(tmp_path):
+    result = roster(tmp_path, "ID number,Name,Section\n7,Ada,A\n")
+    assert result.info["format"] == "csv" and result.students[0].extra == {"Section": "A"}
+    assert people(result) == [("7", "Ada")]

@@ -98,8 +98,9 @@ def detect(header: list[str]) -> Layout | None:
         return BLACKBOARD
     if "sid" in have and "email" in have and ("name" in have or {"first name", "last name"} <= have):
         return GRADESCOPE
-    if have & set(MOODLE_IDNUMBER) or (have & set(EMAIL_HEADERS) and any(
-            k.startswith("last downloaded from") or k.startswith("dernier telechargement") for k in have)):
+    names = any(set(choice) <= have for choice in MOODLE.name_columns[:5])  # first and last name, any language
+    downloaded = any(k.startswith(("last downloaded from", "dernier telechargement")) for k in have)
+    if names and (have & set(MOODLE_IDNUMBER) or (have & set(EMAIL_HEADERS) and downloaded)):
         return MOODLE
     if "identifier" in have and have & set(EMAIL_HEADERS) and "full name" in have:
         return MOODLE  # Moodle's assignment grading worksheet
