@@ -11,12 +11,11 @@ import zipfile
 from dataclasses import dataclass, field
 
 import pytest
+from test_lms_roster import BLACKBOARD, CANVAS, GRADESCOPE, MOODLE
 
 from xlhand.classroom.roster import read_roster
 from xlhand.errors import XlhandError
 from xlhand.grading.exports import csv_bytes, feedback_text, write_exports
-
-from test_lms_roster import BLACKBOARD, CANVAS, GRADESCOPE, MOODLE
 
 
 @dataclass(frozen=True)
@@ -72,8 +71,8 @@ def class_from(tmp_path, text: str, encoding: str = "utf-8") -> Manifest:
     path = tmp_path / "export.csv"
     path.write_bytes(text.encode(encoding))
     roster = read_roster(path)
-    return Manifest("matmul", tuple(ManifestStudent(s.id, s.name, s.extra, file=f"{s.id}.xlsx") for s in roster.students),
-                    roster.info)
+    students = tuple(ManifestStudent(s.id, s.name, s.extra, file=f"{s.id}.xlsx") for s in roster.students)
+    return Manifest("matmul", students, roster.info)
 
 
 def graded(st, score=9.0, status="graded", file=None):
@@ -224,7 +223,7 @@ def test_an_old_manifest_without_roster_info(tmp_path):
     old = {"exercise": "matmul", "students": [{"id": "s1", "name": "Ada", "extra": {"section": "A"},
                                                "file": "s1.xlsx"}]}
     run = [StudentResult("s1", "Ada", "s1.xlsx", "graded", "", 3.0, 4.0)]
-    out = write_exports(run, old, tmp_path, list(("canvas", "moodle", "blackboard", "gradescope")))
+    out = write_exports(run, old, tmp_path, ["canvas", "moodle", "blackboard", "gradescope"])
     assert [p.name for p in out.files] == ["canvas.csv", "canvas-feedback.csv", "moodle.csv", "blackboard.xls",
                                            "gradescope.csv"]
     assert read_csv(tmp_path / "moodle.csv")[1][1][:3] == ["s1", "Ada", "3"]

@@ -11,12 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from gradekit import blank_cells, fill, perfect_values
+from test_lms_roster import GRADESCOPE
 
 from xlhand.classroom.modes import build_class, load_manifest
 from xlhand.grading.gradescope import autograde
-
-from gradekit import blank_cells, fill, perfect_values
-from test_lms_roster import GRADESCOPE
 
 REPO = Path(__file__).resolve().parents[1]
 AUTOGRADER = REPO / "autograder"
@@ -69,7 +68,7 @@ def run_autograder(root: Path, **env) -> dict:
     environment = {**os.environ, "AUTOGRADER_ROOT": str(root), "XLHAND_PYTHON": sys.executable,
                    "PYTHONPATH": str(REPO), **env}
     done = subprocess.run(["bash", str(root / "run_autograder")], cwd=root, env=environment, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     return json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
 
@@ -127,7 +126,7 @@ def test_a_bad_submission_still_writes_results(tmp_path, klass, files, words):
 
 
 def test_no_manifest_is_said_to_the_instructor(tmp_path, klass):
-    made, manifest = klass
+    made, _ = klass
     root = layout(tmp_path, klass, {"a.xlsx": made.worksheets / "G001.xlsx"})
     shutil.rmtree(root / "source" / "keys")
     data = autograde(root)
@@ -144,13 +143,13 @@ def test_setup_sh_installs_the_wheel_beside_it(tmp_path):
     source = tmp_path / "autograder" / "source"
     shutil.copytree(AUTOGRADER, source)
     env = {**os.environ, "AUTOGRADER_ROOT": str(tmp_path / "autograder"), "XLHAND_SETUP_DRY_RUN": "1"}
-    done = subprocess.run(["bash", str(source / "setup.sh")], env=env, capture_output=True, text=True)
+    done = subprocess.run(["bash", str(source / "setup.sh")], env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 1 and "expected one xlhand-*.whl" in done.stderr
     (source / "xlhand-0.1.0-py3-none-any.whl").write_bytes(b"")
-    done = subprocess.run(["bash", str(source / "setup.sh")], env=env, capture_output=True, text=True)
+    done = subprocess.run(["bash", str(source / "setup.sh")], env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert "-m venv" in done.stdout and "pip install --no-cache-dir" in done.stdout
     assert "xlhand-0.1.0-py3-none-any.whl" in done.stdout
     for script in ("setup.sh", "run_autograder"):
         assert os.access(AUTOGRADER / script, os.X_OK), f"{script} must be executable"
-        assert subprocess.run(["bash", "-n", str(AUTOGRADER / script)]).returncode == 0
+        assert subprocess.run(["bash", "-n", str(AUTOGRADER / script)], check=False).returncode == 0

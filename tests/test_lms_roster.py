@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from xlhand.classroom.roster import file_stem, file_stems, read_roster, Student
+from xlhand.classroom.roster import Student, file_stem, file_stems, read_roster
 from xlhand.errors import XlhandError
 
 # Canvas Instructor Guide, "How do I export grades in the Gradebook?": Student (sortable name),

@@ -9,15 +9,14 @@ import json
 import zipfile
 
 import openpyxl
+from gradekit import blank_cells, fill, perfect_values
+from test_lms_exports import read_csv
+from test_lms_roster import CANVAS, MOODLE
 
 from xlhand.classroom.modes import build_class, load_manifest
 from xlhand.classroom.roster import read_roster
 from xlhand.grading.exports import write_exports
 from xlhand.grading.grade import grade
-
-from gradekit import blank_cells, fill, perfect_values
-from test_lms_exports import read_csv
-from test_lms_roster import CANVAS, MOODLE
 
 
 def course(tmp_path, export: str, exercise: str = "matmul"):

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from xlhand.errors import XlhandError
 from xlhand.classroom.roster import read_roster
+from xlhand.errors import XlhandError
 
 
 def roster(tmp_path, text: str, encoding: str = "utf-8"):

@@ -142,7 +142,7 @@ def is_canvas_policy_row(cells: dict[str, str], name: str, ids: list[str]) -> bo
 def moodle_participant(text: str) -> str | None:
     """The participant id in Moodle's worksheet ("Participant 123") or download folder
     (``Full Name_123_assignsubmission_file_``)."""
-    m = re.fullmatch(r"\s*(?:participant|participante?|teilnehmer/in|teilnehmer)\s*(\d+)\s*", text or "", re.I)
+    m = re.fullmatch(r"\s*(?:participant|participante?|teilnehmer/in|teilnehmer)\s*(\d+)\s*", text or "", re.IGNORECASE)
     if m:
         return m[1]
     m = re.match(r"^[^/]*?_(\d+)_assignsubmission_", text or "")

@@ -73,7 +73,7 @@ def read_roster(path: Path, *, id_column: str | None = None, name_column: str | 
     _check_header(path, header)
     layout = lms.detect(header)
     body = [(line, row) for line, row in enumerate(rows[1:], start=2)]
-    cells_of = lambda row: {h: (row[k].strip() if k < len(row) else "") for k, h in enumerate(header) if h}  # noqa: E731
+    cells_of = lambda row: {h: (row[k].strip() if k < len(row) else "") for k, h in enumerate(header) if h}
 
     skipped: list[str] = []
     if layout is lms.CANVAS:
@@ -159,8 +159,8 @@ def _roster_text(path: Path) -> tuple[str, str, list[str]]:
     except UnicodeDecodeError:
         raise XlhandError(f"roster {path}: not text in UTF-8, UTF-16 or Windows-1252 "
                           f"(save it as 'CSV UTF-8')") from None
-    return text, "cp1252", [f"roster {path} is not UTF-8: read it as Windows-1252; check the names, "
-                            f"or save it as 'CSV UTF-8'"]
+    note = f"roster {path} is not UTF-8: read it as Windows-1252; check the names, or save it as 'CSV UTF-8'"
+    return text, "cp1252", [note]
 
 
 def _delimiter(text: str) -> str:

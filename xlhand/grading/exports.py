@@ -298,10 +298,10 @@ class _Job:
                               f"a column '{title} (id)'): Canvas creates a new assignment '{title}' on import")
         if self.format == "canvas":
             identity = [h for h in CANVAS_IDENTITY if h in self.m.roster.get("columns", [])]
-            who = lambda st: [self.value(st, h) for h in identity]  # noqa: E731
+            who = lambda st: [self.value(st, h) for h in identity]
         else:
             identity = list(CANVAS_IDENTITY)
-            who = lambda st: [st.name, "", st.id, "", ""]  # noqa: E731
+            who = lambda st: [st.name, "", st.id, "", ""]
             self.notes.append("canvas: the roster was not a Canvas export: student ids are written as SIS User ID, "
                               "which Canvas matches only if they are the SIS ids")
         notes_col = self.column("notes") if self.format == "canvas" else None
@@ -353,10 +353,10 @@ class _Job:
         if self.format == "blackboard":
             identity = [h for h in ("Last Name", "First Name", "Username", "Student ID")
                         if h in self.m.roster.get("columns", [])]
-            who = lambda st: [self.value(st, h) for h in identity]  # noqa: E731
+            who = lambda st: [self.value(st, h) for h in identity]
         else:
             identity = ["Last Name", "First Name", "Username"]
-            who = lambda st: ["", st.name, st.id]  # noqa: E731
+            who = lambda st: ["", st.name, st.id]
             self.notes.append("blackboard: the roster was not a Grade Center download: student ids are written as "
                               "Username, which Blackboard matches only if they are the usernames")
         rows = [[*identity, heading, "Feedback to Learner", "Feedback Format"]]
@@ -368,11 +368,11 @@ class _Job:
         if self.format == "gradescope":
             identity = [h for h in ("First Name", "Last Name", "Name", "SID", "Email")
                         if h in self.m.roster.get("columns", [])]
-            who = lambda st: [self.value(st, h) for h in identity]  # noqa: E731
+            who = lambda st: [self.value(st, h) for h in identity]
         else:
             email = self.column(*lms.EMAIL_HEADERS)
             identity = ["Name", "SID", "Email"]
-            who = lambda st: [st.name, st.id, self.value(st, email) if email else ""]  # noqa: E731
+            who = lambda st: [st.name, st.id, self.value(st, email) if email else ""]
         numbers = self.step_numbers()
         rows = [[*identity, self.assignment, *[f"Step {k}" for k in numbers], "Feedback"]]
         rows += [[*who(st), self.score(st), *self.steps(st, numbers), self.feedback(st)] for st in self.m.students]
