@@ -153,3 +153,13 @@ def test_setup_sh_installs_the_wheel_beside_it(tmp_path):
     for script in ("setup.sh", "run_autograder"):
         assert os.access(AUTOGRADER / script, os.X_OK), f"{script} must be executable"
         assert subprocess.run(["bash", "-n", str(AUTOGRADER / script)], check=False).returncode == 0
+
+
+def test_points_and_visibility_from_the_environment(tmp_path, klass):
+    made, manifest = klass
+    work = fill(made.worksheets / "G001.xlsx", tmp_path / "mine.xlsx", perfect_values(manifest, "G001"))
+    root = layout(tmp_path, klass, {"mine.xlsx": work})
+    data = run_autograder(root, XLHAND_POINTS="10", XLHAND_VISIBILITY="after_published")
+    assert_gradescope_results(data)
+    assert data["score"] == pytest.approx(10) and sum(t["max_score"] for t in data["tests"]) == pytest.approx(10)
+    assert {t["visibility"] for t in data["tests"]} == {"after_published"} == {data["visibility"]}

@@ -216,3 +216,11 @@ def test_a_plain_roster_with_an_id_number_keeps_its_columns(tmp_path):
     result = roster(tmp_path, "ID number,Name,Section\n7,Ada,A\n")
     assert result.info["format"] == "csv" and result.students[0].extra == {"Section": "A"}
     assert people(result) == [("7", "Ada")]
+
+
+@pytest.mark.parametrize("encoding,bom,newline", [("utf-8", "\ufeff", "\r\n"), ("cp1252", "", "\r\n"),
+                                                  ("utf-16-le", "\ufeff", "\n")])
+def test_canvas_export_in_any_encoding_and_line_end(tmp_path, encoding, bom, newline):
+    text = bom + CANVAS.replace("Zoë, Brontë", "Zoë, Brontë").replace("\n", newline)
+    result = roster(tmp_path, text, encoding=encoding)
+    assert people(result) == [("S001", "Lovelace, Ada"), ("S002", "Zoë, Brontë")]

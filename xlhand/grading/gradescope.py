@@ -92,25 +92,28 @@ def _submitter_id(users: list[dict], ids: list[str]) -> str | None:
     return None
 
 
-def results_json(result, *, visibility: str = "visible", note: str = "") -> dict:
-    """Gradescope's results.json for one StudentResult: the score, the feedback, one test per step."""
+def results_json(result, *, visibility: str = "visible", note: str = "", points: float | None = None) -> dict:
+    """Gradescope's results.json for one StudentResult: the score, the feedback, one test per step.
+    With ``points`` (the autograder's points on Gradescope) every score is scaled to them; else a
+    score is the number of cells right."""
     from xlhand.grading.exports import feedback_text
 
     output = feedback_text(result) + (f"\n{note}" if note else "")
     if result.status != "graded":
         return {"score": 0.0, "output": output, "visibility": visibility, "stdout_visibility": "hidden", "tests": []}
+    scale = points / result.max_score if points and result.max_score else 1.0
     tests = []
     for step in result.steps:
         right = step.score == step.max_score
         tests.append({
             "name": f"Step {step.number}" + (f": {step.title}" if step.title else ""),
             "number": str(step.number),
-            "score": float(step.score), "max_score": float(step.max_score),
+            "score": round(step.score * scale, 4), "max_score": round(step.max_score * scale, 4),
             "status": "passed" if right else "failed",
             "output": f"{step.score:g} of {step.max_score:g} cells right",
             "visibility": visibility,
         })
-    return {"score": float(result.score), "output": output, "visibility": visibility,
+    return {"score": round(result.score * scale, 4), "output": output, "visibility": visibility,
             "stdout_visibility": "hidden", "tests": tests}
 
 
@@ -120,14 +123,14 @@ def failure_json(message: str, visibility: str = "visible") -> dict:
 
 
 def autograde(root: Path = ROOT, *, manifest: Path | None = None, visibility: str = "visible",
-              timeout: float = 60.0) -> dict:
+              timeout: float = 60.0, points: float | None = None) -> dict:
     """Grade the one workbook in ``root/submission`` against the manifest in ``root/source`` and
     write ``root/results/results.json``; returns what was written. Never raises for a bad
     submission or setup: the reason goes into results.json."""
     root = Path(root)
     started = time.monotonic()
     try:
-        data = _grade_one(root, manifest, visibility, timeout)
+        data = _grade_one(root, manifest, visibility, timeout, points)
     except AutograderError as e:
         data = failure_json(str(e), visibility)
     except Exception as e:  # noqa: BLE001 - a bug: still a results.json, and the trace for the instructor's log
@@ -148,7 +151,7 @@ def write_results(root: Path, data: dict) -> Path:
     return path
 
 
-def _grade_one(root: Path, manifest_path: Path | None, visibility: str, timeout: float) -> dict:
+def _grade_one(root: Path, manifest_path: Path | None, visibility: str, timeout: float, points) -> dict:
     from xlhand.classroom.modes import load_manifest
     from xlhand.errors import XlhandError
     from xlhand.grading.exports import results_of
@@ -182,7 +185,7 @@ def _grade_one(root: Path, manifest_path: Path | None, visibility: str, timeout:
     if result.status == "graded" and submitter is not None and result.student_id != submitter:
         note = (f"This worksheet was made for student '{result.student_id}', not for you ('{submitter}'): "
                 f"it was graded as theirs; submit your own worksheet.")
-    return results_json(result, visibility=visibility, note=note)
+    return results_json(result, visibility=visibility, note=note, points=points)
 
 
 def main(argv=None) -> int:
@@ -193,8 +196,11 @@ def main(argv=None) -> int:
     parser.add_argument("--manifest", type=Path, help="the class manifest (default: found under ROOT/source)")
     parser.add_argument("--visibility", choices=VISIBILITY, default="visible")
     parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--points", type=float, help="the autograder's points on Gradescope: scores scaled to them "
+                                                     "(default: one point per cell)")
     args = parser.parse_args(argv)
-    data = autograde(args.root, manifest=args.manifest, visibility=args.visibility, timeout=args.timeout)
+    data = autograde(args.root, manifest=args.manifest, visibility=args.visibility, timeout=args.timeout,
+                     points=args.points)
     print(f"score {data['score']:g}; wrote {args.root / 'results' / 'results.json'}")
     print(data["output"])
     return 0
