@@ -39,8 +39,8 @@ def test_arrange_in_a_row_leaves_the_gap_between_labels_and_cells():
     a, b, c = (values(s, n, (2, 1)) for n in ("a", "a_long_label_name", "c"))
     s.arrange([a, b, c], "right", gap=1)
     assert a.left == 0
-    assert b.left == b.footprint()[1] == a.footprint()[3] + 1
-    assert c.left == b.footprint()[3] + 1  # after b's label, which is wider than b
+    assert b.left == b.footprint().left == a.footprint().right + 1
+    assert c.left == b.footprint().right + 1  # after b's label, which is wider than b
     assert a.top == b.top == c.top
 
 
@@ -62,7 +62,7 @@ def test_grid_rows_start_under_the_tallest_of_the_row_before():
     s = blank_sheet()
     items = [values(s, f"m{k}", (k + 1, 1)) for k in range(4)]
     s.grid(items, columns=2, gap=1)
-    assert items[2].footprint()[0] == max(items[0].bottom, items[1].bottom) + 1
+    assert items[2].footprint().top == max(items[0].bottom, items[1].bottom) + 1
     assert items[2].left == items[0].left and items[3].top == items[2].top
 
 
@@ -70,7 +70,7 @@ def test_next_to_aligns_on_the_chosen_edge():
     s = blank_sheet()
     big, small = values(s, "big", (5, 3)), values(s, "small", (1, 1))
     s.next_to(small, big, "down", align="end")
-    assert small.right == big.right and small.footprint()[0] == big.bottom + 1
+    assert small.right == big.right and small.footprint().top == big.bottom + 1
 
 
 def test_operand_places_a_given_once():
@@ -141,6 +141,54 @@ def hand_coordinates(path: Path) -> list[str]:
 @pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
 def test_no_exercise_computes_a_row_or_column_by_hand(path):
     assert hand_coordinates(path) == []
+
+
+# The shared steps keep the same rule: they place through the sheet's relations, listed here, and
+# never do arithmetic on a position (``at[1] - GAP - width``) or with the gap.
+OPS_MODULES = sorted((ROOT / "xlhand" / "layout" / "ops").glob("*.py"))
+SHEET_PRIMITIVES = {
+    "add", "given", "operand", "given_shape", "step", "group", "chart", "arrow",  # placing things
+    "below", "adjoining", "right_of", "left_of", "above", "clear_right", "below_all",  # where, relative to
+    "next_to", "arrange", "grid", "together",  # moving things next to each other
+}
+SHEET_DATA = {"blocks", "params", "specs", "dims"}
+
+
+def raw_positions(path: Path) -> list[str]:
+    """In a core module: arithmetic with the gap or on a position's row or column (``at[0]``), and any
+    use of the sheet ``s`` other than the primitives listed in SHEET_PRIMITIVES and its data."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.BinOp) and any(isinstance(x, ast.Name) and x.id == "GAP" for x in (node.left, node.right)):
+            found.append(f"{path.name}:{node.lineno}: arithmetic with GAP")
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and (node.value.id == "at" or node.value.id.endswith("_at")):
+            found.append(f"{path.name}:{node.lineno}: {node.value.id}[…]: a position taken apart")
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "s" \
+                and node.attr not in SHEET_PRIMITIVES | SHEET_DATA:
+            found.append(f"{path.name}:{node.lineno}: s.{node.attr} is not a listed primitive")
+    return found
+
+
+@pytest.mark.parametrize("path", OPS_MODULES, ids=lambda p: p.stem)
+def test_no_shared_step_computes_a_row_or_column_by_hand(path):
+    assert hand_coordinates(path) + raw_positions(path) == []
+
+
+def test_the_lint_finds_coordinates_by_hand(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f(s, X, at):\n    W = s.add('W', (1, 1), (at[0], at[1] - GAP - 2))\n"
+                   "    s.glyph(X.bottom, X.left, '→')\n    return s.lowest_row()\n", encoding="utf-8")
+    found = " ".join(hand_coordinates(bad) + raw_positions(bad))
+    for what in ("add(…, (row, col))", ".glyph(…)", ".bottom", ".left", "arithmetic with GAP", "at[…]",
+                 "s.glyph is not", "s.lowest_row is not"):
+        assert what in found
+
+
+def test_adjoining_is_the_row_touching_a_block_from_below():
+    s = blank_sheet()
+    X = values(s, "X", (2, 3))
+    assert s.adjoining(X) == (X.bottom, X.left)
+    assert s.below(X) == (X.bottom + 2, X.left)
 
 
 @pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)

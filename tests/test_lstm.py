@@ -62,6 +62,6 @@ def test_lecture_steps_wrap_into_rows_a_page_wide():
     for top, steps in sorted(rows.items())[1:]:
         assert len(steps) >= 4 or top == max(rows)
         boxes = [b.footprint() for b in sheet.blocks.values() if b.step in steps]
-        assert max(b[3] for b in boxes) - min(b[1] for b in boxes) <= ops.page_columns(landscape=False)
+        assert max(b.right for b in boxes) - min(b.left for b in boxes) <= ops.page_columns(landscape=False)
     order = [t for _, steps in sorted(rows.items()) for t in steps]
     assert order == list(range(1, 33))

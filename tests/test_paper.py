@@ -43,7 +43,7 @@ def test_prints_at_full_size_with_breaks_between_blocks(tmp_path, name, size, st
     sheet = key_sheet(resolve(catalog.get(name), size=size))
     rows, cols = breaks(xml, "rowBreaks"), breaks(xml, "colBreaks")
     for block in sheet.blocks.values():
-        top, left, bottom, right = block.footprint()
+        top, left, bottom, right = block.footprint().edges()
         assert not any(top < r < bottom for r in rows), f"a page break cuts {block.name} (rows {top}-{bottom})"
         assert not any(left < c < right for c in cols), f"a page break cuts {block.name} (cols {left}-{right})"
 

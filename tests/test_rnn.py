@@ -87,7 +87,7 @@ def test_lecture_steps_wrap_into_rows_a_page_wide():
     assert 4 <= len(rows) <= 10
     for blocks in rows.values():
         boxes = [b.footprint() for b in blocks]
-        assert max(b[3] for b in boxes) - min(b[1] for b in boxes) <= ops.page_columns(landscape=False)
+        assert max(b.right for b in boxes) - min(b.left for b in boxes) <= ops.page_columns(landscape=False)
     order = [sheet.blocks[f"h_{t}"] for t in range(1, 33)]
     assert all((a.top, a.left) < (b.top, b.left) if a.top == b.top else a.top < b.top for a, b in zip(order, order[1:]))
     arrows = {(g.row, g.col) for g in sheet.glyphs if g.text == "→"}

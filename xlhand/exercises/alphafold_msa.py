@@ -62,7 +62,7 @@ def layout(s, d, p):
         for i in range(1, r + 1):
             with s.group() as residue:
                 Zp = s.given("Zp", index=i, label=f"Zp_{i} (column j = z_{i}j)")
-                zhat = ops.layernorm_columns(s, f"Zhat_{i}", Zp, eps=EPS, label=f"Zhat_{i}")
+                zhat = ops.layernorm(s, f"Zhat_{i}", Zp, eps=EPS, label=f"Zhat_{i}")
                 pb[i] = ops.matmul(s, f"Pb_{i}", "Wb", zhat, label=f"Pb_{i} = Wb·Zhat_{i}")
             residues.append(residue)
         column = s.arrange(residues, "down", gap=1)
@@ -87,7 +87,7 @@ def _msa_row(s, m, d, bias):
     """M̂_m = LayerNorm(M_m), then the heads one under the other in M̂'s columns (each projection
     under M̂ with its weights at the left), the heads' outputs stacked and mixed by Wo."""
     M = s.given("M", index=m, label=f"M_{m} (MSA row {m})")
-    mhat = ops.layernorm_columns(s, f"Mhat_{m}", M, eps=EPS, label=f"Mhat_{m}")
+    mhat = ops.layernorm(s, f"Mhat_{m}", M, eps=EPS, label=f"Mhat_{m}")
     above = ops.ones_row(s, mhat)  # bg's row of 1s, under M̂ before the heads
     outputs = []
     for h in range(1, d.heads + 1):
@@ -111,7 +111,7 @@ def _head(s, m, h, c, mhat, above, bias):
     QK = ops.scores(s, f"QK_{m}_{h}", proj["K"], proj["Q"], scale=c, at=s.below(above),
                     label=f"QK_{m}_{h} = Kᵀ·Q / √{c}")
     S = ops.elementwise(s, f"S_{m}_{h}", fx.add, [QK, bias], label=f"S_{m}_{h} = QK + {bias.name}")
-    A = ops.heat(ops.softmax_columns(s, f"A_{m}_{h}", S, at=s.below(QK, gap=2),  # clear of S's max row
+    A = ops.heat(ops.softmax(s, f"A_{m}_{h}", S, at=s.below(QK, gap=2),  # clear of S's max row
                                      label=f"A_{m}_{h} = softmax(S)"))
     Vc = ops.copy(s, f"V_{m}_{h}_c", proj["V"], s.below_all(), label=f"V_{m}_{h}")
     VA = ops.matmul(s, f"VA_{m}_{h}", Vc, A, at=s.below(A, gap=2), label=f"VA_{m}_{h} = V·A")  # clear of the Σ row

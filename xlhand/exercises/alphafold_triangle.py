@@ -87,7 +87,7 @@ def _projections(s, i):
     under ẑ_i for the biases) with its gate σ right of it: a = σ(Wag·ẑ + bag) ⊙ (Wa·ẑ + ba) under
     the gate, b likewise, g = σ(Wg·ẑ + bg)."""
     Zp = s.given("Zp", index=i, label=f"Zp_{i} (column j = z_{i}j)")
-    Zhat = ops.layernorm_columns(s, f"Zhat_{i}", Zp, eps=EPS, label=f"Zhat_{i}")
+    Zhat = ops.layernorm(s, f"Zhat_{i}", Zp, eps=EPS, label=f"Zhat_{i}")
     above = ops.ones_row(s, Zhat)
     out = []
     for x in ("a", "b"):
@@ -119,7 +119,7 @@ def _triangles(s, i, r, a, b, g, outgoing):
                               label, formula=cell))
     t = s.add(f"t_{i}", (c, r), s.below(products[-1]), "computed", f"t_{i}: col j = Σ_k ab_{i}_j",
               formula=lambda ch, j: fx.sum_range(products[j].row_range(ch)))
-    tn = ops.layernorm_columns(s, f"tn_{i}", t, eps=EPS, label=f"LayerNorm(t_{i})")
+    tn = ops.layernorm(s, f"tn_{i}", t, eps=EPS, label=f"LayerNorm(t_{i})")
     z_lin = ops.linear(s, f"Zlin_{i}", "Wz", tn, "bz", label="Wz·LN(t) + bz")
     ops.elementwise(s, f"Zout_{i}", fx.mul, [g, z_lin], at=s.right_of(z_lin), role="output",
                     label=f"Zout_{i} = g_{i} ⊙ Zlin_{i}")

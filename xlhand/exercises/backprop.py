@@ -109,7 +109,7 @@ def _iteration(s, it, X, weights):
                     else:
                         # e^(Z3 − max) under W3 (past Z3's max row), so that P, right of it, stands
                         # under Z3: the column stays narrow
-                        P = ops.softmax_columns(s, n("P"), Z[k], at=s.below(used[k][0]), role="output")
+                        P = ops.softmax(s, n("P"), Z[k], at=s.below(used[k][0]), role="output")
             with step("Loss: L = −Σ Y ⊙ ln P (cross-entropy, all samples)"):
                 if later:
                     Y = ops.carry(s, n("Y"), s.blocks["Y"], at=s.below(P), label=f"{n('Y')} (targets)")

@@ -81,7 +81,7 @@ def _attend(s, t, x, Kc, Vc, dm):
     Vc = _grow(s, f"Vc_{t}", Vc, v, s.below(Kc), f"Vc_{t} = [Vc_{t - 1} | v_{t}]" if t > 1 else "Vc_1 = [v_1]")
     S = ops.scores(s, f"s_{t}", Kc, q, scale=dm, at=s.below(Vc), label=f"s_{t} = Kc_{t}ᵀ·q_{t}/√{dm}")
     # the exponentials under the scores (past their max row) and a_t right of them: a page wide
-    A = ops.heat(ops.softmax_columns(s, f"a_{t}", S, at=s.below(S, gap=2), label=f"a_{t}"))
+    A = ops.heat(ops.softmax(s, f"a_{t}", S, at=s.below(S, gap=2), label=f"a_{t}"))
     z = ops.matmul(s, f"z_{t}", ops.copy_left(s, f"z_{t}_V", Vc, s.below(A), label=f"Vc_{t}"), A, label=f"z_{t}")
     return Kc, Vc, ops.matmul(s, f"l_{t}", "Wo", z, label=f"l_{t}")
 

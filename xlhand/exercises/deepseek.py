@@ -104,13 +104,13 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
         pos = s.add("pos", (1, T), s.below(Qrp), "given", "", values=np.arange(1, T + 1)[None, :], named=False,
                     side_label="t")
         theta = s.given("theta", at=s.right_of(pos), label="θ")
-        ang = s.add("ang", (1, T), s.below(pos, gap=-1), "computed", "", side_label="t·θ",
+        ang = s.add("ang", (1, T), s.adjoining(pos), "computed", "", side_label="t·θ",
                     formula=lambda i, j: f"{pos.cell(0, j)}*{ops.absolute(theta)}",
                     expect=lambda v: np.arange(1, T + 1)[None, :] * float(np.ravel(v["theta"])[0]))
-        cos = s.add("cos", (1, T), s.below(ang, gap=-1), "computed", "", side_label="cos",
+        cos = s.add("cos", (1, T), s.adjoining(ang), "computed", "", side_label="cos",
                     formula=lambda i, j: f"COS({ang.cell(0, j)})",
                     expect=lambda v: np.cos(np.arange(1, T + 1)[None, :] * float(np.ravel(v["theta"])[0])))
-        sin = s.add("sin", (1, T), s.below(cos, gap=-1), "computed", "", side_label="sin",
+        sin = s.add("sin", (1, T), s.adjoining(cos), "computed", "", side_label="sin",
                     formula=lambda i, j: f"SIN({ang.cell(0, j)})",
                     expect=lambda v: np.sin(np.arange(1, T + 1)[None, :] * float(np.ravel(v["theta"])[0])))
         Kr = _rotated(s, "Kr", Krp, cos, sin, s.below(sin), "Kr = Rot(Krp) (cache)")
@@ -133,9 +133,9 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
                 S = ops.scores(s, f"S_{h}", K, Q, scale=scale, at=s.below(K),
                                label=f"S_{h} = K_{h}ᵀ·Q_{h}/√{scale}")
                 if causal:
-                    A = ops.softmax_columns_causal(s, f"A_{h}", S, label=f"A_{h} = softmax, causal")
+                    A = ops.softmax(s, f"A_{h}", S, mask="causal", label=f"A_{h} = softmax, causal")
                 else:
-                    A = ops.softmax_columns(s, f"A_{h}", S, label=f"A_{h} = softmax(S_{h})")
+                    A = ops.softmax(s, f"A_{h}", S, label=f"A_{h} = softmax(S_{h})")
                 ops.heat(A)
                 O = ops.matmul(s, f"O_{h}", ops.copy_left(s, f"O_{h}_V", V, s.below(A), label=f"V_{h}"), A,
                                at=s.below(A), label=f"O_{h} = V_{h}·A_{h}")
@@ -174,7 +174,7 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates):
                 + (" / Σ" if normalize_gates else "")):
         logits = ops.matmul(s, "logits", "Wr", Attn, label="logits = Wr·Attn")
         if gate == "softmax":
-            G = ops.softmax_columns(s, "gate", logits, label="gate = softmax(logits)")
+            G = ops.softmax(s, "gate", logits, label="gate = softmax(logits)")
         else:
             G = ops.sigmoid(s, "gate", logits, label="gate = σ(logits)")
         top_k = s.add("top_k", (1, 1), s.right_of(G), "given", "top_k", values=np.array([[k]]), named=False)

@@ -151,7 +151,7 @@ def layout(s, d, p):
         query = ops.carry(s, "Cond_q", cond, s.below(QK), label="Cond")
         S = ops.scores(s, "S", QK, query, label="S = QKᵀ·Cond")
     with s.step("A = softmax of each column of S"):
-        A = ops.heat(ops.softmax_columns_down(s, "A", S))
+        A = ops.heat(ops.softmax(s, "A", S, direction="down"))
     with s.step("Attention pooling Att = Cond·A (no values, as in the seed)"):
         values = ops.carry(s, "Cond_v", cond, s.below_all(), label="Cond")
         att = ops.matmul(s, "Att", values, A, label="Att = Cond·A")

@@ -191,7 +191,7 @@ def _head_and_loss(s, tag, R, act, *, residual, level_with=None):
         Zout = ops.linear(s, f"Z{tag}out", "Wout" if residual else s.blocks["Wout"], R,
                           "bout" if residual else s.blocks["bout"], label=f"Z{tag}out = Wout·{src}+b")
         if act == "softmax":
-            Y = ops.softmax_columns(s, f"Y{tag}", Zout, at=s.below(Zout, gap=2), role="output")
+            Y = ops.softmax(s, f"Y{tag}", Zout, at=s.below(Zout, gap=2), role="output")
         else:
             Y = ops.sigmoid(s, f"Y{tag}", Zout, at=s.below(Zout), role="output")
             s.arrow(Zout, Y)

@@ -38,7 +38,7 @@ def layout(s, d, p):
         with s.step("y_t = softmax(O) over each column: Y = [y_1 … y_T]"):
             # the exponentials under O (past its max row) and Y right of them, so that O, e^(O − max)
             # and Y stand two blocks wide rather than three
-            ops.softmax_columns(s, "Y", O, at=s.below(O, gap=2), role="output", label="Y = softmax(O)")
+            ops.softmax(s, "Y", O, at=s.below(O, gap=2), role="output", label="Y = softmax(O)")
     s.next_to(outputs, grid, "down")
 
 

@@ -53,7 +53,7 @@ def layout(s, d, p):
         with s.step("Attention: scores e = Hᵀ·sd, weights alpha = softmax(e), context ctx = H·alpha"):
             query = ops.carry(s, "e_Q", sd, at=s.right_of(H), label="sd")  # sd above e, Hᵀ left of it
             e = ops.scores(s, "e", H, query, label="e = Hᵀ·sd")
-            alpha = ops.heat(ops.softmax_columns(s, "alpha", e, label="alpha = softmax(e)"))
+            alpha = ops.heat(ops.softmax(s, "alpha", e, label="alpha = softmax(e)"))
             ctx = ops.matmul(s, "ctx", ops.copy_left(s, "ctx_V", H, s.below(alpha), label="H"), alpha,
                              label="ctx = H·alpha")
         with s.step("Attentional state: att = tanh(Wc·[ctx; sd])"):

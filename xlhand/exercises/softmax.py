@@ -33,7 +33,7 @@ def reference(d, p):
 def layout(s, d, p):
     with s.step("The largest score (max, under z), e^(z − max), their sum Σ, P = e^(z − max) / Σ"):
         z = s.given("z", label="z (scores)")
-        P = ops.softmax_columns(s, "P", z, role="output", label="P = e^(z − max) / Σ")
+        P = ops.softmax(s, "P", z, role="output", label="P = e^(z − max) / Σ")
     with s.step("Two classes: stack each input x over a 0, X2 = [x; 0]"):
         x = s.given("x", at=s.below_all(), label="x (inputs)")
         zeros = ops.row_under(s, "x_zeros", x, 0, "0s")
@@ -42,7 +42,7 @@ def layout(s, d, p):
     with s.step("softmax over each column of X2: Q = e^(X2 − max) / Σ"):
         # X2 | e^(X2 − max) | Q in a row; for more than four inputs, e^(X2 − max) under X2 (past its max
         # row) and Q right of it, so that the step stays a page wide
-        Q = ops.softmax_columns(s, "Q", X2, at=s.below(X2) if d.m > 4 else None, label="Q = softmax([x; 0])")
+        Q = ops.softmax(s, "Q", X2, at=s.below(X2) if d.m > 4 else None, label="Q = softmax([x; 0])")
     with s.step("The sigmoid directly: σ(x) = 1 / (1 + e^−x), equal to Q's first row"):
         ops.sigmoid(s, "sig", x, role="output", label="σ(x) = Q's first row")  # right of x
     with s.step(f"σ(x) and softmax([x; 0])'s first row for x = {CURVE_X[0]:g} … {CURVE_X[-1]:g}: one curve"):

@@ -31,7 +31,7 @@ def layout(s, d, p):
         s.next_to(T, Zt, "up")  # T over Zt, z left of it: every pairing of a score and a temperature
     with s.step("softmax of each column: max, e^(Zt − max), Σ, P"):
         # e^(Zt − max) under Zt (past its max row) and P right of it: a page wide for six temperatures
-        P = ops.softmax_columns(s, "P", Zt, at=s.below(Zt), role="output", label="P = softmax(z / T)")
+        P = ops.softmax(s, "P", Zt, at=s.below(Zt), role="output", label="P = softmax(z / T)")
     with s.step("Greedy choice: each column’s largest p and its row"):
         pmax = ops.col_max(s, "pmax", P, at=s.below(P), label="largest p")
         ops.argmax_columns(s, "greedy", P, at=s.below(pmax, gap=0), role="output", label="greedy choice (row)")

@@ -68,7 +68,7 @@ def layout(s, d, p):
     with s.group() as sublayers:
         with s.step("Residual and LayerNorm: R1 = Xp + F, N1 = LayerNorm(R1)"), s.group() as norm1:
             R1 = ops.elementwise(s, "R1", fx.add, [Xp, F], at=s.below_all(), label="R1 = Xp + F")
-            N1 = ops.layernorm_columns(s, "N1", R1, eps=EPS)
+            N1 = ops.layernorm(s, "N1", R1, eps=EPS)
         s.next_to(norm1, attended, "down")
         with s.step("Feed-forward: Zf = W1·N1 + b1, Hf = ReLU(Zf), O = W2·Hf + b2 (N1 above Zf, Hf above O)"):
             Zf = ops.linear(s, "Zf", "W1", N1, "b1", label="Zf = W1·N1 + b1")
@@ -76,7 +76,7 @@ def layout(s, d, p):
             O = ops.linear(s, "O", "W2", Hf, "b2", label="O = W2·Hf + b2")
     with s.step("Residual and LayerNorm: R2 = N1 + O, N2 = LayerNorm(R2) (the block's output)"), s.group() as norm2:
         R2 = ops.elementwise(s, "R2", fx.add, [N1, O], at=s.below_all(), label="R2 = N1 + O")
-        ops.layernorm_columns(s, "N2", R2, eps=EPS, role="output", label="N2 = LayerNorm(R2)")
+        ops.layernorm(s, "N2", R2, eps=EPS, role="output", label="N2 = LayerNorm(R2)")
     s.next_to(norm2, sublayers, "down")
 
 

@@ -166,7 +166,7 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population"):
     with s.step("Output: logits = Wout·dec_N3, P = softmax over the vocabulary, the word of each column's "
                 "largest P; next_word = the last position's"):
         logits = ops.matmul(s, "logits", "Wout", memory, at=ops.under(memory, memory), label="logits = Wout·dec_N3")
-        P = ops.softmax_columns(s, "P", logits, role="output", label="P = softmax(logits)")
+        P = ops.softmax(s, "P", logits, role="output", label="P = softmax(logits)")
         best = ops.argmax_columns(s, "best", P, label="row of the largest P",
                                   at=s.below(P, gap=2))
         pred = s.add("pred", (1, d.n_tgt), s.below(best), "output", "pred = vocab[row]",
@@ -222,9 +222,9 @@ def _multi_head(s, d, pre, Xq, Xkv, *, causal, above, intro=""):
                 S = ops.scores(s, f"{pre}S_{h}", K, Q, scale=d.d_k, at=ops.under(V, Xq),
                                label=f"{pre}S_{h} = Kᵀ·Q/√{d.d_k}")
                 if causal:
-                    A = ops.softmax_columns_causal(s, f"{pre}A_{h}", S, label=f"{pre}A_{h} (causal)")
+                    A = ops.softmax(s, f"{pre}A_{h}", S, mask="causal", label=f"{pre}A_{h} (causal)")
                 else:
-                    A = ops.softmax_columns(s, f"{pre}A_{h}", S, label=f"{pre}A_{h} = softmax")
+                    A = ops.softmax(s, f"{pre}A_{h}", S, label=f"{pre}A_{h} = softmax")
                 ops.heat(A)
                 F = ops.matmul(s, f"{pre}F_{h}", ops.copy_left(s, f"{pre}F_{h}_V", V, s.below(A), label=f"V_{h}"),
                                A, at=s.below(A), label=f"{pre}F_{h} = V·A")
@@ -248,8 +248,8 @@ def _add_and_norm(s, side, k, x, a, eps, opts):
                 f"{side}_N{k} = γ{k} ⊙ (R{k} − mean)/σ + β{k}"):
         R = s.add(f"{side}_R{k}", x.shape, s.below(a), "computed", f"{side}_R{k} = {_src(x)} + {_src(a)}",
                   formula=lambda i, j: f"{x.cell(i, j)}+{a.cell(i, j)}")
-        return ops.layernorm_affine(s, f"{side}_N{k}", R, f"{side}_gamma{k}", f"{side}_beta{k}", eps,
-                                    at=s.below(R), label=f"{side}_N{k} = γ⊙x̂ + β", **opts)
+        return ops.layernorm(s, f"{side}_N{k}", R, gamma=f"{side}_gamma{k}", beta=f"{side}_beta{k}", eps=eps,
+                             at=s.below(R), label=f"{side}_N{k} = γ⊙x̂ + β", **opts)
 
 
 # --- numbers -------------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ def layout(s, d, p):
         with s.step("Scores: u = Wout·h (one score per vocabulary word)"):
             u = ops.matmul(s, "u", "Wout", h, label="u = Wout·h")
         with s.step("Probabilities: p = softmax(u)"):
-            probs = ops.softmax_columns(s, "p", u, role="output")
+            probs = ops.softmax(s, "p", u, role="output")
         with s.step("Loss: y = onehot(context) under p, L = −Σ y ⊙ ln p = −ln p[context]"):
             y = ops.one_hot(s, "y", vocab, context, at=s.below(probs), label="y = onehot(context)")
             L = ops.cross_entropy(s, "L", y, probs, at=s.below(y), label="L = −Σ y⊙ln p")

@@ -12,6 +12,8 @@ from typing import Callable
 import numpy as np
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
+from xlhand.layout.box import Box
+
 ROLES = ("given", "weight", "bias", "target", "computed", "output", "gradient", "blank")
 
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -41,7 +43,7 @@ ExpectFn = Callable[[dict], np.ndarray]
 
 
 @dataclass(eq=False)
-class Block:
+class Block(Box):
     """A named matrix of cells. Exactly one of ``values``, ``formula`` or ``text`` fills it."""
 
     name: str
@@ -61,31 +63,17 @@ class Block:
     extra: dict = field(default_factory=dict)
     final: bool = False  # set by Sheet.finish(): only then are cell addresses known
 
-    # --- geometry -------------------------------------------------------------------------
-    @property
-    def bottom(self) -> int:
-        """First row below the block."""
-        return self.top + self.rows
-
-    @property
-    def right(self) -> int:
-        """First column right of the block."""
-        return self.left + self.cols
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return (self.rows, self.cols)
-
+    # --- geometry (top, left, rows, cols, bottom, right: see box.Box) ---------------------
     @property
     def is_computed(self) -> bool:
         return self.formula is not None
 
-    def footprint(self) -> tuple[int, int, int, int]:
-        """(top, left, bottom, right) of every cell the block writes in: its cells, the label row
-        above them as wide as the label's text, and the cell left of it for a side label."""
+    def footprint(self) -> Box:
+        """Every cell the block writes in: its cells, the label row above them as wide as the label's
+        text, and the cell left of it for a side label."""
         width = max(self.cols, label_columns(self.label)) if self.label else self.cols
-        return (self.top - (1 if self.label else 0), self.left - (1 if self.side_label else 0),
-                self.bottom, self.left + width)
+        top, left = self.top - (1 if self.label else 0), self.left - (1 if self.side_label else 0)
+        return Box(top, left, self.bottom - top, self.left + width - left)
 
     def occupied(self) -> list[tuple[int, int, bool]]:
         """(row, col, is a label cell) of every cell the block writes in: the label row as wide as its
@@ -98,10 +86,6 @@ class Block:
             if self.side_label:
                 cells.append((r, self.left - 1, True))
         return cells
-
-    def move(self, d_row: int, d_col: int) -> None:
-        self.top += d_row
-        self.left += d_col
 
     # --- addresses (valid once the sheet has fixed its positions) --------------------------
     def cell(self, i: int = 0, j: int = 0, absolute: bool = False) -> str:

@@ -54,6 +54,18 @@ def printable_mm(paper: str, landscape: bool) -> tuple[float, float]:
     return (width - MARGIN_MM["left"] - MARGIN_MM["right"], height - MARGIN_MM["top"] - MARGIN_MM["bottom"])
 
 
+def page_columns(paper: str = "a4", landscape: bool = True) -> int:
+    """How many sheet columns one printed page holds at full size, after the margin column: 16 on
+    A4 in landscape, 11 in portrait."""
+    width_mm, _ = printable_mm(paper, landscape)
+    return int((width_mm - MARGIN_COLUMN_MM) / COLUMN_MM)
+
+
+def narrowest_page_columns(landscape: bool = True) -> int:
+    """:func:`page_columns` on the narrower of the papers (what fits on A4 and on Letter)."""
+    return min(page_columns(paper, landscape) for paper in PAPERS)
+
+
 def page_grid(sheet: Sheet, paper: str, row_points: dict[int, float], landscape: bool | None = None) -> PageGrid:
     """The page grid in the given orientation, or else the one that cuts fewer blocks, then needs
     fewer pages (portrait on a tie)."""
@@ -63,10 +75,10 @@ def page_grid(sheet: Sheet, paper: str, row_points: dict[int, float], landscape:
 
 
 def _grid(sheet: Sheet, paper: str, landscape: bool, row_points: dict[int, float]) -> PageGrid:
-    width_mm, height_mm = printable_mm(paper, landscape)
-    columns = int((width_mm - MARGIN_COLUMN_MM) / COLUMN_MM)
-    boxes = [b.footprint() for b in sheet.blocks.values()] + [c.footprint() for c in sheet.charts]
-    texts = [(g.row, g.col, g.row + 1, g.col + g.width()) for g in sheet.glyphs]  # arrows glue nothing
+    _, height_mm = printable_mm(paper, landscape)
+    columns = page_columns(paper, landscape)
+    boxes = [thing.footprint().edges() for thing in [*sheet.blocks.values(), *sheet.charts]]
+    texts = [glyph.footprint().edges() for glyph in sheet.glyphs]  # arrows glue nothing
     header = (0, MARGIN_COLS, sheet.header_rows, MARGIN_COLS)  # the header is one piece
     row_spans = (_touching([(top, bottom, left, right) for top, left, bottom, right in boxes + [header]])
                  + [(top, bottom) for top, _, bottom, _ in texts])

@@ -30,136 +30,13 @@ import numpy as np
 
 from xlhand.layout import style
 from xlhand.layout.blocks import NAME_PATTERN, ROLES, Block, ExpectFn, FormulaFn
+from xlhand.layout.box import GAP, Box, LayoutError, ShapeError, box, placed
+from xlhand.layout.drawing import Chart, Glyph, Group
 from xlhand.layout.style import COLUMN_WIDTH  # noqa: F401 - the writer sets every column to it
 
-GAP = 1  # empty rows/columns between blocks
+__all__ = ["GAP", "MARGIN_COLS", "Box", "Chart", "Glyph", "Group", "LayoutError", "ShapeError", "Sheet"]
 MARGIN_COLS = 1
 DIRECTIONS = ("right", "left", "down", "up")
-
-
-@dataclass
-class Glyph:
-    """A piece of free text on the sheet: an arrow, an operator, a note."""
-
-    row: int
-    col: int
-    text: str
-    kind: str = "glyph"  # glyph | note | label
-
-    def width(self) -> int:
-        """Columns the text covers (a glyph is centred in its one cell; a note runs to the right)."""
-        return 1 if self.kind == "glyph" else style.text_columns(self.text)
-
-
-CHART_ROWS = 14  # a chart's height on the sheet, in rows (about 74 mm)
-CHART_COLS = 7  # and its width, in columns (about 106 mm)
-
-
-@dataclass(eq=False)
-class Chart:
-    """A native spreadsheet chart fed by blocks of the sheet, so it follows every edit.
-
-    ``kind`` is ``line`` (series over their positions), ``column`` (bars) or ``scatter`` (each
-    series is (x block, y block): a curve such as an activation function). A series is
-    ``(legend, block, index, axis)``: row ``index`` of ``block`` when ``axis`` is ``row``, column
-    ``index`` when it is ``col``; for a scatter, ``(legend, (x, index, axis), (y, index, axis))``.
-    It takes up a rectangle of cells like a block (``CHART_ROWS`` × ``CHART_COLS`` and a title row),
-    so arrangement, overlap checks and page breaks treat it as one."""
-
-    title: str
-    series: list
-    top: int = 0
-    left: int = 0
-    kind: str = "line"
-    x_title: str = ""
-    y_title: str = ""
-    rows: int = CHART_ROWS
-    cols: int = CHART_COLS
-    name: str = "chart"
-
-    @property
-    def bottom(self) -> int:
-        return self.top + self.rows
-
-    @property
-    def right(self) -> int:
-        return self.left + self.cols
-
-    def footprint(self) -> tuple[int, int, int, int]:
-        return (self.top, self.left, self.bottom, self.right)
-
-    def occupied(self) -> list[tuple[int, int, bool]]:
-        return [(r, c, False) for r in range(self.top, self.bottom) for c in range(self.left, self.right)]
-
-    def move(self, d_row: int, d_col: int) -> None:
-        self.top += d_row
-        self.left += d_col
-
-
-class Group:
-    """Blocks and the text around them that move together: one time step, one head, one panel.
-
-    Its edges are those of everything in it, labels included (``top`` is the row of its highest
-    label, ``bottom`` the first row under it), so groups placed next to each other never touch."""
-
-    def __init__(self) -> None:
-        self.blocks: list[Block] = []
-        self.glyphs: list[Glyph] = []
-        self.charts: list[Chart] = []
-
-    def _edges(self) -> tuple[int, int, int, int]:
-        boxes = ([b.footprint() for b in self.blocks + self.charts]
-                 + [(g.row, g.col, g.row + 1, g.col + g.width()) for g in self.glyphs])
-        if not boxes:
-            raise LayoutError("an empty group has no place")
-        return (min(b[0] for b in boxes), min(b[1] for b in boxes),
-                max(b[2] for b in boxes), max(b[3] for b in boxes))
-
-    @property
-    def top(self) -> int:
-        return self._edges()[0]
-
-    @property
-    def left(self) -> int:
-        return self._edges()[1]
-
-    @property
-    def bottom(self) -> int:
-        return self._edges()[2]
-
-    @property
-    def right(self) -> int:
-        return self._edges()[3]
-
-    def move(self, d_row: int, d_col: int) -> None:
-        for b in self.blocks + self.charts:
-            b.move(d_row, d_col)
-        for g in self.glyphs:
-            g.row += d_row
-            g.col += d_col
-
-    def add(self, item: "Block | Chart | Glyph | Group") -> None:
-        if isinstance(item, Group):
-            self.blocks.extend(b for b in item.blocks if b not in self.blocks)
-            self.charts.extend(c for c in item.charts if c not in self.charts)
-            self.glyphs.extend(g for g in item.glyphs if g not in self.glyphs)
-        elif isinstance(item, Block):
-            if item not in self.blocks:
-                self.blocks.append(item)
-        elif isinstance(item, Chart):
-            if item not in self.charts:
-                self.charts.append(item)
-        else:
-            self.glyphs.append(item)
-
-
-def _box(item) -> tuple[int, int, int, int]:
-    """(top, left, bottom, right) of everything an item writes in, labels included."""
-    return item._edges() if isinstance(item, Group) else item.footprint()
-
-
-def _move(item, d_row: int, d_col: int) -> None:
-    item.move(d_row, d_col)
 
 
 @dataclass
@@ -242,19 +119,28 @@ class Sheet:
         for a ragged stack (``Given.stack``), ``index`` is the item number.
         """
         spec = self.specs[name]
-        value = self.params[name]
+        value = self._given_value(name, index)
         role = role or spec.role
         block_name = name if index is None else f"{name}_{index}"
-        if index is not None and getattr(spec, "stack", None) is not None:
-            value = value[list(spec.items(self.dims)).index(index)]
-        elif index is not None:
-            value = value[index - 1]
         if spec.kind == "number":
             matrix = np.atleast_2d(np.asarray(value, dtype=float))
             return self.add(block_name, matrix.shape, at, role, label or block_name, values=matrix)
         if spec.kind == "texts":
             return self.add(block_name, (1, len(value)), at, role, label or block_name, text=[list(value)])
         return self.add(block_name, (1, 1), at, role, label or block_name, text=[[value]])
+
+    def _given_value(self, name: str, index: int | None = None):
+        spec, value = self.specs[name], self.params[name]
+        if index is not None and getattr(spec, "stack", None) is not None:
+            return value[list(spec.items(self.dims)).index(index)]
+        return value if index is None else value[index - 1]
+
+    def given_shape(self, name: str, index: int | None = None) -> tuple[int, int]:
+        """The shape of the block :meth:`given` would place (before placing it)."""
+        value = self._given_value(name, index)
+        if self.specs[name].kind == "number":
+            return np.atleast_2d(np.asarray(value, dtype=float)).shape
+        return (1, len(value)) if self.specs[name].kind == "texts" else (1, 1)
 
     def operand(self, name: str, at: tuple[int, int] | None = None, label: str | None = None, **kw) -> Block:
         """The given ``name``: placed at ``at`` the first time it is asked for, the same block after."""
@@ -273,12 +159,12 @@ class Sheet:
 
     def note_below(self, item: Block | Group, text: str) -> None:
         """A note in the row just under ``item``, at its left edge."""
-        top, left, bottom, _ = _box(item)
-        self.note(bottom, item.left if isinstance(item, Block) else left, text)
+        self.note(*self.adjoining(item), text)
 
     def note_right(self, item: Block | Group, text: str, gap: int = GAP) -> None:
-        """A note right of ``item`` (after its label), level with its first row of cells."""
-        self.note(_first_row(item), _box(item)[3] + gap - 1 if gap else _box(item)[3], text)
+        """A note right of ``item`` (after its label), level with its first row of cells; ``gap``
+        counts the note's own first (empty) character as one column."""
+        self.note(*self.right_of(item, max(gap - 1, 0)), text)
 
     def arrow(self, source: Block, target: Block) -> None:
         """An arrow in the gap between two neighbouring blocks."""
@@ -298,27 +184,46 @@ class Sheet:
         return chart
 
     # --- relative positions ---------------------------------------------------------------
+    # ``item`` is a block, a chart, a group, or the (row, col) where a labelled block will stand.
     @staticmethod
-    def below(item: Block | Group, gap: int = GAP) -> tuple[int, int]:
-        """Top-left of a labelled block under ``item`` (leaving a gap and a label row)."""
-        top, left, bottom, _ = _box(item)
-        return (bottom + gap + 1, item.left if isinstance(item, Block) else left)
+    def below(item, gap: int = GAP, in_columns_of=None) -> tuple[int, int]:
+        """Top-left of a labelled block under ``item`` (leaving a gap and a label row), at its left
+        edge or at that of ``in_columns_of`` (under a group, in the columns of one of its blocks)."""
+        return (box(item).bottom + gap + 1, placed(in_columns_of or item).left)
 
     @staticmethod
-    def right_of(item: Block | Group, gap: int = GAP) -> tuple[int, int]:
+    def adjoining(item) -> tuple[int, int]:
+        """Top-left of an unlabelled row touching ``item`` from below, in its columns: the row of 1s
+        under an input, a Σ, max or mean row under a matrix."""
+        item = placed(item)
+        return (box(item).bottom, item.left)
+
+    @staticmethod
+    def right_of(item, gap: int = GAP) -> tuple[int, int]:
         """Top-left of a block right of ``item``, its cells level with the item's first row of cells."""
-        _, _, _, right = _box(item)
-        return (_first_row(item), right + gap)
+        item = placed(item)
+        return (item.first_row, box(item).right + gap)
 
     @staticmethod
-    def left_of(item: Block | Group, width: int, gap: int = GAP) -> tuple[int, int]:
-        _, left, _, _ = _box(item)
-        return (_first_row(item), left - gap - width)
+    def left_of(item, width: int, gap: int = GAP) -> tuple[int, int]:
+        """Top-left of a block ``width`` columns wide ending ``gap`` columns left of ``item``, level
+        with its first row of cells: the weights of a product left of where its result stands."""
+        item = placed(item)
+        return (item.first_row, box(item).left - gap - width)
 
     @staticmethod
-    def above(item: Block | Group, height: int, gap: int = GAP) -> tuple[int, int]:
-        top, _, _, _ = _box(item)
-        return (top - gap - height, item.left if isinstance(item, Block) else _box(item)[1])
+    def above(item, height: int, gap: int = GAP) -> tuple[int, int]:
+        """Top-left of a block ``height`` rows tall over ``item`` (and its label), in its columns."""
+        item = placed(item)
+        return (box(item).top - gap - height, item.left)
+
+    def clear_right(self, item: Block, above: int, gap: int = GAP) -> tuple[int, int]:
+        """Top-left of a block level with ``item``, right of every block that stands in item's rows or
+        in the rows over them where a labelled block ``above`` rows tall will stand (a gap and a label
+        row over the item): a product ``dW = dZ·Aᵀ`` beside dZ, with room for Aᵀ above it."""
+        top = item.first_row - gap - 1 - above - 1
+        rights = [b.right for b in self.blocks.values() if b.spans_rows(top, item.bottom)]
+        return (item.first_row, max(rights, default=self.leftmost_col()) + gap)
 
     def below_all(self, gap: int = 2) -> tuple[int, int]:
         """Top-left of a labelled block under everything placed so far, at the leftmost column."""
@@ -344,14 +249,14 @@ class Sheet:
         right/left, left for down/up), their ``end`` edges, or ``center``."""
         if direction not in DIRECTIONS:
             raise LayoutError(f"direction {direction!r}: expected one of {', '.join(DIRECTIONS)}")
-        it, an = _box(item), _box(anchor)
+        it, an = box(item).edges(), box(anchor).edges()
         if direction in ("right", "left"):
             d_col = an[3] + gap - it[1] if direction == "right" else an[1] - gap - it[3]
             d_row = _aligned(it[0], it[2], an[0], an[2], align)
         else:
             d_row = an[2] + gap - it[0] if direction == "down" else an[0] - gap - it[2]
             d_col = _aligned(it[1], it[3], an[1], an[3], align)
-        _move(item, d_row, d_col)
+        item.move(d_row, d_col)
         return item
 
     def arrange(self, items, direction: str = "right", gap: int = GAP, align: str = "start") -> Group:
@@ -360,7 +265,7 @@ class Sheet:
         items = list(items)
         for before, item in zip(items, items[1:]):
             self.next_to(item, before, direction, gap, align)
-        return self._gathered(items)
+        return self.together(items)
 
     def grid(self, items, columns: int, gap: int = GAP, row_gap: int | None = None) -> Group:
         """Items in rows of ``columns``, left to right, rows top to bottom, each row under the tallest
@@ -370,27 +275,24 @@ class Sheet:
         firsts = [items[k] for k in range(0, len(items), columns)]
         for above, row, first in zip(rows, rows[1:], firsts[1:]):
             d_row = above.bottom + (gap if row_gap is None else row_gap) - row.top
-            d_col = _box(firsts[0])[1] - _box(first)[1]
+            d_col = box(firsts[0]).left - box(first).left
             row.move(d_row, d_col)
-        return self._gathered(items)
+        return self.together(items)
 
-    def _gathered(self, items) -> Group:
+    def together(self, items) -> Group:
+        """A group of ``items`` (blocks, charts, groups), which stay where they are."""
         group = Group()
         for item in items:
             group.add(item)
         return group
 
+    def things(self) -> list[Box]:
+        """Everything on the sheet: blocks, charts, text."""
+        return [*self.blocks.values(), *self.charts, *self.glyphs]
+
     def lowest_row(self) -> int:
         """First row under everything placed so far."""
-        rows = ([b.bottom for b in self.blocks.values()] + [c.bottom for c in self.charts]
-                + [g.row + 1 for g in self.glyphs])
-        return max(rows, default=0)
-
-    def rightmost_in_rows(self, top: int, bottom: int) -> int:
-        """First column right of every block (with its label) that touches rows [top, bottom)."""
-        rights = [b.right for b in self.blocks.values()
-                  if b.footprint()[0] < bottom and b.bottom > top]
-        return max(rights, default=self.leftmost_col())
+        return max((thing.bottom for thing in self.things()), default=0)
 
     def rightmost_col(self) -> int:
         return max((b.right for b in self.blocks.values()), default=0)
@@ -430,36 +332,13 @@ class Sheet:
         """Fix positions: header on top, drawing below it, margin column on the left."""
         self.check_overlaps()
         self.header_rows = 3 + max(len(self.steps), len(style.PALETTE)) + 1
-        tops = ([b.footprint()[0] for b in self.blocks.values()] + [c.top for c in self.charts]
-                + [g.row for g in self.glyphs])
-        lefts = ([b.footprint()[1] for b in self.blocks.values()] + [c.left for c in self.charts]
-                 + [g.col for g in self.glyphs])
-        d_row = self.header_rows - min(tops, default=0)
-        d_col = MARGIN_COLS - min(lefts, default=0)
-        for b in self.blocks.values():
-            b.move(d_row, d_col)
-        for g in self.glyphs:
-            g.row += d_row
-            g.col += d_col
-        for c in self.charts:
-            c.move(d_row, d_col)
+        boxes = [box(thing) for thing in self.things()]
+        d_row = self.header_rows - min((b.top for b in boxes), default=0)
+        d_col = MARGIN_COLS - min((b.left for b in boxes), default=0)
+        for thing in self.things():
+            thing.move(d_row, d_col)
         for b in self.blocks.values():
             b.final = True
-
-
-class LayoutError(RuntimeError):
-    """Two things were placed on the same cell: a bug in an exercise's layout."""
-
-
-class ShapeError(ValueError):
-    """An operation's operands do not fit together (a bug in an exercise's layout, named in the message)."""
-
-
-def _first_row(item) -> int:
-    """The first row of cells of an item (a block's or chart's top; a group's highest)."""
-    if isinstance(item, Group):
-        return min(b.top for b in item.blocks + item.charts)
-    return item.top
 
 
 def _aligned(start: int, end: int, a_start: int, a_end: int, align: str) -> int:

@@ -1,0 +1,101 @@
+"""Attention by hand, in the column convention: the projections ``Q = Wq·X``, ``K = Wk·E``,
+``V = Wv·E``; the scores ``S = Kᵀ·Q / √d`` (row j = key j, column i = query i); the weights
+``A = softmax`` of each column; the output ``F = V·A``."""
+from __future__ import annotations
+
+from xlhand.layout import fx, paper
+from xlhand.layout.blocks import Block
+from xlhand.layout.sheet import Sheet, ShapeError
+from xlhand.layout.ops.copies import copy_left, transpose
+from xlhand.layout.ops.norms import softmax
+from xlhand.layout.ops.products import matmul
+from xlhand.layout.ops.shared import Operand, name_of, shape_text, step_or_not
+
+Position = tuple[int, int]
+
+
+def scores(s: Sheet, name: str, K: Block, Q: Block, *, scale: float | None = None,
+           at: Position | None = None, label: str | None = None, role: str = "computed") -> Block:
+    """``S = Kᵀ·Q (/ √d_k)``: Kᵀ left of S, Q above S; row j = key j, column i = query i."""
+    if K.rows != Q.rows:
+        raise ShapeError(f"{name} = {K.name}ᵀ·{Q.name}: {K.name} is {shape_text(K)} but {Q.name} is "
+                         f"{shape_text(Q)} (keys and queries need the same number of rows)")
+    at = at or s.below(Q)
+    Kt = transpose(s, f"{name}_Kt", K, at=s.left_of(at, K.rows), label=f"{K.name}ᵀ")
+    divisor = "" if scale is None else f"/SQRT({scale:g})"
+    return s.add(name, (K.cols, Q.cols), at, role,
+                 label or f"{name} = {K.name}ᵀ·{Q.name}" + (f" / √{scale:g}" if scale else ""),
+                 formula=lambda i, j: f"({fx.dot(Kt.row(i), Q.col(j))}){divisor}" if divisor
+                 else fx.dot(Kt.row(i), Q.col(j)))
+
+
+def heat(block: Block) -> Block:
+    """Shade ``block`` with a white-to-blue colour scale (an attention matrix: its pattern at a glance)."""
+    block.extra["colour_scale"] = True
+    return block
+
+
+def attention(s: Sheet, names: tuple[str, str, str], Q: Block, K: Block, V: Block, *,
+              scale: float | None = None, at: Position | None = None,
+              steps: tuple[str, str, str] | None = None, role: str = "computed") -> tuple[Block, Block, Block]:
+    """Scaled dot-product attention in the column convention: S = Kᵀ·Q/√d, A = softmax over
+    each column, F = V·A (V left of F, A above F). With ``steps`` (three descriptions), the
+    scores, the softmax and F are numbered steps of their own; ``role`` is F's."""
+    s_name, a_name, f_name = names
+    described = list(steps) if steps else [None] * 3
+    with step_or_not(s, described[0]):
+        S = scores(s, s_name, K, Q, scale=scale, at=at)
+    with step_or_not(s, described[1]):
+        A = heat(softmax(s, a_name, S))
+    with step_or_not(s, described[2]):
+        F = matmul(s, f_name, copy_left(s, f"{f_name}_V", V, s.below(A)), A, role=role,
+                   label=f"{f_name} = {V.name}·{a_name}")
+    return S, A, F
+
+
+def attention_steps(d_k: float) -> tuple[str, str, str]:
+    """The three numbered steps of scaled dot-product attention in the column convention (for
+    :func:`attention`'s ``steps``): the scores, the softmax of each column, the mixing of the values."""
+    return (f"Scores S = Kᵀ·Q / √{d_k:g} (row j = key j, column i = query i)",
+            "A = softmax of each column of S (each query's weights over the keys sum to 1)",
+            "F = V·A (column i mixes the values with query i's weights)")
+
+
+def attention_under(s: Sheet, names: tuple[str, str, str], Q: Block, K: Block, V: Block, above, **kw
+                    ) -> tuple[Block, Block, Block]:
+    """:func:`attention` with the scores in Q's columns (Q above S, as a product is written by hand)
+    under everything in ``above`` (a block or a group, such as the projections); Kᵀ stands left of S,
+    the softmax right of it, F = V·A under A. Takes :func:`attention`'s keywords."""
+    return attention(s, names, Q, K, V, at=s.below(above, in_columns_of=Q), **kw)
+
+
+def projections(s: Sheet, X: Block, E: Block | None = None, *, names: tuple[str, str, str] = ("Q", "K", "V"),
+                weights: tuple[Operand, Operand, Operand] = ("Wq", "Wk", "Wv"),
+                steps: tuple[str, str, str] | None = None) -> tuple[Block, Block, Block]:
+    """The projections of attention, by hand: ``Q = Wq·X``, ``K = Wk·E``, ``V = Wv·E`` (``E = X`` for
+    self-attention), each weight left of its product, the products one under the other below their
+    input. With a second sequence E (cross-attention), E with K and V under it stands right of X
+    with Q under it, or under them when the two would not fit across a landscape page (E is moved
+    there, so it may be placed anywhere before). With ``steps`` (three descriptions) each projection
+    is a numbered step of its own. Returns (Q, K, V)."""
+    described = list(steps) if steps else [None] * 3
+    source = X if E is None else E
+    products = []
+    with s.group() as queries:
+        queries.add(X)
+        with step_or_not(s, described[0]):
+            products.append(matmul(s, names[0], weights[0], X, label=f"{names[0]} = {name_of(weights[0])}·{X.name}"))
+    with s.group() as keys:
+        keys.add(source)
+        for k in (1, 2):
+            at = None if E is not None and k == 1 else s.below(products[-1])  # K under E (or Q), V under K
+            with step_or_not(s, described[k]):
+                products.append(matmul(s, names[k], weights[k], source, at=at,
+                                       label=f"{names[k]} = {name_of(weights[k])}·{source.name}"))
+    if E is not None:  # side by side when both fit across a landscape page, else E's column under X's
+        s.next_to(keys, queries, "right", gap=2)
+        if s.together([queries, keys]).cols > paper.narrowest_page_columns(landscape=True):
+            s.next_to(keys, queries, "down")
+    Q, K, V = products
+    return Q, K, V
+

@@ -1,0 +1,102 @@
+"""Backpropagation by hand: the gradients of a linear layer (``dW = dZ·Aᵀ``, ``db = Σ dZ``,
+``dA = Wᵀ·dZ``), through a ReLU, and gradient descent (one step, by layer, iterations stacked down)."""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from xlhand.layout.blocks import Block
+from xlhand.layout.sheet import GAP, Sheet
+from xlhand.layout.ops.copies import transpose
+from xlhand.layout.ops.curves import loss_curve
+from xlhand.layout.ops.elementwise import relu_backward, sgd_step
+from xlhand.layout.ops.products import matmul
+from xlhand.layout.ops.reductions import row_sums
+from xlhand.layout.ops.shared import Operand
+
+Position = tuple[int, int]
+
+
+def weight_gradient(s: Sheet, dW_name: str, db_name: str | None, dZ: Block, A: Block) -> tuple[Block, Block | None]:
+    """``dW = dZ·Aᵀ`` right of dZ (same rows), Aᵀ above dW, and ``db`` = row sums of dZ beside it.
+
+    dW goes right of anything already standing in the rows Aᵀ needs, so the row of dZ still
+    meets the column of Aᵀ.
+    """
+    at = s.clear_right(dZ, above=A.cols)
+    At = transpose(s, f"{A.name}T", A, at=s.above(at, A.cols), role="computed")  # formulas, whatever A is
+    dW = matmul(s, dW_name, dZ, At, at=at, role="gradient",
+                label=f"{dW_name} = {dZ.name}·{A.name}ᵀ")
+    db = None
+    if db_name is not None:
+        db = row_sums(s, db_name, dZ, at=s.right_of(dW), role="gradient", label=f"{db_name} = Σ {dZ.name}")
+    return dW, db
+
+
+def input_gradient(s: Sheet, name: str, W: Block, dZ: Block) -> Block:
+    """``dA = Wᵀ·dZ``: dA under dZ, Wᵀ left of dA."""
+    at = s.below(dZ)
+    Wt = transpose(s, f"{W.name}T", W, at=s.left_of(at, W.rows), role="computed")
+    return matmul(s, name, Wt, dZ, at=at, role="gradient", label=f"{name} = {W.name}ᵀ·{dZ.name}")
+
+
+def layer_gradient(s: Sheet, dW_name: str, db_name: str, dZ: Block, A: Block) -> tuple[Block, Block]:
+    """:func:`weight_gradient` for a backward pass laid out as a column of ``dZ``, ``dA`` blocks (see
+    :func:`relu_backward_below`): ``Aᵀ`` over ``dW = dZ·Aᵀ`` right of dZ's column (labels included),
+    level with dZ, and ``db`` (dZ's row sums) left of dZ, where the column of ``Wᵀ`` blocks leaves
+    room, so the pass is as narrow as its widest row. Returns (dW, db)."""
+    with s.group() as beside:
+        dW, db = weight_gradient(s, dW_name, db_name, dZ, A)
+    s.next_to(beside, dZ, "right", align="end")
+    s.next_to(db, dZ, "left", align="end")
+    return dW, db
+
+
+def relu_backward_below(s: Sheet, dA_name: str, dZ_name: str, W: Block, dZ: Block, Z: Block) -> tuple[Block, Block]:
+    """One layer down a backward pass: ``dA = Wᵀ·dZ`` under dZ (:func:`input_gradient`), then
+    ``dZ' = dA ⊙ [Z > 0]`` under dA, far enough below for the next :func:`layer_gradient`'s ``Aᵀ``
+    (one row per column of dZ, and a label) to stand beside dA. Returns (dA, dZ')."""
+    dA = input_gradient(s, dA_name, W, dZ)
+    room = dZ.cols + 2 - dA.rows  # rows beside dA that the next Aᵀ and its label need
+    return dA, relu_backward(s, dZ_name, dA, Z, at=s.below(dA, gap=max(GAP, room)))
+
+
+def gradient_descent(s: Sheet, lr: Operand, pairs: Sequence[tuple[Block, Block]], *,
+                     at: Position | None = None, labels: dict[str, str] | None = None) -> dict[str, Block]:
+    """One step of gradient descent for every (parameter, gradient) pair: ``Pn = P − lr·dP``, the new
+    parameters side by side right of ``lr`` (under everything placed so far unless ``at`` is given).
+    Returns the new blocks by name (``W1n``, ``b1n`` …)."""
+    lr = s.operand(lr, at=at or s.below_all(), label="lr") if isinstance(lr, str) else lr
+    labels = labels or {}
+    out: dict[str, Block] = {}
+    before: Block = lr
+    for param, grad in pairs:
+        name = f"{param.name}n"
+        before = out[name] = sgd_step(s, name, param, grad, lr, at=s.right_of(before), label=labels.get(name))
+    return out
+
+
+def gradient_descent_by_layer(s: Sheet, lr: Operand, layers: Sequence[tuple[Block, Block, Block, Block]], *,
+                              at: Position | None = None) -> dict[str, Block]:
+    """:func:`gradient_descent` for a network, one row per layer: ``(W, b, dW, db)`` gives ``Wn | bn``,
+    and the rows stand one under the other right of ``lr``, so the panel stays a page wide however many
+    layers there are. Returns the new blocks by name (``W1n``, ``b1n`` …)."""
+    new = gradient_descent(s, lr, [pair for W, b, dW, db in layers for pair in ((W, dW), (b, db))], at=at)
+    s.arrange([s.arrange([new[f"{W.name}n"], new[f"{b.name}n"]]) for W, b, _, _ in layers], "down")
+    return new
+
+
+def iterations(s: Sheet, iters: int, one_iteration: Callable[[int], Block], name: str = "losses") -> list[Block]:
+    """``iters`` iterations of gradient descent stacked down the sheet: ``one_iteration(it)`` places
+    iteration ``it`` (in its own group) and returns its loss; with several, the row of losses and its
+    line chart come last. Returns the losses."""
+    groups, losses = [], []
+    for it in range(1, iters + 1):
+        with s.group() as group:
+            losses.append(one_iteration(it))
+        if groups:
+            s.next_to(group, groups[-1], "down", gap=2)
+        groups.append(group)
+    if iters > 1:
+        with s.step(f"The loss over the {iters} iterations: {name} = [L, L_2, …], drawn as a line"):
+            loss_curve(s, name, losses)
+    return losses

@@ -1,0 +1,168 @@
+"""Normalisations by hand: softmax over each column (to the right, or down for a narrow sheet; with
+the future masked for a decoder), LayerNorm over each column (with or without gain and shift), and
+RMSNorm over each row."""
+from __future__ import annotations
+
+import numpy as np
+
+from xlhand.layout import fx
+from xlhand.layout.blocks import Block
+from xlhand.layout.sheet import Sheet, ShapeError
+from xlhand.layout.ops.reductions import col_sums
+from xlhand.layout.ops.shared import Operand, absolute, shape_text, value_of, width_of
+
+Position = tuple[int, int]
+DIRECTIONS = ("right", "down")
+MASKS = (None, "causal")
+
+
+# --- softmax ---------------------------------------------------------------------------------------
+def softmax(s: Sheet, name: str, Z: Block, *, direction: str = "right", mask: str | None = None,
+            at: Position | None = None, role: str = "computed", label: str | None = None) -> Block:
+    """Softmax over each column of Z, shown by hand: each column's largest entry in the row under Z
+    (marked max), ``e^(Z − max)``, its column sums in the row under those (Σ), then
+    ``e^(Z − max) / Σ``. The exponentials stand right of Z (or at ``at``) and the probabilities
+    right of them, with arrows; with ``direction="down"``, for a sheet that must stay narrow, each
+    stands under the one before, in Z's columns.
+
+    Subtracting the column's maximum leaves the softmax unchanged (it cancels in the division) and
+    keeps EXP from overflowing for any score a user may type (``EXP(800)`` is #NUM! in a spreadsheet).
+
+    ``mask="causal"`` masks the future, as a decoder attends (Z's row j = key j, column i = query i,
+    as :func:`~xlhand.layout.ops.attention.scores` makes them): a key after its query (j > i) gets
+    weight 0. The math adds −1e9 to those scores, and e^(−1e9 − max) is exactly 0: the sheet writes
+    the 0 it becomes (a score of −1e9 does not fit a cell), so the masked triangle is visible, and
+    each column's max is over its allowed keys.
+    """
+    if direction not in DIRECTIONS or mask not in MASKS:
+        raise ShapeError(f"{name}: softmax direction {direction!r}, mask {mask!r}: expected one of "
+                         f"{DIRECTIONS} and one of {MASKS}")
+    future = np.tri(Z.rows, Z.cols, -1, dtype=bool) if mask else np.zeros(Z.shape, dtype=bool)
+    top = _column_max(s, name, Z, future)
+    exps = _exponentials(s, name, Z, top, future, at=s.below(top) if direction == "down" else at,
+                         masked=mask is not None)
+    sums = col_sums(s, f"{name}_sum", exps, at=s.adjoining(exps),
+                    expect=lambda v: _exp_shifted(Z, future, v).sum(axis=0, keepdims=True))
+    label = label or f"{name} = softmax({Z.name})" + (", causal" if mask else "")
+    probs = s.add(name, Z.shape, s.below(sums) if direction == "down" else s.right_of(exps), role, label,
+                  formula=lambda i, j: fx.div(exps.cell(i, j), sums.cell(0, j)))
+    if direction == "right":
+        s.arrow(exps, probs)
+    return probs
+
+
+def _column_max(s: Sheet, name: str, Z: Block, future: np.ndarray) -> Block:
+    """Each column's largest allowed entry, in the row under Z (marked max)."""
+    def allowed(j: int) -> str:
+        last = Z.rows - 1 - int(future[:, j].sum())
+        return Z.cell(0, j) if last == 0 else f"{Z.cell(0, j)}:{Z.cell(last, j)}"
+
+    return s.add(f"{name}_max", (1, Z.cols), s.adjoining(Z), "computed", "", side_label="max",
+                 formula=lambda i, j: f"MAX({allowed(j)})",
+                 expect=lambda v: np.where(future, -np.inf, value_of(Z)(v)).max(axis=0, keepdims=True))
+
+
+def _exponentials(s: Sheet, name: str, Z: Block, top: Block, future: np.ndarray, *, at: Position | None,
+                  masked: bool) -> Block:
+    """``e^(Z − max)``, 0 where the mask shuts a score, right of Z (with an arrow) unless ``at`` says."""
+    right = s.right_of(Z)
+    exps = s.add(f"{name}_exp", Z.shape, at or right, "computed",
+                 f"e^({Z.name} − max)" + (", future 0" if masked else ""),
+                 formula=lambda i, j: "0" if future[i, j] else fx.exp(fx.sub(Z.cell(i, j), top.cell(0, j))),
+                 expect=lambda v: _exp_shifted(Z, future, v))
+    if (at or right) == right:
+        s.arrow(Z, exps)
+    return exps
+
+
+def _exp_shifted(Z: Block, future: np.ndarray, v: dict) -> np.ndarray:
+    z = np.where(future, -np.inf, value_of(Z)(v))
+    return np.exp(z - z.max(axis=0, keepdims=True))
+
+
+# --- LayerNorm -------------------------------------------------------------------------------------
+def layernorm(s: Sheet, name: str, X: Block, *, eps: float | Block, gamma: Operand | None = None,
+              beta: Operand | None = None, sample: bool = False, eps_on: str = "var",
+              at: Position | None = None, role: str = "computed", label: str | None = None) -> Block:
+    """LayerNorm over the rows (features) of each column: ``x̂ = (x − mean)/σ``, and with gain γ and
+    shift β (d×1 givens) ``N = γ ⊙ x̂ + β``. ``sample`` divides the variance by n − 1 instead of n;
+    ``eps_on`` is ``var`` (σ = √(var + ε), as PyTorch) or ``std`` (σ = √var + ε, as some course
+    material); ε is a number written into the formulas or a 1x1 block (a cell to edit).
+
+    Laid out by hand: the mean under X, the centred values right of X with the variance under them,
+    x̂ right of those. Without γ and β, x̂ is the result (``name``); with them, N stands under x̂ (or
+    at ``at``, such as under X, so that a chain of layers goes on in X's columns) with γ | β at its
+    left, so row i of N reads γ_i·x̂ + β_i like a linear layer with a diagonal weight. Returns the
+    result.
+    """
+    if eps_on not in ("var", "std"):
+        raise ShapeError(f"{name}: eps_on {eps_on!r}: expected var or std")
+    affine = gamma is not None
+    divisor = X.rows - 1 if sample else X.rows
+    x = value_of(X)
+
+    def centred_of(v):
+        return x(v) - x(v).mean(axis=0, keepdims=True)
+
+    def sigma_of(v):
+        var = (centred_of(v) ** 2).sum(axis=0, keepdims=True) / divisor
+        e = float(np.asarray(v[eps.name]).reshape(-1)[0]) if isinstance(eps, Block) else eps
+        return np.sqrt(var + e) if eps_on == "var" else np.sqrt(var) + e
+
+    mean = s.add(f"{name}_mu", (1, X.cols), s.adjoining(X), "computed", "", side_label="mean",
+                 formula=lambda i, j: fx.average(X.col_range(j)), expect=lambda v: x(v).mean(axis=0, keepdims=True))
+    centred = s.add(f"{name}_xc", X.shape, s.right_of(X), "computed", f"{X.name} − mean",
+                    formula=lambda i, j: fx.sub(X.cell(i, j), mean.cell(0, j)), expect=centred_of)
+    var = s.add(f"{name}_var", (1, X.cols), s.adjoining(centred), "computed", "", side_label="var",
+                formula=lambda i, j: f"{fx.sumsq(centred.col_range(j))}/{divisor}",
+                expect=lambda v: (centred_of(v) ** 2).sum(axis=0, keepdims=True) / divisor)
+    s.arrow(X, centred)
+    epsilon = (lambda: absolute(eps)) if isinstance(eps, Block) else (lambda: f"{eps:g}")
+    sigma = (lambda j: fx.sqrt(f"{var.cell(0, j)}+{epsilon()}")) if eps_on == "var" else \
+        (lambda j: f"{fx.sqrt(var.cell(0, j))}+{epsilon()}")
+    if affine:
+        hat_name, hat_role = f"{name}_hat", "computed"
+        hat_label = "x̂ = ·/√(var + ε)" if eps_on == "var" else "x̂ = ·/(√var + ε)"
+    else:
+        hat_name, hat_role, hat_label = name, role, label or f"{name} = LayerNorm({X.name})"
+    hat = s.add(hat_name, X.shape, s.right_of(centred), hat_role, hat_label,
+                formula=lambda i, j: fx.div(centred.cell(i, j), sigma(j)),
+                expect=(lambda v: centred_of(v) / sigma_of(v)) if affine else None)
+    s.arrow(centred, hat)
+    return _gain_and_shift(s, name, hat, gamma, beta, at=at, role=role, label=label) if affine else hat
+
+
+def _gain_and_shift(s: Sheet, name: str, hat: Block, gamma: Operand, beta: Operand, *, at: Position | None,
+                    role: str, label: str | None) -> Block:
+    """``N = γ ⊙ x̂ + β`` under x̂ (or at ``at``), γ | β at its left."""
+    at = at or s.below(hat)
+    g_cols, b_cols = width_of(s, gamma), width_of(s, beta)
+    g = s.operand(gamma, at=s.left_of(at, g_cols + b_cols), label="γ") if isinstance(gamma, str) else gamma
+    b = s.operand(beta, at=s.left_of(at, b_cols), label="β") if isinstance(beta, str) else beta
+    n = hat.rows
+    if g.shape != (n, 1) or b.shape != (n, 1):
+        raise ShapeError(f"{name}: gain {g.name} {shape_text(g)} and shift {b.name} {shape_text(b)} "
+                         f"must both be {n}x1")
+    return s.add(name, hat.shape, at, role, label or f"{name} = γ ⊙ x̂ + β",
+                 formula=lambda i, j: f"{g.cell(i, 0)}*{hat.cell(i, j)}+{b.cell(i, 0)}")
+
+
+# --- RMSNorm ---------------------------------------------------------------------------------------
+def rmsnorm_rows(s: Sheet, name: str, X: Block, *, eps: float = 1e-6, at: Position | None = None,
+                 rms_at: Position | None = None, role: str = "computed",
+                 label: str | None = None) -> Block:
+    """RMSNorm over the entries of each row, no gain: ``x / sqrt(mean(x²) + eps)`` (a row vector
+    such as mHC's flattened streams ``vec(x)`` is one row).
+
+    Laid out by hand: each row's rms, ``SQRT(SUMSQ(row)/n + eps)``, right of X (or at ``rms_at``);
+    the normalised rows at ``at`` (default under X).
+    """
+    n = X.cols
+    x = value_of(X)
+    rms = s.add(f"{name}_rms", (X.rows, 1), rms_at or s.right_of(X), "computed", "rms",
+                formula=lambda i, j: fx.sqrt(f"{fx.sumsq(X.row_range(i))}/{n}+{eps:g}"),
+                expect=lambda v: np.sqrt((x(v) ** 2).mean(axis=1, keepdims=True) + eps))
+    out = s.add(name, X.shape, at or s.below(X), role, label or f"{name} = RMSNorm({X.name})",
+                formula=lambda i, j: fx.div(X.cell(i, j), rms.cell(i, 0)))
+    s.arrow(X, out)
+    return out

@@ -1,0 +1,228 @@
+"""Matrix products by hand: ``C = A·B`` with B above C, A left of C, C where A's rows meet B's
+columns; every cell its own written-out dot product. A bias is the last column of the weights,
+multiplied by a row of 1s under the input. A left operand may stand as several parts side by side
+(``[Wx | Wh | b]``), some of them made in place (an identity, a transpose)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from xlhand.layout import fx
+from xlhand.layout.blocks import Block
+from xlhand.layout.sheet import Sheet, ShapeError
+from xlhand.layout.ops.copies import carry, transpose
+from xlhand.layout.ops.shared import Operand, shape_text, width_of
+
+Position = tuple[int, int]
+
+
+def ones_row(s: Sheet, X: Block) -> Block:
+    """The row of 1s under ``X`` that multiplies a bias column (placed once per input)."""
+    if "ones" not in X.extra:
+        X.extra["ones"] = s.add(f"{X.name}_ones", (1, X.cols), s.adjoining(X), "given", "",
+                                values=np.ones((1, X.cols)), side_label="1s")
+    return X.extra["ones"]
+
+
+def matmul(s: Sheet, name: str, A: Operand, B: Block, *, bias: Operand | None = None,
+           at: Position | None = None, role: str = "computed", label: str | None = None,
+           expect=None) -> Block:
+    """``name = A·B (+ bias)``, each cell a dot product of one row of [A | b] and one column of [B; 1]."""
+    ones = ones_row(s, B) if bias is not None else None
+    at = at or s.below(ones or B)
+    placed = place_left_of(s, at, [A] + ([bias] if bias is not None else []))
+    A, bias = placed[0], (placed[1] if bias is not None else None)
+    if A.cols != B.rows:
+        raise ShapeError(f"{name} = {A.name}·{B.name}: {A.name} is {shape_text(A)} but {B.name} is "
+                         f"{shape_text(B)} ({A.name}'s columns must equal {B.name}'s rows)")
+    if bias is not None and bias.shape != (A.rows, 1):
+        raise ShapeError(f"{name} = {A.name}·{B.name} + {bias.name}: {bias.name} is {shape_text(bias)}, "
+                         f"expected {A.rows}x1")
+    return s.add(name, (A.rows, B.cols), at, role, label, formula=_dots([A], bias, B, ones), expect=expect)
+
+
+def linear(s: Sheet, name: str, W: Operand, X: Block, b: Operand, **kw) -> Block:
+    """``name = W·X + b``: a linear layer, b as the last column of W against a row of 1s."""
+    return matmul(s, name, W, X, bias=b, **kw)
+
+
+def _dots(weights: Sequence[Block], bias: Block | None, X: Block, ones: Block | None):
+    """The formula of a product: cell (i, j) is row i of [W_1 | … | b] times column j of [X; 1]."""
+    def cell(i: int, j: int) -> str:
+        left = [c for w in weights for c in w.row(i)] + ([bias.cell(i, 0)] if bias is not None else [])
+        top = X.col(j) + ([ones.cell(0, j)] if ones is not None else [])
+        return fx.dot(left, top)
+
+    return cell
+
+
+@dataclass(frozen=True)
+class Part:
+    """A part of a product's left operand that is made where it must stand, left of the result:
+    ``place(at)`` puts it with its top-left cell at ``at``; it is ``width`` columns wide. See
+    :func:`identity_part`, :func:`transposed_part` and :func:`matmul_parts`."""
+
+    width: int
+    place: Callable[[Position], Block]
+
+
+def place_left_of(s: Sheet, at: Position, parts: Sequence["Operand | Part"]) -> list[Block]:
+    """Place the parts of a left operand side by side, in order, ending one gap left of ``at`` (the
+    result's top-left cell), in its first row: given names on first use (a given already on the
+    sheet, such as weights shared by every time step, is used where it stands), :class:`Part`\\ s
+    made there. Returns the parts as blocks."""
+    widths = [p.width if isinstance(p, Part) else width_of(s, p) for p in parts]
+    placed = []
+    for k, part in enumerate(parts):
+        spot = s.left_of(at, sum(widths[k:]))
+        if isinstance(part, Part):
+            part = part.place(spot)
+        elif isinstance(part, str):
+            part = s.operand(part, at=spot)
+        placed.append(part)
+    return placed
+
+
+def linear_parts(s: Sheet, name: str, Ws: Sequence[Operand], X: Block, b: Operand | None = None, *,
+                 at: Position | None = None, role: str = "computed", label: str | None = None,
+                 expect=None) -> Block:
+    """``name = [W_1 | W_2 | …]·X (+ b)``: a product whose left operand stands as several blocks side
+    by side, e.g. an RNN's ``[Wx | Wh | b]`` against ``[x_t; h_{t−1}; 1]``.
+
+    Given names are placed left of the result, in order, with b as the last column; X's rows must
+    match the parts' columns taken together. Every cell is one written-out dot product.
+    """
+    return matmul_parts(s, name, Ws, X, b, at=at, role=role, label=label, expect=expect)
+
+
+def matmul_parts(s: Sheet, name: str, parts: Sequence["Operand | Part"], X: Block, b: "Operand | Part | None" = None, *,
+                 at: Position | None = None, role: str = "computed", label: str | None = None,
+                 expect=None) -> Block:
+    """:func:`linear_parts` whose parts may also be :class:`Part`\\ s made in place: ``[I | Wb | b]``
+    against ``[x; z; 1]`` (a residual block: the shortcut as a visible identity), ``[I | Waᵀ]``
+    against ``[dS; dA]`` (its backward pass). Given names are placed on first use, placed blocks are
+    used where they stand, parts are made left of the result in order, b as the last column."""
+    ones = ones_row(s, X) if b is not None else None
+    at = at or s.below(ones or X)
+    everything = list(parts) + ([b] if b is not None else [])
+    placed = place_left_of(s, at, everything)
+    weights, bias = (placed[:-1], placed[-1]) if b is not None else (placed, None)
+    width = sum(w.cols for w in weights)
+    if any(w.rows != weights[0].rows for w in placed) or width != X.rows or (bias is not None and bias.cols != 1):
+        shapes = ", ".join(f"{w.name} {shape_text(w)}" for w in placed)
+        raise ShapeError(f"{name}: the parts [{shapes}] do not fit {X.name} {shape_text(X)} (the parts' rows "
+                         f"must agree and their columns add up to {X.name}'s rows; a bias is one column)")
+    return s.add(name, (weights[0].rows, X.cols), at, role, label, formula=_dots(weights, bias, X, ones),
+                 expect=expect)
+
+
+def identity_part(s: Sheet, name: str, n: int, label: str = "I") -> Part:
+    """An n×n identity matrix as a part of a left operand (a constant: role given, not a named block),
+    so that a shortcut x enters a product as one more term ``I·x`` (a residual connection)."""
+    return Part(n, lambda at: s.add(name, (n, n), at, "given", label, values=np.eye(n), named=False))
+
+
+def transposed_part(s: Sheet, name: str, W: Block, label: str | None = None) -> Part:
+    """``Wᵀ`` as a part of a left operand: a transposed copy of W (formulas, role computed) where the
+    product needs it, as in a backward pass ``dX = Wᵀ·dZ``."""
+    return Part(W.rows, lambda at: transpose(s, name, W, at, label=label or f"{W.name}ᵀ", role="computed"))
+
+
+def given_part(s: Sheet, name: str, index: int, width: int, label: str | None = None) -> Part:
+    """Matrix ``index`` (from 1) of the stacked given ``name`` (``Wa_2``: layer 2's weights) as a part
+    of a left operand, ``width`` columns wide, placed on first use and used where it stands after."""
+    def place(at: Position) -> Block:
+        block = s.blocks.get(f"{name}_{index}")
+        return block if block is not None else s.given(name, at=at, label=label, index=index)
+
+    return Part(width, place)
+
+
+def copied_part(s: Sheet, name: str, src: Block) -> Part:
+    """A copy of ``src`` (formulas) as a part of a left operand: weights computed elsewhere."""
+    return Part(src.cols, lambda at: carry(s, name, src, at=at))
+
+
+def linear_from(s: Sheet, name: str, W: Block, X: Block, b: Block, *, names: tuple[str, str],
+                at: Position | None = None, role: str = "computed", label: str | None = None,
+                expect=None) -> Block:
+    """``name = W'·X + b'`` where ``W'`` and ``b'`` (named ``names``) are copies, as formulas, of blocks
+    computed elsewhere, such as the previous iteration's updated weights ``W1n`` and ``b1n``.
+
+    The copies stand left of the result exactly where :func:`linear` puts given weights (b' as the
+    last column, against the row of 1s under X), so a later iteration of gradient descent starts
+    from the weights the one before made, in view, the by-hand way.
+    """
+    ones = ones_row(s, X)
+    at = at or s.below(ones)
+    W_copy, b_copy = place_left_of(s, at, [copied_part(s, names[0], W), copied_part(s, names[1], b)])
+    return matmul(s, name, W_copy, X, bias=b_copy, at=at, role=role, label=label, expect=expect)
+
+
+def linear_act(s: Sheet, name: str, fn: Callable[[str], str], W: "Operand | Part", X: Block,
+               b: "Operand | Part", *, at: Position | None = None, role: str = "computed",
+               label: str | None = None, expect=None) -> Block:
+    """``name = fn(W·X + b)``: a linear layer whose activation is written around each cell's dot
+    product (``MAX(0, …)`` for ReLU), for a step that the math states as one (``Z = ReLU(W·X + b)``)."""
+    block = matmul_parts(s, name, [W], X, b, at=at, role=role, label=label, expect=expect)
+    dot = block.formula
+    block.formula = lambda i, j: fn(dot(i, j))
+    return block
+
+
+def shortcut(s: Sheet, name: str, skip: Block, branch: Block, *, identity: str, copy_name: str,
+             role: str = "computed", label: str | None = None, expect=None) -> Block:
+    """``name = I·skip + branch``: a residual connection (ResNet's F(x) + x) written as one more
+    matrix product. A copy of ``skip`` (``copy_name``) stands under ``branch``, the identity I
+    (``identity``, a constant) left of the result under the copy; each cell is the dot product of a row
+    of I with a column of the copy, plus the branch's cell. Returns the result."""
+    src = carry(s, copy_name, skip, s.below(branch), label=f"{skip.name} (shortcut)",
+                role=skip.role if skip.role in ("computed", "output", "gradient") else "computed")
+    at = s.below(src)
+    eye = identity_part(s, identity, skip.rows).place(s.left_of(at, skip.rows))
+    if branch.shape != (eye.rows, src.cols):
+        raise ShapeError(f"{name} = I·{skip.name} + {branch.name}: {branch.name} is {shape_text(branch)}, "
+                         f"expected {eye.rows}x{src.cols}")
+    block = matmul(s, name, eye, src, at=at, role=role, label=label or f"{name} = I·{skip.name} + {branch.name}",
+                   expect=expect)
+    dot = block.formula
+    block.formula = lambda i, j: f"{dot(i, j)}+{branch.cell(i, j)}"
+    return block
+
+
+def weights_left_of(s: Sheet, at: Position, names: Sequence[str], *, index: int | None = None) -> list[Block]:
+    """The givens ``names`` side by side in that order, ending one gap left of ``at`` (the top-left
+    cell of a product's result, which they multiply), in its first row, as :func:`matmul` places
+    its weights. With ``index``, matrix ``index`` (from 1) of each stacked given (blocks ``NAME_index``,
+    such as one head's weights). Each is placed the first time it is asked for and is the same block
+    after, wherever that is (weights shared by every MSA row)."""
+    keys = [name if index is None else f"{name}_{index}" for name in names]
+    if all(key in s.blocks for key in keys):
+        return [s.blocks[key] for key in keys]
+    if any(key in s.blocks for key in keys):
+        raise ValueError(f"{', '.join(keys)}: some are placed already and some not; place them together")
+    widths = [s.given_shape(name, index)[1] for name in names]
+    return [s.given(name, at=s.left_of(at, sum(widths[k:])), index=index) for k, name in enumerate(names)]
+
+
+def solve_dot(s: Sheet, name: str, left: Sequence[tuple[Block, int, int]], right: Sequence[tuple[Block, int, int]],
+              coef: tuple[Block, int, int], result: tuple[Block, int, int], *, at: Position,
+              role: str = "computed", label: str | None = None, expect=None) -> Block:
+    """The missing entry x of a dot product whose result is given (an inverse drill).
+
+    ``result = Σ left_l·right_l + coef·x``, so ``x = (result − Σ left_l·right_l) / coef``: one 1x1
+    block whose formula reads the given result, the known pairs and the coefficient (cells named
+    as ``(block, i, j)``). The caller makes sure the coefficient is not zero.
+    """
+    if len(left) != len(right):
+        raise ShapeError(f"{name}: {len(left)} known left entries but {len(right)} right entries")
+
+    def cell(i: int, j: int) -> str:
+        r = result[0].cell(result[1], result[2])
+        c = coef[0].cell(coef[1], coef[2])
+        known = fx.dot([b.cell(p, q) for b, p, q in left], [b.cell(p, q) for b, p, q in right])
+        return fx.div(f"{r}-({known})" if known else r, c)
+
+    return s.add(name, (1, 1), at, role, label, formula=cell, expect=expect)
