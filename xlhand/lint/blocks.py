@@ -1,0 +1,135 @@
+"""Finding the blocks of a sheet, with or without xlhand's metadata.
+
+A block is what a by-hand sheet draws as one matrix: a rectangle of numbers or formulas with one
+look (fill colour), usually with a label above it. Where a workbook names its blocks (xlhand's
+``x_W1`` defined names, or anyone's names for a rectangle), each named rectangle is a block; the
+remaining cells are grouped into blocks as the neighbouring (left, right, above, below) non-text cells
+that share a fill. Text cells are labels, never part of a block.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .formulas import reference
+from .reader import Area
+from .workbook import EMPTY, TEXT, Book, Sheet
+
+MAX_NAMED_CELLS = 100_000
+
+
+@dataclass
+class Block:
+    area: Area  # the bounding rectangle
+    cells: list[tuple[int, int]] = field(default_factory=list)
+    name: str = ""  # the defined name, or the label above, or ""
+
+    def describe(self) -> str:
+        return f"block '{self.name}' ({self.area})" if self.name else f"block {self.area}"
+
+
+@dataclass
+class Layout:
+    """The blocks of one sheet and, for each cell in one, its block."""
+
+    blocks: list[Block]
+    block_of: dict[tuple[int, int], Block]
+
+
+def find_blocks(book: Book, sheet: Sheet, skeleton_of: Callable[[tuple[int, int]], str]) -> Layout:
+    """The blocks of ``sheet``; ``skeleton_of(cell)`` tells formula shapes apart (see :func:`_peel`)."""
+    members = {at for at, cell in sheet.cells.items() if _in_a_block(book, sheet, cell)}
+    block_of: dict[tuple[int, int], Block] = {}
+    blocks = []
+    for name, area in _named_rectangles(book, sheet):
+        block = Block(area, sorted(at for at in area.cells() if at in members and at not in block_of), name)
+        if block.cells:
+            blocks.append(_fit(block))
+            block_of.update((at, block) for at in block.cells)
+    for start in sorted(members):
+        if start not in block_of:
+            for block in _peel(_flood(book, sheet, start, members, block_of), skeleton_of):
+                block.name = _label(sheet, block.area)
+                block_of.update((at, block) for at in block.cells)
+                blocks.append(block)
+    return Layout(blocks, block_of)
+
+
+def _in_a_block(book: Book, sheet: Sheet, cell) -> bool:
+    if cell.kind == TEXT:
+        return False
+    if cell.kind == EMPTY:  # an empty cell belongs to a block by its look: filled, or left open to type in
+        style = book.style(cell.style)
+        return style.fill > 1 or (sheet.protected and not style.locked)
+    return True
+
+
+def _named_rectangles(book: Book, sheet: Sheet) -> list[tuple[str, Area]]:
+    """Defined names that stand for one rectangle of this sheet, smallest first."""
+    out = []
+    for name, text in book.names.items():
+        if "," in text or "(" in text:
+            continue
+        ref = reference(text.lstrip("="))
+        if ref.area is not None and not ref.external and ref.sheet is not None and \
+                ref.sheet.casefold() == sheet.name.casefold() and ref.area.size <= MAX_NAMED_CELLS:
+            out.append((name[2:] if name.startswith("x_") else name, ref.area))
+    return sorted(out, key=lambda item: (item[1].size, item[0]))
+
+
+def _flood(book: Book, sheet: Sheet, start, members: set, block_of: dict) -> Block:
+    look = book.style(sheet.cells[start].style).fill
+    block = Block(Area(*start, *start))
+    todo, seen = [start], {start}
+    while todo:
+        r, c = todo.pop()
+        block.cells.append((r, c))
+        block_of[(r, c)] = block
+        for near in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
+            if near in members and near not in seen and near not in block_of and \
+                    book.style(sheet.cells[near].style).fill == look:
+                seen.add(near)
+                todo.append(near)
+    block.cells.sort()
+    return _fit(block)
+
+
+def _peel(block: Block, skeleton_of) -> list[Block]:
+    """Split off an edge row or column whose formulas share no shape with the rest of the block: the
+    row of sums under a softmax's exponentials, a row of maxima above it, a row of 1s under a block."""
+    out = []
+    while True:
+        for edge in _edges(block):
+            rest = [at for at in block.cells if at not in edge]
+            if rest and edge and not {skeleton_of(at) for at in edge} & {skeleton_of(at) for at in rest}:
+                out.append(_fit(Block(block.area, sorted(edge))))
+                block = _fit(Block(block.area, rest))
+                break
+        else:
+            return out + [block]
+
+
+def _edges(block: Block) -> list[set]:
+    a = block.area
+    return [{at for at in block.cells if at[0] == a.bottom}, {at for at in block.cells if at[0] == a.top},
+            {at for at in block.cells if at[1] == a.right}, {at for at in block.cells if at[1] == a.left}]
+
+
+def _fit(block: Block) -> Block:
+    rows = [r for r, _ in block.cells]
+    cols = [c for _, c in block.cells]
+    block.area = Area(min(rows), min(cols), max(rows), max(cols))
+    return block
+
+
+def _label(sheet: Sheet, area: Area) -> str:
+    """The text just above the block (within two rows), or just left of its first cell."""
+    for row in (area.top - 1, area.top - 2):
+        for col in range(area.left, area.right + 1):
+            cell = sheet.cells.get((row, col))
+            if cell is not None and cell.kind == TEXT and str(cell.value).strip():
+                return str(cell.value).strip()[:40]
+    cell = sheet.cells.get((area.top, area.left - 1))
+    if cell is not None and cell.kind == TEXT and str(cell.value).strip():
+        return str(cell.value).strip()[:40]
+    return ""
