@@ -61,7 +61,7 @@ def check(ctx: Context, sheet: Sheet) -> list[Hit]:
             if by_design(set(breaks), formulas, block.area):
                 breaks = []
             breaks = [at for at in breaks if not (fit and parsed[at].skeleton != fit.skeleton and
-                                                  _starts_recurrence(fit, at, block))]
+                                                  _starts_recurrence(fit, at, block, sheet))]
             for at in breaks:
                 hits.append(Hit(sheet.name, at, "shape", _why(parsed[at], block.describe(), fit, at),
                                 group=(id(block), "shape")))
@@ -97,22 +97,21 @@ def fit_block(top: int, left: int, formulas: dict[tuple[int, int], Parsed]) -> t
     return Fit(top, left, example, skeleton, edges, same[example]), sorted(broken)
 
 
-def _starts_recurrence(fit: Fit | None, at: tuple[int, int], block) -> bool:
-    """The first cell of a recurrence (each cell reads the one before it: a running sum, a scan, a
-    time step): its shape would read the cell before the block, so it is written another way."""
+def _starts_recurrence(fit: Fit | None, at: tuple[int, int], block, sheet: Sheet) -> bool:
+    """The first cell of a recurrence (each cell reads the one before: a running sum, a scan, a time
+    step): the shape would have it read the empty cell before the start, so it is written another way."""
     if fit is None:
         return False
-    cells = set(block.cells)
-    e = fit.example
-    for mine, example in zip(fit.predict(at), fit.predict(e)):
-        if mine[:2] == mine[2:] and example[:2] == example[2:] and example[:2] in _before(e) & cells \
-                and mine[:2] in _before(at) - cells:
+    for mine, example in zip(fit.predict(at), fit.predict(fit.example)):
+        if mine[:2] == mine[2:] and example[:2] == example[2:] and _holds_value(sheet, example[:2]) \
+                and not _holds_value(sheet, mine[:2]):
             return True
     return False
 
 
-def _before(at: tuple[int, int]) -> set:
-    return {(at[0], at[1] - 1), (at[0] - 1, at[1])}
+def _holds_value(sheet: Sheet, at: tuple[int, int]) -> bool:
+    cell = sheet.cells.get(at)
+    return cell is not None and cell.kind in (FORMULA, ARRAY_MEMBER, NUMBER)
 
 
 def _edge(ref: Ref, edge: int) -> int:
