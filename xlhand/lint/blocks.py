@@ -38,7 +38,7 @@ class Layout:
 
 def find_blocks(book: Book, sheet: Sheet, skeleton_of: Callable[[tuple[int, int]], str]) -> Layout:
     """The blocks of ``sheet``; ``skeleton_of(cell)`` tells formula shapes apart (see :func:`_peel`)."""
-    members = {at for at, cell in sheet.cells.items() if _in_a_block(book, sheet, cell)}
+    members = {at: book.style(cell.style).fill for at, cell in sheet.cells.items() if _in_a_block(book, sheet, cell)}
     block_of: dict[tuple[int, int], Block] = {}
     blocks = []
     for name, area in _named_rectangles(book, sheet):
@@ -77,8 +77,8 @@ def _named_rectangles(book: Book, sheet: Sheet) -> list[tuple[str, Area]]:
     return sorted(out, key=lambda item: (item[1].size, item[0]))
 
 
-def _flood(book: Book, sheet: Sheet, start, members: set, block_of: dict) -> Block:
-    look = book.style(sheet.cells[start].style).fill
+def _flood(book: Book, sheet: Sheet, start, members: dict, block_of: dict) -> Block:
+    look = members[start]
     block = Block(Area(*start, *start))
     todo, seen = [start], {start}
     while todo:
@@ -86,8 +86,7 @@ def _flood(book: Book, sheet: Sheet, start, members: set, block_of: dict) -> Blo
         block.cells.append((r, c))
         block_of[(r, c)] = block
         for near in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
-            if near in members and near not in seen and near not in block_of and \
-                    book.style(sheet.cells[near].style).fill == look:
+            if members.get(near) == look and near not in seen and near not in block_of:
                 seen.add(near)
                 todo.append(near)
     block.cells.sort()
@@ -97,11 +96,14 @@ def _flood(book: Book, sheet: Sheet, start, members: set, block_of: dict) -> Blo
 def _peel(block: Block, skeleton_of) -> list[Block]:
     """Split off an edge row or column whose formulas share no shape with the rest of the block: the
     row of sums under a softmax's exponentials, a row of maxima above it, a row of 1s under a block."""
+    shapes = {at: skeleton_of(at) for at in block.cells}
+    if len(set(shapes.values())) == 1:
+        return [block]
     out = []
     while True:
         for edge in _edges(block):
             rest = [at for at in block.cells if at not in edge]
-            if rest and edge and not {skeleton_of(at) for at in edge} & {skeleton_of(at) for at in rest}:
+            if rest and edge and not {shapes[at] for at in edge} & {shapes[at] for at in rest}:
                 out.append(_fit(Block(block.area, sorted(edge))))
                 block = _fit(Block(block.area, rest))
                 break

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .context import Context, reads_other_cells
 from .findings import Hit
-from .patterns import by_design
+from .patterns import by_design, edge_band
 from .workbook import ARRAY_MEMBER, FORMULA, Sheet
 
 
@@ -28,10 +28,23 @@ def _unread(ctx: Context, sheet: Sheet) -> list[Hit]:
         unread = [at for at in computed if not reads_other_cells(ctx, sheet, at)]
         if not unread or len(unread) == len(computed) or by_design(set(unread), computed, block.area, bands=False):
             continue
+        if _another_step(ctx, sheet, set(unread), computed, block.area):
+            continue
         why = (f"computed and never read, while the rest of {block.describe()} is read: "
                f"does a later step read the wrong cells?")
         hits += [Hit(sheet.name, at, "unread", why, group=(id(block), "unread")) for at in unread]
     return hits
+
+
+def _another_step(ctx: Context, sheet: Sheet, unread: set, computed: list, area) -> bool:
+    """The unread cells are whole rows or columns at an edge of the block with formulas of their own
+    (no shape in common with the cells that are read): the next step's answer, drawn touching it."""
+    parsed = ctx.parsed[sheet.name]
+
+    def shapes(cells):
+        return {parsed[at].skeleton if at in parsed else "#" for at in cells}
+
+    return edge_band(unread, computed, area) and not shapes(unread) & shapes(set(computed) - unread)
 
 
 def _boolean_answers(ctx: Context, sheet: Sheet) -> list[Hit]:

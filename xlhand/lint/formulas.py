@@ -272,6 +272,15 @@ def reference(token: str, function: str = "", compared: bool = False) -> Ref:
 _RANGE = re.compile(r"(\$?)([A-Za-z]{1,3})(\$?)([0-9]{1,7})(?::(\$?)([A-Za-z]{1,3})(\$?)([0-9]{1,7}))?")
 
 
+def address(text: str) -> tuple[int, int] | None:
+    """(row, col), 1-based, of a cell address such as ``B7``; None if it is not one."""
+    m = _RANGE.fullmatch(text)
+    if m is None or m[5] is not None:
+        return None
+    row, col = int(m[4]), _column(m[2])
+    return (row, col) if 1 <= row <= MAX_ROW and col <= MAX_COL else None
+
+
 @lru_cache(maxsize=20_000)
 def _column(letters: str) -> int:
     n = 0

@@ -16,7 +16,7 @@ def by_design(odd: Cells, block: list[tuple[int, int]], area: Area, bands: bool 
     """Whether ``odd`` (some cells of ``block``) is a diagonal, a triangle or (with ``bands``) an edge band."""
     if len(odd) < 2 or len(odd) >= len(block):
         return False
-    return _diagonal_or_triangle(odd, block, area) or (bands and _edge_band(odd, block, area))
+    return _diagonal_or_triangle(odd, block, area) or (bands and edge_band(odd, block, area))
 
 
 def _diagonal_or_triangle(odd: Cells, block, area: Area) -> bool:
@@ -29,7 +29,7 @@ def _diagonal_or_triangle(odd: Cells, block, area: Area) -> bool:
                (lambda d: d == low == high, lambda d: d >= low, lambda d: d <= high))
 
 
-def _edge_band(odd: Cells, block, area: Area) -> bool:
+def edge_band(odd: Cells, block, area: Area) -> bool:
     rows = {r for r, _ in odd}
     cols = {c for _, c in odd}
     bands = [{at for at in block if at[0] >= min(rows)}, {at for at in block if at[0] <= max(rows)},

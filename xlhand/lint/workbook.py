@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from defusedxml import ElementTree as ET
 from openpyxl.formula.translate import Translator
 
+from .formulas import address
 from .reader import Area, Rejected, cell_of
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -135,11 +136,16 @@ def _sheet_parts(zf: zipfile.ZipFile, names: set[str], book: Book):
 
 
 def _read_sheet(data: bytes, sheet: Sheet, strings: list[str]) -> None:
+    """The cells of one worksheet part. Worksheets are the bulk of a workbook, so they are parsed
+    with the standard library's C parser: :func:`reader.precheck` has already refused every part
+    that declares a DOCTYPE or an ENTITY, which is what defusedxml's slower pure-Python parser
+    guards against (the small parts are still read with defusedxml)."""
     import io
+    from xml.etree.ElementTree import iterparse
 
     shared: dict[str, Translator] = {}
     c_tag, f_tag, v_tag, is_tag = NS + "c", NS + "f", NS + "v", NS + "is"
-    for _, element in ET.iterparse(io.BytesIO(data)):
+    for _, element in iterparse(io.BytesIO(data)):
         tag = element.tag
         if tag == c_tag:
             _read_cell(element, sheet, strings, shared, f_tag, v_tag, is_tag)
@@ -151,7 +157,7 @@ def _read_sheet(data: bytes, sheet: Sheet, strings: list[str]) -> None:
 
 
 def _read_cell(element, sheet: Sheet, strings, shared, f_tag, v_tag, is_tag) -> None:
-    where = cell_of(element.get("r") or "")
+    where = address(element.get("r") or "")
     if where is None:
         raise Rejected(f"not a readable xlsx: a cell of sheet '{sheet.name}' has no valid address")
     style = int(element.get("s") or 0)
