@@ -36,8 +36,10 @@ class Layout:
     block_of: dict[tuple[int, int], Block]
 
 
-def find_blocks(book: Book, sheet: Sheet, skeleton_of: Callable[[tuple[int, int]], str]) -> Layout:
-    """The blocks of ``sheet``; ``skeleton_of(cell)`` tells formula shapes apart (see :func:`_peel`)."""
+def find_blocks(book: Book, sheet: Sheet, skeleton_of: Callable[[tuple[int, int]], str],
+                formulas: set[tuple[int, int]]) -> Layout:
+    """The blocks of ``sheet``; ``skeleton_of(cell)`` tells the shapes of ``formulas`` apart (see
+    :func:`_peel`)."""
     members = {at: book.style(cell.style).fill for at, cell in sheet.cells.items() if _in_a_block(book, sheet, cell)}
     block_of: dict[tuple[int, int], Block] = {}
     blocks = []
@@ -46,12 +48,13 @@ def find_blocks(book: Book, sheet: Sheet, skeleton_of: Callable[[tuple[int, int]
         if block.cells:
             blocks.append(_fit(block))
             block_of.update((at, block) for at in block.cells)
-    for start in sorted(members):
-        if start not in block_of:
-            for block in _peel(_flood(book, sheet, start, members, block_of), skeleton_of):
-                block.name = _label(sheet, block.area)
-                block_of.update((at, block) for at in block.cells)
-                blocks.append(block)
+    free = {at: fill for at, fill in members.items() if at not in block_of}
+    for cells in _components(free):
+        whole = _fit(Block(Area(*cells[0], *cells[0]), cells))
+        for block in _peel(whole, skeleton_of) if formulas.intersection(cells) else [whole]:
+            block.name = _label(sheet, block.area)
+            block_of.update((at, block) for at in block.cells)
+            blocks.append(block)
     return Layout(blocks, block_of)
 
 
@@ -77,20 +80,36 @@ def _named_rectangles(book: Book, sheet: Sheet) -> list[tuple[str, Area]]:
     return sorted(out, key=lambda item: (item[1].size, item[0]))
 
 
-def _flood(book: Book, sheet: Sheet, start, members: dict, block_of: dict) -> Block:
-    look = members[start]
-    block = Block(Area(*start, *start))
-    todo, seen = [start], {start}
-    while todo:
-        r, c = todo.pop()
-        block.cells.append((r, c))
-        block_of[(r, c)] = block
-        for near in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
-            if members.get(near) == look and near not in seen and near not in block_of:
-                seen.add(near)
-                todo.append(near)
-    block.cells.sort()
-    return _fit(block)
+def _components(fills: dict[tuple[int, int], int]) -> list[list[tuple[int, int]]]:
+    """The groups of neighbouring cells (left, right, above, below) that share a fill, found as runs
+    along each row joined to the overlapping runs of the row above (union-find over runs)."""
+    runs: list[list[int]] = []  # [row, first col, last col, fill]
+    for r, c in sorted(fills):
+        fill = fills[(r, c)]
+        if runs and runs[-1][0] == r and runs[-1][2] == c - 1 and runs[-1][3] == fill:
+            runs[-1][2] = c
+        else:
+            runs.append([r, c, c, fill])
+    parent = list(range(len(runs)))
+
+    def root(k: int) -> int:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    above_start = above_end = 0  # the runs of the previous row: runs[above_start:above_end]
+    for k, (r, c1, c2, fill) in enumerate(runs):
+        if k == 0 or runs[k - 1][0] != r:
+            above_start, above_end = (above_end, k) if k and runs[k - 1][0] == r - 1 else (k, k)
+        for j in range(above_start, above_end):
+            _, d1, d2, other = runs[j]
+            if other == fill and d1 <= c2 and c1 <= d2:
+                parent[root(j)] = root(k)
+    groups: dict[int, list] = {}
+    for k, (r, c1, c2, _) in enumerate(runs):
+        groups.setdefault(root(k), []).extend((r, c) for c in range(c1, c2 + 1))
+    return [sorted(cells) for cells in groups.values()]
 
 
 def _peel(block: Block, skeleton_of) -> list[Block]:

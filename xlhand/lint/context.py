@@ -63,7 +63,7 @@ class Context:
 def build_context(book: Book) -> Context:
     parsed = {s.name: {at: _parse(c.formula) for at, c in s.cells.items() if c.kind == FORMULA}
               for s in book.sheets}
-    ctx = Context(book, {s.name: find_blocks(book, s, _skeletons(s, parsed[s.name])) for s in book.sheets}, parsed,
+    ctx = Context(book, {s.name: find_blocks(book, s, _skeletons(s, parsed[s.name]), set(parsed[s.name])) for s in book.sheets}, parsed,
                   {s.name: Reads() for s in book.sheets}, set())
     for sheet in book.sheets:
         arrays = {(a.top, a.left): a for a, _ in sheet.arrays}

@@ -161,8 +161,16 @@ def _read_cell(element, sheet: Sheet, strings, shared, f_tag, v_tag, is_tag) -> 
     if where is None:
         raise Rejected(f"not a readable xlsx: a cell of sheet '{sheet.name}' has no valid address")
     style = int(element.get("s") or 0)
-    kind, value = _value(element, strings, v_tag, is_tag)
-    f = element.find(f_tag)
+    f = text = inline = None
+    for child in element:  # <f>, <v>, <is>: one pass
+        tag = child.tag
+        if tag == v_tag:
+            text = child.text
+        elif tag == f_tag:
+            f = child
+        elif tag == is_tag:
+            inline = "".join(child.itertext())
+    kind, value = _value(element.get("t"), text, inline, strings)
     if f is None:
         member = sheet.cells.get(where)
         if member is not None and member.kind == ARRAY_MEMBER:  # placed by its array formula
@@ -170,33 +178,33 @@ def _read_cell(element, sheet: Sheet, strings, shared, f_tag, v_tag, is_tag) -> 
         else:
             sheet.cells[where] = Cell(kind, value, None, style)
         return
-    text = _formula_text(f, element.get("r"), shared)
-    sheet.cells[where] = Cell(FORMULA, value, "=" + text, style, spilled=element.get("cm") is not None)
+    formula = _formula_text(f, element.get("r"), shared)
+    sheet.cells[where] = Cell(FORMULA, value, "=" + formula, style, spilled=element.get("cm") is not None)
     if f.get("t") == "array" and f.get("ref"):
-        _place_array(sheet, f.get("ref"), text, where, style)
+        _place_array(sheet, f.get("ref"), formula, where, style)
 
 
-def _value(element, strings, v_tag, is_tag):
-    t = element.get("t") or "n"
-    v = element.find(v_tag)
+def _value(t: str | None, text: str | None, inline: str | None, strings: list[str]):
+    """(kind, value) of a cell of type ``t`` whose <v> holds ``text`` (``inline``: an inline string)."""
+    if t is None or t == "n":
+        if text is None:
+            return EMPTY, None
+        try:
+            return NUMBER, float(text)
+        except ValueError:
+            return TEXT, text
     if t == "inlineStr":
-        node = element.find(is_tag)
-        return TEXT, "".join(node.itertext()) if node is not None else ""
-    if v is None or v.text is None:
+        return TEXT, inline or ""
+    if text is None:
         return EMPTY, None
     if t == "s":
-        k = int(v.text)
+        k = int(text)
         return TEXT, strings[k] if 0 <= k < len(strings) else ""
-    if t == "str":
-        return TEXT, v.text
     if t == "b":
-        return BOOLEAN, v.text in ("1", "true")
+        return BOOLEAN, text in ("1", "true")
     if t == "e":
-        return ERROR, v.text
-    try:
-        return NUMBER, float(v.text)
-    except ValueError:
-        return TEXT, v.text
+        return ERROR, text
+    return TEXT, text  # "str": a formula's text result
 
 
 def _formula_text(f, address: str, shared: dict[str, Translator]) -> str:
