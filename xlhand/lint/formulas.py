@@ -256,10 +256,10 @@ def reference(token: str, function: str = "", compared: bool = False) -> Ref:
     external = text.startswith("[") or (sheet is not None and "[" in sheet)
     m = _RANGE.fullmatch(ref)
     if m and m[5] is None:
-        row, col = int(m[4]), _column(m[2])
+        row, col = int(m[4]), column_number(m[2])
         area, absolute = Area(row, col, row, col), (bool(m[3]), bool(m[1]), bool(m[3]), bool(m[1]))
     elif m:
-        r1, c1, r2, c2 = int(m[4]), _column(m[2]), int(m[8]), _column(m[6])
+        r1, c1, r2, c2 = int(m[4]), column_number(m[2]), int(m[8]), column_number(m[6])
         area = Area(min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2))
         absolute = (bool(m[3]), bool(m[1]), bool(m[7]), bool(m[5]))
     else:
@@ -277,12 +277,12 @@ def address(text: str) -> tuple[int, int] | None:
     m = _RANGE.fullmatch(text)
     if m is None or m[5] is not None:
         return None
-    row, col = int(m[4]), _column(m[2])
+    row, col = int(m[4]), column_number(m[2])
     return (row, col) if 1 <= row <= MAX_ROW and col <= MAX_COL else None
 
 
 @lru_cache(maxsize=20_000)
-def _column(letters: str) -> int:
+def column_number(letters: str) -> int:
     n = 0
     for ch in letters.upper():
         n = n * 26 + ord(ch) - 64

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from defusedxml import ElementTree as ET
 from openpyxl.formula.translate import Translator
 
-from .formulas import address
-from .reader import Area, Rejected, cell_of
+from .formulas import address, column_number
+from .reader import MAX_COL, MAX_ROW, Area, Rejected, cell_of
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
@@ -144,20 +144,52 @@ def _read_sheet(data: bytes, sheet: Sheet, strings: list[str]) -> None:
     from xml.etree.ElementTree import iterparse
 
     shared: dict[str, Translator] = {}
-    c_tag, f_tag, v_tag, is_tag = NS + "c", NS + "f", NS + "v", NS + "is"
+    c_tag, f_tag, v_tag, is_tag, row_tag = NS + "c", NS + "f", NS + "v", NS + "is", NS + "row"
+    cells = sheet.cells
     for _, element in iterparse(io.BytesIO(data)):
         tag = element.tag
         if tag == c_tag:
-            _read_cell(element, sheet, strings, shared, f_tag, v_tag, is_tag)
+            if len(element) == 1 and element[0].tag == v_tag and element.get("t") is None:
+                _read_number(element, cells, sheet.name)  # the common cell, read quickly
+            else:
+                _read_cell(element, sheet, strings, shared, f_tag, v_tag, is_tag)
             element.clear()
-        elif tag == NS + "row":
+        elif tag == row_tag:
             element.clear()
         elif tag == NS + "sheetProtection":
             sheet.protected = element.get("sheet") in ("1", "true")
 
 
+def _cell_address(text: str) -> tuple[int, int] | None:
+    """(row, col) of a cell's ``r`` attribute (``B2``); None if it is not a plain address."""
+    letters = text.rstrip("0123456789")
+    digits = text[len(letters):]
+    if not (digits and letters.isalpha() and letters.isupper() and len(letters) <= 3):
+        return address(text)  # let the full rule decide (and refuse)
+    row, col = int(digits), column_number(letters)
+    return (row, col) if 1 <= row <= MAX_ROW and col <= MAX_COL else None
+
+
+def _read_number(element, cells: dict, sheet: str) -> None:
+    """A cell holding only a number: ``<c r="B2" s="3"><v>1.5</v></c>``."""
+    where = _cell_address(element.get("r") or "")
+    if where is None:
+        raise Rejected(f"not a readable xlsx: a cell of sheet '{sheet}' has no valid address")
+    text = element[0].text
+    try:
+        kind, value = (NUMBER, float(text)) if text is not None else (EMPTY, None)
+    except ValueError:
+        kind, value = TEXT, text
+    style = int(element.get("s") or 0)
+    member = cells.get(where)
+    if member is not None and member.kind == ARRAY_MEMBER:  # placed by its array formula
+        member.value, member.style = value, style
+    else:
+        cells[where] = Cell(kind, value, None, style)
+
+
 def _read_cell(element, sheet: Sheet, strings, shared, f_tag, v_tag, is_tag) -> None:
-    where = address(element.get("r") or "")
+    where = _cell_address(element.get("r") or "")
     if where is None:
         raise Rejected(f"not a readable xlsx: a cell of sheet '{sheet.name}' has no valid address")
     style = int(element.get("s") or 0)
