@@ -55,7 +55,7 @@ class Rebuilt:
 def rebuild(path: Path, wb=None) -> Rebuilt:
     """Rebuild what ``path`` says it is; ``wb`` is the workbook loaded into IronCalc (loaded here
     when not given), from which the givens and the blocks' places are read."""
-    meta = readback.read_metadata(None, path)
+    meta = _metadata(path)
     if wb is None:
         wb = load_engine(path)
     exercise = catalog.get(meta["exercise"])
@@ -74,6 +74,18 @@ def rebuild(path: Path, wb=None) -> Rebuilt:
     if meta.get("mode") == "student":
         _student_ranges(meta, wb, sheet, expected, ranges, notes)
     return Rebuilt(resolved, expected, ranges, notes)
+
+
+def _metadata(path: Path) -> dict:
+    """The workbook's xlhand metadata; a workbook xlhand did not make has nothing to be checked
+    against, and the error says what can check it: ``xlhand lint``."""
+    try:
+        return readback.read_metadata(None, path)
+    except XlhandError as e:
+        if "no xlhand metadata" not in str(e):
+            raise
+        raise XlhandError(f"{path}: not made by xlhand (no xlhand metadata), so there is no reference to "
+                          f"compare it with; to find formula mistakes in any workbook, run: xlhand lint {path}") from None
 
 
 def _student_ranges(meta: dict, wb, sheet, expected: dict, ranges: dict, notes: list[str]) -> None:

@@ -216,6 +216,34 @@ def check(files, engine):
         raise SystemExit(1)
 
 
+@cli.command("lint")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as a JSON list of "
+              "{file, sheet, range, rule, message}.")
+def lint_cmd(files, as_json):
+    """Find formula mistakes in any .xlsx, made by xlhand or by hand.
+
+    Each file is read safely (no macro runs, no link is followed); one line per finding: file,
+    sheet!range, rule, why. Exit 0 when clean, 1 when anything is found, 2 when a file cannot be
+    read (the others are still linted)."""
+    from xlhand.lint import lint_files
+
+    outcome = lint_files(list(files))
+    if as_json:
+        click.echo(json.dumps([f.as_dict() for f in outcome.findings], indent=1, ensure_ascii=False))
+    else:
+        for finding in outcome.findings:
+            click.echo(finding.line())
+    for path, reason in outcome.unreadable.items():
+        click.echo(f"{path}: not linted: {reason}", err=True)
+    if not as_json and not outcome.findings:
+        click.echo(f"{plural(len(files) - len(outcome.unreadable), 'file')} linted: no findings")
+    if outcome.unreadable:
+        raise SystemExit(2)
+    if outcome.findings:
+        raise SystemExit(1)
+
+
 def _show(value) -> str:
     if isinstance(value, float):
         return f"{value:.10g}"

@@ -1,0 +1,91 @@
+"""Linting files: each read from the outside first (:func:`reader.precheck`), then read and checked in
+a forked child under CPU-time and memory limits, as grading reads submissions. Macros are never run
+and links never followed: nothing in the file is executed, only its XML read."""
+from __future__ import annotations
+
+import multiprocessing
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xlhand.lint import chain, functions, ranges, shape
+from xlhand.lint.context import build_context
+from xlhand.lint.findings import Finding, Hit, gather
+from xlhand.lint.reader import MEMORY, TIMEOUT, Rejected, limit_resources, precheck
+from xlhand.lint.workbook import read_book
+
+SHEET_RULES = (shape.check, ranges.check, chain.check, functions.check)
+
+
+@dataclass
+class Outcome:
+    """What linting some files gave: the findings, and why each file that could not be read was not."""
+
+    findings: list[Finding] = field(default_factory=list)
+    unreadable: dict[str, str] = field(default_factory=dict)  # file -> reason
+
+
+def lint_book(path: Path, label: str | None = None) -> list[Finding]:
+    """Every finding of the workbook at ``path`` (in this process: see :func:`lint_file`)."""
+    book = read_book(str(path))
+    ctx = build_context(book)
+    hits: list[Hit] = functions.check_book(ctx)
+    for sheet in book.sheets:
+        for rule in SHEET_RULES:
+            hits += rule(ctx, sheet)
+    return gather(label or str(path), hits)
+
+
+def lint_file(path: Path, timeout: float = TIMEOUT, memory: int = MEMORY) -> list[Finding]:
+    """The findings of one file, read in a limited child; raises :class:`Rejected` when it cannot be read."""
+    path = Path(path)
+    precheck(path)
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(child, path, timeout, memory), daemon=True)
+    proc.start()
+    child.close()
+    try:
+        if not parent.poll(timeout):
+            raise Rejected(f"took too long to read (over {timeout:g} s)")
+        status, payload = parent.recv()
+    except EOFError:
+        raise Rejected("could not be read within the limits (the reader was stopped)") from None
+    finally:
+        parent.close()
+        if proc.is_alive():
+            proc.kill()
+        proc.join(1)
+    if status != "ok":
+        raise Rejected(payload)
+    return [Finding(**f) for f in payload]
+
+
+def _child(conn, path: Path, timeout: float, memory: int) -> None:
+    try:
+        limit_resources(timeout, memory)
+        result = ("ok", [f.as_dict() for f in lint_book(path, str(path))])
+    except Rejected as e:
+        result = ("rejected", e.reason)
+    except MemoryError:
+        result = ("rejected", "too large to read: the memory limit was reached")
+    except zipfile.BadZipFile:
+        result = ("rejected", "corrupt zip: the file is damaged or truncated")
+    except Exception as e:  # noqa: BLE001 - anything in a hostile file costs this file only
+        text = str(e).splitlines()[0][:120] if str(e) else ""
+        result = ("rejected", f"not a readable xlsx: {type(e).__name__}{': ' + text if text else ''}")
+    try:
+        conn.send(result)
+    finally:
+        conn.close()
+
+
+def lint_files(paths: list[Path]) -> Outcome:
+    """Lint every file, each on its own: an unreadable file is noted and the others still linted."""
+    out = Outcome()
+    for path in paths:
+        try:
+            out.findings += lint_file(Path(path))
+        except Rejected as e:
+            out.unreadable[str(path)] = e.reason
+    return out
