@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from gradekit import blank_cells, fill, key_formula_values, make_class  # noqa: E402
-from xlhand.grading.grade import grade  # noqa: E402
+from xlhand.grading.pipeline import grade  # noqa: E402
 
 
 def main(n: int = 100, exercise: str = "lstm") -> None:
@@ -41,7 +41,7 @@ def main(n: int = 100, exercise: str = "lstm") -> None:
         setup = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        subs = grade(manifest_path, files, tmp / "grades")
+        subs = grade(manifest_path, files, tmp / "grades").files
         elapsed = time.perf_counter() - t0
     graded = [s for s in subs if s.status == "graded"]
     cells = sum(len(s.cells) for s in graded)

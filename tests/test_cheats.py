@@ -16,7 +16,8 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from gradekit import (blank_cells, fill, key_formula_values, key_of, make_class, perfect_values, rezip,
                      with_cached)
-from xlhand.grading.grade import World, grade
+from xlhand.grading.credit import World
+from xlhand.grading.pipeline import grade
 
 EXERCISE = "rnn"
 KEY = "xlhand_key"
@@ -242,7 +243,7 @@ def graded(tmp_path_factory):
         if n == "xl/workbook.xml" else d))
 
     out = tmp / "grades"
-    subs = {s.student_id: s for s in grade(manifest_path, files, out, feedback=False)}
+    subs = {s.student_id: s for s in grade(manifest_path, files, out, feedback=False).files}
     rows = {r["student_id"]: r for r in csv.DictReader((out / "grades.csv").open(encoding="utf-8"))}
     return manifest, subs, rows
 

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from gradekit import fill, make_class, perfect_values, without_student_id
 from xlhand.cli import cli
-from xlhand.grading.grade import collect, grade
+from xlhand.grading.intake import collect
+from xlhand.grading.pipeline import grade
 from xlhand.classroom.roster import csv_safe
 
 EXERCISE = "mlp"
@@ -99,7 +100,7 @@ def test_reports_stay_formula_safe(inbox):
 
 def test_file_names_match_the_longest_id(inbox):
     manifest_path, manifest, box, tmp = inbox
-    subs = grade(manifest_path, [box / "ab.xlsx", box / "ab-c.xlsx"], tmp / "by-name", feedback=False)
+    subs = grade(manifest_path, [box / "ab.xlsx", box / "ab-c.xlsx"], tmp / "by-name", feedback=False).files
     by_file = {s.file: s for s in subs if s.file}
     assert by_file["ab.xlsx"].student_id == "ab" and by_file["ab-c.xlsx"].student_id == "ab-c"
     assert all(s.status == "graded" for s in by_file.values())
