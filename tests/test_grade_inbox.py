@@ -113,6 +113,7 @@ def test_a_folder_with_nothing_to_grade_says_so(inbox):
     (empty / "sub" / "report.pdf").write_bytes(b"%PDF-1.4")
     result = CliRunner().invoke(cli, ["grade", "--manifest", str(manifest_path), str(empty),
                                       "--out", str(tmp / "none")])
-    assert result.exit_code == 0
-    assert "sub/report.pdf: skipped: a PDF, not a workbook" in result.output
-    assert f"0 graded, 0 not graded, {len(manifest['students'])} missing, 1 files skipped" in result.output
+    # (issue 20, 7) a run that matches no submission is an error, and writes nothing
+    assert result.exit_code == 2
+    assert "sub/report.pdf: a PDF, not a workbook" in result.output and "nothing written" in result.output
+    assert not (tmp / "none").exists()

@@ -319,13 +319,17 @@ def class_cmd(exercise, roster, size, sets, opts, seed, params_path, blank, pass
               show_default=True, help="Directory for grades.csv, skipped.csv and feedback/.")
 @click.option("--timeout", type=click.FloatRange(min=1), default=30.0, show_default=True,
               help="Seconds one file may take to read and recalculate.")
-def grade_cmd(manifest_path, submissions, rtol, atol, ecf, no_feedback, out_dir, timeout):
+@click.option("--keep", type=click.Choice(["newest", "first", "best"]),
+              help="Two or more files of one student: grade the newest (modification time), the first (path "
+                   "order) or the best scoring one [default: grade none, and say so].")
+def grade_cmd(manifest_path, submissions, rtol, atol, ecf, no_feedback, out_dir, timeout, keep):
     """Grade SUBMISSIONS (.xlsx files, or folders searched recursively, such as an LMS download with
-    one folder per student) against the class manifest."""
+    one folder per student) against the class manifest. OUT is written anew as a whole; a run that
+    matches no submission writes nothing and exits with 2."""
     from xlhand.grading.pipeline import grade
 
     subs = grade(manifest_path, list(submissions), out_dir, rtol=rtol, atol=atol, ecf=ecf,
-                 feedback=not no_feedback, timeout=timeout, progress=True).files
+                 feedback=not no_feedback, timeout=timeout, progress=True, keep=keep or "refuse").files
     for s in subs:
         if s.status == "graded":
             click.echo(f"{s.file}: {s.student_id} ({s.identified_by}) {s.score:g}/{s.max:g}"

@@ -21,15 +21,30 @@ DEFAULT_RTOL = 1e-2
 DEFAULT_ATOL = 1e-2
 
 
+PRINTED = 0.0005  # half the last decimal a worksheet prints (number format 0.0##): below it, a value shows as 0
+
+
 @dataclass(frozen=True)
 class Tolerance:
-    """A number is right when |got − want| ≤ max(atol, rtol·|want|)."""
+    """A number is right when |got − want| ≤ the limit for ``want``: max(rtol·|want|, min(atol, |want|/2))
+    for an answer the worksheet prints as non-zero (so 0, or an empty cell, is never right for it,
+    however small it is: a gradient of 0.008, a probability of 0.002), and atol for one it prints
+    as 0. The self-check in the worksheet computes the same limit (:func:`limit_formula`)."""
 
     rtol: float = DEFAULT_RTOL
     atol: float = DEFAULT_ATOL
 
+    def limit(self, want: float) -> float:
+        size = abs(want)
+        return self.atol if size < PRINTED else max(self.rtol * size, min(self.atol, size / 2))
+
     def close(self, got: float, want: float) -> bool:
-        return bool(np.isfinite(got)) and abs(got - want) <= max(self.atol, self.rtol * abs(want))
+        return bool(np.isfinite(got)) and abs(got - want) <= self.limit(want)
+
+
+def limit_formula(key: str, rtol: float, atol: float) -> str:
+    """:meth:`Tolerance.limit` as a worksheet formula of the key cell ``key``."""
+    return f"IF(ABS({key})<{PRINTED:g},{atol:g},MAX({rtol:g}*ABS({key}),MIN({atol:g},ABS({key})/2)))"
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xlhand.build import key_sheet, key_workbook, metadata, sheet_name, subtitle
-from xlhand.classroom.manifest import DEFAULT_ATOL, DEFAULT_RTOL
+from xlhand.classroom.manifest import DEFAULT_ATOL, DEFAULT_RTOL, limit_formula
 from xlhand.classroom.roster import Student
 from xlhand.engines.recalc import BuildRefused, SheetCheck, reference_values, verify_built
 from xlhand.errors import XlhandError
@@ -92,11 +92,12 @@ def blank_cells(sheet: Sheet, blanks: list[str]) -> list[tuple[str, int, int, in
 
 
 def check_formula(visible: str, address: str, rtol: float, atol: float) -> str:
-    """1 right (a number within tolerance, or the same text where the key is text), -1 anything
-    else typed (text, an error, a wrong number), 0 empty."""
+    """1 right (a number within the grader's tolerance, :class:`~xlhand.classroom.manifest.Tolerance`,
+    or the same text where the key is text), -1 anything else typed (text, an error, a wrong
+    number), 0 empty."""
     mine = f"{quote_sheet(visible)}!{address}"
     key = f"{quote_sheet(KEY_SHEET)}!{address}"
-    close = f"IF(ABS({mine}-{key})<=MAX({atol:g},{rtol:g}*ABS({key})),1,-1)"
+    close = f"IF(ABS({mine}-{key})<={limit_formula(key, rtol, atol)},1,-1)"
     return (f"IF(ISBLANK({mine}),0,IF(ISERROR({mine}),-1,IF(ISNUMBER({mine}),"
             f"IF(ISNUMBER({key}),{close},-1),IF({mine}={key},1,-1))))")
 

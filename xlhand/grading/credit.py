@@ -34,6 +34,10 @@ class World:
         self.tainted = self.downstream([a for a, v in student.items() if v is None], through_blanks=False)
         self._model = None
 
+    def distrust(self, addresses) -> None:
+        """Carry nothing from ``addresses`` (blanks) any more, nor from what reads them."""
+        self.tainted |= self.downstream(list(addresses), through_blanks=False)
+
     def downstream(self, start, through_blanks: bool = True) -> set[str]:
         """``start`` and every computed cell reading any of them, however far (blanks hold the
         student's numbers, so unless ``through_blanks`` nothing passes through one)."""

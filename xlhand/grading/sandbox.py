@@ -87,11 +87,13 @@ def _extract(job: Job) -> Extracted:
             return out
         part, out.sheet_state = xlsxparts.sheet_part(zf, job.sheet)
         arrays = xlsxparts.array_formulas(zf, part, job.sheet)
+        blanks = {(r + 1, c + 1) for r, c in job.blanks}  # IronCalc counts from 1
+        empty = xlsxparts.empty_cells(zf, part, {b for b in blanks if not any(b in f.area for f in arrays)})
     index = out.sheets.index(job.sheet)
-    blanks = {(r + 1, c + 1) for r, c in job.blanks}  # IronCalc counts from 1
     own = _cell_formulas(book, index)
     _sumproduct_as_arrays(book, index, [f for f in own if (f.area.top, f.area.left) in blanks])
-    out.values = [[book.value(index, r + 1, c + 1) for c in range(job.cols)] for r in range(job.rows)]
+    out.values = [[None if (r + 1, c + 1) in empty else book.value(index, r + 1, c + 1) for c in range(job.cols)]
+                  for r in range(job.rows)]
     at = {(f.area.top, f.area.left): f.text for f in own}
     for r, c in blanks:
         text = at.get((r, c)) or next((f.text for f in arrays if (r, c) in f.area), None)

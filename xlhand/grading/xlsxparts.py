@@ -85,3 +85,24 @@ def _area(ref: str) -> Area | None:
     (r1, c1), (r2, c2) = ends[0], ends[-1]
     return Area(min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2))
 
+
+def empty_cells(zf: zipfile.ZipFile, part: str, cells: set[tuple[int, int]]) -> set[tuple[int, int]]:
+    """Which of ``cells`` (1-based) are empty in the file: absent, or a ``<c>`` with neither a value, a
+    formula nor inline text (openpyxl and other tools write ``<c r="G22" s="13" t="n"/>`` for a styled
+    empty cell, which IronCalc reads as 0; Excel and LibreOffice read it as empty, and so does the
+    grader). Cells of an array formula's range are given their value by it, and are not passed here."""
+    import defusedxml.ElementTree as ET
+
+    filled = set()
+    with io.BytesIO(zf.read(part)) as stream:
+        for _, element in ET.iterparse(stream):
+            tag = _local(element.tag)
+            if tag == "c":
+                at = policy.cell_of(element.get("r") or "")
+                if at in cells and any(_local(child.tag) in ("f", "is") or (_local(child.tag) == "v" and
+                                                                           (child.text or "") != "")
+                                       for child in element):
+                    filled.add(at)
+            elif tag == "row":
+                element.clear()
+    return cells - filled
