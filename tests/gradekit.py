@@ -126,7 +126,7 @@ def consistent_values(manifest, sid, cells, how):
     planted = {}
     for name, i, j, r, c, want in cells:
         address = sheet.blocks[name].cell(i, j)
-        planted[address] = {"shift": want + 1.5, "zero": 0.0, "blank": None}[how]
+        planted[address] = {"shift": want + 1.5, "zero": 0.0, "blank": None, "negate": -want}[how]
     # zeros are real numbers here (the grader refuses to carry from them; a student computes on)
     world = World(sheet, planted)
     values = {}
