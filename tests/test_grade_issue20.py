@@ -191,3 +191,40 @@ def test_two_files_of_one_student_keep_refuse_newest_first_best(cls):
     graded = {keep: [s.file for s in rows if s.status == "graded"] for keep, rows in results.items()}
     assert graded == {"newest": ["s01-b.xlsx"], "first": ["s01-a.xlsx"], "best": ["s01-a.xlsx"]}
     assert all(len(rows) == 2 and any("--keep" in s.reason for s in rows) for rows in results.values())
+
+
+# --- the self-check and the grader agree, cell for cell (LibreOffice recalculates) -----------------
+@pytest.mark.libreoffice
+@pytest.mark.slow
+def test_the_self_check_and_the_grader_agree_cell_for_cell(tmp_path):
+    from xlhand.engines.libreoffice import recalculate
+
+    ids = ("honest", "slip", "large", "cheat", "formulas", "untouched")
+    made = make_class(tmp_path, "backprop", ids=ids, seed=0)
+    sheet, _ = key_of(made.manifest, "large")
+    typed = {sid: perfect_values(made.manifest, sid) for sid in ids}
+    first = next(iter(typed["slip"]))
+    typed["slip"][first] += 2.0
+    p_max, z3 = sheet.blocks["P_max"], sheet.blocks["Z3"]
+    typed["large"][(p_max.top + 1, p_max.left + 1)] = f"=LARGE({z3.range()},1)"
+    typed["cheat"] = {(r, c): f"=xlhand_key!{openpyxl.utils.get_column_letter(c)}{r}" for r, c in typed["cheat"]}
+    typed["formulas"] = {(r, c): "=" + sheet.blocks[name].formula(i, j)
+                         for (r, c), (name, i, j, _) in cells_of(made, "formulas").items()}
+    typed["untouched"] = {}
+    filled = [fill(made.worksheets / f"{sid}.xlsx", tmp_path / "typed" / f"{sid}.xlsx", typed[sid])
+              for sid in ids if (tmp_path / "typed").mkdir(exist_ok=True) is None]
+    saved = recalculate(filled, tmp_path / "lo")
+    assert all(saved.values()), saved
+    run = grade(made.manifest_path, list(saved.values()), tmp_path / "grades", feedback=False)
+    subs = by_id(run)
+    for sid in ids:
+        check = openpyxl.load_workbook(saved[tmp_path / "typed" / f"{sid}.xlsx"], data_only=True)["xlhand_check"]
+        green = {(r, c) for r, c in cells_of(made, sid) if check.cell(r, c).value == 1}
+        s = subs[sid]
+        assert s.status == "graded", (sid, s.reason)
+        right = {(c.row + 1, c.col + 1) for c in s.cells if c.status == "right"}
+        refused = {(c.row + 1, c.col + 1) for c in s.cells if c.refused}
+        # the one thing a worksheet formula cannot see: a formula reading the hidden key (README)
+        assert green - refused == right, (sid, sorted(green ^ right)[:5])
+    assert subs["honest"].score == subs["large"].score == subs["formulas"].score == 106
+    assert subs["slip"].score == 105 and subs["untouched"].score == 0 and subs["cheat"].score == 0

@@ -33,7 +33,7 @@ from xlhand.classroom.manifest import DEFAULT_ATOL, DEFAULT_RTOL, limit_formula
 from xlhand.classroom.roster import Student
 from xlhand.engines.recalc import BuildRefused, SheetCheck, reference_values, verify_built
 from xlhand.errors import XlhandError
-from xlhand.layout import style
+from xlhand.layout import paper, style
 from xlhand.layout.sheet import Sheet
 from xlhand.layout.writer import LEGEND_COL, STEPS_COL, WorkbookWriter, fast_formulas, quote_sheet
 from xlhand.model.params import Resolved
@@ -41,6 +41,21 @@ from xlhand.model.params import Resolved
 KEY_SHEET = "xlhand_key"
 CHECK_SHEET = "xlhand_check"
 PROGRESS_FORMAT = {"bold": True, "font_color": "#1F3864"}
+# beside "Steps", as much as fits the first page's width: what the grader refuses in a blank
+# (xlhand.grading.policy; README lists it in full)
+REFUSED_WORDS = ("Scored 0: formulas reading", "other sheets,", "names,", "INDIRECT,", "OFFSET,",
+                 "CHOOSE over cells,", "CELL,", "INFO,", "NOW,", "RAND,", "LET,", "LAMBDA")
+
+
+def refused_note(columns: int) -> str:
+    """The words of :data:`REFUSED_WORDS` that fit ``columns`` columns, ending with … when cut."""
+    text = REFUSED_WORDS[0]
+    for k, word in enumerate(REFUSED_WORDS[1:], start=1):
+        longer = f"{text} {word}" + ("" if k == len(REFUSED_WORDS) - 1 else " …")
+        if style.text_columns(longer) > columns:
+            return text.rstrip(",") + " …"
+        text = f"{text} {word}"
+    return text
 
 
 # --- which cells are blank -----------------------------------------------------------------
@@ -165,6 +180,8 @@ class _StudentParts:
         label_row = sheet.header_rows - 1
         if who:
             ws.write_string(label_row, STEPS_COL, who, writer.fmt(style.LABEL))
+        last_col = max(paper.page_grid(sheet, self.paper, {}).first_page_last_col, STEPS_COL + 2)
+        ws.write_string(2, STEPS_COL + 1, refused_note(last_col - STEPS_COL), writer.fmt(style.NOTE))
         if self.key is not None:
             writer.write_sheet(self.key, KEY_SHEET, define_names=False, hidden=True).protect(self.password or "")
             check = writer.workbook.add_worksheet(CHECK_SHEET)
