@@ -47,6 +47,9 @@ REFUSED_WORDS = ("Scored 0: formulas reading", "other sheets,", "names,", "INDIR
                  "CHOOSE over cells,", "CELL,", "INFO,", "NOW,", "RAND,", "LET,", "LAMBDA")
 
 
+_NOTES: dict = {}  # (exercise, dims, options, paper) -> the note
+
+
 def refused_note(columns: int) -> str:
     """The words of :data:`REFUSED_WORDS` that fit ``columns`` columns, ending with … when cut."""
     text = REFUSED_WORDS[0]
@@ -170,6 +173,16 @@ class _StudentParts:
     def name(self) -> str:
         return sheet_name(self.resolved.exercise)
 
+    def refused_note(self) -> str:
+        """:func:`refused_note` for the first page's width (the same for every variant of a layout:
+        planning the pages is the dear part, so it is done once per exercise, sizes and paper)."""
+        r = self.resolved
+        key = (r.exercise.name, tuple(r.dims.items()), repr(sorted(r.options.items())), self.paper)
+        if key not in _NOTES:
+            last_col = max(paper.page_grid(self.sheet, self.paper, {}).first_page_last_col, STEPS_COL + 2)
+            _NOTES[key] = refused_note(last_col - STEPS_COL)
+        return _NOTES[key]
+
     def write(self, cached) -> bytes:
         sheet, name, blanks = self.sheet, self.name, self.blanks
         st = self.student
@@ -180,8 +193,7 @@ class _StudentParts:
         label_row = sheet.header_rows - 1
         if who:
             ws.write_string(label_row, STEPS_COL, who, writer.fmt(style.LABEL))
-        last_col = max(paper.page_grid(sheet, self.paper, {}).first_page_last_col, STEPS_COL + 2)
-        ws.write_string(2, STEPS_COL + 1, refused_note(last_col - STEPS_COL), writer.fmt(style.NOTE))
+        ws.write_string(2, STEPS_COL + 1, self.refused_note(), writer.fmt(style.NOTE))
         if self.key is not None:
             writer.write_sheet(self.key, KEY_SHEET, define_names=False, hidden=True).protect(self.password or "")
             check = writer.workbook.add_worksheet(CHECK_SHEET)
