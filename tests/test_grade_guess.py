@@ -14,11 +14,17 @@ from xlhand.model.params import resolve
 
 BOUND = 0.15
 SEEDS = 200
-# Exercises whose fresh numbers still let a constant guess pay more than 15 % (measured on 10 seeds
-# per preset): structural zeros (ReLU masks and the gradients they block, one-hot rows, zero
-# weights copied into transposes, sparse similarities) are right for a typed 0. Their number makers
-# (each exercise's `accept`) must change; until then the bound is an expected failure for them.
-KNOWN_OVER = {"backprop", "autoencoder", "dft", "vectordb", "mlp", "rnn", "self-attention"}
+# Exercises whose fresh numbers still let a constant guess pay more than 15 % (measured on 5-10
+# seeds per preset, 2026-12-06): structural zeros (ReLU masks and the gradients they block, one-hot
+# rows, zero weights copied into transposes, sparse similarities) are right for a typed 0, and small
+# integers (a ReLU of 1, a weight of 1 copied) for a typed 1. Their number makers (each exercise's
+# `accept`) must change; until then the bound is an expected failure for them (not strict: a fixed
+# exercise shows as XPASS). Measured within the bound: lstm, autograd, temperature, transformer,
+# xlstm, transformer-full (small).
+KNOWN_OVER = {"backprop", "autoencoder", "dft", "vectordb", "mlp", "rnn", "self-attention", "cross-attention",
+              "multihead-attention", "softmax", "relu", "linear-layer", "conv1d", "dot-product", "matmul",
+              "word2vec", "seq2seq-attention", "decoding", "mhc", "alphafold-triangle", "alphafold-msa", "gcn",
+              "resnet", "svm", "mamba", "rag", "dit", "deepseek"}
 
 
 def guess_scores(name: str, size: str, seed: int) -> dict[float, float]:
