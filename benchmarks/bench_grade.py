@@ -6,7 +6,7 @@ Run: python benchmarks/bench_grade.py [N] [EXERCISE]. The target is 100 lstm sub
 Untimed setup: a class of N, every blank of every worksheet filled with the key's own formula (what
 an honest student types), and in a third of them the first blank typed as a wrong number instead, so
 that every formula after it is graded with error carried forward. Timed: exactly what
-``xlhand grade`` does, one call of :func:`xlhand.grade.grade`: precheck, reading and recalculating
+``xlhand grade`` does, one call of :func:`xlhand.grading.pipeline.grade`: precheck, reading and recalculating
 each file with IronCalc in its own limited child, the formula policy, scoring with carried-forward
 credit, grades.csv and N feedback workbooks.
 """
