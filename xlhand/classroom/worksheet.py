@@ -217,7 +217,8 @@ class _StudentParts:
                              writer.fmt(PROGRESS_FORMAT), f"0 of {len(cells)} cells right")
         ws.protect(self.password or "", {"select_locked_cells": True, "select_unlocked_cells": True})
         writer.set_metadata(metadata(self.resolved, "student", **self.extra))
-        return lock_structure(writer.to_bytes())
+        _lock_structure_on_write(writer.workbook)
+        return writer.to_bytes()
 
 
 def _verify_student(parts: _StudentParts, data: bytes, expected: dict):
@@ -249,6 +250,18 @@ def _results_on(evaluated, sheet_name_: str):
         return None if cell.error else cell.value
 
     return value
+
+
+def _lock_structure_on_write(book) -> None:
+    """Have XlsxWriter write ``<workbookProtection lockStructure="1"/>`` before ``<bookViews>`` (no
+    unhiding, renaming, inserting or deleting sheets). XlsxWriter has no call for it; this is what
+    :func:`lock_structure` does to a written file, without unpacking and recompressing the zip."""
+    views = book._write_book_views
+
+    def protected_then_views():
+        book._xml_empty_tag("workbookProtection", [("lockStructure", 1)])
+        views()
+    book._write_book_views = protected_then_views
 
 
 def lock_structure(data: bytes) -> bytes:
