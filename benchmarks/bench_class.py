@@ -11,7 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from xlhand.classroom.modes import build_class
+from xlhand.classroom.classset import build_class
 from xlhand.parallel import default_jobs
 
 EXERCISES = ("backprop", "lstm", "alphafold-msa")
@@ -19,7 +19,7 @@ EXERCISES = ("backprop", "lstm", "alphafold-msa")
 
 def main(sizes: list[int]) -> None:
     jobs = default_jobs()
-    print(f"| exercise | students | cores | seconds | seconds per student |")
+    print("| exercise | students | cores | seconds | seconds per student |")
     print("|---|---:|---:|---:|---:|")
     for name in EXERCISES:
         for n in sizes:

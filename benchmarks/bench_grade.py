@@ -6,7 +6,7 @@ Run: python benchmarks/bench_grade.py [N] [EXERCISE]. The target is 100 lstm sub
 Untimed setup: a class of N, every blank of every worksheet filled with the key's own formula (what
 an honest student types), and in a third of them the first blank typed as a wrong number instead, so
 that every formula after it is graded with error carried forward. Timed: exactly what
-``xlhand grade`` does, one call of :func:`xlhand.grade.grade`: precheck, reading and recalculating
+``xlhand grade`` does, one call of :func:`xlhand.grading.pipeline.grade`: precheck, reading and recalculating
 each file with IronCalc in its own limited child, the formula policy, scoring with carried-forward
 credit, grades.csv and N feedback workbooks.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from gradekit import blank_cells, fill, key_formula_values, make_class  # noqa: E402
-from xlhand.grading.grade import grade  # noqa: E402
+from xlhand.grading.pipeline import grade  # noqa: E402
 
 
 def main(n: int = 100, exercise: str = "lstm") -> None:
@@ -41,7 +41,7 @@ def main(n: int = 100, exercise: str = "lstm") -> None:
         setup = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        subs = grade(manifest_path, files, tmp / "grades")
+        subs = grade(manifest_path, files, tmp / "grades").files
         elapsed = time.perf_counter() - t0
     graded = [s for s in subs if s.status == "graded"]
     cells = sum(len(s.cells) for s in graded)

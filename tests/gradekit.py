@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import zipfile
 from pathlib import Path
@@ -12,8 +13,9 @@ import openpyxl
 from xlhand.build import key_sheet
 from xlhand.model.exercise import expected_values
 from xlhand.engines.compare import as_grid
-from xlhand.grading.grade import World
-from xlhand.classroom.modes import build_class, load_manifest, resolved_for
+from xlhand.grading.credit import World
+from xlhand.classroom.classset import build_class
+from xlhand.classroom.manifest import Manifest, ManifestStudent
 
 
 class ClassFiles(NamedTuple):
@@ -31,13 +33,13 @@ def make_class(tmp: Path, exercise: str, ids=("s1", "s2", "s3"), size="small", n
     roster.write_text("id,name\n" + "".join(f"{i},{names.get(i, f'Student {i}')}\n" for i in ids), encoding="utf-8")
     made = build_class(exercise, roster, tmp / "class", size=size, **kw)
     manifest_path = made.keys / "manifest.json"
-    return ClassFiles(manifest_path, load_manifest(manifest_path), made.worksheets)
+    return ClassFiles(manifest_path, json.loads(manifest_path.read_text(encoding="utf-8")), made.worksheets)
 
 
 def key_of(manifest: dict, sid: str):
     """(sheet with final positions, expected values) of one student's variant."""
     entry = next(e for e in manifest["students"] if e["id"] == sid)
-    resolved = resolved_for(manifest, entry)
+    resolved = Manifest.from_dict(manifest).resolved(ManifestStudent.from_dict(entry))
     sheet = key_sheet(resolved)
     return sheet, expected_values(resolved.exercise, resolved, sheet)
 
@@ -124,7 +126,7 @@ def consistent_values(manifest, sid, cells, how):
     planted = {}
     for name, i, j, r, c, want in cells:
         address = sheet.blocks[name].cell(i, j)
-        planted[address] = {"shift": want + 1.5, "zero": 0.0, "blank": None}[how]
+        planted[address] = {"shift": want + 1.5, "zero": 0.0, "blank": None, "negate": -want}[how]
     # zeros are real numbers here (the grader refuses to carry from them; a student computes on)
     world = World(sheet, planted)
     values = {}

@@ -16,7 +16,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from gradekit import (blank_cells, fill, key_formula_values, key_of, make_class, perfect_values, rezip,
                      with_cached)
-from xlhand.grading.grade import World, grade
+from xlhand.grading.pipeline import grade
 
 EXERCISE = "rnn"
 KEY = "xlhand_key"
@@ -242,7 +242,7 @@ def graded(tmp_path_factory):
         if n == "xl/workbook.xml" else d))
 
     out = tmp / "grades"
-    subs = {s.student_id: s for s in grade(manifest_path, files, out, feedback=False)}
+    subs = {s.student_id: s for s in grade(manifest_path, files, out, feedback=False).files}
     rows = {r["student_id"]: r for r in csv.DictReader((out / "grades.csv").open(encoding="utf-8"))}
     return manifest, subs, rows
 
@@ -281,33 +281,29 @@ def test_editing_the_hidden_key_does_not_make_wrong_answers_right(graded):
     assert all(c.got == 7 for c in s.cells) and not any(c.status == "right" for c in s.cells)
 
 
-def test_changed_givens_are_graded_against_the_key(graded):
-    manifest, subs, _ = graded
-    s = subs["changed-givens"]
-    assert any(f.startswith("changed givens") for f in s.flags)
-    assert any(f.startswith("steps using changed givens") for f in s.flags)
-    sheet, _ = key_of(manifest, "changed-givens")
-    world = World(sheet, {})
-    givens = {a for b in sheet.blocks.values() if b.values is not None for a in b.cells()}
-    readers = [c for c in s.cells if givens & set(world.precedents[c.address])]
-    assert readers and all(c.status == "wrong" for c in readers)
+def test_every_given_changed_is_not_the_worksheet_handed_out(graded):
+    # (issue 20, 5) honest formulas on numbers that are not the student's: scores 0, with the reason
+    s = graded[1]["changed-givens"]
+    assert s.status == "rejected" and s.score == 0
+    assert "givens are not the student's numbers" in s.reason, s.reason
 
 
-def test_a_borrowed_workbook_is_flagged_and_graded_against_the_own_numbers(graded):
+def test_a_borrowed_workbook_scores_zero_with_the_reason(graded):
     s = graded[1]["borrowed"]
     assert s.identified_by == "metadata"
     assert "the workbook was built for another student's numbers" in s.flags
-    assert s.score < s.max / 2
+    assert s.status == "rejected" and s.score == 0 and "numbers of student 'key-formulas'" in s.reason
 
 
 def test_an_answer_key_handed_in_is_flagged(graded):
     s = graded[1]["key-handed-in"]
     assert s.identified_by == "file name"
     assert any("not a student worksheet but a 'key' workbook" in f for f in s.flags), s.flags
+    assert s.status == "rejected" and s.score == 0 and "an answer key" in s.reason
 
 
-def test_the_hidden_key_renamed_to_the_graded_sheet_is_flagged(graded):
+def test_the_hidden_key_renamed_to_the_graded_sheet_scores_zero(graded):
     # its formulas are the key's own, which a student may also type: the tell is the sheet's state
     s = graded[1]["key-sheet-renamed"]
-    assert s.status == "graded"
+    assert s.status == "rejected" and s.score == 0 and "not the worksheet handed out" in s.reason
     assert any("is veryHidden in this workbook" in f for f in s.flags), s.flags

@@ -12,7 +12,9 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from gradekit import (blank_cells, consistent_values, fill, key_formula_values, key_of, make_class,
                      perfect_values, with_cached)
-from xlhand.grading.grade import ECF_CREDIT, World, grade
+from xlhand.grading.credit import World
+from xlhand.grading.pipeline import grade
+from xlhand.grading.score import ECF_CREDIT
 
 EXERCISES = ["backprop", "lstm"]
 
@@ -91,7 +93,7 @@ def graded(request, tmp_path_factory):
     subs["byname"] = typed / "byname_final.xlsx"
 
     out = tmp / "grades"
-    results = grade(manifest_path, list(subs.values()), out)
+    results = grade(manifest_path, list(subs.values()), out).files
     return manifest, {s.student_id: s for s in results}, out
 
 

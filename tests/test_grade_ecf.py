@@ -6,7 +6,8 @@ import pytest
 
 from gradekit import blank_cells, consistent_values, fill, make_class
 from xlhand.model import catalog
-from xlhand.grading.grade import ECF_CREDIT, grade
+from xlhand.grading.pipeline import grade
+from xlhand.grading.score import ECF_CREDIT
 
 
 @pytest.mark.parametrize("steps", [3, 64])
@@ -21,7 +22,7 @@ def test_last_step_of_a_long_lstm_earns_carried_forward_credit(tmp_path, monkeyp
     first = [cell for cell in cells if cell[0] == cells[0][0]][-1:]
     values = consistent_values(manifest, "long", first, "shift")
     path = fill(worksheets / "long.xlsx", tmp_path / "long.xlsx", values)
-    (sub,) = [s for s in grade(manifest_path, [path], tmp_path / "grades", feedback=False) if s.student_id == "long"]
+    (sub,) = [s for s in grade(manifest_path, [path], tmp_path / "grades", feedback=False).files if s.student_id == "long"]
     statuses = [c.status for c in sub.cells]
     assert statuses.count("ecf") >= 4, [(c.address, c.status, c.got, c.carried) for c in sub.cells]
     assert statuses.count("wrong") == 1

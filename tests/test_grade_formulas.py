@@ -9,7 +9,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from gradekit import fill, key_formula_values, key_of, make_class
 from xlhand.model import catalog
-from xlhand.grading.grade import grade
+from xlhand.grading.pipeline import grade
 
 
 @pytest.mark.parametrize("exercise", catalog.names())
@@ -17,7 +17,7 @@ def test_the_keys_own_formulas_score_full_marks(tmp_path, exercise):
     """Whatever the key computes with, a student may type too: the formula policy refuses none of it."""
     manifest_path, manifest, worksheets = make_class(tmp_path, exercise, ids=("s",))
     path = fill(worksheets / "s.xlsx", tmp_path / "s.xlsx", key_formula_values(manifest, "s"))
-    (sub,) = [s for s in grade(manifest_path, [path], tmp_path / "grades", feedback=False) if s.student_id == "s"]
+    (sub,) = [s for s in grade(manifest_path, [path], tmp_path / "grades", feedback=False).files if s.student_id == "s"]
     assert sub.status == "graded", sub.reason
     assert sub.score == sub.max > 0, [(c.address, c.got, c.expected, c.refused) for c in sub.cells
                                       if c.status != "right"][:5]
@@ -38,7 +38,7 @@ def test_softmax_through_sumproduct_of_a_range_scores(tmp_path):
             values[(probabilities.top + i + 1, probabilities.left + j + 1)] = \
                 f"=EXP({logits.cell(i, j)})/SUMPRODUCT(EXP({column}))"
     path = fill(worksheets / "s.xlsx", tmp_path / "s.xlsx", values)
-    (sub,) = [s for s in grade(manifest_path, [path], tmp_path / "grades", feedback=False) if s.student_id == "s"]
+    (sub,) = [s for s in grade(manifest_path, [path], tmp_path / "grades", feedback=False).files if s.student_id == "s"]
     assert sub.score == sub.max > 0, [(c.address, c.got) for c in sub.cells if c.status != "right"]
     assert not sub.flags
     assert xl_rowcol_to_cell(total.top, total.left) in {c.address for c in sub.cells}

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from gradekit import fill, make_class, perfect_values, without_student_id
 from xlhand.cli import cli
-from xlhand.grading.grade import collect, grade
+from xlhand.grading.intake import collect
+from xlhand.grading.pipeline import grade
 from xlhand.classroom.roster import csv_safe
 
 EXERCISE = "mlp"
@@ -99,7 +100,7 @@ def test_reports_stay_formula_safe(inbox):
 
 def test_file_names_match_the_longest_id(inbox):
     manifest_path, manifest, box, tmp = inbox
-    subs = grade(manifest_path, [box / "ab.xlsx", box / "ab-c.xlsx"], tmp / "by-name", feedback=False)
+    subs = grade(manifest_path, [box / "ab.xlsx", box / "ab-c.xlsx"], tmp / "by-name", feedback=False).files
     by_file = {s.file: s for s in subs if s.file}
     assert by_file["ab.xlsx"].student_id == "ab" and by_file["ab-c.xlsx"].student_id == "ab-c"
     assert all(s.status == "graded" for s in by_file.values())
@@ -112,6 +113,7 @@ def test_a_folder_with_nothing_to_grade_says_so(inbox):
     (empty / "sub" / "report.pdf").write_bytes(b"%PDF-1.4")
     result = CliRunner().invoke(cli, ["grade", "--manifest", str(manifest_path), str(empty),
                                       "--out", str(tmp / "none")])
-    assert result.exit_code == 0
-    assert "sub/report.pdf: skipped: a PDF, not a workbook" in result.output
-    assert f"0 graded, 0 not graded, {len(manifest['students'])} missing, 1 files skipped" in result.output
+    # (issue 20, 7) a run that matches no submission is an error, and writes nothing
+    assert result.exit_code == 2
+    assert "sub/report.pdf: a PDF, not a workbook" in result.output and "nothing written" in result.output
+    assert not (tmp / "none").exists()

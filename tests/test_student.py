@@ -114,3 +114,15 @@ def test_self_check_after_libreoffice(tmp_path, name):
     sheet = key_sheet(resolve(catalog.get(name)))
     progress = wb[name].cell(sheet.header_rows, 2).value
     assert progress == f"{len(right)} of {len(cells)} cells right"
+
+
+def test_the_workbook_structure_is_locked():
+    """No unhiding, renaming, inserting or deleting sheets in the application."""
+    import io
+
+    from xlhand.model import catalog
+    from xlhand.model.params import resolve
+
+    book = openpyxl.load_workbook(io.BytesIO(student_workbook(resolve(catalog.get("relu"), size="small", seed=1))))
+    assert book.security is not None and book.security.lockStructure
+    assert [ws.sheet_state for ws in book.worksheets] == ["visible", "veryHidden", "veryHidden"]

@@ -14,7 +14,7 @@ import pytest
 
 from gradekit import blank_cells, fill, key_formula_values, make_class, perfect_values, rezip
 from xlhand.grading import sandbox
-from xlhand.grading.grade import grade
+from xlhand.grading.pipeline import grade
 
 ENTITY = b'<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
 SHEET = "xl/worksheets/sheet1.xml"
@@ -110,7 +110,7 @@ def batch(tmp_path_factory):
     wb.save(files["stranger"])
 
     out = tmp / "grades"
-    results = grade(manifest_path, list(files.values()), out)
+    results = grade(manifest_path, list(files.values()), out).files
     rows = list(csv.DictReader((out / "grades.csv").open()))
     by_file = {r["file"]: r for r in rows if r["file"]}
     return files, by_file, results, manifest_path
@@ -181,7 +181,7 @@ def test_a_stalling_file_costs_only_its_own_row(tmp_path, monkeypatch):
             time.sleep(60)
         return read(job)
     monkeypatch.setattr(sandbox, "_extract", stalling)
-    subs = {s.student_id: s for s in grade(manifest_path, files, tmp_path / "grades", timeout=3, workers=1)}
+    subs = {s.student_id: s for s in grade(manifest_path, files, tmp_path / "grades", timeout=3, workers=1).files}
     assert subs["slow"].status == "rejected" and "took too long" in subs["slow"].reason
     for sid in ("quick", "later"):
         assert subs[sid].status == "graded" and subs[sid].score == subs[sid].max > 0, subs[sid].reason

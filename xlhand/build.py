@@ -41,11 +41,13 @@ def key_sheet(resolved: Resolved, mode: str = "key") -> Sheet:
     return resolved.exercise.build_sheet(resolved, subtitle(resolved, mode))
 
 
-def key_workbook(resolved: Resolved, paper: str = "a4") -> bytes:
+def key_workbook(resolved: Resolved, paper: str = "a4", *, sheet: Sheet | None = None,
+                 expected: dict | None = None) -> bytes:
     """The key: every derived cell a live formula that stores its result, recalculated in memory
-    and compared with the NumPy reference before anything is returned (see :mod:`xlhand.recalc`)."""
-    sheet = key_sheet(resolved)
-    expected = reference_values(resolved, sheet)
+    and compared with the NumPy reference before anything is returned (see :mod:`xlhand.recalc`).
+    ``sheet`` (and its ``expected`` values) may be a key sheet already laid out for ``resolved``."""
+    sheet = key_sheet(resolved) if sheet is None else sheet
+    expected = reference_values(resolved, sheet) if expected is None else expected
     name = sheet_name(resolved.exercise)
     writer = WorkbookWriter(paper)
     writer.write_sheet(sheet, name, cached=cached_values(expected))

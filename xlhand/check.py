@@ -18,7 +18,7 @@ import numpy as np
 from xlhand.model import catalog
 from xlhand.engines import readback
 from xlhand.build import key_sheet
-from xlhand.engines.compare import Mismatch, compare_grid
+from xlhand.engines.compare import Mismatch, as_number, compare_grid
 from xlhand.errors import XlhandError
 from xlhand.model.exercise import expected_values
 from xlhand.model.params import Dims, Resolved
@@ -94,7 +94,7 @@ def _student_ranges(meta: dict, wb, sheet, expected: dict, ranges: dict, notes: 
     self-check, so without a key sheet) check only the givens."""
     import dataclasses
 
-    from xlhand.classroom.modes import KEY_SHEET, blank_names, steps_from_metadata
+    from xlhand.classroom.worksheet import KEY_SHEET, blank_names, steps_from_metadata
 
     blanks = blank_names(sheet, steps_from_metadata(meta.get("blank_steps")))
     computed = [b.name for b in sheet.blocks.values() if b.is_computed]
@@ -151,8 +151,9 @@ def formulas_cells(path: Path) -> CellReader:
 def _plain(value):
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return float(value)
+    number = as_number(value)
+    if number is not None:
+        return number
     if isinstance(value, str):
         return value
     text = str(value)

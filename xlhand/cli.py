@@ -145,7 +145,7 @@ def build(exercises, build_all, size, sets, opts, params_path, seed, with_sine, 
     shares = options_for(names, options)
     jobs = [resolve_one(name, size, sets, params_path, seed, shares[name]) for name in names]
     if student:
-        from xlhand.classroom.modes import parse_steps, student_workbook
+        from xlhand.classroom.worksheet import parse_steps, student_workbook
 
         steps = parse_steps(blank)
         built = [(out_dir / f"{r.exercise.name}-student.xlsx",
@@ -319,7 +319,8 @@ def class_cmd(exercise, roster, size, sets, opts, seed, params_path, blank, pass
               out_dir, keys_dir, jobs):
     """One student worksheet per roster row, each with its own numbers (or all the same with --params),
     into OUT; each student's key and manifest.json into KEYS."""
-    from xlhand.classroom.modes import build_class, parse_steps
+    from xlhand.classroom.classset import build_class
+    from xlhand.classroom.worksheet import parse_steps
 
     built = build_class(exercise, roster, out_dir, keys_dir=keys_dir, size=size, sets=parse_set(sets), seed=seed,
                         params_path=params_path, options=parse_opts(opts), steps=parse_steps(blank),
@@ -327,7 +328,7 @@ def class_cmd(exercise, roster, size, sets, opts, seed, params_path, blank, pass
                         progress_label="building worksheets")
     for note in built.notes:
         click.echo(f"note: {note}")
-    count = len(built.manifest["students"])
+    count = len(built.manifest.students)
     click.echo(f"wrote {plural(count, 'worksheet')} to {built.worksheets} (hand these out)")
     click.echo(f"wrote {plural(count, 'key')} and manifest.json to {built.keys} (keep these; grade with "
                f"--manifest {built.keys / 'manifest.json'})")
@@ -346,13 +347,17 @@ def class_cmd(exercise, roster, size, sets, opts, seed, params_path, blank, pass
               show_default=True, help="Directory for grades.csv, skipped.csv and feedback/.")
 @click.option("--timeout", type=click.FloatRange(min=1), default=30.0, show_default=True,
               help="Seconds one file may take to read and recalculate.")
-def grade_cmd(manifest_path, submissions, rtol, atol, ecf, no_feedback, out_dir, timeout):
+@click.option("--keep", type=click.Choice(["newest", "first", "best"]),
+              help="Two or more files of one student: grade the newest (modification time), the first (path "
+                   "order) or the best scoring one [default: grade none, and say so].")
+def grade_cmd(manifest_path, submissions, rtol, atol, ecf, no_feedback, out_dir, timeout, keep):
     """Grade SUBMISSIONS (.xlsx files, or folders searched recursively, such as an LMS download with
-    one folder per student) against the class manifest."""
-    from xlhand.grading.grade import grade
+    one folder per student) against the class manifest. OUT is written anew as a whole; a run that
+    matches no submission writes nothing and exits with 2."""
+    from xlhand.grading.pipeline import grade
 
     subs = grade(manifest_path, list(submissions), out_dir, rtol=rtol, atol=atol, ecf=ecf,
-                 feedback=not no_feedback, timeout=timeout, progress=True)
+                 feedback=not no_feedback, timeout=timeout, progress=True, keep=keep or "refuse").files
     for s in subs:
         if s.status == "graded":
             click.echo(f"{s.file}: {s.student_id} ({s.identified_by}) {s.score:g}/{s.max:g}"
@@ -382,7 +387,7 @@ def render_cmd(items, student, size, paper, png, out_dir):
     (LibreOffice headless, one call for all)."""
     import tempfile
 
-    from xlhand.classroom.modes import student_workbook
+    from xlhand.classroom.worksheet import student_workbook
     from xlhand.engines.render import render
 
     check_writable(out_dir)

@@ -30,11 +30,12 @@ def as_grid(value) -> list[list[object]]:
 
 
 def as_number(value) -> float | None:
-    if isinstance(value, (bool, np.bool_)):
+    """A cell value as a finite float; None for anything else (text, an error, a bool, empty, NaN, ±inf).
+    The one reading of "is this cell a number" shared by verification, ``check`` and grading."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         return None
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return float(value)
-    return None
+    value = float(value)
+    return value if np.isfinite(value) else None
 
 
 def equal(want, have, rtol: float = RTOL, atol: float = ATOL) -> bool:

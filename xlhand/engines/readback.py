@@ -5,7 +5,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 
 from xlhand.layout.blocks import block_name_of
@@ -128,11 +127,3 @@ def _cells(wb, ranges: dict, name: str, path: Path):
     if name not in ranges:
         raise XlhandError(f"{path}: block '{name}' is missing (no defined name x_{name})")
     return read_block(wb, ranges[name])
-
-
-def as_number(value) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return float(value)
-    return None

@@ -1,22 +1,28 @@
-"""What a formula in a student's blank may do: compute with the portable functions on cells of the
-visible sheet, and nothing else.
+"""What a formula in a student's blank may do: compute with any function on cells of the visible
+sheet, and nothing that reaches beyond it.
 
 A submitted workbook still holds the answer key (the very hidden ``xlhand_key`` sheet, the
 ``xlhand_check`` sheet, and defined names ``x_…`` for every block), so a formula that reaches any of
 it scores full marks without the work: ``=INDIRECT("xlhand_key"&CHAR(33)&"B12")``, ``='xlhand_key'!B12``,
-``=INDEX(x_Z1,1,1)``, a name the student added to workbook.xml. The rule is an allow-list read off
-a real tokenizer (openpyxl's), never a search for suspicious text:
+``=INDEX(x_Z1,1,1)``, a name the student added to workbook.xml. The rule is read off a real
+tokenizer (openpyxl's), never a search for suspicious text. Refused:
 
-* every function is one of :data:`xlhand.fx.PORTABLE_FUNCTIONS` (no INDIRECT, OFFSET, HYPERLINK,
-  WEBSERVICE, NOW, RAND, CELL, INFO, …);
-* every reference is a plain cell, range, whole row or whole column, of the visible sheet (with or
-  without its own sheet name): no other sheet, no 3-D reference, no external workbook, no defined
-  or table name, no R1C1 reference;
-* constants (numbers, text, array constants) are allowed: they are judged by their value.
+* the functions of :data:`REACHING`: references built from text or offsets (INDIRECT, OFFSET),
+  anything that reads the workbook's structure, other files or the web (CELL, INFO, SHEET,
+  FORMULATEXT, HYPERLINK, WEBSERVICE, …), volatile functions (NOW, TODAY, RAND, …), functions
+  that define names (LET, LAMBDA), add-in functions (``_xll.``); CHOOSE among references; a range
+  built by a function (``A1:INDEX(…)``);
+* every reference that is not a plain cell, range, whole row or whole column of the visible sheet
+  (with or without its own sheet name): another sheet, a 3-D reference, an external workbook, a
+  defined or table name, an R1C1 reference.
+
+Every other function is accepted (LARGE, SIGN, IFERROR, MEDIAN, LOG, PRODUCT, INT, MOD, …), and
+constants (numbers, text, array constants) are judged by their value.
 
 :func:`check` judges one formula; :func:`refused` follows every cell a blank reads, on the same
-sheet, through however many formula cells, so an allowed formula that reads a cell whose own
-formula reads the key is refused too.
+sheet, through however many formula cells that are not blanks, so a blank that reads a scratch
+cell whose own formula reads the key is refused too. A refused blank costs that blank only: a blank
+that reads it is scored on the value it computes.
 """
 from __future__ import annotations
 
@@ -28,7 +34,6 @@ from typing import Iterable
 from openpyxl.formula.tokenizer import Token, Tokenizer, TokenizerError
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from xlhand.layout.fx import PORTABLE_FUNCTIONS
 
 MAX_ROW, MAX_COL = 1_048_576, 16_384
 _CELL = re.compile(r"\$?([A-Za-z]{1,3})\$?([0-9]+)")
@@ -37,6 +42,14 @@ _ROW = re.compile(r"\$?([0-9]+)")
 _R1C1 = re.compile(r"R(\[-?[0-9]+\]|[0-9]+)?C(\[-?[0-9]+\]|[0-9]+)?", re.IGNORECASE)
 _NAME = re.compile(r"[A-Za-z_\\][A-Za-z0-9_.\\?]*")
 _FUNCTION_PREFIXES = ("_XLFN._XLWS.", "_XLFN.", "_XLWS.")
+# Functions that reach beyond the cells of the visible sheet, or change by themselves.
+REACHING = frozenset("""
+    INDIRECT OFFSET CELL INFO SHEET SHEETS AREAS ISREF FORMULATEXT ISFORMULA GETPIVOTDATA
+    HYPERLINK WEBSERVICE FILTERXML RTD DDE CALL REGISTER.ID EVALUATE IMAGE
+    CUBEVALUE CUBEMEMBER CUBESET CUBESETCOUNT CUBERANKEDMEMBER CUBEKPIMEMBER CUBEMEMBERPROPERTY
+    NOW TODAY RAND RANDBETWEEN RANDARRAY
+    LET LAMBDA MAP REDUCE SCAN MAKEARRAY BYROW BYCOL ISOMITTED
+""".split())
 
 Cell = tuple[int, int]  # (row, col), 1-based
 
@@ -99,12 +112,20 @@ def inspect(formula: str, sheet: str) -> Inspection:
         return Inspection("cannot be read as a formula", ())
     reasons: list[str] = []
     found: list[Area] = []
+    nesting: list[str] = []  # the functions (and "(" for a parenthesis) the token stands inside
     for token in tokens:
         if token.type == Token.FUNC and token.subtype == Token.OPEN:
             reasons.append(_function(token.value))
+            nesting.append(token.value.rstrip("(").lstrip("@").upper())
+        elif token.type == Token.PAREN and token.subtype == Token.OPEN:
+            nesting.append("(")
+        elif token.subtype == Token.CLOSE and token.type in (Token.FUNC, Token.PAREN) and nesting:
+            nesting.pop()
         elif token.type == Token.OPERAND and token.subtype == Token.RANGE:
             reason, area = _reference(token.value, sheet)
             reasons.append(reason)
+            if next((f for f in reversed(nesting) if f != "("), "") == "CHOOSE":
+                reasons.append("uses CHOOSE over references")
             if area is not None:
                 found.append(area)
     return Inspection(next((r for r in reasons if r), None), tuple(found))
@@ -135,13 +156,16 @@ def without_sumproduct_intersections(formula: str) -> str | None:
 
 def _function(token: str) -> str | None:
     name = token.rstrip("(").lstrip("@")
-    upper = name.upper()
-    for prefix in _FUNCTION_PREFIXES:
-        if upper.startswith(prefix):
-            return f"uses {name[len(prefix):]}"
     if any(ch in name for ch in ":![]"):
         return f"uses a reference built by a function ({name})"
-    return None if upper in PORTABLE_FUNCTIONS else f"uses {upper}"
+    upper = name.upper()
+    if upper.startswith("_XLL."):
+        return f"uses the add-in function {name[5:]}"
+    for prefix in _FUNCTION_PREFIXES:
+        if upper.startswith(prefix):
+            upper = upper[len(prefix):]
+            break
+    return f"uses {upper}" if upper in REACHING else None
 
 
 def _reference(token: str, sheet: str) -> tuple[str | None, Area | None]:
@@ -298,14 +322,17 @@ def refused(formulas: list[Formula], cells: Iterable[Cell], sheet: str) -> dict[
                 if p not in seen:
                     seen.add(p)
                     todo.append(p)
-    # what a broken formula gives, everything that reads it inherits
-    todo = list(broken)
+    # what a broken formula gives, everything that reads it inherits, except through a blank (a blank
+    # that reads a refused blank is scored on its own value: the refused one costs itself only)
+    blank = set(cells)
+    todo = [k for k in broken if not _only_blanks(formulas[k].area, blank)]
     while todo:
         k = todo.pop()
         for reader in readers.get(k, ()):
             if reader not in broken:
                 broken[reader] = broken[k]
-                todo.append(reader)
+                if not _only_blanks(formulas[reader].area, blank):
+                    todo.append(reader)
     out = {}
     for cell in cells:
         for k in sorted(givers(Area(*cell, *cell))):
@@ -315,3 +342,7 @@ def refused(formulas: list[Formula], cells: Iterable[Cell], sheet: str) -> dict[
                 out[cell] = reason if cell in at and at.size == 1 else f"{reason} (in {at})"
                 break
     return out
+
+
+def _only_blanks(area: Area, blank: set[Cell]) -> bool:
+    return area.size <= len(blank) and all(cell in blank for cell in area.cells())

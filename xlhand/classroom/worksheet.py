@@ -1,0 +1,283 @@
+"""Student worksheets, built from the same laid-out sheet as the key.
+
+A student workbook holds three sheets:
+
+* the visible sheet: the key's layout, with the cells of the chosen steps left empty and unlocked
+  (the blank role), everything else locked by sheet protection;
+* ``xlhand_key`` (very hidden, protected): the same layout with every formula, computed from its own
+  copy of the givens. It has no defined names, so nothing finds it by accident;
+* ``xlhand_check`` (very hidden, protected): at each blank's address, 1 when the visible cell is
+  right within the tolerance, -1 when it holds something wrong, 0 while it is empty.
+
+Conditional formats on the blanks read ``xlhand_check`` (green for 1, red for -1), and a progress
+cell counts the 1s, so the sheet never shows an expected value. The workbook structure is protected
+so the hidden sheets cannot be unhidden from the application. ``--no-self-check`` leaves both hidden
+sheets out (exams).
+
+The sheet is laid out once: the visible sheet and the hidden key are the same layout (only the
+subtitle, which names the mode, differs), and a class set reuses it for the student's key workbook.
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from xlhand.build import key_sheet, key_workbook, metadata, sheet_name, subtitle
+from xlhand.classroom.manifest import DEFAULT_ATOL, DEFAULT_RTOL, limit_formula
+from xlhand.classroom.roster import Student
+from xlhand.engines.recalc import BuildRefused, SheetCheck, reference_values, verify_built
+from xlhand.errors import XlhandError
+from xlhand.layout import paper, style
+from xlhand.layout.sheet import Sheet
+from xlhand.layout.writer import LEGEND_COL, STEPS_COL, WorkbookWriter, fast_formulas, quote_sheet
+from xlhand.model.params import Resolved
+
+KEY_SHEET = "xlhand_key"
+CHECK_SHEET = "xlhand_check"
+PROGRESS_FORMAT = {"bold": True, "font_color": "#1F3864"}
+# beside "Steps", as much as fits the first page's width: what the grader refuses in a blank
+# (xlhand.grading.policy; README lists it in full)
+REFUSED_WORDS = ("Scored 0: formulas reading", "other sheets,", "names,", "INDIRECT,", "OFFSET,",
+                 "CHOOSE over cells,", "CELL,", "INFO,", "NOW,", "RAND,", "LET,", "LAMBDA")
+
+
+_NOTES: dict = {}  # (exercise, dims, options, paper) -> the note
+
+
+def refused_note(columns: int) -> str:
+    """The words of :data:`REFUSED_WORDS` that fit ``columns`` columns, ending with … when cut."""
+    text = REFUSED_WORDS[0]
+    for k, word in enumerate(REFUSED_WORDS[1:], start=1):
+        longer = f"{text} {word}" + ("" if k == len(REFUSED_WORDS) - 1 else " …")
+        if style.text_columns(longer) > columns:
+            return text.rstrip(",") + " …"
+        text = f"{text} {word}"
+    return text
+
+
+# --- which cells are blank -----------------------------------------------------------------
+def parse_steps(text: str | None) -> set[int] | None:
+    """``"1,3-5"`` -> {1, 3, 4, 5}; ``None`` or ``"all"`` -> None (every step)."""
+    if text is None or str(text).strip().lower() in ("", "all"):
+        return None
+    steps: set[int] = set()
+    for part in str(text).split(","):
+        part = part.strip()
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not m:
+            raise XlhandError(f"--blank {text}: '{part}' is not a step number or range such as 2-4")
+        first, last = int(m[1]), int(m[2] or m[1])
+        if first < 1 or last < first:
+            raise XlhandError(f"--blank {text}: '{part}' is not a valid range of step numbers")
+        steps.update(range(first, last + 1))
+    return steps
+
+
+def blank_names(sheet: Sheet, steps: set[int] | None = None) -> list[str]:
+    """The computed blocks a student fills in: those of ``steps`` (default: every computed block but
+    the columns that only draw a chart, such as an activation curve over fifty x values)."""
+    if steps is not None:
+        unknown = sorted(k for k in steps if not 1 <= k <= len(sheet.steps))
+        if unknown:
+            raise XlhandError(f"--blank: step {unknown[0]} does not exist (steps 1..{len(sheet.steps)})")
+    names = [b.name for b in sheet.blocks.values() if b.is_computed and
+             (b.step in steps if steps is not None else not b.extra.get("drawing"))]
+    if not names:
+        raise XlhandError("--blank: the chosen steps have no computed cells to fill in")
+    return names
+
+
+def steps_from_metadata(value) -> set[int] | None:
+    """The ``xlhand_blank_steps`` property ("all" or a JSON list) back as a set of steps."""
+    if not value or value == "all":
+        return None
+    return {int(k) for k in json.loads(value)}
+
+
+def blank_cells(sheet: Sheet, blanks: list[str]) -> list[tuple[str, int, int, int, int]]:
+    """(block, i, j, row, col) of every blank cell, 0-based sheet positions."""
+    out = []
+    for name in blanks:
+        b = sheet.blocks[name]
+        out.extend((name, i, j, b.top + i, b.left + j) for i in range(b.rows) for j in range(b.cols))
+    return out
+
+
+def check_formula(visible: str, address: str, rtol: float, atol: float) -> str:
+    """1 right (a number within the grader's tolerance, :class:`~xlhand.classroom.manifest.Tolerance`,
+    or the same text where the key is text), -1 anything else typed (text, an error, a wrong
+    number), 0 empty."""
+    mine = f"{quote_sheet(visible)}!{address}"
+    key = f"{quote_sheet(KEY_SHEET)}!{address}"
+    close = f"IF(ABS({mine}-{key})<={limit_formula(key, rtol, atol)},1,-1)"
+    return (f"IF(ISBLANK({mine}),0,IF(ISERROR({mine}),-1,IF(ISNUMBER({mine}),"
+            f"IF(ISNUMBER({key}),{close},-1),IF({mine}={key},1,-1))))")
+
+
+# --- the student workbook ------------------------------------------------------------------
+def student_workbook(resolved: Resolved, *, steps: set[int] | None = None, password: str | None = None,
+                     self_check: bool = True, student: Student | None = None,
+                     rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, paper: str = "a4",
+                     key: Sheet | None = None, expected: dict | None = None, key_verified: bool = False) -> bytes:
+    """A worksheet with the cells of ``steps`` blank (default: every computed block).
+
+    ``key`` is the variant's laid-out key sheet (laid out here when not given) and ``expected`` its
+    reference values: a class set passes the ones it also writes the key workbook from, so each
+    sheet is laid out once. Recalculated in memory before it is returned: the hidden key sheet must
+    equal the NumPy reference, the givens must stand as given, and every self-check cell must read
+    0 (empty). The formulas left on the visible sheet (steps not blanked) then store the results
+    they have while the blanks are empty, as any spreadsheet would show them; the hidden key stores
+    none. Without a self-check the key workbook is built to verify the layout, unless the caller
+    says it verified (or will verify) it itself (``key_verified``).
+    """
+    key = key if key is not None else key_sheet(resolved, "key")
+    expected = expected if expected is not None else reference_values(resolved, key)
+    sheet = dataclasses.replace(key, subtitle=subtitle(resolved, "student"))  # the same layout
+    blanks = blank_names(sheet, steps)
+    extra = {"blank_steps": sorted(steps) if steps else "all", "self_check": self_check,
+             "tolerance": {"rtol": rtol, "atol": atol}}
+    if student is not None:
+        extra.update(student_id=student.id, student_name=student.name)
+    parts = _StudentParts(resolved, sheet, key if self_check else None, blanks, password, student, rtol, atol,
+                          extra, paper)
+    data = parts.write(None)
+    evaluated = _verify_student(parts, data, expected)
+    shown = [b for b in sheet.blocks.values() if b.is_computed and b.name not in blanks]
+    if shown:
+        data = parts.write(_results_on(evaluated, parts.name))
+    if not self_check and not key_verified:
+        key_workbook(resolved, sheet=key, expected=expected)  # no key sheet inside: verify through the key
+    return data
+
+
+@dataclass
+class _StudentParts:
+    resolved: Resolved
+    sheet: Sheet
+    key: Sheet | None
+    blanks: list[str]
+    password: str | None
+    student: Student | None
+    rtol: float
+    atol: float
+    extra: dict
+    paper: str
+
+    @property
+    def name(self) -> str:
+        return sheet_name(self.resolved.exercise)
+
+    def refused_note(self) -> str:
+        """:func:`refused_note` for the first page's width (the same for every variant of a layout:
+        planning the pages is the dear part, so it is done once per exercise, sizes and paper)."""
+        r = self.resolved
+        key = (r.exercise.name, tuple(r.dims.items()), repr(sorted(r.options.items())), self.paper)
+        if key not in _NOTES:
+            last_col = max(paper.page_grid(self.sheet, self.paper, {}).first_page_last_col, STEPS_COL + 2)
+            _NOTES[key] = refused_note(last_col - STEPS_COL)
+        return _NOTES[key]
+
+    def write(self, cached) -> bytes:
+        sheet, name, blanks = self.sheet, self.name, self.blanks
+        st = self.student
+        who = "" if st is None else f"Student: {st.name} · id {st.id}" if st.name else f"Student id {st.id}"
+        writer = WorkbookWriter(self.paper)
+        ws = writer.write_sheet(sheet, name, blanks=frozenset(blanks), cached=cached, who=who)
+        cells = blank_cells(sheet, blanks)
+        label_row = sheet.header_rows - 1
+        if who:
+            ws.write_string(label_row, STEPS_COL, who, writer.fmt(style.LABEL))
+        ws.write_string(2, STEPS_COL + 1, self.refused_note(), writer.fmt(style.NOTE))
+        if self.key is not None:
+            writer.write_sheet(self.key, KEY_SHEET, define_names=False, hidden=True).protect(self.password or "")
+            check = writer.workbook.add_worksheet(CHECK_SHEET)
+            fast_formulas(check)
+            for _, _, _, r, c in cells:
+                check.write_formula(r, c, "=" + check_formula(name, xl_rowcol_to_cell(r, c), self.rtol, self.atol),
+                                    None, 0)
+            check.very_hidden()
+            check.protect(self.password or "")
+            green, red = writer.fmt(style.CHECK_RIGHT), writer.fmt(style.CHECK_WRONG)
+            for block in blanks:
+                b = sheet.blocks[block]
+                first = f"{quote_sheet(CHECK_SHEET)}!{xl_rowcol_to_cell(b.top, b.left)}"
+                ws.conditional_format(b.range(), {"type": "formula", "criteria": f"={first}=1", "format": green})
+                ws.conditional_format(b.range(), {"type": "formula", "criteria": f"={first}=-1", "format": red})
+            rows = [r for *_, r, _ in cells]
+            cols = [c for *_, c in cells]
+            span = f"{xl_rowcol_to_cell(min(rows), min(cols))}:{xl_rowcol_to_cell(max(rows), max(cols))}"
+            ws.write_formula(label_row, LEGEND_COL,
+                             f'=COUNTIF({quote_sheet(CHECK_SHEET)}!{span},1)&" of {len(cells)} cells right"',
+                             writer.fmt(PROGRESS_FORMAT), f"0 of {len(cells)} cells right")
+        ws.protect(self.password or "", {"select_locked_cells": True, "select_unlocked_cells": True})
+        writer.set_metadata(metadata(self.resolved, "student", **self.extra))
+        _lock_structure_on_write(writer.workbook)
+        return writer.to_bytes()
+
+
+def _verify_student(parts: _StudentParts, data: bytes, expected: dict):
+    """Recalculate the worksheet in memory: hidden key = NumPy, givens intact, self-check all 0."""
+    sheet = parts.sheet
+    label = f"{parts.resolved.exercise.name} (student worksheet)"
+    givens = [b for b in sheet.blocks.values() if not b.is_computed]
+    checks = [SheetCheck(parts.name, sheet, givens)]
+    if parts.key is not None:
+        checks.append(SheetCheck(KEY_SHEET, parts.key, list(parts.key.blocks.values())))
+    evaluated = verify_built(data, label, checks, expected)
+    if parts.key is not None:
+        index = evaluated.sheet_index(CHECK_SHEET)
+        for block, i, j, r, c in blank_cells(sheet, parts.blanks):
+            value = evaluated.value(index, r + 1, c + 1)
+            if value != 0:
+                raise BuildRefused(f"{label}: not written: the self-check of {block} {xl_rowcol_to_cell(r, c)} "
+                                   f"reads {value!r} while the cell is empty (expected 0)")
+    return evaluated
+
+
+def _results_on(evaluated, sheet_name_: str):
+    """A cached-value lookup from an evaluated workbook: what each visible formula cell computes
+    (nothing for a cell that is an error while the blanks are empty)."""
+    index = evaluated.sheet_index(sheet_name_)
+
+    def value(block, i: int, j: int):
+        cell = evaluated.cell(index, block.top + i + 1, block.left + j + 1)
+        return None if cell.error else cell.value
+
+    return value
+
+
+def _lock_structure_on_write(book) -> None:
+    """Have XlsxWriter write ``<workbookProtection lockStructure="1"/>`` before ``<bookViews>`` (no
+    unhiding, renaming, inserting or deleting sheets). XlsxWriter has no call for it; this is what
+    :func:`lock_structure` does to a written file, without unpacking and recompressing the zip."""
+    views = book._write_book_views
+
+    def protected_then_views():
+        book._xml_empty_tag("workbookProtection", [("lockStructure", 1)])
+        views()
+    book._write_book_views = protected_then_views
+
+
+def lock_structure(data: bytes) -> bytes:
+    """Protect the workbook structure (no unhiding, renaming, inserting or deleting sheets).
+
+    XlsxWriter has no call for it, so ``<workbookProtection lockStructure="1"/>`` is added to
+    xl/workbook.xml; every zip entry keeps its name, order and fixed timestamp."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info)
+            if info.filename == "xl/workbook.xml":
+                text = body.decode("utf-8")
+                if "<workbookProtection" not in text:
+                    text = text.replace("<bookViews>", '<workbookProtection lockStructure="1"/><bookViews>', 1)
+                body = text.encode("utf-8")
+            dst.writestr(info, body, compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
