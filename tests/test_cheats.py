@@ -243,7 +243,7 @@ def graded(tmp_path_factory):
 
     out = tmp / "grades"
     subs = {s.student_id: s for s in grade(manifest_path, files, out, feedback=False).files}
-    rows = {r["student_id"]: r for r in csv.DictReader((out / "grades.csv").open(encoding="utf-8"))}
+    rows = {r["student_id"]: r for r in csv.DictReader((out / "grades.csv").open(encoding="utf-8-sig", newline=""))}
     return manifest, subs, rows
 
 

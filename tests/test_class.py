@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from xlhand.build import key_workbook
 from xlhand.cli import cli
 from xlhand.classroom.modes import default_keys_dir, resolved_for, student_seed
-from xlhand.classroom.roster import csv_safe
+from xlhand.classroom.csvfiles import csv_safe
 
 NASTY = '=HYPERLINK("http://x","y")'
 

@@ -175,7 +175,7 @@ def test_identified_by_file_name(graded):
 
 def test_reports(graded):
     manifest, subs, out = graded
-    rows = list(csv.DictReader((out / "grades.csv").open()))
+    rows = list(csv.DictReader((out / "grades.csv").open(encoding="utf-8-sig", newline="")))
     assert {r["student_id"] for r in rows} == {e["id"] for e in manifest["students"]}
     perfect = next(r for r in rows if r["student_id"] == "perfect")
     assert perfect["percent"] == "100.0" and perfect["status"] == "graded"

@@ -13,7 +13,7 @@ from gradekit import fill, make_class, perfect_values, without_student_id
 from xlhand.cli import cli
 from xlhand.grading.intake import collect
 from xlhand.grading.pipeline import grade
-from xlhand.classroom.roster import csv_safe
+from xlhand.classroom.csvfiles import csv_safe
 
 EXERCISE = "mlp"
 NAMES = {"S001": "José Álvarez", "S002": "Zoë Ng", "S003": "Łukasz Wąs", "S004": "Ann Lee"}
@@ -69,7 +69,7 @@ def test_lms_download_is_graded_and_skipped_files_are_listed(inbox):
     out = tmp / "grades"
     result = CliRunner().invoke(cli, ["grade", "--manifest", str(manifest_path), str(box), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    rows = {r["student_id"]: r for r in csv.DictReader((out / "grades.csv").open(encoding="utf-8"))}
+    rows = {r["student_id"]: r for r in csv.DictReader((out / "grades.csv").open(encoding="utf-8-sig", newline=""))}
     expected = {"S001": "metadata", "S002": "folder name", "S004": "file name", "ab": "file name", "ab-c": "file name"}
     for sid, how in expected.items():
         assert rows[sid]["status"] == "graded" and rows[sid]["percent"] == "100.0", rows[sid]
@@ -79,7 +79,7 @@ def test_lms_download_is_graded_and_skipped_files_are_listed(inbox):
         "José Álvarez_123_assignsubmission_file_/lstm homework.xlsx"
 
     skipped = {unicodedata.normalize("NFC", r["file"]): r["reason"]
-               for r in csv.DictReader((out / "skipped.csv").open(encoding="utf-8"))}
+               for r in csv.DictReader((out / "skipped.csv").open(encoding="utf-8-sig", newline=""))}
     assert set(skipped) == {csv_safe(relative) for relative in SKIPPED}
     output = unicodedata.normalize("NFC", result.output)
     for relative, reason in SKIPPED.items():
@@ -92,8 +92,8 @@ def test_reports_stay_formula_safe(inbox):
     manifest_path, manifest, box, tmp = inbox
     out = tmp / "safe"
     grade(manifest_path, [box], out, feedback=False)
-    files = [r["file"] for r in csv.DictReader((out / "grades.csv").open(encoding="utf-8"))]
-    skipped = [r["file"] for r in csv.DictReader((out / "skipped.csv").open(encoding="utf-8"))]
+    files = [r["file"] for r in csv.DictReader((out / "grades.csv").open(encoding="utf-8-sig", newline=""))]
+    skipped = [r["file"] for r in csv.DictReader((out / "skipped.csv").open(encoding="utf-8-sig", newline=""))]
     assert "'@SUM(1).xlsx" in files and "'=HYPERLINK(1).pdf" in skipped
     assert not any(f.startswith(("=", "+", "-", "@")) for f in files + skipped)
 

@@ -15,7 +15,8 @@ from test_lms_roster import BLACKBOARD, CANVAS, GRADESCOPE, MOODLE
 
 from xlhand.classroom.roster import read_roster
 from xlhand.errors import XlhandError
-from xlhand.grading.exports import csv_bytes, feedback_text, write_exports
+from xlhand.classroom.csvfiles import csv_bytes
+from xlhand.grading.exports import feedback_text, write_exports
 
 
 @dataclass(frozen=True)
@@ -220,8 +221,7 @@ def test_points_scale_the_scores(tmp_path):
 
 
 def test_an_old_manifest_without_roster_info(tmp_path):
-    old = {"exercise": "matmul", "students": [{"id": "s1", "name": "Ada", "extra": {"section": "A"},
-                                               "file": "s1.xlsx"}]}
+    old = Manifest("matmul", (ManifestStudent("s1", "Ada", {"section": "A"}, file="s1.xlsx"),), {})
     run = [StudentResult("s1", "Ada", "s1.xlsx", "graded", "", 3.0, 4.0)]
     out = write_exports(run, old, tmp_path, ["canvas", "moodle", "blackboard", "gradescope"])
     assert [p.name for p in out.files] == ["canvas.csv", "canvas-feedback.csv", "moodle.csv", "blackboard.xls",

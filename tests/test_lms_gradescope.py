@@ -14,7 +14,7 @@ import pytest
 from gradekit import blank_cells, fill, perfect_values
 from test_lms_roster import GRADESCOPE
 
-from xlhand.classroom.modes import build_class, load_manifest
+from xlhand.classroom.classset import build_class
 from xlhand.grading.gradescope import autograde
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,7 +28,7 @@ def klass(tmp_path_factory):
     roster = tmp / "gradescope.csv"
     roster.write_text(GRADESCOPE, encoding="utf-8")
     made = build_class("matmul", roster, tmp / "class", size="small", jobs=1)
-    return made, load_manifest(made.keys / "manifest.json")
+    return made, json.loads((made.keys / "manifest.json").read_text(encoding="utf-8"))
 
 
 def layout(tmp_path, klass, files: dict[str, bytes | Path] | None = None, user: dict | None = None) -> Path:

@@ -111,7 +111,7 @@ def batch(tmp_path_factory):
 
     out = tmp / "grades"
     results = grade(manifest_path, list(files.values()), out).files
-    rows = list(csv.DictReader((out / "grades.csv").open()))
+    rows = list(csv.DictReader((out / "grades.csv").open(encoding="utf-8-sig", newline="")))
     by_file = {r["file"]: r for r in rows if r["file"]}
     return files, by_file, results, manifest_path
 

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from xlhand.build import check_writable, key_sheet, key_workbook, sheet_name, write_atomic
 from xlhand.classroom.manifest import DEFAULT_ATOL, DEFAULT_RTOL, Manifest
-from xlhand.classroom.roster import Student, read_roster
+from xlhand.classroom.roster import Student, file_stems, read_roster
 from xlhand.classroom.worksheet import blank_names, student_workbook
 from xlhand.engines.recalc import reference_values
 from xlhand.errors import XlhandError
@@ -22,19 +21,6 @@ def student_seed(class_seed: int, student_id: str) -> int:
     """A per-student seed: the same class seed and id always give the same numbers."""
     digest = hashlib.sha256(f"xlhand-class:{class_seed}:{student_id}".encode()).hexdigest()
     return int(digest[:12], 16) % 1_000_000_000
-
-
-def file_stems(students: list[Student]) -> dict[str, str]:
-    """A file-name-safe, unique stem per student id."""
-    out, used = {}, set()
-    for st in students:
-        stem = re.sub(r"[^A-Za-z0-9_.-]", "_", st.id).strip("._") or "student"
-        stem = stem[:60]
-        if stem.lower() in used:
-            stem = f"{stem}-{hashlib.sha256(st.id.encode()).hexdigest()[:6]}"
-        used.add(stem.lower())
-        out[st.id] = stem
-    return out
 
 
 def default_keys_dir(out_dir: Path) -> Path:
@@ -57,7 +43,8 @@ def build_class(exercise_name: str, roster: Path, out_dir: Path, *, keys_dir: Pa
                 sets=None, seed: int | None = None, params_path: Path | None = None, options=None,
                 steps: set[int] | None = None, password: str | None = None, self_check: bool = True,
                 rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, jobs: int | None = None,
-                progress_label: str = "") -> ClassSet:
+                progress_label: str = "", id_column: str | None = None,
+                name_column: str | None = None) -> ClassSet:
     """One student worksheet per roster row in ``out_dir`` (the folder handed out), and each
     student's key with ``manifest.json`` in ``keys_dir`` (default: ``<out_dir>-keys``), never
     among the worksheets.
@@ -72,7 +59,7 @@ def build_class(exercise_name: str, roster: Path, out_dir: Path, *, keys_dir: Pa
     exercise = catalog.get(exercise_name)
     keys_dir = default_keys_dir(out_dir) if keys_dir is None else Path(keys_dir)
     _check_apart(Path(out_dir), keys_dir)
-    listed = read_roster(roster)
+    listed = read_roster(roster, id_column=id_column, name_column=name_column)
     students = listed.students
     stems = file_stems(students)
     if params_path is not None:
@@ -117,9 +104,8 @@ def build_class(exercise_name: str, roster: Path, out_dir: Path, *, keys_dir: Pa
         "self_check": self_check, "password_protected": bool(password),
         "tolerance": {"rtol": rtol, "atol": atol}, "sheet": sheet_name(exercise), "students": entries,
     }
-    info = getattr(listed, "info", None)  # what the roster reader reports (format, columns), if it does
-    if info:
-        manifest["roster"] = info
+    if listed.info:  # what the roster reader found (format, columns): the LMS exports write it back
+        manifest["roster"] = listed.info
     write_atomic(keys_dir / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8"))
     return ClassSet(Manifest.from_dict(manifest, keys_dir / "manifest.json"), Path(out_dir), keys_dir, listed.notes)
 

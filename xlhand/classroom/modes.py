@@ -3,7 +3,7 @@
 :mod:`xlhand.classroom.manifest`."""
 from __future__ import annotations
 
-from xlhand.classroom.classset import ClassSet, build_class, default_keys_dir, file_stems, student_seed  # noqa: F401
+from xlhand.classroom.classset import ClassSet, build_class, default_keys_dir, student_seed  # noqa: F401
 from xlhand.classroom.manifest import (DEFAULT_ATOL, DEFAULT_RTOL, Manifest, ManifestStudent,  # noqa: F401
                                        load_manifest)
 from xlhand.classroom.worksheet import (CHECK_SHEET, KEY_SHEET, blank_cells, blank_names, check_formula,  # noqa: F401

@@ -25,14 +25,6 @@ class Student:
     extra: dict = field(default_factory=dict)  # the roster's other kept columns by header (first/last name too)
 
 
-def csv_safe(value) -> str:
-    """Text for a CSV cell that no spreadsheet will read as a formula."""
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
 # Kept for callers of the old names; the lists live in lms.py.
 ID_HEADERS, NAME_HEADERS = lms.ID_HEADERS, lms.NAME_HEADERS
 FIRST_HEADERS, LAST_HEADERS = lms.FIRST_HEADERS, lms.LAST_HEADERS

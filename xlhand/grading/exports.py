@@ -16,7 +16,7 @@ gradescope     ``gradescope.csv``          First/Last Name, SID, Email, the scor
 =============  ==========================  =======================================================
 
 Every CSV is written with a byte-order mark (Excel on Windows reads the names right) and with
-text cells that no spreadsheet runs as a formula (:func:`xlhand.classroom.roster.csv_safe`).
+text cells that no spreadsheet runs as a formula (:mod:`xlhand.classroom.csvfiles`).
 
 ``--feedback-zip`` adds ``moodle-feedback.zip``: each feedback workbook in the folder Moodle's
 "Download all submissions" names (``Full Name_<participant id>_assignsubmission_file``), the
@@ -24,7 +24,6 @@ shape of its "Upload multiple feedback files in a zip".
 """
 from __future__ import annotations
 
-import csv
 import io
 import re
 import zipfile
@@ -34,7 +33,8 @@ from pathlib import Path
 from xlhand.build import check_writable, write_atomic
 from xlhand.classroom import lms
 from xlhand.classroom.lms import header_key
-from xlhand.classroom.roster import csv_safe
+from xlhand.classroom.manifest import Manifest, ManifestStudent
+from xlhand.classroom.csvfiles import write_csv
 from xlhand.errors import XlhandError
 
 SYSTEMS = ("canvas", "moodle", "blackboard", "gradescope")
@@ -42,103 +42,10 @@ CANVAS_IDENTITY = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 
 
-# --- CSV ------------------------------------------------------------------------------------------
-def cell(value) -> str:
-    """A CSV cell: numbers as short decimals (12, 7.5), text made formula-safe, None empty."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, (int, float)):
-        return f"{value:g}"
-    return csv_safe(value)
-
-
-def csv_bytes(rows, *, delimiter: str = ",", quote_all: bool = False, encoding: str = "utf-8") -> bytes:
-    """The rows as CSV with a byte-order mark (``utf-8`` or ``utf-16``), CRLF line ends."""
-    buf = io.StringIO()
-    w = csv.writer(buf, delimiter=delimiter, lineterminator="\r\n",
-                   quoting=csv.QUOTE_ALL if quote_all else csv.QUOTE_MINIMAL)
-    for row in rows:
-        w.writerow([cell(v) for v in row])
-    text = buf.getvalue()
-    if encoding == "utf-16":
-        return "\ufeff".encode("utf-16-le") + text.encode("utf-16-le")
-    return b"\xef\xbb\xbf" + text.encode("utf-8")
-
-
-def write_csv(path: Path, rows, **kw) -> Path:
-    """Write rows with :func:`csv_bytes` (whole, or not at all)."""
-    write_atomic(Path(path), csv_bytes(rows, **kw))
-    return Path(path)
-
-
 # --- the inputs -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Step:
-    number: int
-    title: str
-    score: float
-    max_score: float
-
-
-@dataclass(frozen=True)
-class Result:
-    """The fields of ``xlhand.grading.report.StudentResult`` used here (legacy ``Submission``s are
-    turned into these until grade() returns a GradeRun)."""
-    student_id: str
-    name: str
-    file: str
-    status: str
-    reason: str
-    score: float
-    max_score: float
-    steps: tuple = ()
-    flags: tuple = ()
-    feedback: str = ""
-
-
 def results_of(run) -> list:
-    """StudentResults from a GradeRun, a list of StudentResults, or the list of Submissions the
-    current grade() returns (converted)."""
-    items = getattr(run, "results", run)
-    out = []
-    for r in items:
-        if hasattr(r, "max_score"):
-            out.append(r)
-            continue
-        sheet = getattr(r, "_sheet", None)  # legacy Submission
-        titles = list(getattr(sheet, "steps", []) or [])
-        steps = tuple(Step(k, titles[k - 1] if 0 < k <= len(titles) else "", float(s), float(m))
-                      for k, (s, m) in sorted(r.steps.items()))
-        out.append(Result(r.student_id, r.name, r.file, r.status, r.reason, float(r.score), float(r.max), steps,
-                          tuple(r.flags)))
-    return out
-
-
-@dataclass(frozen=True)
-class _Entry:
-    id: str
-    name: str
-    extra: dict
-    file: str
-
-
-@dataclass(frozen=True)
-class _Manifest:
-    exercise: str
-    students: tuple
-    roster: dict
-
-
-def manifest_of(manifest) -> _Manifest:
-    """A Manifest (or the dict of an old manifest.json) as what the exports read."""
-    if isinstance(manifest, dict):
-        students = tuple(_Entry(e["id"], e.get("name", ""), dict(e.get("extra") or {}), e.get("file", ""))
-                         for e in manifest["students"])
-        return _Manifest(manifest["exercise"], students, dict(manifest.get("roster") or {}))
-    students = tuple(_Entry(s.id, s.name, dict(s.extra or {}), s.file) for s in manifest.students)
-    return _Manifest(manifest.exercise, students, dict(getattr(manifest, "roster", None) or {}))
+    """The StudentResults of a GradeRun (or a list of them as they are)."""
+    return list(getattr(run, "results", run))
 
 
 def feedback_text(r) -> str:
@@ -168,8 +75,8 @@ def write_exports(run, manifest=None, out_dir: Path | None = None, systems=(), *
                   feedback_dir: Path | None = None) -> Exported:
     """Write each system's import file into ``out_dir`` (beside grades.csv).
 
-    ``run``: a GradeRun or its results; ``manifest``: the class Manifest (or an old manifest dict;
-    default ``run.manifest``); ``out_dir`` default ``run.out_dir``. ``assignment`` names the gradebook
+    ``run``: a GradeRun or its results; ``manifest``: the class Manifest (default
+    ``run.manifest``); ``out_dir`` default ``run.out_dir``. ``assignment`` names the gradebook
     column (default: the exercise), ``assignment_id`` its id (Canvas ``Name (id)``, Blackboard
     ``Name |id``; else taken from the roster export when it has a column of that name). ``points``:
     the assignment's points in the gradebook, each score scaled to them (score / cells × points,
@@ -182,7 +89,7 @@ def write_exports(run, manifest=None, out_dir: Path | None = None, systems=(), *
     manifest = manifest if manifest is not None else run.manifest
     out_dir = Path(out_dir if out_dir is not None else run.out_dir)
     check_writable(out_dir)
-    m = manifest_of(manifest)
+    m = manifest
     results = results_of(run)
     job = _Job(m, _by_student(results), assignment or m.exercise, assignment_id, points, out_dir)
     for system in dict.fromkeys(systems):
@@ -205,7 +112,7 @@ def _by_student(results) -> dict:
 
 @dataclass
 class _Job:
-    m: _Manifest
+    m: Manifest
     results: dict
     assignment: str
     assignment_id: str | None
@@ -219,7 +126,7 @@ class _Job:
     def format(self) -> str:
         return self.m.roster.get("format", "")
 
-    def value(self, st: _Entry, header: str) -> str:
+    def value(self, st: ManifestStudent, header: str) -> str:
         """The roster's value of ``header`` for a student (the id and name columns included)."""
         info = self.m.roster
         if header == info.get("id_column"):
@@ -234,10 +141,10 @@ class _Job:
         wanted = {header_key(a) for a in aliases}
         return next((h for h in self.m.roster.get("columns", []) if header_key(h) in wanted), None)
 
-    def result(self, st: _Entry):
+    def result(self, st: ManifestStudent):
         return self.results.get(st.id)
 
-    def score(self, st: _Entry):
+    def score(self, st: ManifestStudent):
         r = self.result(st)
         if r is None or r.status != "graded":
             return None
@@ -256,12 +163,12 @@ class _Job:
     def step_numbers(self) -> list[int]:
         return sorted({s.number for r in self.results.values() for s in r.steps})
 
-    def steps(self, st: _Entry, numbers) -> list:
+    def steps(self, st: ManifestStudent, numbers) -> list:
         r = self.result(st)
         have = {s.number: s for s in (r.steps if r is not None and r.status == "graded" else ())}
         return [have[k].score if k in have else None for k in numbers]
 
-    def feedback(self, st: _Entry) -> str:
+    def feedback(self, st: ManifestStudent) -> str:
         r = self.result(st)
         return feedback_text(r) if r is not None else "No submission."
 

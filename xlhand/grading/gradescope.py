@@ -55,7 +55,7 @@ class AutograderError(Exception):
 
 def the_submission(folder: Path) -> Path:
     """The one .xlsx workbook the student submitted (any letter case, in any sub-folder)."""
-    from xlhand.grading.grade import skip_reason
+    from xlhand.grading.intake import skip_reason
 
     if not folder.is_dir():
         raise AutograderError("no submission folder: nothing was submitted")
@@ -152,24 +152,27 @@ def write_results(root: Path, data: dict) -> Path:
 
 
 def _grade_one(root: Path, manifest_path: Path | None, visibility: str, timeout: float, points) -> dict:
-    from xlhand.classroom.modes import load_manifest
+    from xlhand.classroom.manifest import Manifest
     from xlhand.errors import XlhandError
-    from xlhand.grading.exports import results_of
-    from xlhand.grading.grade import grade
+    from xlhand.grading.pipeline import grade
+    from xlhand.grading.zipcheck import Rejected, precheck
 
     manifest_path = Path(manifest_path) if manifest_path else find_manifest(root / "source")
     try:
-        manifest = load_manifest(manifest_path)
+        manifest = Manifest.load(manifest_path)
     except XlhandError as e:
         raise AutograderError(f"instructor: {e}") from None
     submission = the_submission(root / "submission")
-    ids = [e["id"] for e in manifest["students"]]
-    submitter = _submitter_id(submitters(root), ids)
+    try:
+        precheck(submission)
+    except Rejected as e:
+        raise AutograderError(f"Not graded: {e}") from None
+    submitter = _submitter_id(submitters(root), [st.id for st in manifest.students])
     with tempfile.TemporaryDirectory(prefix="xlhand-gradescope-") as tmp:
         # the file in a folder named after the submitter: identified by its metadata first, else by
         # its name, else by this folder (as in an LMS download)
-        entry = next((e for e in manifest["students"] if e["id"] == submitter), None)
-        folder = Path(entry["file"]).stem if entry else "submission"
+        entry = next((st for st in manifest.students if st.id == submitter), None)
+        folder = Path(entry.file).stem if entry else "submission"
         staged = Path(tmp) / "in" / file_stem(folder) / submission.name
         staged.parent.mkdir(parents=True)
         shutil.copyfile(submission, staged)
@@ -177,10 +180,10 @@ def _grade_one(root: Path, manifest_path: Path | None, visibility: str, timeout:
             run = grade(manifest_path, [staged.parent.parent], Path(tmp) / "out", feedback=False, timeout=timeout)
         except XlhandError as e:
             raise AutograderError(str(e)) from None
-    mine = [r for r in results_of(run) if r.status not in ("missing", "skipped")]
-    if not mine:
+    handed_in = [f for f in run.files if f.status in ("graded", "rejected")]
+    if not handed_in:
         raise AutograderError("your workbook was not read (it may not be an Excel workbook)")
-    result = mine[0]
+    result = next(r for r in run.results if r.student_id == handed_in[0].student_id)
     note = ""
     if result.status == "graded" and submitter is not None and result.student_id != submitter:
         note = (f"This worksheet was made for student '{result.student_id}', not for you ('{submitter}'): "

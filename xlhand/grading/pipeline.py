@@ -12,7 +12,7 @@ import dataclasses
 from pathlib import Path
 
 from xlhand.build import key_sheet
-from xlhand.classroom.classset import file_stems
+from xlhand.classroom.roster import file_stems
 from xlhand.classroom.manifest import Manifest, Tolerance
 from xlhand.errors import XlhandError
 from xlhand.grading import outdir

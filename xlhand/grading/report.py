@@ -2,14 +2,11 @@
 typed results a learning-management export reads (:class:`StudentResult`, :class:`GradeRun`)."""
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xlhand.build import write_atomic
 from xlhand.classroom.manifest import Manifest
-from xlhand.classroom.roster import csv_safe
+from xlhand.classroom.csvfiles import write_csv
 
 
 @dataclass(frozen=True)
@@ -101,29 +98,22 @@ def _summary(f: FileGrade) -> str:
 
 def write_grades_csv(path: Path, files: list[FileGrade]) -> None:
     steps = sorted({k for s in files for k in s.steps})
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["student_id", "name", "file", "identified_by", "status", "score", "max", "percent",
-                *[f"step_{k}" for k in steps], "reason", "flags"])
+    rows = [["student_id", "name", "file", "identified_by", "status", "score", "max", "percent",
+             *[f"step_{k}" for k in steps], "reason", "flags"]]
     for s in files:
         graded = s.status == "graded"
-        w.writerow([csv_safe(s.student_id), csv_safe(s.name), csv_safe(s.file), s.identified_by, s.status,
-                    _fmt(s.score) if graded else "", _fmt(s.max) if graded else "",
-                    f"{s.percent:.1f}" if graded else "",
-                    *[(_fmt(s.steps[k][0]) + "/" + _fmt(s.steps[k][1])) if k in s.steps else "" for k in steps],
-                    csv_safe(s.reason), csv_safe("; ".join(s.flags))])
-    write_atomic(path, buf.getvalue().encode("utf-8"))
+        rows.append([s.student_id, s.name, s.file, s.identified_by, s.status,
+                     _fmt(s.score) if graded else "", _fmt(s.max) if graded else "",
+                     f"{s.percent:.1f}" if graded else "",
+                     *[(_fmt(s.steps[k][0]) + "/" + _fmt(s.steps[k][1])) if k in s.steps else "" for k in steps],
+                     s.reason, "; ".join(s.flags)])
+    write_csv(path, rows)
 
 
 def write_skipped_csv(path: Path, skipped: list[FileGrade]) -> None:
     """Every file found that is not a hand-in, with the reason (written even when there is none, so
     an old list never stands beside new grades)."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["file", "reason"])
-    for s in skipped:
-        w.writerow([csv_safe(s.file), csv_safe(s.reason)])
-    write_atomic(path, buf.getvalue().encode("utf-8"))
+    write_csv(path, [["file", "reason"], *[[s.file, s.reason] for s in skipped]])
 
 
 def _fmt(x: float) -> str:

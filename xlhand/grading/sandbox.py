@@ -123,7 +123,7 @@ def _cell_formulas(book, index: int) -> list[Formula]:
 
 def _child(conn, job: Job, timeout: float, memory: int) -> None:
     try:
-        _limit_resources(timeout, memory)
+        limit_resources(timeout, memory)
     except (ValueError, OSError) as e:
         _send(conn, ("sandbox", f"the limits for reading submissions could not be set ({e})"))
         return
@@ -160,7 +160,7 @@ def _send(conn, result) -> None:
         conn.close()
 
 
-def _limit_resources(timeout: float, memory: int) -> None:
+def limit_resources(timeout: float, memory: int) -> None:
     """CPU time and address space for this (child) process; raises when they cannot be set."""
     _lower_limit(resource.RLIMIT_AS, _current_address_space() + memory)
     cpu = int(timeout) + 1

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from xlhand.errors import XlhandError
 from xlhand.grading.policy import MAX_COL, MAX_ROW, Area, cell_of
-from xlhand.grading.sandbox import MEMORY, TIMEOUT, Rejected, precheck
-from xlhand.grading.sandbox import _limit_resources as limit_resources
+from xlhand.grading.sandbox import MEMORY, TIMEOUT, limit_resources
+from xlhand.grading.zipcheck import Rejected, precheck
 
 __all__ = ["Area", "cell_of", "MAX_ROW", "MAX_COL", "precheck", "Rejected", "limit_resources", "TIMEOUT",
            "MEMORY", "XlhandError"]
