@@ -16,7 +16,7 @@ from xlhand.build import key_sheet
 from xlhand.cli import cli
 from xlhand.model.exercise import expected_values
 from xlhand.classroom.modes import CHECK_SHEET, KEY_SHEET
-from xlhand.model.params import resolve
+from xlhand.model.resolve import resolve
 from xlhand.check import check_file
 from xlhand.layout.writer import fast_formulas
 

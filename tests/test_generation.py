@@ -10,7 +10,9 @@ from support import rejected_build
 
 from xlhand.model import catalog
 from xlhand.errors import XlhandError
-from xlhand.model.params import Dims, generate, load_params_file, resolve, template_path
+from xlhand.model.givens import Dims
+from xlhand.model.params_file import load_params_file, template_path
+from xlhand.model.resolve import generate, resolve
 
 SEEDS = range(200)
 OPTION_SEEDS = range(40)  # with each option changed: fewer seeds keep the test fast

@@ -9,7 +9,8 @@ from support import rejected_build
 
 from xlhand.model import catalog
 from xlhand.errors import XlhandError
-from xlhand.model.params import HumanLoader, dump_params, resolve
+from xlhand.model.params_file import HumanLoader, dump_params
+from xlhand.model.resolve import resolve
 
 
 def params_file(tmp_path, text: str):

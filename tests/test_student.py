@@ -14,7 +14,7 @@ from xlhand.engines import libreoffice
 from xlhand.build import key_sheet, key_workbook
 from xlhand.cli import cli
 from xlhand.classroom.modes import CHECK_SHEET, KEY_SHEET, blank_names, parse_steps, student_workbook
-from xlhand.model.params import resolve
+from xlhand.model.resolve import resolve
 from xlhand.check import check_file
 
 EXERCISES = ["backprop", "lstm"]

@@ -12,7 +12,8 @@ from xlhand.engines import readback
 from xlhand.build import check_writable, key_workbook, write_atomic
 from xlhand.errors import XlhandError
 from xlhand.layout.paper import PAPERS
-from xlhand.model.params import parse_set, resolve
+from xlhand.model.givens import parse_set
+from xlhand.model.resolve import resolve
 from xlhand.check import ENGINES, check_files
 
 
@@ -181,7 +182,7 @@ def describe(exercises, every, markdown):
 @size_options
 def params(exercise, size, sets, opts, params_path, seed):
     """Print the givens and dims of EXERCISE in the params-file format."""
-    from xlhand.model.params import dump_params
+    from xlhand.model.params_file import dump_params
 
     click.echo(dump_params(resolve_one(exercise, size, sets, params_path, seed, parse_opts(opts))), nl=False)
 
@@ -249,7 +250,8 @@ def layout_order(wb, path: Path, ranges: dict) -> list[str]:
     metadata and givens); blocks that layout does not name, or all of them when the workbook
     cannot be rebuilt, follow in reading order (sheet, row, column)."""
     from xlhand.build import key_sheet
-    from xlhand.model.params import Dims, Resolved
+    from xlhand.model.givens import Dims
+    from xlhand.model.resolve import Resolved
 
     try:
         meta = readback.read_metadata(wb, path)

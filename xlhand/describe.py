@@ -10,7 +10,8 @@ import sys
 from xlhand.model import catalog
 from xlhand.build import key_sheet
 from xlhand.model.exercise import Exercise, Option
-from xlhand.model.params import MAX_DIM, Given, resolve
+from xlhand.model.givens import MAX_DIM, Given
+from xlhand.model.resolve import resolve
 
 
 def describe(exercise: Exercise, markdown: bool = False) -> str:

@@ -32,7 +32,9 @@ from xlhand.build import key_sheet, key_workbook, metadata, sheet_name, check_wr
 from xlhand.errors import XlhandError
 from xlhand.classroom.roster import Student, read_roster
 from xlhand.parallel import run_all
-from xlhand.model.params import Dims, Params, Resolved, normalize_value, plain, resolve
+from xlhand.model.givens import Dims, Params, normalize_value
+from xlhand.model.params_file import plain
+from xlhand.model.resolve import Resolved, resolve
 from xlhand.layout.sheet import Sheet
 from xlhand.engines.recalc import BuildRefused, SheetCheck, reference_values, verify_built
 from xlhand.layout.writer import LEGEND_COL, STEPS_COL, WorkbookWriter, fast_formulas, quote_sheet

@@ -19,7 +19,8 @@ import numpy as np
 from xlhand.model.npref import layernorm_columns, sigmoid, softmax_columns
 from xlhand.layout import fx, ops
 from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given, sparse_signs, spread_columns
+from xlhand.model.givens import Given
+from xlhand.model.makers import sparse_signs, spread_columns
 
 EPS = 1e-5
 

@@ -19,7 +19,8 @@ import numpy as np
 from xlhand.model.npref import layernorm_columns, sigmoid
 from xlhand.layout import fx, ops
 from xlhand.model.exercise import Exercise, Option
-from xlhand.model.params import Given, spread_columns
+from xlhand.model.givens import Given
+from xlhand.model.makers import spread_columns
 
 EPS = 1e-5
 DIRECTIONS = ("outgoing", "incoming")

@@ -20,7 +20,8 @@ import numpy as np
 from xlhand.model.npref import descent, has_both_signs, iteration_name, relu
 from xlhand.layout import ops
 from xlhand.model.exercise import Exercise, Option
-from xlhand.model.params import Given, fixed, relu_bias
+from xlhand.model.givens import Given
+from xlhand.model.makers import fixed, relu_bias
 
 LAYERS = (  # (k, weights, bias, pre-activation, activation or None, input dim, output dim)
     (1, "W1", "b1", "Z1", "A1", "d", "h"),

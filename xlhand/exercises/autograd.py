@@ -15,7 +15,8 @@ import numpy as np
 
 from xlhand.layout import fx, ops
 from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given, fixed
+from xlhand.model.givens import Given
+from xlhand.model.makers import fixed
 
 
 def reference(d, p):

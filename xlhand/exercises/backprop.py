@@ -22,7 +22,8 @@ import numpy as np
 from xlhand.model.npref import descent, has_both_signs, iteration_name, relu, softmax_columns
 from xlhand.layout import fx, ops
 from xlhand.model.exercise import Exercise, Option
-from xlhand.model.params import Given, fixed, one_hot_columns, relu_bias
+from xlhand.model.givens import Given
+from xlhand.model.makers import fixed, one_hot_columns, relu_bias
 
 
 PARAMS = ("W1", "b1", "W2", "b2", "W3", "b3")

@@ -11,7 +11,7 @@ import numpy as np
 from xlhand.layout import ops
 from xlhand.model.exercise import Exercise
 from xlhand.model.npref import has_both_signs, relu
-from xlhand.model.params import Given
+from xlhand.model.givens import Given
 
 
 def reference(d, p):

@@ -18,7 +18,8 @@ import numpy as np
 from xlhand.model.npref import one_hot, softmax_columns as softmax
 from xlhand.layout import ops
 from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given, check_vocabulary, fixed, word_problem
+from xlhand.model.givens import Given, check_vocabulary, word_problem
+from xlhand.model.makers import fixed
 
 WORDS = ("<s> the cat sat on a mat dog ran to big red".split())
 

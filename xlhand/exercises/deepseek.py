@@ -21,7 +21,8 @@ import numpy as np
 from xlhand.layout import fx, ops
 from xlhand.model.exercise import Exercise, Option
 from xlhand.model.npref import causal_mask, relu, sigmoid, softmax_columns
-from xlhand.model.params import Given, bounded_rows
+from xlhand.model.givens import Given
+from xlhand.model.makers import bounded_rows
 
 
 def heads_d_h(dims):

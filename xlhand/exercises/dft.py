@@ -22,7 +22,7 @@ import numpy as np
 
 from xlhand.layout import fx, ops
 from xlhand.model.exercise import Exercise, Option
-from xlhand.model.params import Given
+from xlhand.model.givens import Given
 
 SIGNALS = ("A", "B", "C")
 EPS = 1e-9

@@ -25,7 +25,7 @@ import numpy as np
 from xlhand.layout import fx, ops
 from xlhand.model.exercise import Exercise
 from xlhand.model.npref import has_both_signs, relu, softmax_columns
-from xlhand.model.params import Given, Params
+from xlhand.model.givens import Given, Params
 
 T_BITS = 2  # the timestep code: t = 0…3 in two bits, most significant first
 WQK_SCALES = (1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01)

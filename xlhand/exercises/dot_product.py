@@ -13,7 +13,7 @@ import numpy as np
 
 from xlhand.layout import ops
 from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given
+from xlhand.model.givens import Given
 
 MAX_ITEMS = 16
 

@@ -19,7 +19,7 @@ import numpy as np
 from xlhand.layout import fx, ops
 from xlhand.model.exercise import Exercise, Option
 from xlhand.model.npref import has_both_signs, relu, sigmoid
-from xlhand.model.params import Given
+from xlhand.model.givens import Given
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 SEPARATOR = "-"

@@ -13,7 +13,7 @@ import numpy as np
 from xlhand.model.npref import sigmoid
 from xlhand.layout import fx, ops
 from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given
+from xlhand.model.givens import Given
 
 GATES = (  # (gate, weights, bias, pre-activation, activation)
     ("f", "Wf", "bf", "zf", "σ"),

@@ -14,7 +14,7 @@ import numpy as np
 
 from xlhand.layout import ops
 from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given
+from xlhand.model.givens import Given
 
 # Item k's chain as the sizes n_0, n_1, …: factor j is n_j × n_{j+1}. Odd items forward, even inverse.
 CHAINS = (

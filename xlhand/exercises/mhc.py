@@ -15,7 +15,8 @@ import numpy as np
 from xlhand.model.npref import has_both_signs, sigmoid
 from xlhand.layout import fx, ops
 from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given, both_signs, bounded_rows, fixed
+from xlhand.model.givens import Given
+from xlhand.model.makers import both_signs, bounded_rows, fixed
 
 RMS_EPS = 1e-6
 CONVERGENCE_ITERS = 20  # the paper's t_max: random variants must be doubly stochastic by then

@@ -10,7 +10,8 @@ import numpy as np
 from xlhand.layout import ops
 from xlhand.model.exercise import Exercise
 from xlhand.model.npref import has_both_signs
-from xlhand.model.params import Given, relu_bias
+from xlhand.model.givens import Given
+from xlhand.model.makers import relu_bias
 
 
 def reference(d, p):

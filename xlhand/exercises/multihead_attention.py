@@ -13,7 +13,7 @@ import numpy as np
 from xlhand.layout import fx, ops
 from xlhand.model.exercise import Exercise
 from xlhand.model.npref import attention
-from xlhand.model.params import Given
+from xlhand.model.givens import Given
 
 
 def d_model(dims):

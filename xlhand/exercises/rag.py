@@ -15,7 +15,7 @@ import numpy as np
 
 from xlhand.layout import fx, ops
 from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given, check_vocabulary
+from xlhand.model.givens import Given, check_vocabulary
 
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al., 2009)
 ANSWERS = ("Paris", "London", "Rome", "Berlin", "Madrid", "Vienna", "Lisbon", "Oslo", "Prague", "Dublin")

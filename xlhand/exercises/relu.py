@@ -12,7 +12,8 @@ import numpy as np
 from xlhand.layout import fx, ops
 from xlhand.model.exercise import Exercise
 from xlhand.model.npref import has_both_signs
-from xlhand.model.params import Given, both_signs, fixed
+from xlhand.model.givens import Given
+from xlhand.model.makers import both_signs, fixed
 
 
 CURVE_X = np.arange(-3.0, 4.0)  # the x values the curves are drawn over: both are straight between them

@@ -24,7 +24,7 @@ import numpy as np
 from xlhand.layout import fx, ops
 from xlhand.model.exercise import Exercise, Option
 from xlhand.model.npref import has_both_signs, relu, sigmoid, softmax_columns
-from xlhand.model.params import Given
+from xlhand.model.givens import Given
 
 
 def head_act(d, last_act: str) -> str:

@@ -13,7 +13,7 @@ import numpy as np
 from xlhand.model.npref import has_both_signs, rnn_states, softmax_columns
 from xlhand.layout import ops
 from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given
+from xlhand.model.givens import Given
 
 
 def reference(d, p):

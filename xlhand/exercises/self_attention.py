@@ -10,7 +10,7 @@ from __future__ import annotations
 from xlhand.layout import ops
 from xlhand.model.exercise import Exercise
 from xlhand.model.npref import attention, attention_mixes
-from xlhand.model.params import Given
+from xlhand.model.givens import Given
 
 
 def reference(d, p):

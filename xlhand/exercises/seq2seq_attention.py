@@ -16,7 +16,7 @@ import numpy as np
 from xlhand.model.npref import rnn_states, softmax_columns as softmax
 from xlhand.layout import ops
 from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given
+from xlhand.model.givens import Given
 
 
 def reference(d, p):

@@ -12,7 +12,8 @@ import numpy as np
 from xlhand.layout import fx, ops
 from xlhand.model.exercise import Exercise
 from xlhand.model.npref import has_both_signs
-from xlhand.model.params import Given, both_signs, winner_scores
+from xlhand.model.givens import Given
+from xlhand.model.makers import both_signs, winner_scores
 
 
 CURVE_X = np.arange(-6, 6.25, 0.5)  # the x values the sigmoid is drawn over

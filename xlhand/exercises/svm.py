@@ -16,7 +16,8 @@ import numpy as np
 
 from xlhand.layout import fx, ops
 from xlhand.model.exercise import Exercise, Option
-from xlhand.model.params import Given, fixed
+from xlhand.model.givens import Given
+from xlhand.model.makers import fixed
 
 BOUNDARY = 1e-9  # a score this close to 0 lies on the decision boundary: its sign is not a class
 GAMMAS = (0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.0)

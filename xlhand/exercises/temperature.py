@@ -10,7 +10,8 @@ import numpy as np
 
 from xlhand.layout import fx, ops
 from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given, winner_scores
+from xlhand.model.givens import Given
+from xlhand.model.makers import winner_scores
 
 TEMPERATURES = (0.25, 0.5, 1, 2, 4, 10)
 

@@ -19,7 +19,7 @@ import numpy as np
 from xlhand.model.npref import has_both_signs, layernorm_columns as layernorm, softmax_columns as softmax
 from xlhand.layout import fx, ops
 from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given
+from xlhand.model.givens import Given
 
 EPS = 1e-5
 

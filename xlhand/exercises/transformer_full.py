@@ -26,7 +26,8 @@ import numpy as np
 from xlhand.layout import ops
 from xlhand.model.exercise import Exercise, Option
 from xlhand.model.npref import causal_mask, relu, softmax_columns
-from xlhand.model.params import Given, bounded_rows, check_vocabulary, word_problem
+from xlhand.model.givens import Given, check_vocabulary, word_problem
+from xlhand.model.makers import bounded_rows
 
 WORDS = ("<s> </s> I love you ich liebe dich the cat sees a dog die Katze sieht einen Hund big small "
          "red gross klein rot").split()

@@ -17,7 +17,7 @@ import numpy as np
 from xlhand.model.npref import has_both_signs, relu
 from xlhand.layout import ops
 from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given, check_vocabulary
+from xlhand.model.givens import Given, check_vocabulary
 
 # Sentences of random variants are drawn from the first V of these words (the defaults' six first).
 WORDS = tuple(

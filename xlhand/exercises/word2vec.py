@@ -13,7 +13,8 @@ import numpy as np
 from xlhand.model.npref import one_hot, softmax_columns as softmax
 from xlhand.layout import fx, ops
 from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given, check_vocabulary, fixed, word_problem
+from xlhand.model.givens import Given, check_vocabulary, word_problem
+from xlhand.model.makers import fixed
 
 WORDS = ("the cat sat on mat dog ran to a big red ball and it was very fast so we saw".split())
 

@@ -17,7 +17,7 @@ import numpy as np
 from xlhand.layout import fx, ops
 from xlhand.model.exercise import Exercise, Option
 from xlhand.model.npref import sigmoid
-from xlhand.model.params import Given
+from xlhand.model.givens import Given
 
 
 def reference(d, p, stabilized=False):

@@ -13,7 +13,8 @@ from typing import Callable
 import numpy as np
 
 from xlhand.errors import XlhandError
-from xlhand.model.params import MAX_DIM, Dims, Given, Params, Resolved
+from xlhand.model.givens import MAX_DIM, Dims, Given, Params
+from xlhand.model.resolve import Resolved
 from xlhand.layout.sheet import Sheet
 
 
