@@ -11,14 +11,16 @@ A params file (and every template) reads::
 """
 from __future__ import annotations
 
-import re
+import io
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import yaml
+from ruamel.yaml import YAML, YAMLError
+from ruamel.yaml.constructor import SafeConstructor
+from ruamel.yaml.representer import SafeRepresenter
 
 from xlhand.errors import XlhandError
 from xlhand.model.givens import Dims, Given
@@ -31,35 +33,20 @@ TEMPLATES = "xlhand.templates"
 
 
 # --- files ---------------------------------------------------------------------------------
-class HumanLoader(yaml.SafeLoader):
-    """YAML read as a person means it (the YAML 1.2 core schema, not PyYAML's YAML 1.1): ``1e-1``
-    is a number, ``yes``, ``no``, ``on``, ``off`` and dates are words, and only true and false
-    are booleans."""
+class _Constructor(SafeConstructor):
+    """ruamel.yaml's YAML 1.2 reading, where a date stays the words it was written as."""
 
 
-_REPLACED = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
-             "tag:yaml.org,2002:timestamp"}
-HumanLoader.yaml_implicit_resolvers = {
-    first: [(tag, pattern) for tag, pattern in resolvers if tag not in _REPLACED]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-HumanLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-                                  list("tTfF"))
-HumanLoader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
-                                  list("-+0123456789"))
-HumanLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
-    list("-+0123456789."))
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", SafeConstructor.construct_yaml_str)
 
 
-def _construct_int(loader: HumanLoader, node) -> int:
-    text = loader.construct_scalar(node)
-    base = {"0o": 8, "0x": 16}.get(text[:2], 10)
-    return int(text if base == 10 else text[2:], base)  # 010 is ten, as a person reads it
+def _yaml() -> YAML:
+    """YAML 1.2 as a person means it: ``1e-1`` and ``.5`` are numbers, ``010`` is ten, only true
+    and false are booleans, and ``yes``, ``no``, ``on``, ``off`` and dates are words."""
+    reader = YAML(typ="safe", pure=True)
+    reader.Constructor = _Constructor
+    return reader
 
-
-HumanLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 
 DOC_KEYS = ("exercise", "dims", "values", "options")
 
@@ -69,13 +56,13 @@ def read_yaml(path, what: str) -> dict:
     if not path.is_file():
         raise XlhandError(f"{what} {path}: no such file")
     try:
-        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=HumanLoader)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        at = f" (line {mark.line + 1})" if mark is not None else ""
-        raise XlhandError(f"{what} {path}: not valid YAML{at}") from None
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise XlhandError(f"{what} {path}: not a UTF-8 text file") from None
+    try:
+        doc = _yaml().load(text)
+    except YAMLError as e:
+        raise XlhandError(f"{what} {path}: {_yaml_problem(e, text)}") from None
     if not isinstance(doc, dict):
         raise XlhandError(f"{what} {path}: expected a mapping with keys {', '.join(DOC_KEYS)}")
     unknown = set(doc) - set(DOC_KEYS)
@@ -85,6 +72,22 @@ def read_yaml(path, what: str) -> dict:
         if doc.get(key) is not None and not isinstance(doc[key], dict):
             raise XlhandError(f"{what} {path}: '{key}' must be a mapping")
     return doc
+
+
+def _yaml_problem(error: YAMLError, text: str) -> str:
+    """What is wrong with a file that is not YAML, in one line: a tab where YAML wants spaces, or
+    where and why the parser stopped (a key given twice, a bracket left open)."""
+    mark = getattr(error, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    problem = " ".join(str(getattr(error, "problem", "") or "").split())
+    lines = text.splitlines()
+    where = lines[line - 1] if line is not None and line <= len(lines) else ""
+    indent = where[:len(where) - len(where.lstrip())]
+    if "\\t" in problem or "\t" in problem or "\t" in indent:
+        return (f"line {line} has a tab: YAML indents and separates with spaces, never tabs "
+                "(replace each tab with spaces)")
+    at = f" (line {line})" if line is not None else ""
+    return f"not valid YAML{at}: {problem}" if problem else f"not valid YAML{at}"
 
 
 @dataclass
@@ -119,13 +122,19 @@ def template_path(exercise):
 
 # --- dumping -------------------------------------------------------------------------------
 def plain(value):
-    """Arrays as nested lists with integral numbers as ints; strings unchanged."""
+    """Arrays as nested lists with integral numbers as ints, NumPy scalars as Python's; strings unchanged."""
     if isinstance(value, np.ndarray):
         return plain(value.tolist())
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, str):
+        return str(value)  # a NumPy string (a word drawn from a vocabulary) as a plain one
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, np.integer):
         return int(value)
+    if isinstance(value, (float, np.floating)):
+        return int(value) if float(value).is_integer() else float(value)
     return value
 
 
@@ -138,25 +147,33 @@ def dump_value(given: Given, value, dims: Dims):
     return plain(value)
 
 
-class _FlowListDumper(yaml.SafeDumper):
-    pass
+class _Representer(SafeRepresenter):
+    """A list of numbers or words on one line (``[1, -2, 0.5]``); a list of lists, one per line."""
+
+    def represent_list(self, data):
+        flow = all(not isinstance(x, (list, dict)) for x in data)
+        return self.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
 
 
-def _represent_list(dumper, data):
-    flow = all(not isinstance(x, (list, dict)) for x in data)
-    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
-
-
-_FlowListDumper.add_representer(list, _represent_list)
+_Representer.add_representer(list, _Representer.represent_list)
 
 
 def dump_params(resolved: Resolved) -> str:
+    """The params file of ``resolved``: ``build --params`` reads it back to the same numbers."""
     ex = resolved.exercise
     doc = {
         "exercise": ex.name,
-        "dims": dict(resolved.dims),
+        "dims": {k: int(v) for k, v in resolved.dims.items()},
         "values": {g.name: dump_value(g, resolved.params[g.name], resolved.dims) for g in ex.givens},
     }
     if ex.options:
-        doc["options"] = {o.name: resolved.options.get(o.name, o.default) for o in ex.options}
-    return yaml.dump(doc, Dumper=_FlowListDumper, sort_keys=False, allow_unicode=True, width=120)
+        doc["options"] = {o.name: plain(resolved.options.get(o.name, o.default)) for o in ex.options}
+    writer = YAML(typ="safe", pure=True)
+    writer.Representer = _Representer
+    writer.default_flow_style = False
+    writer.sort_base_mapping_type_on_output = False  # keys in the order of the exercise
+    writer.allow_unicode = True
+    writer.width = 120
+    out = io.StringIO()
+    writer.dump(doc, out)
+    return out.getvalue()
