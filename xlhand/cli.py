@@ -90,8 +90,13 @@ def options_for(names: list[str], options: dict) -> dict[str, dict]:
 
 
 def resolve_one(name, size, sets, params_path, seed, opts):
-    return resolve(catalog.get(name), size=size, sets=parse_set(sets), params_path=params_path,
-                   seed=seed, options=opts)
+    """Resolve one exercise's dims, options and numbers; each warning (drawn numbers that do not
+    teach beside the instructor's own) is one line on stderr."""
+    resolved = resolve(catalog.get(name), size=size, sets=parse_set(sets), params_path=params_path,
+                       seed=seed, options=opts)
+    for warning in resolved.warnings:
+        click.echo(f"warning: {resolved.exercise.name}: {warning}", err=True)
+    return resolved
 
 
 def plural(count: int, word: str) -> str:

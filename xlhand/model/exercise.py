@@ -94,6 +94,11 @@ class Exercise:
         """The exercise's ``accept`` test of fresh numbers (True when it has none)."""
         return self.accept is None or bool(self.accept(dims, params, **self.option_kwargs(options or {})))
 
+    def accept_words(self) -> str:
+        """What the ``accept`` test asks of fresh numbers, in the words of its docstring."""
+        doc = (self.accept.__doc__ or "") if self.accept is not None else ""
+        return " ".join(doc.split()).rstrip(".") or "its accept test"
+
     def validate(self, dims: Dims, params: Params, origin: str) -> None:
         """Checks that span several givens (a word missing from a vocabulary, …)."""
         if self.checks is not None:

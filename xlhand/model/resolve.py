@@ -34,6 +34,7 @@ class Resolved:
     options: dict = field(default_factory=dict)
     sources: dict = field(default_factory=dict)  # given -> "params file", "template" or "seed"
     numbers: str = ""  # where the numbers came from, in words (see numbers_text)
+    warnings: list = field(default_factory=list)  # one line each: drawn numbers that do not teach
 
     def fingerprint(self) -> str:
         return params_fingerprint(self.exercise, self.params)
@@ -88,16 +89,27 @@ def resolve(exercise, *, size: str | None = None, sets: dict | None = None, para
             params[given.name] = normalize_value(given, template.values[given.name], dims, f"template {template.path}")
             sources[given.name] = "template"
     to_generate = [g for g in exercise.givens if g.name not in params]
-    used_seed = None
+    used_seed, warnings = None, []
     if to_generate:
         used_seed = 0 if seed is None else seed
-        params = generate(exercise, dims, used_seed, params, to_generate, options)
+        try:
+            params = generate(exercise, dims, used_seed, params, to_generate, options)
+        except NotInstructive as refused:
+            given = [name for name, source in sources.items() if source == "params file"]
+            if not given:
+                raise
+            # the instructor's numbers are taken as they are; the rest are drawn plainly, with a warning
+            params = draw(exercise, dims, used_seed, params, to_generate, 0)
+            warnings.append(f"{refused.names} drawn from seed {used_seed} {'is' if len(to_generate) == 1 else 'are'} "
+                            f"not instructive beside {', '.join(given)} of {_origin(user)} (no draw of "
+                            f"{GENERATION_DRAWS} passes {exercise.name}'s test: {exercise.accept_words()}); "
+                            f"drawn plainly")
         sources.update({g.name: "seed" for g in to_generate})
     elif seed is not None:
         used_seed = seed
     exercise.validate(dims, params, _origin(user))
     return Resolved(exercise, dims, params, used_seed, options, sources,
-                    numbers_text(sources, params_path, used_seed))
+                    numbers_text(sources, params_path, used_seed), warnings)
 
 
 def _origin(user: ParamsFile | None) -> str:
@@ -112,6 +124,14 @@ def _fits(given: Given, value, dims: Dims) -> bool:
         return False
 
 
+class NotInstructive(XlhandError):
+    """No draw of fresh numbers passes the exercise's ``accept`` test."""
+
+    def __init__(self, message: str, names: str):
+        super().__init__(message)
+        self.names = names
+
+
 def generate(exercise, dims: Dims, seed: int, params: Params | None = None,
              givens: list[Given] | None = None, options: dict | None = None) -> Params:
     """Fresh numbers from ``seed`` for ``givens`` (default: all), beside the ``params`` already known.
@@ -119,21 +139,27 @@ def generate(exercise, dims: Dims, seed: int, params: Params | None = None,
     Each given's numbers are drawn in a scale that keeps the exercise instructive (``row_sum``,
     ``step``, an exercise's own maker), so nearly every draw passes the exercise's ``accept`` test;
     of at most ``GENERATION_DRAWS`` draws the first that passes is kept, and if none does that is
-    an error, never numbers that do not teach."""
-    params = Params(params or {})
+    :class:`NotInstructive`, never numbers that do not teach (``resolve`` draws plainly instead
+    when the other givens are the instructor's own)."""
     givens = list(exercise.givens) if givens is None else givens
-    streams = [(given, zlib.crc32(exercise.name.encode()), zlib.crc32(given.name.encode())) for given in givens]
-    for draw in range(GENERATION_DRAWS):
-        for given, name_key, given_key in streams:
-            # each given its own stream (as np.random.default_rng would make it, at half the cost)
-            rng = np.random.Generator(np.random.PCG64([seed, draw, name_key, given_key]))
-            params[given.name] = given.generate(rng, dims, params)
-        if exercise.instructive(dims, params, options):
-            return params
+    for number in range(GENERATION_DRAWS):
+        drawn = draw(exercise, dims, seed, params, givens, number)
+        if exercise.instructive(dims, drawn, options):
+            return drawn
     sizes = ", ".join(f"{k}={v}" for k, v in dims.items())
     names = ", ".join(g.name for g in givens)
-    raise XlhandError(f"{exercise.name} ({sizes}): no instructive numbers for {names} from seed {seed} "
-                      f"in {GENERATION_DRAWS} draws (try another seed or size, or give them in a params file)")
+    raise NotInstructive(f"{exercise.name} ({sizes}): no instructive numbers for {names} from seed {seed} in "
+                         f"{GENERATION_DRAWS} draws (try another seed or size, or give them in a params file)", names)
+
+
+def draw(exercise, dims: Dims, seed: int, params: Params | None, givens: list[Given], number: int) -> Params:
+    """Draw ``number`` of fresh numbers from ``seed`` for ``givens``, beside the ``params`` already known."""
+    params = Params(params or {})
+    for given in givens:
+        # each given its own stream (as np.random.default_rng would make it, at half the cost)
+        keys = [seed, number, zlib.crc32(exercise.name.encode()), zlib.crc32(given.name.encode())]
+        params[given.name] = given.generate(np.random.Generator(np.random.PCG64(keys)), dims, params)
+    return params
 
 
 def params_fingerprint(exercise, params: Params) -> str:
