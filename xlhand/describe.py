@@ -103,8 +103,9 @@ def _text(exercise: Exercise, parts: dict, at: str) -> str:
     out += [f"  {name:<8} {meaning} ({limits})" for name, meaning, limits in parts["dims"]]
     out += ["Presets:"] + [f"  {size:<8} {dims}" for size, dims in parts["presets"]]
     out += ["Givens (name, shape, role, what it is; how fresh numbers are made):"]
+    wide = max([18] + [len(shape) + 1 for _, shape, *_ in parts["givens"]])
     for name, shape, role, what, fresh in parts["givens"]:
-        out.append(f"  {name:<10} {shape:<18} {role:<7} {what}".rstrip())
+        out.append(f"  {name:<10} {shape:<{wide}} {role:<7} {what}".rstrip())
         out.append(f"  {'':<10} fresh numbers: {fresh}")
     if parts["options"]:
         out += ["Options (--opt NAME=VALUE, or under options: in a params file):"]

@@ -3,6 +3,8 @@ and params they are read into, and the checks that turn a value (from a params f
 a seed or a workbook) into float arrays or texts of the right shape, or a one-line error."""
 from __future__ import annotations
 
+import ast
+import inspect
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -82,14 +84,12 @@ class Given:
         return {int(k): (int(r), int(c)) for k, (r, c) in self.stack(dims).items()} if self.stack else {}
 
     def shape_words(self) -> str:
-        """The shape in dim names; a function of the dims shows its name unless private (``_…``)."""
-        def word(s):
-            if callable(s):
-                name = getattr(s, "__name__", "")
-                return None if not name or name[0] in "_<" else name
-            return s if isinstance(s, str) else str(s)
-
-        return " x ".join(w for w in map(word, self.shape) if w is not None)
+        """The whole shape in dim names, as the exercise's math writes it: ``d_h × (d_in + d_h)``
+        (a function of the dims shows its expression, or its name where it has no one-line formula)."""
+        words = [dim_words(s) for s in self.shape]
+        if len(words) < 2:
+            return "".join(words)
+        return " × ".join(f"({w})" if _is_sum(w) else w for w in words)
 
     def generate(self, rng: np.random.Generator, dims: Dims, params: dict | None = None):
         size = self.items(dims) if self.stack is not None else self.size(dims)
@@ -118,6 +118,94 @@ def _dim_value(entry, dims: Dims) -> int:
     if isinstance(entry, str):
         return int(dims[entry])
     return int(entry)
+
+
+def dim_words(entry) -> str:
+    """One shape entry in words: a dim name, a number, or a function of the dims written as the
+    expression it returns (``lambda d: d.d_in + d.d_h`` reads ``d_in + d_h``, ``2 * d.latent`` reads
+    ``2·latent``); a function with no such one-line formula shows its name."""
+    if not callable(entry):
+        return str(entry)
+    expression = _expression(entry)
+    return expression if expression is not None else getattr(entry, "__name__", "?").strip("_<>")
+
+
+_ALLOWED_CALLS = {"max", "min"}
+
+
+def _is_sum(words: str) -> bool:
+    """A + or − outside parentheses: the entry needs parentheses beside another one."""
+    depth = 0
+    for k, ch in enumerate(words):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0 and ch in "+−" and k > 0:
+            return True
+    return False
+
+
+def _expression(fn) -> str | None:
+    """The expression ``fn`` returns, in dim names, or None when it is not a plain formula of the
+    dims (it calls a helper, reads something else)."""
+    code = getattr(fn, "__code__", None)
+    try:
+        tree = ast.parse(inspect.getsource(inspect.getmodule(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return None
+    if code is None:
+        return None
+    if fn.__name__ == "<lambda>":
+        found = [(n.args, n.body) for n in ast.walk(tree)
+                 if isinstance(n, ast.Lambda) and n.lineno == code.co_firstlineno]
+    else:
+        found = []
+        for n in ast.walk(tree):
+            if isinstance(n, ast.FunctionDef) and n.name == fn.__name__ and n.lineno == code.co_firstlineno:
+                body = [b for b in n.body if not (isinstance(b, ast.Expr) and isinstance(b.value, ast.Constant))]
+                if len(body) == 1 and isinstance(body[0], ast.Return) and body[0].value is not None:
+                    found.append((n.args, body[0].value))
+    if len(found) != 1 or len(found[0][0].args) != 1:
+        return None
+    arg, body = found[0][0].args[0].arg, found[0][1]
+
+    class Words(ast.NodeTransformer):
+        def visit_Attribute(self, node):  # d.d_in -> d_in
+            if isinstance(node.value, ast.Name) and node.value.id == arg:
+                return ast.Name(node.attr)
+            raise ValueError
+
+        def visit_Subscript(self, node):  # dims["d_in"] -> d_in
+            if (isinstance(node.value, ast.Name) and node.value.id == arg and isinstance(node.slice, ast.Constant)
+                    and isinstance(node.slice.value, str)):
+                return ast.Name(node.slice.value)
+            raise ValueError
+
+        def visit_Call(self, node):
+            if not (isinstance(node.func, ast.Name) and node.func.id in _ALLOWED_CALLS) or node.keywords:
+                raise ValueError
+            node.args = [self.visit(a) for a in node.args]
+            return node
+
+        def visit_Name(self, node):  # a module constant (T_BITS = 2) reads as its number
+            value = fn.__globals__.get(node.id)
+            if node.id == arg or callable(value) or value is None and node.id in fn.__globals__:
+                raise ValueError
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                return ast.Constant(value)
+            if node.id in fn.__globals__:
+                raise ValueError
+            return node
+
+        def generic_visit(self, node):
+            if not isinstance(node, (ast.BinOp, ast.UnaryOp, ast.Constant, ast.operator, ast.unaryop,
+                                     ast.expr_context)):
+                raise ValueError
+            return super().generic_visit(node)
+
+    try:
+        text = ast.unparse(Words().visit(body))
+    except ValueError:
+        return None
+    return text.replace(" * ", "·").replace(" - ", " − ").replace(" // ", " // ")
 
 
 # --- checking values -----------------------------------------------------------------------
