@@ -22,6 +22,7 @@ def describe(exercise: Exercise, markdown: bool = False) -> str:
              for k, title in enumerate(sheet.steps, start=1)]
     parts = {
         "math": _math(exercise),
+        "source": exercise.source,
         "dims": [(name, meaning, _limits(exercise, name)) for name, meaning in exercise.dims.items()],
         "presets": [(size, ", ".join(f"{k}={v}" for k, v in dims.items())) for size, dims in exercise.presets.items()],
         "givens": [(g.name, _shape(g), g.role, g.describe, fresh_numbers(g)) for g in exercise.givens],
@@ -99,7 +100,10 @@ def _num(x) -> str:
 
 
 def _text(exercise: Exercise, parts: dict, at: str) -> str:
-    out = [f"{exercise.name} — {exercise.title}", "", parts["math"], "", "Dims:"]
+    out = [f"{exercise.name} — {exercise.title}", "", parts["math"], ""]
+    if parts["source"] is not None:
+        out += [f"Paper: {parts['source'].paper}", f"Walkthrough: {parts['source'].walkthrough}", ""]
+    out += ["Dims:"]
     out += [f"  {name:<8} {meaning} ({limits})" for name, meaning, limits in parts["dims"]]
     out += ["Presets:"] + [f"  {size:<8} {dims}" for size, dims in parts["presets"]]
     out += ["Givens (name, shape, role, what it is; how fresh numbers are made):"]
@@ -124,7 +128,10 @@ def _cell(text: str) -> str:
 
 def _markdown(exercise: Exercise, parts: dict, at: str) -> str:
     out = [f'<a id="{exercise.name}"></a>', f"## `{exercise.name}` — {exercise.title}", "", "```text",
-           parts["math"], "```", "", "| dim | what it counts | allowed |", "|---|---|---|"]
+           parts["math"], "```", ""]
+    if parts["source"] is not None:
+        out += [f"Paper: {parts['source'].paper}  ", f"Walkthrough: {parts['source'].walkthrough}", ""]
+    out += ["| dim | what it counts | allowed |", "|---|---|---|"]
     out += [f"| `{name}` | {_cell(meaning)} | {limits} |" for name, meaning, limits in parts["dims"]]
     out += ["", "Presets: " + " · ".join(f"`{size}` {dims}" for size, dims in parts["presets"]), "",
             "| given | shape | role | what | fresh numbers |", "|---|---|---|---|---|"]

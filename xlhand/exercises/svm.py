@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise, Option
+from xlhand.model.exercise import Exercise, Option, Source
 from xlhand.model.givens import Given
 from xlhand.model.makers import fixed
 
@@ -244,6 +244,9 @@ def _gamma(rng, size, dims, params):
 EXERCISE = Exercise(
     name="svm",
     title="Support vector machine prediction: linear and RBF kernels",
+    source=Source(
+        paper="Cortes & Vapnik (1995), Support-vector networks, Machine Learning 20",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): Support Vector Machine"),
     dims={"n_sv": "training (support) vectors", "d": "features", "n_test": "test points"},
     presets={
         "small": dict(n_sv=6, d=3, n_test=2),

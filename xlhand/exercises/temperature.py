@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise
+from xlhand.model.exercise import Exercise, Source
 from xlhand.model.givens import Given
 from xlhand.model.makers import winner_scores
 
@@ -60,6 +60,9 @@ def checks(d, p) -> str | None:
 EXERCISE = Exercise(
     name="temperature",
     title="Softmax temperature and the greedy choice",
+    source=Source(
+        paper="Hinton, Vinyals & Dean (2015), Distilling the knowledge in a neural network, arXiv:1503.02531",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): Softmax Temperature"),
     dims={"n": "scores (tokens)", "temps": "temperatures"},
     presets={
         "small": dict(n=4, temps=3),

@@ -19,6 +19,19 @@ from xlhand.layout.sheet import Sheet
 
 
 @dataclass(frozen=True)
+class Source:
+    """Where an exercise comes from, so a student can read further: the paper, and the by-hand
+    walkthrough the exercise follows."""
+
+    paper: str
+    walkthrough: str
+
+    def line(self) -> str:
+        """One line for the sheet: the paper, then the walkthrough."""
+        return f"Read further: {self.paper} · walkthrough: {self.walkthrough}"
+
+
+@dataclass(frozen=True)
 class Option:
     """An exercise option: its name, default and allowed values (a bool option takes true or
     false), passed to ``reference`` and ``layout`` as a keyword argument of the same name."""
@@ -64,6 +77,7 @@ class Exercise:
     limits: dict[str, tuple[int, int]] = field(default_factory=dict)  # dim -> (least, most) it allows
     checks: Callable[[Dims, Params], str | None] | None = None
     accept: Callable[[Dims, Params], bool] | None = None
+    source: Source | None = None  # the paper and the by-hand walkthrough
 
     def given(self, name: str) -> Given:
         return next(g for g in self.givens if g.name == name)
