@@ -170,8 +170,8 @@ def build(exercises, build_all, size, sets, opts, params_path, seed, with_sine, 
 @click.option("--all", "every", is_flag=True, help="Every exercise.")
 @click.option("--markdown", is_flag=True, help="Markdown (docs/exercises.md is `describe --all --markdown`).")
 def describe(exercises, every, markdown):
-    """Describe each EXERCISE: its math, dims and presets, givens (shape, role, how fresh numbers are
-    made), options, and the numbered steps with the blocks each one places."""
+    """Describe each EXERCISE: its math, source (paper and walkthrough), dims and presets, givens (shape,
+    role, how fresh numbers are made), options, and the numbered steps with the blocks each one places."""
     from xlhand.describe import describe as describe_one, describe_all
 
     if every:

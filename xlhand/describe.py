@@ -1,7 +1,7 @@
-"""What an exercise is, told from its module: the math (the module docstring), dims and presets,
-givens with their shapes, roles and how fresh numbers are made, options, and the numbered steps
-with the blocks each one places. ``xlhand describe`` prints it; ``docs/exercises.md`` is
-``xlhand describe --all --markdown``."""
+"""What an exercise is, told from its module: the math (the module docstring), its source (the paper
+and the by-hand walkthrough), dims and presets, givens with their whole shapes, roles and how fresh
+numbers are made, options, and the numbered steps with the blocks each one places. ``xlhand describe``
+prints it; ``docs/exercises.md`` is ``xlhand describe --all --markdown``."""
 from __future__ import annotations
 
 import inspect
