@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import openpyxl
 import pytest
+from support import build
 
 from xlhand.describe import describe
 from xlhand.model import catalog
@@ -26,3 +28,12 @@ def test_docs_name_every_source():
     docs = DOCS.read_text(encoding="utf-8")
     for exercise in catalog.all_exercises():
         assert f"Paper: {exercise.source.paper}" in docs and f"Walkthrough: {exercise.source.walkthrough}" in docs
+
+
+@pytest.mark.parametrize("name", ["lstm", "autograd", "transformer-full"])
+def test_the_sheet_names_the_source_in_one_line(tmp_path, name):
+    source = catalog.get(name).source
+    ws = openpyxl.load_workbook(build(tmp_path, name))[name]
+    line = ws.cell(3, 2).value
+    assert line == f"Read further: {source.paper} · walkthrough: {source.walkthrough}"
+    assert ws.cell(4, 2).value == "Colours"

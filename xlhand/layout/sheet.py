@@ -168,6 +168,7 @@ class Sheet:
 
     title: str
     subtitle: str = ""
+    source: str = ""  # one line under the subtitle: where to read further
     blocks: dict[str, Block] = field(default_factory=dict)
     glyphs: list[Glyph] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
@@ -178,6 +179,11 @@ class Sheet:
     specs: dict = field(default_factory=dict)  # given name -> params.Given
     dims: dict = field(default_factory=dict)
     open_groups: list = field(default_factory=list)
+
+    @property
+    def legend_row(self) -> int:
+        """The header row of "Colours" and "Steps": under the title, subtitle and source lines."""
+        return 3 if self.source else 2
 
     # --- steps ----------------------------------------------------------------------------
     @contextmanager
@@ -429,7 +435,7 @@ class Sheet:
     def finish(self) -> None:
         """Fix positions: header on top, drawing below it, margin column on the left."""
         self.check_overlaps()
-        self.header_rows = 3 + max(len(self.steps), len(style.PALETTE)) + 1
+        self.header_rows = self.legend_row + 1 + max(len(self.steps), len(style.PALETTE)) + 1
         tops = ([b.footprint()[0] for b in self.blocks.values()] + [c.top for c in self.charts]
                 + [g.row for g in self.glyphs])
         lefts = ([b.footprint()[1] for b in self.blocks.values()] + [c.left for c in self.charts]

@@ -125,6 +125,7 @@ class Exercise:
 
     def build_sheet(self, resolved: Resolved, subtitle: str = "") -> Sheet:
         sheet = Sheet(title=f"{self.name}: {self.title}", subtitle=subtitle,
+                      source=self.source.line() if self.source is not None else "",
                       params=resolved.params, specs={g.name: g for g in self.givens}, dims=resolved.dims)
         self.layout(sheet, resolved.dims, resolved.params, **self.option_kwargs(resolved.options))
         sheet.finish()
