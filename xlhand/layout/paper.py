@@ -65,7 +65,9 @@ def page_grid(sheet: Sheet, paper: str, row_points: dict[int, float], landscape:
 def _grid(sheet: Sheet, paper: str, landscape: bool, row_points: dict[int, float]) -> PageGrid:
     width_mm, height_mm = printable_mm(paper, landscape)
     columns = int((width_mm - MARGIN_COLUMN_MM) / COLUMN_MM)
-    boxes = [b.footprint() for b in sheet.blocks.values()] + [c.footprint() for c in sheet.charts]
+    # a chart reaches one row up: a break right at its top would print its top edge on the page before
+    boxes = ([b.footprint() for b in sheet.blocks.values()]
+             + [(top - 1, left, bottom, right) for top, left, bottom, right in (c.footprint() for c in sheet.charts)])
     texts = [(g.row, g.col, g.row + 1, g.col + g.width()) for g in sheet.glyphs]  # arrows glue nothing
     header = (0, MARGIN_COLS, sheet.header_rows, MARGIN_COLS)  # the header is one piece
     row_spans = (_touching([(top, bottom, left, right) for top, left, bottom, right in boxes + [header]])
