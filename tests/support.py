@@ -13,8 +13,8 @@ from xlhand.model import catalog
 from xlhand.build import key_workbook, write_atomic
 from xlhand.cli import cli
 from xlhand.layout.fx import PORTABLE_FUNCTIONS
-from xlhand.classroom.modes import student_workbook
-from xlhand.model.params import resolve
+from xlhand.classroom.worksheet import student_workbook
+from xlhand.model.resolve import resolve
 from xlhand.check import check_file
 
 FUNCTION_CALL = re.compile(r"([A-Z][A-Z0-9_.]*)\(")

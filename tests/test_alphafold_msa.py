@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from xlhand.model import catalog
-from xlhand.model.params import resolve
+from xlhand.model.resolve import resolve
 
 EX = catalog.get("alphafold-msa")
 

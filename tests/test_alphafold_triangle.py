@@ -11,7 +11,7 @@ from support import rejected_build
 
 from xlhand.model import catalog
 from xlhand.cli import cli
-from xlhand.model.params import resolve
+from xlhand.model.resolve import resolve
 
 EX = catalog.get("alphafold-triangle")
 

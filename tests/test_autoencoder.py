@@ -7,7 +7,8 @@ import pytest
 
 from support import finite_difference, rejected_build
 from xlhand.model import catalog
-from xlhand.model.params import AttrDict, resolve
+from xlhand.model.givens import AttrDict
+from xlhand.model.resolve import resolve
 
 EX = catalog.get("autoencoder")
 PARAMS = ("W1", "b1", "W2", "b2", "W3", "b3", "W4", "b4")

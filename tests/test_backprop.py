@@ -6,7 +6,7 @@ import pytest
 
 from support import finite_difference
 from xlhand.model import catalog
-from xlhand.model.params import Dims, Params
+from xlhand.model.givens import Dims, Params
 
 EX = catalog.get("backprop")
 
@@ -53,7 +53,7 @@ def test_relu_derivative_at_zero_is_zero():
 
 
 def test_default_numbers_teach_something():
-    from xlhand.model.params import resolve
+    from xlhand.model.resolve import resolve
 
     r = resolve(EX)
     ref = EX.reference(r.dims, r.params)
@@ -67,7 +67,7 @@ def test_three_iterations_build_verify_and_lower_the_loss(tmp_path):
     recalculated by two engines against the reference's own three iterations; the loss falls."""
     from support import assert_verified, build
     from xlhand.build import key_sheet
-    from xlhand.model.params import resolve
+    from xlhand.model.resolve import resolve
 
     path = build(tmp_path, "backprop", options={"iters": 3})
     assert_verified(path)
@@ -83,7 +83,7 @@ def test_three_iterations_build_verify_and_lower_the_loss(tmp_path):
 
 
 def test_one_iteration_is_the_plain_exercise():
-    from xlhand.model.params import resolve
+    from xlhand.model.resolve import resolve
 
     r = resolve(EX)
     ref = EX.reference(r.dims, r.params)

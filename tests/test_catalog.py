@@ -13,9 +13,9 @@ from xlhand.model import catalog
 from xlhand.engines import readback
 from xlhand.build import key_sheet
 from xlhand.layout.fx import rule_problems
-from xlhand.classroom.modes import blank_names
-from xlhand.model.params import resolve
-from xlhand.model.params import load_params_file, template_path
+from xlhand.classroom.worksheet import blank_names
+from xlhand.model.resolve import resolve
+from xlhand.model.params_file import load_params_file, template_path
 
 NAMES = catalog.names()
 PRESETS = [(n, size) for n in NAMES for size in catalog.get(n).presets]

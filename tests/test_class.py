@@ -10,7 +10,8 @@ from click.testing import CliRunner
 
 from xlhand.build import key_workbook
 from xlhand.cli import cli
-from xlhand.classroom.modes import default_keys_dir, resolved_for, student_seed
+from xlhand.classroom.classset import default_keys_dir, student_seed
+from xlhand.classroom.manifest import Manifest, ManifestStudent
 from xlhand.classroom.csvfiles import csv_safe
 
 NASTY = '=HYPERLINK("http://x","y")'
@@ -37,7 +38,7 @@ def test_class_set(tmp_path):
     assert students["s1"]["seed"] == student_seed(5, "s1")
     for e in manifest["students"]:
         # the manifest rebuilds each key exactly
-        assert (keys / e["key_file"]).read_bytes() == key_workbook(resolved_for(manifest, e))
+        assert (keys / e["key_file"]).read_bytes() == key_workbook(Manifest.from_dict(manifest).resolved(ManifestStudent.from_dict(e)))
         wb = openpyxl.load_workbook(out / e["file"])
         meta = {p.name: p.value for p in wb.custom_doc_props.props}
         assert meta["xlhand_student_id"] == e["id"] and meta["xlhand_student_name"] == e["name"]
@@ -102,7 +103,7 @@ def test_one_fixed_version_from_a_params_file(tmp_path):
     assert len({e["fingerprint"] for e in manifest["students"]}) == 1  # the same numbers for all
     for e in manifest["students"]:
         assert e["numbers"] == "params file exam.yaml"
-        assert (keys / e["key_file"]).read_bytes() == key_workbook(resolved_for(manifest, e))
+        assert (keys / e["key_file"]).read_bytes() == key_workbook(Manifest.from_dict(manifest).resolved(ManifestStudent.from_dict(e)))
         meta = {p.name: p.value for p in openpyxl.load_workbook(out / e["file"]).custom_doc_props.props}
         assert meta["xlhand_student_id"] == e["id"]  # each worksheet still its student's
     assert len({(out / e["file"]).read_bytes() for e in manifest["students"]}) == 3

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xlhand.classroom.modes import build_class
+from xlhand.classroom.classset import build_class
 
 
 def test_two_jobs_and_one_job_write_identical_files(tmp_path):

@@ -203,7 +203,7 @@ def test_one_worksheet_is_one_worksheet(tmp_path):
 def test_subtitle_says_where_the_numbers_came_from(tmp_path):
     from xlhand.model import catalog
     from xlhand.build import key_sheet
-    from xlhand.model.params import resolve
+    from xlhand.model.resolve import resolve
 
     mine = tmp_path / "mine.yaml"
     mine.write_text(run("params", "mlp", "--seed", "4").output)

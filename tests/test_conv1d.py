@@ -6,7 +6,7 @@ import pytest
 from support import rejected_build
 
 from xlhand.model import catalog
-from xlhand.model.params import Dims, Params
+from xlhand.model.givens import Dims, Params
 
 EX = catalog.get("conv1d")
 
@@ -28,7 +28,7 @@ def test_reference_equals_a_sum_of_channel_correlations(size):
 
 def test_the_default_edge_detector_by_hand():
     """Kernel [−1, 0, 1] on [1, 3, 2, −1, 0, 2]: 2−1, −1−3, 0−2, 2+1 = [1, −4, −2, 3]."""
-    from xlhand.model.params import resolve
+    from xlhand.model.resolve import resolve
 
     r = resolve(EX)
     assert EX.reference(r.dims, r.params)["Y"][0].tolist() == [1, -4, -2, 3]

@@ -7,7 +7,8 @@ from support import rejected_build
 from test_self_attention import by_einsum
 
 from xlhand.model import catalog
-from xlhand.model.params import Dims, Params, resolve
+from xlhand.model.givens import Dims, Params
+from xlhand.model.resolve import resolve
 
 EX = catalog.get("cross-attention")
 

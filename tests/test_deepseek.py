@@ -10,7 +10,8 @@ from support import assert_verified, build, rejected_build
 
 from xlhand.model import catalog
 from xlhand.engines import readback
-from xlhand.model.params import Dims, Params, resolve
+from xlhand.model.givens import Dims, Params
+from xlhand.model.resolve import resolve
 
 EX = catalog.get("deepseek")
 

@@ -11,7 +11,8 @@ from support import assert_verified, build, non_portable, rejected_build
 from xlhand.model import catalog
 from xlhand.engines import libreoffice
 from xlhand.cli import cli
-from xlhand.model.params import AttrDict, resolve
+from xlhand.model.givens import AttrDict
+from xlhand.model.resolve import resolve
 from xlhand.check import check_file
 
 EX = catalog.get("dft")

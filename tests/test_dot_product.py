@@ -10,7 +10,7 @@ from xlhand.model import catalog
 from xlhand.engines import readback
 from xlhand.build import key_sheet
 from xlhand.cli import cli
-from xlhand.model.params import resolve
+from xlhand.model.resolve import resolve
 
 EX = catalog.get("dot-product")
 

@@ -15,8 +15,8 @@ from xlhand.layout import fx
 from xlhand.build import key_sheet
 from xlhand.cli import cli
 from xlhand.model.exercise import expected_values
-from xlhand.classroom.modes import CHECK_SHEET, KEY_SHEET
-from xlhand.model.params import resolve
+from xlhand.classroom.worksheet import CHECK_SHEET, KEY_SHEET
+from xlhand.model.resolve import resolve
 from xlhand.check import check_file
 from xlhand.layout.writer import fast_formulas
 
@@ -102,7 +102,7 @@ def test_formulas_left_on_a_partial_worksheet_store_what_they_compute(tmp_path):
     """With only step 2 blank, step 1's formulas show their numbers; later steps show what they
     compute from the empty blanks."""
     from xlhand.build import write_atomic
-    from xlhand.classroom.modes import student_workbook
+    from xlhand.classroom.worksheet import student_workbook
 
     resolved = resolve(catalog.get("mlp"))
     path = tmp_path / "mlp-student.xlsx"

@@ -1,16 +1,22 @@
 """Fresh numbers teach: for every exercise at every preset, the numbers of 200 seeds pass the
-exercise's own ``accept`` test, and where no draw can pass, generation is a one-line error."""
+exercise's own ``accept`` test; where no draw can pass, generation is a one-line error, unless the
+other givens are the instructor's own: those are taken as they are and the rest drawn plainly, with
+one warning line."""
 from __future__ import annotations
 
 import dataclasses
 
 import numpy as np
 import pytest
-from support import rejected_build
+import yaml
+from click.testing import CliRunner
 
+from xlhand.cli import cli
 from xlhand.model import catalog
 from xlhand.errors import XlhandError
-from xlhand.model.params import Dims, generate, load_params_file, resolve, template_path
+from xlhand.model.givens import Dims
+from xlhand.model.params_file import load_params_file, template_path
+from xlhand.model.resolve import generate, resolve
 
 SEEDS = range(200)
 OPTION_SEEDS = range(40)  # with each option changed: fewer seeds keep the test fast
@@ -57,12 +63,54 @@ def test_no_instructive_draw_is_an_error_naming_exercise_dims_and_seed():
     assert "\n" not in message
 
 
-def test_given_numbers_that_no_draw_can_make_instructive_are_refused(tmp_path):
+def build_with_params(tmp_path, name: str, params: dict, *args: str):
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(params), encoding="utf-8")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["build", name, "--params", str(path), "--out", str(out), *args])
+    return result, out
+
+
+@pytest.mark.parametrize("name,values,drawn,given", [
+    # Mamba's A with positive entries: every Abar is above 1 whatever is drawn for the rest
+    ("mamba", {"A": [[1, 2], [0.5, 1]]}, "U, W_B, W_C, w_dt, dt_bias, Dskip, Z", "A"),
     # every gate of step 1 saturates whatever the weights: |x| = 40 against rows summing to 3
-    params = {"exercise": "lstm", "dims": {"d_in": 3, "d_h": 2, "T": 3},
-              "values": {"X": [[40, 40, 40]] * 3}}
-    line = rejected_build(tmp_path, "lstm", "--seed", "0", params=params)
-    assert "lstm" in line and "no instructive numbers" in line and "seed 0" in line
+    ("lstm", {"X": [[40, 40, 40]] * 3}, "h0, c0, Wf, bf, Wi, bi, Wc, bc, Wo, bo", "X"),
+])
+def test_the_instructors_numbers_are_taken_and_the_rest_drawn_plainly_with_one_warning(tmp_path, name, values,
+                                                                                          drawn, given):
+    result, out = build_with_params(tmp_path, name, {"exercise": name, "values": values}, "--seed", "0")
+    assert result.exit_code == 0, result.output
+    assert (out / f"{name}.xlsx").is_file()
+    warning, = result.stderr.strip().splitlines()
+    assert warning.startswith(f"warning: {name}: {drawn} drawn from seed 0 are not instructive beside {given} ")
+    assert "mine.yaml" in warning and catalog.get(name).accept_words() in warning and warning.endswith("drawn plainly")
+    resolved = resolve(catalog.get(name), params_path=tmp_path / "mine.yaml", seed=0)
+    np.testing.assert_array_equal(resolved.params[given], values[given])
+    assert len(resolved.warnings) == 1 and not resolved.exercise.instructive(resolved.dims, resolved.params)
+
+
+def test_a_published_resnet_without_targets_gets_its_targets_drawn(tmp_path):
+    """The weights given, T left out: T is drawn, the weights kept, one warning for T."""
+    exercise = catalog.get("resnet")
+    template = load_params_file(exercise, template_path(exercise), "template")
+    values = {k: v for k, v in template.values.items() if k != "T"}
+    values["Wout"] = [[9, 9, 9, 9]]  # a saturated head: no target can make it teach
+    result, out = build_with_params(tmp_path, "resnet", {"dims": template.dims, "values": values}, "--seed", "0")
+    assert result.exit_code == 0, result.output
+    warning, = result.stderr.strip().splitlines()
+    assert warning.startswith("warning: resnet: T drawn from seed 0 is not instructive beside X, Wa, Wb, ba, bb, Wout, bout ")
+
+
+def test_a_file_giving_every_given_is_taken_as_it_is(tmp_path):
+    first = resolve(catalog.get("mamba"), seed=2)
+    values = {g.name: first.params[g.name] for g in first.exercise.givens}
+    values = {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in values.items()}
+    values["A"] = [[1, 2], [0.5, 1]]
+    result, out = build_with_params(tmp_path, "mamba", {"values": values}, "--seed", "0")
+    assert result.exit_code == 0 and result.stderr == "", result.output
+    resolved = resolve(catalog.get("mamba"), params_path=tmp_path / "mine.yaml")
+    assert resolved.warnings == [] and set(resolved.sources.values()) == {"params file"}
 
 
 def test_resolve_records_which_givens_came_from_the_seed():

@@ -10,7 +10,7 @@ from xlhand.classroom.worksheet import blank_names
 from xlhand.grading.score import score_typed
 from xlhand.model import catalog
 from xlhand.model.exercise import expected_values
-from xlhand.model.params import resolve
+from xlhand.model.resolve import resolve
 
 BOUND = 0.15
 SEEDS = 200

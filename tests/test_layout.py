@@ -14,7 +14,7 @@ from xlhand.model import catalog
 from xlhand.layout import ops
 from xlhand.layout.blocks import EarlyAddress
 from xlhand.build import key_sheet
-from xlhand.model.params import resolve
+from xlhand.model.resolve import resolve
 from xlhand.layout.sheet import LayoutError, ShapeError, Sheet
 from xlhand.layout.snapshot import SNAPSHOT_SIZE, layout_text
 

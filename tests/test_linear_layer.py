@@ -7,7 +7,7 @@ import pytest
 from support import rejected_build
 
 from xlhand.model import catalog
-from xlhand.model.params import Dims, Params
+from xlhand.model.givens import Dims, Params
 
 EX = catalog.get("linear-layer")
 

@@ -6,8 +6,8 @@ import pytest
 from xlhand.model import catalog
 from xlhand.build import key_workbook
 from xlhand.lint.run import lint_book
-from xlhand.classroom.modes import student_workbook
-from xlhand.model.params import resolve
+from xlhand.classroom.worksheet import student_workbook
+from xlhand.model.resolve import resolve
 
 # the exercises whose blocks are not one formula by design (masks, diagonals, caches, scans, text)
 FAST = ["mlp", "softmax", "self-attention", "decoding", "deepseek", "gcn", "vectordb", "dit", "conv1d"]

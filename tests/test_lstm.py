@@ -9,7 +9,8 @@ import pytest
 from xlhand.model import catalog
 from xlhand.layout import ops
 from xlhand.build import key_sheet
-from xlhand.model.params import Dims, Params, resolve
+from xlhand.model.givens import Dims, Params
+from xlhand.model.resolve import resolve
 
 EX = catalog.get("lstm")
 

@@ -8,7 +8,7 @@ from support import rejected_build
 
 from xlhand.model import catalog
 from xlhand.build import key_sheet
-from xlhand.model.params import resolve
+from xlhand.model.resolve import resolve
 
 EX = catalog.get("matmul")
 LETTERS = "ABCD"

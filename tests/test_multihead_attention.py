@@ -11,7 +11,7 @@ from test_self_attention import by_einsum
 
 from xlhand.model import catalog
 from xlhand.engines import readback
-from xlhand.model.params import resolve
+from xlhand.model.resolve import resolve
 
 EX = catalog.get("multihead-attention")
 

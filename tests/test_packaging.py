@@ -52,7 +52,7 @@ def test_build_all_from_a_fresh_venv(wheel, tmp_path):
     run(sys.executable, "-m", "venv", "--system-site-packages", venv, cwd=tmp_path)
     python = venv / "bin" / "python"
     run(python, "-m", "pip", "install", "--quiet", "--no-deps", "--ignore-installed", wheel, cwd=tmp_path)
-    where = run(python, "-c", "import xlhand.params as p; print(p.__file__)", cwd=tmp_path).stdout.strip()
+    where = run(python, "-c", "import xlhand.model.resolve as p; print(p.__file__)", cwd=tmp_path).stdout.strip()
     assert Path(where).is_relative_to(venv), where  # the installed copy, not the working tree
     result = run(venv / "bin" / "xlhand", "build", "--all", "--out", tmp_path / "out", cwd=tmp_path)
     assert sorted(p.name for p in (tmp_path / "out").glob("*.xlsx")) == sorted(f"{n}.xlsx" for n in catalog.names())

@@ -14,8 +14,8 @@ from support import build
 from xlhand.model import catalog
 from xlhand.layout import paper
 from xlhand.build import key_sheet
-from xlhand.classroom.modes import blank_names
-from xlhand.model.params import resolve
+from xlhand.classroom.worksheet import blank_names
+from xlhand.model.resolve import resolve
 
 CASES = [(n, size, student) for n in catalog.names() for size in ("small", "medium") for student in (False, True)]
 MM_PER_POINT = 25.4 / 72

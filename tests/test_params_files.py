@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import yaml
 from support import rejected_build
 
 from xlhand.model import catalog
 from xlhand.errors import XlhandError
-from xlhand.model.params import HumanLoader, dump_params, resolve
+from xlhand.model.params_file import dump_params
+from xlhand.model.resolve import resolve
 
 
 def params_file(tmp_path, text: str):
@@ -26,17 +26,6 @@ def test_a_file_without_exercise_key_is_accepted(tmp_path):
 def test_a_file_for_another_exercise_is_refused(tmp_path):
     line = rejected_build(tmp_path, "linear-layer", params="exercise: relu\n")
     assert "is for exercise 'relu', not 'linear-layer'" in line
-
-
-@pytest.mark.parametrize("text,value", [
-    ("1e-1", 0.1), ("-2.5E+1", -25.0), (".5", 0.5), ("+3", 3), ("010", 10), ("0o17", 15), ("0x1f", 31),
-    ("true", True), ("False", False),
-    ("no", "no"), ("yes", "yes"), ("on", "on"), ("off", "off"), ("y", "y"), ("2024-01-02", "2024-01-02"),
-    ("1:30", "1:30"), ("1_000", "1_000"),
-])
-def test_scalars_as_a_person_means_them(text, value):
-    read = yaml.load(f"v: {text}\n", Loader=HumanLoader)["v"]
-    assert read == value and type(read) is type(value)
 
 
 def test_exponent_notation_in_a_block(tmp_path):

@@ -9,7 +9,7 @@ import pytest
 from support import build, rejected_build
 from xlhand.model import catalog
 from xlhand.engines import readback
-from xlhand.model.params import Dims, Params
+from xlhand.model.givens import Dims, Params
 from xlhand.check import check_file, formulas_cells
 
 EX = catalog.get("relu")

@@ -13,7 +13,7 @@ from test_paper import breaks, sheet_xml
 from xlhand.model import catalog
 from xlhand.engines import libreoffice
 from xlhand.build import key_sheet
-from xlhand.model.params import resolve
+from xlhand.model.resolve import resolve
 from xlhand.engines.render import render
 
 CASES = [(n, size, student) for n in catalog.names() for size in ("small", "medium") for student in (False, True)]

@@ -10,7 +10,7 @@ from support import rejected_build
 from xlhand.model import catalog
 from xlhand.layout import ops
 from xlhand.build import key_sheet
-from xlhand.model.params import resolve
+from xlhand.model.resolve import resolve
 
 EX = catalog.get("rnn")
 
@@ -51,7 +51,7 @@ def test_hidden_state_carries_the_past():
     base = EX.reference(r.dims, r.params)["h_3"]
     p["X"] = r.params.X.copy()
     p["X"][:, 0] += 1
-    from xlhand.model.params import Params
+    from xlhand.model.givens import Params
     assert not np.allclose(EX.reference(r.dims, Params(p))["h_3"], base)
 
 

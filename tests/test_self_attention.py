@@ -8,7 +8,8 @@ import pytest
 from support import rejected_build
 
 from xlhand.model import catalog
-from xlhand.model.params import Params, resolve
+from xlhand.model.givens import Params
+from xlhand.model.resolve import resolve
 
 EX = catalog.get("self-attention")
 

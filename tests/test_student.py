@@ -13,8 +13,8 @@ from xlhand.model import catalog
 from xlhand.engines import libreoffice
 from xlhand.build import key_sheet, key_workbook
 from xlhand.cli import cli
-from xlhand.classroom.modes import CHECK_SHEET, KEY_SHEET, blank_names, parse_steps, student_workbook
-from xlhand.model.params import resolve
+from xlhand.classroom.worksheet import CHECK_SHEET, KEY_SHEET, blank_names, parse_steps, student_workbook
+from xlhand.model.resolve import resolve
 from xlhand.check import check_file
 
 EXERCISES = ["backprop", "lstm"]
@@ -121,7 +121,7 @@ def test_the_workbook_structure_is_locked():
     import io
 
     from xlhand.model import catalog
-    from xlhand.model.params import resolve
+    from xlhand.model.resolve import resolve
 
     book = openpyxl.load_workbook(io.BytesIO(student_workbook(resolve(catalog.get("relu"), size="small", seed=1))))
     assert book.security is not None and book.security.lockStructure

@@ -8,7 +8,8 @@ import pytest
 from support import rejected_build
 
 from xlhand.model import catalog
-from xlhand.model.params import Dims, Params, resolve
+from xlhand.model.givens import Dims, Params
+from xlhand.model.resolve import resolve
 
 EX = catalog.get("temperature")
 

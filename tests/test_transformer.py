@@ -9,7 +9,7 @@ import pytest
 from support import rejected_build
 
 from xlhand.model import catalog
-from xlhand.model.params import resolve
+from xlhand.model.resolve import resolve
 
 EX = catalog.get("transformer")
 

@@ -13,7 +13,7 @@ from support import assert_verified, build, formula_texts, rejected_build
 
 from xlhand.model import catalog
 from xlhand.engines import readback
-from xlhand.model.params import resolve
+from xlhand.model.resolve import resolve
 
 EX = catalog.get("transformer-full")
 

@@ -7,7 +7,8 @@ import pytest
 from support import rejected_build
 
 from xlhand.model import catalog
-from xlhand.model.params import AttrDict, resolve
+from xlhand.model.givens import AttrDict
+from xlhand.model.resolve import resolve
 
 EX = catalog.get("vectordb")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from xlhand import __version__
 from xlhand.errors import XlhandError
 from xlhand.model.exercise import Exercise
-from xlhand.model.params import Resolved
+from xlhand.model.resolve import Resolved
 from xlhand.engines.recalc import SheetCheck, cached_values, reference_values, verify_built
 from xlhand.layout.sheet import Sheet
 from xlhand.layout.writer import WorkbookWriter

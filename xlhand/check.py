@@ -21,7 +21,8 @@ from xlhand.build import key_sheet
 from xlhand.engines.compare import Mismatch, as_number, compare_grid
 from xlhand.errors import XlhandError
 from xlhand.model.exercise import expected_values
-from xlhand.model.params import Dims, Resolved
+from xlhand.model.givens import Dims
+from xlhand.model.resolve import Resolved
 
 ENGINES = ("ironcalc", "formulas", "libreoffice")
 

@@ -12,7 +12,8 @@ from xlhand.engines import readback
 from xlhand.build import check_writable, key_workbook, write_atomic
 from xlhand.errors import XlhandError
 from xlhand.layout.paper import PAPERS
-from xlhand.model.params import parse_set, resolve
+from xlhand.model.givens import parse_set
+from xlhand.model.resolve import resolve
 from xlhand.check import ENGINES, check_files
 
 
@@ -89,8 +90,13 @@ def options_for(names: list[str], options: dict) -> dict[str, dict]:
 
 
 def resolve_one(name, size, sets, params_path, seed, opts):
-    return resolve(catalog.get(name), size=size, sets=parse_set(sets), params_path=params_path,
-                   seed=seed, options=opts)
+    """Resolve one exercise's dims, options and numbers; each warning (drawn numbers that do not
+    teach beside the instructor's own) is one line on stderr."""
+    resolved = resolve(catalog.get(name), size=size, sets=parse_set(sets), params_path=params_path,
+                       seed=seed, options=opts)
+    for warning in resolved.warnings:
+        click.echo(f"warning: {resolved.exercise.name}: {warning}", err=True)
+    return resolved
 
 
 def plural(count: int, word: str) -> str:
@@ -164,8 +170,8 @@ def build(exercises, build_all, size, sets, opts, params_path, seed, with_sine, 
 @click.option("--all", "every", is_flag=True, help="Every exercise.")
 @click.option("--markdown", is_flag=True, help="Markdown (docs/exercises.md is `describe --all --markdown`).")
 def describe(exercises, every, markdown):
-    """Describe each EXERCISE: its math, dims and presets, givens (shape, role, how fresh numbers are
-    made), options, and the numbered steps with the blocks each one places."""
+    """Describe each EXERCISE: its math, source (paper and walkthrough), dims and presets, givens (shape,
+    role, how fresh numbers are made), options, and the numbered steps with the blocks each one places."""
     from xlhand.describe import describe as describe_one, describe_all
 
     if every:
@@ -181,7 +187,7 @@ def describe(exercises, every, markdown):
 @size_options
 def params(exercise, size, sets, opts, params_path, seed):
     """Print the givens and dims of EXERCISE in the params-file format."""
-    from xlhand.model.params import dump_params
+    from xlhand.model.params_file import dump_params
 
     click.echo(dump_params(resolve_one(exercise, size, sets, params_path, seed, parse_opts(opts))), nl=False)
 
@@ -277,7 +283,8 @@ def layout_order(wb, path: Path, ranges: dict) -> list[str]:
     metadata and givens); blocks that layout does not name, or all of them when the workbook
     cannot be rebuilt, follow in reading order (sheet, row, column)."""
     from xlhand.build import key_sheet
-    from xlhand.model.params import Dims, Resolved
+    from xlhand.model.givens import Dims
+    from xlhand.model.resolve import Resolved
 
     try:
         meta = readback.read_metadata(wb, path)

@@ -1,7 +1,7 @@
-"""What an exercise is, told from its module: the math (the module docstring), dims and presets,
-givens with their shapes, roles and how fresh numbers are made, options, and the numbered steps
-with the blocks each one places. ``xlhand describe`` prints it; ``docs/exercises.md`` is
-``xlhand describe --all --markdown``."""
+"""What an exercise is, told from its module: the math (the module docstring), its source (the paper
+and the by-hand walkthrough), dims and presets, givens with their whole shapes, roles and how fresh
+numbers are made, options, and the numbered steps with the blocks each one places. ``xlhand describe``
+prints it; ``docs/exercises.md`` is ``xlhand describe --all --markdown``."""
 from __future__ import annotations
 
 import inspect
@@ -10,7 +10,8 @@ import sys
 from xlhand.model import catalog
 from xlhand.build import key_sheet
 from xlhand.model.exercise import Exercise, Option
-from xlhand.model.params import MAX_DIM, Given, resolve
+from xlhand.model.givens import MAX_DIM, Given
+from xlhand.model.resolve import resolve
 
 
 def describe(exercise: Exercise, markdown: bool = False) -> str:
@@ -21,6 +22,7 @@ def describe(exercise: Exercise, markdown: bool = False) -> str:
              for k, title in enumerate(sheet.steps, start=1)]
     parts = {
         "math": _math(exercise),
+        "source": exercise.source,
         "dims": [(name, meaning, _limits(exercise, name)) for name, meaning in exercise.dims.items()],
         "presets": [(size, ", ".join(f"{k}={v}" for k, v in dims.items())) for size, dims in exercise.presets.items()],
         "givens": [(g.name, _shape(g), g.role, g.describe, fresh_numbers(g)) for g in exercise.givens],
@@ -98,12 +100,16 @@ def _num(x) -> str:
 
 
 def _text(exercise: Exercise, parts: dict, at: str) -> str:
-    out = [f"{exercise.name} — {exercise.title}", "", parts["math"], "", "Dims:"]
+    out = [f"{exercise.name} — {exercise.title}", "", parts["math"], ""]
+    if parts["source"] is not None:
+        out += [f"Paper: {parts['source'].paper}", f"Walkthrough: {parts['source'].walkthrough}", ""]
+    out += ["Dims:"]
     out += [f"  {name:<8} {meaning} ({limits})" for name, meaning, limits in parts["dims"]]
     out += ["Presets:"] + [f"  {size:<8} {dims}" for size, dims in parts["presets"]]
     out += ["Givens (name, shape, role, what it is; how fresh numbers are made):"]
+    wide = max([18] + [len(shape) + 1 for _, shape, *_ in parts["givens"]])
     for name, shape, role, what, fresh in parts["givens"]:
-        out.append(f"  {name:<10} {shape:<18} {role:<7} {what}".rstrip())
+        out.append(f"  {name:<10} {shape:<{wide}} {role:<7} {what}".rstrip())
         out.append(f"  {'':<10} fresh numbers: {fresh}")
     if parts["options"]:
         out += ["Options (--opt NAME=VALUE, or under options: in a params file):"]
@@ -122,7 +128,10 @@ def _cell(text: str) -> str:
 
 def _markdown(exercise: Exercise, parts: dict, at: str) -> str:
     out = [f'<a id="{exercise.name}"></a>', f"## `{exercise.name}` — {exercise.title}", "", "```text",
-           parts["math"], "```", "", "| dim | what it counts | allowed |", "|---|---|---|"]
+           parts["math"], "```", ""]
+    if parts["source"] is not None:
+        out += [f"Paper: {parts['source'].paper}  ", f"Walkthrough: {parts['source'].walkthrough}", ""]
+    out += ["| dim | what it counts | allowed |", "|---|---|---|"]
     out += [f"| `{name}` | {_cell(meaning)} | {limits} |" for name, meaning, limits in parts["dims"]]
     out += ["", "Presets: " + " · ".join(f"`{size}` {dims}" for size, dims in parts["presets"]), "",
             "| given | shape | role | what | fresh numbers |", "|---|---|---|---|---|"]

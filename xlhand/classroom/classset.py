@@ -13,7 +13,8 @@ from xlhand.classroom.worksheet import blank_names, student_workbook
 from xlhand.engines.recalc import reference_values
 from xlhand.errors import XlhandError
 from xlhand.model import catalog
-from xlhand.model.params import plain, resolve
+from xlhand.model.params_file import plain
+from xlhand.model.resolve import resolve
 from xlhand.parallel import run_all
 
 

@@ -15,7 +15,8 @@ import numpy as np
 
 from xlhand.errors import XlhandError
 from xlhand.model import catalog
-from xlhand.model.params import Dims, Params, Resolved, normalize_value
+from xlhand.model.givens import Dims, Params, normalize_value
+from xlhand.model.resolve import Resolved
 
 DEFAULT_RTOL = 1e-2
 DEFAULT_ATOL = 1e-2
@@ -128,7 +129,3 @@ class Manifest:
         if resolved.fingerprint() != student.fingerprint:
             raise XlhandError(f"manifest: the numbers of student '{student.id}' do not match their fingerprint")
         return resolved
-
-
-def load_manifest(path: Path) -> Manifest:
-    return Manifest.load(path)

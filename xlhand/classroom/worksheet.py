@@ -36,7 +36,7 @@ from xlhand.errors import XlhandError
 from xlhand.layout import paper, style
 from xlhand.layout.sheet import Sheet
 from xlhand.layout.writer import LEGEND_COL, STEPS_COL, WorkbookWriter, fast_formulas, quote_sheet
-from xlhand.model.params import Resolved
+from xlhand.model.resolve import Resolved
 
 KEY_SHEET = "xlhand_key"
 CHECK_SHEET = "xlhand_check"

@@ -9,7 +9,7 @@ from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 
 from xlhand.layout.blocks import block_name_of
 from xlhand.errors import XlhandError
-from xlhand.model.params import Dims, Params, normalize_value
+from xlhand.model.givens import Dims, Params, normalize_value
 
 JSON_KEYS = ("dims", "options")
 

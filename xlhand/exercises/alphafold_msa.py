@@ -18,8 +18,9 @@ import numpy as np
 
 from xlhand.model.npref import layernorm_columns, sigmoid, softmax_columns
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given, sparse_signs, spread_columns
+from xlhand.model.exercise import Exercise, Source
+from xlhand.model.givens import Given
+from xlhand.model.makers import sparse_signs, spread_columns
 
 EPS = 1e-5
 
@@ -151,6 +152,10 @@ def _heads_width(d):
 EXERCISE = Exercise(
     name="alphafold-msa",
     title="AlphaFold Evoformer: MSA row-wise gated self-attention with pair bias",
+    source=Source(
+        paper="Jumper et al. (2021), Highly accurate protein structure prediction with AlphaFold, Nature 596, "
+              "suppl. Algorithm 7",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): AlphaFold"),
     dims={"s": "MSA rows (sequences)", "r": "residues", "c_m": "MSA channels", "c_z": "pair channels",
           "c": "channels per head", "heads": "attention heads"},
     presets={

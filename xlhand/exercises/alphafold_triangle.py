@@ -18,8 +18,9 @@ import numpy as np
 
 from xlhand.model.npref import layernorm_columns, sigmoid
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise, Option
-from xlhand.model.params import Given, spread_columns
+from xlhand.model.exercise import Exercise, Option, Source
+from xlhand.model.givens import Given
+from xlhand.model.makers import spread_columns
 
 EPS = 1e-5
 DIRECTIONS = ("outgoing", "incoming")
@@ -153,6 +154,10 @@ def _bias(name, rows, most=1):
 EXERCISE = Exercise(
     name="alphafold-triangle",
     title="AlphaFold Evoformer: triangular multiplicative update",
+    source=Source(
+        paper="Jumper et al. (2021), Highly accurate protein structure prediction with AlphaFold, Nature 596, "
+              "suppl. Algorithms 11–12",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): AlphaFold"),
     dims={"r": "residues", "c_z": "pair channels", "c": "hidden channels"},
     presets={
         "small": dict(r=3, c_z=2, c=2),

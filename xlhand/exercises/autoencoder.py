@@ -19,8 +19,9 @@ import numpy as np
 
 from xlhand.model.npref import descent, has_both_signs, iteration_name, relu
 from xlhand.layout import ops
-from xlhand.model.exercise import Exercise, Option
-from xlhand.model.params import Given, fixed, relu_bias
+from xlhand.model.exercise import Exercise, Option, Source
+from xlhand.model.givens import Given
+from xlhand.model.makers import fixed, relu_bias
 
 LAYERS = (  # (k, weights, bias, pre-activation, activation or None, input dim, output dim)
     (1, "W1", "b1", "Z1", "A1", "d", "h"),
@@ -162,6 +163,9 @@ def instructive(d, p, iters=1) -> bool:
 EXERCISE = Exercise(
     name="autoencoder",
     title="Autoencoder: encode, decode, learn from the reconstruction error",
+    source=Source(
+        paper="Hinton & Salakhutdinov (2006), Reducing the dimensionality of data with neural networks, Science 313",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): Autoencoder"),
     dims={"d": "input dimension", "h": "hidden units", "k": "code size", "batch": "samples (columns)"},
     presets={
         "small": dict(d=4, h=3, k=2, batch=2),

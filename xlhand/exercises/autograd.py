@@ -14,8 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given, fixed
+from xlhand.model.exercise import Exercise, Source
+from xlhand.model.givens import Given
+from xlhand.model.makers import fixed
 
 
 def reference(d, p):
@@ -91,6 +92,9 @@ def _bias(rng, size, dims, params):
 EXERCISE = Exercise(
     name="autograd",
     title="Autograd by hand: the expression graph of one tanh neuron",
+    source=Source(
+        paper="Baydin et al. (2018), Automatic differentiation in machine learning: a survey, JMLR 18",
+        walkthrough="Andrej Karpathy, micrograd (github.com/karpathy/micrograd)"),
     dims={"n_in": "inputs of the neuron"},
     presets={"small": dict(n_in=2), "medium": dict(n_in=3), "large": dict(n_in=4)},
     givens=[

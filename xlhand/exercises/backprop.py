@@ -21,8 +21,9 @@ import numpy as np
 
 from xlhand.model.npref import descent, has_both_signs, iteration_name, relu, softmax_columns
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise, Option
-from xlhand.model.params import Given, fixed, one_hot_columns, relu_bias
+from xlhand.model.exercise import Exercise, Option, Source
+from xlhand.model.givens import Given
+from xlhand.model.makers import fixed, one_hot_columns, relu_bias
 
 
 PARAMS = ("W1", "b1", "W2", "b2", "W3", "b3")
@@ -150,6 +151,9 @@ def instructive(d, p, iters=1) -> bool:
 EXERCISE = Exercise(
     name="backprop",
     title="Backpropagation through a 3-layer perceptron",
+    source=Source(
+        paper="Rumelhart, Hinton & Williams (1986), Learning representations by back-propagating errors, Nature 323",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): Backpropagation"),
     dims={"n_in": "input features", "h1": "hidden units, layer 1", "h2": "hidden units, layer 2",
           "n_out": "classes", "batch": "samples (columns)"},
     presets={

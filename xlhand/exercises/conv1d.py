@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.layout import ops
-from xlhand.model.exercise import Exercise
+from xlhand.model.exercise import Exercise, Source
 from xlhand.model.npref import has_both_signs, relu
-from xlhand.model.params import Given
+from xlhand.model.givens import Given
 
 
 def reference(d, p):
@@ -44,6 +44,10 @@ def instructive(d, p) -> bool:
 EXERCISE = Exercise(
     name="conv1d",
     title="A 1-D convolution as a matrix product",
+    source=Source(
+        paper="LeCun, Bottou, Bengio & Haffner (1998), Gradient-based learning applied to document recognition, "
+              "Proc. IEEE 86(11)",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): 1-D Convolution"),
     dims={"c_in": "input channels", "n": "input length", "k": "kernel width", "c_out": "output channels"},
     presets={
         "small": dict(c_in=1, n=6, k=3, c_out=2),

@@ -7,9 +7,9 @@ A = softmax over each column; F = V·A has one column per query token.
 from __future__ import annotations
 
 from xlhand.layout import ops
-from xlhand.model.exercise import Exercise
+from xlhand.model.exercise import Exercise, Source
 from xlhand.model.npref import attention, attention_mixes
-from xlhand.model.params import Given
+from xlhand.model.givens import Given
 
 
 def reference(d, p):
@@ -35,6 +35,9 @@ def instructive(d, p) -> bool:
 EXERCISE = Exercise(
     name="cross-attention",
     title="Cross-attention: queries from X, keys and values from E (S is n_kv × n_q)",
+    source=Source(
+        paper="Vaswani et al. (2017), Attention Is All You Need, NeurIPS (encoder–decoder attention, §3.2.3)",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): Cross-Attention"),
     dims={"d": "features per query token", "d_e": "features per key/value token", "d_k": "query/key size",
           "d_v": "value size", "n_q": "query tokens (X)", "n_kv": "key/value tokens (E)"},
     presets={

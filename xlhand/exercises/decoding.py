@@ -17,8 +17,9 @@ import numpy as np
 
 from xlhand.model.npref import one_hot, softmax_columns as softmax
 from xlhand.layout import ops
-from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given, check_vocabulary, fixed, word_problem
+from xlhand.model.exercise import Exercise, Source
+from xlhand.model.givens import Given, check_vocabulary, word_problem
+from xlhand.model.makers import fixed
 
 WORDS = ("<s> the cat sat on a mat dog ran to big red".split())
 
@@ -214,6 +215,9 @@ def _cosine(a, b):
 EXERCISE = Exercise(
     name="decoding",
     title="Greedy decoding with a KV cache",
+    source=Source(
+        paper="Pope et al. (2023), Efficiently scaling transformer inference, MLSys (the KV cache)",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): KV Cache"),
     dims={"V": "vocabulary size", "d": "model dimension", "steps": "decoding steps"},
     presets={
         "small": dict(V=4, d=2, steps=3),

@@ -19,9 +19,10 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise, Option
+from xlhand.model.exercise import Exercise, Option, Source
 from xlhand.model.npref import causal_mask, relu, sigmoid, softmax_columns
-from xlhand.model.params import Given, bounded_rows
+from xlhand.model.givens import Given
+from xlhand.model.makers import bounded_rows
 
 
 def heads_d_h(dims):
@@ -302,6 +303,10 @@ def _theta(rng, size, dims):
 EXERCISE = Exercise(
     name="deepseek",
     title="DeepSeek: multi-head latent attention and a mixture of experts",
+    source=Source(
+        paper="DeepSeek-AI (2024), DeepSeek-V2 (multi-head latent attention, DeepSeekMoE), arXiv:2405.04434; "
+              "DeepSeek-V3 technical report, arXiv:2412.19437",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): DeepSeek (lecture sheet)"),
     dims={"tokens": "tokens (columns)", "d": "model dimension", "d_cq": "query latent size",
           "d_c": "key-value latent size (cached)", "d_h": "head size", "d_r": "rotary size (even)",
           "heads": "attention heads", "experts": "routed experts", "top_k": "experts chosen per token",

@@ -21,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise, Option
-from xlhand.model.params import Given
+from xlhand.model.exercise import Exercise, Option, Source
+from xlhand.model.givens import Given
 
 SIGNALS = ("A", "B", "C")
 EPS = 1e-9
@@ -174,6 +174,10 @@ def instructive(d, p, with_sine=False) -> bool:
 EXERCISE = Exercise(
     name="dft",
     title="The discrete Fourier transform as matrix multiplication",
+    source=Source(
+        paper="Cooley & Tukey (1965), An algorithm for the machine calculation of complex Fourier series, "
+              "Mathematics of Computation 19",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): Discrete Fourier Transform"),
     dims={"n": "time points", "k": "frequencies"},
     presets={
         "small": dict(n=8, k=3),

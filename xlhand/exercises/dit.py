@@ -23,9 +23,9 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise
+from xlhand.model.exercise import Exercise, Source
 from xlhand.model.npref import has_both_signs, relu, softmax_columns
-from xlhand.model.params import Given, Params
+from xlhand.model.givens import Given, Params
 
 T_BITS = 2  # the timestep code: t = 0…3 in two bits, most significant first
 WQK_SCALES = (1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01)
@@ -266,6 +266,10 @@ def _attention_weights(rng, size, dims, params):
 EXERCISE = Exercise(
     name="dit",
     title="A diffusion transformer (Sora): one training step and one denoising step",
+    source=Source(
+        paper="Peebles & Xie (2023), Scalable diffusion models with transformers, ICCV; OpenAI (2024), "
+              "Sora technical report",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): Sora"),
     dims={"patches": "spacetime patches", "p_dim": "pixels per patch", "latent": "latent size",
           "cond": "condition size (a text embedding of cond − 2 and the 2-bit timestep code)"},
     presets={

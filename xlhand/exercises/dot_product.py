@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.layout import ops
-from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given
+from xlhand.model.exercise import Exercise, Source
+from xlhand.model.givens import Given
 
 MAX_ITEMS = 16
 
@@ -147,6 +147,9 @@ def instructive(d, p) -> bool:
 EXERCISE = Exercise(
     name="dot-product",
     title="Dot products: drills of growing length, with inverse items",
+    source=Source(
+        paper="Strang, Introduction to Linear Algebra (Wellesley-Cambridge Press), chapter 1",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): Dot Product"),
     dims={"items": "drills on the sheet"},
     presets={
         "small": dict(items=4),

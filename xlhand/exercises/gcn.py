@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise, Option
+from xlhand.model.exercise import Exercise, Option, Source
 from xlhand.model.npref import has_both_signs, relu, sigmoid
-from xlhand.model.params import Given
+from xlhand.model.givens import Given
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 SEPARATOR = "-"
@@ -293,6 +293,9 @@ def _weight(name: str, rows: str, cols: str) -> Given:
 EXERCISE = Exercise(
     name="gcn",
     title="A graph convolutional network classifying nodes",
+    source=Source(
+        paper="Kipf & Welling (2017), Semi-supervised classification with graph convolutional networks, ICLR",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): Graph Convolutional Network"),
     dims={"nodes": "nodes of the graph", "f_in": "input features", "f1": "GCN1 features",
           "f2": "GCN2 features", "hidden": "hidden units of the head"},
     presets={

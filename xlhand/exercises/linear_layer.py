@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.layout import ops
-from xlhand.model.exercise import Exercise
+from xlhand.model.exercise import Exercise, Source
 from xlhand.model.npref import has_both_signs
-from xlhand.model.params import Given
+from xlhand.model.givens import Given
 
 
 def reference(d, p):
@@ -41,6 +41,9 @@ def instructive(d, p) -> bool:
 EXERCISE = Exercise(
     name="linear-layer",
     title="A linear layer: Z = W·X + b",
+    source=Source(
+        paper="Rosenblatt (1958), The perceptron, Psychological Review 65(6)",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): Linear Layer"),
     dims={"n_in": "input features", "n_out": "output features", "batch": "samples (columns)"},
     presets={
         "small": dict(n_in=3, n_out=2, batch=2),

@@ -12,8 +12,8 @@ import numpy as np
 
 from xlhand.model.npref import sigmoid
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given
+from xlhand.model.exercise import Exercise, Source
+from xlhand.model.givens import Given
 
 GATES = (  # (gate, weights, bias, pre-activation, activation)
     ("f", "Wf", "bf", "zf", "σ"),
@@ -116,6 +116,10 @@ def _bias(name):
 EXERCISE = Exercise(
     name="lstm",
     title="Long short-term memory over a sequence",
+    source=Source(
+        paper="Hochreiter & Schmidhuber (1997), Long Short-Term Memory, Neural Computation 9(8); forget gate: Gers, "
+              "Schmidhuber & Cummins (2000)",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): LSTM"),
     dims={"d_in": "input features", "d_h": "hidden units", "T": "time steps"},
     presets={
         "small": dict(d_in=3, d_h=2, T=3),

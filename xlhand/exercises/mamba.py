@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise, Option
-from xlhand.model.params import Given
+from xlhand.model.exercise import Exercise, Option, Source
+from xlhand.model.givens import Given
 
 
 def softplus(x):
@@ -174,6 +174,9 @@ def instructive(d, p, discretize="euler", gated=True) -> bool:
 EXERCISE = Exercise(
     name="mamba",
     title="Mamba's selective scan (S6): input-dependent Δ, B, C and a recurrent state",
+    source=Source(
+        paper="Gu & Dao (2023), Mamba: Linear-time sequence modeling with selective state spaces, arXiv:2312.00752",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): Mamba"),
     dims={"D": "channels", "N": "state size per channel", "L": "positions (sequence length)"},
     presets={
         "small": dict(D=2, N=2, L=3),

@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.layout import ops
-from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given
+from xlhand.model.exercise import Exercise, Source
+from xlhand.model.givens import Given
 
 # Item k's chain as the sizes n_0, n_1, …: factor j is n_j × n_{j+1}. Odd items forward, even inverse.
 CHAINS = (
@@ -248,6 +248,9 @@ def _readable(k, letter, product) -> bool:
 EXERCISE = Exercise(
     name="matmul",
     title="Matrix-product chains: drills of growing size, with inverse items",
+    source=Source(
+        paper="Strang, Introduction to Linear Algebra (Wellesley-Cambridge Press), chapter 2",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): Matrix Multiplication"),
     dims={"items": "drills on the sheet"},
     presets={
         "small": dict(items=2),

@@ -14,8 +14,9 @@ import numpy as np
 
 from xlhand.model.npref import has_both_signs, sigmoid
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given, both_signs, bounded_rows, fixed
+from xlhand.model.exercise import Exercise, Source
+from xlhand.model.givens import Given
+from xlhand.model.makers import both_signs, bounded_rows, fixed
 
 RMS_EPS = 1e-6
 CONVERGENCE_ITERS = 20  # the paper's t_max: random variants must be doubly stochastic by then
@@ -263,6 +264,10 @@ def _square(d):
 EXERCISE = Exercise(
     name="mhc",
     title="Manifold-constrained hyper-connections (mHC) and Sinkhorn–Knopp",
+    source=Source(
+        paper="DeepSeek-AI (2025), mHC: Manifold-Constrained Hyper-Connections, arXiv; Sinkhorn & Knopp (1967), "
+              "Pacific J. Math. 21",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): mHC"),
     dims={"n": "residual streams", "C": "stream width", "iters": "Sinkhorn iterations"},
     presets={
         "small": dict(n=2, C=2, iters=3),

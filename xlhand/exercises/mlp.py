@@ -8,9 +8,10 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.layout import ops
-from xlhand.model.exercise import Exercise
+from xlhand.model.exercise import Exercise, Source
 from xlhand.model.npref import has_both_signs
-from xlhand.model.params import Given, relu_bias
+from xlhand.model.givens import Given
+from xlhand.model.makers import relu_bias
 
 
 def reference(d, p):
@@ -47,6 +48,9 @@ def instructive(d, p) -> bool:
 EXERCISE = Exercise(
     name="mlp",
     title="Forward pass of a multi-layer perceptron",
+    source=Source(
+        paper="Rumelhart, Hinton & Williams (1986), Learning representations by back-propagating errors, Nature 323",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): Multi-Layer Perceptron"),
     dims={"n_in": "input features", "h1": "hidden units, layer 1", "h2": "hidden units, layer 2",
           "n_out": "outputs", "batch": "samples (columns)"},
     presets={

@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise
+from xlhand.model.exercise import Exercise, Source
 from xlhand.model.npref import attention
-from xlhand.model.params import Given
+from xlhand.model.givens import Given
 
 
 def d_model(dims):
@@ -113,6 +113,9 @@ def instructive(d, p) -> bool:
 EXERCISE = Exercise(
     name="multihead-attention",
     title="Multi-head attention: one head of size d beside H heads of size d/H",
+    source=Source(
+        paper="Vaswani et al. (2017), Attention Is All You Need, NeurIPS (§3.2.2)",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): Multi-Head Attention"),
     dims={"heads": "heads H", "d_h": "size of one head (d = H·d_h)", "n": "tokens"},
     presets={
         "small": dict(heads=2, d_h=1, n=3),

@@ -14,8 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given, check_vocabulary
+from xlhand.model.exercise import Exercise, Source
+from xlhand.model.givens import Given, check_vocabulary
 
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al., 2009)
 ANSWERS = ("Paris", "London", "Rome", "Berlin", "Madrid", "Vienna", "Lisbon", "Oslo", "Prague", "Dublin")
@@ -150,6 +150,10 @@ def _ranking(rng, size, dims):
 EXERCISE = Exercise(
     name="rag",
     title="Retrieval weighting: top-k softmax, weighted answer, reciprocal rank fusion",
+    source=Source(
+        paper="Lewis et al. (2020), Retrieval-augmented generation for knowledge-intensive NLP tasks, NeurIPS; "
+              "Cormack, Clarke & Büttcher (2009), reciprocal rank fusion, SIGIR",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): RAG"),
     dims={"docs": "documents", "d": "embedding size", "k": "documents kept (top k)", "a": "candidate answers"},
     presets={
         "small": dict(docs=4, d=3, k=2, a=3),

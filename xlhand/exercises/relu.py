@@ -10,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise
+from xlhand.model.exercise import Exercise, Source
 from xlhand.model.npref import has_both_signs
-from xlhand.model.params import Given, both_signs, fixed
+from xlhand.model.givens import Given
+from xlhand.model.makers import both_signs, fixed
 
 
 CURVE_X = np.arange(-3.0, 4.0)  # the x values the curves are drawn over: both are straight between them
@@ -50,6 +51,10 @@ def instructive(d, p) -> bool:
 EXERCISE = Exercise(
     name="relu",
     title="ReLU and leaky ReLU, with the gate column",
+    source=Source(
+        paper="Nair & Hinton (2010), Rectified linear units improve restricted Boltzmann machines, ICML; "
+              "leaky ReLU: Maas, Hannun & Ng (2013)",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): ReLU and Leaky ReLU"),
     dims={"n": "units (rows)", "batch": "samples (columns)"},
     presets={
         "small": dict(n=5, batch=1),

@@ -22,9 +22,9 @@ import zlib
 import numpy as np
 
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise, Option
+from xlhand.model.exercise import Exercise, Option, Source
 from xlhand.model.npref import has_both_signs, relu, sigmoid, softmax_columns
-from xlhand.model.params import Given
+from xlhand.model.givens import Given
 
 
 def head_act(d, last_act: str) -> str:
@@ -300,6 +300,9 @@ def _targets(rng, size, dims):
 EXERCISE = Exercise(
     name="resnet",
     title="Residual blocks beside the plain network, forward and backward",
+    source=Source(
+        paper="He, Zhang, Ren & Sun (2016), Deep residual learning for image recognition, CVPR",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): ResNet"),
     dims={"d": "features (width of the residual stream)", "blocks": "residual blocks L",
           "hidden": "hidden units inside a block", "batch": "samples (columns)", "n_out": "outputs"},
     presets={

@@ -12,8 +12,8 @@ import numpy as np
 
 from xlhand.model.npref import has_both_signs, rnn_states, softmax_columns
 from xlhand.layout import ops
-from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given
+from xlhand.model.exercise import Exercise, Source
+from xlhand.model.givens import Given
 
 
 def reference(d, p):
@@ -60,6 +60,9 @@ def instructive(d, p) -> bool:
 EXERCISE = Exercise(
     name="rnn",
     title="Recurrent neural network over a sequence",
+    source=Source(
+        paper="Elman (1990), Finding structure in time, Cognitive Science 14",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): Recurrent Neural Network"),
     dims={"d_in": "input features", "d_h": "hidden units", "d_out": "output classes", "T": "time steps"},
     presets={
         "small": dict(d_in=2, d_h=2, d_out=3, T=3),

@@ -8,9 +8,9 @@ left of Q, K, V, with X above them all. S is square (n × n).
 from __future__ import annotations
 
 from xlhand.layout import ops
-from xlhand.model.exercise import Exercise
+from xlhand.model.exercise import Exercise, Source
 from xlhand.model.npref import attention, attention_mixes
-from xlhand.model.params import Given
+from xlhand.model.givens import Given
 
 
 def reference(d, p):
@@ -33,6 +33,9 @@ def instructive(d, p) -> bool:
 EXERCISE = Exercise(
     name="self-attention",
     title="Self-attention: S = Kᵀ·Q / √d_k, A = softmax over columns, F = V·A",
+    source=Source(
+        paper="Vaswani et al. (2017), Attention Is All You Need, NeurIPS (§3.2.1)",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): Self-Attention"),
     dims={"d": "features per token", "d_k": "query/key size", "d_v": "value size", "n": "tokens"},
     presets={
         "small": dict(d=3, d_k=2, d_v=2, n=3),

@@ -15,8 +15,8 @@ import numpy as np
 
 from xlhand.model.npref import rnn_states, softmax_columns as softmax
 from xlhand.layout import ops
-from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given
+from xlhand.model.exercise import Exercise, Source
+from xlhand.model.givens import Given
 
 
 def reference(d, p):
@@ -99,6 +99,10 @@ def _bias(name):
 EXERCISE = Exercise(
     name="seq2seq-attention",
     title="Sequence to sequence with dot-product attention",
+    source=Source(
+        paper="Luong, Pham & Manning (2015), Effective approaches to attention-based neural machine translation, "
+              "EMNLP",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): Seq2Seq with Attention"),
     dims={"d_in": "input features (source and decoder input)", "d_h": "hidden units", "T": "source length"},
     presets={
         "small": dict(d_in=2, d_h=2, T=3),

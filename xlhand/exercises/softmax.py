@@ -10,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise
+from xlhand.model.exercise import Exercise, Source
 from xlhand.model.npref import has_both_signs
-from xlhand.model.params import Given, both_signs, winner_scores
+from xlhand.model.givens import Given
+from xlhand.model.makers import both_signs, winner_scores
 
 
 CURVE_X = np.arange(-6, 6.25, 0.5)  # the x values the sigmoid is drawn over
@@ -64,6 +65,10 @@ def instructive(d, p) -> bool:
 EXERCISE = Exercise(
     name="softmax",
     title="Softmax by hand, and the sigmoid as its two-class case",
+    source=Source(
+        paper="Bridle (1990), Probabilistic interpretation of feedforward classification network outputs, "
+              "Neurocomputing (NATO ASI F68)",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): Softmax"),
     dims={"n": "scores (classes)", "m": "sigmoid inputs"},
     presets={
         "small": dict(n=5, m=2),

@@ -15,8 +15,9 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise, Option
-from xlhand.model.params import Given, fixed
+from xlhand.model.exercise import Exercise, Option, Source
+from xlhand.model.givens import Given
+from xlhand.model.makers import fixed
 
 BOUNDARY = 1e-9  # a score this close to 0 lies on the decision boundary: its sign is not a class
 GAMMAS = (0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.0)
@@ -243,6 +244,9 @@ def _gamma(rng, size, dims, params):
 EXERCISE = Exercise(
     name="svm",
     title="Support vector machine prediction: linear and RBF kernels",
+    source=Source(
+        paper="Cortes & Vapnik (1995), Support-vector networks, Machine Learning 20",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): Support Vector Machine"),
     dims={"n_sv": "training (support) vectors", "d": "features", "n_test": "test points"},
     presets={
         "small": dict(n_sv=6, d=3, n_test=2),

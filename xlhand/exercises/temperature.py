@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given, winner_scores
+from xlhand.model.exercise import Exercise, Source
+from xlhand.model.givens import Given
+from xlhand.model.makers import winner_scores
 
 TEMPERATURES = (0.25, 0.5, 1, 2, 4, 10)
 
@@ -59,6 +60,9 @@ def checks(d, p) -> str | None:
 EXERCISE = Exercise(
     name="temperature",
     title="Softmax temperature and the greedy choice",
+    source=Source(
+        paper="Hinton, Vinyals & Dean (2015), Distilling the knowledge in a neural network, arXiv:1503.02531",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): Softmax Temperature"),
     dims={"n": "scores (tokens)", "temps": "temperatures"},
     presets={
         "small": dict(n=4, temps=3),

@@ -18,8 +18,8 @@ import numpy as np
 
 from xlhand.model.npref import has_both_signs, layernorm_columns as layernorm, softmax_columns as softmax
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given
+from xlhand.model.exercise import Exercise, Source
+from xlhand.model.givens import Given
 
 EPS = 1e-5
 
@@ -95,6 +95,9 @@ def instructive(d, p) -> bool:
 EXERCISE = Exercise(
     name="transformer",
     title="A transformer encoder block",
+    source=Source(
+        paper="Vaswani et al. (2017), Attention Is All You Need, NeurIPS",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): Transformer"),
     dims={"n": "tokens (columns)", "d": "model dimension", "d_ff": "feed-forward hidden units"},
     presets={
         "small": dict(n=2, d=4, d_ff=4),

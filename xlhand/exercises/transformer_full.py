@@ -24,9 +24,10 @@ import itertools
 import numpy as np
 
 from xlhand.layout import ops
-from xlhand.model.exercise import Exercise, Option
+from xlhand.model.exercise import Exercise, Option, Source
 from xlhand.model.npref import causal_mask, relu, softmax_columns
-from xlhand.model.params import Given, bounded_rows, check_vocabulary, word_problem
+from xlhand.model.givens import Given, check_vocabulary, word_problem
+from xlhand.model.makers import bounded_rows
 
 WORDS = ("<s> </s> I love you ich liebe dich the cat sees a dog die Katze sieht einen Hund big small "
          "red gross klein rot").split()
@@ -370,6 +371,9 @@ def _output(rng, size, dims):
 EXERCISE = Exercise(
     name="transformer-full",
     title="The encoder–decoder transformer: one layer each, from words to the next word",
+    source=Source(
+        paper="Vaswani et al. (2017), Attention Is All You Need, NeurIPS (Figure 1)",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): Transformer (the full stack)"),
     dims={"vocab": "vocabulary size", "n_src": "source words (encoder)", "n_tgt": "target words (decoder)",
           "d": "model dimension", "heads": "attention heads", "d_k": "size of a head", "d_ff": "feed-forward units"},
     presets={

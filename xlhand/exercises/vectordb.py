@@ -16,8 +16,8 @@ import numpy as np
 
 from xlhand.model.npref import has_both_signs, relu
 from xlhand.layout import ops
-from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given, check_vocabulary
+from xlhand.model.exercise import Exercise, Source
+from xlhand.model.givens import Given, check_vocabulary
 
 # Sentences of random variants are drawn from the first V of these words (the defaults' six first).
 WORDS = tuple(
@@ -219,6 +219,10 @@ def _query(rng, size, dims, params):
 EXERCISE = Exercise(
     name="vectordb",
     title="A vector database by hand",
+    source=Source(
+        paper="Johnson, Douze & Jégou (2019), Billion-scale similarity search with GPUs, "
+              "IEEE Transactions on Big Data",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): Vector Database"),
     dims={"V": "vocabulary size", "d_e": "word embedding size", "d": "encoder size", "d_p": "index size",
           "S": "sentences in the database", "L": "words per sentence"},
     presets={

@@ -12,8 +12,9 @@ import numpy as np
 
 from xlhand.model.npref import one_hot, softmax_columns as softmax
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise
-from xlhand.model.params import Given, check_vocabulary, fixed, word_problem
+from xlhand.model.exercise import Exercise, Source
+from xlhand.model.givens import Given, check_vocabulary, word_problem
+from xlhand.model.makers import fixed
 
 WORDS = ("the cat sat on mat dog ran to a big red ball and it was very fast so we saw".split())
 
@@ -106,6 +107,10 @@ def _context(rng, size, dims, params):
 EXERCISE = Exercise(
     name="word2vec",
     title="One skip-gram step",
+    source=Source(
+        paper="Mikolov et al. (2013), Distributed representations of words and phrases and their compositionality, "
+              "NeurIPS",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): Word2Vec"),
     dims={"V": "vocabulary size", "d": "embedding dimension"},
     presets={"small": dict(V=4, d=2), "medium": dict(V=6, d=3), "large": dict(V=8, d=4)},
     givens=[

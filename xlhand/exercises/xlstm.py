@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise, Option
+from xlhand.model.exercise import Exercise, Option, Source
 from xlhand.model.npref import sigmoid
-from xlhand.model.params import Given
+from xlhand.model.givens import Given
 
 
 def reference(d, p, stabilized=False):
@@ -202,6 +202,9 @@ def _zeros(rng, size, dims):
 EXERCISE = Exercise(
     name="xlstm",
     title="The mLSTM cell of xLSTM: a matrix memory read by a query",
+    source=Source(
+        paper="Beck et al. (2024), xLSTM: Extended Long Short-Term Memory, NeurIPS",
+        walkthrough="Tom Yeh, AI by Hand (byhand.ai): xLSTM"),
     dims={"d_in": "input features", "d": "memory size (q, k, v)", "T": "time steps"},
     presets={
         "small": dict(d_in=3, d=2, T=2),

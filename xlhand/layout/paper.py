@@ -77,7 +77,9 @@ def page_grid(sheet: Sheet, paper: str, row_points: dict[int, float], landscape:
 def _grid(sheet: Sheet, paper: str, landscape: bool, row_points: dict[int, float]) -> PageGrid:
     _, height_mm = printable_mm(paper, landscape)
     columns = page_columns(paper, landscape)
-    boxes = [thing.footprint().edges() for thing in [*sheet.blocks.values(), *sheet.charts]]
+    # a chart reaches one row up: a break right at its top would print its top edge on the page before
+    boxes = ([b.footprint().edges() for b in sheet.blocks.values()]
+             + [(top - 1, left, bottom, right) for top, left, bottom, right in (c.footprint().edges() for c in sheet.charts)])
     texts = [glyph.footprint().edges() for glyph in sheet.glyphs]  # arrows glue nothing
     header = (0, MARGIN_COLS, sheet.header_rows, MARGIN_COLS)  # the header is one piece
     row_spans = (_touching([(top, bottom, left, right) for top, left, bottom, right in boxes + [header]])

@@ -45,6 +45,7 @@ class Sheet:
 
     title: str
     subtitle: str = ""
+    source: str = ""  # one line under the subtitle: where to read further
     blocks: dict[str, Block] = field(default_factory=dict)
     glyphs: list[Glyph] = field(default_factory=list)
     charts: list[Chart] = field(default_factory=list)
@@ -55,6 +56,11 @@ class Sheet:
     specs: dict = field(default_factory=dict)  # given name -> params.Given
     dims: dict = field(default_factory=dict)
     open_groups: list = field(default_factory=list)
+
+    @property
+    def legend_row(self) -> int:
+        """The header row of "Colours" and "Steps": under the title, subtitle and source lines."""
+        return 3 if self.source else 2
 
     # --- steps ----------------------------------------------------------------------------
     @contextmanager
@@ -331,7 +337,7 @@ class Sheet:
     def finish(self) -> None:
         """Fix positions: header on top, drawing below it, margin column on the left."""
         self.check_overlaps()
-        self.header_rows = 3 + max(len(self.steps), len(style.PALETTE)) + 1
+        self.header_rows = self.legend_row + 1 + max(len(self.steps), len(style.PALETTE)) + 1
         boxes = [box(thing) for thing in self.things()]
         d_row = self.header_rows - min((b.top for b in boxes), default=0)
         d_col = MARGIN_COLS - min((b.left for b in boxes), default=0)

@@ -8,7 +8,7 @@ diff in review. ``xlhand layout --all --write tests/snapshots`` writes them anew
 from __future__ import annotations
 
 from xlhand.build import key_sheet
-from xlhand.model.params import Resolved
+from xlhand.model.resolve import Resolved
 from xlhand.layout.sheet import Sheet
 
 SNAPSHOT_SIZE = "small"

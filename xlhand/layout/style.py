@@ -50,6 +50,7 @@ SIDE_LABEL = {"bold": True, "font_color": "#404040", "align": "right"}
 STEP_NUMBER = {"bold": True, "font_color": "#C00000", "valign": "top"}
 GLYPH = {"bold": True, "align": "center", "font_color": "#7F7F7F", "font_size": 12}
 NOTE = {"italic": True, "font_color": "#595959"}
+SOURCE = {"italic": True, "font_color": "#595959", "text_wrap": True, "valign": "top"}  # where to read further
 
 
 COLUMN_WIDTH = 7.5  # characters, as Excel measures a column

@@ -117,23 +117,29 @@ class WorkbookWriter:
         ws.write_string(0, MARGIN_COLS, sheet.title, self.fmt(style.TITLE))
         if sheet.subtitle:
             ws.write_string(1, MARGIN_COLS, sheet.subtitle, self.fmt(style.SUBTITLE))
-        ws.write_string(2, LEGEND_COL, "Colours", self.fmt(style.LABEL))
+        top = sheet.legend_row
+        last_col = max(last_col, STEPS_COL + 2)  # within the first page (a narrow one wraps the text more)
+        wrap = self.fmt(style.STEP_TEXT)
+        heights = {}
+        if sheet.source:
+            ws.merge_range(2, MARGIN_COLS, 2, last_col, sheet.source, self.fmt(style.SOURCE))
+            lines = style.text_lines(sheet.source, last_col - MARGIN_COLS + 1)
+            if lines > 1:
+                heights[2] = paper.ROW_POINTS * lines
+        ws.write_string(top, LEGEND_COL, "Colours", self.fmt(style.LABEL))
         roles = [r for r in style.PALETTE if r != "blank" and any(b.role == r for b in sheet.blocks.values())]
         if include_blank:
             roles.append("blank")
         for k, role in enumerate(roles):
-            ws.write_string(3 + k, LEGEND_COL, role, self.fmt(style.role_format(role)))
-            ws.write_string(3 + k, LEGEND_COL + 1, style.PALETTE[role][2], self.fmt(style.NOTE))
-        ws.write_string(2, STEPS_COL, "Steps", self.fmt(style.LABEL))
-        last_col = max(last_col, STEPS_COL + 2)  # within the first page (a narrow one wraps the text more)
-        wrap = self.fmt(style.STEP_TEXT)
-        heights = {}
+            ws.write_string(top + 1 + k, LEGEND_COL, role, self.fmt(style.role_format(role)))
+            ws.write_string(top + 1 + k, LEGEND_COL + 1, style.PALETTE[role][2], self.fmt(style.NOTE))
+        ws.write_string(top, STEPS_COL, "Steps", self.fmt(style.LABEL))
         for k, description in enumerate(sheet.steps, start=1):
-            ws.write_string(2 + k, STEPS_COL, f"[{k}]", self.fmt(style.STEP_NUMBER))
-            ws.merge_range(2 + k, STEPS_COL + 1, 2 + k, last_col, description, wrap)
+            ws.write_string(top + k, STEPS_COL, f"[{k}]", self.fmt(style.STEP_NUMBER))
+            ws.merge_range(top + k, STEPS_COL + 1, top + k, last_col, description, wrap)
             lines = style.text_lines(description, last_col - STEPS_COL)
             if lines > 1:
-                heights[2 + k] = paper.ROW_POINTS * lines
+                heights[top + k] = paper.ROW_POINTS * lines
         return heights
 
     def _write_label(self, ws, block: Block) -> None:

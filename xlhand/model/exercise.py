@@ -13,8 +13,22 @@ from typing import Callable
 import numpy as np
 
 from xlhand.errors import XlhandError
-from xlhand.model.params import MAX_DIM, Dims, Given, Params, Resolved
+from xlhand.model.givens import MAX_DIM, Dims, Given, Params
+from xlhand.model.resolve import Resolved
 from xlhand.layout.sheet import Sheet
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where an exercise comes from, so a student can read further: the paper, and the by-hand
+    walkthrough the exercise follows."""
+
+    paper: str
+    walkthrough: str
+
+    def line(self) -> str:
+        """One line for the sheet: the paper, then the walkthrough."""
+        return f"Read further: {self.paper} · walkthrough: {self.walkthrough}"
 
 
 @dataclass(frozen=True)
@@ -63,6 +77,7 @@ class Exercise:
     limits: dict[str, tuple[int, int]] = field(default_factory=dict)  # dim -> (least, most) it allows
     checks: Callable[[Dims, Params], str | None] | None = None
     accept: Callable[[Dims, Params], bool] | None = None
+    source: Source | None = None  # the paper and the by-hand walkthrough
 
     def given(self, name: str) -> Given:
         return next(g for g in self.givens if g.name == name)
@@ -93,6 +108,11 @@ class Exercise:
         """The exercise's ``accept`` test of fresh numbers (True when it has none)."""
         return self.accept is None or bool(self.accept(dims, params, **self.option_kwargs(options or {})))
 
+    def accept_words(self) -> str:
+        """What the ``accept`` test asks of fresh numbers, in the words of its docstring."""
+        doc = (self.accept.__doc__ or "") if self.accept is not None else ""
+        return " ".join(doc.split()).rstrip(".") or "its accept test"
+
     def validate(self, dims: Dims, params: Params, origin: str) -> None:
         """Checks that span several givens (a word missing from a vocabulary, …)."""
         if self.checks is not None:
@@ -105,6 +125,7 @@ class Exercise:
 
     def build_sheet(self, resolved: Resolved, subtitle: str = "") -> Sheet:
         sheet = Sheet(title=f"{self.name}: {self.title}", subtitle=subtitle,
+                      source=self.source.line() if self.source is not None else "",
                       params=resolved.params, specs={g.name: g for g in self.givens}, dims=resolved.dims)
         self.layout(sheet, resolved.dims, resolved.params, **self.option_kwargs(resolved.options))
         sheet.finish()
