@@ -1,9 +1,10 @@
 """Where the chain of computed cells goes.
 
-* ``unread``: computed cells that nothing reads while the rest of their block is read. In a chain of
-  steps every computed block feeds the next; when the second row of a product reads the first row's
-  queries, the second row of queries is computed and never read. A block nothing reads at all is an
-  answer, not a mistake.
+* ``unread``: computed cells that nothing reads while the rest of their block is read, and read more
+  than once or unevenly: the reads they miss went to their neighbours. In a chain of steps every
+  computed block feeds the next; when the second row of a product reads the first row's queries, the
+  second row of queries is computed and never read, and the first row is read twice. A block nothing
+  reads at all is an answer; a step that reads one row of a block on purpose reads it once.
 * ``boolean-answer``: an answer cell (a formula nothing reads) that evaluates to TRUE/FALSE, a
   comparison where a number was meant (``=A1>0`` for a ReLU).
 """
@@ -25,8 +26,11 @@ def _unread(ctx: Context, sheet: Sheet) -> list[Hit]:
         computed = [at for at in block.cells if sheet.cells[at].kind in (FORMULA, ARRAY_MEMBER)]
         if len(computed) < 2:
             continue
+        readers = {at: len(ctx.reads[sheet.name].readers(at) - {(sheet.name, at)}) for at in computed}
         unread = [at for at in computed if not reads_other_cells(ctx, sheet, at)]
         if not unread or len(unread) == len(computed) or by_design(set(unread), computed, block.area, bands=False):
+            continue
+        if not _read_instead(readers, unread):
             continue
         if _another_step(ctx, sheet, set(unread), computed, block.area):
             continue
@@ -34,6 +38,14 @@ def _unread(ctx: Context, sheet: Sheet) -> list[Hit]:
                f"does a later step read the wrong cells?")
         hits += [Hit(sheet.name, at, "unread", why, group=(id(block), "unread")) for at in unread]
     return hits
+
+
+def _read_instead(readers: dict, unread: list) -> bool:
+    """Whether the reads the unread cells miss went to their neighbours: some cell of the block is
+    read more often than another, or every read cell more than once (a step that reads only part of
+    a block on purpose reads each of those cells once)."""
+    counts = [n for at, n in readers.items() if at not in unread]
+    return bool(counts) and (max(counts) > min(counts) or min(counts) >= 2)
 
 
 def _another_step(ctx: Context, sheet: Sheet, unread: set, computed: list, area) -> bool:
