@@ -18,7 +18,7 @@ import numpy as np
 
 from xlhand.model.npref import layernorm_columns, sigmoid, softmax_columns
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise
+from xlhand.model.exercise import Exercise, STABLE_SOFTMAX
 from xlhand.model.params import Given, sparse_signs, spread_columns
 
 EPS = 1e-5
@@ -178,4 +178,5 @@ EXERCISE = Exercise(
     layout=layout,
     limits={"s": (1, 8), "r": (1, 8), "c_m": (1, 8), "c_z": (1, 8), "c": (1, 8), "heads": (1, 4)},
     accept=instructive,
+    options=[STABLE_SOFTMAX],
 )

@@ -17,7 +17,7 @@ import numpy as np
 
 from xlhand.model.npref import one_hot, softmax_columns as softmax
 from xlhand.layout import ops
-from xlhand.model.exercise import Exercise
+from xlhand.model.exercise import Exercise, STABLE_SOFTMAX
 from xlhand.model.params import Given, check_vocabulary, fixed, word_problem
 
 WORDS = ("<s> the cat sat on a mat dog ran to big red".split())
@@ -236,4 +236,5 @@ EXERCISE = Exercise(
     limits={"V": (2, len(WORDS)), "d": (1, 8), "steps": (1, 6)},
     checks=checks,
     accept=instructive,
+    options=[STABLE_SOFTMAX],
 )

@@ -12,7 +12,7 @@ import numpy as np
 
 from xlhand.model.npref import one_hot, softmax_columns as softmax
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise
+from xlhand.model.exercise import Exercise, STABLE_SOFTMAX
 from xlhand.model.params import Given, check_vocabulary, fixed, word_problem
 
 WORDS = ("the cat sat on mat dog ran to a big red ball and it was very fast so we saw".split())
@@ -122,4 +122,5 @@ EXERCISE = Exercise(
     limits={"V": (3, len(WORDS)), "d": (1, 8)},
     checks=checks,
     accept=instructive,
+    options=[STABLE_SOFTMAX],
 )
