@@ -44,10 +44,14 @@ def test_tied_decoding_scores_are_refused_naming_the_givens(tmp_path):
     assert "tie" in message and "Wo" in message
 
 
-def test_softmax_of_800_builds_and_verifies(tmp_path):
+def test_softmax_of_800_is_refused_naming_stable_and_builds_and_verifies_with_it(tmp_path):
     path = tmp_path / "p.yaml"
     path.write_text("exercise: softmax\nvalues:\n  z: [800, 1, 2, 3, 4]\n")
-    result = CliRunner().invoke(cli, ["build", "softmax", "--params", str(path), "--out", str(tmp_path / "o")])
+    build = ["build", "softmax", "--params", str(path), "--out", str(tmp_path / "o")]
+    refused = CliRunner().invoke(cli, build)
+    assert refused.exit_code != 0 and "--opt stable=true" in refused.output
+    assert len(refused.output.strip().splitlines()) == 1 and not (tmp_path / "o" / "softmax.xlsx").exists()
+    result = CliRunner().invoke(cli, build + ["--opt", "stable=true"])
     assert result.exit_code == 0, result.output
     assert check_file(tmp_path / "o" / "softmax.xlsx").ok
 

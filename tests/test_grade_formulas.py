@@ -28,12 +28,11 @@ def test_softmax_through_sumproduct_of_a_range_scores(tmp_path):
     manifest_path, manifest, worksheets = make_class(tmp_path, "rnn", ids=("s",))
     sheet, _ = key_of(manifest, "s")
     values = key_formula_values(manifest, "s")
-    logits, peak, total, probabilities = (sheet.blocks[n] for n in ("O", "Y_max", "Y_sum", "Y"))
+    logits, total, probabilities = (sheet.blocks[n] for n in ("O", "Y_sum", "Y"))
     for j in range(logits.cols):
         column = logits.col_range(j)
-        shift = peak.cell(0, j)
-        # sum of e^(o - max) = (sum of e^o) / e^max: EXP applied to the range itself
-        values[(total.top + 1, total.left + j + 1)] = f"=SUMPRODUCT(EXP({column}))/EXP({shift})"
+        # the sum of e^o: EXP applied to the range itself
+        values[(total.top + 1, total.left + j + 1)] = f"=SUMPRODUCT(EXP({column}))"
         for i in range(logits.rows):
             values[(probabilities.top + i + 1, probabilities.left + j + 1)] = \
                 f"=EXP({logits.cell(i, j)})/SUMPRODUCT(EXP({column}))"

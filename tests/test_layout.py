@@ -151,7 +151,7 @@ SHEET_PRIMITIVES = {
     "below", "adjoining", "right_of", "left_of", "above", "clear_right", "below_all",  # where, relative to
     "next_to", "arrange", "grid", "together",  # moving things next to each other
 }
-SHEET_DATA = {"blocks", "params", "specs", "dims"}
+SHEET_DATA = {"title", "blocks", "params", "specs", "dims", "settings"}
 
 
 def raw_positions(path: Path) -> list[str]:
@@ -159,9 +159,11 @@ def raw_positions(path: Path) -> list[str]:
     use of the sheet ``s`` other than the primitives listed in SHEET_PRIMITIVES and its data."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.BinOp) and any(isinstance(x, ast.Name) and x.id == "GAP" for x in (node.left, node.right)):
+        operands = (node.left, node.right) if isinstance(node, ast.BinOp) else ()
+        if any(isinstance(x, ast.Name) and x.id == "GAP" for x in operands):
             found.append(f"{path.name}:{node.lineno}: arithmetic with GAP")
-        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and (node.value.id == "at" or node.value.id.endswith("_at")):
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) \
+                and (node.value.id == "at" or node.value.id.endswith("_at")):
             found.append(f"{path.name}:{node.lineno}: {node.value.id}[…]: a position taken apart")
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "s" \
                 and node.attr not in SHEET_PRIMITIVES | SHEET_DATA:

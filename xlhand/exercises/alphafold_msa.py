@@ -18,7 +18,7 @@ import numpy as np
 
 from xlhand.model.npref import layernorm_columns, sigmoid, softmax_columns
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise, Source
+from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.givens import Given
 from xlhand.model.makers import sparse_signs, spread_columns
 
@@ -183,4 +183,5 @@ EXERCISE = Exercise(
     layout=layout,
     limits={"s": (1, 8), "r": (1, 8), "c_m": (1, 8), "c_z": (1, 8), "c": (1, 8), "heads": (1, 4)},
     accept=instructive,
+    options=[STABLE_SOFTMAX],
 )

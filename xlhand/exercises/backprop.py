@@ -21,7 +21,7 @@ import numpy as np
 
 from xlhand.model.npref import descent, has_both_signs, iteration_name, relu, softmax_columns
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise, Option, Source
+from xlhand.model.exercise import Exercise, Option, Source, STABLE_SOFTMAX
 from xlhand.model.givens import Given
 from xlhand.model.makers import fixed, one_hot_columns, relu_bias
 
@@ -139,9 +139,12 @@ def _iteration(s, it, X, weights):
 
 def instructive(d, p, iters=1) -> bool:
     """Random numbers must show what each step is for: each ReLU layer of two or more units zeroes
-    some entries and passes others, and a softmax that is not one-hot."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ref = reference(d, p)
+    some entries and passes others, and a softmax that is not one-hot, whose every e^z reads (at most
+    1e6: the softmax is worked without shifting by the max)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ref = reference(d, p, iters)
+    if any(v.max() > np.log(1e6) for k, v in ref.items() if k == "Z3" or k.startswith("Z3_")):
+        return False
     for z in (ref["Z1"], ref["Z2"]):
         if z.shape[0] >= 2 and not has_both_signs(z):
             return False
@@ -177,6 +180,7 @@ EXERCISE = Exercise(
     reference=reference,
     layout=layout,
     options=[Option("iters", 1, tuple(range(1, ITERS_MAX + 1)),
-                    describe="iterations of gradient descent, each laid out in full, and a chart of the loss")],
+                    describe="iterations of gradient descent, each laid out in full, and a chart of the loss"),
+             STABLE_SOFTMAX],
     accept=instructive,
 )

@@ -7,7 +7,7 @@ A = softmax over each column; F = V·A has one column per query token.
 from __future__ import annotations
 
 from xlhand.layout import ops
-from xlhand.model.exercise import Exercise, Source
+from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.npref import attention, attention_mixes
 from xlhand.model.givens import Given
 
@@ -58,4 +58,5 @@ EXERCISE = Exercise(
     reference=reference,
     layout=layout,
     accept=instructive,
+    options=[STABLE_SOFTMAX],
 )

@@ -17,7 +17,7 @@ import numpy as np
 
 from xlhand.model.npref import one_hot, softmax_columns as softmax
 from xlhand.layout import ops
-from xlhand.model.exercise import Exercise, Source
+from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.givens import Given, check_vocabulary, word_problem
 from xlhand.model.makers import fixed
 
@@ -240,4 +240,5 @@ EXERCISE = Exercise(
     limits={"V": (2, len(WORDS)), "d": (1, 8), "steps": (1, 6)},
     checks=checks,
     accept=instructive,
+    options=[STABLE_SOFTMAX],
 )

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise, Option, Source
+from xlhand.model.exercise import Exercise, Option, Source, STABLE_SOFTMAX
 from xlhand.model.npref import causal_mask, relu, sigmoid, softmax_columns
 from xlhand.model.givens import Given
 from xlhand.model.makers import bounded_rows
@@ -346,7 +346,8 @@ EXERCISE = Exercise(
              Option("gate", "softmax", ("softmax", "sigmoid"),
                     describe="softmax over the experts, or σ of each logit"),
              Option("shared", False, describe="add one shared expert, always on"),
-             Option("normalize_gates", False, describe="divide the chosen gates by their sum")],
+             Option("normalize_gates", False, describe="divide the chosen gates by their sum"),
+             STABLE_SOFTMAX],
     limits={"tokens": (1, 8), "d": (2, 12), "d_cq": (1, 8), "d_c": (1, 8), "d_h": (1, 8), "d_r": (2, 8),
             "heads": (1, 4), "experts": (4, 12), "top_k": (1, 8), "hidden": (1, 12)},
     checks=checks,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise, Source
+from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.npref import has_both_signs, relu, softmax_columns
 from xlhand.model.givens import Given, Params
 
@@ -303,4 +303,5 @@ EXERCISE = Exercise(
     layout=layout,
     limits={"patches": (2, 16), "p_dim": (1, 16), "latent": (1, 8), "cond": (3, 12)},
     accept=instructive,
+    options=[STABLE_SOFTMAX],
 )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise, Source
+from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.npref import attention
 from xlhand.model.givens import Given
 
@@ -135,4 +135,5 @@ EXERCISE = Exercise(
     layout=layout,
     limits={"heads": (1, 8), "d_h": (1, 16), "n": (1, 64)},
     accept=instructive,
+    options=[STABLE_SOFTMAX],
 )

@@ -22,7 +22,7 @@ import zlib
 import numpy as np
 
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise, Option, Source
+from xlhand.model.exercise import Exercise, Option, Source, STABLE_SOFTMAX
 from xlhand.model.npref import has_both_signs, relu, sigmoid, softmax_columns
 from xlhand.model.givens import Given
 
@@ -327,7 +327,8 @@ EXERCISE = Exercise(
     reference=reference,
     layout=layout,
     options=[Option("last_act", "sigmoid", ("sigmoid", "softmax"),
-                    describe="the head's activation (σ for one output whatever this says)")],
+                    describe="the head's activation (σ for one output whatever this says)"),
+             STABLE_SOFTMAX],
     limits={"d": (1, 16), "blocks": (1, 4), "hidden": (1, 16), "batch": (1, 8), "n_out": (1, 8)},
     accept=instructive,
 )

@@ -12,7 +12,7 @@ import numpy as np
 
 from xlhand.model.npref import has_both_signs, rnn_states, softmax_columns
 from xlhand.layout import ops
-from xlhand.model.exercise import Exercise, Source
+from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.givens import Given
 
 
@@ -84,4 +84,5 @@ EXERCISE = Exercise(
     reference=reference,
     layout=layout,
     accept=instructive,
+    options=[STABLE_SOFTMAX],
 )

@@ -8,7 +8,7 @@ left of Q, K, V, with X above them all. S is square (n × n).
 from __future__ import annotations
 
 from xlhand.layout import ops
-from xlhand.model.exercise import Exercise, Source
+from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.npref import attention, attention_mixes
 from xlhand.model.givens import Given
 
@@ -54,4 +54,5 @@ EXERCISE = Exercise(
     reference=reference,
     layout=layout,
     accept=instructive,
+    options=[STABLE_SOFTMAX],
 )

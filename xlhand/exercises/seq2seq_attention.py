@@ -15,7 +15,7 @@ import numpy as np
 
 from xlhand.model.npref import rnn_states, softmax_columns as softmax
 from xlhand.layout import ops
-from xlhand.model.exercise import Exercise, Source
+from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.givens import Given
 
 
@@ -128,4 +128,5 @@ EXERCISE = Exercise(
     layout=layout,
     limits={"d_in": (1, 8), "d_h": (1, 8), "T": (2, 10)},
     accept=instructive,
+    options=[STABLE_SOFTMAX],
 )

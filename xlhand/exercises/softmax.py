@@ -2,16 +2,19 @@
 
 P = e^z / Z with Z = Σ_i e^{z_i} (one column of scores, one probability per class); the
 probabilities sum to 1 and keep the order of the scores. Then for each input x: softmax([x; 0]) has
-first entry e^x / (e^x + 1) = 1 / (1 + e^−x) = σ(x), laid out beside σ(x) itself. Last, both over
-x = −6 … 6 in steps of 0.5 (a column of numbers on the sheet), drawn in one chart: one curve.
+first entry e^x / (e^x + e^0) = e^x / (e^x + 1) = 1 / (1 + e^−x) = σ(x), laid out beside σ(x)
+itself: the 0 under each x is the usual class whose score is zero, and its e^0 = 1 is the constant
+baseline. Last, both over x = −6 … 6 in steps of 0.5 (a column of numbers on the sheet), drawn in
+one chart: one curve. With ``--opt stable=true`` each column's max is subtracted first (a step of
+its own): the same probabilities, for scores whose e^z would be beyond 1e6.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise, Source
-from xlhand.model.npref import has_both_signs
+from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
+from xlhand.model.npref import has_both_signs, softmax_columns
 from xlhand.model.givens import Given
 from xlhand.model.makers import both_signs, winner_scores
 
@@ -20,29 +23,30 @@ CURVE_X = np.arange(-6, 6.25, 0.5)  # the x values the sigmoid is drawn over
 
 
 def reference(d, p):
-    e = np.exp(p.z - p.z.max(axis=0, keepdims=True))
+    """The probabilities (e^z, Σ and a max row, which depend on ``stable``, come from the shared step)."""
     X2 = np.vstack([p.x, np.zeros_like(p.x)])
-    e2 = np.exp(X2 - X2.max(axis=0, keepdims=True))
     x = CURVE_X[:, None]
-    return dict(P_max=p.z.max(axis=0, keepdims=True), P_exp=e, P_sum=e.sum(axis=0, keepdims=True),
-                P=e / e.sum(axis=0, keepdims=True), X2=X2, Q_max=X2.max(axis=0, keepdims=True), Q_exp=e2,
-                Q_sum=e2.sum(axis=0, keepdims=True), Q=e2 / e2.sum(axis=0, keepdims=True),
+    return dict(P=softmax_columns(p.z), X2=X2, Q=softmax_columns(X2),
                 sig=1.0 / (1.0 + np.exp(-p.x)),
                 curve_sig=1.0 / (1.0 + np.exp(-x)), curve_soft=np.exp(x) / (np.exp(x) + np.exp(0.0)))
 
 
 def layout(s, d, p):
-    with s.step("The largest score (max, under z), e^(z − max), their sum Σ, P = e^(z − max) / Σ"):
+    stable = s.settings.get("stable", False)
+    first = ("The largest score (max, under z), e^(z − max), their sum Σ, P = e^(z − max) / Σ" if stable else
+             "Raise each score to e^z, sum them into a total Σ, divide each e^z by Σ: P = e^z / Σ")
+    with s.step(first):
         z = s.given("z", label="z (scores)")
-        P = ops.softmax(s, "P", z, role="output", label="P = e^(z − max) / Σ")
+        P = ops.softmax(s, "P", z, role="output", label="P = e^(z − max) / Σ" if stable else "P = e^z / Σ")
     with s.step("Two classes: stack each input x over a 0, X2 = [x; 0]"):
         x = s.given("x", at=s.below_all(), label="x (inputs)")
         zeros = ops.row_under(s, "x_zeros", x, 0, "0s")
         X2 = ops.stack(s, "X2", [x, zeros], at=s.below(zeros), label="X2 = [x; 0]")
         s.arrow(zeros, X2)
-    with s.step("softmax over each column of X2: Q = e^(X2 − max) / Σ"):
-        # X2 | e^(X2 − max) | Q in a row; for more than four inputs, e^(X2 − max) under X2 (past its max
-        # row) and Q right of it, so that the step stays a page wide
+    with s.step("softmax over each column of X2: Q = e^(X2 − max) / Σ" if stable else
+                "softmax over each column of X2: Q = e^X2 / Σ; the 0 gives e^0 = 1, the constant baseline"):
+        # X2 | e^X2 | Q in a row; for more than four inputs, e^X2 under X2 (past its max row, if any)
+        # and Q right of it, so that the step stays a page wide
         Q = ops.softmax(s, "Q", X2, at=s.below(X2) if d.m > 4 else None, label="Q = softmax([x; 0])")
     with s.step("The sigmoid directly: σ(x) = 1 / (1 + e^−x), equal to Q's first row"):
         ops.sigmoid(s, "sig", x, role="output", label="σ(x) = Q's first row")  # right of x
@@ -83,4 +87,5 @@ EXERCISE = Exercise(
     layout=layout,
     limits={"n": (2, 30), "m": (1, 12)},
     accept=instructive,
+    options=[STABLE_SOFTMAX],
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise, Source
+from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.givens import Given
 from xlhand.model.makers import winner_scores
 
@@ -20,8 +20,7 @@ def reference(d, p):
     Zt = p.z / p.T
     e = np.exp(Zt - Zt.max(axis=0, keepdims=True))
     P = e / e.sum(axis=0, keepdims=True)
-    return dict(Zt=Zt, P_max=Zt.max(axis=0, keepdims=True), P_exp=e, P_sum=e.sum(axis=0, keepdims=True), P=P,
-                pmax=P.max(axis=0, keepdims=True), greedy=P.argmax(axis=0)[None, :] + 1.0)
+    return dict(Zt=Zt, P=P, pmax=P.max(axis=0, keepdims=True), greedy=P.argmax(axis=0)[None, :] + 1.0)
 
 
 def layout(s, d, p):
@@ -30,8 +29,10 @@ def layout(s, d, p):
         T = s.given("T", label="T (temperatures)")
         Zt = ops.outer(s, "Zt", fx.div, z, T, label="Zt = z / T")
         s.next_to(T, Zt, "up")  # T over Zt, z left of it: every pairing of a score and a temperature
-    with s.step("softmax of each column: max, e^(Zt − max), Σ, P"):
-        # e^(Zt − max) under Zt (past its max row) and P right of it: a page wide for six temperatures
+    shifted = "max, e^(Zt − max)" if s.settings.get("stable") else "e^Zt"
+    with s.step(f"softmax of each column: {shifted}, Σ, P"):
+        # the exponentials under Zt (past its max row, if any) and P right of it: a page wide for six
+        # temperatures
         P = ops.softmax(s, "P", Zt, at=s.below(Zt), role="output", label="P = softmax(z / T)")
     with s.step("Greedy choice: each column’s largest p and its row"):
         pmax = ops.col_max(s, "pmax", P, at=s.below(P), label="largest p")
@@ -39,9 +40,11 @@ def layout(s, d, p):
 
 
 def instructive(d, p) -> bool:
-    """A unique largest score, so the greedy choice is clear at every temperature."""
+    """A unique largest score, so the greedy choice is clear at every temperature, and every e^(z / T)
+    small enough to read (at most 1e6: the softmax is worked without shifting by the max)."""
     top = np.sort(p.z[:, 0])[::-1]
-    return bool(top[0] > top[1] and len(np.unique(p.z)) == p.z.size)
+    readable = (p.z / p.T).max() <= np.log(1e6)
+    return bool(top[0] > top[1] and len(np.unique(p.z)) == p.z.size and readable)
 
 
 def _temperatures(rng, size, dims):
@@ -78,4 +81,5 @@ EXERCISE = Exercise(
     limits={"n": (2, 30), "temps": (1, len(TEMPERATURES))},
     checks=checks,
     accept=instructive,
+    options=[STABLE_SOFTMAX],
 )

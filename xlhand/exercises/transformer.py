@@ -18,7 +18,7 @@ import numpy as np
 
 from xlhand.model.npref import has_both_signs, layernorm_columns as layernorm, softmax_columns as softmax
 from xlhand.layout import fx, ops
-from xlhand.model.exercise import Exercise, Source
+from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.givens import Given
 
 EPS = 1e-5
@@ -121,4 +121,5 @@ EXERCISE = Exercise(
     layout=layout,
     limits={"n": (2, 16), "d": (2, 32), "d_ff": (1, 64)},
     accept=instructive,
+    options=[STABLE_SOFTMAX],
 )

@@ -24,7 +24,7 @@ import itertools
 import numpy as np
 
 from xlhand.layout import ops
-from xlhand.model.exercise import Exercise, Option, Source
+from xlhand.model.exercise import Exercise, Option, Source, STABLE_SOFTMAX
 from xlhand.model.npref import causal_mask, relu, softmax_columns
 from xlhand.model.givens import Given, check_vocabulary, word_problem
 from xlhand.model.makers import bounded_rows
@@ -401,7 +401,8 @@ EXERCISE = Exercise(
              Option("ln_eps_on", "var", OPTIONS["ln_eps_on"],
                     describe="ε inside the square root (var) or added to σ (std)"),
              Option("ln_var", "population", OPTIONS["ln_var"],
-                    describe="variance over d (population) or d − 1 (sample)")],
+                    describe="variance over d (population) or d − 1 (sample)"),
+             STABLE_SOFTMAX],
     limits={"vocab": (4, len(WORDS)), "n_src": (1, 8), "n_tgt": (1, 8), "d": (2, 12), "heads": (1, 4),
             "d_k": (1, 8), "d_ff": (1, 16)},
     checks=checks,

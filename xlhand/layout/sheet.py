@@ -56,6 +56,7 @@ class Sheet:
     specs: dict = field(default_factory=dict)  # given name -> params.Given
     dims: dict = field(default_factory=dict)
     open_groups: list = field(default_factory=list)
+    settings: dict = field(default_factory=dict)  # sheet options the shared steps read (stable softmax)
 
     @property
     def legend_row(self) -> int:

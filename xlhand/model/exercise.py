@@ -34,12 +34,15 @@ class Source:
 @dataclass(frozen=True)
 class Option:
     """An exercise option: its name, default and allowed values (a bool option takes true or
-    false), passed to ``reference`` and ``layout`` as a keyword argument of the same name."""
+    false), passed to ``reference`` and ``layout`` as a keyword argument of the same name; or, for
+    a sheet option (``sheet=True``), a setting of the shared steps that they read from the sheet
+    (``s.settings``), such as :data:`STABLE_SOFTMAX`."""
 
     name: str
     default: object
     choices: tuple = ()
     describe: str = ""
+    sheet: bool = False
 
     @property
     def allowed(self) -> tuple:
@@ -57,6 +60,11 @@ class Option:
         if any(value == v and type(value) is type(v) for v in self.allowed):
             return value
         raise XlhandError(f"{where}: option '{self.name}' must be one of {self.allowed_words()}, found {value!r}")
+
+
+STABLE_SOFTMAX = Option(
+    "stable", False, sheet=True,
+    describe="softmax subtracts each column's max first, as a step of its own (for scores whose e^x is beyond 1e6)")
 
 
 def _word(value) -> str:
@@ -101,8 +109,13 @@ class Exercise:
         return {**{o.name: o.default for o in self.options}, **self.read_options(options, where)}
 
     def option_kwargs(self, options: dict) -> dict:
-        """Every option's value (its default where ``options`` does not give it), as keyword arguments."""
-        return {o.name: options.get(o.name, o.default) for o in self.options}
+        """Every option's value (its default where ``options`` does not give it), as keyword arguments
+        (sheet options are not: the shared steps read them from the sheet)."""
+        return {o.name: options.get(o.name, o.default) for o in self.options if not o.sheet}
+
+    def sheet_settings(self, options: dict) -> dict:
+        """The value of every sheet option (its default where ``options`` does not give it)."""
+        return {o.name: options.get(o.name, o.default) for o in self.options if o.sheet}
 
     def instructive(self, dims: Dims, params: Params, options: dict | None = None) -> bool:
         """The exercise's ``accept`` test of fresh numbers (True when it has none)."""
@@ -126,7 +139,8 @@ class Exercise:
     def build_sheet(self, resolved: Resolved, subtitle: str = "") -> Sheet:
         sheet = Sheet(title=f"{self.name}: {self.title}", subtitle=subtitle,
                       source=self.source.line() if self.source is not None else "",
-                      params=resolved.params, specs={g.name: g for g in self.givens}, dims=resolved.dims)
+                      params=resolved.params, specs={g.name: g for g in self.givens}, dims=resolved.dims,
+                      settings=self.sheet_settings(resolved.options))
         self.layout(sheet, resolved.dims, resolved.params, **self.option_kwargs(resolved.options))
         sheet.finish()
         return sheet

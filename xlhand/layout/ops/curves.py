@@ -46,7 +46,8 @@ def loss_curve(s: Sheet, name: str, losses: Sequence[Block], *, at: Position | N
     iteration, y: the loss), fed by the sheet's own cells so it follows every edit.
     Returns (the row, the chart)."""
     if any(L.shape != (1, 1) for L in losses):
-        raise ShapeError(f"{name}: every loss must be 1x1, not {', '.join(f'{L.name} {shape_text(L)}' for L in losses)}")
+        shapes = ", ".join(f"{L.name} {shape_text(L)}" for L in losses)
+        raise ShapeError(f"{name}: every loss must be 1x1, not {shapes}")
     row = s.add(name, (1, len(losses)), at or s.below_all(), "output",
                 label or f"{name}: L of iterations 1…{len(losses)}",
                 formula=lambda i, j: losses[j].cell(0, 0))

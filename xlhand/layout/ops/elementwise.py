@@ -78,7 +78,8 @@ def relu_backward(s: Sheet, name: str, dA: Block, Z: Block, **kw) -> Block:
 def sgd_step(s: Sheet, name: str, W: Block, dW: Block, lr: Block, **kw) -> Block:
     """One step of gradient descent: ``W − lr·dW``."""
     if W.shape != dW.shape:
-        raise ShapeError(f"{name}: {W.name} {shape_text(W)} and its gradient {dW.name} {shape_text(dW)} differ in shape")
+        raise ShapeError(f"{name}: {W.name} {shape_text(W)} and its gradient {dW.name} {shape_text(dW)} "
+                         "differ in shape")
     if kw.get("label") is None:
         kw.pop("label", None)
     return elementwise(s, name, lambda w, g: f"{w}-{absolute(lr)}*{g}", [W, dW], role=kw.pop("role", "output"),

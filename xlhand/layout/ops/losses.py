@@ -13,7 +13,8 @@ def cross_entropy(s: Sheet, name: str, Y: Block, P: Block, *, at: Position | Non
                   label: str | None = None) -> Block:
     """``L = −Σ Y ⊙ ln P`` over every entry (classes and samples): one cell, every term written out."""
     if Y.shape != P.shape:
-        raise ShapeError(f"{name}: targets {Y.name} {shape_text(Y)} and probabilities {P.name} {shape_text(P)} differ in shape")
+        raise ShapeError(f"{name}: targets {Y.name} {shape_text(Y)} and probabilities {P.name} {shape_text(P)} "
+                         "differ in shape")
     terms = lambda: [f"{y}*{fx.ln(q)}" for y, q in zip(Y.cells(), P.cells())]  # noqa: E731 - addresses come last
     return s.add(name, (1, 1), at or s.right_of(Y), "output", label or f"{name} = −Σ {Y.name} ⊙ ln {P.name}",
                  formula=lambda i, j: f"-({fx.total(terms())})")

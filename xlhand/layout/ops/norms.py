@@ -3,8 +3,11 @@ the future masked for a decoder), LayerNorm over each column (with or without ga
 RMSNorm over each row."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from xlhand.errors import XlhandError
 from xlhand.layout import fx
 from xlhand.layout.blocks import Block
 from xlhand.layout.sheet import Sheet, ShapeError
@@ -17,32 +20,37 @@ MASKS = (None, "causal")
 
 
 # --- softmax ---------------------------------------------------------------------------------------
+EXP_LIMIT = 1e6  # beyond this an e^x no longer reads (and soon overflows): the max shift is needed
+
+
 def softmax(s: Sheet, name: str, Z: Block, *, direction: str = "right", mask: str | None = None,
             at: Position | None = None, role: str = "computed", label: str | None = None) -> Block:
-    """Softmax over each column of Z, shown by hand: each column's largest entry in the row under Z
-    (marked max), ``e^(Z − max)``, its column sums in the row under those (Σ), then
-    ``e^(Z − max) / Σ``. The exponentials stand right of Z (or at ``at``) and the probabilities
-    right of them, with arrows; with ``direction="down"``, for a sheet that must stay narrow, each
-    stands under the one before, in Z's columns.
+    """Softmax over each column of Z, as the walkthrough works it: raise each score to ``e^z``, sum
+    each column into a total Σ (the row under the exponentials), divide each ``e^z`` by its Σ. The
+    exponentials stand right of Z (or at ``at``) and the probabilities right of them, with arrows;
+    with ``direction="down"``, for a sheet that must stay narrow, each stands under the one before,
+    in Z's columns.
 
-    Subtracting the column's maximum leaves the softmax unchanged (it cancels in the division) and
-    keeps EXP from overflowing for any score a user may type (``EXP(800)`` is #NUM! in a spreadsheet).
+    On a sheet built with the option ``stable`` (``--opt stable=true``), each column's largest entry
+    comes first, in the row under Z (marked max), and the exponentials are ``e^(z − max)``: the
+    softmax is the same (the shift cancels in the division) and no score overflows. Without it, a
+    score whose ``e^z`` is beyond 1e6 is refused, naming that option (``EXP(800)`` is #NUM! in a
+    spreadsheet, and a six-digit e^z no longer reads).
 
     ``mask="causal"`` masks the future, as a decoder attends (Z's row j = key j, column i = query i,
     as :func:`~xlhand.layout.ops.attention.scores` makes them): a key after its query (j > i) gets
-    weight 0. The math adds −1e9 to those scores, and e^(−1e9 − max) is exactly 0: the sheet writes
-    the 0 it becomes (a score of −1e9 does not fit a cell), so the masked triangle is visible, and
-    each column's max is over its allowed keys.
+    weight 0. The math adds −1e9 to those scores, and e^(−1e9) is exactly 0: the sheet writes the 0
+    it becomes (a score of −1e9 does not fit a cell), so the masked triangle is visible.
     """
     if direction not in DIRECTIONS or mask not in MASKS:
         raise ShapeError(f"{name}: softmax direction {direction!r}, mask {mask!r}: expected one of "
                          f"{DIRECTIONS} and one of {MASKS}")
     future = np.tri(Z.rows, Z.cols, -1, dtype=bool) if mask else np.zeros(Z.shape, dtype=bool)
-    top = _column_max(s, name, Z, future)
-    exps = _exponentials(s, name, Z, top, future, at=s.below(top) if direction == "down" else at,
+    top = _column_max(s, name, Z, future) if s.settings.get("stable") else None
+    exps = _exponentials(s, name, Z, top, future, at=s.below(top or Z) if direction == "down" else at,
                          masked=mask is not None)
     sums = col_sums(s, f"{name}_sum", exps, at=s.adjoining(exps),
-                    expect=lambda v: _exp_shifted(Z, future, v).sum(axis=0, keepdims=True))
+                    expect=lambda v: _exp_of(s, Z, future, top is not None, v).sum(axis=0, keepdims=True))
     label = label or f"{name} = softmax({Z.name})" + (", causal" if mask else "")
     probs = s.add(name, Z.shape, s.below(sums) if direction == "down" else s.right_of(exps), role, label,
                   formula=lambda i, j: fx.div(exps.cell(i, j), sums.cell(0, j)))
@@ -62,22 +70,36 @@ def _column_max(s: Sheet, name: str, Z: Block, future: np.ndarray) -> Block:
                  expect=lambda v: np.where(future, -np.inf, value_of(Z)(v)).max(axis=0, keepdims=True))
 
 
-def _exponentials(s: Sheet, name: str, Z: Block, top: Block, future: np.ndarray, *, at: Position | None,
-                  masked: bool) -> Block:
-    """``e^(Z − max)``, 0 where the mask shuts a score, right of Z (with an arrow) unless ``at`` says."""
+def _exponentials(s: Sheet, name: str, Z: Block, top: Block | None, future: np.ndarray, *,
+                  at: Position | None, masked: bool) -> Block:
+    """``e^z`` (``e^(z − max)`` after a max row ``top``), 0 where the mask shuts a score, right of Z
+    (with an arrow) unless ``at`` says."""
+    def power(i: int, j: int) -> str:
+        return Z.cell(i, j) if top is None else fx.sub(Z.cell(i, j), top.cell(0, j))
+
     right = s.right_of(Z)
-    exps = s.add(f"{name}_exp", Z.shape, at or right, "computed",
-                 f"e^({Z.name} − max)" + (", future 0" if masked else ""),
-                 formula=lambda i, j: "0" if future[i, j] else fx.exp(fx.sub(Z.cell(i, j), top.cell(0, j))),
-                 expect=lambda v: _exp_shifted(Z, future, v))
+    exponent = Z.name if top is None else f"({Z.name} − max)"
+    exps = s.add(f"{name}_exp", Z.shape, at or right, "computed", f"e^{exponent}" + (", future 0" if masked else ""),
+                 formula=lambda i, j: "0" if future[i, j] else fx.exp(power(i, j)),
+                 expect=lambda v: _exp_of(s, Z, future, top is not None, v))
     if (at or right) == right:
         s.arrow(Z, exps)
     return exps
 
 
-def _exp_shifted(Z: Block, future: np.ndarray, v: dict) -> np.ndarray:
+def _exp_of(s: Sheet, Z: Block, future: np.ndarray, shifted: bool, v: dict) -> np.ndarray:
+    """NumPy's e^z (or e^(z − max)) of the allowed scores; a score whose e^z is beyond
+    :data:`EXP_LIMIT` is refused, naming the option that shifts it."""
     z = np.where(future, -np.inf, value_of(Z)(v))
-    return np.exp(z - z.max(axis=0, keepdims=True))
+    if shifted:
+        return np.exp(z - z.max(axis=0, keepdims=True))
+    largest = float(z.max())
+    if largest > math.log(EXP_LIMIT):
+        exercise = s.title.split(":")[0]
+        raise XlhandError(f"{exercise}: not written: the softmax of {Z.name} needs e^{largest:g}, beyond "
+                          f"{EXP_LIMIT:g} (too large to read, or an overflow); build with --opt stable=true "
+                          "to subtract each column's max first")
+    return np.exp(z)
 
 
 # --- LayerNorm -------------------------------------------------------------------------------------

@@ -22,8 +22,8 @@ def flow(s: Sheet, items, *, width: int | None = None, gap: int = GAP, row_gap: 
     first item does not move; an item wider than ``width`` has a row of its own. Returns a group of
     them all.
 
-    By default the rows are as wide as the page the sheet will likely print on (:func:`~xlhand.layout.paper.page_columns`),
-    so that time steps, heads or iterations print as bands of whole pages instead of one strip many
+    By default the rows are as wide as the page the sheet will likely print on
+    (:func:`~xlhand.layout.paper.page_columns`), so that time steps, heads or iterations print as bands of whole pages instead of one strip many
     pages wide: items that fit in the width of a landscape page stand in one row; more wrap into
     rows as wide as a portrait page, which print whole in either orientation, or as wide as a
     landscape page when one item is wider than a portrait page. On a sheet that already holds a
