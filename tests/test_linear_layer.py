@@ -130,3 +130,17 @@ def test_a_missing_weight_without_an_equation_is_refused(tmp_path):
 def test_too_many_items_are_refused(tmp_path):
     line = rejected_build(tmp_path, "linear-layer", "--set", "items=11")
     assert "'items'" in line and "1..10" in line
+
+
+@pytest.mark.libreoffice
+def test_new_structures_agree_in_libreoffice(tmp_path):
+    """LibreOffice recalculates the new structures (one soffice call) and agrees with NumPy."""
+    from support import assert_report_ok, build
+    from xlhand.check import check_file
+    from xlhand.engines import libreoffice
+    if libreoffice.soffice() is None:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    built = [build(tmp_path, "linear-layer", f"case{i}.xlsx", **kw) for i, kw in enumerate([dict(sets={"items": 7}, seed=3), dict(sets={"items": 4}, seed=3, student=True)])]
+    converted = libreoffice.recalculate(built, tmp_path / "recalculated")
+    for path in built:
+        assert_report_ok(check_file(path, engine="saved", recalculated=converted[path]), f"{path.name} (LibreOffice)")

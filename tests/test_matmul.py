@@ -203,3 +203,17 @@ def test_bad_single_products_are_refused(tmp_path, values, words):
 def test_a_bad_product_shape_is_refused(tmp_path):
     line = rejected_build(tmp_path, "matmul", "--set", "k=9")
     assert "'k'" in line and "1..6" in line
+
+
+@pytest.mark.libreoffice
+def test_new_structures_agree_in_libreoffice(tmp_path):
+    """LibreOffice recalculates the new structures (one soffice call) and agrees with NumPy."""
+    from support import assert_report_ok, build
+    from xlhand.check import check_file
+    from xlhand.engines import libreoffice
+    if libreoffice.soffice() is None:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    built = [build(tmp_path, "matmul", f"case{i}.xlsx", **kw) for i, kw in enumerate([dict(), dict(sets={"singles": 8, "m": 3, "k": 1, "n": 4}, seed=5), dict(student=True)])]
+    converted = libreoffice.recalculate(built, tmp_path / "recalculated")
+    for path in built:
+        assert_report_ok(check_file(path, engine="saved", recalculated=converted[path]), f"{path.name} (LibreOffice)")

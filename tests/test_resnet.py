@@ -203,3 +203,17 @@ def test_no_head_targets_have_the_width_of_the_stream(tmp_path):
 def test_a_bad_hidden_size_is_refused(tmp_path):
     line = rejected_build(tmp_path, "resnet", "--set", "h2=0")
     assert "'h2'" in line
+
+
+@pytest.mark.libreoffice
+def test_new_structures_agree_in_libreoffice(tmp_path):
+    """LibreOffice recalculates the new structures (one soffice call) and agrees with NumPy."""
+    from support import assert_report_ok, build
+    from xlhand.check import check_file
+    from xlhand.engines import libreoffice
+    if libreoffice.soffice() is None:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    built = [build(tmp_path, "resnet", f"case{i}.xlsx", **kw) for i, kw in enumerate([dict(size="medium", sets={"h1": 2, "h2": 4}, seed=1, options={"head": "none", "last_act": "softmax"})])]
+    converted = libreoffice.recalculate(built, tmp_path / "recalculated")
+    for path in built:
+        assert_report_ok(check_file(path, engine="saved", recalculated=converted[path]), f"{path.name} (LibreOffice)")

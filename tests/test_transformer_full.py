@@ -237,3 +237,17 @@ def test_bad_decoder_dims_are_refused(tmp_path, dim, value):
 def test_an_unknown_mask_is_refused(tmp_path):
     line = rejected_build(tmp_path, "transformer-full", "--opt", "mask=-99")
     assert "'mask'" in line and "inf" in line and "value" in line
+
+
+@pytest.mark.libreoffice
+def test_new_structures_agree_in_libreoffice(tmp_path):
+    """LibreOffice recalculates the new structures (one soffice call) and agrees with NumPy."""
+    from support import assert_report_ok, build
+    from xlhand.check import check_file
+    from xlhand.engines import libreoffice
+    if libreoffice.soffice() is None:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    built = [build(tmp_path, "transformer-full", f"case{i}.xlsx", **kw) for i, kw in enumerate([dict(sets=OWN_DECODER, seed=1, options={"mask": "inf"}), dict(sets=OWN_DECODER, seed=1, options={"mask": "value"})])]
+    converted = libreoffice.recalculate(built, tmp_path / "recalculated")
+    for path in built:
+        assert_report_ok(check_file(path, engine="saved", recalculated=converted[path]), f"{path.name} (LibreOffice)")
