@@ -579,7 +579,7 @@ def _ref(cell) -> str:
 
 EXERCISE = Exercise(
     name="matmul",
-    title="Matrix products: single products of any shape, then chains, with inverse items",
+    title="Matrix products, single and chained, with inverse items",
     dims={"items": "chain drills on the sheet", "singles": "single products on the sheet (before the chains)",
           "m": "rows of A and C in a single product", "k": "columns of A, rows of B in a single product",
           "n": "columns of B and C in a single product"},
