@@ -1,6 +1,7 @@
 """resnet: the reference against the math written again (rows as samples, a loop over the blocks) and
 its gradients against finite differences of that forward pass; the default numbers' facts; both head
-activations building and verifying; bad input refused."""
+activations building and verifying; a hidden size per block; a network with no head (the
+activation of the last block's output); bad input refused."""
 from __future__ import annotations
 
 import numpy as np
@@ -14,20 +15,22 @@ from xlhand.model.resolve import resolve
 EX = catalog.get("resnet")
 
 
-def forward(p, X, shortcut: bool, act: str):
-    """The loss ½‖Y − T‖² of the network, one sample a row (the transposed convention)."""
+def forward(p, X, shortcut: bool, act: str, head: bool = True):
+    """The loss ½‖Y − T‖² of the network, one sample a row (the transposed convention); without
+    ``head`` the last block's output itself goes into the activation."""
     x = X.T
     for Wa, ba, Wb, bb in zip(p.Wa, p.ba, p.Wb, p.bb):
         z = np.maximum(x @ Wa.T + ba.T, 0)
         f = z @ Wb.T + bb.T
         x = np.maximum(x + f if shortcut else f, 0)
-    logits = x @ p.Wout.T + p.bout.T
+    logits = x @ p.Wout.T + p.bout.T if head else x
     if act == "softmax":
         e = np.exp(logits - logits.max(axis=1, keepdims=True))
         y = e / e.sum(axis=1, keepdims=True)
     else:
         y = 1 / (1 + np.exp(-logits))
-    return y.T, 0.5 * ((y.T - p.T) ** 2).sum()
+    T = p.T if head else p.Td
+    return y.T, 0.5 * ((y.T - T) ** 2).sum()
 
 
 def real_numbers(d, seed):
@@ -35,13 +38,22 @@ def real_numbers(d, seed):
     differences would straddle the kink."""
     rng = np.random.default_rng(seed)
     n = lambda *shape: rng.normal(size=shape)  # noqa: E731
-    return Params(X=n(d.d, d.batch), Wa=n(d.blocks, d.hidden, d.d), ba=n(d.blocks, d.hidden, 1),
-                  Wb=0.5 * n(d.blocks, d.d, d.hidden), bb=n(d.blocks, d.d, 1), Wout=0.5 * n(d.n_out, d.d),
-                  bout=n(d.n_out, 1), T=rng.integers(0, 2, size=(d.n_out, d.batch)).astype(float))
+    hs = [d[f"h{l}"] for l in range(1, d.blocks + 1)]
+    return Params(X=n(d.d, d.batch), Wa=[n(h, d.d) for h in hs], ba=[n(h, 1) for h in hs],
+                  Wb=[0.5 * n(d.d, h) for h in hs], bb=[n(d.d, 1) for h in hs], Wout=0.5 * n(d.n_out, d.d),
+                  bout=n(d.n_out, 1), T=rng.integers(0, 2, size=(d.n_out, d.batch)).astype(float),
+                  Td=rng.integers(0, 2, size=(d.d, d.batch)).astype(float))
+
+
+def sizes(d, blocks, hidden, batch, n_out):
+    hs = list(hidden) if isinstance(hidden, tuple) else [hidden] * blocks
+    hs += [1] * (4 - len(hs))
+    return dict(d=d, blocks=blocks, batch=batch, n_out=n_out, **{f"h{l}": h for l, h in enumerate(hs, start=1)})
 
 
 SIZES = [EX.presets["small"], EX.presets["medium"], EX.presets["large"],
-         dict(d=3, blocks=2, hidden=2, batch=3, n_out=2), dict(d=1, blocks=4, hidden=1, batch=2, n_out=1)]
+         sizes(d=3, blocks=2, hidden=2, batch=3, n_out=2), sizes(d=1, blocks=4, hidden=1, batch=2, n_out=1),
+         sizes(d=3, blocks=3, hidden=(2, 5, 1), batch=2, n_out=2), sizes(d=2, blocks=4, hidden=(1, 3, 2, 4), batch=1, n_out=1)]
 
 
 @pytest.mark.parametrize("last_act", ["sigmoid", "softmax"])
@@ -106,7 +118,7 @@ def test_an_unknown_head_is_refused(tmp_path, bad):
 
 def test_a_weight_of_the_wrong_shape_is_refused(tmp_path):
     line = rejected_build(tmp_path, "resnet", params={"values": {"Wb": [[[1, 2], [3, 4]]]}})
-    assert "'Wb'" in line and "1x4x3" in line
+    assert "'Wb'" in line and "4x3" in line
 
 
 def test_stacked_weights_give_one_block_per_residual_block():
@@ -114,3 +126,95 @@ def test_stacked_weights_give_one_block_per_residual_block():
     assert Dims(r.dims).blocks == 3
     ref = EX.reference(r.dims, r.params)
     assert {f"S_{l}" for l in (1, 2, 3)} <= set(ref) and {f"dR_{l}" for l in (1, 2, 3)} <= set(ref)
+
+
+# --- a hidden size per block --------------------------------------------------------------------
+def test_each_block_has_its_own_hidden_size():
+    r = resolve(EX, size="large", sets={"h1": 2, "h2": 5, "h3": 1}, seed=4)
+    assert [m.shape for m in r.params.Wa] == [(2, 8), (5, 8), (1, 8)]
+    assert [m.shape for m in r.params.Wb] == [(8, 2), (8, 5), (8, 1)]
+    assert [m.shape for m in r.params.ba] == [(2, 1), (5, 1), (1, 1)]
+    ref = EX.reference(r.dims, r.params)
+    assert [ref[f"Z_{l}"].shape for l in (1, 2, 3)] == [(2, 4), (5, 4), (1, 4)]
+
+
+def test_equal_hidden_sizes_draw_the_numbers_they_drew_as_one_stack():
+    """A seed gives the same weights whether the blocks' hidden sizes are one dim or one dim each."""
+    from xlhand.model.params import bounded_rows
+    import zlib
+    r = resolve(EX, size="medium", seed=5)
+    for name in ("Wa", "Wb"):
+        g = EX.given(name)
+        shape = (2, 5, 6) if name == "Wa" else (2, 6, 5)
+        found = False
+        for draw in range(20):
+            rng = np.random.Generator(np.random.PCG64([5, draw, zlib.crc32(b"resnet"), zlib.crc32(name.encode())]))
+            old = bounded_rows(rng, rng.choice(np.array([-1, -0.5, 0, 0.5, 1]), size=shape), 1.5)
+            found |= all(np.array_equal(a, b) for a, b in zip(old, r.params[name]))
+        assert found, g.name
+
+
+@pytest.mark.parametrize("head", ["linear", "none"])
+def test_hidden_sizes_per_block_build_and_verify(tmp_path, head):
+    sets = {"h1": 2, "h2": 4}
+    path = build(tmp_path, "resnet", size="medium", sets=sets, seed=1,
+                 options={"head": head, "last_act": "softmax"})
+    assert_verified(path)
+
+
+# --- no head: the network ends in the activation of the last block's output ---------------------
+@pytest.mark.parametrize("last_act", ["sigmoid", "softmax"])
+@pytest.mark.parametrize("size", [sizes(d=3, blocks=2, hidden=(2, 4), batch=2, n_out=1),
+                                  sizes(d=4, blocks=1, hidden=3, batch=1, n_out=2)], ids=str)
+def test_no_head_against_the_math_and_finite_differences(size, last_act):
+    d = Dims(size)
+    p = real_numbers(d, 7)
+    ref = EX.reference(d, p, last_act=last_act, head="none")
+    assert "Zout" not in ref and "Zpout" not in ref
+    for shortcut, y, loss, dx in ((True, "Y", "L", "dX_res"), (False, "Yp", "Lp", "dX_plain")):
+        Y, L = forward(p, p.X, shortcut, last_act, head=False)
+        np.testing.assert_allclose(ref[y], Y, rtol=1e-12)
+        assert ref[loss] == pytest.approx(L, rel=1e-12)
+        numeric = finite_difference(lambda X: forward(p, X, shortcut, last_act, head=False)[1], p.X)
+        np.testing.assert_allclose(ref[dx], numeric, atol=1e-7)
+    if last_act == "softmax":
+        np.testing.assert_allclose(ref["Y"].sum(axis=0), 1, rtol=1e-12)
+        e = np.exp(ref[f"R_{d.blocks}"])
+        np.testing.assert_allclose(ref["Y"], e / e.sum(axis=0), rtol=1e-12)
+
+
+def test_no_head_builds_and_verifies(tmp_path):
+    path = build(tmp_path, "resnet", options={"head": "none", "last_act": "softmax"})
+    assert_verified(path)
+    wb = __import__("openpyxl").load_workbook(path)
+    names = set(wb.defined_names)
+    assert "x_Zout" not in names and "x_WoutT" not in names and "x_dR_1" in names and "x_Wout" in names
+
+
+def test_an_unknown_head_option_is_refused(tmp_path):
+    line = rejected_build(tmp_path, "resnet", "--opt", "head=conv")
+    assert "'head'" in line and "linear" in line and "none" in line
+
+
+def test_no_head_targets_have_the_width_of_the_stream(tmp_path):
+    line = rejected_build(tmp_path, "resnet", "--opt", "head=none", params={"values": {"Td": [1, 0]}})
+    assert "'Td'" in line and "4x1" in line
+
+
+def test_a_bad_hidden_size_is_refused(tmp_path):
+    line = rejected_build(tmp_path, "resnet", "--set", "h2=0")
+    assert "'h2'" in line
+
+
+@pytest.mark.libreoffice
+def test_new_structures_agree_in_libreoffice(tmp_path):
+    """LibreOffice recalculates the new structures (one soffice call) and agrees with NumPy."""
+    from support import assert_report_ok, build
+    from xlhand.check import check_file
+    from xlhand.engines import libreoffice
+    if libreoffice.soffice() is None:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    built = [build(tmp_path, "resnet", f"case{i}.xlsx", **kw) for i, kw in enumerate([dict(size="medium", sets={"h1": 2, "h2": 4}, seed=1, options={"head": "none", "last_act": "softmax"})])]
+    converted = libreoffice.recalculate(built, tmp_path / "recalculated")
+    for path in built:
+        assert_report_ok(check_file(path, engine="saved", recalculated=converted[path]), f"{path.name} (LibreOffice)")

@@ -5,12 +5,19 @@ R_0 = X: Z_l = ReLU(Wa_l·R_{l−1} + ba_l); the branch F_l = Wb_l·Z_l + bb_l; 
 (= R_{l−1} + Wb_l·Z_l + bb_l: the shortcut written as a visible identity I against a copy of R_{l−1},
 one more product); R_l = ReLU(S_l); head Zout = Wout·R_L + bout, Y = σ(Zout) (option last_act:
 softmax over each column; a one-class softmax is constantly 1, so with n_out = 1 the head is σ
-whatever the option).
+whatever the option). Option head: none drops Wout and bout: Y = last_act(R_L), the network ends in
+the activation of the last block's output, against the targets Td (d×batch) instead of T
+(n_out×batch). The core's givens depend on dims only, so every workbook holds T, Td, Wout and
+bout: the ones the option leaves out stand at the bottom, marked "not used".
+Hidden sizes: block l has its own hidden size, the dim h<l> (h1, …, h4, one per possible block;
+dims h<l> with l > blocks are unused), so Wa_l is h<l>×d and Wb_l is d×h<l>. Wa, ba, Wb, bb are
+lists of matrices, one per block (a ragged stack).
 Plain network, the same weights without the shortcut, H_0 = X: Zp_l = ReLU(Wa_l·H_{l−1} + ba_l);
-Fp_l = Wb_l·Zp_l + bb_l; H_l = ReLU(Fp_l); head Zpout = Wout·H_L + bout, Yp = σ(Zpout).
-Loss L = ½‖Y − T‖² (summed over outputs and samples), dY = Y − T; σ: dZout = dY ⊙ Y ⊙ (1 − Y);
+Fp_l = Wb_l·Zp_l + bb_l; H_l = ReLU(Fp_l); head Zpout = Wout·H_L + bout, Yp = σ(Zpout) (head: none:
+Yp = last_act(H_L)).
+Loss L = ½‖Y − T‖² (summed over outputs and samples), dY = Y − T (Td without a head); σ: dZout = dY ⊙ Y ⊙ (1 − Y);
 softmax: dZout = Y ⊙ (dY − Σ_k dY_k·Y_k) per column. Backward to the input, l = L…1:
-dR_L = Woutᵀ·dZout; dS_l = dR_l ⊙ [S_l > 0]; dZ_l = Wb_lᵀ·dS_l; dA_l = dZ_l ⊙ [Z_l > 0];
+dR_L = Woutᵀ·dZout (head: none: dR_L = dZout); dS_l = dR_l ⊙ [S_l > 0]; dZ_l = Wb_lᵀ·dS_l; dA_l = dZ_l ⊙ [Z_l > 0];
 through the branch dRf_l = Wa_lᵀ·dA_l; dR_{l−1} = I·dS_l + dRf_l (the shortcut hands dS_l on);
 dX_res = dR_0. The plain network the same way without the I·dS_l term (every path to X passes a
 ReLU): dFp_l, dZp_l, dAp_l, dH_{l−1} = Wa_lᵀ·dAp_l; dX_plain = dH_0.
@@ -25,11 +32,30 @@ from xlhand.layout import fx, ops
 from xlhand.model.exercise import Exercise, Option, Source, STABLE_SOFTMAX
 from xlhand.model.npref import has_both_signs, relu, sigmoid, softmax_columns
 from xlhand.model.givens import Given
+from xlhand.model.makers import bounded_rows
+
+MAX_BLOCKS = 4
+HEADS = ("linear", "none")
+
+
+def hidden(d, l: int) -> int:
+    """Block l's hidden size: the dim h<l>."""
+    return int(d[f"h{l}"])
 
 
 def head_act(d, last_act: str) -> str:
     """The head's activation: softmax only over two or more outputs."""
     return "softmax" if last_act == "softmax" and d.n_out > 1 else "sigmoid"
+
+
+def act_of(d, last_act: str, head: str) -> str:
+    """The output's activation: softmax only over two or more outputs (d of them without a head)."""
+    return head_act(d, last_act) if head == "linear" else ("softmax" if last_act == "softmax" and d.d > 1
+                                                            else "sigmoid")
+
+
+def targets(p, head: str):
+    return p.T if head == "linear" else p.Td
 
 
 def _head(Z, act):
@@ -42,8 +68,8 @@ def _head_backward(Y, dY, act):
     return dY * Y * (1 - Y)
 
 
-def reference(d, p, last_act="sigmoid"):
-    act = head_act(d, last_act)
+def reference(d, p, last_act="sigmoid", head="linear"):
+    act = act_of(d, last_act, head)
     Wa, ba, Wb, bb = ([np.asarray(m, dtype=float) for m in p[k]] for k in ("Wa", "ba", "Wb", "bb"))
     out = {}
     for net in ("res", "plain"):
@@ -58,17 +84,19 @@ def reference(d, p, last_act="sigmoid"):
             else:
                 out.update({f"Zp_{l}": z, f"Fp_{l}": f})
                 x = out[f"H_{l}"] = relu(f)
-        zout = p.Wout @ x + p.bout
-        y = _head(zout, act)
-        dy = y - p.T
-        dz = _head_backward(y, dy, act)
         tag = "" if net == "res" else "p"
-        out.update({f"Z{tag}out": zout, f"Y{tag}": y, f"L{tag}": 0.5 * np.sum(dy ** 2), f"dY{tag}": dy,
+        zout = p.Wout @ x + p.bout if head == "linear" else x
+        y = _head(zout, act)
+        dy = y - targets(p, head)
+        dz = _head_backward(y, dy, act)
+        if head == "linear":
+            out[f"Z{tag}out"] = zout
+        out.update({f"Y{tag}": y, f"L{tag}": 0.5 * np.sum(dy ** 2), f"dY{tag}": dy,
                     f"dZ{tag}out": dz})
         if act == "softmax":
             out[f"dYY{tag}"] = dy * y
             out[f"dYYs{tag}"] = (dy * y).sum(axis=0, keepdims=True)
-        dx = p.Wout.T @ dz
+        dx = p.Wout.T @ dz if head == "linear" else dz
         for l in range(d.blocks, 0, -1):
             if net == "res":
                 out[f"dR_{l}"] = dx
@@ -91,8 +119,8 @@ def reference(d, p, last_act="sigmoid"):
 
 
 # --- layout ------------------------------------------------------------------------------------
-def layout(s, d, p, last_act="sigmoid"):
-    act = head_act(d, last_act)
+def layout(s, d, p, last_act="sigmoid", head="linear"):
+    act = act_of(d, last_act, head)
     L = d.blocks
     with s.group() as residual:
         X = s.given("X", label="X = R_0")
@@ -104,17 +132,21 @@ def layout(s, d, p, last_act="sigmoid"):
                         f"S_{l} = I·R_{l - 1} + F_{l}, R_{l} = ReLU(S_{l})"):
                 Z = ops.linear_act(s, f"Z_{l}", fx.relu, ops.given_part(s, "Wa", l, d.d), R,
                                    ops.given_part(s, "ba", l, 1), label=f"Z_{l} = ReLU(·)")
-                F = ops.matmul_parts(s, f"F_{l}", [ops.given_part(s, "Wb", l, d.hidden)], Z,
+                F = ops.matmul_parts(s, f"F_{l}", [ops.given_part(s, "Wb", l, hidden(d, l))], Z,
                                      ops.given_part(s, "bb", l, 1), label=f"F_{l} = Wb·Z + bb")
                 S = ops.shortcut(s, f"S_{l}", R, F, identity=f"I_{l}", copy_name=f"Rs_{l}",
                                  label=f"S_{l} = I·R_{l - 1} + F_{l}")
                 R = _relu_below(s, f"R_{l}", S)
             forward.append((Z, F, S, R))
-        _, loss = _head_and_loss(s, "", R, act, residual=True)
-        with s.step("Backward, residual: dR = Woutᵀ·dZout; per block dS, dZ = Wbᵀ·dS, dA, dRf = Waᵀ·dA, "
-                    "dR_{l−1} = I·dS + dRf (I hands dS on)"):
-            dR = ops.matmul_parts(s, f"dR_{L}", [ops.transposed_part(s, "WoutT", s.blocks["Wout"])], loss["dZout"],
-                                  role="gradient", label=f"{_top('dR', L)} = Woutᵀ·dZout")
+        _, loss = _head_and_loss(s, "", R, act, residual=True, head=head)
+        with s.step(f"Backward, residual: dR = {'Woutᵀ·dZout' if head == 'linear' else 'dZout (no head)'}; "
+                    "per block dS, dZ = Wbᵀ·dS, dA, dRf = Waᵀ·dA, dR_{l−1} = I·dS + dRf (I hands dS on)"):
+            if head == "linear":
+                dR = ops.matmul_parts(s, f"dR_{L}", [ops.transposed_part(s, "WoutT", s.blocks["Wout"])],
+                                      loss["dZout"], role="gradient", label=f"{_top('dR', L)} = Woutᵀ·dZout")
+            else:
+                dR = ops.carry(s, f"dR_{L}", loss["dZout"], at=s.below(loss["dZout"]), role="gradient",
+                               label=f"{_top('dR', L)} = dZout")
             backward = {}
             for l in range(L, 0, -1):
                 Z, F, S, _ = forward[l - 1]
@@ -144,11 +176,15 @@ def layout(s, d, p, last_act="sigmoid"):
             H = ops.relu(s, f"H_{l}", Fp, at=ops.level(R, H), label=f"H_{l} = ReLU(Fp_{l})")
             s.arrow(Fp, H)
         plain.append((Zp, Fp, H))
-    _, ploss = _head_and_loss(s, "p", H, act, residual=False, level_with=loss)
-    with s.step("Backward, plain: dH = Woutᵀ·dZpout; per block dFp, dZp = Wbᵀ·dFp, dAp, "
-                "dH_{l−1} = Waᵀ·dAp (every path passes a ReLU)"):
-        dH = ops.linear_parts(s, f"dH_{L}", [s.blocks["WoutT"]], ploss["dZpout"], role="gradient",
-                              label=f"{_top('dH', L)} = Woutᵀ·dZpout")
+    _, ploss = _head_and_loss(s, "p", H, act, residual=False, level_with=loss, head=head)
+    with s.step(f"Backward, plain: dH = {'Woutᵀ·dZpout' if head == 'linear' else 'dZpout (no head)'}; "
+                "per block dFp, dZp = Wbᵀ·dFp, dAp, dH_{l−1} = Waᵀ·dAp (every path passes a ReLU)"):
+        if head == "linear":
+            dH = ops.linear_parts(s, f"dH_{L}", [s.blocks["WoutT"]], ploss["dZpout"], role="gradient",
+                                  label=f"{_top('dH', L)} = Woutᵀ·dZpout")
+        else:
+            dH = ops.carry(s, f"dH_{L}", ploss["dZpout"], at=s.below(ploss["dZpout"]), role="gradient",
+                           label=f"{_top('dH', L)} = dZpout")
         for l in range(L, 0, -1):
             Zp, Fp, _ = plain[l - 1]
             dS, dRf, dR = backward[l]
@@ -159,7 +195,13 @@ def layout(s, d, p, last_act="sigmoid"):
             name = "dX_plain" if l == 1 else f"dH_{l - 1}"
             dH = ops.linear_parts(s, name, [s.blocks[f"Wa_{l}T"]], dAp, role="output" if l == 1 else "gradient",
                                   label=f"{name} = Waᵀ·dAp")
-    if act == "sigmoid" and last_act == "softmax":
+    # every given stands on the sheet: those the option leaves out at the bottom, marked
+    unused = ["Td"] if head == "linear" else ["T", "Wout", "bout"]
+    first = left = s.given(unused[0], at=s.below_all(), label=unused[0])
+    for name in unused[1:]:
+        left = s.given(name, at=s.right_of(left), label=name)
+    s.note_right(left, f"not used (head: {head})")
+    if act == "sigmoid" and last_act == "softmax" and head == "linear":
         s.note_below(s.blocks["dX_plain"], "n_out = 1: a softmax over one output is always 1, so the head is σ")
 
 
@@ -181,30 +223,36 @@ def _mask_below(s, name, d, Z):
     return ops.relu_backward(s, name, d, Z, at=s.below(d), label=f"{name} = {short(d.name)}⊙[{short(Z.name)}>0]")
 
 
-def _head_and_loss(s, tag, R, act, *, residual, level_with=None):
+def _head_and_loss(s, tag, R, act, *, residual, level_with=None, head="linear"):
     """Head, loss and the head's gradient of one network (``tag`` "" or "p"); the plain network's
     loss blocks stand level with the residual network's (``level_with``)."""
     net = "residual" if residual else "plain"
     src = R.name
-    with s.step(f"Head, {net}: Z{tag}out = Wout·{src} + bout, Y{tag} = "
-                + (f"softmax(Z{tag}out) over each column" if act == "softmax" else f"σ(Z{tag}out)")):
-        Zout = ops.linear(s, f"Z{tag}out", "Wout" if residual else s.blocks["Wout"], R,
-                          "bout" if residual else s.blocks["bout"], label=f"Z{tag}out = Wout·{src}+b")
+    top = f"Z{tag}out" if head == "linear" else src
+    with s.step((f"Head, {net}: Z{tag}out = Wout·{src} + bout, " if head == "linear"
+                 else f"Output, {net}, no head: ") + f"Y{tag} = "
+                + (f"softmax({top}) over each column" if act == "softmax" else f"σ({top})")):
+        if head == "linear":
+            Zout = ops.linear(s, f"Z{tag}out", "Wout" if residual else s.blocks["Wout"], R,
+                              "bout" if residual else s.blocks["bout"], label=f"Z{tag}out = Wout·{src}+b")
+        else:
+            Zout = R
         if act == "softmax":
             Y = ops.softmax(s, f"Y{tag}", Zout, at=s.below(Zout, gap=2), role="output")
         else:
             Y = ops.sigmoid(s, f"Y{tag}", Zout, at=s.below(Zout), role="output")
             s.arrow(Zout, Y)
-    with s.step(f"Loss, {net}: L{tag} = ½‖Y{tag} − T‖², dY{tag} = Y{tag} − T, dZ{tag}out = "
+    target = "T" if head == "linear" else "Td"
+    with s.step(f"Loss, {net}: L{tag} = ½‖Y{tag} − {target}‖², dY{tag} = Y{tag} − {target}, dZ{tag}out = "
                 + (f"Y{tag} ⊙ (dY{tag} − Σ dY{tag}⊙Y{tag})" if act == "softmax"
                    else f"dY{tag} ⊙ Y{tag} ⊙ (1 − Y{tag})")):
-        T = s.given("T", at=s.below(Y), label="T (targets)") if residual else s.blocks["T"]
+        T = s.given(target, at=s.below(Y), label=f"{target} (targets)") if residual else s.blocks[target]
         anchor = T if residual else None
         loss_at = s.below(anchor) if residual else ops.level(level_with["L"], Y)
-        Lb = s.add(f"L{tag}", (1, 1), loss_at, "output", f"L{tag} = ½Σ(Y{tag} − T)²",
+        Lb = s.add(f"L{tag}", (1, 1), loss_at, "output", f"L{tag} = ½Σ(Y{tag} − {target})²",
                    formula=lambda i, j: f"{fx.sumproduct(f'{Y.range()}-{T.range()}', f'{Y.range()}-{T.range()}')}/2")
         dY = ops.elementwise(s, f"dY{tag}", fx.sub, [Y, T], at=s.below(Lb), role="gradient",
-                             label=f"dY{tag} = Y{tag} − T")
+                             label=f"dY{tag} = Y{tag} − {target}")
         if act == "softmax":
             prod = ops.elementwise(s, f"dYY{tag}", lambda a, b: f"{a}*{b}", [dY, Y], at=s.below(dY),
                                    role="gradient", label=f"dY{tag} ⊙ Y{tag}")
@@ -219,15 +267,15 @@ def _head_and_loss(s, tag, R, act, *, residual, level_with=None):
 
 
 # --- numbers -----------------------------------------------------------------------------------
-def instructive(d, p, last_act="sigmoid") -> bool:
+def instructive(d, p, last_act="sigmoid", head="linear") -> bool:
     """Each ReLU of the residual network (two or more units) both passes and shuts something, neither
     head saturates, and the gradient reaching X differs between the two networks (the shortcut matters)."""
-    ref = reference(d, p, last_act)
+    ref = reference(d, p, last_act, head)
     for l in range(1, d.blocks + 1):
         S = ref[f"S_{l}"]
         if not (_passes_and_shuts(ref[f"Z_{l}"]) and (S.shape[0] < 2 or has_both_signs(S))):
             return False
-    for key in ("Zout", "Zpout"):
+    for key in ("Zout", "Zpout") if head == "linear" else ("R_%d" % d.blocks, "H_%d" % d.blocks):
         if np.abs(ref[key]).max() > 3:
             return False
     return bool(np.abs(ref["dX_res"] - ref["dX_plain"]).max() > 0.02 and np.abs(ref["dX_res"]).max() > 0.02)
@@ -243,16 +291,17 @@ def _biases(dims, p) -> tuple[np.ndarray, np.ndarray]:
     pre-activation and each unit of S_l, averaged over the samples, land on whole numbers in −1…2,
     units of both signs, so every ReLU both passes and shuts something however deep the stack. The
     centres are drawn from a generator seeded by X, Wa and Wb, so both givens make the same choice."""
-    Wa, Wb = (np.asarray(p[k], dtype=float) for k in ("Wa", "Wb"))
-    rng = np.random.default_rng(zlib.crc32(np.concatenate([np.ravel(p["X"]), Wa.ravel(), Wb.ravel()]).tobytes()))
+    Wa, Wb = ([np.asarray(m, dtype=float) for m in p[k]] for k in ("Wa", "Wb"))
+    rng = np.random.default_rng(zlib.crc32(np.concatenate([np.ravel(p["X"]), *(m.ravel() for m in Wa),
+                                                           *(m.ravel() for m in Wb)]).tobytes()))
     R, ba, bb = p["X"], [], []
     for l in range(dims.blocks):
         P = Wa[l] @ R
-        ba.append(_centres(rng, dims.hidden, dims) - np.round(P.mean(axis=1, keepdims=True)))
+        ba.append(_centres(rng, hidden(dims, l + 1), dims) - np.round(P.mean(axis=1, keepdims=True)))
         F = Wb[l] @ relu(P + ba[-1])
         bb.append(_centres(rng, dims.d, dims) - np.round((R + F).mean(axis=1, keepdims=True)))
         R = relu(R + F + bb[-1])
-    return np.array(ba), np.array(bb)
+    return ba, bb
 
 
 def _centres(rng, n, dims):
@@ -279,7 +328,7 @@ def _shortcut_bias(rng, size, dims, p):
 def _head_bias(rng, size, dims, p):
     """Chosen last: each output's score, averaged over the samples, near 0 (±0.5), so the head does
     not saturate however large the residual stream has grown."""
-    Wa, ba, Wb, bb = (np.asarray(p[k], dtype=float) for k in ("Wa", "ba", "Wb", "bb"))
+    Wa, ba, Wb, bb = ([np.asarray(m, dtype=float) for m in p[k]] for k in ("Wa", "ba", "Wb", "bb"))
     R = p["X"]
     for l in range(dims.blocks):
         R = relu(R + Wb[l] @ relu(Wa[l] @ R + ba[l]) + bb[l])
@@ -297,38 +346,71 @@ def _targets(rng, size, dims):
     return y
 
 
+def _per_block(*shape):
+    """A ragged stack: one matrix per block l = 1…blocks, its shape in dims (``"h"`` is block l's h<l>)."""
+    def items(d):
+        return {l: tuple(hidden(d, l) if s == "h" else int(d[s]) if isinstance(s, str) else s for s in shape)
+                for l in range(1, d.blocks + 1)}
+    return items
+
+
+def _block_weights(rng, items, dims):
+    """Halves in −1…1, each row's absolute sum at most 1.5 (entries set to 0 at random until it is),
+    so the residual stream stays readable through every block; drawn as one stack when every block
+    has the same hidden size (as before hidden sizes per block: the same seed, the same numbers)."""
+    grid = np.array([-1, -0.5, 0, 0.5, 1])
+    shapes = list(items.values())
+    if len(set(shapes)) == 1:
+        return list(bounded_rows(rng, rng.choice(grid, size=(len(shapes), *shapes[0])), 1.5))
+    return [bounded_rows(rng, rng.choice(grid, size=shape), 1.5) for shape in shapes]
+
+
+HIDDEN_DIMS = {f"h{l}": f"hidden units inside block {l} (used when blocks ≥ {l})" for l in range(1, MAX_BLOCKS + 1)}
+
+
+def _preset(d, blocks, hidden, batch, n_out):
+    return dict(d=d, blocks=blocks, **{h: hidden for h in HIDDEN_DIMS}, batch=batch, n_out=n_out)
+
+
 EXERCISE = Exercise(
     name="resnet",
     title="Residual blocks beside the plain network, forward and backward",
     source=Source(
         paper="He, Zhang, Ren & Sun (2016), Deep residual learning for image recognition, CVPR",
         walkthrough="Tom Yeh, AI by Hand (byhand.ai): ResNet"),
-    dims={"d": "features (width of the residual stream)", "blocks": "residual blocks L",
-          "hidden": "hidden units inside a block", "batch": "samples (columns)", "n_out": "outputs"},
+    dims={"d": "features (width of the residual stream)", "blocks": "residual blocks L", **HIDDEN_DIMS,
+          "batch": "samples (columns)", "n_out": "outputs of the head"},
     presets={
-        "small": dict(d=4, blocks=1, hidden=3, batch=1, n_out=1),
-        "medium": dict(d=6, blocks=2, hidden=5, batch=2, n_out=2),
-        "large": dict(d=8, blocks=3, hidden=6, batch=4, n_out=3),
+        "small": _preset(d=4, blocks=1, hidden=3, batch=1, n_out=1),
+        "medium": _preset(d=6, blocks=2, hidden=5, batch=2, n_out=2),
+        "large": _preset(d=8, blocks=3, hidden=6, batch=4, n_out=3),
     },
     # Fresh numbers: halves, every weight row's absolute sum bounded, so the residual stream stays
     # readable through every block and the head does not saturate.
     givens=[
         Given("X", ("d", "batch"), low=-2, high=2, describe="inputs, one sample a column"),
-        Given("Wa", ("blocks", "hidden", "d"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5,
-              describe="first layer of each block"),
-        Given("Wb", ("blocks", "d", "hidden"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5,
-              describe="second layer of each block"),
-        Given("ba", ("blocks", "hidden", 1), role="bias", derive=_block_bias),
-        Given("bb", ("blocks", "d", 1), role="bias", derive=_shortcut_bias),
-        Given("Wout", ("n_out", "d"), role="weight", low=-1, high=1, step=0.5, nonzero=True, row_sum=2),
-        Given("bout", ("n_out", 1), role="bias", derive=_head_bias),
-        Given("T", ("n_out", "batch"), role="target", make=_targets, describe="targets"),
+        Given("Wa", stack=_per_block("h", "d"), role="weight", make=_block_weights,
+              describe="first layer of each block (block l: h<l> × d)"),
+        Given("Wb", stack=_per_block("d", "h"), role="weight", make=_block_weights,
+              describe="second layer of each block (block l: d × h<l>)"),
+        Given("ba", stack=_per_block("h", 1), role="bias", derive=_block_bias),
+        Given("bb", stack=_per_block("d", 1), role="bias", derive=_shortcut_bias),
+        Given("Wout", ("n_out", "d"), role="weight", low=-1, high=1, step=0.5, nonzero=True, row_sum=2,
+              describe="the head (not used with head: none)"),
+        Given("bout", ("n_out", 1), role="bias", derive=_head_bias, describe="the head's bias (not used with head: none)"),
+        Given("T", ("n_out", "batch"), role="target", make=_targets, describe="targets of the head"),
+        Given("Td", ("d", "batch"), role="target", make=_targets,
+              describe="targets of the last block's output, used with head: none"),
     ],
     reference=reference,
     layout=layout,
     options=[Option("last_act", "sigmoid", ("sigmoid", "softmax"),
                     describe="the head's activation (σ for one output whatever this says)"),
-             STABLE_SOFTMAX],
-    limits={"d": (1, 16), "blocks": (1, 4), "hidden": (1, 16), "batch": (1, 8), "n_out": (1, 8)},
+             STABLE_SOFTMAX,
+             Option("head", "linear", HEADS,
+                    describe="linear: Zout = Wout·R_L + bout before last_act, against T; none: "
+                             "last_act(R_L) itself against Td (Wout, bout, T not used)")],
+    limits={"d": (1, 16), "blocks": (1, MAX_BLOCKS), **{h: (1, 16) for h in HIDDEN_DIMS}, "batch": (1, 8),
+            "n_out": (1, 8)},
     accept=instructive,
 )

@@ -1,19 +1,31 @@
 """transformer-full: the encoder–decoder transformer of "Attention is all you need" (Figure 1), one
 layer each, tokens as columns.
 
-Words to vectors: OneHot[i, j] = [vocab_i = word_j]; X = Emb·OneHot (Emb shared by encoder and
-decoder). Positions (option pe): sinusoid PE[2k, t] = sin(t/10000^(2k/d)), PE[2k+1, t] =
-cos(t/10000^(2k/d)) for positions t = 0, 1, …; given (the block PE of the numbers); none. Xp = X + PE.
+The two sides have their own sizes: the encoder has width d, a vocabulary of `vocab` words and
+`heads` heads; the decoder width d_dec, its own vocabulary of `vocab_dec` words (dec_vocab_words,
+the words it predicts) with its own embedding dec_Emb (d_dec×vocab_dec), `heads_dec` masked
+self-attention heads and `heads_x` cross-attention heads; every head has size d_k. The paper ties
+the embeddings; the default numbers do (dec_Emb = Emb, the same words), and fresh numbers do
+whenever the two sides have the same sizes.
+Words to vectors: OneHot[i, j] = [vocab_i = word_j]; X = Emb·OneHot (the decoder: dec_Emb over
+dec_vocab_words). Positions (option pe): sinusoid PE[2k, t] = sin(t/10000^(2k/d)), PE[2k+1, t] =
+cos(t/10000^(2k/d)) for positions t = 0, 1, … (the decoder's with d_dec when d_dec ≠ d: dec_PEs);
+given (the block PE of the numbers, max(d, d_dec) rows: each side adds its first d or d_dec rows);
+none. Xp = X + PE.
 Multi-head attention (H heads of size d_k): Q_h = Wq_h·Xq, K_h = Wk_h·Xkv, V_h = Wv_h·Xkv;
-S_h = K_hᵀ·Q_h/√d_k (row j = key j, column i = query i); A_h = softmax over each column (the
-decoder's self-attention causal: a key after its query gets −1e9, i.e. weight 0); F_h = V_h·A_h;
+S_h = K_hᵀ·Q_h/√d_k (row j = key j, column i = query i); A_h = softmax over each column; F_h = V_h·A_h.
+The decoder's self-attention is causal, by an additive mask Mask[j, i] = 0 for a key j ≤ i and, for a
+key after its query, option mask: inf, −∞ (e^−∞ = 0: the sheet writes the mask's −∞ as text and each
+e^ cell as IF(Mask = "−∞", 0, EXP(S − max)), max over the allowed keys), or mask: value, the given
+mask_value (e.g. −99: Sm_h = S_h + Mask, then the plain softmax; e^−99 is tiny but not 0);
 Attn = Wo·[F_1; …; F_H]. Add & norm: N = γ ⊙ (R − mean)/σ + β with R = x + sublayer(x), the mean
 and variance over the d features of each token (option ln_var: population /d or sample /(d − 1);
 option ln_eps_on: var, σ = √(var + ε), or std, σ = √var + ε; ε = ln_eps). Feed-forward:
 Zf = W1·N + b1, Hf = ReLU(Zf), O = W2·Hf + b2.
 Encoder: Xp → self-attention → add & norm (N1) → FFN → add & norm (N2, the memory).
 Decoder: Xp → causal self-attention → add & norm (N1) → cross-attention (queries from N1, keys
-and values from the memory: S is n_src × n_tgt) → add & norm (N2) → FFN → add & norm (N3) →
+and values from the memory: Wq_h is d_k×d_dec, Wk_h and Wv_h d_k×d, S is n_src × n_tgt, Wo is
+d_dec×heads_x·d_k) → add & norm (N2) → FFN → add & norm (N3) →
 logits = Wout·N3 → P = softmax over the vocabulary → the predicted word at each position, and
 the next word: the vocabulary word with the largest probability at the last position.
 """
@@ -25,13 +37,15 @@ import numpy as np
 
 from xlhand.layout import ops
 from xlhand.model.exercise import Exercise, Option, Source, STABLE_SOFTMAX
-from xlhand.model.npref import causal_mask, relu, softmax_columns
+from xlhand.model.npref import relu, softmax_columns
 from xlhand.model.givens import Given, check_vocabulary, word_problem
 from xlhand.model.makers import bounded_rows
 
 WORDS = ("<s> </s> I love you ich liebe dich the cat sees a dog die Katze sieht einen Hund big small "
          "red gross klein rot").split()
-OPTIONS = {"pe": ("sinusoid", "given", "none"), "ln_eps_on": ("var", "std"), "ln_var": ("population", "sample")}
+OPTIONS = {"pe": ("sinusoid", "given", "none"), "ln_eps_on": ("var", "std"), "ln_var": ("population", "sample"),
+           "mask": ("inf", "value")}
+MINUS_INF = "−∞"
 
 
 def n_pos(dims):
@@ -42,6 +56,26 @@ def n_pos(dims):
 def heads_d_k(dims):
     """heads·d_k: the width of Wo, all heads' outputs stacked."""
     return dims["heads"] * dims["d_k"]
+
+
+def heads_dec_d_k(dims):
+    """heads_dec·d_k: the width of the decoder's self-attention Wo."""
+    return dims["heads_dec"] * dims["d_k"]
+
+
+def heads_x_d_k(dims):
+    """heads_x·d_k: the width of the cross-attention Wo."""
+    return dims["heads_x"] * dims["d_k"]
+
+
+def pe_rows(dims):
+    """Rows of a given PE: max(d, d_dec), each side adding its first d or d_dec rows."""
+    return max(dims["d"], dims["d_dec"])
+
+
+def future(n: int) -> np.ndarray:
+    """[j, i]: key j comes after query i (the decoder may not look there)."""
+    return np.arange(n)[:, None] > np.arange(n)[None, :]
 
 
 # --- the reference -------------------------------------------------------------------------------
@@ -64,12 +98,19 @@ def one_hot(vocab, words):
     return np.array([[1.0 if v == w else 0.0 for w in words] for v in vocab])
 
 
-def multi_head(p, pre, Xq, Xkv, d_k, causal, out, tag=""):
+def multi_head(p, pre, Xq, Xkv, d_k, mask, out, tag=""):
+    """``mask``: None, or the additive mask (0 or −inf or mask_value) over S's (key, query) cells."""
     heads = []
     for h in range(1, len(p[f"{pre}Wq"]) + 1):
         Q, K, V = p[f"{pre}Wq"][h - 1] @ Xq, p[f"{pre}Wk"][h - 1] @ Xkv, p[f"{pre}Wv"][h - 1] @ Xkv
         S = K.T @ Q / np.sqrt(d_k)
-        A = softmax_columns(causal_mask(S) if causal else S)
+        if mask is None:
+            A = softmax_columns(S)
+        elif np.isinf(mask).any():
+            A = softmax_columns(S + mask)  # e^(−∞ − max) = 0: the masked weights are exactly 0
+        else:
+            out[f"{tag}Sm_{h}"] = S + mask
+            A = softmax_columns(S + mask)
         F = V @ A
         out.update({f"{tag}Q_{h}": Q, f"{tag}K_{h}": K, f"{tag}V_{h}": V, f"{tag}S_{h}": S, f"{tag}A_{h}": A,
                     f"{tag}F_{h}": F})
@@ -79,28 +120,35 @@ def multi_head(p, pre, Xq, Xkv, d_k, causal, out, tag=""):
     return out[f"{tag}Attn"]
 
 
-def reference(d, p, pe="sinusoid", ln_eps_on="var", ln_var="population"):
-    vocab = list(p.vocab_words)
+def reference(d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="inf"):
+    vocab = list(p.dec_vocab_words)
     norm = lambda R, g, b: layer_norm(R, g, b, p.ln_eps, ln_eps_on, ln_var)  # noqa: E731
     out = {}
     if pe == "sinusoid":
         out["PEs"] = sinusoid(d.d, n_pos(d))
-    positions = {"sinusoid": out.get("PEs"), "given": p.PE, "none": None}[pe]
+        if d.d_dec != d.d:
+            out["dec_PEs"] = sinusoid(d.d_dec, d.n_tgt)
     memory = None
-    for side, words in (("enc", p.src), ("dec", p.tgt)):
+    n = d.n_tgt
+    causal = np.where(future(n), -np.inf if mask == "inf" else p.mask_value, 0.0)
+    for side, words, words_of, Emb, width in (("enc", p.src, p.vocab_words, p.Emb, d.d),
+                                               ("dec", p.tgt, p.dec_vocab_words, p.dec_Emb, d.d_dec)):
         o = {}
-        o["OneHot"] = one_hot(vocab, words)
-        o["X"] = p.Emb @ o["OneHot"]
+        o["OneHot"] = one_hot(list(words_of), words)
+        o["X"] = Emb @ o["OneHot"]
         x = o["X"]
+        positions = {"sinusoid": out.get(f"{side}_PEs", out.get("PEs")), "given": p.PE, "none": None}[pe]
         if positions is not None:
-            x = o["Xp"] = x + positions[:, :len(words)]
-        a = multi_head(p, f"{side}_", x, x, d.d_k, side == "dec", o)
+            x = o["Xp"] = x + positions[:width, :len(words)]
+        if side == "dec" and mask == "value":
+            o["Mask"] = causal
+        a = multi_head(p, f"{side}_", x, x, d.d_k, causal if side == "dec" else None, o)
         o["R1"] = x + a
         x = o["N1"] = norm(o["R1"], p[f"{side}_gamma1"], p[f"{side}_beta1"])
         last = 2
         if side == "dec":
             o["M"] = memory
-            a = multi_head(p, "dec_c", x, memory, d.d_k, False, o, tag="c")
+            a = multi_head(p, "dec_c", x, memory, d.d_k, None, o, tag="c")
             o["R2"] = x + a
             x = o["N2"] = norm(o["R2"], p.dec_gamma2, p.dec_beta2)
             last = 3
@@ -120,35 +168,44 @@ def reference(d, p, pe="sinusoid", ln_eps_on="var", ln_var="population"):
 
 
 # --- layout --------------------------------------------------------------------------------------
-def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population"):
+def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="inf"):
     norm_opts = dict(sample=ln_var == "sample", eps_on=ln_eps_on)
     with s.step("Positions: " + {"sinusoid": "PE[2k, t] = sin(t/10000^(2k/d)), PE[2k+1, t] = cos(…), t = 0, 1, …",
                                  "given": "PE as given (option pe: given)",
                                  "none": "no positional encoding (option pe: none)"}[pe]
-                + "; the vocabulary; ε of the layer norms"):
+                + "; ε of the layer norms; the decoder's mask value"):
         PE = _positions(s, d, pe)
         top = PE if PE is not None else s.given("PE", label="PE (given)")
         eps = s.given("ln_eps", at=s.right_of(top), label="ε")
         if pe != "given":
             unused = top if pe == "none" else s.given("PE", at=s.right_of(eps, gap=2), label="PE (given)")
             s.note_below(unused, f"not used (pe: {pe})")
-        vocab = s.given("vocab_words", at=s.right_of(eps), label="vocab")
+        masked = s.given("mask_value", at=s.below(eps), label="mask")
+        if mask == "inf":
+            s.note_below(masked, "not used (mask: inf)")
     memory, lane = None, top
     for side, words in (("enc", "src"), ("dec", "tgt")):
         name = "Encoder" if side == "enc" else "Decoder"
-        with s.step(f"{name} input: {side}_OneHot = [vocab_i = {words}_j], {side}_X = Emb·OneHot"
+        pre = "" if side == "enc" else "dec_"
+        emb = "Emb" if side == "enc" else "dec_Emb"
+        with s.step(f"{name} input: {side}_OneHot = [{pre}vocab_i = {words}_j], {side}_X = {emb}·OneHot"
                     + ("" if PE is None else f", {side}_Xp = {side}_X + PE")):
+            vocab = s.given(f"{pre}vocab_words", at=s.right_of(eps), label=f"{pre}vocab")
             W = s.given(words, at=ops.under(lane, top), label=f"{words} ({'source' if side == 'enc' else 'target'})")
             onehot = ops.one_hot_columns(s, f"{side}_OneHot", vocab, W, at=s.below(W),
                                          label=f"{side}_OneHot")
-            X = ops.matmul(s, f"{side}_X", "Emb" if side == "enc" else s.blocks["Emb"], onehot,
-                           label=f"{side}_X = Emb·OneHot")
-            if side == "enc":  # the words head Emb's columns
-                s.next_to(vocab, s.blocks["Emb"], "up", gap=0)
+            X = ops.matmul(s, f"{side}_X", emb, onehot, label=f"{side}_X = {emb}·OneHot")
+            s.next_to(vocab, s.blocks[emb], "up", gap=0)  # the words head the embedding's columns
             if pe != "none":
+                pe_block = PE
+                if side == "dec" and pe == "sinusoid" and d.d_dec != d.d:
+                    with s.group() as own:
+                        pe_block = _sinusoid(s, "dec_PEs", d.d_dec, d.n_tgt, s.blocks["pos"], at=s.right_of(X),
+                                             label="dec_PEs (d_dec rows)")
+                    s.next_to(own, X, "right")
                 X = s.add(f"{side}_Xp", X.shape, s.below(X), "computed", f"{side}_Xp = X + PE",
-                          formula=lambda i, j, X=X: f"{X.cell(i, j)}+{PE.cell(i, j)}")
-        a = _multi_head(s, d, f"{side}_", X, X, causal=side == "dec", above=X)
+                          formula=lambda i, j, X=X, P=pe_block: f"{X.cell(i, j)}+{P.cell(i, j)}")
+        a = _multi_head(s, d, f"{side}_", X, X, causal=side == "dec", above=X, mask=mask)
         x = _add_and_norm(s, side, 1, X, a, eps, norm_opts)
         last = 2
         if side == "dec":
@@ -164,8 +221,9 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population"):
                                  _labelled(s, f"{side}_b2", "b2"), label=f"{side}_O = W2·Hf + b2")
         x = _add_and_norm(s, side, last, x, O, eps, norm_opts)
         memory, lane = x, s.blocks[f"{side}_N{last}"]
-    with s.step("Output: logits = Wout·dec_N3, P = softmax over the vocabulary, the word of each column's "
-                "largest P; next_word = the last position's"):
+    vocab = s.blocks["dec_vocab_words"]
+    with s.step("Output: logits = Wout·dec_N3, P = softmax over the decoder's vocabulary, the word of each "
+                "column's largest P; next_word = the last position's"):
         logits = ops.matmul(s, "logits", "Wout", memory, at=ops.under(memory, memory), label="logits = Wout·dec_N3")
         P = ops.softmax(s, "P", logits, role="output", label="P = softmax(logits)")
         best = ops.argmax_columns(s, "best", P, label="row of the largest P",
@@ -192,37 +250,58 @@ def _positions(s, d, pe):
     if pe == "none":
         return None
     pos = s.add("pos", (1, n), None, "given", "t (position)", values=np.arange(n)[None, :], named=False)
-    freq = s.add("freq", (d.d, 1), s.left_of(pos, 1), "computed", "freq",
-                 formula=lambda i, j: f"1/POWER(10000,{2 * (i // 2)}/{d.d})",
-                 expect=lambda v: 1 / 10000 ** ((np.arange(d.d)[:, None] // 2 * 2) / d.d))
-    PE = s.add("PEs", (d.d, n), s.below(pos), "computed", "PE = sin | cos(t·freq)",
+    return _sinusoid(s, "PEs", d.d, n, pos, at=s.below(pos), label="PE = sin | cos(t·freq)")
+
+
+def _sinusoid(s, name, rows, cols, pos, at, label):
+    """The sinusoid ``name`` (rows × cols) at ``at``, its frequencies (``freq``, or ``<name>_freq``)
+    left of it, the positions read from the row ``pos``."""
+    fname = "freq" if name == "PEs" else f"{name}_freq"
+    freq = s.add(fname, (rows, 1), at, "computed", "freq",
+                 formula=lambda i, j: f"1/POWER(10000,{2 * (i // 2)}/{rows})",
+                 expect=lambda v: 1 / 10000 ** ((np.arange(rows)[:, None] // 2 * 2) / rows))
+    PE = s.add(name, (rows, cols), at, "computed", label,
                formula=lambda i, j: f"{'SIN' if i % 2 == 0 else 'COS'}({pos.cell(0, j)}*{freq.cell(i, 0)})")
     s.next_to(freq, PE, "left")
     return PE
 
 
-def _multi_head(s, d, pre, Xq, Xkv, *, causal, above, intro=""):
+def _multi_head(s, d, pre, Xq, Xkv, *, causal, above, intro="", mask="inf"):
     """H heads one under the other in the lane (weights and blocks named with ``pre``: enc_, dec_, or
     dec_c for the cross-attention), then Fcat = [F_1; …] and Attn = Wo·Fcat: one numbered step."""
     what = "cross-attention" if pre == "dec_c" else ("causal self-attention" if causal else "self-attention")
     outputs = []
     cross = pre == "dec_c"
-    with s.step(f"{_side_name(pre)} {what}{intro}, head h = 1…{d.heads}: Q_h = Wq_h·{_src(Xq)}, "
+    heads = d.heads if pre == "enc_" else d.heads_x if cross else d.heads_dec
+    masking = ""
+    if causal:
+        masking = (f" (+ Mask: −∞ after the query, e^−∞ = 0)" if mask == "inf"
+                   else " + Mask (mask_value after the query)")
+    with s.step(f"{_side_name(pre)} {what}{intro}, head h = 1…{heads}: Q_h = Wq_h·{_src(Xq)}, "
                 f"K_h = Wk_h·{'M' if cross else _src(Xkv)}, V_h = Wv_h·{'M' if cross else _src(Xkv)}, "
-                f"S_h = K_hᵀ·Q_h/√{d.d_k}, A_h = softmax, F_h = V_h·A_h; Attn = Wo·[F_1; …]"):
+                f"S_h = K_hᵀ·Q_h/√{d.d_k}{masking}, A_h = softmax, F_h = V_h·A_h; Attn = Wo·[F_1; …]"):
         if cross:  # the encoder's output copied under the decoder: keys and values in its n_src columns
             Xkv = above = ops.carry(s, "dec_M", Xkv, at=s.below(above), label="dec_M = enc_N2 (memory)")
-        for h in range(1, d.heads + 1):
+        Mask = None
+        if causal:  # one mask for every head: row j = key j, column i = query i, as S
+            Mask = above = _causal_mask(s, "dec_Mask", Xq.cols, s.blocks["mask_value"], mask,
+                                        at=ops.under(above, Xq))
+        for h in range(1, heads + 1):
             with s.group() as head:
-                Q = ops.matmul_parts(s, f"{pre}Q_{h}", [ops.given_part(s, f"{pre}Wq", h, d.d)], Xq,
+                Q = ops.matmul_parts(s, f"{pre}Q_{h}", [ops.given_part(s, f"{pre}Wq", h, Xq.rows)], Xq,
                                      at=ops.under(above, Xq), label=f"{pre}Q_{h}")
-                K = ops.matmul_parts(s, f"{pre}K_{h}", [ops.given_part(s, f"{pre}Wk", h, d.d)], Xkv,
+                K = ops.matmul_parts(s, f"{pre}K_{h}", [ops.given_part(s, f"{pre}Wk", h, Xkv.rows)], Xkv,
                                      at=ops.under(Q, Xkv), label=f"{pre}K_{h}")
-                V = ops.matmul_parts(s, f"{pre}V_{h}", [ops.given_part(s, f"{pre}Wv", h, d.d)], Xkv,
+                V = ops.matmul_parts(s, f"{pre}V_{h}", [ops.given_part(s, f"{pre}Wv", h, Xkv.rows)], Xkv,
                                      at=s.below(K), label=f"{pre}V_{h}")
                 S = ops.scores(s, f"{pre}S_{h}", K, Q, scale=d.d_k, at=ops.under(V, Xq),
                                label=f"{pre}S_{h} = Kᵀ·Q/√{d.d_k}")
-                if causal:
+                if causal and mask == "value":
+                    Sm = s.add(f"{pre}Sm_{h}", S.shape, s.right_of(S), "computed", f"{pre}Sm_{h} = S + Mask",
+                               formula=lambda i, j, S=S: f"{S.cell(i, j)}+{Mask.cell(i, j)}")
+                    s.arrow(S, Sm)
+                    A = ops.softmax(s, f"{pre}A_{h}", Sm, label=f"{pre}A_{h} = softmax(Sm)")
+                elif causal:  # −∞ by hand: the masked e^ cells are the 0 that e^−∞ is
                     A = ops.softmax(s, f"{pre}A_{h}", S, mask="causal", label=f"{pre}A_{h} (causal)")
                 else:
                     A = ops.softmax(s, f"{pre}A_{h}", S, label=f"{pre}A_{h} = softmax")
@@ -233,6 +312,20 @@ def _multi_head(s, d, pre, Xq, Xkv, *, causal, above, intro=""):
             above = head
         Fcat = ops.stack(s, f"{pre}Fcat", outputs, at=ops.under(above, Xq), label=f"{pre}Fcat = [F_1; …]")
         return ops.matmul(s, f"{pre}Attn", f"{pre}Wo", Fcat, label=f"{pre}Attn = Wo·Fcat")
+
+
+def _causal_mask(s, name, n, value, mask, at):
+    """The decoder's additive mask (n × n, row j = key j, column i = query i): 0 where the key may be
+    seen (j ≤ i); after the query, mask: value refers to the given mask value, mask: inf writes −∞
+    (a text: no number is −∞; the causal softmax writes the 0 that e^−∞ is).
+    A shared step: a candidate for ops (attention)."""
+    late = future(n)
+    if mask == "value":
+        return s.add(name, (n, n), at, "computed", f"{name} (0 | mask)",
+                     formula=lambda i, j: value.cell(0, 0) if late[i, j] else "0",
+                     expect=lambda v: np.where(late, np.asarray(v[value.name], dtype=float), 0.0))
+    return s.add(name, (n, n), at, "given", f"{name} (0 | −∞)", named=False,
+                 text=[[MINUS_INF if late[i, j] else "0" for j in range(n)] for i in range(n)])
 
 
 def _side_name(pre):
@@ -257,10 +350,9 @@ def _add_and_norm(s, side, k, x, a, eps, opts):
 def checks(d, p) -> str | None:
     """Every source and target word in the vocabulary, and no tie for the largest probability at
     any position under any option (the sheet's MATCH would take the first of the tied words)."""
-    vocab = list(p.vocab_words)
-    for key in ("src", "tgt"):
+    for key, vocab in (("src", p.vocab_words), ("tgt", p.dec_vocab_words)):
         for word in p[key]:
-            problem = word_problem(key, word, vocab)
+            problem = word_problem(key, word, list(vocab))
             if problem:
                 return problem
     for combo in itertools.product(*OPTIONS.values()):
@@ -273,12 +365,12 @@ def checks(d, p) -> str | None:
     return None
 
 
-def instructive(d, p, pe="sinusoid", ln_eps_on="var", ln_var="population") -> bool:
+def instructive(d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="inf") -> bool:
     """Attention that mixes (no head one-hot where it has a choice), a feed-forward ReLU that passes
     and shuts, and a clear next word (its probability at least 0.02 above the next best)."""
     if checks(d, p):
         return False
-    ref = reference(d, p, pe, ln_eps_on, ln_var)
+    ref = reference(d, p, pe, ln_eps_on, ln_var, mask)
     for name, A in ref.items():
         if "_A_" in name or name.startswith("dec_cA_"):
             free = A[:, 1:] if name.startswith("dec_A_") else A
@@ -289,7 +381,7 @@ def instructive(d, p, pe="sinusoid", ln_eps_on="var", ln_var="population") -> bo
         if Z.shape[0] > 1 and not ((Z > 0).any() and (Z < 0).any()):
             return False
     top = np.sort(ref["P"][:, -1])
-    return d.vocab < 2 or bool(top[-1] - top[-2] > 0.02)
+    return d.vocab_dec < 2 or bool(top[-1] - top[-2] > 0.02)
 
 
 def _vocab(rng, size, dims):
@@ -299,14 +391,15 @@ def _vocab(rng, size, dims):
 
 def _sentence(start: bool):
     def make(rng, size, dims, p):
-        vocab = list(p["vocab_words"])
+        vocab = list(p["dec_vocab_words" if start else "vocab_words"])
         pool = vocab[1:] if len(vocab) > 1 else vocab
         words = list(rng.choice(pool, size=size[0]))
         if start:
             words[0] = vocab[0]
         return words
 
-    make.__doc__ = ("Words of the vocabulary, the first <s>." if start else "Words of the vocabulary (not <s>).")
+    make.__doc__ = ("Words of the decoder's vocabulary, the first <s>." if start
+                    else "Words of the vocabulary (not <s>).")
     return make
 
 
@@ -323,6 +416,23 @@ def _embedding(rng, size, dims):
     return np.column_stack(out)
 
 
+def _dec_vocab(rng, size, dims):
+    """The first `vocab_dec` words of a fixed list (<s> first): the encoder's words when vocab_dec = vocab."""
+    return list(WORDS[: dims.vocab_dec])
+
+
+def _dec_embedding(rng, size, dims, p):
+    """The encoder's Emb when the sizes agree (tied, as the paper's), else halves in −1…1, every column different."""
+    if tuple(size) == np.shape(p["Emb"]):
+        return np.array(p["Emb"], dtype=float)
+    return _embedding(rng, size, dims)
+
+
+def _minus_99(rng, size, dims):
+    """−99: e^−99 ≈ 1e−43, a weight no reader can tell from 0 (used with mask: value)."""
+    return -99.0
+
+
 def _epsilon(rng, size, dims):
     """ε = 1e-5, as the paper's implementations (and PyTorch's LayerNorm) use."""
     return 1e-5
@@ -337,22 +447,33 @@ def _weights(name, shape, most=1.5):
     return Given(name, shape, role="weight", low=-1, high=1, step=0.5, row_sum=most)
 
 
+def _width(side):
+    return "d" if side == "enc" else "d_dec"
+
+
 def _norm(side, k):
-    return [Given(f"{side}_gamma{k}", ("d", 1), role="weight", make=_gain, describe=f"LayerNorm {k} gain γ"),
-            Given(f"{side}_beta{k}", ("d", 1), role="bias", low=-0.5, high=0.5, step=0.5,
+    w = _width(side)
+    return [Given(f"{side}_gamma{k}", (w, 1), role="weight", make=_gain, describe=f"LayerNorm {k} gain γ"),
+            Given(f"{side}_beta{k}", (w, 1), role="bias", low=-0.5, high=0.5, step=0.5,
                   describe=f"LayerNorm {k} shift β")]
 
 
 def _attention_givens(pre):
-    return [_weights(f"{pre}Wq", ("heads", "d_k", "d")), _weights(f"{pre}Wk", ("heads", "d_k", "d")),
-            _weights(f"{pre}Wv", ("heads", "d_k", "d")), _weights(f"{pre}Wo", ("d", heads_d_k))]
+    """Wq_h (queries' width), Wk_h and Wv_h (keys' width), Wo: the encoder's over d with `heads`
+    heads, the decoder's over d_dec with `heads_dec`, the cross-attention's queries over d_dec and
+    keys over d (the memory) with `heads_x`."""
+    heads, q, kv, wo = {"enc_": ("heads", "d", "d", heads_d_k), "dec_": ("heads_dec", "d_dec", "d_dec", heads_dec_d_k),
+                        "dec_c": ("heads_x", "d_dec", "d", heads_x_d_k)}[pre]
+    return [_weights(f"{pre}Wq", (heads, "d_k", q)), _weights(f"{pre}Wk", (heads, "d_k", kv)),
+            _weights(f"{pre}Wv", (heads, "d_k", kv)), _weights(f"{pre}Wo", (q, wo))]
 
 
 def _ffn(side):
-    return [_weights(f"{side}_W1", ("d_ff", "d")),
+    w = _width(side)
+    return [_weights(f"{side}_W1", ("d_ff", w)),
             Given(f"{side}_b1", ("d_ff", 1), role="bias", low=-0.5, high=0.5, step=0.5),
-            _weights(f"{side}_W2", ("d", "d_ff")),
-            Given(f"{side}_b2", ("d", 1), role="bias", low=-0.5, high=0.5, step=0.5)]
+            _weights(f"{side}_W2", (w, "d_ff")),
+            Given(f"{side}_b2", (w, 1), role="bias", low=-0.5, high=0.5, step=0.5)]
 
 
 def _output(rng, size, dims):
@@ -374,26 +495,39 @@ EXERCISE = Exercise(
     source=Source(
         paper="Vaswani et al. (2017), Attention Is All You Need, NeurIPS (Figure 1)",
         walkthrough="Tom Yeh, AI by Hand (byhand.ai): Transformer (the full stack)"),
-    dims={"vocab": "vocabulary size", "n_src": "source words (encoder)", "n_tgt": "target words (decoder)",
-          "d": "model dimension", "heads": "attention heads", "d_k": "size of a head", "d_ff": "feed-forward units"},
+    dims={"vocab": "vocabulary size (encoder)", "n_src": "source words (encoder)", "n_tgt": "target words (decoder)",
+          "d": "model dimension (encoder)", "heads": "attention heads (encoder)", "d_k": "size of a head",
+          "d_ff": "feed-forward units", "vocab_dec": "vocabulary size (decoder, the words it predicts)",
+          "d_dec": "model dimension (decoder)", "heads_dec": "masked self-attention heads (decoder)",
+          "heads_x": "cross-attention heads (decoder)"},
     presets={
-        "small": dict(vocab=8, n_src=3, n_tgt=3, d=4, heads=2, d_k=2, d_ff=6),
-        "medium": dict(vocab=12, n_src=4, n_tgt=4, d=4, heads=2, d_k=2, d_ff=8),
-        "large": dict(vocab=16, n_src=6, n_tgt=5, d=6, heads=2, d_k=3, d_ff=12),
+        "small": dict(vocab=8, n_src=3, n_tgt=3, d=4, heads=2, d_k=2, d_ff=6, vocab_dec=8, d_dec=4, heads_dec=2,
+                      heads_x=2),
+        "medium": dict(vocab=12, n_src=4, n_tgt=4, d=4, heads=2, d_k=2, d_ff=8, vocab_dec=12, d_dec=4, heads_dec=2,
+                       heads_x=2),
+        "large": dict(vocab=16, n_src=6, n_tgt=5, d=6, heads=2, d_k=3, d_ff=12, vocab_dec=16, d_dec=6, heads_dec=2,
+                      heads_x=2),
     },
     givens=[
         Given("vocab_words", ("vocab",), kind="texts", make=_vocab, check=check_vocabulary,
               describe="the vocabulary, one word a column"),
+        Given("dec_vocab_words", ("vocab_dec",), kind="texts", make=_dec_vocab, check=check_vocabulary,
+              describe="the decoder's vocabulary, one word a column (the words it predicts)"),
         Given("src", ("n_src",), kind="texts", derive=_sentence(False), describe="the source sentence, one word each"),
         Given("tgt", ("n_tgt",), kind="texts", derive=_sentence(True),
-              describe="the decoder's input: <s> and the target so far"),
-        Given("Emb", ("d", "vocab"), role="weight", make=_embedding, describe="embeddings, one column a word (shared)"),
-        Given("PE", ("d", n_pos), low=-1, high=1, step=0.5, describe="positional encoding used with pe: given"),
+              describe="the decoder's input: <s> and the target so far (words of dec_vocab_words)"),
+        Given("Emb", ("d", "vocab"), role="weight", make=_embedding, describe="the encoder's embeddings, one column a word"),
+        Given("dec_Emb", ("d_dec", "vocab_dec"), role="weight", derive=_dec_embedding,
+              describe="the decoder's embeddings, one column a word"),
+        Given("PE", (pe_rows, n_pos), low=-1, high=1, step=0.5,
+              describe="positional encoding used with pe: given (each side adds its first d or d_dec rows)"),
         Given("ln_eps", (), make=_epsilon, describe="ε of every layer norm"),
+        Given("mask_value", (), make=_minus_99, describe="added to a future key's score with mask: value"),
         *_attention_givens("enc_"), *_norm("enc", 1), *_ffn("enc"), *_norm("enc", 2),
         *_attention_givens("dec_"), *_norm("dec", 1), *_attention_givens("dec_c"), *_norm("dec", 2),
         *_ffn("dec"), *_norm("dec", 3),
-        Given("Wout", ("vocab", "d"), role="weight", make=_output, describe="output layer, one row a word"),
+        Given("Wout", ("vocab_dec", "d_dec"), role="weight", make=_output,
+              describe="output layer, one row a word of the decoder's vocabulary"),
     ],
     reference=reference,
     layout=layout,
@@ -402,9 +536,13 @@ EXERCISE = Exercise(
                     describe="ε inside the square root (var) or added to σ (std)"),
              Option("ln_var", "population", OPTIONS["ln_var"],
                     describe="variance over d (population) or d − 1 (sample)"),
-             STABLE_SOFTMAX],
+             STABLE_SOFTMAX,
+             Option("mask", "inf", OPTIONS["mask"],
+                    describe="the decoder's mask after the query: −∞ (e^−∞ = 0 by an IF) or the given mask_value "
+                             "(e.g. −99) added to the scores")],
     limits={"vocab": (4, len(WORDS)), "n_src": (1, 8), "n_tgt": (1, 8), "d": (2, 12), "heads": (1, 4),
-            "d_k": (1, 8), "d_ff": (1, 16)},
+            "d_k": (1, 8), "d_ff": (1, 16), "vocab_dec": (4, len(WORDS)), "d_dec": (2, 12), "heads_dec": (1, 4),
+            "heads_x": (1, 4)},
     checks=checks,
     accept=instructive,
 )
