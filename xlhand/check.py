@@ -227,3 +227,20 @@ def _checked(fn) -> Report | XlhandError:
         return fn()
     except XlhandError as e:
         return e
+
+
+def layout_order(wb, path: Path, ranges: dict) -> list[str]:
+    """The workbook's blocks in the order its exercise lays them out, step by step (rebuilt from its
+    metadata and givens); blocks that layout does not name, or all of them when the workbook
+    cannot be rebuilt, follow in reading order (sheet, row, column)."""
+    try:
+        meta = readback.read_metadata(wb, path)
+        exercise = catalog.get(meta["exercise"])
+        dims = Dims({k: int(v) for k, v in meta["dims"].items()})
+        params = readback.read_params(wb, exercise, dims, path)
+        laid_out = list(key_sheet(Resolved(exercise, dims, params, None, exercise.check_options(meta["options"]))).blocks)
+    except XlhandError:
+        laid_out = []
+    rest = sorted((name for name in ranges if name not in laid_out),
+                  key=lambda n: (ranges[n].sheet, ranges[n].min_row, ranges[n].min_col))
+    return [name for name in laid_out if name in ranges] + rest

@@ -8,13 +8,15 @@ import click
 
 from xlhand import __version__
 from xlhand.model import catalog
+from xlhand.model.catalog import options_for, parse_opts
 from xlhand.engines import readback
 from xlhand.build import check_writable, key_workbook, write_atomic
 from xlhand.errors import XlhandError
 from xlhand.layout.paper import PAPERS
 from xlhand.model.givens import parse_set
 from xlhand.model.resolve import resolve
-from xlhand.check import ENGINES, check_files
+from xlhand.check import ENGINES, check_files, layout_order
+from xlhand.classroom.manifest import DEFAULT_ATOL, DEFAULT_RTOL
 
 
 class UserError(click.ClickException):
@@ -55,38 +57,38 @@ def size_option(f):
                         help="A preset size (not every exercise has every one; see 'xlhand list').")(f)
 
 
-def size_options(f):
-    f = click.option("--seed", type=SEED, help="Fresh hand-friendly numbers from this seed (0 or more).")(f)
-    f = click.option("--params", "params_path", type=click.Path(path_type=Path, dir_okay=False),
-                     help="A params file (YAML) with dims, values and options.")(f)
-    f = click.option("--opt", "opts", multiple=True, metavar="NAME=VALUE",
-                     help="An exercise option (see 'xlhand describe EXERCISE').")(f)
-    f = click.option("--set", "sets", multiple=True, metavar="DIM=N", help="Set one dimension.")(f)
-    return size_option(f)
+def size_options(f=None, *, seed_help="Fresh hand-friendly numbers from this seed (0 or more).",
+                 params_help="A params file (YAML) with dims, values and options."):
+    """--size, --set, --opt, --params and --seed: which variant of an exercise (build, params, class)."""
+    def decorate(f):
+        f = click.option("--seed", type=SEED, help=seed_help)(f)
+        f = click.option("--params", "params_path", type=click.Path(path_type=Path, dir_okay=False),
+                         help=params_help)(f)
+        f = click.option("--opt", "opts", multiple=True, metavar="NAME=VALUE",
+                         help="An exercise option (see 'xlhand describe EXERCISE').")(f)
+        f = click.option("--set", "sets", multiple=True, metavar="DIM=N", help="Set one dimension.")(f)
+        return size_option(f)
+    return decorate(f) if f is not None else decorate
 
 
-def parse_opts(items: tuple[str, ...]) -> dict:
-    """``('with_sine=true',)`` -> ``{'with_sine': 'true'}``; each exercise reads the text as its option's type."""
-    out = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise XlhandError(f"--opt {item}: expected NAME=VALUE")
-        out[name.strip().replace("-", "_")] = value.strip()
-    return out
+def student_options(prefix: str = ""):
+    """--blank, --password and --no-self-check: how a worksheet is handed out (build --student, class)."""
+    def decorate(f):
+        f = click.option("--no-self-check", is_flag=True, help=f"{prefix}No green/red check (for exams).")(f)
+        f = click.option("--password", help=f"{prefix}A password for the sheet protection (default: none).")(f)
+        return click.option("--blank", metavar="STEPS", help=f"{prefix}The steps left blank, e.g. 1,3-5 "
+                            "(default: every computed block).")(f)
+    return decorate
 
 
-def options_for(names: list[str], options: dict) -> dict[str, dict]:
-    """Each exercise's share of the options: one exercise gets them all (and refuses one it does
-    not know); of several, each takes the options it knows, and one that none knows is an error."""
-    if len(names) == 1:
-        return {names[0]: options}
-    known = {name: {o.name for o in catalog.get(name).options} for name in names}
-    for key in options:
-        if not any(key in names_known for names_known in known.values()):
-            offered = ", ".join(f"{o} ({name})" for name, opts in known.items() for o in sorted(opts)) or "none"
-            raise XlhandError(f"--opt {key}: no exercise built here has this option (options: {offered})")
-    return {name: {k: v for k, v in options.items() if k in known[name]} for name in names}
+def tolerance_options(default_rtol: float | None, default_atol: float | None, where: str = ""):
+    """--rtol and --atol: how close a student's number must be (class sets them, grade may override)."""
+    def decorate(f):
+        f = click.option("--atol", type=float, default=default_atol, show_default=default_atol is not None,
+                         help=f"Absolute tolerance{where}.")(f)
+        return click.option("--rtol", type=float, default=default_rtol, show_default=default_rtol is not None,
+                            help=f"Relative tolerance{where}.")(f)
+    return decorate
 
 
 def resolve_one(name, size, sets, params_path, seed, opts):
@@ -97,6 +99,14 @@ def resolve_one(name, size, sets, params_path, seed, opts):
     for warning in resolved.warnings:
         click.echo(f"warning: {resolved.exercise.name}: {warning}", err=True)
     return resolved
+
+
+def chosen(exercises, every: bool) -> list[str]:
+    """The exercises a command names, or the whole catalog with --all."""
+    names = catalog.names() if every else list(exercises)
+    if not names:
+        raise XlhandError("name an exercise or give --all (run 'xlhand list')")
+    return names
 
 
 def plural(count: int, word: str) -> str:
@@ -121,10 +131,7 @@ def list_cmd():
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default="output",
               show_default=True, help="Directory for the workbooks.")
 @click.option("--student", is_flag=True, help="A student worksheet: blanks to fill in, live self-check.")
-@click.option("--blank", "blank", metavar="STEPS", help="With --student: the steps left blank, e.g. 1,3-5 "
-              "(default: every computed block).")
-@click.option("--password", help="With --student: a password for the sheet protection (default: none).")
-@click.option("--no-self-check", is_flag=True, help="With --student: no green/red check (for exams).")
+@student_options("With --student: ")
 @click.option("--paper", type=click.Choice(sorted(PAPERS)), default="a4", show_default=True,
               help="The paper the pages are laid out for.")
 def build(exercises, build_all, size, sets, opts, params_path, seed, with_sine, out_dir, student, blank,
@@ -134,9 +141,7 @@ def build(exercises, build_all, size, sets, opts, params_path, seed, with_sine, 
     in memory and compared with the NumPy reference before it is written."""
     if not student and (blank or password or no_self_check):
         raise XlhandError("--blank, --password and --no-self-check need --student")
-    names = catalog.names() if build_all else list(exercises)
-    if not names:
-        raise XlhandError("name an exercise or give --all (run 'xlhand list')")
+    names = chosen(exercises, build_all)
     if build_all and size is not None:  # a size only some exercises have (lecture): build those
         lacking = [n for n in names if size not in catalog.get(n).presets]
         names = [n for n in names if n not in lacking]
@@ -177,9 +182,7 @@ def describe(exercises, every, markdown):
     if every:
         click.echo(describe_all(markdown), nl=False)
         return
-    if not exercises:
-        raise XlhandError("name an exercise or give --all (run 'xlhand list')")
-    click.echo("\n".join(describe_one(catalog.get(name), markdown) for name in exercises), nl=False)
+    click.echo("\n".join(describe_one(catalog.get(name), markdown) for name in chosen(exercises, False)), nl=False)
 
 
 @cli.command()
@@ -278,52 +281,26 @@ def values(file, blocks, as_json):
             click.echo("  " + "  ".join(_show(v) for v in row))
 
 
-def layout_order(wb, path: Path, ranges: dict) -> list[str]:
-    """The workbook's blocks in the order its exercise lays them out, step by step (rebuilt from its
-    metadata and givens); blocks that layout does not name, or all of them when the workbook
-    cannot be rebuilt, follow in reading order (sheet, row, column)."""
-    from xlhand.build import key_sheet
-    from xlhand.model.givens import Dims
-    from xlhand.model.resolve import Resolved
-
-    try:
-        meta = readback.read_metadata(wb, path)
-        exercise = catalog.get(meta["exercise"])
-        dims = Dims({k: int(v) for k, v in meta["dims"].items()})
-        params = readback.read_params(wb, exercise, dims, path)
-        laid_out = list(key_sheet(Resolved(exercise, dims, params, None, exercise.check_options(meta["options"]))).blocks)
-    except XlhandError:
-        laid_out = []
-    rest = sorted((name for name in ranges if name not in laid_out),
-                  key=lambda n: (ranges[n].sheet, ranges[n].min_row, ranges[n].min_col))
-    return [name for name in laid_out if name in ranges] + rest
-
-
 @cli.command("class")
 @click.argument("exercise")
 @click.option("--roster", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="CSV (comma, semicolon or tab) with an id column (id, student_id, username, email, …) and a "
                    "name column (name, full name, or first and last name); other columns are kept in the manifest.")
-@size_option
-@click.option("--set", "sets", multiple=True, metavar="DIM=N", help="Set one dimension.")
-@click.option("--opt", "opts", multiple=True, metavar="NAME=VALUE", help="An exercise option.")
-@click.option("--seed", type=SEED, help="Class seed (default 0): each student's numbers derive from it and "
-              "their id. With --params: the seed of the givens the file leaves out.")
-@click.option("--params", "params_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="A params file: every student gets these same numbers (one fixed version).")
-@click.option("--blank", metavar="STEPS", help="The steps left blank, e.g. 1,3-5 (default: all).")
-@click.option("--password", help="A password for the sheet protection (default: none).")
-@click.option("--no-self-check", is_flag=True, help="No green/red check (for exams).")
-@click.option("--rtol", type=float, default=1e-2, show_default=True, help="Relative tolerance.")
-@click.option("--atol", type=float, default=1e-2, show_default=True, help="Absolute tolerance.")
+@click.option("--id-column", help="The roster column that holds the student ids (default: recognised by its header).")
+@click.option("--name-column", help="The roster column that holds the names (default: recognised by its header).")
+@size_options(seed_help="Class seed (default 0): each student's numbers derive from it and their id. With "
+                        "--params: the seed of the givens the file leaves out.",
+              params_help="A params file: every student gets these same numbers (one fixed version).")
+@student_options()
+@tolerance_options(DEFAULT_RTOL, DEFAULT_ATOL)
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default="class",
               show_default=True, help="Directory for the worksheets (the folder to hand out).")
 @click.option("--keys", "keys_dir", type=click.Path(path_type=Path, file_okay=False),
               help="Directory for the keys and manifest.json, apart from the worksheets [default: OUT-keys].")
 @click.option("--jobs", type=click.IntRange(min=1), help="Students built at once [default: the cores]; the files "
               "are the same for any number.")
-def class_cmd(exercise, roster, size, sets, opts, seed, params_path, blank, password, no_self_check, rtol, atol,
-              out_dir, keys_dir, jobs):
+def class_cmd(exercise, roster, id_column, name_column, size, sets, opts, seed, params_path, blank, password,
+              no_self_check, rtol, atol, out_dir, keys_dir, jobs):
     """One student worksheet per roster row, each with its own numbers (or all the same with --params),
     into OUT; each student's key and manifest.json into KEYS."""
     from xlhand.classroom.classset import build_class
@@ -332,7 +309,7 @@ def class_cmd(exercise, roster, size, sets, opts, seed, params_path, blank, pass
     built = build_class(exercise, roster, out_dir, keys_dir=keys_dir, size=size, sets=parse_set(sets), seed=seed,
                         params_path=params_path, options=parse_opts(opts), steps=parse_steps(blank),
                         password=password, self_check=not no_self_check, rtol=rtol, atol=atol, jobs=jobs,
-                        progress_label="building worksheets")
+                        progress_label="building worksheets", id_column=id_column, name_column=name_column)
     for note in built.notes:
         click.echo(f"note: {note}")
     count = len(built.manifest.students)
@@ -342,42 +319,61 @@ def class_cmd(exercise, roster, size, sets, opts, seed, params_path, blank, pass
 
 
 @cli.command("grade")
-@click.option("--manifest", "manifest_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
-              help="The manifest.json written by 'xlhand class'.")
-@click.argument("submissions", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--rtol", type=float, help="Relative tolerance (default: the manifest's, 1e-2).")
-@click.option("--atol", type=float, help="Absolute tolerance (default: the manifest's, 1e-2).")
+@click.option("--manifest", "manifest_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="The manifest.json written by 'xlhand class' (required, but with --gradescope).")
+@click.argument("submissions", nargs=-1, type=click.Path(path_type=Path))
+@tolerance_options(None, None, " (default: the manifest's)")
 @click.option("--ecf", type=float, default=0.5, show_default=True,
               help="Credit for a cell right on the student's own earlier values (0 to below 1).")
 @click.option("--no-feedback", is_flag=True, help="Write grades.csv only.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default="grades",
-              show_default=True, help="Directory for grades.csv, skipped.csv and feedback/.")
+              show_default=True, help="Directory for grades.csv, skipped.csv, feedback/ and the exports.")
 @click.option("--timeout", type=click.FloatRange(min=1), default=30.0, show_default=True,
               help="Seconds one file may take to read and recalculate.")
 @click.option("--keep", type=click.Choice(["newest", "first", "best"]),
               help="Two or more files of one student: grade the newest (modification time), the first (path "
                    "order) or the best scoring one [default: grade none, and say so].")
-def grade_cmd(manifest_path, submissions, rtol, atol, ecf, no_feedback, out_dir, timeout, keep):
+@click.option("--export", "exports", multiple=True, type=click.Choice(["canvas", "moodle", "blackboard", "gradescope"]),
+              help="Also write the grades as this learning-management system imports them (repeatable).")
+@click.option("--assignment", help="With --export: the gradebook column's name (default: the exercise).")
+@click.option("--assignment-id", help="With --export: the gradebook column's id (Canvas, Blackboard).")
+@click.option("--points", type=click.FloatRange(min=0, min_open=True),
+              help="With --export: the assignment's points in the gradebook, scores scaled to them "
+                   "(default: one point per cell).")
+@click.option("--feedback-zip", is_flag=True, help="Zip the feedback workbooks for Moodle's bulk feedback upload.")
+@click.option("--gradescope", "gradescope_root", is_flag=False, flag_value="/autograder", default=None,
+              metavar="[ROOT]", help="Run as a Gradescope autograder: grade the one submission in ROOT/submission "
+              "(default /autograder) into ROOT/results/results.json.")
+def grade_cmd(manifest_path, submissions, rtol, atol, ecf, no_feedback, out_dir, timeout, keep, exports,
+              assignment, assignment_id, points, feedback_zip, gradescope_root):
     """Grade SUBMISSIONS (.xlsx files, or folders searched recursively, such as an LMS download with
     one folder per student) against the class manifest. OUT is written anew as a whole; a run that
     matches no submission writes nothing and exits with 2."""
-    from xlhand.grading.pipeline import grade
+    if gradescope_root is not None:
+        from xlhand.grading.gradescope import autograde
 
-    subs = grade(manifest_path, list(submissions), out_dir, rtol=rtol, atol=atol, ecf=ecf,
-                 feedback=not no_feedback, timeout=timeout, progress=True, keep=keep or "refuse").files
-    for s in subs:
-        if s.status == "graded":
-            click.echo(f"{s.file}: {s.student_id} ({s.identified_by}) {s.score:g}/{s.max:g}"
-                       + (f" [{'; '.join(s.flags)}]" if s.flags else ""))
-        elif s.status == "rejected":
-            click.echo(f"{s.file}: not graded: {s.reason}")
-        elif s.status == "skipped":
-            click.echo(f"{s.file}: skipped: {s.reason}")
-        else:
-            click.echo(f"{s.student_id}: {s.reason}")
-    count = {status: sum(s.status == status for s in subs) for status in ("graded", "rejected", "missing", "skipped")}
-    click.echo(f"{count['graded']} graded, {count['rejected']} not graded, {count['missing']} missing, "
-               f"{count['skipped']} files skipped; wrote {out_dir / 'grades.csv'} and {out_dir / 'skipped.csv'}")
+        data = autograde(Path(gradescope_root), manifest=manifest_path, timeout=timeout, points=points)
+        click.echo(f"score {data['score']:g}; wrote {Path(gradescope_root) / 'results' / 'results.json'}")
+        return
+    if manifest_path is None or not submissions:
+        raise XlhandError("grade needs --manifest and the SUBMISSIONS (files or folders) to grade")
+    if feedback_zip and no_feedback:
+        raise XlhandError("--feedback-zip zips the feedback workbooks: it cannot go with --no-feedback")
+    from xlhand.grading.exports import write_exports
+    from xlhand.grading.pipeline import grade
+    from xlhand.grading.report import report_lines
+
+    run = grade(manifest_path, list(submissions), out_dir, rtol=rtol, atol=atol, ecf=ecf,
+                feedback=not no_feedback, timeout=timeout, progress=True, keep=keep or "refuse")
+    for line in report_lines(run.files, out_dir):
+        click.echo(line)
+    if exports or feedback_zip:
+        done = write_exports(run, systems=list(exports), assignment=assignment, assignment_id=assignment_id,
+                             points=points, feedback_zip=feedback_zip)
+        for note in done.notes:
+            click.echo(f"note: {note}")
+        for path in done.files:
+            click.echo(f"wrote {path}")
 
 
 @cli.command("render")
@@ -426,9 +422,7 @@ def layout_cmd(exercises, every, write_dir):
     """Print the layout of each EXERCISE at size small: every block's range, role, step, label and first formula."""
     from xlhand.layout.snapshot import SNAPSHOT_SIZE, layout_text
 
-    names = catalog.names() if every else list(exercises)
-    if not names:
-        raise XlhandError("name an exercise or give --all (run 'xlhand list')")
+    names = chosen(exercises, every)
     texts = {name: layout_text(resolve(catalog.get(name), size=SNAPSHOT_SIZE)) for name in names}
     if write_dir is None:
         click.echo("".join(texts.values()), nl=False)
@@ -436,7 +430,7 @@ def layout_cmd(exercises, every, write_dir):
     check_writable(write_dir)
     for name, text in texts.items():
         write_atomic(write_dir / f"{name}.txt", text.encode("utf-8"))
-    click.echo(f"wrote {len(texts)} layout snapshot{'s' if len(texts) != 1 else ''} to {write_dir}")
+    click.echo(f"wrote {plural(len(texts), 'layout snapshot')} to {write_dir}")
 
 
 def main():

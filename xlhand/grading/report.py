@@ -118,3 +118,20 @@ def write_skipped_csv(path: Path, skipped: list[FileGrade]) -> None:
 
 def _fmt(x: float) -> str:
     return f"{x:g}"
+
+
+def report_lines(files: list[FileGrade], out_dir: Path) -> list[str]:
+    """What `xlhand grade` prints: a line per file (or missing student), then the counts."""
+    lines = []
+    for s in files:
+        if s.status == "graded":
+            lines.append(f"{s.file}: {s.student_id} ({s.identified_by}) {s.score:g}/{s.max:g}"
+                         + (f" [{'; '.join(s.flags)}]" if s.flags else ""))
+        elif s.status in ("rejected", "skipped"):
+            lines.append(f"{s.file}: {'not graded' if s.status == 'rejected' else 'skipped'}: {s.reason}")
+        else:
+            lines.append(f"{s.student_id}: {s.reason}")
+    count = {status: sum(s.status == status for s in files) for status in ("graded", "rejected", "missing", "skipped")}
+    lines.append(f"{count['graded']} graded, {count['rejected']} not graded, {count['missing']} missing, "
+                 f"{count['skipped']} files skipped; wrote {out_dir / 'grades.csv'} and {out_dir / 'skipped.csv'}")
+    return lines

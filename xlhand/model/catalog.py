@@ -72,3 +72,27 @@ def names() -> list[str]:
 
 def all_exercises() -> list:
     return [get(n) for n in names()]
+
+
+def parse_opts(items: tuple[str, ...]) -> dict:
+    """``('with_sine=true',)`` -> ``{'with_sine': 'true'}``; each exercise reads the text as its option's type."""
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise XlhandError(f"--opt {item}: expected NAME=VALUE")
+        out[name.strip().replace("-", "_")] = value.strip()
+    return out
+
+
+def options_for(names: list[str], options: dict) -> dict[str, dict]:
+    """Each exercise's share of the options: one exercise gets them all (and refuses one it does
+    not know); of several, each takes the options it knows, and one that none knows is an error."""
+    if len(names) == 1:
+        return {names[0]: options}
+    known = {name: {o.name for o in get(name).options} for name in names}
+    for key in options:
+        if not any(key in names_known for names_known in known.values()):
+            offered = ", ".join(f"{o} ({name})" for name, opts in known.items() for o in sorted(opts)) or "none"
+            raise XlhandError(f"--opt {key}: no exercise built here has this option (options: {offered})")
+    return {name: {k: v for k, v in options.items() if k in known[name]} for name in names}
