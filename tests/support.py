@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from xlhand.classroom.worksheet import student_workbook
 from xlhand.model.resolve import resolve
 from xlhand.check import check_file
 
+REPO = Path(__file__).resolve().parent.parent  # the repository: README, docs, templates
 FUNCTION_CALL = re.compile(r"([A-Z][A-Z0-9_.]*)\(")
 
 
@@ -91,3 +93,14 @@ def finite_difference(f, value, h: float = 1e-6) -> np.ndarray:
         down[idx] -= h
         grad[idx] = (f(up) - f(down)) / (2 * h)
     return grad
+
+
+# --- the page setup a workbook carries ---------------------------------------------------------
+def sheet_xml(path) -> str:
+    with zipfile.ZipFile(path) as zf:
+        return zf.read("xl/worksheets/sheet1.xml").decode("utf-8")
+
+
+def breaks(xml: str, kind: str) -> list[int]:
+    block = re.search(rf"<{kind}[^>]*>(.*?)</{kind}>", xml)
+    return [int(b) for b in re.findall(r'<brk id="(\d+)"', block[1])] if block else []

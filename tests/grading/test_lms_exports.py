@@ -5,13 +5,11 @@ The manifest and results are small local stand-ins with the fields of
 ``StepScore`` (the grading engineer's interface; those modules are not on this branch yet)."""
 from __future__ import annotations
 
-import csv
-import io
 import zipfile
 from dataclasses import dataclass, field
 
 import pytest
-from test_lms_roster import BLACKBOARD, CANVAS, GRADESCOPE, MOODLE
+from lmskit import BLACKBOARD, CANVAS, GRADESCOPE, MOODLE, read_csv
 
 from xlhand.classroom.roster import read_roster
 from xlhand.errors import XlhandError
@@ -81,14 +79,6 @@ def graded(st, score=9.0, status="graded", file=None):
     return StudentResult(st.id, st.name, file or st.file, status, "" if status == "graded" else "not a workbook",
                          score if status == "graded" else 0.0, 12.0 if status == "graded" else 0.0, steps,
                          ("changed givens: A B1",) if status == "graded" else ())
-
-
-def read_csv(path, encoding="utf-8", delimiter=","):
-    raw = path.read_bytes()
-    bom = "\ufeff".encode("utf-16-le") if encoding == "utf-16" else b"\xef\xbb\xbf"
-    assert raw.startswith(bom), f"{path.name} has no byte-order mark"
-    text = raw.decode("utf-16" if encoding == "utf-16" else "utf-8-sig")
-    return text, list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
 
 
 def test_canvas_import_rules(tmp_path):

@@ -1,13 +1,13 @@
 """README's gallery: one picture of every exercise's first printed page (made by docs/gallery/make)."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
+from support import REPO
 
 from xlhand.model import catalog
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 
 
 @pytest.mark.parametrize("name", catalog.names())

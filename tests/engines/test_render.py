@@ -7,8 +7,7 @@ import re
 import subprocess
 
 import pytest
-from support import build
-from test_paper import breaks, sheet_xml
+from support import breaks, sheet_xml
 
 from xlhand.model import catalog
 from xlhand.engines import libreoffice
@@ -32,9 +31,9 @@ def case_id(case) -> str:
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory):
-    src, out = tmp_path_factory.mktemp("books"), tmp_path_factory.mktemp("pdf")
-    books = {case: build(src, case[0], f"{case_id(case)}.xlsx", size=case[1], student=case[2]) for case in CASES}
+def rendered(tmp_path_factory, workbook):
+    out = tmp_path_factory.mktemp("pdf")
+    books = {case: workbook(*case) for case in CASES}
     pdfs = render(list(books.values()), out)
     return {case: (path, pdfs[path][0]) for case, path in books.items()}
 

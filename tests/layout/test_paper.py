@@ -9,7 +9,7 @@ import re
 import zipfile
 
 import pytest
-from support import build
+from support import breaks, build, sheet_xml
 
 from xlhand.model import catalog
 from xlhand.layout import paper
@@ -21,19 +21,9 @@ CASES = [(n, size, student) for n in catalog.names() for size in ("small", "medi
 MM_PER_POINT = 25.4 / 72
 
 
-def sheet_xml(path) -> str:
-    with zipfile.ZipFile(path) as zf:
-        return zf.read("xl/worksheets/sheet1.xml").decode("utf-8")
-
-
-def breaks(xml: str, kind: str) -> list[int]:
-    block = re.search(rf"<{kind}[^>]*>(.*?)</{kind}>", xml)
-    return [int(b) for b in re.findall(r'<brk id="(\d+)"', block[1])] if block else []
-
-
 @pytest.mark.parametrize("name,size,student", CASES, ids=lambda c: str(c))
-def test_prints_at_full_size_with_breaks_between_blocks(tmp_path, name, size, student):
-    path = build(tmp_path, name, size=size, student=student)
+def test_prints_at_full_size_with_breaks_between_blocks(workbook, name, size, student):
+    path = workbook(name, size, student)
     xml = sheet_xml(path)
     setup = re.search(r"<pageSetup[^>]*/>", xml)[0]
     assert 'paperSize="9"' in setup

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import openpyxl
 import pytest
-from support import build
+from support import REPO, build
 
 from xlhand.model import catalog
 from xlhand.layout import ops
@@ -18,9 +18,9 @@ from xlhand.model.resolve import resolve
 from xlhand.layout.sheet import LayoutError, ShapeError, Sheet
 from xlhand.layout.snapshot import SNAPSHOT_SIZE, layout_text
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO
 EXERCISES = sorted((ROOT / "xlhand" / "exercises").glob("*.py"))
-SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
+SNAPSHOTS = REPO / "tests" / "snapshots"
 COMPUTED_ROLES = {"computed", "output", "gradient"}
 NAMES = catalog.names()
 

@@ -140,7 +140,7 @@ def test_each_block_has_its_own_hidden_size():
 
 def test_equal_hidden_sizes_draw_the_numbers_they_drew_as_one_stack():
     """A seed gives the same weights whether the blocks' hidden sizes are one dim or one dim each."""
-    from xlhand.model.params import bounded_rows
+    from xlhand.model.makers import bounded_rows
     import zlib
     r = resolve(EX, size="medium", seed=5)
     for name in ("Wa", "Wb"):

@@ -35,7 +35,7 @@ def test_wrong_weight_shape_is_one_line_exit_2_and_no_file(tmp_path):
 
 
 # --- inverse items: Y given, one entry of W, b or X missing -------------------------------------
-from xlhand.model.params import resolve  # noqa: E402
+from xlhand.model.resolve import resolve  # noqa: E402
 
 
 def full(r, k, name, x):
@@ -108,7 +108,7 @@ def test_inverse_items_build_and_verify(tmp_path, sets):
 
 
 def test_an_output_that_no_missing_entry_explains_is_refused(tmp_path):
-    from xlhand.model.params import dump_params
+    from xlhand.model.params_file import dump_params
     import yaml
     r = resolve(EX, sets={"items": 2}, seed=1)
     doc = yaml.safe_load(dump_params(r))

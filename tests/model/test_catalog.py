@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from support import assert_verified, build, formula_texts, non_portable
+from support import REPO, assert_verified, build, formula_texts, non_portable
 from xlhand.model import catalog
 from xlhand.engines import readback
 from xlhand.build import key_sheet
@@ -110,8 +110,7 @@ def test_only_portable_functions(tmp_path, name, size):
 
 
 def test_readme_lists_every_exercise():
-    from pathlib import Path
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
     missing = [n for n in NAMES if f"| `{n}` |" not in readme]
     assert missing == []

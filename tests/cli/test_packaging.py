@@ -10,10 +10,10 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from support import REPO
 
 from xlhand.model import catalog
 
-REPO = Path(__file__).resolve().parent.parent
 
 
 def run(*args, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:

@@ -6,9 +6,9 @@ import json
 
 from click.testing import CliRunner
 from gradekit import fill, perfect_values
-from test_lms_exports import read_csv
-from test_lms_gradescope import assert_gradescope_results, layout
-from test_lms_roster import CANVAS
+from lmskit import read_csv
+from lmskit import assert_gradescope_results, layout
+from lmskit import CANVAS
 
 from xlhand.cli import cli
 

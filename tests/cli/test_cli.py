@@ -6,6 +6,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from support import REPO
 from click.testing import CliRunner
 
 from xlhand import build as build_module
@@ -247,6 +248,6 @@ def test_describe_tells_math_dims_givens_options_and_steps():
 def test_docs_exercises_md_is_up_to_date():
     from xlhand.describe import describe_all
 
-    committed = (Path(__file__).resolve().parent.parent / "docs" / "exercises.md").read_text(encoding="utf-8")
+    committed = (REPO / "docs" / "exercises.md").read_text(encoding="utf-8")
     assert committed == describe_all(markdown=True), (
         "docs/exercises.md is out of date: run  xlhand describe --all --markdown > docs/exercises.md")

@@ -10,8 +10,8 @@ import zipfile
 
 import openpyxl
 from gradekit import blank_cells, fill, perfect_values
-from test_lms_exports import read_csv
-from test_lms_roster import CANVAS, MOODLE
+from lmskit import read_csv
+from lmskit import CANVAS, MOODLE
 
 from xlhand.classroom.classset import build_class
 from xlhand.classroom.roster import read_roster

@@ -2,17 +2,16 @@
 in docs/exercises.md and in one line on the sheet, so a student can read further."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import openpyxl
 import pytest
-from support import build
+from support import REPO, build
 
 from xlhand.describe import describe
 from xlhand.model import catalog
 
 NAMES = catalog.names()
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "exercises.md"
+DOCS = REPO / "docs" / "exercises.md"
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -12,14 +12,11 @@ from pathlib import Path
 
 import pytest
 from gradekit import blank_cells, fill, perfect_values
-from test_lms_roster import GRADESCOPE
+from lmskit import AUTOGRADER, GRADESCOPE, REPO, assert_gradescope_results, layout
 
 from xlhand.classroom.classset import build_class
 from xlhand.grading.gradescope import autograde
 
-REPO = Path(__file__).resolve().parents[1]
-AUTOGRADER = REPO / "autograder"
-VISIBILITY = {"visible", "hidden", "after_due_date", "after_published"}
 
 
 @pytest.fixture(scope="module")
@@ -29,39 +26,6 @@ def klass(tmp_path_factory):
     roster.write_text(GRADESCOPE, encoding="utf-8")
     made = build_class("matmul", roster, tmp / "class", size="small", jobs=1)
     return made, json.loads((made.keys / "manifest.json").read_text(encoding="utf-8"))
-
-
-def layout(tmp_path, klass, files: dict[str, bytes | Path] | None = None, user: dict | None = None) -> Path:
-    """/autograder, relative: the uploaded autograder in source/, the submission, the metadata."""
-    made, _ = klass
-    root = tmp_path / "autograder"
-    shutil.copytree(AUTOGRADER, root / "source")
-    shutil.copytree(made.keys, root / "source" / "keys")
-    shutil.copy(AUTOGRADER / "run_autograder", root / "run_autograder")
-    (root / "submission").mkdir(parents=True)
-    for name, data in (files or {}).items():
-        target = root / "submission" / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(data, Path):
-            shutil.copy(data, target)
-        else:
-            target.write_bytes(data)
-    if user is not None:
-        (root / "submission_metadata.json").write_text(json.dumps({"users": [user], "assignment": {"id": 1}}))
-    return root
-
-
-def assert_gradescope_results(data: dict) -> None:
-    """The results.json rules of Gradescope's specification."""
-    assert isinstance(data["score"], float) and data["score"] >= 0
-    assert isinstance(data["output"], str) and data["output"]
-    assert data["visibility"] in VISIBILITY and data["stdout_visibility"] in VISIBILITY
-    for test in data["tests"]:
-        assert set(test) >= {"name", "score", "max_score", "output", "visibility"}
-        assert 0 <= test["score"] <= test["max_score"] and test["visibility"] in VISIBILITY
-        assert test["status"] in ("passed", "failed")
-    if data["tests"]:
-        assert data["score"] == pytest.approx(sum(t["score"] for t in data["tests"]))
 
 
 def run_autograder(root: Path, **env) -> dict:
