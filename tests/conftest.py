@@ -31,7 +31,10 @@ def workbook(tmp_path_factory):
 
 
 def pytest_collection_modifyitems(items):
-    """Whatever starts LibreOffice or builds a wheel belongs to the slow tier."""
+    """Whatever starts LibreOffice or builds a wheel belongs to the slow tier; the LibreOffice tests of
+    one module run on one worker, so that its single soffice batch is made once."""
     for item in items:
         if item.get_closest_marker("libreoffice") or item.get_closest_marker("packaging"):
             item.add_marker(pytest.mark.slow)
+        if item.get_closest_marker("libreoffice"):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))

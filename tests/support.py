@@ -6,6 +6,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 import openpyxl
 import yaml
 from click.testing import CliRunner
@@ -104,3 +105,10 @@ def sheet_xml(path) -> str:
 def breaks(xml: str, kind: str) -> list[int]:
     block = re.search(rf"<{kind}[^>]*>(.*?)</{kind}>", xml)
     return [int(b) for b in re.findall(r'<brk id="(\d+)"', block[1])] if block else []
+
+
+def slow_but(values, fast) -> list:
+    """``values`` as pytest params, each marked ``slow`` unless it is one of ``fast`` (the fast tier's
+    representatives of a sweep)."""
+    return [v if v in fast else pytest.param(*(v if isinstance(v, tuple) else (v,)), marks=pytest.mark.slow)
+            for v in values]

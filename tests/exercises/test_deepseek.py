@@ -110,6 +110,7 @@ def test_default_numbers_and_the_cache_on_the_sheet(tmp_path):
     assert cache == [[4, 8]]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("options", OPTIONS[1:5], ids=str)
 def test_every_option_builds_and_verifies(tmp_path, options):
     assert_verified(build(tmp_path, "deepseek", options=options))
@@ -127,7 +128,7 @@ def test_an_odd_rotary_size_is_refused(tmp_path):
 
 def test_wo_inconsistent_with_heads_times_d_h_is_refused(tmp_path):
     line = rejected_build(tmp_path, "deepseek", params={"values": {"Wo": [[1, 0, 0]] * 5}})
-    assert "'Wo'" in line and "5x4" in line and "heads_d_h" in line
+    assert "'Wo'" in line and "5x4" in line and "heads·d_h" in line
 
 
 def test_a_tie_for_the_last_chosen_place_is_refused(tmp_path):

@@ -139,6 +139,7 @@ def test_the_next_word_is_a_text_cell_computed_by_formulas(tmp_path):
     assert any(f.startswith("=IF(") and "=" in f[4:] for f in formula_texts(path))  # the one-hot lookups
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("options", OPTIONS[1:5] + OPTIONS[6:7], ids=str)
 def test_every_option_builds_and_verifies(tmp_path, options):
     assert_verified(build(tmp_path, "transformer-full", options=options))
@@ -187,6 +188,7 @@ def test_equal_sizes_tie_the_decoder_embedding_to_the_encoder():
     assert r.params.dec_vocab_words == r.params.vocab_words
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mask", ["inf", "value"])
 def test_an_own_decoder_builds_and_verifies(tmp_path, mask):
     path = build(tmp_path, "transformer-full", sets=OWN_DECODER, seed=1, options={"mask": mask})

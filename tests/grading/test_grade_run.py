@@ -26,7 +26,8 @@ def test_manifest_is_typed_and_frozen(run):
     m = Manifest.load(manifest_path)
     assert graded.manifest == m
     assert [s.id for s in m.students] == ["zed", "amy", "bob"] and isinstance(m.students[0], ManifestStudent)
-    assert m.roster == {} and m.blanks and m.tolerance.rtol == 1e-2 and m.sheet == "mlp"
+    assert m.roster["format"] == "csv" and m.roster["id_column"] == "id"  # what the roster reader found
+    assert m.blanks and m.tolerance.rtol == 1e-2 and m.sheet == "mlp"
     with pytest.raises(dataclasses.FrozenInstanceError):
         m.exercise = "relu"
     assert m.resolved(m.students[0]).fingerprint() == m.students[0].fingerprint
@@ -35,10 +36,12 @@ def test_manifest_is_typed_and_frozen(run):
 def test_an_old_manifest_without_a_roster_loads_and_a_roster_entry_is_kept(run, tmp_path):
     manifest_path, _ = run
     data = json.loads(manifest_path.read_text())
-    assert "roster" not in data
-    data["roster"] = {"format": "csv", "columns": {"id": "id", "name": "name"}}
+    del data["roster"]  # as written before rosters were recorded
+    (tmp_path / "old.json").write_text(json.dumps(data))
+    assert Manifest.load(tmp_path / "old.json").roster == {}
+    data["roster"] = {"format": "moodle", "id_column": "ID number"}
     (tmp_path / "m.json").write_text(json.dumps(data))
-    assert Manifest.load(tmp_path / "m.json").roster["format"] == "csv"
+    assert Manifest.load(tmp_path / "m.json").roster["format"] == "moodle"
 
 
 def test_results_follow_the_manifest(run):

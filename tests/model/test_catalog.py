@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from support import REPO, assert_verified, build, formula_texts, non_portable
+from support import slow_but, REPO, assert_verified, build, formula_texts, non_portable
 from xlhand.model import catalog
 from xlhand.engines import readback
 from xlhand.build import key_sheet
@@ -19,6 +19,9 @@ from xlhand.model.params_file import load_params_file, template_path
 
 NAMES = catalog.names()
 PRESETS = [(n, size) for n in NAMES for size in catalog.get(n).presets]
+# lecture sizes are thousands of cells: the slow tier; formulas-engine sweeps keep a few representatives fast
+FAST_PRESETS = [p for p in PRESETS if p[1] != "lecture"]
+FAST_NAMES = ("backprop", "lstm", "relu", "softmax", "conv1d", "mlp", "self-attention")
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -26,7 +29,7 @@ def test_default_template_verifies(tmp_path, name):
     assert_verified(build(tmp_path, name))
 
 
-@pytest.mark.parametrize("name,size", PRESETS)
+@pytest.mark.parametrize("name,size", slow_but(PRESETS, FAST_PRESETS))
 def test_preset_verifies(tmp_path, name, size):
     """IronCalc here; test_libreoffice recalculates every preset with all three engines."""
     assert_verified(build(tmp_path, name, size=size), ("ironcalc",))
@@ -43,7 +46,7 @@ def random_case(draw, name):
     return sets, draw(st.integers(0, 10_000))
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", slow_but(NAMES, FAST_NAMES))
 def test_random_sizes_and_seeds_verify(tmp_path_factory, name):
     @settings(max_examples=3, deadline=None, derandomize=True,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -82,7 +85,7 @@ def test_metadata_recorded(tmp_path, name):
     assert meta["version"]
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", slow_but(NAMES, FAST_NAMES))
 def test_student_worksheet_verifies(tmp_path, name):
     """Every exercise's student worksheet: blanks empty on the visible sheet, and its hidden key
     (which the self-check compares against) equal to NumPy."""
@@ -100,7 +103,7 @@ def test_student_worksheet_verifies(tmp_path, name):
     assert non_portable(path) == set()
 
 
-@pytest.mark.parametrize("name,size", PRESETS)
+@pytest.mark.parametrize("name,size", slow_but(PRESETS, FAST_PRESETS))
 def test_only_portable_functions(tmp_path, name, size):
     """Portable functions only, used the way every engine evaluates them (see fx.rule_problems)."""
     path = build(tmp_path, name, size=size)

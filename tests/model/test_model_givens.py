@@ -21,7 +21,7 @@ from xlhand.model import catalog
     ("mhc", "phi_res", "n·C × n·n"),
     ("multihead-attention", "Wq", "heads·d_h × heads·d_h"),
     ("dit", "text", "(cond − 2) × 1"),
-    ("transformer-full", "PE", "d × max(n_src, n_tgt)"),
+    ("transformer-full", "PE", "max(d, d_dec) × max(n_src, n_tgt)"),
     ("backprop", "W1", "h1 × n_in"),
     ("backprop", "lr", ""),
 ])

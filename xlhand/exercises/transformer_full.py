@@ -16,7 +16,7 @@ Multi-head attention (H heads of size d_k): Q_h = Wq_h·Xq, K_h = Wk_h·Xkv, V_h
 S_h = K_hᵀ·Q_h/√d_k (row j = key j, column i = query i); A_h = softmax over each column; F_h = V_h·A_h.
 The decoder's self-attention is causal, by an additive mask Mask[j, i] = 0 for a key j ≤ i and, for a
 key after its query, option mask: inf, −∞ (e^−∞ = 0: the sheet writes the mask's −∞ as text and each
-e^ cell as IF(Mask = "−∞", 0, EXP(S − max)), max over the allowed keys), or mask: value, the given
+e^ cell as IF(Mask = "−∞", 0, e^S); with stable, e^(S − max) over the allowed keys), or mask: value, the given
 mask_value (e.g. −99: Sm_h = S_h + Mask, then the plain softmax; e^−99 is tiny but not 0);
 Attn = Wo·[F_1; …; F_H]. Add & norm: N = γ ⊙ (R − mean)/σ + β with R = x + sublayer(x), the mean
 and variance over the d features of each token (option ln_var: population /d or sample /(d − 1);
@@ -45,7 +45,6 @@ WORDS = ("<s> </s> I love you ich liebe dich the cat sees a dog die Katze sieht 
          "red gross klein rot").split()
 OPTIONS = {"pe": ("sinusoid", "given", "none"), "ln_eps_on": ("var", "std"), "ln_var": ("population", "sample"),
            "mask": ("inf", "value")}
-MINUS_INF = "−∞"
 
 
 def n_pos(dims):
@@ -301,8 +300,9 @@ def _multi_head(s, d, pre, Xq, Xkv, *, causal, above, intro="", mask="inf"):
                                formula=lambda i, j, S=S: f"{S.cell(i, j)}+{Mask.cell(i, j)}")
                     s.arrow(S, Sm)
                     A = ops.softmax(s, f"{pre}A_{h}", Sm, label=f"{pre}A_{h} = softmax(Sm)")
-                elif causal:  # −∞ by hand: the masked e^ cells are the 0 that e^−∞ is
-                    A = ops.softmax(s, f"{pre}A_{h}", S, mask="causal", label=f"{pre}A_{h} (causal)")
+                elif causal:  # −∞ by hand: each e^ cell reads the mask, e^−∞ = 0
+                    A = ops.softmax(s, f"{pre}A_{h}", S, mask="causal", mask_cells=Mask,
+                                    label=f"{pre}A_{h} (causal)")
                 else:
                     A = ops.softmax(s, f"{pre}A_{h}", S, label=f"{pre}A_{h} = softmax")
                 ops.heat(A)
@@ -325,7 +325,7 @@ def _causal_mask(s, name, n, value, mask, at):
                      formula=lambda i, j: value.cell(0, 0) if late[i, j] else "0",
                      expect=lambda v: np.where(late, np.asarray(v[value.name], dtype=float), 0.0))
     return s.add(name, (n, n), at, "given", f"{name} (0 | −∞)", named=False,
-                 text=[[MINUS_INF if late[i, j] else "0" for j in range(n)] for i in range(n)])
+                 text=[[ops.MINUS_INFINITY if late[i, j] else "0" for j in range(n)] for i in range(n)])
 
 
 def _side_name(pre):

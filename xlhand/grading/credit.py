@@ -23,8 +23,9 @@ class World:
     sheet is too long: IronCalc orders the evaluation itself (chains of 100,000 cells are fine) and
     the taint is followed breadth first."""
 
-    def __init__(self, sheet, student: dict[str, float | None]):
+    def __init__(self, sheet, student: dict[str, float | None], guesses: frozenset[str] | set[str] = frozenset()):
         self.sheet, self.student = sheet, student
+        self.guesses = set(guesses)  # blanks holding a guess (a number typed where it is wrong in many blanks)
         self.formulas = key_formulas(sheet)
         self.precedents = {a: _precedents(text) for a, (_, _, _, text) in self.formulas.items()}
         self.dependents: dict[str, set[str]] = {}
@@ -48,6 +49,20 @@ class World:
                     seen.add(d)
                     todo.append(d)
         return seen
+
+    def blanks_before(self, address: str) -> set[str]:
+        """The blanks ``address``'s key formula reads, directly or through computed cells."""
+        found, seen, todo = set(), set(), list(self.precedents.get(address, ()))
+        while todo:
+            p = todo.pop()
+            if p in seen:
+                continue
+            seen.add(p)
+            if p in self.student:
+                found.add(p)
+            else:
+                todo.extend(self.precedents.get(p, ()))
+        return found
 
     def value(self, address: str) -> float | None:
         if address in self.tainted:

@@ -113,14 +113,15 @@ def _score(item: Identified, manifest: Manifest, tol: Tolerance, ecf: float, fla
     affected = _affected_steps(world, {a for _, a in changed}, cells)
     if affected:
         flags.append("steps using changed givens: " + ", ".join(str(s) for s in sorted(affected)))
-    problems: dict[str, list[str]] = {"localized": [], "error": [], "text": []}
+    problems: dict[str, list[str]] = {"localized": [], "error": [], "text": [], "guess": []}
     steps: dict[int, tuple[float, float]] = {}
     _score_all(cells, world, tol, ecf, problems)
     for cell in cells:
         score, most = steps.get(cell.step, (0.0, 0.0))
         steps[cell.step] = (score + cell.points, most + 1.0)
     for kind, what in (("localized", "localized decimals (type a point: 0.5)"), ("error", "error values"),
-                       ("text", "text in number cells")):
+                       ("text", "text in number cells"),
+                       ("guess", "right only by a number typed where it is wrong in many blanks (a guess; scored 0)")):
         if problems[kind]:
             flags.append(f"{what}: {_some(problems[kind])}")
     return Scored(tuple(cells), tuple(flags), steps, sheet)
@@ -213,17 +214,39 @@ def _show(value) -> str:
     return repr(value if isinstance(value, str) else "" if value is None else str(value))[:60]
 
 
-def _guesses(cells: list[CellGrade], attempts: dict, tol: Tolerance) -> set[str]:
-    """The cells holding a wrong number that the student typed in many blanks (more than a fifth, and
-    more than four): one number everywhere is a guess, and nothing is carried from a guess (a ReLU,
-    a maximum or a copy of it would otherwise be "right for the earlier cells")."""
-    wrong: dict[float, list[str]] = {}
+def _guess_numbers(cells: list[CellGrade], attempts: dict, tol: Tolerance) -> set[float]:
+    """The numbers the student typed where they are wrong in many blanks (more than a fifth, and more
+    than one): one number everywhere is a guess."""
+    wrong: dict[float, int] = {}
     for c in cells:
         number = attempts[c.address]
         if number is not None and not tol.close(number, c.expected):
-            wrong.setdefault(round(number, 9), []).append(c.address)
-    most = max(4, len(cells) // 5)
-    return {a for addresses in wrong.values() if len(addresses) > most for a in addresses}
+            wrong[round(number, 9)] = wrong.get(round(number, 9), 0) + 1
+    most = max(1, len(cells) // 5)
+    return {number for number, count in wrong.items() if count > most}
+
+
+def _guesses(cells: list[CellGrade], attempts: dict, tol: Tolerance) -> set[str]:
+    """The cells holding a guess (:func:`_guess_numbers`), right or wrong: nothing is carried from a
+    guess (a ReLU, a maximum or a copy of it would otherwise be "right for the earlier cells")."""
+    numbers = _guess_numbers(cells, attempts, tol)
+    return {c.address for c in cells if attempts[c.address] is not None and round(attempts[c.address], 9) in numbers}
+
+
+def _unearned(cells: list[CellGrade], world: World, tol: Tolerance) -> list[CellGrade]:
+    """The right cells that a guess made right: typing 0 everywhere makes every ReLU-blocked, masked
+    or zero-gradient cell "right". A cell holding a guess earns its point only when the student's own
+    earlier cells (no guess among them) give it by the key's formula; a cell that reads no earlier
+    blank cannot show that, and earns nothing from a guess."""
+    unearned = []
+    for cell in cells:
+        if cell.status != "right" or cell.address not in world.guesses:
+            continue
+        number = as_number(cell.got)
+        carried = world.carried(cell.address) if world.blanks_before(cell.address) else None
+        if carried is None or not tol.close(number, carried):
+            unearned.append(cell)
+    return unearned
 
 
 def _world(sheet, cells: list[CellGrade], tol: Tolerance) -> World:
@@ -233,10 +256,11 @@ def _world(sheet, cells: list[CellGrade], tol: Tolerance) -> World:
     with nothing upstream to explain it carries nothing, however far downstream."""
     attempts = {c.address: None if c.refused or not isinstance(c.expected, float) else as_number(c.got)
                 for c in cells}
-    for address in _guesses(cells, attempts, tol):
+    guesses = _guesses(cells, attempts, tol)
+    for address in guesses:
         attempts[address] = None
     doubtful = {c.address for c in cells if attempts[c.address] == 0 and not tol.close(0.0, c.expected)}
-    world = World(sheet, attempts)
+    world = World(sheet, attempts, guesses)
     while doubtful:
         unexplained = set()
         for address in doubtful:
@@ -253,6 +277,9 @@ def _world(sheet, cells: list[CellGrade], tol: Tolerance) -> World:
 def _score_all(cells: list[CellGrade], world: World, tol: Tolerance, ecf: float, problems: dict) -> None:
     for cell in cells:
         _score_cell(cell, tol, problems)
+    for cell in _unearned(cells, world, tol):
+        cell.status, cell.points = "wrong", 0.0
+        problems.setdefault("guess", []).append(cell.address)
     by_address = {cell.address: cell for cell in cells}
     for address in _carried_forward(cells, world, tol):
         cell = by_address[address]

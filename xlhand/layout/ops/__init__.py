@@ -29,7 +29,7 @@ from xlhand.layout.ops.curves import curve_table, loss_curve
 from xlhand.layout.ops.elementwise import (elementwise, gate, leaky_relu, outer, relu, relu_backward, sgd_step,
                                            sigmoid, tanh)
 from xlhand.layout.ops.losses import cross_entropy, mse_loss
-from xlhand.layout.ops.norms import layernorm, rmsnorm_rows, softmax
+from xlhand.layout.ops.norms import MINUS_INFINITY, layernorm, rmsnorm_rows, softmax
 from xlhand.layout.ops.products import (Part, given_part, identity_part, linear, linear_act, linear_from, linear_parts,
                                         matmul, matmul_parts, ones_row, shortcut, solve_dot, transposed_part,
                                         weights_left_of)

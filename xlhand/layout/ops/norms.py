@@ -22,9 +22,12 @@ MASKS = (None, "causal")
 # --- softmax ---------------------------------------------------------------------------------------
 EXP_LIMIT = 1e6  # beyond this an e^x no longer reads (and soon overflows): the max shift is needed
 
+MINUS_INFINITY = "−∞"  # the text a mask done by hand shows where it shuts a score
+
 
 def softmax(s: Sheet, name: str, Z: Block, *, direction: str = "right", mask: str | None = None,
-            at: Position | None = None, role: str = "computed", label: str | None = None) -> Block:
+            mask_cells: Block | None = None, at: Position | None = None, role: str = "computed",
+            label: str | None = None) -> Block:
     """Softmax over each column of Z, as the walkthrough works it: raise each score to ``e^z``, sum
     each column into a total Σ (the row under the exponentials), divide each ``e^z`` by its Σ. The
     exponentials stand right of Z (or at ``at``) and the probabilities right of them, with arrows;
@@ -40,7 +43,9 @@ def softmax(s: Sheet, name: str, Z: Block, *, direction: str = "right", mask: st
     ``mask="causal"`` masks the future, as a decoder attends (Z's row j = key j, column i = query i,
     as :func:`~xlhand.layout.ops.attention.scores` makes them): a key after its query (j > i) gets
     weight 0. The math adds −1e9 to those scores, and e^(−1e9) is exactly 0: the sheet writes the 0
-    it becomes (a score of −1e9 does not fit a cell), so the masked triangle is visible.
+    it becomes (a score of −1e9 does not fit a cell), so the masked triangle is visible. With
+    ``mask_cells`` (a block of Z's shape showing 0 or the text −∞, the mask done by hand), each e^ cell
+    reads it: ``IF(mask = "−∞", 0, e^z)``.
     """
     if direction not in DIRECTIONS or mask not in MASKS:
         raise ShapeError(f"{name}: softmax direction {direction!r}, mask {mask!r}: expected one of "
@@ -48,7 +53,7 @@ def softmax(s: Sheet, name: str, Z: Block, *, direction: str = "right", mask: st
     future = np.tri(Z.rows, Z.cols, -1, dtype=bool) if mask else np.zeros(Z.shape, dtype=bool)
     top = _column_max(s, name, Z, future) if s.settings.get("stable") else None
     exps = _exponentials(s, name, Z, top, future, at=s.below(top or Z) if direction == "down" else at,
-                         masked=mask is not None)
+                         masked=mask is not None, mask_cells=mask_cells)
     sums = col_sums(s, f"{name}_sum", exps, at=s.adjoining(exps),
                     expect=lambda v: _exp_of(s, Z, future, top is not None, v).sum(axis=0, keepdims=True))
     label = label or f"{name} = softmax({Z.name})" + (", causal" if mask else "")
@@ -71,17 +76,21 @@ def _column_max(s: Sheet, name: str, Z: Block, future: np.ndarray) -> Block:
 
 
 def _exponentials(s: Sheet, name: str, Z: Block, top: Block | None, future: np.ndarray, *,
-                  at: Position | None, masked: bool) -> Block:
+                  at: Position | None, masked: bool, mask_cells: Block | None = None) -> Block:
     """``e^z`` (``e^(z − max)`` after a max row ``top``), 0 where the mask shuts a score, right of Z
     (with an arrow) unless ``at`` says."""
     def power(i: int, j: int) -> str:
         return Z.cell(i, j) if top is None else fx.sub(Z.cell(i, j), top.cell(0, j))
 
+    def formula(i: int, j: int) -> str:
+        if mask_cells is not None:
+            return f'IF({mask_cells.cell(i, j)}="{MINUS_INFINITY}",0,{fx.exp(power(i, j))})'
+        return "0" if future[i, j] else fx.exp(power(i, j))
+
     right = s.right_of(Z)
     exponent = Z.name if top is None else f"({Z.name} − max)"
     exps = s.add(f"{name}_exp", Z.shape, at or right, "computed", f"e^{exponent}" + (", future 0" if masked else ""),
-                 formula=lambda i, j: "0" if future[i, j] else fx.exp(power(i, j)),
-                 expect=lambda v: _exp_of(s, Z, future, top is not None, v))
+                 formula=formula, expect=lambda v: _exp_of(s, Z, future, top is not None, v))
     if (at or right) == right:
         s.arrow(Z, exps)
     return exps
