@@ -15,30 +15,10 @@ from xlhand.classroom.roster import read_roster
 from xlhand.errors import XlhandError
 from xlhand.classroom.csvfiles import csv_bytes
 from xlhand.grading.exports import feedback_text, write_exports
+from xlhand.grading.report import StepScore, StudentResult
 
 
-@dataclass(frozen=True)
-class StepScore:
-    number: int
-    title: str
-    score: float
-    max_score: float
-
-
-@dataclass(frozen=True)
-class StudentResult:
-    student_id: str
-    name: str
-    file: str
-    status: str
-    reason: str
-    score: float
-    max_score: float
-    steps: tuple = ()
-    flags: tuple = ()
-    feedback: str = ""
-
-
+# The manifest's students and the manifest as the exports read them (the real Manifest needs a class set)
 @dataclass(frozen=True)
 class ManifestStudent:
     id: str

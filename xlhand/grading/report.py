@@ -55,9 +55,9 @@ class StudentResult:
     reason: str
     score: float
     max_score: float
-    steps: tuple[StepScore, ...]
-    flags: tuple[str, ...]
-    feedback: str  # one or two plain sentences for a comment column
+    steps: tuple[StepScore, ...] = ()
+    flags: tuple[str, ...] = ()
+    feedback: str = ""  # one or two plain sentences for a comment column
 
 
 @dataclass(frozen=True)

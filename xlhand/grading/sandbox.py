@@ -122,24 +122,29 @@ def _cell_formulas(book, index: int) -> list[Formula]:
 
 
 def _child(conn, job: Job, timeout: float, memory: int) -> None:
+    _send(conn, limited(lambda: _extract(job), timeout, memory))
+
+
+def limited(work, timeout: float, memory: int) -> tuple[str, object]:
+    """Run ``work()`` in this (child) process under the CPU and memory limits: ("ok", its result),
+    ("rejected", why the file cannot be read) or ("sandbox", why the limits could not be set).
+    Grading and lint read untrusted workbooks through it."""
     try:
         limit_resources(timeout, memory)
     except (ValueError, OSError) as e:
-        _send(conn, ("sandbox", f"the limits for reading submissions could not be set ({e})"))
-        return
+        return "sandbox", f"the limits for reading submissions could not be set ({e})"
     try:
-        result = ("ok", _extract(job))
+        return "ok", work()
     except Rejected as e:
-        result = ("rejected", e.reason)
+        return "rejected", e.reason
     except MemoryError:
-        result = ("rejected", "too large to read: the memory limit was reached")
+        return "rejected", "too large to read: the memory limit was reached"
     except zipfile.BadZipFile:
-        result = ("rejected", "corrupt zip: the file is damaged or truncated")
+        return "rejected", "corrupt zip: the file is damaged or truncated"
     except BaseException as e:  # noqa: BLE001 - in the child, anything (a Rust panic too) costs one row
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
             raise
-        result = ("rejected", _reason(e))
-    _send(conn, result)
+        return "rejected", _reason(e)
 
 
 def _reason(error: BaseException) -> str:

@@ -4,14 +4,13 @@ and links never followed: nothing in the file is executed, only its XML read."""
 from __future__ import annotations
 
 import multiprocessing
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from xlhand.lint import chain, functions, ranges, shape
 from xlhand.lint.context import build_context
 from xlhand.lint.findings import Finding, Hit, gather
-from xlhand.lint.reader import MEMORY, TIMEOUT, Rejected, limit_resources, precheck
+from xlhand.lint.reader import MEMORY, TIMEOUT, Rejected, limited, precheck
 from xlhand.lint.workbook import read_book
 
 SHEET_RULES = (shape.check, ranges.check, chain.check, functions.check)
@@ -63,19 +62,7 @@ def lint_file(path: Path, timeout: float = TIMEOUT, memory: int = MEMORY) -> lis
 
 def _child(conn, path: Path, timeout: float, memory: int) -> None:
     try:
-        limit_resources(timeout, memory)
-        result = ("ok", [f.as_dict() for f in lint_book(path, str(path))])
-    except Rejected as e:
-        result = ("rejected", e.reason)
-    except MemoryError:
-        result = ("rejected", "too large to read: the memory limit was reached")
-    except zipfile.BadZipFile:
-        result = ("rejected", "corrupt zip: the file is damaged or truncated")
-    except Exception as e:  # noqa: BLE001 - anything in a hostile file costs this file only
-        text = str(e).splitlines()[0][:120] if str(e) else ""
-        result = ("rejected", f"not a readable xlsx: {type(e).__name__}{': ' + text if text else ''}")
-    try:
-        conn.send(result)
+        conn.send(limited(lambda: [f.as_dict() for f in lint_book(path, str(path))], timeout, memory))
     finally:
         conn.close()
 

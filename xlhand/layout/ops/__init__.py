@@ -46,7 +46,7 @@ __all__ = [
     "iterations", "layer_gradient", "layernorm", "leaky_relu", "level", "linear", "linear_act", "linear_from",
     "linear_parts", "loss_curve", "matmul", "matmul_parts", "mse_loss", "one_hot", "one_hot_columns", "ones_row",
     "outer", "page_columns", "projections", "relu", "relu_backward", "relu_backward_below", "rmsnorm_rows",
-    "row_means", "row_sums", "row_under", "scores", "sgd_step", "shortcut", "sigmoid", "softmax", "solve_dot",
+    "MINUS_INFINITY", "row_means", "row_sums", "row_under", "scores", "sgd_step", "shortcut", "sigmoid", "softmax", "solve_dot",
     "split_words", "stack", "tanh", "tanh_rnn", "transpose", "transposed_part", "under", "value_of", "weight_gradient",
     "weights_left_of", "word_of",
 ]
