@@ -30,6 +30,7 @@ def workbook(tmp_path_factory):
     return get
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items):
     """Whatever starts LibreOffice or builds a wheel belongs to the slow tier; the LibreOffice tests of
     one module run on one worker, so that its single soffice batch is made once."""
