@@ -209,7 +209,7 @@ def test_the_self_check_and_the_grader_agree_cell_for_cell(tmp_path):
     from xlhand.engines.libreoffice import recalculate
 
     ids = ("honest", "slip", "large", "cheat", "formulas", "untouched")
-    made = make_class(tmp_path, "backprop", ids=ids, seed=0)
+    made = make_class(tmp_path, "backprop", ids=ids, seed=0, options={"stable": True})  # G45: the max row
     sheet, _ = key_of(made.manifest, "large")
     typed = {sid: perfect_values(made.manifest, sid) for sid in ids}
     first = next(iter(typed["slip"]))
@@ -235,5 +235,5 @@ def test_the_self_check_and_the_grader_agree_cell_for_cell(tmp_path):
         refused = {(c.row + 1, c.col + 1) for c in s.cells if c.refused}
         # the one thing a worksheet formula cannot see: a formula reading the hidden key (README)
         assert green - refused == right, (sid, sorted(green ^ right)[:5])
-    assert subs["honest"].score == subs["large"].score == subs["formulas"].score == BACKPROP_CELLS
-    assert subs["slip"].score == 105 and subs["untouched"].score == 0 and subs["cheat"].score == 0
+    assert subs["honest"].score == subs["large"].score == subs["formulas"].score == BACKPROP_CELLS + 1
+    assert subs["slip"].score == BACKPROP_CELLS and subs["untouched"].score == 0 and subs["cheat"].score == 0
