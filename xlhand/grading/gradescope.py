@@ -183,7 +183,9 @@ def _grade_one(root: Path, manifest_path: Path | None, visibility: str, timeout:
     handed_in = [f for f in run.files if f.status in ("graded", "rejected")]
     if not handed_in:
         raise AutograderError("your workbook was not read (it may not be an Excel workbook)")
-    result = next(r for r in run.results if r.student_id == handed_in[0].student_id)
+    result = next((r for r in run.results if r.student_id == handed_in[0].student_id), None)
+    if result is None:  # set aside before anyone could be named (a workbook that cannot be read)
+        raise AutograderError(f"Not graded: {handed_in[0].reason}")
     note = ""
     if result.status == "graded" and submitter is not None and result.student_id != submitter:
         note = (f"This worksheet was made for student '{result.student_id}', not for you ('{submitter}'): "
