@@ -15,7 +15,7 @@ from xlhand.layout import ops
 from xlhand.layout.blocks import EarlyAddress
 from xlhand.build import key_sheet
 from xlhand.model.resolve import resolve
-from xlhand.layout.sheet import LayoutError, ShapeError, Sheet
+from xlhand.layout.sheet import EVERYTHING, LayoutError, ShapeError, Sheet
 from xlhand.layout.snapshot import SNAPSHOT_SIZE, layout_text
 
 ROOT = REPO
@@ -30,7 +30,7 @@ def blank_sheet() -> Sheet:
 
 
 def values(s: Sheet, name: str, shape) -> object:
-    return s.add(name, shape, None, "given", name, values=np.ones(shape))
+    return s.add(name, shape, role="given", label=name, values=np.ones(shape))
 
 
 # --- arrangement -----------------------------------------------------------------------------
@@ -71,6 +71,47 @@ def test_next_to_aligns_on_the_chosen_edge():
     big, small = values(s, "big", (5, 3)), values(s, "small", (1, 1))
     s.next_to(small, big, "down", align="end")
     assert small.right == big.right and small.footprint().top == big.bottom + 1
+
+
+# --- make, then place ---------------------------------------------------------------------------
+def test_placing_a_product_moves_the_weights_it_made_but_not_its_input_or_the_1s_under_it():
+    s = Sheet("t", params={"W": np.ones((2, 3)), "b": np.ones((2, 1))},
+              specs={"W": catalog.get("mlp").given("W1"), "b": catalog.get("mlp").given("b1")})
+    X = values(s, "X", (3, 2))
+    Z = ops.linear(s, "Z", "W", X, "b")
+    W, b, ones = s.blocks["W"], s.blocks["b"], s.blocks["X_ones"]
+    before = {blk.name: (blk.top, blk.left) for blk in (X, ones)}
+    s.place(Z, right_of=X, gap=4)
+    assert (Z.top, Z.left) == s.right_of(X, 4)
+    assert W.top == b.top == Z.top and W.right == b.left and b.right + 1 == Z.left  # [W | b] still left of Z
+    assert {blk.name: (blk.top, blk.left) for blk in (X, ones)} == before  # the input and its 1s stay
+
+
+def test_an_arrow_from_the_input_goes_when_the_result_is_placed_elsewhere():
+    s = blank_sheet()
+    Z = values(s, "Z", (2, 2))
+    A = ops.relu(s, "A", Z)  # right of Z, with an arrow between them
+    assert [g.text for g in s.glyphs] == ["→"]
+    s.place(A, below=Z)
+    assert s.glyphs == []
+    B = ops.relu(s, "B", Z, label="B")
+    s.place(B, right_of=Z)  # where it was made: the arrow stays
+    assert [g.text for g in s.glyphs] == ["→"]
+
+
+def test_below_everything_leaves_out_what_is_being_placed():
+    s = blank_sheet()
+    X = values(s, "X", (3, 1))
+    Y = values(s, "Y", (5, 1))  # made at the origin too: not yet placed
+    s.place(Y, below=EVERYTHING)
+    assert Y.top == X.bottom + 2 + 1 and Y.left == X.left
+
+
+def test_place_takes_exactly_one_relation():
+    s = blank_sheet()
+    X, Y = values(s, "X", (1, 1)), values(s, "Y", (1, 1))
+    with pytest.raises(LayoutError, match="exactly one relation"):
+        s.place(Y, below=X, right_of=X)
 
 
 def test_operand_places_a_given_once():
@@ -143,11 +184,33 @@ def test_no_exercise_computes_a_row_or_column_by_hand(path):
     assert hand_coordinates(path) == []
 
 
+def placed_at_creation(path: Path) -> list[str]:
+    """Calls that place a block while making it (``at=…``) instead of making it, then placing it
+    with ``s.place``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Attribute) and node.func.attr == "place"):
+            found += [f"{path.name}:{node.lineno}: at=" for kw in node.keywords if kw.arg == "at"]
+    return found
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
+def test_every_exercise_makes_a_block_then_places_it(path):
+    assert placed_at_creation(path) == []
+
+
+def test_the_lint_finds_a_block_placed_at_creation(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text('X = ops.relu(s, "A", Z, at=s.below(Z))\nY = s.place(ops.relu(s, "B", Z), below=Z)\n')
+    assert placed_at_creation(bad) == ["bad.py:1: at="]
+
+
 # The shared steps keep the same rule: they place through the sheet's relations, listed here, and
 # never do arithmetic on a position (``at[1] - GAP - width``) or with the gap.
 OPS_MODULES = sorted((ROOT / "xlhand" / "layout" / "ops").glob("*.py"))
 SHEET_PRIMITIVES = {
     "add", "given", "operand", "given_shape", "step", "group", "chart", "arrow",  # placing things
+    "place", "anchor", "hanging_off",  # an operation's unit: what moves with its result
     "below", "adjoining", "right_of", "left_of", "above", "clear_right", "below_all",  # where, relative to
     "next_to", "arrange", "grid", "together",  # moving things next to each other
 }

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.model.npref import layernorm_columns, sigmoid, softmax_columns
-from xlhand.layout import fx, ops
+from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, LEFT, OUTPUT, RIGHT, WEIGHT, fx, ops
 from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.givens import Given
 from xlhand.model.makers import sparse_signs, spread_columns
@@ -66,11 +66,11 @@ def layout(s, d, p):
                 zhat = ops.layernorm(s, f"Zhat_{i}", Zp, eps=EPS, label=f"Zhat_{i}")
                 pb[i] = ops.matmul(s, f"Pb_{i}", "Wb", zhat, label=f"Pb_{i} = Wb·Zhat_{i}")
             residues.append(residue)
-        column = s.arrange(residues, "down", gap=1)
-        bias = {h: s.add(f"Bias_{h}", (r, r), None, "computed", f"Bias_{h}[j,i] = Pb_i[{h},j]",
+        column = s.arrange(residues, DOWN, gap=1)
+        bias = {h: s.add(f"Bias_{h}", (r, r), role=COMPUTED, label=f"Bias_{h}[j,i] = Pb_i[{h},j]",
                          formula=lambda j, i, h=h: pb[i + 1].cell(h - 1, j))
                 for h in range(1, d.heads + 1)}
-        s.next_to(s.arrange(list(bias.values()), "down"), column, "right")
+        s.next_to(s.arrange(list(bias.values()), DOWN), column, RIGHT)
     rows = [pair]
     for m in range(1, d.s + 1):
         if m == 1:
@@ -81,7 +81,7 @@ def layout(s, d, p):
         with s.step(title), s.group() as row:
             _msa_row(s, m, d, bias)
         rows.append(row)
-    s.arrange(rows, "down", gap=2)
+    s.arrange(rows, DOWN, gap=2)
 
 
 def _msa_row(s, m, d, bias):
@@ -96,8 +96,9 @@ def _msa_row(s, m, d, bias):
             above, O = _head(s, m, h, d.c, mhat, above, bias[h])
         outputs.append(O)
     heads = f"[O_{m}_1; …; O_{m}_{d.heads}]" if d.heads > 1 else f"O_{m}_1"
-    Ocat = ops.stack(s, f"Ocat_{m}", outputs, at=s.below(above), label=f"Ocat_{m} = {heads}")
-    ops.linear(s, f"Mout_{m}", "Wo", Ocat, "bo", role="output", label=f"Mout_{m} = Wo·Ocat_{m} + bo")
+    Ocat = ops.stack(s, f"Ocat_{m}", outputs, label=f"Ocat_{m} = {heads}")
+    s.place(Ocat, below=above)
+    ops.linear(s, f"Mout_{m}", "Wo", Ocat, "bo", role=OUTPUT, label=f"Mout_{m} = Wo·Ocat_{m} + bo")
 
 
 def _head(s, m, h, c, mhat, above, bias):
@@ -106,24 +107,25 @@ def _head(s, m, h, c, mhat, above, bias):
     (A above it), G and O = G ⊙ V·A (G above it). Returns (the last of the head, O)."""
     proj = {}
     for key in "QKV":
-        at = s.below(above)
-        (W,) = ops.weights_left_of(s, at, [f"W{key.lower()}"], index=h)
-        above = proj[key] = ops.matmul(s, f"{key}_{m}_{h}", W, mhat, at=at, label=f"{key}_{m}_{h} = {W.name}·M̂")
-    QK = ops.scores(s, f"QK_{m}_{h}", proj["K"], proj["Q"], scale=c, at=s.below(above),
-                    label=f"QK_{m}_{h} = Kᵀ·Q / √{c}")
+        W = ops.given_part(s, f"W{key.lower()}", h)
+        above = proj[key] = s.place(ops.matmul(s, f"{key}_{m}_{h}", W, mhat,
+                                               label=f"{key}_{m}_{h} = W{key.lower()}_{h}·M̂"), below=above)
+    QK = ops.scores(s, f"QK_{m}_{h}", proj["K"], proj["Q"], scale=c, label=f"QK_{m}_{h} = Kᵀ·Q / √{c}")
+    s.place(QK, below=above)
     S = ops.elementwise(s, f"S_{m}_{h}", fx.add, [QK, bias], label=f"S_{m}_{h} = QK + {bias.name}")
-    A = ops.heat(ops.softmax(s, f"A_{m}_{h}", S, at=s.below(QK, gap=2),  # clear of S's max row
-                                     label=f"A_{m}_{h} = softmax(S)"))
-    Vc = ops.copy(s, f"V_{m}_{h}_c", proj["V"], s.below_all(), label=f"V_{m}_{h}")
-    VA = ops.matmul(s, f"VA_{m}_{h}", Vc, A, at=s.below(A, gap=2), label=f"VA_{m}_{h} = V·A")  # clear of the Σ row
-    s.next_to(Vc, VA, "left")
-    at = s.below(Vc)
-    Wg, bg = ops.weights_left_of(s, at, ["Wg", "bg"], index=h)
-    with s.group() as tail:
-        Gz = ops.linear(s, f"Gz_{m}_{h}", Wg, mhat, bg, at=at, label=f"Gz_{m}_{h} = Wg·M̂+bg")
-        G = ops.sigmoid(s, f"G_{m}_{h}", Gz, label=f"G_{m}_{h} = σ(Gz)")
-        O = ops.elementwise(s, f"O_{m}_{h}", fx.mul, [G, VA], at=s.below(G), label=f"O_{m}_{h} = G ⊙ VA")
-    return tail, O
+    A = ops.heat(s.place(ops.softmax(s, f"A_{m}_{h}", S, label=f"A_{m}_{h} = softmax(S)"), below=QK, gap=2))
+    Vc = ops.copy(s, f"V_{m}_{h}_c", proj["V"], label=f"V_{m}_{h}")
+    s.place(Vc, below=EVERYTHING)
+    VA = ops.matmul(s, f"VA_{m}_{h}", Vc, A, label=f"VA_{m}_{h} = V·A")  # clear of the Σ row
+    s.place(VA, below=A, gap=2)
+    s.next_to(Vc, VA, LEFT)
+    Wg, bg = ops.given_part(s, "Wg", h), ops.given_part(s, "bg", h)
+    Gz = ops.linear(s, f"Gz_{m}_{h}", Wg, mhat, bg, label=f"Gz_{m}_{h} = Wg·M̂+bg")
+    s.place(Gz, below=Vc)
+    G = ops.sigmoid(s, f"G_{m}_{h}", Gz, label=f"G_{m}_{h} = σ(Gz)")
+    O = ops.elementwise(s, f"O_{m}_{h}", fx.mul, [G, VA], label=f"O_{m}_{h} = G ⊙ VA")
+    s.place(O, below=G)
+    return s.together([Gz, G, O]), O
 
 
 # --- numbers -----------------------------------------------------------------------------------
@@ -170,14 +172,14 @@ EXERCISE = Exercise(
         Given("M", ("s", "c_m", "r"), make=spread_columns(-2, 3), describe="MSA, one c_m × r block per row s"),
         Given("Zp", ("r", "c_z", "r"), make=spread_columns(-2, 3),
               describe="pair representation, one c_z × r block per i"),
-        Given("Wq", ("heads", "c", "c_m"), role="weight", make=sparse_signs(1)),
-        Given("Wk", ("heads", "c", "c_m"), role="weight", make=sparse_signs(2)),
-        Given("Wv", ("heads", "c", "c_m"), role="weight", make=sparse_signs(2)),
-        Given("Wg", ("heads", "c", "c_m"), role="weight", make=sparse_signs(2)),
-        Given("bg", ("heads", "c", 1), role="bias", low=-1, high=1),
-        Given("Wb", ("heads", "c_z"), role="weight", low=-1, high=1, step=0.5, row_sum=1),
-        Given("Wo", ("c_m", _heads_width), role="weight", low=-1, high=1),
-        Given("bo", ("c_m", 1), role="bias", low=-1, high=1),
+        Given("Wq", ("heads", "c", "c_m"), role=WEIGHT, make=sparse_signs(1)),
+        Given("Wk", ("heads", "c", "c_m"), role=WEIGHT, make=sparse_signs(2)),
+        Given("Wv", ("heads", "c", "c_m"), role=WEIGHT, make=sparse_signs(2)),
+        Given("Wg", ("heads", "c", "c_m"), role=WEIGHT, make=sparse_signs(2)),
+        Given("bg", ("heads", "c", 1), role=BIAS, low=-1, high=1),
+        Given("Wb", ("heads", "c_z"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=1),
+        Given("Wo", ("c_m", _heads_width), role=WEIGHT, low=-1, high=1),
+        Given("bo", ("c_m", 1), role=BIAS, low=-1, high=1),
     ],
     reference=reference,
     layout=layout,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.model.npref import layernorm_columns, sigmoid
-from xlhand.layout import fx, ops
+from xlhand.layout import BIAS, COMPUTED, DOWN, OUTPUT, WEIGHT, fx, ops
 from xlhand.model.exercise import Exercise, Option, Source
 from xlhand.model.givens import Given
 from xlhand.model.makers import spread_columns
@@ -80,7 +80,7 @@ def layout(s, d, p, direction=DIRECTIONS[0]):
         with s.step(title), s.group() as part:
             _triangles(s, i, r, a, b, g[i], outgoing)
         parts.append(part)
-    s.arrange(parts, "down", gap=2)
+    s.arrange(parts, DOWN, gap=2)
 
 
 def _projections(s, i):
@@ -92,13 +92,16 @@ def _projections(s, i):
     above = ops.ones_row(s, Zhat)
     out = []
     for x in ("a", "b"):
-        gz = ops.linear(s, f"{x}_gz_{i}", f"W{x}g", Zhat, f"b{x}g", at=s.below(above), label=f"W{x}g·ẑ + b{x}g")
+        gz = ops.linear(s, f"{x}_gz_{i}", f"W{x}g", Zhat, f"b{x}g", label=f"W{x}g·ẑ + b{x}g")
+        s.place(gz, below=above)
         gate = ops.sigmoid(s, f"{x}_g_{i}", gz, label=f"{x}_g_{i} = σ(·)")
-        z = ops.linear(s, f"{x}_z_{i}", f"W{x}", Zhat, f"b{x}", at=s.below(gz), label=f"W{x}·ẑ + b{x}")
-        out.append(ops.elementwise(s, f"{x}_{i}", fx.mul, [gate, z], at=s.below(gate),
-                                   label=f"{x}_{i} = σ(·) ⊙ (·)"))
+        z = ops.linear(s, f"{x}_z_{i}", f"W{x}", Zhat, f"b{x}", label=f"W{x}·ẑ + b{x}")
+        s.place(z, below=gz)
+        out.append(s.place(ops.elementwise(s, f"{x}_{i}", fx.mul, [gate, z], label=f"{x}_{i} = σ(·) ⊙ (·)"),
+                           below=gate))
         above = z
-    gz = ops.linear(s, f"g_z_{i}", "Wg", Zhat, "bg", at=s.below(above), label="Wg·ẑ + bg")
+    gz = ops.linear(s, f"g_z_{i}", "Wg", Zhat, "bg", label="Wg·ẑ + bg")
+    s.place(gz, below=above)
     out.append(ops.sigmoid(s, f"g_{i}", gz, label=f"g_{i} = σ(·)"))
     return out
 
@@ -116,14 +119,15 @@ def _triangles(s, i, r, a, b, g, outgoing):
         else:
             cell = lambda ch, k, j=j: fx.mul(a[k + 1].cell(ch, i - 1), b[k + 1].cell(ch, j - 1))
             label = f"a_k{i} ⊙ b_k{j}"
-        products.append(s.add(f"ab_{i}_{j}", (c, r), s.below(products[-1]) if products else None, "computed",
-                              label, formula=cell))
-    t = s.add(f"t_{i}", (c, r), s.below(products[-1]), "computed", f"t_{i}: col j = Σ_k ab_{i}_j",
+        product = s.add(f"ab_{i}_{j}", (c, r), role=COMPUTED, label=label, formula=cell)
+        products.append(s.place(product, below=products[-1]) if products else product)
+    t = s.add(f"t_{i}", (c, r), role=COMPUTED, label=f"t_{i}: col j = Σ_k ab_{i}_j",
               formula=lambda ch, j: fx.sum_range(products[j].row_range(ch)))
+    s.place(t, below=products[-1])
     tn = ops.layernorm(s, f"tn_{i}", t, eps=EPS, label=f"LayerNorm(t_{i})")
     z_lin = ops.linear(s, f"Zlin_{i}", "Wz", tn, "bz", label="Wz·LN(t) + bz")
-    ops.elementwise(s, f"Zout_{i}", fx.mul, [g, z_lin], at=s.right_of(z_lin), role="output",
-                    label=f"Zout_{i} = g_{i} ⊙ Zlin_{i}")
+    s.place(ops.elementwise(s, f"Zout_{i}", fx.mul, [g, z_lin], role=OUTPUT,
+                    label=f"Zout_{i} = g_{i} ⊙ Zlin_{i}"), right_of=z_lin)
 
 
 # --- numbers -----------------------------------------------------------------------------------
@@ -144,11 +148,11 @@ def instructive(d, p, direction=DIRECTIONS[0]) -> bool:
 # value) and biases in −2…2, so their channels differ and t_ij has a spread to normalise; the
 # gates' rows sum to at most 2, so no gate saturates however many channels; the rest is −1…1.
 def _weight(name, rows, cols, most=1, row_sum=None):
-    return Given(name, (rows, cols), role="weight", low=-most, high=most, row_sum=row_sum)
+    return Given(name, (rows, cols), role=WEIGHT, low=-most, high=most, row_sum=row_sum)
 
 
 def _bias(name, rows, most=1):
-    return Given(name, (rows, 1), role="bias", low=-most, high=most)
+    return Given(name, (rows, 1), role=BIAS, low=-most, high=most)
 
 
 EXERCISE = Exercise(

@@ -18,7 +18,7 @@ from contextlib import nullcontext
 import numpy as np
 
 from xlhand.model.npref import descent, has_both_signs, iteration_name, relu
-from xlhand.layout import ops
+from xlhand.layout import BIAS, DOWN, EVERYTHING, GRADIENT, WEIGHT, ops
 from xlhand.model.exercise import Exercise, Option, Source
 from xlhand.model.givens import Given
 from xlhand.model.makers import fixed, relu_bias
@@ -100,7 +100,8 @@ def _iteration(s, d, it, X, weights):
                 f"gradients, update (as in steps 1–{3 * len(LAYERS) + 2})") if later else nullcontext():
         with s.group() as forward:
             if later:
-                X = ops.carry(s, n("X"), X, at=s.below_all(), label=f"{n('X')} (inputs)")
+                X = ops.carry(s, n("X"), X, label=f"{n('X')} (inputs)")
+                s.place(X, below=EVERYTHING)
                 s.note_right(X, f"Iteration {it}: from the weights iteration {it - 1} made")
             A, Z, used = X, {}, {}
             for k, W, b, z, a, n_in, n_out in LAYERS:
@@ -117,17 +118,19 @@ def _iteration(s, d, it, X, weights):
                     used[k] = (s.blocks[n(W)], s.blocks[n(b)])
                     torch = f"nn.Linear({d[n_in]}, {d[n_out]})" + (" + nn.ReLU()" if a else "")
                     s.note_below(used[k][0], f"PyTorch: {torch}")
-                    A = ops.relu(s, n(a), Z[z], at=s.below(Z[z]), label=f"{n(a)} = ReLU({n(z)})") if a else Z[z]
+                    A = s.place(ops.relu(s, n(a), Z[z], label=f"{n(a)} = ReLU({n(z)})"), below=Z[z]) if a else Z[z]
             Y = A
             with step("Loss: L = mean((Y − X)²) over all d·batch entries; the target is X itself"):
-                target = ops.carry(s, n("Xtarget"), X, at=s.below(Y), label="X (target)")
-                L, count = ops.mse_loss(s, n("L"), Y, target, at=s.below(target),
-                                        label=f"{n('L')} = Σ({Y.name} − X)² / N")
+                target = ops.carry(s, n("Xtarget"), X, label="X (target)")
+                s.place(target, below=Y)
+                L, count = s.place(ops.mse_loss(s, n("L"), Y, target, label=f"{n('L')} = Σ({Y.name} − X)² / N"),
+                                   below=target)
                 s.note_below(count, "PyTorch: nn.MSELoss()")
         with s.group() as backward:
             with step("Output gradient: dY = 2(Y − X)/N"):
                 dZ = ops.elementwise(s, n("dY"), lambda y, x: f"2*({y}-{x})/{ops.absolute(count)}", [Y, target],
-                                     at=s.below_all(), role="gradient", label=f"{n('dY')} = 2({Y.name} − X)/N")
+                                     role=GRADIENT, label=f"{n('dY')} = 2({Y.name} − X)/N")
+                s.place(dZ, below=EVERYTHING)
             grads = {}
             for k, W, b, z, a, _, _ in reversed(LAYERS):
                 prev = LAYERS[k - 2][4] if k > 1 else "X"  # the layer's input
@@ -137,11 +140,11 @@ def _iteration(s, d, it, X, weights):
                     prev_z = LAYERS[k - 2][3]
                     with step(f"d{prev} = {W}ᵀ·{dZ.name}, d{prev_z} = d{prev} ⊙ [{prev_z} > 0]"):
                         _, dZ = ops.relu_backward_below(s, n(f"d{prev}"), n(f"d{prev_z}"), used[k][0], dZ, Z[prev_z])
-        s.next_to(backward, forward, "down", gap=2)
+        s.next_to(backward, forward, DOWN, gap=2)
         with step("Gradient descent: Wn = W − lr·dW, bn = b − lr·db"):
             with s.group() as update:
                 new = ops.gradient_descent_by_layer(s, "lr", [used[k] + grads[k] for k in range(1, 5)])
-            s.next_to(update, backward, "down", gap=2)
+            s.next_to(update, backward, DOWN, gap=2)
     return L, {k: (new[f"{W.name}n"], new[f"{b.name}n"]) for k, (W, b) in used.items()}
 
 
@@ -177,14 +180,14 @@ EXERCISE = Exercise(
     # Inputs and weights are not 0 (beyond what bounds a row), so the gradient finds its way back.
     givens=[
         Given("X", ("d", "batch"), low=-2, high=3, nonzero=True),
-        Given("W1", ("h", "d"), role="weight", low=-2, high=2, nonzero=True, row_sum=3),
-        Given("b1", ("h", 1), role="bias", derive=relu_bias(1)),
-        Given("W2", ("k", "h"), role="weight", low=-2, high=2, nonzero=True, row_sum=3),
-        Given("b2", ("k", 1), role="bias", derive=relu_bias(2)),
-        Given("W3", ("h", "k"), role="weight", low=-2, high=2, nonzero=True, row_sum=3),
-        Given("b3", ("h", 1), role="bias", derive=relu_bias(3)),
-        Given("W4", ("d", "h"), role="weight", low=-2, high=2, nonzero=True, row_sum=3),
-        Given("b4", ("d", 1), role="bias", low=-1, high=1),
+        Given("W1", ("h", "d"), role=WEIGHT, low=-2, high=2, nonzero=True, row_sum=3),
+        Given("b1", ("h", 1), role=BIAS, derive=relu_bias(1)),
+        Given("W2", ("k", "h"), role=WEIGHT, low=-2, high=2, nonzero=True, row_sum=3),
+        Given("b2", ("k", 1), role=BIAS, derive=relu_bias(2)),
+        Given("W3", ("h", "k"), role=WEIGHT, low=-2, high=2, nonzero=True, row_sum=3),
+        Given("b3", ("h", 1), role=BIAS, derive=relu_bias(3)),
+        Given("W4", ("d", "h"), role=WEIGHT, low=-2, high=2, nonzero=True, row_sum=3),
+        Given("b4", ("d", 1), role=BIAS, low=-1, high=1),
         Given("lr", (), make=fixed(0.1)),
     ],
     reference=reference,

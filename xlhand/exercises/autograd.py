@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xlhand.layout import fx, ops
+from xlhand.layout import BIAS, DOWN, EVERYTHING, GRADIENT, OUTPUT, RIGHT, UP, WEIGHT, fx, ops
 from xlhand.model.exercise import Exercise, Source
 from xlhand.model.givens import Given
 from xlhand.model.makers import fixed
@@ -43,28 +43,29 @@ def layout(s, d, p):
             b = s.given("b", label="b")
             n = s.add("n", (1, 1), label="n = s + b", formula=lambda i, j: fx.add(sm.cell(), b.cell()))
         with s.step("Forward, tanh node: o = tanh(n)"):
-            o = ops.tanh(s, "o", n, at=s.below_all(), role="output", label="o = tanh(n)")  # arranged below
+            o = ops.tanh(s, "o", n, role=OUTPUT, label="o = tanh(n)")  # arranged below
+            s.place(o, below=EVERYTHING)
         with s.step("Backward, tanh node: dn = do · (1 − o²)   (start with do = ∂o/∂o = 1)"):
             do = s.given("do", label="do")
-            dn = s.add("dn", (1, 1), role="gradient", label="dn = do·(1−o²)",
+            dn = s.add("dn", (1, 1), role=GRADIENT, label="dn = do·(1−o²)",
                        formula=lambda i, j: fx.mul(do.cell(), f"1-{o.cell()}^2"))
         with s.step("Backward, + node n = s + b passes dn on: ds = dn, db = dn"):
-            ds = s.add("ds", (1, 1), role="gradient", label="ds = dn", formula=lambda i, j: dn.cell())
-            db = s.add("db", (1, 1), role="gradient", label="db = dn", formula=lambda i, j: dn.cell())
+            ds = s.add("ds", (1, 1), role=GRADIENT, label="ds = dn", formula=lambda i, j: dn.cell())
+            db = s.add("db", (1, 1), role=GRADIENT, label="db = dn", formula=lambda i, j: dn.cell())
         with s.step("Backward, + node s = Σ xw_i passes ds to every term: dxw_i = ds"):
-            dxw = s.add("dxw", x.shape, role="gradient", label="dxw = ds", formula=lambda i, j: ds.cell())
+            dxw = s.add("dxw", x.shape, role=GRADIENT, label="dxw = ds", formula=lambda i, j: ds.cell())
         with s.step("Backward, × nodes swap their operands: dx_i = w_i · dxw_i, dw_i = x_i · dxw_i"):
-            dx = s.add("dx", x.shape, role="gradient", label="dx",
+            dx = s.add("dx", x.shape, role=GRADIENT, label="dx",
                        formula=lambda i, j: fx.mul(w.cell(i), dxw.cell(i)))
-            dw = s.add("dw", x.shape, role="gradient", label="dw",
+            dw = s.add("dw", x.shape, role=GRADIENT, label="dw",
                        formula=lambda i, j: fx.mul(x.cell(i), dxw.cell(i)))
         # The graph: the forward pass along the top and, under every node's value, its gradient; a
         # single value's gradient stands n_in rows further down, level with the inputs' gradients.
-        columns = ([s.arrange([value, grad], "down") for value, grad in ((x, dx), (w, dw), (xw, dxw))]
-                   + [s.arrange([value, grad], "down", gap=d.n_in) for value, grad in ((sm, ds), (n, dn), (o, do))])
-        s.arrange(columns, "right")
-        s.next_to(b, n, "up")
-        s.next_to(db, dn, "down")
+        columns = ([s.arrange([value, grad], DOWN) for value, grad in ((x, dx), (w, dw), (xw, dxw))]
+                   + [s.arrange([value, grad], DOWN, gap=d.n_in) for value, grad in ((sm, ds), (n, dn), (o, do))])
+        s.arrange(columns, RIGHT)
+        s.next_to(b, n, UP)
+        s.next_to(db, dn, DOWN)
         s.note_right(x, "×")
         for before, after in ((w, xw), (xw, sm), (sm, n), (n, o)):
             s.arrow(before, after)
@@ -99,9 +100,9 @@ EXERCISE = Exercise(
     presets={"small": dict(n_in=2), "medium": dict(n_in=3), "large": dict(n_in=4)},
     givens=[
         Given("x", ("n_in", 1), low=-2, high=3, describe="inputs"),
-        Given("w", ("n_in", 1), role="weight", low=-3, high=3, nonzero=True,
+        Given("w", ("n_in", 1), role=WEIGHT, low=-3, high=3, nonzero=True,
               describe="weights (none 0: its dx_i would have nothing to learn from)"),
-        Given("b", (), role="bias", derive=_bias, describe="bias"),
+        Given("b", (), role=BIAS, derive=_bias, describe="bias"),
         Given("do", (), make=fixed(1.0), describe="upstream gradient ∂o/∂o"),
     ],
     reference=reference,

@@ -20,7 +20,7 @@ from contextlib import nullcontext
 import numpy as np
 
 from xlhand.model.npref import descent, has_both_signs, iteration_name, relu, softmax_columns
-from xlhand.layout import fx, ops
+from xlhand.layout import BIAS, DOWN, EVERYTHING, GRADIENT, OUTPUT, TARGET, WEIGHT, fx, ops
 from xlhand.model.exercise import Exercise, Option, Source, STABLE_SOFTMAX
 from xlhand.model.givens import Given
 from xlhand.model.makers import fixed, one_hot_columns, relu_bias
@@ -90,7 +90,8 @@ def _iteration(s, it, X, weights):
                 "(as in steps 1–11)") if later else nullcontext():
         with s.group() as forward:
             if later:
-                X = ops.carry(s, n("X"), X, at=s.below_all(), label=f"{n('X')} (inputs)")
+                X = ops.carry(s, n("X"), X, label=f"{n('X')} (inputs)")
+                s.place(X, below=EVERYTHING)
                 s.note_right(X, f"Iteration {it}: from the weights iteration {it - 1} made")
             A, Z, used = X, {}, {}
             for k in (1, 2, 3):
@@ -106,21 +107,26 @@ def _iteration(s, it, X, weights):
                         Z[k] = ops.linear(s, n(f"Z{k}"), W, A, b, label=label)
                     used[k] = (s.blocks[n(f"W{k}")], s.blocks[n(f"b{k}")])
                     if k < 3:
-                        A = ops.relu(s, n(f"A{k}"), Z[k], at=s.below(Z[k]))
+                        A = ops.relu(s, n(f"A{k}"), Z[k])
+                        s.place(A, below=Z[k])
                     else:
                         # e^(Z3 − max) under W3 (past Z3's max row), so that P, right of it, stands
                         # under Z3: the column stays narrow
-                        P = ops.softmax(s, n("P"), Z[k], at=s.below(used[k][0]), role="output")
+                        P = ops.softmax(s, n("P"), Z[k], role=OUTPUT)
+                        s.place(P, below=used[k][0])
             with step("Loss: L = −Σ Y ⊙ ln P (cross-entropy, all samples)"):
                 if later:
-                    Y = ops.carry(s, n("Y"), s.blocks["Y"], at=s.below(P), label=f"{n('Y')} (targets)")
+                    Y = ops.carry(s, n("Y"), s.blocks["Y"], label=f"{n('Y')} (targets)")
+                    s.place(Y, below=P)
                 else:
-                    Y = s.given("Y", at=s.below(P), label="Y (targets)")
+                    Y = s.given("Y", label="Y (targets)")
+                    s.place(Y, below=P)
                 L = ops.cross_entropy(s, n("L"), Y, P)
         with s.group() as backward:
             with step("dZ3 = P − Y: the gradient of softmax + cross-entropy"):
-                dZ = ops.elementwise(s, n("dZ3"), fx.sub, [P, Y], at=s.below_all(), role="gradient",
+                dZ = ops.elementwise(s, n("dZ3"), fx.sub, [P, Y], role=GRADIENT,
                                      label=f"{n('dZ3')} = {P.name} − {Y.name}")
+                s.place(dZ, below=EVERYTHING)
             grads = {}
             for k in (3, 2, 1):
                 source = s.blocks[n(f"A{k - 1}")] if k > 1 else X
@@ -129,11 +135,11 @@ def _iteration(s, it, X, weights):
                 if k > 1:
                     with step(f"dA{k - 1} = W{k}ᵀ·dZ{k}, dZ{k - 1} = dA{k - 1} ⊙ [Z{k - 1} > 0]"):
                         _, dZ = ops.relu_backward_below(s, n(f"dA{k - 1}"), n(f"dZ{k - 1}"), used[k][0], dZ, Z[k - 1])
-        s.next_to(backward, forward, "down", gap=2)
+        s.next_to(backward, forward, DOWN, gap=2)
         with step("Gradient descent: Wn = W − lr·dW, bn = b − lr·db"):
             with s.group() as update:
                 new = ops.gradient_descent_by_layer(s, "lr", [used[k] + grads[k] for k in (1, 2, 3)])
-            s.next_to(update, backward, "down", gap=2)
+            s.next_to(update, backward, DOWN, gap=2)
     return L, {k: (new[f"{W.name}n"], new[f"{b.name}n"]) for k, (W, b) in used.items()}
 
 
@@ -168,13 +174,13 @@ EXERCISE = Exercise(
     # layer's bias centres its units on both sides of 0 (relu_bias): no layer dies or blows up.
     givens=[
         Given("X", ("n_in", "batch"), low=-2, high=3),
-        Given("Y", ("n_out", "batch"), role="target", make=one_hot_columns),
-        Given("W1", ("h1", "n_in"), role="weight", low=-2, high=2, row_sum=3),
-        Given("b1", ("h1", 1), role="bias", derive=relu_bias(1)),
-        Given("W2", ("h2", "h1"), role="weight", low=-1, high=1, row_sum=2),
-        Given("b2", ("h2", 1), role="bias", derive=relu_bias(2)),
-        Given("W3", ("n_out", "h2"), role="weight", low=-1, high=1, row_sum=2),
-        Given("b3", ("n_out", 1), role="bias", low=-1, high=1),
+        Given("Y", ("n_out", "batch"), role=TARGET, make=one_hot_columns),
+        Given("W1", ("h1", "n_in"), role=WEIGHT, low=-2, high=2, row_sum=3),
+        Given("b1", ("h1", 1), role=BIAS, derive=relu_bias(1)),
+        Given("W2", ("h2", "h1"), role=WEIGHT, low=-1, high=1, row_sum=2),
+        Given("b2", ("h2", 1), role=BIAS, derive=relu_bias(2)),
+        Given("W3", ("n_out", "h2"), role=WEIGHT, low=-1, high=1, row_sum=2),
+        Given("b3", ("n_out", 1), role=BIAS, low=-1, high=1),
         Given("lr", (), make=fixed(0.1)),
     ],
     reference=reference,

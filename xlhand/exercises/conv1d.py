@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xlhand.layout import ops
+from xlhand.layout import BIAS, OUTPUT, WEIGHT, ops
 from xlhand.model.exercise import Exercise, Source
 from xlhand.model.npref import has_both_signs, relu
 from xlhand.model.givens import Given
@@ -24,12 +24,13 @@ def layout(s, d, p):
     k = d.k
     with s.step(f"Slide the kernel: column t of U holds x[c, t … t+{k - 1}] for every channel c"):
         X = s.given("X", label="X (one row per channel)")
-        U = s.add("U", (d.c_in * k, d.n - k + 1), s.below(X), label="U = windows of X",
+        U = s.add("U", (d.c_in * k, d.n - k + 1), label="U = windows of X",
                   formula=lambda i, j: X.cell(i // k, j + i % k))
+        s.place(U, below=X)
     with s.step(f"Y = W·U + b: one kernel against one window (nn.Conv1d({d.c_in}, {d.c_out}, {k}))"):
         Y = ops.linear(s, "Y", "W", U, "b", label="Y = W·U + b")
     with s.step("A = ReLU(Y)"):
-        ops.relu(s, "A", Y, role="output")
+        ops.relu(s, "A", Y, role=OUTPUT)
 
 
 def checks(d, p) -> str | None:
@@ -56,8 +57,8 @@ EXERCISE = Exercise(
     },
     givens=[
         Given("X", ("c_in", "n"), low=-2, high=3),
-        Given("W", ("c_out", lambda d: d.c_in * d.k), role="weight", low=-1, high=1),
-        Given("b", ("c_out", 1), role="bias", low=-1, high=1),
+        Given("W", ("c_out", lambda d: d.c_in * d.k), role=WEIGHT, low=-1, high=1),
+        Given("b", ("c_out", 1), role=BIAS, low=-1, high=1),
     ],
     reference=reference,
     layout=layout,

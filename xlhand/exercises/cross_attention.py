@@ -6,7 +6,7 @@ A = softmax over each column; F = V·A has one column per query token.
 """
 from __future__ import annotations
 
-from xlhand.layout import ops
+from xlhand.layout import OUTPUT, WEIGHT, ops
 from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.npref import attention, attention_mixes
 from xlhand.model.givens import Given
@@ -23,7 +23,7 @@ def layout(s, d, p):
     with s.group() as projected:  # E with K and V under it stands right of X with Q under it
         Q, K, V = ops.projections(s, X, E, steps=("Queries from X: Q = Wq·X", "Keys from E: K = Wk·E",
                                                   "Values from E: V = Wv·E"))
-    ops.attention_under(s, ("S", "A", "F"), Q, K, V, projected, scale=d.d_k, role="output",
+    ops.attention_under(s, ("S", "A", "F"), Q, K, V, projected, scale=d.d_k, role=OUTPUT,
                         steps=ops.attention_steps(d.d_k))
 
 
@@ -51,9 +51,9 @@ EXERCISE = Exercise(
     givens=[
         Given("X", ("d", "n_q"), low=-1, high=1),
         Given("E", ("d_e", "n_kv"), low=-1, high=1),
-        Given("Wq", ("d_k", "d"), role="weight", low=-1, high=1, step=0.5, row_sum=2),
-        Given("Wk", ("d_k", "d_e"), role="weight", low=-1, high=1, step=0.5, row_sum=2),
-        Given("Wv", ("d_v", "d_e"), role="weight", low=-1, high=1),
+        Given("Wq", ("d_k", "d"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=2),
+        Given("Wk", ("d_k", "d_e"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=2),
+        Given("Wv", ("d_v", "d_e"), role=WEIGHT, low=-1, high=1),
     ],
     reference=reference,
     layout=layout,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.model.npref import one_hot, softmax_columns as softmax
-from xlhand.layout import ops
+from xlhand.layout import COMPUTED, EVERYTHING, OUTPUT, WEIGHT, ops
 from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.givens import Given, check_vocabulary, word_problem
 from xlhand.model.makers import fixed
@@ -55,17 +55,21 @@ def layout(s, d, p):
         with s.group() as column, s.step(_describe(t, d)):
             if t == 1:
                 token = s.given("start", label="tok_1 (start)")
-                vocab = s.given("vocab", at=s.left_of(token, d.V), label="vocab")  # above E: one word a column
-                x = ops.one_hot(s, "x_1", vocab, token, at=s.below(token), label="x_1 = onehot(tok_1)")
+                vocab = s.given("vocab", label="vocab")  # above E: one word a column
+                s.place(vocab, left_of=token)
+                x = ops.one_hot(s, "x_1", vocab, token, label="x_1 = onehot(tok_1)")
+                s.place(x, below=token)
             else:  # the greedy choice of the step before heads the column
-                x = ops.argmax_one_hot(s, f"x_{t}", logits, at=s.below_all(), label=f"x_{t} = argmax l_{t - 1}")
-                token = ops.word_of(s, f"tok_{t}", vocab, x, at=s.above(x, 1), label=f"tok_{t}")
+                x = ops.argmax_one_hot(s, f"x_{t}", logits, label=f"x_{t} = argmax l_{t - 1}")
+                s.place(x, below=EVERYTHING)
+                token = ops.word_of(s, f"tok_{t}", vocab, x, label=f"tok_{t}")
+                s.place(token, above=x)
             tokens.append(token)
             if t <= d.steps:
                 Kc, Vc, logits = _attend(s, t, x, Kc, Vc, d.d)
             else:
-                s.add("seq", (1, d.steps + 1), s.below(x), "output", "seq = the decoded tokens",
-                      formula=lambda i, j: tokens[j].cell(0, 0))
+                s.place(s.add("seq", (1, d.steps + 1), role=OUTPUT, label="seq = the decoded tokens",
+                      formula=lambda i, j: tokens[j].cell(0, 0)), below=x)
         columns.append(column)
     ops.flow(s, columns)
     return Kc
@@ -76,13 +80,18 @@ def _attend(s, t, x, Kc, Vc, dm):
     of them, q_t above), the softmax a_t, z_t = Vc_t·a_t and the logits l_t. Returns (Kc_t, Vc_t, l_t)."""
     e = ops.matmul(s, f"e_{t}", "E", x, label=f"e_{t} = E·x_{t}")
     q = ops.matmul(s, f"q_{t}", "Wq", e, label=f"q_{t}")
-    k = ops.matmul(s, f"k_{t}", "Wk", e, at=s.below(q), label=f"k_{t}")
-    v = ops.matmul(s, f"v_{t}", "Wv", e, at=s.below(k), label=f"v_{t}")
-    Kc = _grow(s, f"Kc_{t}", Kc, k, s.below(v), f"Kc_{t} = [Kc_{t - 1} | k_{t}]" if t > 1 else "Kc_1 = [k_1]")
-    Vc = _grow(s, f"Vc_{t}", Vc, v, s.below(Kc), f"Vc_{t} = [Vc_{t - 1} | v_{t}]" if t > 1 else "Vc_1 = [v_1]")
-    S = ops.scores(s, f"s_{t}", Kc, q, scale=dm, at=s.below(Vc), label=f"s_{t} = Kc_{t}ᵀ·q_{t}/√{dm}")
+    k = ops.matmul(s, f"k_{t}", "Wk", e, label=f"k_{t}")
+    s.place(k, below=q)
+    v = ops.matmul(s, f"v_{t}", "Wv", e, label=f"v_{t}")
+    s.place(v, below=k)
+    Kc = _grow(s, f"Kc_{t}", Kc, k, f"Kc_{t} = [Kc_{t - 1} | k_{t}]" if t > 1 else "Kc_1 = [k_1]")
+    s.place(Kc, below=v)
+    Vc = _grow(s, f"Vc_{t}", Vc, v, f"Vc_{t} = [Vc_{t - 1} | v_{t}]" if t > 1 else "Vc_1 = [v_1]")
+    s.place(Vc, below=Kc)
+    S = ops.scores(s, f"s_{t}", Kc, q, scale=dm, label=f"s_{t} = Kc_{t}ᵀ·q_{t}/√{dm}")
+    s.place(S, below=Vc)
     # the exponentials under the scores (past their max row) and a_t right of them: a page wide
-    A = ops.heat(ops.softmax(s, f"a_{t}", S, at=s.below(S, gap=2), label=f"a_{t}"))
+    A = ops.heat(s.place(ops.softmax(s, f"a_{t}", S, label=f"a_{t}"), below=S, gap=2))
     z = ops.matmul(s, f"z_{t}", ops.copy_left(s, f"z_{t}_V", Vc, s.below(A), label=f"Vc_{t}"), A, label=f"z_{t}")
     return Kc, Vc, ops.matmul(s, f"l_{t}", "Wo", z, label=f"l_{t}")
 
@@ -98,14 +107,14 @@ def _describe(t: int, d) -> str:
     return f"Greedy choice x_{t} = onehot(argmax l_{t - 1}), tok_{t}; the decoded sequence seq"
 
 
-def _grow(s, name, cache, new, at, label):
+def _grow(s, name, cache, new, label):
     """[cache | new]: the old columns by reference, the new column from this step's key or value."""
     cols = 1 if cache is None else cache.cols + 1
 
     def cell(i, j):
         return new.cell(i, 0) if j == cols - 1 else cache.cell(i, j)
 
-    return s.add(name, (new.rows, cols), at, "computed", label, formula=cell)
+    return s.add(name, (new.rows, cols), role=COMPUTED, label=label, formula=cell)
 
 
 def checks(d, p) -> str | None:
@@ -227,13 +236,14 @@ EXERCISE = Exercise(
     # Fresh numbers: embeddings of different directions, Wv a signed permutation, small query and
     # key weights (attention mixes the cache), and Wo fitted so that the decoded tokens move on.
     givens=[
-        Given("vocab", ("V",), kind="texts", make=_vocab, check=check_vocabulary, describe="the vocabulary, one word a column"),
+        Given("vocab", ("V",), kind="texts", make=_vocab, check=check_vocabulary,
+              describe="the vocabulary, one word a column"),
         Given("start", (), kind="text", make=fixed(WORDS[0]), describe="the first token"),
-        Given("E", ("d", "V"), role="weight", make=_distinct_columns, describe="token embeddings, one column a word"),
-        Given("Wq", ("d", "d"), role="weight", low=-1, high=1, step=0.5, row_sum=0.5),
-        Given("Wk", ("d", "d"), role="weight", low=-1, high=1, step=0.5, row_sum=1),
-        Given("Wv", ("d", "d"), role="weight", make=_signed_permutation),
-        Given("Wo", ("V", "d"), role="weight", derive=_fitted_output, describe="output layer, one row a word"),
+        Given("E", ("d", "V"), role=WEIGHT, make=_distinct_columns, describe="token embeddings, one column a word"),
+        Given("Wq", ("d", "d"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=0.5),
+        Given("Wk", ("d", "d"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=1),
+        Given("Wv", ("d", "d"), role=WEIGHT, make=_signed_permutation),
+        Given("Wo", ("V", "d"), role=WEIGHT, derive=_fitted_output, describe="output layer, one row a word"),
     ],
     reference=reference,
     layout=layout,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xlhand.layout import fx, ops
+from xlhand.layout import BIAS, COMPUTED, EVERYTHING, GIVEN, OUTPUT, WEIGHT, fx, ops
 from xlhand.model.exercise import Exercise, Option, Source, STABLE_SOFTMAX
 from xlhand.model.npref import causal_mask, relu, sigmoid, softmax_columns
 from xlhand.model.givens import Given
@@ -98,24 +98,34 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
     with s.step("Latents: Cq = Wdq·X, Ckv = Wdkv·X (cached); rotary inputs Krp = Wkr·X, Qrp = Wqr·Cq"):
         X = s.given("X", label="X (one token a column)")
         Cq = ops.matmul(s, "Cq", "Wdq", X, label="Cq = Wdq·X")
-        Ckv = ops.matmul(s, "Ckv", "Wdkv", X, at=s.below(Cq), label="Ckv = Wdkv·X (cache)")
-        Krp = ops.matmul(s, "Krp", "Wkr", X, at=s.below(Ckv), label="Krp = Wkr·X")
-        Qrp = ops.matmul(s, "Qrp", "Wqr", Cq, at=s.below(Krp), label="Qrp = Wqr·Cq")
+        Ckv = ops.matmul(s, "Ckv", "Wdkv", X, label="Ckv = Wdkv·X (cache)")
+        s.place(Ckv, below=Cq)
+        Krp = ops.matmul(s, "Krp", "Wkr", X, label="Krp = Wkr·X")
+        s.place(Krp, below=Ckv)
+        Qrp = ops.matmul(s, "Qrp", "Wqr", Cq, label="Qrp = Wqr·Cq")
+        s.place(Qrp, below=Krp)
     with s.step("Rotary parts: turn each pair of rows of token t by t·θ: Kr = Rot(Krp) (cached), Qr = Rot(Qrp)"):
-        pos = s.add("pos", (1, T), s.below(Qrp), "given", "", values=np.arange(1, T + 1)[None, :], named=False,
+        pos = s.add("pos", (1, T), role=GIVEN, label="", values=np.arange(1, T + 1)[None, :], named=False,
                     side_label="t")
-        theta = s.given("theta", at=s.right_of(pos), label="θ")
-        ang = s.add("ang", (1, T), s.adjoining(pos), "computed", "", side_label="t·θ",
+        s.place(pos, below=Qrp)
+        theta = s.given("theta", label="θ")
+        s.place(theta, right_of=pos)
+        ang = s.add("ang", (1, T), role=COMPUTED, label="", side_label="t·θ",
                     formula=lambda i, j: f"{pos.cell(0, j)}*{ops.absolute(theta)}",
                     expect=lambda v: np.arange(1, T + 1)[None, :] * float(np.ravel(v["theta"])[0]))
-        cos = s.add("cos", (1, T), s.adjoining(ang), "computed", "", side_label="cos",
+        s.place(ang, adjoining=pos)
+        cos = s.add("cos", (1, T), role=COMPUTED, label="", side_label="cos",
                     formula=lambda i, j: f"COS({ang.cell(0, j)})",
                     expect=lambda v: np.cos(np.arange(1, T + 1)[None, :] * float(np.ravel(v["theta"])[0])))
-        sin = s.add("sin", (1, T), s.adjoining(cos), "computed", "", side_label="sin",
+        s.place(cos, adjoining=ang)
+        sin = s.add("sin", (1, T), role=COMPUTED, label="", side_label="sin",
                     formula=lambda i, j: f"SIN({ang.cell(0, j)})",
                     expect=lambda v: np.sin(np.arange(1, T + 1)[None, :] * float(np.ravel(v["theta"])[0])))
-        Kr = _rotated(s, "Kr", Krp, cos, sin, s.below(sin), "Kr = Rot(Krp) (cache)")
-        Qr = _rotated(s, "Qr", Qrp, cos, sin, s.below(Kr), "Qr = Rot(Qrp)")
+        s.place(sin, adjoining=cos)
+        Kr = _rotated(s, "Kr", Krp, cos, sin, "Kr = Rot(Krp) (cache)")
+        s.place(Kr, below=sin)
+        Qr = _rotated(s, "Qr", Qrp, cos, sin, "Qr = Rot(Qrp)")
+        s.place(Qr, below=Kr)
     outputs = []
     above = Qr
     with s.step(f"Heads h = 1…{H}: Qc_h = Wuq_h·Cq, Kc_h = Wuk_h·Ckv, V_h = Wuv_h·Ckv; "
@@ -124,35 +134,42 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
         for h in range(1, H + 1):
             with s.group() as head:
                 Qc = ops.matmul_parts(s, f"Qc_{h}", [ops.given_part(s, "Wuq", h, d.d_cq)], Cq,
-                                      at=ops.under(above, X), label=f"Qc_{h} = Wuq_{h}·Cq")
-                Kc = ops.matmul_parts(s, f"Kc_{h}", [ops.given_part(s, "Wuk", h, d.d_c)], Ckv, at=s.below(Qc),
+                                      label=f"Qc_{h} = Wuq_{h}·Cq")
+                s.place(Qc, under=above, in_columns_of=X)
+                Kc = ops.matmul_parts(s, f"Kc_{h}", [ops.given_part(s, "Wuk", h, d.d_c)], Ckv,
                                       label=f"Kc_{h} = Wuk_{h}·Ckv")
-                V = ops.matmul_parts(s, f"V_{h}", [ops.given_part(s, "Wuv", h, d.d_c)], Ckv, at=s.below(Kc),
+                s.place(Kc, below=Qc)
+                V = ops.matmul_parts(s, f"V_{h}", [ops.given_part(s, "Wuv", h, d.d_c)], Ckv,
                                      label=f"V_{h} = Wuv_{h}·Ckv")
-                Q = ops.stack(s, f"Q_{h}", [Qr, Qc], at=s.below(V), label=f"Q_{h} = [Qr; Qc_{h}]")
-                K = ops.stack(s, f"K_{h}", [Kr, Kc], at=s.below(Q), label=f"K_{h} = [Kr; Kc_{h}]")
-                S = ops.scores(s, f"S_{h}", K, Q, scale=scale, at=s.below(K),
-                               label=f"S_{h} = K_{h}ᵀ·Q_{h}/√{scale}")
+                s.place(V, below=Kc)
+                Q = ops.stack(s, f"Q_{h}", [Qr, Qc], label=f"Q_{h} = [Qr; Qc_{h}]")
+                s.place(Q, below=V)
+                K = ops.stack(s, f"K_{h}", [Kr, Kc], label=f"K_{h} = [Kr; Kc_{h}]")
+                s.place(K, below=Q)
+                S = ops.scores(s, f"S_{h}", K, Q, scale=scale, label=f"S_{h} = K_{h}ᵀ·Q_{h}/√{scale}")
+                s.place(S, below=K)
                 if causal:
                     A = ops.softmax(s, f"A_{h}", S, mask="causal", label=f"A_{h} = softmax, causal")
                 else:
                     A = ops.softmax(s, f"A_{h}", S, label=f"A_{h} = softmax(S_{h})")
                 ops.heat(A)
                 O = ops.matmul(s, f"O_{h}", ops.copy_left(s, f"O_{h}_V", V, s.below(A), label=f"V_{h}"), A,
-                               at=s.below(A), label=f"O_{h} = V_{h}·A_{h}")
+                               label=f"O_{h} = V_{h}·A_{h}")
+                s.place(O, below=A)
             outputs.append(O)
             above = head
     with s.step(f"Attn = Wo·[O_1; …; O_{H}]; cache per token: d_c + d_r = {d.d_c + d.d_r} numbers "
                 f"against 2·heads·d_h = {2 * H * d.d_h} for ordinary attention"):
-        Ocat = ops.stack(s, "Ocat", outputs, at=ops.under(above, X), label=f"[O_1; …; O_{H}]")
+        Ocat = ops.stack(s, "Ocat", outputs, label=f"[O_1; …; O_{H}]")
+        s.place(Ocat, under=above, in_columns_of=X)
         Attn = ops.matmul(s, "Attn", "Wo", Ocat, label="Attn = Wo·[O_1; …]")
-        s.add("cache", (1, 2), s.right_of(Ckv), "output", "cache / token: MLA | MHA",
+        s.place(s.add("cache", (1, 2), role=OUTPUT, label="cache / token: MLA | MHA",
               formula=lambda i, j: (f"COUNT({Ckv.col_range(0)})+COUNT({Kr.col_range(0)})" if j == 0
-                                    else f"2*COUNT({s.blocks['Wo'].row_range(0)})"))
+                                    else f"2*COUNT({s.blocks['Wo'].row_range(0)})")), right_of=Ckv)
     _mixture(s, d, Attn, gate, shared, normalize_gates)
 
 
-def _rotated(s, name, M, cos, sin, at, label):
+def _rotated(s, name, M, cos, sin, label):
     """Rot(M): rows 2m and 2m+1 of column t turned by t·θ (an odd last row stays as it is)."""
     rows = M.rows
 
@@ -163,7 +180,7 @@ def _rotated(s, name, M, cos, sin, at, label):
             return f"{M.cell(i - 1, j)}*{sin.cell(0, j)}+{M.cell(i, j)}*{cos.cell(0, j)}"
         return M.cell(i, j)
 
-    return s.add(name, M.shape, at, "computed", label, formula=cell)
+    return s.add(name, M.shape, role=COMPUTED, label=label, formula=cell)
 
 
 def _mixture(s, d, Attn, gate, shared, normalize_gates):
@@ -178,19 +195,24 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates):
             G = ops.softmax(s, "gate", logits, label="gate = softmax(logits)")
         else:
             G = ops.sigmoid(s, "gate", logits, label="gate = σ(logits)")
-        top_k = s.add("top_k", (1, 1), s.right_of(G), "given", "top_k", values=np.array([[k]]), named=False)
-        rank = s.add("rank", (E, d.tokens), s.below(G, gap=2), "computed", "rank = 1 + #larger",
+        top_k = s.add("top_k", (1, 1), role=GIVEN, label="top_k", values=np.array([[k]]), named=False)
+        s.place(top_k, right_of=G)
+        rank = s.add("rank", (E, d.tokens), role=COMPUTED, label="rank = 1 + #larger",
                      formula=lambda i, j: f"1+SUMPRODUCT(({logits.col_range(j)}>{logits.cell(i, j)})*1)")
-        chosen = s.add("chosen", (E, d.tokens), s.below(rank), "computed", "chosen = [rank ≤ top_k]",
+        s.place(rank, below=G, gap=2)
+        chosen = s.add("chosen", (E, d.tokens), role=COMPUTED, label="chosen = [rank ≤ top_k]",
                        formula=lambda i, j: f"IF({rank.cell(i, j)}<={ops.absolute(top_k)},1,0)")
-        picked = ops.elementwise(s, "gsel" if normalize_gates else "g", fx.mul, [chosen, G], at=s.below(chosen),
+        s.place(chosen, below=rank)
+        picked = ops.elementwise(s, "gsel" if normalize_gates else "g", fx.mul, [chosen, G],
                                  role="computed" if normalize_gates else "output",
                                  label="gsel = chosen ⊙ gate" if normalize_gates else "g = chosen ⊙ gate")
+        s.place(picked, below=chosen)
         if normalize_gates:
             sums = ops.col_sums(s, "gsel_sum", picked,
                                 expect=lambda v: np.asarray(v["gsel"]).sum(axis=0, keepdims=True))
-            g = ops.elementwise(s, "g", fx.div, [picked, sums], at=s.below(picked, gap=2), role="output",
+            g = ops.elementwise(s, "g", fx.div, [picked, sums], role=OUTPUT,
                                 label="g = gsel / Σ gsel")
+            s.place(g, below=picked, gap=2)
         else:
             g = picked
     experts = []
@@ -199,15 +221,16 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates):
                 "(a token uses only its chosen ones)"):
         for e in range(1, E + 1):
             He = ops.linear_act(s, f"He_{e}", fx.relu, ops.given_part(s, "W1", e, d.d), Attn,
-                                ops.given_part(s, "b1", e, 1), at=ops.under(above, Attn, gap=2),
-                                label=f"He_{e} = ReLU(·)")
+                                ops.given_part(s, "b1", e, 1), label=f"He_{e} = ReLU(·)")
+            s.place(He, under=above, in_columns_of=Attn, gap=2)
             Ee = ops.linear_act(s, f"E_{e}", fx.relu, ops.given_part(s, "W2", e, d.hidden), He,
                                 ops.given_part(s, "b2", e, 1), label=f"E_{e} = ReLU(·)")
             experts.append(Ee)
             above = Ee
     if shared:
         with s.step("Shared expert, always on: Hs = ReLU(W1s·Attn + b1s), Es = ReLU(W2s·Hs + b2s)"):
-            Hs = ops.linear_act(s, "Hs", fx.relu, "W1s", Attn, "b1s", at=s.below(above, gap=2), label="Hs = ReLU(·)")
+            Hs = ops.linear_act(s, "Hs", fx.relu, "W1s", Attn, "b1s", label="Hs = ReLU(·)")
+            s.place(Hs, below=above, gap=2)
             above = ops.linear_act(s, "Es", fx.relu, "W2s", Hs, "b2s", label="Es = ReLU(·)")
             experts.append(above)
     with s.step("Out = Σ_e g_e·E_e" + (" + Es" if shared else "") + ": each token mixes its chosen experts"):
@@ -215,14 +238,17 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates):
             terms = fx.dot([g.cell(e, j) for e in range(E)], [x.cell(i, j) for x in experts[:E]])
             return terms + (f"+{experts[E].cell(i, j)}" if shared else "")
 
-        Out = s.add("Out", (d.d, d.tokens), s.below(above, gap=2), "output",
-                    "Out = Σ g_e·E_e" + (" + Es" if shared else ""), formula=cell)
+        Out = s.add("Out", (d.d, d.tokens), role=OUTPUT,
+                    label="Out = Σ g_e·E_e" + (" + Es" if shared else ""), formula=cell)
+        s.place(Out, below=above, gap=2)
         if not shared:
             with s.group() as unused:
-                W1s = s.given("W1s", at=s.below_all())
-                s.given("b1s", at=s.right_of(W1s))
-                W2s = s.given("W2s", at=s.below(W1s))
-                s.given("b2s", at=s.right_of(W2s))
+                W1s = s.given("W1s")
+                s.place(W1s, below=EVERYTHING)
+                s.place(s.given("b1s"), right_of=W1s)
+                W2s = s.given("W2s")
+                s.place(W2s, below=W1s)
+                s.place(s.given("b2s"), right_of=W2s)
             s.note_below(unused, "the shared expert's weights: not used (shared: false)")
 
 
@@ -320,25 +346,25 @@ EXERCISE = Exercise(
     givens=[
         Given("X", ("d", "tokens"), low=-1, high=1, step=0.5, nonzero=True,
               describe="token vectors, one token a column"),
-        Given("Wdq", ("d_cq", "d"), role="weight", low=-1, high=1, step=0.5, nonzero=True, row_sum=1.5),
-        Given("Wdkv", ("d_c", "d"), role="weight", low=-1, high=1, step=0.5, nonzero=True, row_sum=1.5),
-        Given("Wuq", ("heads", "d_h", "d_cq"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5),
-        Given("Wuk", ("heads", "d_h", "d_c"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5),
-        Given("Wuv", ("heads", "d_h", "d_c"), role="weight", low=-1, high=1, step=0.5, nonzero=True, row_sum=2),
-        Given("Wqr", ("d_r", "d_cq"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5),
-        Given("Wkr", ("d_r", "d"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5),
+        Given("Wdq", ("d_cq", "d"), role=WEIGHT, low=-1, high=1, step=0.5, nonzero=True, row_sum=1.5),
+        Given("Wdkv", ("d_c", "d"), role=WEIGHT, low=-1, high=1, step=0.5, nonzero=True, row_sum=1.5),
+        Given("Wuq", ("heads", "d_h", "d_cq"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=1.5),
+        Given("Wuk", ("heads", "d_h", "d_c"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=1.5),
+        Given("Wuv", ("heads", "d_h", "d_c"), role=WEIGHT, low=-1, high=1, step=0.5, nonzero=True, row_sum=2),
+        Given("Wqr", ("d_r", "d_cq"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=1.5),
+        Given("Wkr", ("d_r", "d"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=1.5),
         Given("theta", (), make=_theta, describe="rotary angle per position (radians)"),
-        Given("Wo", ("d", heads_d_h), role="weight", low=-1, high=1, step=0.5, nonzero=True, row_sum=2),
-        Given("Wr", ("experts", "d"), role="weight", make=_router, describe="router, one row per expert"),
-        Given("W1", ("experts", "hidden", "d"), role="weight", low=-1, high=1, step=0.5, row_sum=2),
-        Given("b1", ("experts", "hidden", 1), role="bias", low=-0.5, high=1, step=0.5),
-        Given("W2", ("experts", "d", "hidden"), role="weight", low=-1, high=1, step=0.5, row_sum=2),
-        Given("b2", ("experts", "d", 1), role="bias", low=-0.5, high=1, step=0.5),
-        Given("W1s", ("hidden", "d"), role="weight", low=-1, high=1, step=0.5, row_sum=2,
+        Given("Wo", ("d", heads_d_h), role=WEIGHT, low=-1, high=1, step=0.5, nonzero=True, row_sum=2),
+        Given("Wr", ("experts", "d"), role=WEIGHT, make=_router, describe="router, one row per expert"),
+        Given("W1", ("experts", "hidden", "d"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=2),
+        Given("b1", ("experts", "hidden", 1), role=BIAS, low=-0.5, high=1, step=0.5),
+        Given("W2", ("experts", "d", "hidden"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=2),
+        Given("b2", ("experts", "d", 1), role=BIAS, low=-0.5, high=1, step=0.5),
+        Given("W1s", ("hidden", "d"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=2,
               describe="shared expert (used with shared: true)"),
-        Given("b1s", ("hidden", 1), role="bias", low=-0.5, high=1, step=0.5),
-        Given("W2s", ("d", "hidden"), role="weight", low=-1, high=1, step=0.5, row_sum=2),
-        Given("b2s", ("d", 1), role="bias", low=-0.5, high=1, step=0.5),
+        Given("b1s", ("hidden", 1), role=BIAS, low=-0.5, high=1, step=0.5),
+        Given("W2s", ("d", "hidden"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=2),
+        Given("b2s", ("d", 1), role=BIAS, low=-0.5, high=1, step=0.5),
     ],
     reference=reference,
     layout=layout,

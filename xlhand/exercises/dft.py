@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xlhand.layout import fx, ops
+from xlhand.layout import COMPUTED, DOWN, EVERYTHING, GIVEN, LEFT, OUTPUT, RIGHT, UP, fx, ops
 from xlhand.model.exercise import Exercise, Option, Source
 from xlhand.model.givens import Given
 
@@ -64,84 +64,106 @@ def layout(s, d, p, with_sine=False):
     n, k = d.n, d.k
     with s.step("Cosine matrix: W[f, t] = cos(2π·f·t/n) for f = 1…k, t = 1…n"):
         # the index headers are labels of the picture, not data: unnamed, so neither checked nor graded
-        times = s.add("time", (1, n), None, "given", "t (time)", values=np.arange(1, n + 1)[None, :], named=False)
-        npts = s.add("npts", (1, 1), s.below(times), "computed", "n = COUNT(t)",
+        times = s.add("time", (1, n), role=GIVEN, label="t (time)", values=np.arange(1, n + 1)[None, :], named=False)
+        npts = s.add("npts", (1, 1), role=COMPUTED, label="n = COUNT(t)",
                      formula=lambda i, j: f"COUNT({times.range()})", expect=lambda v: float(n))
-        scale = s.add("scale", (1, 1), s.right_of(npts), "computed", "2/n",
+        s.place(npts, below=times)
+        scale = s.add("scale", (1, 1), role=COMPUTED, label="2/n",
                       formula=lambda i, j: f"2/{npts.cell()}", expect=lambda v: 2.0 / n)
-        freqs = s.add("freq", (k, 1), s.below(times), "given", "f", values=np.arange(1, k + 1)[:, None], named=False)
-        W = _wave(s, "W", "COS", freqs, times, npts, at=s.right_of(freqs), label="W = cos(2π·f·t/n)")
-        s.next_to(times, W, "up", gap=0)  # t over W's columns, f beside its rows
-        s.next_to(s.arrange([npts, scale], "right"), times, "up", align="end")  # n over t's end, clear of Tt
+        s.place(scale, right_of=npts)
+        freqs = s.add("freq", (k, 1), role=GIVEN, label="f", values=np.arange(1, k + 1)[:, None], named=False)
+        s.place(freqs, below=times)
+        W = _wave(s, "W", "COS", freqs, times, npts, label="W = cos(2π·f·t/n)")
+        s.place(W, right_of=freqs)
+        s.next_to(times, W, UP, gap=0)  # t over W's columns, f beside its rows
+        s.next_to(s.arrange([npts, scale], RIGHT), times, UP, align="end")  # n over t's end, clear of Tt
     with s.step("Inverse DFT: T = F·W, one signal over time per row of F (A, B, C)"):
         F = s.given("F", label="F (rows A, B, C)")
         T = ops.matmul(s, "T", F, W, label="T = F·W")
-        s.next_to(F, T, "left")
-        X = s.given("X", s.below(T), label="X (the seed notes' signal)")
+        s.next_to(F, T, LEFT)
+        X = s.given("X", label="X (the seed notes' signal)")
+        s.place(X, below=T)
     with s.step("DFT: Tt = Tᵀ, R = W·Tt (= (n/2)·Fᵀ), and W·Xᵀ for the signal X (W left, Tt and Xᵀ above)"):
-        Tt = ops.transpose(s, "Tt", T, at=s.right_of(W), label="Tt = Tᵀ")
-        Xt = ops.transpose(s, "Xt", X, at=s.right_of(W), label="Xᵀ", role="computed")
-        R = ops.matmul(s, "R", W, Tt, at=s.right_of(W), label="R = W·Tt")
-        WX = ops.matmul(s, "WX", W, Xt, at=s.right_of(R), label="W·Xᵀ")
-        s.next_to(Tt, R, "up")
-        s.next_to(Xt, WX, "up")
+        Tt = ops.transpose(s, "Tt", T, label="Tt = Tᵀ")
+        s.place(Tt, right_of=W)
+        Xt = ops.transpose(s, "Xt", X, label="Xᵀ", role=COMPUTED)
+        s.place(Xt, right_of=W)
+        R = ops.matmul(s, "R", W, Tt, label="R = W·Tt")
+        s.place(R, right_of=W)
+        WX = ops.matmul(s, "WX", W, Xt, label="W·Xᵀ")
+        s.place(WX, right_of=R)
+        s.next_to(Tt, R, UP)
+        s.next_to(Xt, WX, UP)
     with s.step("Scale by 2/n and transpose: Fr = (2/n)·Rᵀ (= F, level with it), Xf = (2/n)·(W·Xᵀ)ᵀ"):
-        Fr = _scaled_transpose(s, "Fr", R, scale, at=s.below(R), label="Fr = (2/n)·Rᵀ", role="output")
-        Xf = _scaled_transpose(s, "Xf", WX, scale, at=s.below(Fr), label="Xf = (2/n)·(W·Xᵀ)ᵀ", role="output")
+        Fr = _scaled_transpose(s, "Fr", R, scale, label="Fr = (2/n)·Rᵀ", role=OUTPUT)
+        s.place(Fr, below=R)
+        Xf = _scaled_transpose(s, "Xf", WX, scale, label="Xf = (2/n)·(W·Xᵀ)ᵀ", role=OUTPUT)
+        s.place(Xf, below=Fr)
         if 2 * k >= n:
             s.note_right(Fr, "2k ≥ n: frequencies alias, so Fr ≠ F")
     spectrum = [("Xf (cosine part)", Xf, 0)]
     if with_sine:
         with s.step("Sine matrix: Ws[f, t] = sin(2π·f·t/n)"):
-            freqs_s = s.add("freq_s", (k, 1), s.below(X), "given", "f", values=np.arange(1, k + 1)[:, None],
+            freqs_s = s.add("freq_s", (k, 1), role=GIVEN, label="f", values=np.arange(1, k + 1)[:, None],
                             named=False)
-            Ws = _wave(s, "Ws", "SIN", freqs_s, times, npts, at=s.below(X), label="Ws = sin(2π·f·t/n)")
-            s.next_to(freqs_s, Ws, "left")
+            s.place(freqs_s, below=X)
+            Ws = _wave(s, "Ws", "SIN", freqs_s, times, npts, label="Ws = sin(2π·f·t/n)")
+            s.place(Ws, below=X)
+            s.next_to(freqs_s, Ws, LEFT)
         with s.step("Sine coefficients: Fs = (2/n)·(Ws·Tt)ᵀ, Xs = (2/n)·(Ws·Xᵀ)ᵀ (Tt and Xᵀ above)"):
-            Rs = ops.matmul(s, "Rs", Ws, Tt, at=s.right_of(Ws), label="Rs = Ws·Tt")
-            WsX = ops.matmul(s, "WsX", Ws, Xt, at=s.right_of(Rs), label="Ws·Xᵀ")
-            Fs = _scaled_transpose(s, "Fs", Rs, scale, at=s.below(Rs), label="Fs = (2/n)·Rsᵀ", role="output")
-            Xs = _scaled_transpose(s, "Xs", WsX, scale, at=s.below(Fs), label="Xs = (2/n)·(Ws·Xᵀ)ᵀ",
-                                   role="output")
+            Rs = ops.matmul(s, "Rs", Ws, Tt, label="Rs = Ws·Tt")
+            s.place(Rs, right_of=Ws)
+            WsX = ops.matmul(s, "WsX", Ws, Xt, label="Ws·Xᵀ")
+            s.place(WsX, right_of=Rs)
+            Fs = _scaled_transpose(s, "Fs", Rs, scale, label="Fs = (2/n)·Rsᵀ", role=OUTPUT)
+            s.place(Fs, below=Rs)
+            Xs = _scaled_transpose(s, "Xs", WsX, scale, label="Xs = (2/n)·(Ws·Xᵀ)ᵀ",
+                                   role=OUTPUT)
+            s.place(Xs, below=Fs)
         with s.step("Magnitude m = √(a² + b²), phase φ: a·cos + b·sin = m·cos(ωt − φ) (a from Fr, b from Fs)"):
-            eps = s.add("eps", (1, 1), s.right_of(scale), "given", "ε = 1e-9 (noise)",
+            eps = s.add("eps", (1, 1), role=GIVEN, label="ε = 1e-9 (noise)",
                         values=np.array([[EPS]]), named=False)
-            s.next_to(eps, npts, "left")
-            Mag = _magnitude(s, "Mag", Fr, Fs, at=s.right_of(Fs))
-            MagX = _magnitude(s, "MagX", Xf, Xs, at=s.right_of(Xs))
-            _phase(s, "Phase", Fr, Fs, Mag, eps, at=s.right_of(Mag))
-            _phase(s, "PhaseX", Xf, Xs, MagX, eps, at=s.right_of(MagX))
+            s.place(eps, right_of=scale)
+            s.next_to(eps, npts, LEFT)
+            Mag = _magnitude(s, "Mag", Fr, Fs)
+            s.place(Mag, right_of=Fs)
+            MagX = _magnitude(s, "MagX", Xf, Xs)
+            s.place(MagX, right_of=Xs)
+            s.place(_phase(s, "Phase", Fr, Fs, Mag, eps), right_of=Mag)
+            s.place(_phase(s, "PhaseX", Xf, Xs, MagX, eps), right_of=MagX)
         spectrum.append(("MagX (magnitude)", MagX, 0))
     with s.step("Pictures: the signals over time (T's rows and X) and the spectrum of X (its coefficient per f)"):
         series = [(name, T, i) for i, name in enumerate(SIGNALS)] + [("X", X, 0)]
-        signals = s.chart("Signals over time", series, at=s.below_all(), x_title="t", y_title="value")
-        bars = s.chart("Spectrum of X", spectrum, at=s.below(Xf), kind="column", x_title="f", y_title="coefficient")
+        signals = s.chart("Signals over time", series, x_title="t", y_title="value")
+        s.place(signals, below=EVERYTHING)
+        bars = s.chart("Spectrum of X", spectrum, kind="column", x_title="f", y_title="coefficient")
+        s.place(bars, below=Xf)
         if with_sine:  # side by side under the sine matrix, ending where W ends (the coefficients fill the right)
-            s.next_to(s.arrange([signals, bars], "right"), Ws, "down", align="end")
+            s.next_to(s.arrange([signals, bars], RIGHT), Ws, DOWN, align="end")
         else:  # the spectrum under the coefficients, the signals beside it under the signals
-            s.next_to(signals, bars, "left")
+            s.next_to(signals, bars, LEFT)
 
 
-def _wave(s, name, fn, freqs, times, npts, *, at, label):
+def _wave(s, name, fn, freqs, times, npts, *, label):
     """``fn(2π·f·t/n)`` with f from the row header, t from the column header and n from its cell."""
     k, n = freqs.rows, times.cols
-    return s.add(name, (k, n), at, "computed", label,
+    return s.add(name, (k, n), role=COMPUTED, label=label,
                  formula=lambda i, j: f"{fn}(2*PI()*{freqs.cell(i, 0)}*{times.cell(0, j)}/{ops.absolute(npts)})",
                  expect=lambda v: cosines(n, k, np.cos if fn == "COS" else np.sin))
 
 
-def _scaled_transpose(s, name, src, scale, *, at, label, role):
+def _scaled_transpose(s, name, src, scale, *, label, role):
     """``(2/n)·srcᵀ``: cell (i, j) is the scale cell times src (j, i)."""
-    return s.add(name, (src.cols, src.rows), at, role, label,
+    return s.add(name, (src.cols, src.rows), role=role, label=label,
                  formula=lambda i, j: fx.mul(ops.absolute(scale), src.cell(j, i)))
 
 
-def _magnitude(s, name, a, b, *, at):
-    return s.add(name, a.shape, at, "output", f"{name} = √({a.name}² + {b.name}²)",
+def _magnitude(s, name, a, b):
+    return s.add(name, a.shape, role=OUTPUT, label=f"{name} = √({a.name}² + {b.name}²)",
                  formula=lambda i, j: fx.sqrt(f"{a.cell(i, j)}^2+{b.cell(i, j)}^2"))
 
 
-def _phase(s, name, a, b, m, eps, *, at):
+def _phase(s, name, a, b, m, eps):
     """φ = atan2(b, a) by the half-angle identity (see the module docstring)."""
 
     def cell(i, j):
@@ -149,7 +171,7 @@ def _phase(s, name, a, b, m, eps, *, at):
         return (f"IF({A}>{e},2*{fx.atan(f'{B}/({M}+{A})')},"
                 f"IF(ABS({B})<{e},IF({A}<-{e},PI(),0),2*{fx.atan(f'({M}-{A})/{B}')}))")
 
-    return s.add(name, a.shape, at, "output", f"{name} = atan2({b.name}, {a.name})", formula=cell)
+    return s.add(name, a.shape, role=OUTPUT, label=f"{name} = atan2({b.name}, {a.name})", formula=cell)
 
 
 def _signal(rng, size, dims):

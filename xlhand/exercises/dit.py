@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xlhand.layout import fx, ops
+from xlhand.layout import BIAS, DOWN, EVERYTHING, GRADIENT, LEFT, OUTPUT, UP, WEIGHT, fx, ops
 from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.npref import has_both_signs, relu, softmax_columns
 from xlhand.model.givens import Given, Params
@@ -120,62 +120,77 @@ def layout(s, d, p):
     n = d.latent
     with s.step(f"Video → patches: column j of Patches is spacetime patch j ({ph}×{pw}×{pt} pixels)"):
         video = s.given("Video", label=f"Video: {d.patches * pt} frames of {ph}×{pw} pixels (a patch every {ph} rows)")
-        patches = s.add("Patches", (d.p_dim, d.patches), s.below(video), label="Patches (a patch a column)",
+        patches = s.add("Patches", (d.p_dim, d.patches), label="Patches (a patch a column)",
                         formula=lambda i, j: video.cell(*pixel(d, i, j)))
-        s.next_to(video, patches, "up", align="end")
+        s.place(patches, below=video)
+        s.next_to(video, patches, UP, align="end")
     with s.step("Visual encoder (frozen): Latent = ReLU(We·Patches + be)"):
         Zlat = ops.linear(s, "Zlat", "We", patches, "be", label="Zlat = We·Patches + be")
         s.note_below(s.blocks["We"], "frozen (blue): We, be, Wd, bd")
-        latent = ops.relu(s, "Latent", Zlat, at=s.below(Zlat), label="Latent = ReLU(Zlat)")
+        latent = ops.relu(s, "Latent", Zlat, label="Latent = ReLU(Zlat)")
+        s.place(latent, below=Zlat)
     with s.step("Add the noise of step t: Noised = Latent + Noise"):
-        noise = s.given("Noise", at=s.below(latent), label="Noise (for step t)")
-        noised = ops.elementwise(s, "Noised", fx.add, [noise, latent], at=s.below(noise),
-                                 label="Noised = Latent + Noise")
+        noise = s.given("Noise", label="Noise (for step t)")
+        s.place(noise, below=latent)
+        noised = ops.elementwise(s, "Noised", fx.add, [noise, latent], label="Noised = Latent + Noise")
+        s.place(noised, below=noise)
     with s.step(f"Conditions: t_bits = t in {T_BITS} bits, c = [text; t_bits]; [scale; shift] = Wc·c + bc"):
         with s.group() as conditions:
             text = s.given("text", label="text")
-            t = s.given("t", at=s.right_of(text), label="t")
-            t_bits = s.add("t_bits", (T_BITS, 1), s.below(t), label="t_bits",
+            t = s.given("t", label="t")
+            s.place(t, right_of=text)
+            t_bits = s.add("t_bits", (T_BITS, 1), label="t_bits",
                            formula=lambda i, j: _bit(t, t_bits, i))
-            c = ops.stack(s, "c", [text, t_bits], s.right_of(t), label="c")
+            s.place(t_bits, below=t)
+            c = ops.stack(s, "c", [text, t_bits], label="c")
+            s.place(c, right_of=t)
             SS = ops.linear(s, "SS", "Wc", c, "bc", label="[scale; shift]")
-            scale = ops.copy_rows(s, "scale", SS, 0, n, s.below(SS), label="scale")
-            shift = ops.copy_rows(s, "shift", SS, n, 2 * n, s.below(scale), label="shift")
-        above = s.arrange([noised, conditions], "down")  # the conditions under Noised, then the spine goes on
+            scale = ops.copy_rows(s, "scale", SS, 0, n, label="scale")
+            s.place(scale, below=SS)
+            shift = ops.copy_rows(s, "shift", SS, n, 2 * n, label="shift")
+            s.place(shift, below=scale)
+        above = s.arrange([noised, conditions], DOWN)  # the conditions under Noised, then the spine goes on
     with s.step("Adaptive layer norm: Cond = Noised ⊙ scale + shift (each row scaled and shifted)"):
         cond = ops.elementwise(s, "Cond", lambda x, a, b: f"{x}*{a}+{b}", [noised, scale, shift],
-                               at=s.below(above), label="Cond = Noised ⊙ scale + shift")
+                               label="Cond = Noised ⊙ scale + shift")
+        s.place(cond, below=above)
     with s.step("Queries and keys in one: QK = Wqk·Cond"):
         QK = ops.matmul(s, "QK", "Wqk", cond, label="QK = Wqk·Cond")
     with s.step("Scores S = QKᵀ·Cond (row j = patch j's key, column i = patch i's query)"):
-        query = ops.carry(s, "Cond_q", cond, s.below(QK), label="Cond")
+        query = ops.carry(s, "Cond_q", cond, label="Cond")
+        s.place(query, below=QK)
         S = ops.scores(s, "S", QK, query, label="S = QKᵀ·Cond")
     with s.step("A = softmax of each column of S"):
-        A = ops.heat(ops.softmax(s, "A", S, direction="down"))
+        A = ops.heat(ops.softmax(s, "A", S, direction=DOWN))
     with s.step("Attention pooling Att = Cond·A (no values, as in the seed)"):
-        values = ops.carry(s, "Cond_v", cond, s.below_all(), label="Cond")
+        values = ops.carry(s, "Cond_v", cond, label="Cond")
+        s.place(values, below=EVERYTHING)
         att = ops.matmul(s, "Att", values, A, label="Att = Cond·A")
-        s.next_to(values, att, "left")
+        s.next_to(values, att, LEFT)
     with s.step("Pointwise FFN: PredNoise = Wf·Att + bf (the predicted noise)"):
         pred = ops.linear(s, "PredNoise", "Wf", att, "bf", label="PredNoise = Wf·Att + bf")
     with s.step("Train: L = mean((PredNoise − Noise)²), dPred = 2(PredNoise − Noise)/N"):
-        target = ops.carry(s, "Noise_c", noise, s.below(pred), label="Noise (target)")
+        target = ops.carry(s, "Noise_c", noise, label="Noise (target)")
+        s.place(target, below=pred)
         with s.group() as loss:
-            L, N = ops.mse_loss(s, "L", pred, target, at=s.below_all(), label="L = mean((PredNoise − Noise)²)")
+            L, N = s.place(ops.mse_loss(s, "L", pred, target, label="L = mean((PredNoise − Noise)²)"), below=EVERYTHING)
             s.note_below(L, "learnable: Wc, bc, Wqk, Wf, bf")
         dPred = ops.elementwise(s, "dPred", lambda a, b: f"2*({a}-{b})/{ops.absolute(N)}", [pred, target],
-                                at=s.below(target), role="gradient", label="dPred = 2(PredNoise − Noise)/N")
-        s.next_to(loss, dPred, "down")
+                                role=GRADIENT, label="dPred = 2(PredNoise − Noise)/N")
+        s.place(dPred, below=target)
+        s.next_to(loss, dPred, DOWN)
     with s.step("Generate: Denoised = Noised − PredNoise"):
-        denoised = ops.elementwise(s, "Denoised", fx.sub, [noised, pred], at=s.below(loss),
-                                   label="Denoised = Noised − PredNoise")
+        denoised = ops.elementwise(s, "Denoised", fx.sub, [noised, pred], label="Denoised = Noised − PredNoise")
+        s.place(denoised, below=loss)
     with s.step("Visual decoder (frozen): Out = ReLU(Wd·Denoised + bd)"):
         Zout = ops.linear(s, "Zout", "Wd", denoised, "bd", label="Zout = Wd·Denoised + bd")
-        out = ops.relu(s, "Out", Zout, at=s.below(Zout), label="Out = ReLU(Zout)")
+        out = ops.relu(s, "Out", Zout, label="Out = ReLU(Zout)")
+        s.place(out, below=Zout)
     with s.step("Patches → frames: the inverse of step 1"):
-        frames = s.add("Frames", video.shape, s.below(out), "output", "Frames (the generated video)",
+        frames = s.add("Frames", video.shape, role=OUTPUT, label="Frames (the generated video)",
                        formula=lambda r, col: out.cell(*_patch_pixel(d, r, col)))
-        s.next_to(frames, out, "down", align="end")
+        s.place(frames, below=out)
+        s.next_to(frames, out, DOWN, align="end")
 
 
 def _bit(t, t_bits, i: int) -> str:
@@ -288,14 +303,14 @@ EXERCISE = Exercise(
         Given("Noise", ("latent", "patches"), low=-1, high=1, describe="the noise sampled for step t"),
         Given("text", (lambda d: d.cond - T_BITS, 1), low=-1, high=1, describe="the prompt's embedding"),
         Given("t", (), make=_t, check=check_t, describe="the diffusion step, 0…3 (its 2-bit code is in c)"),
-        Given("Wc", (lambda d: 2 * d.latent, "cond"), role="weight", low=-1, high=1, row_sum=2,
+        Given("Wc", (lambda d: 2 * d.latent, "cond"), role=WEIGHT, low=-1, high=1, row_sum=2,
               describe="conditioning: rows 1…latent give the scale, the rest the shift"),
-        Given("bc", (lambda d: 2 * d.latent, 1), role="bias", derive=_conditioning_bias),
-        Given("Wqk", ("latent", "latent"), role="weight", derive=_attention_weights,
+        Given("bc", (lambda d: 2 * d.latent, 1), role=BIAS, derive=_conditioning_bias),
+        Given("Wqk", ("latent", "latent"), role=WEIGHT, derive=_attention_weights,
               describe="query-key weights (scores S = (Wqk·Cond)ᵀ·Cond)"),
-        Given("Wf", ("latent", "latent"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5,
+        Given("Wf", ("latent", "latent"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=1.5,
               describe="pointwise feed-forward"),
-        Given("bf", ("latent", 1), role="bias", low=-1, high=1),
+        Given("bf", ("latent", 1), role=BIAS, low=-1, high=1),
         Given("Wd", ("p_dim", "latent"), low=-1, high=1, describe="visual decoder (frozen)"),
         Given("bd", ("p_dim", 1), derive=_centred_bias("Wd", _decoder_input), describe="its bias (frozen)"),
     ],

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xlhand.layout import ops
+from xlhand.layout import DOWN, LEFT, OUTPUT, ops
 from xlhand.model.exercise import Exercise, Source
 from xlhand.model.givens import Given
 
@@ -100,7 +100,7 @@ def layout(s, d, p):
         with s.step(title), s.group() as item:
             _item(s, k, L, kind)
         items.append(item)
-    s.arrange(items, "down")  # one drill under the other: narrower than a portrait page at every length
+    s.arrange(items, DOWN)  # one drill under the other: narrower than a portrait page at every length
 
 
 def _item(s, k, L, kind):
@@ -108,19 +108,22 @@ def _item(s, k, L, kind):
     b = s.given("b", index=k, label=f"b_{k}")
     if kind is None:
         a = s.given("a", index=k, label=f"a_{k}")
-        c = ops.matmul(s, f"c_{k}", a, b, role="output", label=f"c_{k} = a·b")
-        s.next_to(a, c, "left")
+        c = ops.matmul(s, f"c_{k}", a, b, role=OUTPUT, label=f"c_{k} = a·b")
+        s.next_to(a, c, LEFT)
         return
-    r = s.given("r", at=s.below(b), index=k, label=f"r_{k} = a·b")
-    a = s.given("a", at=s.left_of(r, L), index=k, label=f"a_{k}")  # L entries, or L − 1 and x after them
+    r = s.given("r", index=k, label=f"r_{k} = a·b")
+    s.place(r, below=b)
+    a = s.given("a", index=k, label=f"a_{k}")  # L entries, or L − 1 and x after them
+    s.place(a, at=s.left_of(r, L))
     if kind == "b":
         x = ops.solve_dot(s, f"x_{k}", [(a, 0, l) for l in range(L - 1)], [(b, l, 0) for l in range(L - 1)],
-                          (a, 0, L - 1), (r, 0, 0), at=s.below(b), role="output", label="")
-        s.next_to(x, b, "down", gap=0)  # in b's missing place, straight under it
+                          (a, 0, L - 1), (r, 0, 0), role=OUTPUT, label="")
+        s.place(x, below=b)
+        s.next_to(x, b, DOWN, gap=0)  # in b's missing place, straight under it
         s.note_right(x, "← x")
     else:
-        ops.solve_dot(s, f"x_{k}", [(a, 0, l) for l in range(L - 1)], [(b, l, 0) for l in range(L - 1)],
-                      (b, L - 1, 0), (r, 0, 0), at=s.right_of(a, gap=0), role="output", label="x")
+        s.place(ops.solve_dot(s, f"x_{k}", [(a, 0, l) for l in range(L - 1)], [(b, l, 0) for l in range(L - 1)],
+                      (b, L - 1, 0), (r, 0, 0), role=OUTPUT, label="x"), right_of=a, gap=0)
 
 
 def _coefficients(d, p):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xlhand.layout import fx, ops
+from xlhand.layout import BIAS, LEFT, OUTPUT, UP, WEIGHT, fx, ops
 from xlhand.model.exercise import Exercise, Option, Source
 from xlhand.model.npref import has_both_signs, relu, sigmoid
 from xlhand.model.givens import Given
@@ -92,34 +92,42 @@ def layout(s, d, p, normalize=False):
     normalized = ", AdjN = D^−½·AdjI·D^−½" if normalize else ""
     with s.step(f"Graph: edges → Adj (both ways), AdjI = Adj + I{normalized}"):
         names = s.given("names", label="names (nodes)")
-        Adj = s.add("Adj", (n, n), s.below(names), label="Adj: edges u–v",
+        Adj = s.add("Adj", (n, n), label="Adj: edges u–v",
                     formula=lambda u, v: _edge_count(src, dst, names, u, v))
-        AdjI = s.add("AdjI", (n, n), s.right_of(Adj), label="AdjI = Adj + I",
+        s.place(Adj, below=names)
+        AdjI = s.add("AdjI", (n, n), label="AdjI = Adj + I",
                      formula=lambda u, v: f"{Adj.cell(u, v)}+1" if u == v else Adj.cell(u, v))
+        s.place(AdjI, right_of=Adj)
         s.arrow(Adj, AdjI)
         with s.group() as edge_rows:
             edges = s.given("edges", label="edges (edit one!)")
-            src = s.add("src", (1, edges.cols), s.below(edges), label="from = name before -",
+            src = s.add("src", (1, edges.cols), label="from = name before -",
                         formula=lambda i, j: fx.mid(edges.cell(0, j), "1", f"{fx.find(_DASH, edges.cell(0, j))}-1"))
-            dst = s.add("dst", (1, edges.cols), s.below(src), label="to = name after -",
+            s.place(src, below=edges)
+            dst = s.add("dst", (1, edges.cols), label="to = name after -",
                         formula=lambda i, j: fx.mid(edges.cell(0, j), f"{fx.find(_DASH, edges.cell(0, j))}+1", "99"))
-        s.next_to(edge_rows, AdjI, "up")
+            s.place(dst, below=src)
+        s.next_to(edge_rows, AdjI, UP)
         P = AdjI
         if normalize:
             deg = ops.row_sums(s, "deg", AdjI, label="deg = Σ row")
-            P = s.add("AdjN", (n, n), s.below(AdjI), label="AdjN = D^−½·AdjI·D^−½ (deg u, deg v)",
+            P = s.add("AdjN", (n, n), label="AdjN = D^−½·AdjI·D^−½ (deg u, deg v)",
                       formula=lambda u, v: fx.div(AdjI.cell(u, v), fx.sqrt(f"{deg.cell(u, 0)}*{deg.cell(v, 0)}")))
-    X = s.given("X", at=s.below(P), label="X (one column per node)")
+            s.place(P, below=AdjI)
+    X = s.given("X", label="X (one column per node)")
+    s.place(X, below=P)
     H1 = _gcn_layer(s, 1, X, P, nodes[0])
     H2 = _gcn_layer(s, 2, H1, P, nodes[1])
     with s.step("Head: Z3 = ReLU(W3·H2 + b3)"):
         Y3 = ops.linear(s, "Y3", "W3", H2, "b3", label="Y3 = W3·H2 + b3")
-        Z3 = ops.relu(s, "Z3", Y3, at=s.below(Y3))
+        Z3 = ops.relu(s, "Z3", Y3)
+        s.place(Z3, below=Y3)
     with s.step("Z4 = W4·Z3 + b4, Prob = σ(Z4): one per node"):
         Z4 = ops.linear(s, "Z4", "W4", Z3, "b4", label="Z4 = W4·Z3 + b4")
-        Prob = ops.sigmoid(s, "Prob", Z4, at=s.below(Z4), role="output")
-        s.add("Prob_hand", (1, n), s.below(Prob), label="by hand: clip(0.5 + Z4/6, 0, 1)",
-              formula=lambda i, j: f"MAX(0,MIN(1,0.5+{Z4.cell(0, j)}/6))")
+        Prob = ops.sigmoid(s, "Prob", Z4, role=OUTPUT)
+        s.place(Prob, below=Z4)
+        s.place(s.add("Prob_hand", (1, n), label="by hand: clip(0.5 + Z4/6, 0, 1)",
+              formula=lambda i, j: f"MAX(0,MIN(1,0.5+{Z4.cell(0, j)}/6))"), below=Prob)
 
 
 _DASH = f'"{SEPARATOR}"'
@@ -140,19 +148,21 @@ def _gcn_layer(s, k: int, inputs, P, node: int):
     name = s.params["names"][node]
     with s.step(f"GCN{k} messages: Msg{k} = ReLU(W{k}·{inputs.name} + b{k})"):
         Y = ops.linear(s, f"Y{k}", f"W{k}", inputs, f"b{k}", label=f"Y{k} = W{k}·{inputs.name} + b{k}")
-        Msg = ops.relu(s, f"Msg{k}", Y, at=s.below(Y))
+        Msg = ops.relu(s, f"Msg{k}", Y)
+        s.place(Msg, below=Y)
     with s.step(f"GCN{k} pooling: H{k} = Msg{k}·{P.name}; node {name}'s view"):
-        Pk = ops.copy(s, f"P{k}", P, s.below(Y), label=f"{P.name} (copy)")
+        Pk = ops.copy(s, f"P{k}", P, label=f"{P.name} (copy)")
+        s.place(Pk, below=Y)
         H = ops.matmul(s, f"H{k}", Msg, Pk, label=f"H{k} = Msg{k}·{P.name}")
-        s.next_to(Msg, H, "left")
+        s.next_to(Msg, H, LEFT)
         with s.group() as view:
-            weights = s.add(f"View{k}_w", (P.rows, 1), None, label="w",
+            weights = s.add(f"View{k}_w", (P.rows, 1), label="w",
                             formula=lambda i, j: Pk.cell(i, node))
-            messages = s.add(f"View{k}", (Msg.cols, Msg.rows), s.right_of(weights, gap=0),
-                             label=f"node {name} sums w × Msg{k}",
+            messages = s.add(f"View{k}", (Msg.cols, Msg.rows), label=f"node {name} sums w × Msg{k}",
                              formula=lambda i, j: f"{weights.cell(i, 0)}*{Msg.cell(j, i)}")
+            s.place(messages, right_of=weights, gap=0)
             ops.col_sums(s, f"View{k}_sum", messages)
-        s.next_to(view, Pk, "left")
+        s.next_to(view, Pk, LEFT)
     return H
 
 
@@ -287,7 +297,7 @@ def _centre(rows, rng) -> float:
 
 
 def _weight(name: str, rows: str, cols: str) -> Given:
-    return Given(name, (rows, cols), role="weight", low=-1, high=1, nonzero=True, row_sum=2)
+    return Given(name, (rows, cols), role=WEIGHT, low=-1, high=1, nonzero=True, row_sum=2)
 
 
 EXERCISE = Exercise(
@@ -311,10 +321,10 @@ EXERCISE = Exercise(
         Given("edges", (), kind="texts", derive=_edges, check=check_edges,
               describe="undirected edges, each two node names joined by '-' (A-B, B-C, …)"),
         Given("X", ("f_in", "nodes"), low=-1, high=2, describe="node features, one column per node"),
-        _weight("W1", "f1", "f_in"), Given("b1", ("f1", 1), role="bias", derive=_bias(1)),
-        _weight("W2", "f2", "f1"), Given("b2", ("f2", 1), role="bias", derive=_bias(2)),
-        _weight("W3", "hidden", "f2"), Given("b3", ("hidden", 1), role="bias", derive=_bias(3)),
-        _weight("W4", 1, "hidden"), Given("b4", (1, 1), role="bias", derive=_bias(4)),
+        _weight("W1", "f1", "f_in"), Given("b1", ("f1", 1), role=BIAS, derive=_bias(1)),
+        _weight("W2", "f2", "f1"), Given("b2", ("f2", 1), role=BIAS, derive=_bias(2)),
+        _weight("W3", "hidden", "f2"), Given("b3", ("hidden", 1), role=BIAS, derive=_bias(3)),
+        _weight("W4", 1, "hidden"), Given("b4", (1, 1), role=BIAS, derive=_bias(4)),
     ],
     reference=reference,
     layout=layout,

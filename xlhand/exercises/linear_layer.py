@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xlhand.layout import ops
+from xlhand.layout import BIAS, COMPUTED, DOWN, LEFT, OUTPUT, TARGET, UP, WEIGHT, ops
 from xlhand.model.exercise import Exercise, Source
 from xlhand.model.npref import has_both_signs
 from xlhand.model.givens import Given
@@ -163,20 +163,21 @@ def checks(d, p) -> str | None:
 def layout(s, d, p):
     with s.group() as layer:
         _layer(s, d)
-    s.arrange([layer] + [_inverse_item(s, d, p, k) for k in _inverse_items(d)], "down", gap=1)
+    s.arrange([layer] + [_inverse_item(s, d, p, k) for k in _inverse_items(d)], DOWN, gap=1)
 
 
 def _layer(s, d):
     with s.step(f"Z = W·X + b: each cell is one row of [W | b] times one column of [X; 1] "
                 f"(nn.Linear({d.n_in}, {d.n_out}))"):
         X = s.given("X", label="X (one sample per column)")
-        Z = ops.linear(s, "Z", "W", X, "b", role="output", label="Z = W·X + b")
+        Z = ops.linear(s, "Z", "W", X, "b", role=OUTPUT, label="Z = W·X + b")
     W, b, ones = s.blocks["W"], s.blocks["b"], ops.ones_row(s, X)
     with s.step("Count: parameters = entries of W and b; multiplications = entries of W × samples"):
-        n = s.add("nparams", (1, 1), s.below(W), "computed", "parameters",
+        n = s.add("nparams", (1, 1), role=COMPUTED, label="parameters",
                   formula=lambda i, j: f"COUNT({W.range()})+COUNT({b.range()})")
-        s.add("nmults", (1, 1), s.right_of(n), "computed", "multiplications",
-              formula=lambda i, j: f"COUNT({W.range()})*COUNT({ones.range()})")
+        s.place(n, below=W)
+        s.place(s.add("nmults", (1, 1), role=COMPUTED, label="multiplications",
+              formula=lambda i, j: f"COUNT({W.range()})*COUNT({ones.range()})"), right_of=n)
 
 
 def _inverse_item(s, d, p, k):
@@ -195,9 +196,9 @@ def _inverse_item(s, d, p, k):
                 block = s.given(f"{name}i", index=k, label=label)
                 parts[name], cells[name] = block, (lambda i, q, block=block: block.cell(i, q))
         parts[what], cells[what] = _holed(s, d, p, k, what, what, cells, Y)
-        s.next_to(parts["X"], Y, "up")
-        s.next_to(parts["b"], Y, "left")
-        s.next_to(parts["W"], parts["b"], "left", gap=0)
+        s.next_to(parts["X"], Y, UP)
+        s.next_to(parts["b"], Y, LEFT)
+        s.next_to(parts["W"], parts["b"], LEFT, gap=0)
     return item
 
 
@@ -214,10 +215,11 @@ def _holed(s, d, p, k, name, label, cells, Y):
     def first_label():
         return labels.pop() if labels else ""
 
-    def piece(q, at):
+    def piece(q, **where):
         values = s.params[f"{name}i{q}"][list(s.specs[f"{name}i{q}"].items(s.dims)).index(k)]
-        pieces[q] = s.add(f"{name}i{q}_{k}", found[q], at, s.specs[f"{name}i{q}"].role, first_label(), values=values)
-        return pieces[q]
+        pieces[q] = s.add(f"{name}i{q}_{k}", found[q], role=s.specs[f"{name}i{q}"].role, label=first_label(),
+                          values=values)
+        return s.place(pieces[q], **where) if where else pieces[q]
 
     def cell(i, q):
         if (i, q) == (r, c):
@@ -230,14 +232,18 @@ def _holed(s, d, p, k, name, label, cells, Y):
 
     cells = {**cells, name: cell}
     with s.group() as group:
-        above = piece("u", None) if "u" in found else None
-        start = None if above is None else s.adjoining(above)  # straight under, no label row between
-        left = piece("l", start) if "l" in found else None
-        x = s.add(f"miss_{k}", (1, 1), s.right_of(left, gap=0) if left is not None else start, "output",
-                  first_label(), formula=lambda i_, q_: _solve_formula(d, p, k, cells, Y))
-        right = piece("r", s.right_of(x, gap=0)) if "r" in found else None
+        above = piece("u") if "u" in found else None
+        start = {} if above is None else {"adjoining": above}  # straight under, no label row between
+        left = piece("l", **start) if "l" in found else None
+        x = s.add(f"miss_{k}", (1, 1), role=OUTPUT, label=first_label(),
+                  formula=lambda i_, q_: _solve_formula(d, p, k, cells, Y))
+        if left is not None:
+            s.place(x, right_of=left, gap=0)
+        elif start:
+            s.place(x, **start)
+        right = piece("r", right_of=x, gap=0) if "r" in found else None
         if "d" in found:
-            piece("d", s.adjoining(left if left is not None else x))
+            piece("d", adjoining=left if left is not None else x)
         if right is None and name != "W":
             s.note_right(x, "← x")
     return group, cell
@@ -298,7 +304,7 @@ def _inverse_givens():
     for n in ("X", "W", "b"):
         out += [Given(f"{n}i{q}", stack=_piece_items(n, q), role=roles[n], make=_nonzero,
                       describe=f"{n} around its missing entry: {WORDS[q]}") for q in PIECES]
-    out.append(Given("Yi", stack=_y_items, role="target", derive=_derive_outputs,
+    out.append(Given("Yi", stack=_y_items, role=TARGET, derive=_derive_outputs,
                      describe="inverse items' given output Y = W·X + b"))
     return out
 
@@ -318,8 +324,8 @@ EXERCISE = Exercise(
     },
     givens=[
         Given("X", ("n_in", "batch"), low=-2, high=3),
-        Given("W", ("n_out", "n_in"), role="weight", low=-2, high=2),
-        Given("b", ("n_out", 1), role="bias", low=-2, high=2),
+        Given("W", ("n_out", "n_in"), role=WEIGHT, low=-2, high=2),
+        Given("b", ("n_out", 1), role=BIAS, low=-2, high=2),
         *_inverse_givens(),
     ],
     reference=reference,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.model.npref import sigmoid
-from xlhand.layout import fx, ops
+from xlhand.layout import BIAS, COMPUTED, LEFT, OUTPUT, UP, WEIGHT, fx, ops
 from xlhand.model.exercise import Exercise, Source
 from xlhand.model.givens import Given
 
@@ -47,20 +47,23 @@ def layout(s, d, p):
             if t == 1:  # the initial states belong to the first step: they stand left of c_1 and h_1
                 c_prev, h_prev = initial = (s.operand("c0"), s.operand("h0"))
             with s.step(_describe(t)):
-                u = ops.column_over_state(s, f"u_{t}", X, t - 1, h_prev, s.below(X), label="u")
+                u = ops.column_over_state(s, f"u_{t}", X, t - 1, h_prev, label="u")
+                s.place(u, below=X)
                 zs, below = {}, ops.ones_row(s, u)
                 for gate, W, b, z, _ in GATES:  # each pre-activation under the one before, [W | b] left of it
-                    below = zs[gate] = ops.linear(s, f"{z}_{t}", W, u, b, at=s.below(below), label=z)
+                    below = zs[gate] = s.place(ops.linear(s, f"{z}_{t}", W, u, b, label=z), below=below)
                 gates = {}
                 for gate, _, _, _, act in GATES:  # the gates under the pre-activations, in the same order
                     activation = ops.tanh if act == "tanh" else ops.sigmoid
-                    below = gates[gate] = activation(s, f"{gate}_{t}", zs[gate], at=s.below(below), label=gate)
-                c = s.add(f"c_{t}", (d.d_h, 1), s.below(below), "computed", "c",
+                    below = gates[gate] = s.place(activation(s, f"{gate}_{t}", zs[gate], label=gate), below=below)
+                c = s.add(f"c_{t}", (d.d_h, 1), role=COMPUTED, label="c",
                           formula=_cell_state(gates["f"], c_prev, gates["i"], gates["g"]))
-                h = s.add(f"h_{t}", (d.d_h, 1), s.below(c), "output", "h", formula=_hidden_state(gates["o"], c))
+                s.place(c, below=below)
+                h = s.add(f"h_{t}", (d.d_h, 1), role=OUTPUT, label="h", formula=_hidden_state(gates["o"], c))
+                s.place(h, below=c)
             if t == 1:
                 for state, block in zip(initial, (c, h)):
-                    s.next_to(state, block, "left")
+                    s.next_to(state, block, LEFT)
                     s.arrow(state, block)
         steps.append(step)
         c_prev, h_prev = c, h
@@ -69,10 +72,11 @@ def layout(s, d, p):
     grid = ops.flow(s, steps, gap=0)  # no gap: the 1s of each step mark the column before it
     ops.chain_arrows(s, cs)
     ops.chain_arrows(s, hs)
-    s.next_to(X, grid, "up")
+    s.next_to(X, grid, UP)
     with s.group() as states, s.step("Collect the states: C = [c_1 … c_T], H = [h_1 … h_T]"):
-        C = ops.copy_columns(s, "C", cs, role="computed", label="C = [c_1 … c_T]")
-        H = ops.copy_columns(s, "H", hs, at=s.below(C), label="H = [h_1 … h_T]")
+        C = ops.copy_columns(s, "C", cs, role=COMPUTED, label="C = [c_1 … c_T]")
+        H = ops.copy_columns(s, "H", hs, label="H = [h_1 … h_T]")
+        s.place(H, below=C)
     ops.flow(s, [grid, states], align="end")  # beside the last c and h where the page has room, else under
 
 
@@ -106,11 +110,11 @@ def _u_width(d):
 # steps: |x|, |h| <= 1 (h_t = o ⊙ tanh(c_t)), each weight row's absolute sum is at most 3 and
 # |b| <= 0.5, so every pre-activation lies within ±3.5.
 def _weight(name):
-    return Given(name, ("d_h", _u_width), role="weight", low=-1, high=1, step=0.5, row_sum=3)
+    return Given(name, ("d_h", _u_width), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=3)
 
 
 def _bias(name):
-    return Given(name, ("d_h", 1), role="bias", low=-0.5, high=0.5, step=0.5)
+    return Given(name, ("d_h", 1), role=BIAS, low=-0.5, high=0.5, step=0.5)
 
 
 EXERCISE = Exercise(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xlhand.layout import fx, ops
+from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, GIVEN, LEFT, OUTPUT, WEIGHT, fx, ops
 from xlhand.model.exercise import Exercise, Option, Source
 from xlhand.model.givens import Given
 
@@ -65,17 +65,23 @@ def layout(s, d, p, discretize="euler", gated=True):
         with s.step("Selection: B = W_B·U, C = W_C·U (one column per position), s = w_dt·U"):
             U = s.given("U", label="U (one position a column)")
             B = ops.matmul(s, "B", "W_B", U, label="B = W_B·U")
-            C = ops.matmul(s, "C", "W_C", U, at=s.below(B), label="C = W_C·U")
-            sv = ops.matmul(s, "s", "w_dt", U, at=s.below(C), label="s = w_dt·U")
+            C = ops.matmul(s, "C", "W_C", U, label="C = W_C·U")
+            s.place(C, below=B)
+            sv = ops.matmul(s, "s", "w_dt", U, label="s = w_dt·U")
+            s.place(sv, below=C)
         with s.step("Step size: Dt_raw = s on every channel, Dt_pre = Dt_raw + dt_bias, Δ = softplus(Dt_pre) "
                     "= LN(1 + EXP(Dt_pre))"):
-            raw = s.add("Dt_raw", (D, L), s.below(sv), "computed", "Dt_raw = s, each channel",
+            raw = s.add("Dt_raw", (D, L), role=COMPUTED, label="Dt_raw = s, each channel",
                         formula=lambda i, j: sv.cell(0, j))
-            bias = s.given("dt_bias", at=s.below(raw))
-            pre = ops.elementwise(s, "Dt_pre", fx.add, [raw, bias], at=s.below(raw), label="Dt_pre = Dt_raw + dt_bias")
-            s.next_to(bias, pre, "left")
-            delta = ops.elementwise(s, "Delta", lambda x: fx.ln(f"1+{fx.exp(x)}"), [pre], at=s.below(pre),
+            s.place(raw, below=sv)
+            bias = s.given("dt_bias")
+            s.place(bias, below=raw)
+            pre = ops.elementwise(s, "Dt_pre", fx.add, [raw, bias], label="Dt_pre = Dt_raw + dt_bias")
+            s.place(pre, below=raw)
+            s.next_to(bias, pre, LEFT)
+            delta = ops.elementwise(s, "Delta", lambda x: fx.ln(f"1+{fx.exp(x)}"), [pre],
                                     label="Delta = softplus(Dt_pre)")
+            s.place(delta, below=pre)
             s.arrow(pre, delta)
     form = "(Abar−1)/(ΔA)·ΔB" if discretize == "zoh" else "Δ·B"
     previous, first, ys = None, None, []
@@ -85,30 +91,35 @@ def layout(s, d, p, discretize="euler", gated=True):
             with s.group() as band:
                 Abar, Bbar, BU, h, y = _position(s, l, U, B, C, delta, previous, discretize)
                 if previous is None:  # above the first position: A over Abar_1, h_0 = 0 over h_1
-                    s.given("A", at=s.above(Abar, D), label="A")
-                    previous = s.add("h_0", (D, N), s.above(h, D), "given", "h_0 = 0", values=np.zeros((D, N)),
+                    s.place(s.given("A", label="A"), above=Abar)
+                    previous = s.add("h_0", (D, N), role=GIVEN, label="h_0 = 0", values=np.zeros((D, N)),
                                      named=False)
-            s.next_to(band, top if first is None else first, "down", gap=1)
+                    s.place(previous, above=h)
+            s.next_to(band, top if first is None else first, DOWN, gap=1)
             s.arrow(previous, h)
         first = band
         previous = h
         ys.append(y)
     gate_text = "Out = (Y + Dskip ⊙ U) ⊙ SiLU(Z), SiLU(z) = z/(1 + e^−z)" if gated else "Out = Y (gated: false)"
     with s.step(f"Read-out: Y = [y_1 … y_L]; {gate_text}"):
-        Y = ops.copy_columns(s, "Y", ys, at=s.below_all(), role="computed", label="Y = [y_1 … y_L]")
-        s.next_to(Y, first, "down", gap=1)
+        Y = ops.copy_columns(s, "Y", ys, role=COMPUTED, label="Y = [y_1 … y_L]")
+        s.place(Y, below=EVERYTHING)
+        s.next_to(Y, first, DOWN, gap=1)
         if gated:
-            Dskip = s.given("Dskip", at=s.right_of(Y))
-            Yd = ops.elementwise(s, "Yd", lambda y, k, u: f"{y}+{k}*{u}", [Y, Dskip, U], at=s.right_of(Dskip),
-                                 label="Yd = Y + Dskip⊙U")
-            Z = s.given("Z", at=s.below(Y), label="Z (gate)")
+            Dskip = s.given("Dskip")
+            s.place(Dskip, right_of=Y)
+            Yd = ops.elementwise(s, "Yd", lambda y, k, u: f"{y}+{k}*{u}", [Y, Dskip, U], label="Yd = Y + Dskip⊙U")
+            s.place(Yd, right_of=Dskip)
+            Z = s.given("Z", label="Z (gate)")
+            s.place(Z, below=Y)
             G = ops.elementwise(s, "G", lambda z: fx.div(z, f"1+{fx.exp(f'-{fx.wrap(z)}')}"), [Z],
                                 label="G = SiLU(Z)")
-            ops.elementwise(s, "Out", fx.mul, [G, Yd], role="output", label="Out = Yd ⊙ G")
+            ops.elementwise(s, "Out", fx.mul, [G, Yd], role=OUTPUT, label="Out = Yd ⊙ G")
         else:
-            ops.carry(s, "Out", Y, at=s.right_of(Y), label="Out = Y", role="output")
-            Dskip = s.given("Dskip", at=s.below(Y))
-            s.given("Z", at=s.right_of(Dskip), label="Z")
+            s.place(ops.carry(s, "Out", Y, label="Out = Y", role=OUTPUT), right_of=Y)
+            Dskip = s.given("Dskip")
+            s.place(Dskip, below=Y)
+            s.place(s.given("Z", label="Z"), right_of=Dskip)
             s.note_below(Dskip, "Dskip and Z are not used (gated: false)")
 
 
@@ -118,7 +129,7 @@ def _position(s, l, U, B, C, delta, h_prev, discretize):
     D, N = U.rows, B.rows
     j = l - 1
     A_ = lambda: s.blocks["A"]  # noqa: E731 - placed after the first position, read when written
-    Abar = s.add(f"Abar_{l}", (D, N), None, "computed", f"Abar_{l}",
+    Abar = s.add(f"Abar_{l}", (D, N), role=COMPUTED, label=f"Abar_{l}",
                  formula=lambda c, n: fx.exp(f"{delta.cell(c, j)}*{A_().cell(c, n)}"))
     if discretize == "zoh":
         def bbar(c, n):
@@ -127,18 +138,22 @@ def _position(s, l, U, B, C, delta, h_prev, discretize):
     else:
         def bbar(c, n):
             return f"{delta.cell(c, j)}*{B.cell(n, j)}"
-    Bbar = s.add(f"Bbar_{l}", (D, N), s.right_of(Abar), "computed", f"Bbar_{l}", formula=bbar)
-    BU = s.add(f"BU_{l}", (D, N), s.right_of(Bbar), "computed", f"BU_{l}",
+    Bbar = s.add(f"Bbar_{l}", (D, N), role=COMPUTED, label=f"Bbar_{l}", formula=bbar)
+    s.place(Bbar, right_of=Abar)
+    BU = s.add(f"BU_{l}", (D, N), role=COMPUTED, label=f"BU_{l}",
                formula=lambda c, n: f"{Bbar.cell(c, n)}*{U.cell(c, j)}")
-    h = s.add(f"h_{l}", (D, N), s.right_of(BU), "computed", f"h_{l}",
+    s.place(BU, right_of=Bbar)
+    h = s.add(f"h_{l}", (D, N), role=COMPUTED, label=f"h_{l}",
               formula=lambda c, n: f"{Abar.cell(c, n)}*{h_prev_of(c, n)}+{BU.cell(c, n)}")
+    s.place(h, right_of=BU)
 
     def h_prev_of(c, n):
         return s.blocks["h_0" if l == 1 else f"h_{l - 1}"].cell(c, n)
 
     y_at = s.right_of(h)
     col = ops.copy_above(s, f"c_{l}", C, y_at, label=f"c_{l}", column=j)
-    y = ops.matmul(s, f"y_{l}", h, col, at=y_at, label=f"y_{l}")
+    y = ops.matmul(s, f"y_{l}", h, col, label=f"y_{l}")
+    s.place(y, at=y_at)
     return Abar, Bbar, BU, h, y
 
 
@@ -187,14 +202,14 @@ EXERCISE = Exercise(
     # ±1.5 (Δ between 0.2 and 1.7) and A in −1.5…−0.5 (a decay): every Abar lies between 0.07 and 0.9.
     givens=[
         Given("U", ("D", "L"), low=-2, high=2, describe="the input sequence, one position a column"),
-        Given("W_B", ("N", "D"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5),
-        Given("W_C", ("N", "D"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5),
-        Given("w_dt", (1, "D"), role="weight", low=-0.5, high=0.5, step=0.5, nonzero=True, row_sum=0.5,
+        Given("W_B", ("N", "D"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=1.5),
+        Given("W_C", ("N", "D"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=1.5),
+        Given("w_dt", (1, "D"), role=WEIGHT, low=-0.5, high=0.5, step=0.5, nonzero=True, row_sum=0.5,
               describe="one ±0.5 entry when drawn: Δ's input within ±1"),
-        Given("dt_bias", ("D", 1), role="bias", low=-0.5, high=0.5, step=0.5),
-        Given("A", ("D", "N"), role="weight", low=-1.5, high=-0.5, step=0.5,
+        Given("dt_bias", ("D", 1), role=BIAS, low=-0.5, high=0.5, step=0.5),
+        Given("A", ("D", "N"), role=WEIGHT, low=-1.5, high=-0.5, step=0.5,
               describe="state matrix, one row per channel (negative: a decay; any value but 0 from a params file)"),
-        Given("Dskip", ("D", 1), role="weight", low=-1, high=1, step=0.5, describe="skip weight per channel"),
+        Given("Dskip", ("D", 1), role=WEIGHT, low=-1, high=1, step=0.5, describe="skip weight per channel"),
         Given("Z", ("D", "L"), low=-2, high=2, describe="the gate's input"),
     ],
     reference=reference,

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xlhand.layout import ops
+from xlhand.layout import DOWN, GIVEN, OUTPUT, RIGHT, UP, ops
 from xlhand.model.exercise import Exercise, Source
 from xlhand.model.givens import Given
 from xlhand.layout import fx
@@ -152,7 +152,7 @@ def layout(s, d, p):
         with s.step(title), s.group() as item:
             _chain_item(s, k, fs, names)
         chains.append(item)
-    s.arrange(products + chains, "down", gap=1)
+    s.arrange(products + chains, DOWN, gap=1)
 
 
 def _chain_item(s, k, fs, names):
@@ -166,24 +166,27 @@ def _chain_item(s, k, fs, names):
             return
         factor = s.given(letter, index=k, label=f"{letter}_{k} ({rows}×{cols})")
         name = names[j - 1]
-        left = ops.matmul(s, name, left, factor, at=s.right_of(left), role="output" if last else "computed",
-                          label=f"{name} ({left.rows}×{cols})")
-        s.next_to(factor, left, "up")
+        left = s.place(ops.matmul(s, name, left, factor, role="output" if last else "computed",
+                          label=f"{name} ({left.rows}×{cols})"), right_of=left)
+        s.next_to(factor, left, UP)
 
 
 def _inverse_tail(s, k, letter, rows, cols, P):
     """The last product of an inverse item: R given right of P, above it the last factor with its
     bottom-right entry x missing (its last row given apart, x solved from R's first row)."""
-    R = s.given("R", at=s.right_of(P), index=k, label=f"R_{k} ({P.rows}×{cols}) given")
+    R = s.given("R", index=k, label=f"R_{k} ({P.rows}×{cols}) given")
+    s.place(R, right_of=P)
     with s.group() as factor:
         F = s.given(letter, index=k, label=f"{letter}_{k} ({rows}×{cols})")
-        Fr = s.add(f"{letter}r_{k}", (1, cols - 1), s.below(F), "given", "", values=_values(s, f"{letter}r", k))
-        s.next_to(Fr, F, "down", gap=0)  # F's last row
+        Fr = s.add(f"{letter}r_{k}", (1, cols - 1), role=GIVEN, label="", values=_values(s, f"{letter}r", k))
+        s.place(Fr, below=F)
+        s.next_to(Fr, F, DOWN, gap=0)  # F's last row
         pr = rows - 1
         x = ops.solve_dot(s, f"x_{k}", [(P, 0, l) for l in range(pr)], [(F, l, cols - 1) for l in range(pr)],
-                          (P, 0, pr), (R, 0, cols - 1), at=s.right_of(Fr, gap=0), role="output", label="")
+                          (P, 0, pr), (R, 0, cols - 1), role=OUTPUT, label="")
+        s.place(x, right_of=Fr, gap=0)
         s.note_right(x, "← x")
-    s.next_to(factor, R, "up")
+    s.next_to(factor, R, UP)
 
 
 def _values(s, name, k):
@@ -507,15 +510,16 @@ def _product(s, d, p, j):
     if what == "forward":
         A = s.given("SA", index=j, label=label["A"])
         B = s.given("SB", index=j, label=label["B"])
-        C = ops.matmul(s, f"SAB_{j}", A, B, at=s.right_of(A), role="output", label="C = A·B")
-        s.next_to(B, C, "up")
+        C = ops.matmul(s, f"SAB_{j}", A, B, role=OUTPUT, label="C = A·B")
+        s.place(C, right_of=A)
+        s.next_to(B, C, UP)
         return
     whole = {letter: s.given(f"S{letter}", index=j, label=label[letter]) for letter in "ABC" if letter != what}
     cells = {letter: (lambda i, q, b=b: (b, i, q)) for letter, b in whole.items()}
     holed, cells[what] = _holed(s, d, p, j, what, label[what], cells)
     parts = {**whole, what: holed}
-    s.next_to(parts["C"], parts["A"], "right")
-    s.next_to(parts["B"], parts["C"], "up")
+    s.next_to(parts["C"], parts["A"], RIGHT)
+    s.next_to(parts["B"], parts["C"], UP)
 
 
 def _holed(s, d, p, j, letter, label, cells):
@@ -531,10 +535,10 @@ def _holed(s, d, p, j, letter, label, cells):
     def first_label():
         return labels.pop() if labels else ""
 
-    def piece(q, at):
-        pieces[q] = s.add(f"S{letter}{q}_{j}", shapes[q], at, "given", first_label(),
+    def piece(q, **where):
+        pieces[q] = s.add(f"S{letter}{q}_{j}", shapes[q], role=GIVEN, label=first_label(),
                           values=_values(s, f"S{letter}{q}", j))
-        return pieces[q]
+        return s.place(pieces[q], **where) if where else pieces[q]
 
     def cell(i, q):
         if i < r:
@@ -545,16 +549,19 @@ def _holed(s, d, p, j, letter, label, cells):
 
     cells = {**cells, letter: cell}
     with s.group() as group:
-        above = piece("u", None) if "u" in shapes else None
-        start = None if above is None else s.adjoining(above)  # straight under, no label row between
-        left = piece("l", start) if "l" in shapes else None
-        x_at = s.right_of(left, gap=0) if left is not None else start
-        x = s.add(f"sx_{j}", (1, 1), x_at, "output", first_label(),
+        above = piece("u") if "u" in shapes else None
+        start = {} if above is None else {"adjoining": above}  # straight under, no label row between
+        left = piece("l", **start) if "l" in shapes else None
+        x = s.add(f"sx_{j}", (1, 1), role=OUTPUT, label=first_label(),
                   formula=lambda i_, q_: _solve_formula(d, p, j, cells))
-        right = piece("r", s.right_of(x, gap=0)) if "r" in shapes else None
+        if left is not None:
+            s.place(x, right_of=left, gap=0)
+        elif start:
+            s.place(x, **start)
+        right = piece("r", right_of=x, gap=0) if "r" in shapes else None
         first = left if left is not None else x
         if "d" in shapes:
-            piece("d", s.adjoining(first))
+            piece("d", adjoining=first)
         if right is None:
             s.note_right(x, "← x")
     return group, cell

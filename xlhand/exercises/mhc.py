@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.model.npref import has_both_signs, sigmoid
-from xlhand.layout import fx, ops
+from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, LEFT, OUTPUT, RIGHT, UP, WEIGHT, fx, ops
 from xlhand.model.exercise import Exercise, Source
 from xlhand.model.givens import Given
 from xlhand.model.makers import both_signs, bounded_rows, fixed
@@ -82,10 +82,11 @@ def layout(s, d, p):
         with s.step("x = vec(Xs) (stream 1's C values first), x̂ = x / √(mean(x²) + 1e-6) (RMSNorm, no gain)"), \
                 s.group() as norm:
             Xs = s.given("Xs", label="Xs (one stream a row)")
-            x = s.add("x", (1, n * C), s.below(Xs), "computed", "x = vec(Xs)",
+            x = s.add("x", (1, n * C), role=COMPUTED, label="x = vec(Xs)",
                       formula=lambda i, k: Xs.cell(k // C, k % C))
+            s.place(x, below=Xs)
             xhat = ops.rmsnorm_rows(s, "xhat", x, eps=RMS_EPS, label="x̂ = x / rms")
-            s.arrange([x, s.blocks["xhat_rms"], xhat], "down")  # x, its rms, x̂: the φ's stand right of them
+            s.arrange([x, s.blocks["xhat_rms"], xhat], DOWN)  # x, its rms, x̂: the φ's stand right of them
 
         with s.step("Hpre_raw = α_pre·x̂·φ_pre + b_pre, Hpost_raw likewise, Hres_vec = α_res·x̂·φ_res "
                     "(x̂ left of each map, φ above it)"), s.group():
@@ -93,18 +94,22 @@ def layout(s, d, p):
             for key in ("pre", "post", "res"):
                 with s.group() as column:
                     alpha = s.given(f"alpha_{key}", label=f"α_{key}")
-                    bias = s.given(f"b_{key}", at=s.below(alpha)) if key != "res" else None
-                    phi = s.given(f"phi_{key}", at=s.below(bias or alpha), label=f"φ_{key}")
+                    bias = s.place(s.given(f"b_{key}"), below=alpha) if key != "res" else None
+                    phi = s.given(f"phi_{key}", label=f"φ_{key}")
+                    s.place(phi, below=bias or alpha)
                     name, label = (f"H{key}_raw", f"H{key}_raw") if bias is not None else ("Hres_vec", "α_res·x̂·φ_res")
-                    maps[key] = s.add(name, (1, phi.cols), s.below(phi), "computed", label,
+                    maps[key] = s.add(name, (1, phi.cols), role=COMPUTED, label=label,
                                       formula=_scaled_product(xhat, phi, alpha, bias))
+                    s.place(maps[key], below=phi)
                 columns.append(column)
-            s.next_to(s.arrange(columns, "right", align="end"), norm, "right", align="end")  # the maps in x̂'s row
+            s.next_to(s.arrange(columns, RIGHT, align="end"), norm, RIGHT, align="end")  # the maps in x̂'s row
 
         with s.step("Hpre = σ(Hpre_raw), Hpost = 2σ(Hpost_raw)"), s.group():
-            Hpre = ops.sigmoid(s, "Hpre", maps["pre"], at=s.below(maps["pre"]), label="Hpre = σ(·)")
+            Hpre = ops.sigmoid(s, "Hpre", maps["pre"], label="Hpre = σ(·)")
+            s.place(Hpre, below=maps["pre"])
             Hpost = ops.elementwise(s, "Hpost", lambda z: fx.mul("2", fx.sigmoid(z)), [maps["post"]],
-                                    at=s.below(maps["post"]), label="Hpost = 2σ(·)")
+                                    label="Hpost = 2σ(·)")
+            s.place(Hpost, below=maps["post"])
             s.arrow(maps["pre"], Hpre)
             s.arrow(maps["post"], Hpost)
 
@@ -113,39 +118,47 @@ def layout(s, d, p):
             s.group() as sinkhorn_step:
         with s.group() as start:  # b_res | Hres_raw → M0, over M1 …
             vec = maps["res"]
-            b_res = s.given("b_res", at=s.below_all())
-            Hres_raw = s.add("Hres_raw", (n, n), s.right_of(b_res), "computed", "Hres_raw = mat(·) + b_res",
+            b_res = s.given("b_res")
+            s.place(b_res, below=EVERYTHING)
+            Hres_raw = s.add("Hres_raw", (n, n), role=COMPUTED, label="Hres_raw = mat(·) + b_res",
                              formula=lambda i, j: fx.add(vec.cell(0, i * n + j), b_res.cell(i, j)))
+            s.place(Hres_raw, right_of=b_res)
             M = ops.elementwise(s, "M0", fx.exp, [Hres_raw], label="M0 = exp(·)")
             ops.row_sums(s, "M0_rows", M, label="Σ")
             cols = ops.col_sums(s, "M0_cols", M)
         iterations, row_sums_c, col_sums_m = [start], [], []
         for t in range(1, d.iters + 1):
             with s.group() as iteration:  # Mc_t | its row sums | M_t | its row sums, M_t's column sums under it
-                Mc = ops.elementwise(s, f"Mc{t}", fx.div, [M, cols], at=s.below_all(),
-                                     label=f"Mc{t} = M{t - 1}/Σ")
+                Mc = ops.elementwise(s, f"Mc{t}", fx.div, [M, cols], label=f"Mc{t} = M{t - 1}/Σ")
+                s.place(Mc, below=EVERYTHING)
                 Mc_rows = ops.row_sums(s, f"Mc{t}_rows", Mc, label="Σ")
-                M = ops.elementwise(s, f"M{t}", fx.div, [Mc, Mc_rows], at=s.right_of(Mc_rows),
-                                    label=f"M{t} = Mc{t}/Σ", role="output" if t == d.iters else "computed")
+                M = ops.elementwise(s, f"M{t}", fx.div, [Mc, Mc_rows], label=f"M{t} = Mc{t}/Σ",
+                                    role="output" if t == d.iters else "computed")
+                s.place(M, right_of=Mc_rows)
                 ops.row_sums(s, f"M{t}_rows", M, label="Σ")
                 cols = ops.col_sums(s, f"M{t}_cols", M)
             iterations.append(iteration)
             row_sums_c.append(Mc_rows)
             col_sums_m.append(cols)
         # one iteration under the other, M0 above M1 above M2 …: each Mc_t reads the Σ row up-right
-        s.arrange(iterations, "down", align="end")
+        s.arrange(iterations, DOWN, align="end")
 
     with s.step("Layer input h = Hpre·Xs (1×C), y = F(h) = ReLU(h·Wfᵀ)"), s.group() as layer:
-        Xs_c = ops.carry(s, "Xs_c", Xs, s.below_all(), label="Xs")
-        Hpre_c = ops.copy(s, "Hpre_c", Hpre, s.below_all(), label="Hpre")
+        Xs_c = ops.carry(s, "Xs_c", Xs, label="Xs")
+        s.place(Xs_c, below=EVERYTHING)
+        Hpre_c = ops.copy(s, "Hpre_c", Hpre, label="Hpre")
+        s.place(Hpre_c, below=EVERYTHING)
         h = ops.matmul(s, "h", Hpre_c, Xs_c, label="h = Hpre·Xs")
-        s.next_to(Hpre_c, h, "left")
+        s.next_to(Hpre_c, h, LEFT)
         with s.group() as weights:  # Wfᵀ above y_pre, Wf beside it
-            Wf = s.given("Wf", at=s.below_all())
-            WfT = ops.transpose(s, "WfT", Wf, at=s.below_all(), label="Wfᵀ", role="computed")
-            s.next_to(Wf, WfT, "right")
-        y_pre = ops.matmul(s, "y_pre", h, WfT, at=s.right_of(h), label="y_pre = h·Wfᵀ")
-        s.next_to(weights, y_pre, "up")
+            Wf = s.given("Wf")
+            s.place(Wf, below=EVERYTHING)
+            WfT = ops.transpose(s, "WfT", Wf, label="Wfᵀ", role=COMPUTED)
+            s.place(WfT, below=EVERYTHING)
+            s.next_to(Wf, WfT, RIGHT)
+        y_pre = ops.matmul(s, "y_pre", h, WfT, label="y_pre = h·Wfᵀ")
+        s.place(y_pre, right_of=h)
+        s.next_to(weights, y_pre, UP)
         y = ops.relu(s, "y", y_pre, label="y = ReLU(·)")
 
     with s.step("Xs_next = Hres·Xs + Hpostᵀ·y, Hres = M_iters (rows and columns sum to 1); beside it "
@@ -154,43 +167,53 @@ def layout(s, d, p):
             s.group() as update:
         # Hres·Xs and Hres_raw·Xs in Xs's columns under h, Hpostᵀ·y in y's columns: Xs and y stand above
         Hres, Hres_sums = _with_sums(s, "Hres", M, f"Hres = M{d.iters}")
-        HX = ops.matmul(s, "HX", Hres, Xs_c, at=s.below(h, gap=2), label="HX = Hres·Xs")
-        s.next_to(Hres_sums, HX, "left")
+        HX = ops.matmul(s, "HX", Hres, Xs_c, label="HX = Hres·Xs")
+        s.place(HX, below=h, gap=2)
+        s.next_to(Hres_sums, HX, LEFT)
         Hraw, Hraw_sums = _with_sums(s, "Hraw", Hres_raw, "Hres_raw")
-        HrawX = ops.matmul(s, "HrawX", Hraw, Xs_c, at=s.below(HX, gap=2), label="HrawX = Hres_raw·Xs")
-        s.next_to(Hraw_sums, HrawX, "left")
-        HpostT = ops.transpose(s, "HpostT", Hpost, at=s.below_all(), label="Hpostᵀ")
-        Py = ops.matmul(s, "Py", HpostT, y, at=s.below(y, gap=2), label="Py = Hpostᵀ·y")
-        s.next_to(HpostT, Py, "left")
+        HrawX = ops.matmul(s, "HrawX", Hraw, Xs_c, label="HrawX = Hres_raw·Xs")
+        s.place(HrawX, below=HX, gap=2)
+        s.next_to(Hraw_sums, HrawX, LEFT)
+        HpostT = ops.transpose(s, "HpostT", Hpost, label="Hpostᵀ")
+        s.place(HpostT, below=EVERYTHING)
+        Py = ops.matmul(s, "Py", HpostT, y, label="Py = Hpostᵀ·y")
+        s.place(Py, below=y, gap=2)
+        s.next_to(HpostT, Py, LEFT)
         with s.group() as outputs:  # side by side under the products: mHC, HC and the plain residual
-            Xs_next = ops.elementwise(s, "Xs_next", fx.add, [HX, Py], at=s.below_all(), role="output",
+            Xs_next = ops.elementwise(s, "Xs_next", fx.add, [HX, Py], role=OUTPUT,
                                       label="Xs_next = HX + Py")
-            Xs_hc = ops.elementwise(s, "Xs_hc", fx.add, [HrawX, Py], at=s.right_of(Xs_next), role="output",
+            s.place(Xs_next, below=EVERYTHING)
+            Xs_hc = ops.elementwise(s, "Xs_hc", fx.add, [HrawX, Py], role=OUTPUT,
                                     label="Xs_hc = HrawX + Py")
-            ops.elementwise(s, "Xs_plain", fx.add, [Xs, Py], at=s.right_of(Xs_hc), role="output",
-                            label="Xs_plain = Xs + Py")
-        s.next_to(outputs, Hraw_sums, "down")
+            s.place(Xs_hc, right_of=Xs_next)
+            s.place(ops.elementwise(s, "Xs_plain", fx.add, [Xs, Py], role=OUTPUT,
+                            label="Xs_plain = Xs + Py"), right_of=Xs_hc)
+        s.next_to(outputs, Hraw_sums, DOWN)
 
     with s.step("How far from doubly stochastic: row_err_t = max_i |Σ_j Mc_t[i, j] − 1| (the rows before "
                 "step t normalises them), col_err_t = max_j |Σ_i M_t[i, j] − 1|; both go to 0"), \
             s.group() as convergence:
-        row_err = s.add("row_err", (1, d.iters), s.below_all(), "computed", f"row_err (t = 1…{d.iters})",
+        row_err = s.add("row_err", (1, d.iters), role=COMPUTED, label=f"row_err (t = 1…{d.iters})",
                         formula=lambda i, t: _largest_distance_from_1(row_sums_c[t].col(0)))
-        col_err = s.add("col_err", (1, d.iters), s.below(row_err), "computed", f"col_err (t = 1…{d.iters})",
+        s.place(row_err, below=EVERYTHING)
+        col_err = s.add("col_err", (1, d.iters), role=COMPUTED, label=f"col_err (t = 1…{d.iters})",
                         formula=lambda i, t: _largest_distance_from_1(col_sums_m[t].row(0)))
+        s.place(col_err, below=row_err)
         chart = s.chart("Sinkhorn: distance from doubly stochastic",
                         [("max |row sum − 1|", row_err, 0, "row"), ("max |column sum − 1|", col_err, 0, "row")],
-                        at=s.below(col_err), kind="line", x_title="iteration t", y_title="largest |sum − 1|")
+                        kind="line", x_title="iteration t", y_title="largest |sum − 1|")
+        s.place(chart, below=col_err)
         if d.iters <= CHART_BESIDE_ITERS:
-            s.next_to(chart, row_err, "right", gap=2)
+            s.next_to(chart, row_err, RIGHT, gap=2)
 
-    s.arrange([top, sinkhorn_step, layer, update, convergence], "down")
+    s.arrange([top, sinkhorn_step, layer, update, convergence], DOWN)
 
 
 def _with_sums(s, name, src, label):
     """A copy of ``src`` with its row sums right of it and its column sums under it (a group)."""
     with s.group() as group:
-        block = ops.copy(s, name, src, s.below_all(), label=label)
+        block = ops.copy(s, name, src, label=label)
+        s.place(block, below=EVERYTHING)
         ops.row_sums(s, f"{name}_rows", block, label="Σ")
         ops.col_sums(s, f"{name}_cols", block)
     return block, group
@@ -279,16 +302,16 @@ EXERCISE = Exercise(
     # so that the layer's ReLU both passes and blocks.
     givens=[
         Given("Xs", ("n", "C"), low=-2, high=3),
-        Given("phi_pre", (_flat, "n"), role="weight", make=_columns_summing_to(4)),
-        Given("phi_post", (_flat, "n"), role="weight", make=_columns_summing_to(4)),
-        Given("phi_res", (_flat, _square), role="weight", make=_columns_summing_to(2, step=0.5)),
-        Given("b_pre", (1, "n"), role="bias", low=-1, high=1),
-        Given("b_post", (1, "n"), role="bias", low=-1, high=1),
-        Given("b_res", ("n", "n"), role="bias", low=-1, high=1),
+        Given("phi_pre", (_flat, "n"), role=WEIGHT, make=_columns_summing_to(4)),
+        Given("phi_post", (_flat, "n"), role=WEIGHT, make=_columns_summing_to(4)),
+        Given("phi_res", (_flat, _square), role=WEIGHT, make=_columns_summing_to(2, step=0.5)),
+        Given("b_pre", (1, "n"), role=BIAS, low=-1, high=1),
+        Given("b_post", (1, "n"), role=BIAS, low=-1, high=1),
+        Given("b_res", ("n", "n"), role=BIAS, low=-1, high=1),
         Given("alpha_pre", (), make=fixed(0.5)),
         Given("alpha_post", (), make=fixed(0.5)),
         Given("alpha_res", (), make=fixed(0.5)),
-        Given("Wf", ("C", "C"), role="weight", derive=_layer_weights),
+        Given("Wf", ("C", "C"), role=WEIGHT, derive=_layer_weights),
     ],
     reference=reference,
     layout=layout,

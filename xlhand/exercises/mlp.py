@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xlhand.layout import ops
+from xlhand.layout import BIAS, OUTPUT, WEIGHT, ops
 from xlhand.model.exercise import Exercise, Source
 from xlhand.model.npref import has_both_signs
 from xlhand.model.givens import Given
@@ -27,12 +27,14 @@ def layout(s, d, p):
     with s.step("Layer 1: Z1 = W1·X + b1, A1 = ReLU(Z1)"):
         X = s.given("X", label="X (one sample per column)")
         Z1 = ops.linear(s, "Z1", "W1", X, "b1", label="Z1 = W1·X + b1")
-        A1 = ops.relu(s, "A1", Z1, at=s.below(Z1))
+        A1 = ops.relu(s, "A1", Z1)
+        s.place(A1, below=Z1)
     with s.step("Layer 2: Z2 = W2·A1 + b2, A2 = ReLU(Z2)"):
         Z2 = ops.linear(s, "Z2", "W2", A1, "b2", label="Z2 = W2·A1 + b2")
-        A2 = ops.relu(s, "A2", Z2, at=s.below(Z2))
+        A2 = ops.relu(s, "A2", Z2)
+        s.place(A2, below=Z2)
     with s.step("Output layer: Y = W3·A2 + b3 (no activation)"):
-        ops.linear(s, "Y", "W3", A2, "b3", role="output", label="Y = W3·A2 + b3")
+        ops.linear(s, "Y", "W3", A2, "b3", role=OUTPUT, label="Y = W3·A2 + b3")
 
 
 def instructive(d, p) -> bool:
@@ -62,12 +64,12 @@ EXERCISE = Exercise(
     # layer's bias centres its units on both sides of 0 (relu_bias): no layer dies or blows up.
     givens=[
         Given("X", ("n_in", "batch"), low=-2, high=3),
-        Given("W1", ("h1", "n_in"), role="weight", low=-2, high=2, row_sum=3),
-        Given("b1", ("h1", 1), role="bias", derive=relu_bias(1)),
-        Given("W2", ("h2", "h1"), role="weight", low=-2, high=2, row_sum=3),
-        Given("b2", ("h2", 1), role="bias", derive=relu_bias(2)),
-        Given("W3", ("n_out", "h2"), role="weight", low=-2, high=2, row_sum=3),
-        Given("b3", ("n_out", 1), role="bias", low=-2, high=2),
+        Given("W1", ("h1", "n_in"), role=WEIGHT, low=-2, high=2, row_sum=3),
+        Given("b1", ("h1", 1), role=BIAS, derive=relu_bias(1)),
+        Given("W2", ("h2", "h1"), role=WEIGHT, low=-2, high=2, row_sum=3),
+        Given("b2", ("h2", 1), role=BIAS, derive=relu_bias(2)),
+        Given("W3", ("n_out", "h2"), role=WEIGHT, low=-2, high=2, row_sum=3),
+        Given("b3", ("n_out", 1), role=BIAS, low=-2, high=2),
     ],
     reference=reference,
     layout=layout,

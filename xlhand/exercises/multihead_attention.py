@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xlhand.layout import fx, ops
+from xlhand.layout import COMPUTED, DOWN, EVERYTHING, OUTPUT, RIGHT, WEIGHT, fx, ops
 from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.npref import attention
 from xlhand.model.givens import Given
@@ -56,15 +56,19 @@ def layout(s, d, p):
         with s.step(f"Head {h}: {rows} of Q, K, V; S_{h} = K_{h}ᵀ·Q_{h}/√{dh}, A_{h} = softmax, "
                     f"F_{h} = V_{h}·A_{h}"), s.group() as head:
             # the head's rows of Q, K and V side by side; its scores under Q_h, as on paper
-            Qh = ops.copy_rows(s, f"Q_{h}", Q, lo, hi, at=s.below(single), label=f"Q_{h} = Q {rows}")
-            Kh = ops.copy_rows(s, f"K_{h}", K, lo, hi, at=s.right_of(Qh), label=f"K_{h} = K {rows}")
-            Vh = ops.copy_rows(s, f"V_{h}", V, lo, hi, at=s.right_of(Kh), label=f"V_{h} = V {rows}")
-            _, _, Fh = ops.attention(s, (f"S_{h}", f"A_{h}", f"F_{h}"), Qh, Kh, Vh, scale=dh, at=s.below(Qh))
+            Qh = ops.copy_rows(s, f"Q_{h}", Q, lo, hi, label=f"Q_{h} = Q {rows}")
+            s.place(Qh, below=single)
+            Kh = ops.copy_rows(s, f"K_{h}", K, lo, hi, label=f"K_{h} = K {rows}")
+            s.place(Kh, right_of=Qh)
+            Vh = ops.copy_rows(s, f"V_{h}", V, lo, hi, label=f"V_{h} = V {rows}")
+            s.place(Vh, right_of=Kh)
+            _, _, Fh = s.place(ops.attention(s, (f"S_{h}", f"A_{h}", f"F_{h}"), Qh, Kh, Vh, scale=dh), below=Qh)
         heads.append(head)
         fs.append(Fh)
-    s.arrange([single, *heads], "down")  # the heads one under the other, under the single head
+    s.arrange([single, *heads], DOWN)  # the heads one under the other, under the single head
     with s.step("Concatenate the heads: Fcat = [F_1; …; F_H] (d × n, like F)"):
-        Fcat = ops.stack(s, "Fcat", fs, at=s.below_all(), role="output", label="Fcat = [F_1; …; F_H] (compare with F)")
+        Fcat = ops.stack(s, "Fcat", fs, role=OUTPUT, label="Fcat = [F_1; …; F_H] (compare with F)")
+        s.place(Fcat, below=EVERYTHING)
     with s.step("Sizes read off the sheet, then parameters and multiplications of each side (equal)"):
         _counts(s, X, s.blocks["Q_1"], under=Fcat)
 
@@ -85,8 +89,9 @@ def _counts(s, X, Q1, under):
         ("heads", lambda: fx.div(c("d"), c("d_h"))),
     )
     for name, formula in sizes:
-        size[name] = s.add(name, (1, 1), s.below(under), "computed", name, formula=lambda i, j, f=formula: f())
-    row = s.arrange(list(size.values()), "right", gap=2)
+        size[name] = s.add(name, (1, 1), role=COMPUTED, label=name, formula=lambda i, j, f=formula: f())
+        s.place(size[name], below=under)
+    row = s.arrange(list(size.values()), RIGHT, gap=2)
     counts = (
         ("params_single", "params, 1 head: 3·d·d", lambda: f"3*{c('d')}*{c('d')}"),
         ("mults_single", "mults, 1 head: 3·d·d·n + n·n·d + d·n·n",
@@ -95,10 +100,10 @@ def _counts(s, X, Q1, under):
         ("mults_multi", "mults, H heads: H·(3·d_h·d·n + n·n·d_h + d_h·n·n)",
          lambda: "{H}*(3*{h}*{d}*{n}+{n}*{n}*{h}+{h}*{n}*{n})".format(H=c("heads"), h=c("d_h"), d=c("d"), n=c("n"))),
     )
-    blocks = [s.add(name, (1, 1), s.below(row), "output", label, formula=lambda i, j, f=formula: f())
+    blocks = [s.place(s.add(name, (1, 1), role=OUTPUT, label=label, formula=lambda i, j, f=formula: f()), below=row)
               for name, label, formula in counts]
-    one, many = s.arrange(blocks[:2], "down"), s.arrange(blocks[2:], "down")
-    s.next_to(many, one, "right", gap=2)
+    one, many = s.arrange(blocks[:2], DOWN), s.arrange(blocks[2:], DOWN)
+    s.next_to(many, one, RIGHT, gap=2)
 
 
 def instructive(d, p) -> bool:
@@ -127,9 +132,9 @@ EXERCISE = Exercise(
     # range where softmax neither picks one key nor spreads evenly, however many tokens.
     givens=[
         Given("X", (d_model, "n"), low=-1, high=1, step=0.5),
-        Given("Wq", (d_model, d_model), role="weight", low=-1, high=1, step=0.5, row_sum=2),
-        Given("Wk", (d_model, d_model), role="weight", low=-1, high=1, step=0.5, row_sum=2),
-        Given("Wv", (d_model, d_model), role="weight", low=-1, high=1),
+        Given("Wq", (d_model, d_model), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=2),
+        Given("Wk", (d_model, d_model), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=2),
+        Given("Wv", (d_model, d_model), role=WEIGHT, low=-1, high=1),
     ],
     reference=reference,
     layout=layout,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xlhand.layout import fx, ops
+from xlhand.layout import COMPUTED, EVERYTHING, LEFT, OUTPUT, UP, fx, ops
 from xlhand.model.exercise import Exercise, Source
 from xlhand.model.givens import Given, check_vocabulary
 
@@ -44,32 +44,41 @@ def layout(s, d, p):
     k = d.k
     with s.step("Scores s = qᵀ·D; rank = 1 + the number of larger scores"):
         D = s.given("D", label="D (one document a column)")
-        qT = ops.transpose(s, "qT", s.given("q", at=s.below_all(), label="q (query)"), s.below_all(),
-                           label="qᵀ", role="computed")
+        qT = ops.transpose(s, "qT", s.place(s.given("q", label="q (query)"), below=EVERYTHING), label="qᵀ",
+                           role=COMPUTED)
+        s.place(qT, below=EVERYTHING)
         scores = ops.matmul(s, "s", qT, D, label="s = qᵀ·D")
-        s.next_to(qT, scores, "left")
-        s.next_to(s.blocks["q"], qT, "up", align="end")
+        s.next_to(qT, scores, LEFT)
+        s.next_to(s.blocks["q"], qT, UP, align="end")
         rank = _rank(s, "rank", scores, "rank = 1 + #(larger s)")
     with s.step(f"Top k = {k}: topk = [rank ≤ {k}]; w = softmax of s over the top {k} only (0 elsewhere)"):
-        topk = s.add("topk", scores.shape, s.below(rank), label=f"topk = [rank ≤ {k}]",
+        topk = s.add("topk", scores.shape, label=f"topk = [rank ≤ {k}]",
                      formula=lambda i, j: f"IF({rank.cell(0, j)}<={k},1,0)")
-        e = s.add("e", scores.shape, s.below(topk), label="e = topk·e^(s − max s)",
+        s.place(topk, below=rank)
+        e = s.add("e", scores.shape, label="e = topk·e^(s − max s)",
                   formula=lambda i, j: f"{topk.cell(0, j)}*EXP({scores.cell(0, j)}-MAX({scores.range()}))")
-        total = s.add("e_sum", (1, 1), s.right_of(e), label="Σe", formula=lambda i, j: fx.sum_range(e.range()))
-        w = s.add("w", scores.shape, s.below(e), "output", "w = e / Σe",
+        s.place(e, below=topk)
+        total = s.add("e_sum", (1, 1), label="Σe", formula=lambda i, j: fx.sum_range(e.range()))
+        s.place(total, right_of=e)
+        w = s.add("w", scores.shape, role=OUTPUT, label="w = e / Σe",
                   formula=lambda i, j: fx.div(e.cell(0, j), ops.absolute(total)))
+        s.place(w, below=e)
     with s.step("Weighted answer ans = answers·wᵀ; the chosen answer: INDEX(labels, MATCH(MAX(ans), ans, 0))"):
-        wT = ops.transpose(s, "wT", w, s.right_of(w), label="wᵀ", role="computed")
+        wT = ops.transpose(s, "wT", w, label="wᵀ", role=COMPUTED)
+        s.place(wT, right_of=w)
         ans = ops.matmul(s, "ans", "answers", wT, label="ans")
-        labels = s.given("labels", at=s.below(s.blocks["answers"]), label="labels (answer a is row a of answers)")
-        s.add("best", (1, 1), s.right_of(ans), "output", "chosen answer",
-              formula=lambda i, j: f"INDEX({labels.range()},1,MATCH(MAX({ans.range()}),{ans.range()},0))")
+        labels = s.given("labels", label="labels (answer a is row a of answers)")
+        s.place(labels, below=s.blocks["answers"])
+        s.place(s.add("best", (1, 1), role=OUTPUT, label="chosen answer",
+              formula=lambda i, j: f"INDEX({labels.range()},1,MATCH(MAX({ans.range()}),{ans.range()},0))"), right_of=ans)
     with s.step(f"Reciprocal rank fusion: rrf = 1/({RRF_K} + rank) + 1/({RRF_K} + rank2); the fused rank"):
-        rank2 = s.given("rank2", at=s.below(labels), label="rank2 (a second retriever's ranking)")
-        rrf = s.add("rrf", scores.shape, s.below(rank2), label=f"rrf = 1/({RRF_K} + rank) + 1/({RRF_K} + rank2)",
+        rank2 = s.given("rank2", label="rank2 (a second retriever's ranking)")
+        s.place(rank2, below=labels)
+        rrf = s.add("rrf", scores.shape, label=f"rrf = 1/({RRF_K} + rank) + 1/({RRF_K} + rank2)",
                     formula=lambda i, j: f"1/({RRF_K}+{rank.cell(0, j)})+1/({RRF_K}+{rank2.cell(0, j)})")
-        s.add("rrf_1000", scores.shape, s.below(rrf), label="1000·rrf (to see the small differences)",
-              formula=lambda i, j: f"1000*{rrf.cell(0, j)}")
+        s.place(rrf, below=rank2)
+        s.place(s.add("rrf_1000", scores.shape, label="1000·rrf (to see the small differences)",
+              formula=lambda i, j: f"1000*{rrf.cell(0, j)}"), below=rrf)
         _rank(s, "rank_rrf", s.blocks["rrf_1000"], "fused rank = 1 + #(larger rrf)", of=rrf)
 
 
@@ -77,8 +86,8 @@ def _rank(s, name: str, row, label: str, of=None):
     """1 + how many entries of ``of`` (default ``row``) are larger, for each entry (no RANK function),
     under ``row``."""
     of = row if of is None else of
-    return s.add(name, row.shape, s.below(row), label=label,
-                 formula=lambda i, j: f"1+SUMPRODUCT(({of.range()}>{of.cell(0, j)})*1)")
+    return s.place(s.add(name, row.shape, label=label,
+                 formula=lambda i, j: f"1+SUMPRODUCT(({of.range()}>{of.cell(0, j)})*1)"), below=row)
 
 
 # --- inputs ------------------------------------------------------------------------------------

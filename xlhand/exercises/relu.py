@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xlhand.layout import fx, ops
+from xlhand.layout import OUTPUT, UP, fx, ops
 from xlhand.model.exercise import Exercise, Source
 from xlhand.model.npref import has_both_signs
 from xlhand.model.givens import Given
@@ -27,14 +27,16 @@ def reference(d, p):
 
 def layout(s, d, p):
     z = s.given("z", label="z (inputs)")
-    alpha = s.next_to(s.given("alpha", label="α (edit me)"), z, "up")
+    alpha = s.next_to(s.given("alpha", label="α (edit me)"), z, UP)
     with s.step("The gate [z > 0]: 1 where the unit passes z, else 0"):
         gate = ops.gate(s, "gate", z, label="gate = [z > 0]")
     with s.step("ReLU(z) = max(0, z): z where the gate is open, else 0"):
-        relu = ops.relu(s, "relu", z, at=s.right_of(gate), label="ReLU(z)")
+        relu = ops.relu(s, "relu", z, label="ReLU(z)")
+        s.place(relu, right_of=gate)
         s.arrow(gate, relu)
     with s.step("Leaky ReLU: z where the gate is open, else α·z"):
-        leaky = ops.leaky_relu(s, "leaky", z, alpha, at=s.right_of(relu), label="leaky(z)", role="output")
+        leaky = ops.leaky_relu(s, "leaky", z, alpha, label="leaky(z)", role=OUTPUT)
+        s.place(leaky, right_of=relu)
         s.arrow(relu, leaky)
     with s.step(f"ReLU and leaky ReLU over x = {CURVE_X[0]:g} … {CURVE_X[-1]:g} (edit α, watch)"):
         ops.curve_table(s, "curve_x", CURVE_X, [

@@ -28,7 +28,7 @@ import zlib
 
 import numpy as np
 
-from xlhand.layout import fx, ops
+from xlhand.layout import BIAS, EVERYTHING, GRADIENT, OUTPUT, TARGET, WEIGHT, fx, ops
 from xlhand.model.exercise import Exercise, Option, Source, STABLE_SOFTMAX
 from xlhand.model.npref import has_both_signs, relu, sigmoid, softmax_columns
 from xlhand.model.givens import Given
@@ -143,19 +143,20 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
                     "per block dS, dZ = Wbᵀ·dS, dA, dRf = Waᵀ·dA, dR_{l−1} = I·dS + dRf (I hands dS on)"):
             if head == "linear":
                 dR = ops.matmul_parts(s, f"dR_{L}", [ops.transposed_part(s, "WoutT", s.blocks["Wout"])],
-                                      loss["dZout"], role="gradient", label=f"{_top('dR', L)} = Woutᵀ·dZout")
+                                      loss["dZout"], role=GRADIENT, label=f"{_top('dR', L)} = Woutᵀ·dZout")
             else:
-                dR = ops.carry(s, f"dR_{L}", loss["dZout"], at=s.below(loss["dZout"]), role="gradient",
+                dR = ops.carry(s, f"dR_{L}", loss["dZout"], role=GRADIENT,
                                label=f"{_top('dR', L)} = dZout")
+                s.place(dR, below=loss["dZout"])
             backward = {}
             for l in range(L, 0, -1):
                 Z, F, S, _ = forward[l - 1]
                 dS = _mask_below(s, f"dS_{l}", dR, S)
                 dZ = ops.matmul_parts(s, f"dZ_{l}", [ops.transposed_part(s, f"Wb_{l}T", s.blocks[f"Wb_{l}"])], dS,
-                                      role="gradient", label=f"dZ_{l} = Wbᵀ·dS")
+                                      role=GRADIENT, label=f"dZ_{l} = Wbᵀ·dS")
                 dA = _mask_below(s, f"dA_{l}", dZ, Z)
                 dRf = ops.matmul_parts(s, f"dRf_{l}", [ops.transposed_part(s, f"Wa_{l}T", s.blocks[f"Wa_{l}"])],
-                                       dA, role="gradient", label=f"dRf_{l} = Waᵀ·dA")
+                                       dA, role=GRADIENT, label=f"dRf_{l} = Waᵀ·dA")
                 name = "dX_res" if l == 1 else f"dR_{l - 1}"
                 dR = ops.shortcut(s, name, dS, dRf, identity=f"Id_{l}", copy_name=f"dSs_{l}",
                                   role="output" if l == 1 else "gradient", label=f"{name} = I·dS + dRf")
@@ -169,27 +170,30 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
         with s.step(f"Plain block {l}, no shortcut: Zp_{l} = ReLU(Wa_{l}·H_{l - 1} + ba_{l}), "
                     f"Fp_{l} = Wb_{l}·Zp_{l} + bb_{l}, H_{l} = ReLU(Fp_{l})"):
             if H is None:
-                H = ops.carry(s, "H_0", X, at=s.right_of(residual), label="H_0 = X")
+                H = ops.carry(s, "H_0", X, label="H_0 = X")
+                s.place(H, right_of=residual)
             Zp = ops.linear_act(s, f"Zp_{l}", fx.relu, s.blocks[f"Wa_{l}"], H, s.blocks[f"ba_{l}"],
                                 label=f"Zp_{l} = ReLU(·)")
             Fp = ops.linear(s, f"Fp_{l}", s.blocks[f"Wb_{l}"], Zp, s.blocks[f"bb_{l}"], label=f"Fp_{l} = Wb·Zp + bb")
-            H = ops.relu(s, f"H_{l}", Fp, at=ops.level(R, H), label=f"H_{l} = ReLU(Fp_{l})")
+            H = s.place(ops.relu(s, f"H_{l}", Fp, label=f"H_{l} = ReLU(Fp_{l})"), at=ops.level(R, H))
             s.arrow(Fp, H)
         plain.append((Zp, Fp, H))
     _, ploss = _head_and_loss(s, "p", H, act, residual=False, level_with=loss, head=head)
     with s.step(f"Backward, plain: dH = {'Woutᵀ·dZpout' if head == 'linear' else 'dZpout (no head)'}; "
                 "per block dFp, dZp = Wbᵀ·dFp, dAp, dH_{l−1} = Waᵀ·dAp (every path passes a ReLU)"):
         if head == "linear":
-            dH = ops.linear_parts(s, f"dH_{L}", [s.blocks["WoutT"]], ploss["dZpout"], role="gradient",
+            dH = ops.linear_parts(s, f"dH_{L}", [s.blocks["WoutT"]], ploss["dZpout"], role=GRADIENT,
                                   label=f"{_top('dH', L)} = Woutᵀ·dZpout")
         else:
-            dH = ops.carry(s, f"dH_{L}", ploss["dZpout"], at=s.below(ploss["dZpout"]), role="gradient",
+            dH = ops.carry(s, f"dH_{L}", ploss["dZpout"], role=GRADIENT,
                            label=f"{_top('dH', L)} = dZpout")
+            s.place(dH, below=ploss["dZpout"])
         for l in range(L, 0, -1):
             Zp, Fp, _ = plain[l - 1]
             dS, dRf, dR = backward[l]
-            dF = ops.relu_backward(s, f"dFp_{l}", dH, Fp, at=ops.level(dS, dH), label=f"dFp_{l} = dH⊙[Fp>0]")
-            dZp = ops.linear_parts(s, f"dZp_{l}", [s.blocks[f"Wb_{l}T"]], dF, role="gradient",
+            dF = ops.relu_backward(s, f"dFp_{l}", dH, Fp, label=f"dFp_{l} = dH⊙[Fp>0]")
+            s.place(dF, at=ops.level(dS, dH))
+            dZp = ops.linear_parts(s, f"dZp_{l}", [s.blocks[f"Wb_{l}T"]], dF, role=GRADIENT,
                                    label=f"dZp_{l} = Wbᵀ·dFp")
             dAp = _mask_below(s, f"dAp_{l}", dZp, Zp)
             name = "dX_plain" if l == 1 else f"dH_{l - 1}"
@@ -197,9 +201,10 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
                                   label=f"{name} = Waᵀ·dAp")
     # every given stands on the sheet: those the option leaves out at the bottom, marked
     unused = ["Td"] if head == "linear" else ["T", "Wout", "bout"]
-    first = left = s.given(unused[0], at=s.below_all(), label=unused[0])
+    first = left = s.given(unused[0], label=unused[0])
+    s.place(left, below=EVERYTHING)
     for name in unused[1:]:
-        left = s.given(name, at=s.right_of(left), label=name)
+        left = s.place(s.given(name, label=name), right_of=left)
     s.note_right(left, f"not used (head: {head})")
     if act == "sigmoid" and last_act == "softmax" and head == "linear":
         s.note_below(s.blocks["dX_plain"], "n_out = 1: a softmax over one output is always 1, so the head is σ")
@@ -212,7 +217,8 @@ def _top(name, L):
 
 def _relu_below(s, name, S):
     """``name = ReLU(S)`` under S (the chain flows down), with an arrow between."""
-    R = ops.relu(s, name, S, at=s.below(S))
+    R = ops.relu(s, name, S)
+    s.place(R, below=S)
     s.arrow(S, R)
     return R
 
@@ -220,7 +226,7 @@ def _relu_below(s, name, S):
 def _mask_below(s, name, d, Z):
     """``name = d ⊙ [Z > 0]`` under d: the gradient through a ReLU."""
     short = lambda n: n.split("_")[0]  # noqa: E731 - dS_1 = dR⊙[S>0]: the block's own index is enough
-    return ops.relu_backward(s, name, d, Z, at=s.below(d), label=f"{name} = {short(d.name)}⊙[{short(Z.name)}>0]")
+    return s.place(ops.relu_backward(s, name, d, Z, label=f"{name} = {short(d.name)}⊙[{short(Z.name)}>0]"), below=d)
 
 
 def _head_and_loss(s, tag, R, act, *, residual, level_with=None, head="linear"):
@@ -238,31 +244,38 @@ def _head_and_loss(s, tag, R, act, *, residual, level_with=None, head="linear"):
         else:
             Zout = R
         if act == "softmax":
-            Y = ops.softmax(s, f"Y{tag}", Zout, at=s.below(Zout, gap=2), role="output")
+            Y = ops.softmax(s, f"Y{tag}", Zout, role=OUTPUT)
+            s.place(Y, below=Zout, gap=2)
         else:
-            Y = ops.sigmoid(s, f"Y{tag}", Zout, at=s.below(Zout), role="output")
+            Y = ops.sigmoid(s, f"Y{tag}", Zout, role=OUTPUT)
+            s.place(Y, below=Zout)
             s.arrow(Zout, Y)
     target = "T" if head == "linear" else "Td"
     with s.step(f"Loss, {net}: L{tag} = ½‖Y{tag} − {target}‖², dY{tag} = Y{tag} − {target}, dZ{tag}out = "
                 + (f"Y{tag} ⊙ (dY{tag} − Σ dY{tag}⊙Y{tag})" if act == "softmax"
                    else f"dY{tag} ⊙ Y{tag} ⊙ (1 − Y{tag})")):
-        T = s.given(target, at=s.below(Y), label=f"{target} (targets)") if residual else s.blocks[target]
+        T = s.place(s.given(target, label=f"{target} (targets)"), below=Y) if residual else s.blocks[target]
         anchor = T if residual else None
         loss_at = s.below(anchor) if residual else ops.level(level_with["L"], Y)
-        Lb = s.add(f"L{tag}", (1, 1), loss_at, "output", f"L{tag} = ½Σ(Y{tag} − {target})²",
+        Lb = s.add(f"L{tag}", (1, 1), role=OUTPUT, label=f"L{tag} = ½Σ(Y{tag} − {target})²",
                    formula=lambda i, j: f"{fx.sumproduct(f'{Y.range()}-{T.range()}', f'{Y.range()}-{T.range()}')}/2")
-        dY = ops.elementwise(s, f"dY{tag}", fx.sub, [Y, T], at=s.below(Lb), role="gradient",
+        s.place(Lb, at=loss_at)
+        dY = ops.elementwise(s, f"dY{tag}", fx.sub, [Y, T], role=GRADIENT,
                              label=f"dY{tag} = Y{tag} − {target}")
+        s.place(dY, below=Lb)
         if act == "softmax":
-            prod = ops.elementwise(s, f"dYY{tag}", lambda a, b: f"{a}*{b}", [dY, Y], at=s.below(dY),
-                                   role="gradient", label=f"dY{tag} ⊙ Y{tag}")
-            sums = ops.col_sums(s, f"dYYs{tag}", prod, role="gradient")
+            prod = ops.elementwise(s, f"dYY{tag}", lambda a, b: f"{a}*{b}", [dY, Y], role=GRADIENT,
+                                   label=f"dY{tag} ⊙ Y{tag}")
+            s.place(prod, below=dY)
+            sums = ops.col_sums(s, f"dYYs{tag}", prod, role=GRADIENT)
             dZ = ops.elementwise(s, f"dZ{tag}out", lambda y, g, c: f"{y}*({g}-{c})", [Y, dY, sums],
-                                 at=s.below(prod, gap=2), role="gradient",
+                                 role=GRADIENT,
                                  label=f"dZ{tag}out = Y⊙(dY−Σ)")
+            s.place(dZ, below=prod, gap=2)
         else:
-            dZ = ops.elementwise(s, f"dZ{tag}out", lambda g, y: f"{g}*{y}*(1-{y})", [dY, Y], at=s.below(dY),
-                                 role="gradient", label=f"dZ{tag}out = dY⊙Y⊙(1−Y)")
+            dZ = ops.elementwise(s, f"dZ{tag}out", lambda g, y: f"{g}*{y}*(1-{y})", [dY, Y], role=GRADIENT,
+                                 label=f"dZ{tag}out = dY⊙Y⊙(1−Y)")
+            s.place(dZ, below=dY)
     return (Zout, Y), {"L": Lb, "dY": dY, f"dZ{tag}out": dZ}
 
 
@@ -389,17 +402,18 @@ EXERCISE = Exercise(
     # readable through every block and the head does not saturate.
     givens=[
         Given("X", ("d", "batch"), low=-2, high=2, describe="inputs, one sample a column"),
-        Given("Wa", stack=_per_block("h", "d"), role="weight", make=_block_weights,
+        Given("Wa", stack=_per_block("h", "d"), role=WEIGHT, make=_block_weights,
               describe="first layer of each block (block l: h<l> × d)"),
-        Given("Wb", stack=_per_block("d", "h"), role="weight", make=_block_weights,
+        Given("Wb", stack=_per_block("d", "h"), role=WEIGHT, make=_block_weights,
               describe="second layer of each block (block l: d × h<l>)"),
-        Given("ba", stack=_per_block("h", 1), role="bias", derive=_block_bias),
-        Given("bb", stack=_per_block("d", 1), role="bias", derive=_shortcut_bias),
-        Given("Wout", ("n_out", "d"), role="weight", low=-1, high=1, step=0.5, nonzero=True, row_sum=2,
+        Given("ba", stack=_per_block("h", 1), role=BIAS, derive=_block_bias),
+        Given("bb", stack=_per_block("d", 1), role=BIAS, derive=_shortcut_bias),
+        Given("Wout", ("n_out", "d"), role=WEIGHT, low=-1, high=1, step=0.5, nonzero=True, row_sum=2,
               describe="the head (not used with head: none)"),
-        Given("bout", ("n_out", 1), role="bias", derive=_head_bias, describe="the head's bias (not used with head: none)"),
-        Given("T", ("n_out", "batch"), role="target", make=_targets, describe="targets of the head"),
-        Given("Td", ("d", "batch"), role="target", make=_targets,
+        Given("bout", ("n_out", 1), role=BIAS, derive=_head_bias,
+              describe="the head's bias (not used with head: none)"),
+        Given("T", ("n_out", "batch"), role=TARGET, make=_targets, describe="targets of the head"),
+        Given("Td", ("d", "batch"), role=TARGET, make=_targets,
               describe="targets of the last block's output, used with head: none"),
     ],
     reference=reference,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.model.npref import has_both_signs, rnn_states, softmax_columns
-from xlhand.layout import ops
+from xlhand.layout import BIAS, COMPUTED, DOWN, OUTPUT, UP, WEIGHT, ops
 from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.givens import Given
 
@@ -29,17 +29,17 @@ def layout(s, d, p):
     steps, hs = ops.tanh_rnn(s, X, "h0", ["Wx", "Wh"], "b", h_role="output", step=_describe)
     grid = ops.flow(s, steps, gap=0)  # no gap: the 1s of each step mark the column before it
     ops.chain_arrows(s, hs)
-    s.next_to(X, grid, "up")
+    s.next_to(X, grid, UP)
     with s.group() as outputs:
         with s.step("Collect the hidden states: H = [h_1 … h_T]"):
-            H = ops.copy_columns(s, "H", hs, role="computed", label="H = [h_1 … h_T]")
+            H = ops.copy_columns(s, "H", hs, role=COMPUTED, label="H = [h_1 … h_T]")
         with s.step("Output scores for every step at once: O = Wy·H (the same Wy at each step)"):
             O = ops.matmul(s, "O", "Wy", H, label="O = Wy·H")
         with s.step("y_t = softmax(O) over each column: Y = [y_1 … y_T]"):
             # the exponentials under O (past its max row) and Y right of them, so that O, e^(O − max)
             # and Y stand two blocks wide rather than three
-            ops.softmax(s, "Y", O, at=s.below(O, gap=2), role="output", label="Y = softmax(O)")
-    s.next_to(outputs, grid, "down")
+            s.place(ops.softmax(s, "Y", O, role=OUTPUT, label="Y = softmax(O)"), below=O, gap=2)
+    s.next_to(outputs, grid, DOWN)
 
 
 def _describe(t: int) -> str:
@@ -76,10 +76,10 @@ EXERCISE = Exercise(
     givens=[
         Given("X", ("d_in", "T"), low=-1, high=1),
         Given("h0", ("d_h", 1), low=-1, high=1, step=0.5),
-        Given("Wx", ("d_h", "d_in"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5),
-        Given("Wh", ("d_h", "d_h"), role="weight", low=-1, high=1, step=0.5, row_sum=1),
-        Given("b", ("d_h", 1), role="bias", low=-0.5, high=0.5, step=0.5),
-        Given("Wy", ("d_out", "d_h"), role="weight", low=-1, high=1, row_sum=2),
+        Given("Wx", ("d_h", "d_in"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=1.5),
+        Given("Wh", ("d_h", "d_h"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=1),
+        Given("b", ("d_h", 1), role=BIAS, low=-0.5, high=0.5, step=0.5),
+        Given("Wy", ("d_out", "d_h"), role=WEIGHT, low=-1, high=1, row_sum=2),
     ],
     reference=reference,
     layout=layout,

@@ -7,7 +7,7 @@ left of Q, K, V, with X above them all. S is square (n × n).
 """
 from __future__ import annotations
 
-from xlhand.layout import ops
+from xlhand.layout import OUTPUT, WEIGHT, ops
 from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.npref import attention, attention_mixes
 from xlhand.model.givens import Given
@@ -21,7 +21,7 @@ def reference(d, p):
 def layout(s, d, p):
     X = s.given("X", label="X (one token per column)")
     Q, K, V = ops.projections(s, X, steps=("Queries Q = Wq·X", "Keys K = Wk·X", "Values V = Wv·X"))
-    ops.attention_under(s, ("S", "A", "F"), Q, K, V, V, scale=d.d_k, role="output",
+    ops.attention_under(s, ("S", "A", "F"), Q, K, V, V, scale=d.d_k, role=OUTPUT,
                         steps=ops.attention_steps(d.d_k))
 
 
@@ -47,9 +47,9 @@ EXERCISE = Exercise(
     # range where softmax neither picks one key nor spreads evenly, however many tokens.
     givens=[
         Given("X", ("d", "n"), low=-1, high=1),
-        Given("Wq", ("d_k", "d"), role="weight", low=-1, high=1, step=0.5, row_sum=2),
-        Given("Wk", ("d_k", "d"), role="weight", low=-1, high=1, step=0.5, row_sum=2),
-        Given("Wv", ("d_v", "d"), role="weight", low=-1, high=1),
+        Given("Wq", ("d_k", "d"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=2),
+        Given("Wk", ("d_k", "d"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=2),
+        Given("Wv", ("d_v", "d"), role=WEIGHT, low=-1, high=1),
     ],
     reference=reference,
     layout=layout,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.model.npref import rnn_states, softmax_columns as softmax
-from xlhand.layout import ops
+from xlhand.layout import BIAS, COMPUTED, DOWN, OUTPUT, UP, WEIGHT, ops
 from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.givens import Given
 
@@ -40,27 +40,31 @@ def layout(s, d, p):
     with s.group() as decoder:
         with s.step("Decoder step: sd = tanh([Ux | Uh | c]·[y0; h_T; 1]), starting from the last encoder state"):
             y0 = s.given("y0", label="y0 (decoder input)")
-            ud = ops.column_over_state(s, "ud", y0, 0, hs[-1], s.below(y0), label="ud = [y0; h_T]")
+            ud = ops.column_over_state(s, "ud", y0, 0, hs[-1], label="ud = [y0; h_T]")
+            s.place(ud, below=y0)
             zd = ops.linear_parts(s, "zd", ["Ux", "Uh"], ud, "c", label="zd")
-            sd = ops.tanh(s, "sd", zd, at=s.below(zd), role="output", label="sd (decoder state)")
+            sd = ops.tanh(s, "sd", zd, role=OUTPUT, label="sd (decoder state)")
+            s.place(sd, below=zd)
     # the decoder step after the last encoder step, rows level; no gap: the 1s of a step mark the column before it
     grid = ops.flow(s, steps + [decoder], gap=0, align="end")
     ops.chain_arrows(s, hs + [sd])
-    s.next_to(X, grid, "up")
+    s.next_to(X, grid, UP)
     with s.group() as attention:
         with s.step("Encoder states side by side: H = [h_1 … h_T]"):
-            H = ops.copy_columns(s, "H", hs, role="computed", label="H = [h_1 … h_T]")
+            H = ops.copy_columns(s, "H", hs, role=COMPUTED, label="H = [h_1 … h_T]")
         with s.step("Attention: scores e = Hᵀ·sd, weights alpha = softmax(e), context ctx = H·alpha"):
-            query = ops.carry(s, "e_Q", sd, at=s.right_of(H), label="sd")  # sd above e, Hᵀ left of it
+            query = ops.carry(s, "e_Q", sd, label="sd")  # sd above e, Hᵀ left of it
+            s.place(query, right_of=H)
             e = ops.scores(s, "e", H, query, label="e = Hᵀ·sd")
             alpha = ops.heat(ops.softmax(s, "alpha", e, label="alpha = softmax(e)"))
             ctx = ops.matmul(s, "ctx", ops.copy_left(s, "ctx_V", H, s.below(alpha), label="H"), alpha,
                              label="ctx = H·alpha")
         with s.step("Attentional state: att = tanh(Wc·[ctx; sd])"):
-            cs = ops.stack(s, "cs", [ctx, sd], at=s.below(ctx), label="[ctx; sd]")
+            cs = ops.stack(s, "cs", [ctx, sd], label="[ctx; sd]")
+            s.place(cs, below=ctx)
             zc = ops.matmul(s, "zc", "Wc", cs, label="zc = Wc·[ctx; sd]")
-            ops.tanh(s, "att", zc, at=s.below(zc), role="output", label="att = tanh(zc)")
-    s.next_to(attention, grid, "down")
+            s.place(ops.tanh(s, "att", zc, role=OUTPUT, label="att = tanh(zc)"), below=zc)
+    s.next_to(attention, grid, DOWN)
     return alpha
 
 
@@ -89,11 +93,11 @@ def _two_d_h(d):
 
 
 def _weight(name, cols, row_sum):
-    return Given(name, ("d_h", cols), role="weight", low=-1, high=1, step=0.5, row_sum=row_sum)
+    return Given(name, ("d_h", cols), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=row_sum)
 
 
 def _bias(name):
-    return Given(name, ("d_h", 1), role="bias", low=-0.5, high=0.5, step=0.5)
+    return Given(name, ("d_h", 1), role=BIAS, low=-0.5, high=0.5, step=0.5)
 
 
 EXERCISE = Exercise(

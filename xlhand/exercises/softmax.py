@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xlhand.layout import fx, ops
+from xlhand.layout import EVERYTHING, OUTPUT, fx, ops
 from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.npref import has_both_signs, softmax_columns
 from xlhand.model.givens import Given
@@ -37,19 +37,23 @@ def layout(s, d, p):
              "Raise each score to e^z, sum them into a total Σ, divide each e^z by Σ: P = e^z / Σ")
     with s.step(first):
         z = s.given("z", label="z (scores)")
-        P = ops.softmax(s, "P", z, role="output", label="P = e^(z − max) / Σ" if stable else "P = e^z / Σ")
+        P = ops.softmax(s, "P", z, role=OUTPUT, label="P = e^(z − max) / Σ" if stable else "P = e^z / Σ")
     with s.step("Two classes: stack each input x over a 0, X2 = [x; 0]"):
-        x = s.given("x", at=s.below_all(), label="x (inputs)")
+        x = s.given("x", label="x (inputs)")
+        s.place(x, below=EVERYTHING)
         zeros = ops.row_under(s, "x_zeros", x, 0, "0s")
-        X2 = ops.stack(s, "X2", [x, zeros], at=s.below(zeros), label="X2 = [x; 0]")
+        X2 = ops.stack(s, "X2", [x, zeros], label="X2 = [x; 0]")
+        s.place(X2, below=zeros)
         s.arrow(zeros, X2)
     with s.step("softmax over each column of X2: Q = e^(X2 − max) / Σ" if stable else
                 "softmax over each column of X2: Q = e^X2 / Σ; the 0 gives e^0 = 1, the constant baseline"):
         # X2 | e^X2 | Q in a row; for more than four inputs, e^X2 under X2 (past its max row, if any)
         # and Q right of it, so that the step stays a page wide
-        Q = ops.softmax(s, "Q", X2, at=s.below(X2) if d.m > 4 else None, label="Q = softmax([x; 0])")
+        Q = ops.softmax(s, "Q", X2, label="Q = softmax([x; 0])")
+        if d.m > 4:
+            s.place(Q, below=X2)
     with s.step("The sigmoid directly: σ(x) = 1 / (1 + e^−x), equal to Q's first row"):
-        ops.sigmoid(s, "sig", x, role="output", label="σ(x) = Q's first row")  # right of x
+        ops.sigmoid(s, "sig", x, role=OUTPUT, label="σ(x) = Q's first row")  # right of x
     with s.step(f"σ(x) and softmax([x; 0])'s first row for x = {CURVE_X[0]:g} … {CURVE_X[-1]:g}: one curve"):
         ops.curve_table(s, "curve_x", CURVE_X, [
             ("curve_sig", "σ(x)", "σ(x) = 1 / (1 + e^−x)", fx.sigmoid),

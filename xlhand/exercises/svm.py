@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xlhand.layout import fx, ops
+from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, GRADIENT, LEFT, OUTPUT, RIGHT, TARGET, UP, WEIGHT, fx, ops
 from xlhand.model.exercise import Exercise, Option, Source
 from xlhand.model.givens import Given
 from xlhand.model.makers import fixed
@@ -56,42 +56,52 @@ def layout(s, d, p, train=False):
     with s.step("Linear kernel Klin = Xtrᵀ·Xte; signed weights ay = α ⊙ y"):
         with s.group() as data:
             Xtr = s.given("Xtr", label="Xtr (one training vector a column)")
-            y = s.given("y", at=s.below(Xtr), label="y (class ±1)")
-            alpha = s.given("alpha", at=s.below(y), label="α (0: not a support vector)")
+            y = s.given("y", label="y (class ±1)")
+            s.place(y, below=Xtr)
+            alpha = s.given("alpha", label="α (0: not a support vector)")
+            s.place(alpha, below=y)
         Xte = s.given("Xte", label="Xte")
-        s.next_to(Xte, data, "right", align="end")
-        Kt = ops.transpose(s, "XtrT", Xtr, s.below_all(), label="Xtrᵀ", role="computed")
+        s.next_to(Xte, data, RIGHT, align="end")
+        Kt = ops.transpose(s, "XtrT", Xtr, label="Xtrᵀ", role=COMPUTED)
+        s.place(Kt, below=EVERYTHING)
         Klin = ops.matmul(s, "Klin", Kt, Xte, label="Klin = Xtrᵀ·Xte")
-        s.next_to(Kt, Klin, "left")
+        s.next_to(Kt, Klin, LEFT)
         with s.group() as signed:
-            ay = ops.elementwise(s, "ay", fx.mul, [alpha, y], at=s.below_all(), label="ay = α ⊙ y", arrow=False)
-            b = s.given("b", at=s.right_of(ay, gap=0), label="b")
+            ay = ops.elementwise(s, "ay", fx.mul, [alpha, y], label="ay = α ⊙ y", arrow=False)
+            s.place(ay, below=EVERYTHING)
+            b = s.given("b", label="b")
+            s.place(b, right_of=ay, gap=0)
     with s.step("score_lin = ay·Klin + b (one dot product per test point); class_lin = its sign"):
         score_lin = ops.linear(s, "score_lin", ay, Klin, b, label="score_lin")
-        s.next_to(signed, score_lin, "left")
+        s.next_to(signed, score_lin, LEFT)
         _sign(s, "class_lin", score_lin)
     with s.step("RBF kernel: D2[i, t] = Σ (x_i − x_t)² written out; Krbf = exp(−γ·D2)"):
-        D2 = s.add("D2", Klin.shape, s.right_of(Klin), label="D2 = ‖x_i − x_t‖²",
+        D2 = s.add("D2", Klin.shape, label="D2 = ‖x_i − x_t‖²",
                    formula=lambda i, t: "+".join(f"({Kt.cell(i, k)}-{tests.cell(k, t)})^2" for k in range(d.d)))
-        tests = ops.carry(s, "Xte_c", Xte, s.above(D2, d.d), label="Xte")
+        s.place(D2, right_of=Klin)
+        tests = ops.carry(s, "Xte_c", Xte, label="Xte")
+        s.place(tests, above=D2)
         Krbf = ops.elementwise(s, "Krbf", lambda x: f"EXP(-{ops.absolute(gamma)}*{x})", [D2],
                                label="Krbf = exp(−γ·D2)")
-        gamma = s.given("gamma", at=s.above(Krbf, 1), label="γ")
+        gamma = s.given("gamma", label="γ")
+        s.place(gamma, above=Krbf)
     with s.step("score_rbf = ay·Krbf + b (the same support vectors); class_rbf = its sign"):
         score_rbf = ops.linear(s, "score_rbf", ay, Krbf, b, label="score_rbf")
         _sign(s, "class_rbf", score_rbf)
     only = "" if train else " (train)"  # used by --opt train=true only
     with s.group() as settings:
-        lam = s.given("lam", at=s.below_all(), label="λ" + only)
-        lr = s.given("lr", at=s.right_of(lam), label="lr" + only)
+        lam = s.given("lam", label="λ" + only)
+        s.place(lam, below=EVERYTHING)
+        lr = s.given("lr", label="lr" + only)
+        s.place(lr, right_of=lam)
     if train:
         _train(s, d, Xtr, y, ay, b, lam, lr, settings)
 
 
 def _sign(s, name: str, score):
     """The predicted class under ``score``: 1, −1, or 0 on the boundary."""
-    return s.add(name, score.shape, s.below(score), "output", f"{name} = sign",
-                 formula=lambda i, j: f"IF({score.cell(i, j)}>0,1,IF({score.cell(i, j)}<0,-1,0))")
+    return s.place(s.add(name, score.shape, role=OUTPUT, label=f"{name} = sign",
+                 formula=lambda i, j: f"IF({score.cell(i, j)}>0,1,IF({score.cell(i, j)}<0,-1,0))"), below=score)
 
 
 def _train(s, d, Xtr, y, ay, b, lam, lr, settings):
@@ -99,38 +109,52 @@ def _train(s, d, Xtr, y, ay, b, lam, lr, settings):
     n = d.n_sv
     with s.group() as primal:
         with s.step("Primal weights w = Xtr·ayᵀ = Σ α_i y_i x_i"):
-            X = ops.carry(s, "Xtr_c", Xtr, s.below_all(), label="Xtr")
-            ayT = ops.transpose(s, "ayT", ay, s.below_all(), label="ayᵀ")
-            w = ops.matmul(s, "w", X, ayT, at=s.right_of(X), label="w")
-            s.next_to(ayT, w, "up")
+            X = ops.carry(s, "Xtr_c", Xtr, label="Xtr")
+            s.place(X, below=EVERYTHING)
+            ayT = ops.transpose(s, "ayT", ay, label="ayᵀ")
+            s.place(ayT, below=EVERYTHING)
+            w = ops.matmul(s, "w", X, ayT, label="w")
+            s.place(w, right_of=X)
+            s.next_to(ayT, w, UP)
         with s.step("Margins on the training set: f = wᵀ·Xtr + b, m = y ⊙ f, hinge = max(0, 1 − m)"):
             with s.group() as weights:
-                wT = ops.transpose(s, "wT", w, s.below_all(), label="wᵀ")
-                bc = ops.carry(s, "b_c", b, s.right_of(wT, gap=0), label="b")
+                wT = ops.transpose(s, "wT", w, label="wᵀ")
+                s.place(wT, below=EVERYTHING)
+                bc = ops.carry(s, "b_c", b, label="b")
+                s.place(bc, right_of=wT, gap=0)
             f = ops.linear(s, "f", wT, X, bc, label="f = wᵀ·Xtr + b")
-            s.next_to(weights, f, "left")
-            margin = s.add("margin", f.shape, s.below(f), label="m = y ⊙ f",
+            s.next_to(weights, f, LEFT)
+            margin = s.add("margin", f.shape, label="m = y ⊙ f",
                            formula=lambda i, j: f"{y.cell(0, j)}*{f.cell(0, j)}")
-            hinge = s.add("hinge", f.shape, s.below(margin), label="hinge = max(0, 1 − m)",
+            s.place(margin, below=f)
+            hinge = s.add("hinge", f.shape, label="hinge = max(0, 1 − m)",
                           formula=lambda i, j: f"MAX(0,1-{margin.cell(0, j)})")
+            s.place(hinge, below=margin)
         with s.step("Loss L = λ/2·‖w‖² + mean(hinge)"):
-            L = s.add("L", (1, 1), s.below(hinge), "output", "L = λ/2·‖w‖² + mean(hinge)",
+            L = s.add("L", (1, 1), role=OUTPUT, label="L = λ/2·‖w‖² + mean(hinge)",
                       formula=lambda i, j: f"{ops.absolute(lam)}/2*SUMSQ({w.range()})+AVERAGE({hinge.range()})")
+            s.place(L, below=hinge)
         with s.step("Subgradient: g = y where m < 1 (else 0); Xg = Xtr·gᵀ; dw = λ·w − Xg/n, db = −Σg/n"):
-            g = s.add("g", f.shape, s.below_all(), label="g = y where m < 1",
+            g = s.add("g", f.shape, label="g = y where m < 1",
                       formula=lambda i, j: f"IF({margin.cell(0, j)}<1,{y.cell(0, j)},0)")
-            s.next_to(g, L, "down")
-            gT = ops.transpose(s, "gT", g, s.right_of(ayT), label="gᵀ")
-            Xg = ops.matmul(s, "Xg", X, gT, at=s.right_of(w), label="Xg")
-            s.next_to(gT, Xg, "up")
-            dw = s.add("dw", w.shape, s.below(Xg), "gradient", f"dw = λw − Xg/{n}",
+            s.place(g, below=EVERYTHING)
+            s.next_to(g, L, DOWN)
+            gT = ops.transpose(s, "gT", g, label="gᵀ")
+            s.place(gT, right_of=ayT)
+            Xg = ops.matmul(s, "Xg", X, gT, label="Xg")
+            s.place(Xg, right_of=w)
+            s.next_to(gT, Xg, UP)
+            dw = s.add("dw", w.shape, role=GRADIENT, label=f"dw = λw − Xg/{n}",
                        formula=lambda i, j: f"{ops.absolute(lam)}*{w.cell(i, 0)}-{Xg.cell(i, 0)}/{n}")
-            db = s.add("db", (1, 1), s.below(dw), "gradient", f"db = −Σg/{n}",
+            s.place(dw, below=Xg)
+            db = s.add("db", (1, 1), role=GRADIENT, label=f"db = −Σg/{n}",
                        formula=lambda i, j: f"-SUM({g.range()})/{n}")
+            s.place(db, below=dw)
         with s.step("One subgradient step: wn = w − lr·dw, bn = b − lr·db"):
-            wn = ops.sgd_step(s, "wn", w, dw, lr, at=s.below(db), label="wn = w − lr·dw")
-            ops.sgd_step(s, "bn", b, db, lr, at=s.below(wn), label="bn = b − lr·db")
-    s.next_to(primal, settings, "down", gap=2)
+            wn = ops.sgd_step(s, "wn", w, dw, lr, label="wn = w − lr·dw")
+            s.place(wn, below=db)
+            s.place(ops.sgd_step(s, "bn", b, db, lr, label="bn = b − lr·db"), below=wn)
+    s.next_to(primal, settings, DOWN, gap=2)
 
 
 # --- inputs ------------------------------------------------------------------------------------
@@ -257,12 +281,12 @@ EXERCISE = Exercise(
     # Σ α_i y_i = 0, γ matched to the distances, and a bias that keeps every test point off the boundary.
     givens=[
         Given("Xtr", ("d", "n_sv"), low=-2, high=2, describe="training vectors, one a column"),
-        Given("y", (1, "n_sv"), role="target", make=_classes, check=check_y, describe="classes, 1 or -1"),
-        Given("alpha", (1, "n_sv"), role="weight", derive=_dual, check=check_alpha,
+        Given("y", (1, "n_sv"), role=TARGET, make=_classes, check=check_y, describe="classes, 1 or -1"),
+        Given("alpha", (1, "n_sv"), role=WEIGHT, derive=_dual, check=check_alpha,
               describe="dual weights, 0 or more (0: not a support vector)"),
         Given("Xte", ("d", "n_test"), low=-2, high=2, describe="test points, one a column"),
         Given("gamma", (), derive=_gamma, check=check_gamma, describe="the RBF kernel's γ, greater than 0"),
-        Given("b", (), role="bias", derive=_bias, describe="the bias"),
+        Given("b", (), role=BIAS, derive=_bias, describe="the bias"),
         Given("lam", (), make=fixed(0.1), describe="λ, the weight of ‖w‖² in the hinge loss (train)"),
         Given("lr", (), make=fixed(0.5), describe="the subgradient step's learning rate (train)"),
     ],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xlhand.layout import fx, ops
+from xlhand.layout import OUTPUT, UP, fx, ops
 from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.givens import Given
 from xlhand.model.makers import winner_scores
@@ -28,15 +28,17 @@ def layout(s, d, p):
     with s.step("Zt = z / T: column k holds the scores divided by T_k"):
         T = s.given("T", label="T (temperatures)")
         Zt = ops.outer(s, "Zt", fx.div, z, T, label="Zt = z / T")
-        s.next_to(T, Zt, "up")  # T over Zt, z left of it: every pairing of a score and a temperature
+        s.next_to(T, Zt, UP)  # T over Zt, z left of it: every pairing of a score and a temperature
     shifted = "max, e^(Zt − max)" if s.settings.get("stable") else "e^Zt"
     with s.step(f"softmax of each column: {shifted}, Σ, P"):
         # the exponentials under Zt (past its max row, if any) and P right of it: a page wide for six
         # temperatures
-        P = ops.softmax(s, "P", Zt, at=s.below(Zt), role="output", label="P = softmax(z / T)")
+        P = ops.softmax(s, "P", Zt, role=OUTPUT, label="P = softmax(z / T)")
+        s.place(P, below=Zt)
     with s.step("Greedy choice: each column’s largest p and its row"):
-        pmax = ops.col_max(s, "pmax", P, at=s.below(P), label="largest p")
-        ops.argmax_columns(s, "greedy", P, at=s.below(pmax, gap=0), role="output", label="greedy choice (row)")
+        pmax = ops.col_max(s, "pmax", P, label="largest p")
+        s.place(pmax, below=P)
+        s.place(ops.argmax_columns(s, "greedy", P, role=OUTPUT, label="greedy choice (row)"), below=pmax, gap=0)
 
 
 def instructive(d, p) -> bool:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.model.npref import has_both_signs, layernorm_columns as layernorm, softmax_columns as softmax
-from xlhand.layout import fx, ops
+from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, GIVEN, OUTPUT, WEIGHT, fx, ops
 from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.givens import Given
 
@@ -48,16 +48,21 @@ def reference(d, p):
 def layout(s, d, p):
     dm, n = d.d, d.n
     with s.step("Positional encoding: freq_i = 1/10000^(2k/d) (rows 2k, 2k+1), PE = sin / cos(pos·freq)"):
-        idx = s.add("idx", (dm, 1), None, "given", "i", values=np.arange(dm)[:, None], named=False)
-        freq = s.add("freq", (dm, 1), s.right_of(idx), "computed", "freq",
+        idx = s.add("idx", (dm, 1), role=GIVEN, label="i", values=np.arange(dm)[:, None], named=False)
+        freq = s.add("freq", (dm, 1), role=COMPUTED, label="freq",
                      formula=lambda i, j: f"1/POWER(10000,{_pair(idx.cell(i), i)}/{dm})")
+        s.place(freq, right_of=idx)
         s.arrow(idx, freq)
-        PE = s.add("PE", (dm, n), s.right_of(freq), "computed", "PE (sin, cos)",
+        PE = s.add("PE", (dm, n), role=COMPUTED, label="PE (sin, cos)",
                    formula=lambda i, j: f"{'SIN' if i % 2 == 0 else 'COS'}({pos.cell(0, j)}*{freq.cell(i)})")
-        pos = s.add("pos", (1, n), s.above(PE, 1, gap=0), "given", "pos", values=np.arange(n)[None, :], named=False)
+        s.place(PE, right_of=freq)
+        pos = s.add("pos", (1, n), role=GIVEN, label="pos", values=np.arange(n)[None, :], named=False)
+        s.place(pos, above=PE, gap=0)
     with s.step("Add the positions to the token embeddings: Xp = X + PE (PE over X, the sum under them)"):
-        X = s.given("X", s.below(PE), label="X (tokens)")
-        Xp = ops.elementwise(s, "Xp", fx.add, [X, PE], at=s.below(X), label="Xp = X + PE")
+        X = s.given("X", label="X (tokens)")
+        s.place(X, below=PE)
+        Xp = ops.elementwise(s, "Xp", fx.add, [X, PE], label="Xp = X + PE")
+        s.place(Xp, below=X)
     with s.step("Queries, keys, values: Q = Wq·Xp, K = Wk·Xp, V = Wv·Xp"):
         with s.group() as projected:
             Q, K, V = ops.projections(s, Xp)
@@ -67,17 +72,19 @@ def layout(s, d, p):
     # stays as wide as the attention and turns down instead of drifting right
     with s.group() as sublayers:
         with s.step("Residual and LayerNorm: R1 = Xp + F, N1 = LayerNorm(R1)"), s.group() as norm1:
-            R1 = ops.elementwise(s, "R1", fx.add, [Xp, F], at=s.below_all(), label="R1 = Xp + F")
+            R1 = ops.elementwise(s, "R1", fx.add, [Xp, F], label="R1 = Xp + F")
+            s.place(R1, below=EVERYTHING)
             N1 = ops.layernorm(s, "N1", R1, eps=EPS)
-        s.next_to(norm1, attended, "down")
+        s.next_to(norm1, attended, DOWN)
         with s.step("Feed-forward: Zf = W1·N1 + b1, Hf = ReLU(Zf), O = W2·Hf + b2 (N1 above Zf, Hf above O)"):
             Zf = ops.linear(s, "Zf", "W1", N1, "b1", label="Zf = W1·N1 + b1")
             Hf = ops.relu(s, "Hf", Zf)
             O = ops.linear(s, "O", "W2", Hf, "b2", label="O = W2·Hf + b2")
     with s.step("Residual and LayerNorm: R2 = N1 + O, N2 = LayerNorm(R2) (the block's output)"), s.group() as norm2:
-        R2 = ops.elementwise(s, "R2", fx.add, [N1, O], at=s.below_all(), label="R2 = N1 + O")
-        ops.layernorm(s, "N2", R2, eps=EPS, role="output", label="N2 = LayerNorm(R2)")
-    s.next_to(norm2, sublayers, "down")
+        R2 = ops.elementwise(s, "R2", fx.add, [N1, O], label="R2 = N1 + O")
+        s.place(R2, below=EVERYTHING)
+        ops.layernorm(s, "N2", R2, eps=EPS, role=OUTPUT, label="N2 = LayerNorm(R2)")
+    s.next_to(norm2, sublayers, DOWN)
 
 
 def _pair(i_cell: str, i: int) -> str:
@@ -109,13 +116,13 @@ EXERCISE = Exercise(
     # tokens at any width.
     givens=[
         Given("X", ("d", "n"), low=-1, high=1, describe="token embeddings, one token a column"),
-        Given("Wq", ("d", "d"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5),
-        Given("Wk", ("d", "d"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5),
-        Given("Wv", ("d", "d"), role="weight", low=-1, high=1),
-        Given("W1", ("d_ff", "d"), role="weight", low=-1, high=1),
-        Given("b1", ("d_ff", 1), role="bias", low=-1, high=1),
-        Given("W2", ("d", "d_ff"), role="weight", low=-1, high=1),
-        Given("b2", ("d", 1), role="bias", low=-1, high=1),
+        Given("Wq", ("d", "d"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=1.5),
+        Given("Wk", ("d", "d"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=1.5),
+        Given("Wv", ("d", "d"), role=WEIGHT, low=-1, high=1),
+        Given("W1", ("d_ff", "d"), role=WEIGHT, low=-1, high=1),
+        Given("b1", ("d_ff", 1), role=BIAS, low=-1, high=1),
+        Given("W2", ("d", "d_ff"), role=WEIGHT, low=-1, high=1),
+        Given("b2", ("d", 1), role=BIAS, low=-1, high=1),
     ],
     reference=reference,
     layout=layout,

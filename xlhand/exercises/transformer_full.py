@@ -35,7 +35,7 @@ import itertools
 
 import numpy as np
 
-from xlhand.layout import ops
+from xlhand.layout import BIAS, COMPUTED, GIVEN, LEFT, OUTPUT, RIGHT, UP, WEIGHT, op, ops
 from xlhand.model.exercise import Exercise, Option, Source, STABLE_SOFTMAX
 from xlhand.model.npref import relu, softmax_columns
 from xlhand.model.givens import Given, check_vocabulary, word_problem
@@ -175,11 +175,13 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
                 + "; ε of the layer norms; the decoder's mask value"):
         PE = _positions(s, d, pe)
         top = PE if PE is not None else s.given("PE", label="PE (given)")
-        eps = s.given("ln_eps", at=s.right_of(top), label="ε")
+        eps = s.given("ln_eps", label="ε")
+        s.place(eps, right_of=top)
         if pe != "given":
-            unused = top if pe == "none" else s.given("PE", at=s.right_of(eps, gap=2), label="PE (given)")
+            unused = top if pe == "none" else s.place(s.given("PE", label="PE (given)"), right_of=eps, gap=2)
             s.note_below(unused, f"not used (pe: {pe})")
-        masked = s.given("mask_value", at=s.below(eps), label="mask")
+        masked = s.given("mask_value", label="mask")
+        s.place(masked, below=eps)
         if mask == "inf":
             s.note_below(masked, "not used (mask: inf)")
     memory, lane = None, top
@@ -189,21 +191,24 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
         emb = "Emb" if side == "enc" else "dec_Emb"
         with s.step(f"{name} input: {side}_OneHot = [{pre}vocab_i = {words}_j], {side}_X = {emb}·OneHot"
                     + ("" if PE is None else f", {side}_Xp = {side}_X + PE")):
-            vocab = s.given(f"{pre}vocab_words", at=s.right_of(eps), label=f"{pre}vocab")
-            W = s.given(words, at=ops.under(lane, top), label=f"{words} ({'source' if side == 'enc' else 'target'})")
-            onehot = ops.one_hot_columns(s, f"{side}_OneHot", vocab, W, at=s.below(W),
-                                         label=f"{side}_OneHot")
+            vocab = s.given(f"{pre}vocab_words", label=f"{pre}vocab")
+            s.place(vocab, right_of=eps)
+            W = s.given(words, label=f"{words} ({'source' if side == 'enc' else 'target'})")
+            s.place(W, under=lane, in_columns_of=top)
+            onehot = ops.one_hot_columns(s, f"{side}_OneHot", vocab, W, label=f"{side}_OneHot")
+            s.place(onehot, below=W)
             X = ops.matmul(s, f"{side}_X", emb, onehot, label=f"{side}_X = {emb}·OneHot")
-            s.next_to(vocab, s.blocks[emb], "up", gap=0)  # the words head the embedding's columns
+            s.next_to(vocab, s.blocks[emb], UP, gap=0)  # the words head the embedding's columns
             if pe != "none":
                 pe_block = PE
                 if side == "dec" and pe == "sinusoid" and d.d_dec != d.d:
                     with s.group() as own:
-                        pe_block = _sinusoid(s, "dec_PEs", d.d_dec, d.n_tgt, s.blocks["pos"], at=s.right_of(X),
+                        pe_block = _sinusoid(s, "dec_PEs", d.d_dec, d.n_tgt, s.blocks["pos"],
                                              label="dec_PEs (d_dec rows)")
-                    s.next_to(own, X, "right")
-                X = s.add(f"{side}_Xp", X.shape, s.below(X), "computed", f"{side}_Xp = X + PE",
-                          formula=lambda i, j, X=X, P=pe_block: f"{X.cell(i, j)}+{P.cell(i, j)}")
+                        s.place(pe_block, right_of=X)
+                    s.next_to(own, X, RIGHT)
+                X = s.place(s.add(f"{side}_Xp", X.shape, role=COMPUTED, label=f"{side}_Xp = X + PE",
+                          formula=lambda i, j, X=X, P=pe_block: f"{X.cell(i, j)}+{P.cell(i, j)}"), below=X)
         a = _multi_head(s, d, f"{side}_", X, X, causal=side == "dec", above=X, mask=mask)
         x = _add_and_norm(s, side, 1, X, a, eps, norm_opts)
         last = 2
@@ -214,7 +219,8 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
         with s.step(f"{name} feed-forward: {side}_Zf = W1·N{last - 1} + b1, Hf = ReLU(Zf), O = W2·Hf + b2"):
             Zf = ops.matmul_parts(s, f"{side}_Zf", [_labelled(s, f"{side}_W1", "W1")], x,
                                   _labelled(s, f"{side}_b1", "b1"), label=f"{side}_Zf = W1·N{last - 1} + b1")
-            Hf = ops.relu(s, f"{side}_Hf", Zf, at=s.below(Zf), label=f"{side}_Hf = ReLU(Zf)")
+            Hf = ops.relu(s, f"{side}_Hf", Zf, label=f"{side}_Hf = ReLU(Zf)")
+            s.place(Hf, below=Zf)
             s.arrow(Zf, Hf)
             O = ops.matmul_parts(s, f"{side}_O", [_labelled(s, f"{side}_W2", "W2")], Hf,
                                  _labelled(s, f"{side}_b2", "b2"), label=f"{side}_O = W2·Hf + b2")
@@ -223,21 +229,23 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
     vocab = s.blocks["dec_vocab_words"]
     with s.step("Output: logits = Wout·dec_N3, P = softmax over the decoder's vocabulary, the word of each "
                 "column's largest P; next_word = the last position's"):
-        logits = ops.matmul(s, "logits", "Wout", memory, at=ops.under(memory, memory), label="logits = Wout·dec_N3")
-        P = ops.softmax(s, "P", logits, role="output", label="P = softmax(logits)")
-        best = ops.argmax_columns(s, "best", P, label="row of the largest P",
-                                  at=s.below(P, gap=2))
-        pred = s.add("pred", (1, d.n_tgt), s.below(best), "output", "pred = vocab[row]",
+        logits = ops.matmul(s, "logits", "Wout", memory, label="logits = Wout·dec_N3")
+        s.place(logits, under=memory, in_columns_of=memory)
+        P = ops.softmax(s, "P", logits, role=OUTPUT, label="P = softmax(logits)")
+        best = ops.argmax_columns(s, "best", P, label="row of the largest P")
+        s.place(best, below=P, gap=2)
+        pred = s.add("pred", (1, d.n_tgt), role=OUTPUT, label="pred = vocab[row]",
                      formula=lambda i, j: f"INDEX({vocab.range()},1,{best.cell(0, j)})")
+        s.place(pred, below=best)
         last = d.n_tgt - 1
-        s.add("next_word", (1, 1), s.right_of(pred), "output", "next word",
-              formula=lambda i, j: f"INDEX({vocab.range()},1,MATCH(MAX({P.col_range(last)}),{P.col_range(last)},0))")
+        s.place(s.add("next_word", (1, 1), role=OUTPUT, label="next word",
+              formula=lambda i, j: f"INDEX({vocab.range()},1,MATCH(MAX({P.col_range(last)}),{P.col_range(last)},0))"), right_of=pred)
 
 
 def _labelled(s, name, label):
     """The given ``name`` as a part of a product's left operand, with a short label (W1 for enc_W1)."""
     width = np.atleast_2d(np.asarray(s.params[name], dtype=float)).shape[1]
-    return ops.Part(width, lambda at: s.given(name, at=at, label=label))
+    return ops.Part(width, lambda at: s.place(s.given(name, label=label), at=at))
 
 
 def _positions(s, d, pe):
@@ -248,20 +256,21 @@ def _positions(s, d, pe):
         return s.given("PE", label="PE (given)")
     if pe == "none":
         return None
-    pos = s.add("pos", (1, n), None, "given", "t (position)", values=np.arange(n)[None, :], named=False)
-    return _sinusoid(s, "PEs", d.d, n, pos, at=s.below(pos), label="PE = sin | cos(t·freq)")
+    pos = s.add("pos", (1, n), role=GIVEN, label="t (position)", values=np.arange(n)[None, :], named=False)
+    return s.place(_sinusoid(s, "PEs", d.d, n, pos, label="PE = sin | cos(t·freq)"), below=pos)
 
 
-def _sinusoid(s, name, rows, cols, pos, at, label):
-    """The sinusoid ``name`` (rows × cols) at ``at``, its frequencies (``freq``, or ``<name>_freq``)
+@op
+def _sinusoid(s, name, rows, cols, pos, label):
+    """The sinusoid ``name`` (rows × cols), its frequencies (``freq``, or ``<name>_freq``)
     left of it, the positions read from the row ``pos``."""
     fname = "freq" if name == "PEs" else f"{name}_freq"
-    freq = s.add(fname, (rows, 1), at, "computed", "freq",
+    freq = s.add(fname, (rows, 1), role=COMPUTED, label="freq",
                  formula=lambda i, j: f"1/POWER(10000,{2 * (i // 2)}/{rows})",
                  expect=lambda v: 1 / 10000 ** ((np.arange(rows)[:, None] // 2 * 2) / rows))
-    PE = s.add(name, (rows, cols), at, "computed", label,
+    PE = s.add(name, (rows, cols), role=COMPUTED, label=label,
                formula=lambda i, j: f"{'SIN' if i % 2 == 0 else 'COS'}({pos.cell(0, j)}*{freq.cell(i, 0)})")
-    s.next_to(freq, PE, "left")
+    s.next_to(freq, PE, LEFT)
     return PE
 
 
@@ -280,24 +289,28 @@ def _multi_head(s, d, pre, Xq, Xkv, *, causal, above, intro="", mask="inf"):
                 f"K_h = Wk_h·{'M' if cross else _src(Xkv)}, V_h = Wv_h·{'M' if cross else _src(Xkv)}, "
                 f"S_h = K_hᵀ·Q_h/√{d.d_k}{masking}, A_h = softmax, F_h = V_h·A_h; Attn = Wo·[F_1; …]"):
         if cross:  # the encoder's output copied under the decoder: keys and values in its n_src columns
-            Xkv = above = ops.carry(s, "dec_M", Xkv, at=s.below(above), label="dec_M = enc_N2 (memory)")
+            Xkv = above = s.place(ops.carry(s, "dec_M", Xkv, label="dec_M = enc_N2 (memory)"), below=above)
         Mask = None
         if causal:  # one mask for every head: row j = key j, column i = query i, as S
-            Mask = above = _causal_mask(s, "dec_Mask", Xq.cols, s.blocks["mask_value"], mask,
-                                        at=ops.under(above, Xq))
+            Mask = above = s.place(_causal_mask(s, "dec_Mask", Xq.cols, s.blocks["mask_value"], mask), under=above,
+                                   in_columns_of=Xq)
         for h in range(1, heads + 1):
             with s.group() as head:
                 Q = ops.matmul_parts(s, f"{pre}Q_{h}", [ops.given_part(s, f"{pre}Wq", h, Xq.rows)], Xq,
-                                     at=ops.under(above, Xq), label=f"{pre}Q_{h}")
+                                     label=f"{pre}Q_{h}")
+                s.place(Q, under=above, in_columns_of=Xq)
                 K = ops.matmul_parts(s, f"{pre}K_{h}", [ops.given_part(s, f"{pre}Wk", h, Xkv.rows)], Xkv,
-                                     at=ops.under(Q, Xkv), label=f"{pre}K_{h}")
+                                     label=f"{pre}K_{h}")
+                s.place(K, under=Q, in_columns_of=Xkv)
                 V = ops.matmul_parts(s, f"{pre}V_{h}", [ops.given_part(s, f"{pre}Wv", h, Xkv.rows)], Xkv,
-                                     at=s.below(K), label=f"{pre}V_{h}")
-                S = ops.scores(s, f"{pre}S_{h}", K, Q, scale=d.d_k, at=ops.under(V, Xq),
-                               label=f"{pre}S_{h} = Kᵀ·Q/√{d.d_k}")
+                                     label=f"{pre}V_{h}")
+                s.place(V, below=K)
+                S = ops.scores(s, f"{pre}S_{h}", K, Q, scale=d.d_k, label=f"{pre}S_{h} = Kᵀ·Q/√{d.d_k}")
+                s.place(S, under=V, in_columns_of=Xq)
                 if causal and mask == "value":
-                    Sm = s.add(f"{pre}Sm_{h}", S.shape, s.right_of(S), "computed", f"{pre}Sm_{h} = S + Mask",
+                    Sm = s.add(f"{pre}Sm_{h}", S.shape, role=COMPUTED, label=f"{pre}Sm_{h} = S + Mask",
                                formula=lambda i, j, S=S: f"{S.cell(i, j)}+{Mask.cell(i, j)}")
+                    s.place(Sm, right_of=S)
                     s.arrow(S, Sm)
                     A = ops.softmax(s, f"{pre}A_{h}", Sm, label=f"{pre}A_{h} = softmax(Sm)")
                 elif causal:  # −∞ by hand: each e^ cell reads the mask, e^−∞ = 0
@@ -307,24 +320,26 @@ def _multi_head(s, d, pre, Xq, Xkv, *, causal, above, intro="", mask="inf"):
                     A = ops.softmax(s, f"{pre}A_{h}", S, label=f"{pre}A_{h} = softmax")
                 ops.heat(A)
                 F = ops.matmul(s, f"{pre}F_{h}", ops.copy_left(s, f"{pre}F_{h}_V", V, s.below(A), label=f"V_{h}"),
-                               A, at=s.below(A), label=f"{pre}F_{h} = V·A")
+                               A, label=f"{pre}F_{h} = V·A")
+                s.place(F, below=A)
             outputs.append(F)
             above = head
-        Fcat = ops.stack(s, f"{pre}Fcat", outputs, at=ops.under(above, Xq), label=f"{pre}Fcat = [F_1; …]")
+        Fcat = ops.stack(s, f"{pre}Fcat", outputs, label=f"{pre}Fcat = [F_1; …]")
+        s.place(Fcat, under=above, in_columns_of=Xq)
         return ops.matmul(s, f"{pre}Attn", f"{pre}Wo", Fcat, label=f"{pre}Attn = Wo·Fcat")
 
 
-def _causal_mask(s, name, n, value, mask, at):
+def _causal_mask(s, name, n, value, mask):
     """The decoder's additive mask (n × n, row j = key j, column i = query i): 0 where the key may be
     seen (j ≤ i); after the query, mask: value refers to the given mask value, mask: inf writes −∞
     (a text: no number is −∞; the causal softmax writes the 0 that e^−∞ is).
     A shared step: a candidate for ops (attention)."""
     late = future(n)
     if mask == "value":
-        return s.add(name, (n, n), at, "computed", f"{name} (0 | mask)",
+        return s.add(name, (n, n), role=COMPUTED, label=f"{name} (0 | mask)",
                      formula=lambda i, j: value.cell(0, 0) if late[i, j] else "0",
                      expect=lambda v: np.where(late, np.asarray(v[value.name], dtype=float), 0.0))
-    return s.add(name, (n, n), at, "given", f"{name} (0 | −∞)", named=False,
+    return s.add(name, (n, n), role=GIVEN, label=f"{name} (0 | −∞)", named=False,
                  text=[[ops.MINUS_INFINITY if late[i, j] else "0" for j in range(n)] for i in range(n)])
 
 
@@ -340,10 +355,11 @@ def _add_and_norm(s, side, k, x, a, eps, opts):
     """R_k = x + sublayer, N_k = γ_k ⊙ (R_k − mean)/σ + β_k (γ_k | β_k left of N_k, under R_k)."""
     with s.step(f"{_side_name(side)} add & norm: {side}_R{k} = {x.name} + {a.name}, "
                 f"{side}_N{k} = γ{k} ⊙ (R{k} − mean)/σ + β{k}"):
-        R = s.add(f"{side}_R{k}", x.shape, s.below(a), "computed", f"{side}_R{k} = {_src(x)} + {_src(a)}",
+        R = s.add(f"{side}_R{k}", x.shape, role=COMPUTED, label=f"{side}_R{k} = {_src(x)} + {_src(a)}",
                   formula=lambda i, j: f"{x.cell(i, j)}+{a.cell(i, j)}")
-        return ops.layernorm(s, f"{side}_N{k}", R, gamma=f"{side}_gamma{k}", beta=f"{side}_beta{k}", eps=eps,
-                             at=s.below(R), label=f"{side}_N{k} = γ⊙x̂ + β", **opts)
+        s.place(R, below=a)
+        return s.place(ops.layernorm(s, f"{side}_N{k}", R, gamma=f"{side}_gamma{k}", beta=f"{side}_beta{k}", eps=eps,
+                             label=f"{side}_N{k} = γ⊙x̂ + β", **opts), below=R)
 
 
 # --- numbers -------------------------------------------------------------------------------------
@@ -444,7 +460,7 @@ def _gain(rng, size, dims):
 
 
 def _weights(name, shape, most=1.5):
-    return Given(name, shape, role="weight", low=-1, high=1, step=0.5, row_sum=most)
+    return Given(name, shape, role=WEIGHT, low=-1, high=1, step=0.5, row_sum=most)
 
 
 def _width(side):
@@ -453,8 +469,8 @@ def _width(side):
 
 def _norm(side, k):
     w = _width(side)
-    return [Given(f"{side}_gamma{k}", (w, 1), role="weight", make=_gain, describe=f"LayerNorm {k} gain γ"),
-            Given(f"{side}_beta{k}", (w, 1), role="bias", low=-0.5, high=0.5, step=0.5,
+    return [Given(f"{side}_gamma{k}", (w, 1), role=WEIGHT, make=_gain, describe=f"LayerNorm {k} gain γ"),
+            Given(f"{side}_beta{k}", (w, 1), role=BIAS, low=-0.5, high=0.5, step=0.5,
                   describe=f"LayerNorm {k} shift β")]
 
 
@@ -471,9 +487,9 @@ def _attention_givens(pre):
 def _ffn(side):
     w = _width(side)
     return [_weights(f"{side}_W1", ("d_ff", w)),
-            Given(f"{side}_b1", ("d_ff", 1), role="bias", low=-0.5, high=0.5, step=0.5),
+            Given(f"{side}_b1", ("d_ff", 1), role=BIAS, low=-0.5, high=0.5, step=0.5),
             _weights(f"{side}_W2", (w, "d_ff")),
-            Given(f"{side}_b2", (w, 1), role="bias", low=-0.5, high=0.5, step=0.5)]
+            Given(f"{side}_b2", (w, 1), role=BIAS, low=-0.5, high=0.5, step=0.5)]
 
 
 def _output(rng, size, dims):
@@ -516,8 +532,9 @@ EXERCISE = Exercise(
         Given("src", ("n_src",), kind="texts", derive=_sentence(False), describe="the source sentence, one word each"),
         Given("tgt", ("n_tgt",), kind="texts", derive=_sentence(True),
               describe="the decoder's input: <s> and the target so far (words of dec_vocab_words)"),
-        Given("Emb", ("d", "vocab"), role="weight", make=_embedding, describe="the encoder's embeddings, one column a word"),
-        Given("dec_Emb", ("d_dec", "vocab_dec"), role="weight", derive=_dec_embedding,
+        Given("Emb", ("d", "vocab"), role=WEIGHT, make=_embedding,
+              describe="the encoder's embeddings, one column a word"),
+        Given("dec_Emb", ("d_dec", "vocab_dec"), role=WEIGHT, derive=_dec_embedding,
               describe="the decoder's embeddings, one column a word"),
         Given("PE", (pe_rows, n_pos), low=-1, high=1, step=0.5,
               describe="positional encoding used with pe: given (each side adds its first d or d_dec rows)"),
@@ -526,7 +543,7 @@ EXERCISE = Exercise(
         *_attention_givens("enc_"), *_norm("enc", 1), *_ffn("enc"), *_norm("enc", 2),
         *_attention_givens("dec_"), *_norm("dec", 1), *_attention_givens("dec_c"), *_norm("dec", 2),
         *_ffn("dec"), *_norm("dec", 3),
-        Given("Wout", ("vocab_dec", "d_dec"), role="weight", make=_output,
+        Given("Wout", ("vocab_dec", "d_dec"), role=WEIGHT, make=_output,
               describe="output layer, one row a word of the decoder's vocabulary"),
     ],
     reference=reference,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.model.npref import has_both_signs, relu
-from xlhand.layout import ops
+from xlhand.layout import BIAS, COMPUTED, EVERYTHING, LEFT, OUTPUT, RIGHT, UP, WEIGHT, ops
 from xlhand.model.exercise import Exercise, Source
 from xlhand.model.givens import Given, check_vocabulary
 
@@ -66,22 +66,26 @@ def layout(s, d, p):
         for key in keys:
             with s.group() as pipes[key]:
                 if key == "q":
-                    texts[key] = s.given("query", s.right_of(sentences), label="query")
+                    texts[key] = s.given("query", label="query")
+                    s.place(texts[key], right_of=sentences)
                 else:
-                    texts[key] = s.add(f"text_{key}", (1, 1), s.right_of(sentences), "computed", f"sentence {key}",
+                    texts[key] = s.add(f"text_{key}", (1, 1), role=COMPUTED, label=f"sentence {key}",
                                        formula=lambda i, j, k=int(key): sentences.cell(0, k - 1),
                                        expect=lambda v, k=int(key): v["sentences"][k - 1])
-                words[key] = ops.split_words(s, f"tok_{key}", texts[key], widths[key], at=s.below(texts[key]),
-                                             label=f"tok_{key}: the words")
+                    s.place(texts[key], right_of=sentences)
+                words[key] = ops.split_words(s, f"tok_{key}", texts[key], widths[key], label=f"tok_{key}: the words")
+                s.place(words[key], below=texts[key])
     with s.step("One-hot: OneHot[w, t] = 1 where word t is vocabulary word w"):
         for key in keys:
             with s.group() as part:
                 if key == "1":  # the shared pieces join the first sentence's column
                     vocab = s.given("vocab", label="vocabulary")
-                onehots[key] = ops.one_hot_columns(s, f"OneHot_{key}", vocab, words[key], at=s.below(words[key]))
+                onehots[key] = ops.one_hot_columns(s, f"OneHot_{key}", vocab, words[key])
+                s.place(onehots[key], below=words[key])
                 if key == "1":  # the vocabulary down the side of the first one-hot matrix names its rows
-                    s.add("vocabT", (d.V, 1), s.left_of(onehots[key], 1), "computed", "vocab",
-                          formula=lambda i, j: vocab.cell(0, i), expect=lambda v: [[w] for w in v["vocab"]])
+                    s.place(s.add("vocabT", (d.V, 1), role=COMPUTED, label="vocab",
+                          formula=lambda i, j: vocab.cell(0,
+                                                          i), expect=lambda v: [[w] for w in v["vocab"]]), left_of=onehots[key])
             pipes[key].add(part)
     with s.step("Embeddings: X = E·OneHot (a lookup written as a matrix product)"):
         for key in keys:
@@ -90,13 +94,14 @@ def layout(s, d, p):
                     E = s.given("E", label="E (one column per word)")
                 X[key] = ops.matmul(s, f"X_{key}", E, onehots[key], label=f"X_{key} = E·OneHot_{key}")
             pipes[key].add(part)
-        s.next_to(E, X["1"], "left")
-        s.next_to(vocab, E, "up", gap=0)  # the words over E's columns
+        s.next_to(E, X["1"], LEFT)
+        s.next_to(vocab, E, UP, gap=0)  # the words over E's columns
     with s.step("Encode: Zh = We·X + be, H = ReLU(Zh)"):
         for key in keys:
             with s.group() as part:
                 Zh = ops.linear(s, f"Zh_{key}", "We", X[key], "be", label=f"Zh_{key} = We·X_{key} + be")
-                H[key] = ops.relu(s, f"H_{key}", Zh, at=s.below(Zh))
+                H[key] = ops.relu(s, f"H_{key}", Zh)
+                s.place(H[key], below=Zh)
             pipes[key].add(part)
     with s.step("Mean pooling: pooled = the average of H over the words (one vector per sentence)"):
         for key in keys:
@@ -110,20 +115,22 @@ def layout(s, d, p):
                 index[key] = ops.matmul(s, name, "P", pooled[key], role="output" if key == "q" else "computed",
                                         label=name)  # the step says index = P·pooled; short keeps columns narrow
             pipes[key].add(part)
-    pipeline = s.arrange([pipes[key] for key in keys], "right")
+    pipeline = s.arrange([pipes[key] for key in keys], RIGHT)
     with s.group() as search:
         with s.step("The database: DB = [index_1 … index_S], one column per sentence"):
-            DB = ops.copy_columns(s, "DB", [index[k] for k in keys[:-1]], at=s.below_all(), role="computed",
+            DB = ops.copy_columns(s, "DB", [index[k] for k in keys[:-1]], role=COMPUTED,
                                   label="DB = [index_1 … index_S]")
+            s.place(DB, below=EVERYTHING)
         with s.step("Scores: scores = qᵀ·DB (one dot product per sentence)"):
-            qT = ops.transpose(s, "qT", index["q"], at=s.below(DB), label="qᵀ", role="computed")
+            qT = ops.transpose(s, "qT", index["q"], label="qᵀ", role=COMPUTED)
+            s.place(qT, below=DB)
             scores = ops.matmul(s, "scores", qT, DB, label="scores = qᵀ·DB")
-            s.next_to(qT, scores, "left")
+            s.next_to(qT, scores, LEFT)
         with s.step("Nearest: the sentence with the largest score, INDEX(sentences, MATCH(MAX(scores), scores, 0))"):
-            s.add("nearest", (1, 1), s.below(scores), "output", "nearest sentence",
+            s.place(s.add("nearest", (1, 1), role=OUTPUT, label="nearest sentence",
                   formula=lambda i, j: (f"INDEX({sentences.range()},1,"
-                                        f"MATCH(MAX({scores.range()}),{scores.range()},0))"))
-    s.next_to(search, pipeline, "right", gap=2, align="end")  # the search after the query, level with q
+                                        f"MATCH(MAX({scores.range()}),{scores.range()},0))")), below=scores)
+    s.next_to(search, pipeline, RIGHT, gap=2, align="end")  # the search after the query, level with q
 
 
 # --- checks ---------------------------------------------------------------------------------
@@ -236,10 +243,10 @@ EXERCISE = Exercise(
         Given("sentences", ("S",), kind="texts", derive=_sentences, check=check_sentences,
               describe="the database's sentences, L words each, separated by spaces"),
         Given("query", (), kind="text", derive=_query, check=check_query, describe="the query sentence"),
-        Given("E", ("d_e", "V"), role="weight", low=-2, high=2, describe="word embeddings, one column a word"),
-        Given("We", ("d", "d_e"), role="weight", low=-2, high=2, describe="encoder weights"),
-        Given("be", ("d", 1), role="bias", low=-1, high=1, describe="encoder bias"),
-        Given("P", ("d_p", "d"), role="weight", low=-2, high=2, describe="projection to the index"),
+        Given("E", ("d_e", "V"), role=WEIGHT, low=-2, high=2, describe="word embeddings, one column a word"),
+        Given("We", ("d", "d_e"), role=WEIGHT, low=-2, high=2, describe="encoder weights"),
+        Given("be", ("d", 1), role=BIAS, low=-1, high=1, describe="encoder bias"),
+        Given("P", ("d_p", "d"), role=WEIGHT, low=-2, high=2, describe="projection to the index"),
     ],
     reference=reference,
     layout=layout,

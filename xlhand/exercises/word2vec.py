@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.model.npref import one_hot, softmax_columns as softmax
-from xlhand.layout import fx, ops
+from xlhand.layout import COMPUTED, DOWN, EVERYTHING, GRADIENT, LEFT, OUTPUT, RIGHT, WEIGHT, fx, ops
 from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.givens import Given, check_vocabulary, word_problem
 from xlhand.model.makers import fixed
@@ -38,38 +38,46 @@ def layout(s, d, p):
     with s.group() as forward:
         with s.step("One-hot: x = onehot(center) over the vocabulary"):
             vocab = s.given("vocab", label="vocab")  # above Win: one word a column
-            center = s.given("center", at=s.right_of(vocab), label="center")
-            context = s.given("context", at=s.right_of(center), label="context")
-            x = ops.one_hot(s, "x", vocab, center, at=s.below(center), label="x = onehot(center)")
+            center = s.given("center", label="center")
+            s.place(center, right_of=vocab)
+            context = s.given("context", label="context")
+            s.place(context, right_of=center)
+            x = ops.one_hot(s, "x", vocab, center, label="x = onehot(center)")
+            s.place(x, below=center)
             s.arrow(center, x)
         with s.step("Embedding lookup: h = Win·x (picks the center's column of Win)"):
             h = ops.matmul(s, "h", "Win", x, label="h = Win·x")
         with s.step("Scores: u = Wout·h (one score per vocabulary word)"):
             u = ops.matmul(s, "u", "Wout", h, label="u = Wout·h")
         with s.step("Probabilities: p = softmax(u)"):
-            probs = ops.softmax(s, "p", u, role="output")
+            probs = ops.softmax(s, "p", u, role=OUTPUT)
         with s.step("Loss: y = onehot(context) under p, L = −Σ y ⊙ ln p = −ln p[context]"):
-            y = ops.one_hot(s, "y", vocab, context, at=s.below(probs), label="y = onehot(context)")
-            L = ops.cross_entropy(s, "L", y, probs, at=s.below(y), label="L = −Σ y⊙ln p")
+            y = ops.one_hot(s, "y", vocab, context, label="y = onehot(context)")
+            s.place(y, below=probs)
+            L = ops.cross_entropy(s, "L", y, probs, label="L = −Σ y⊙ln p")
+            s.place(L, below=y)
     with s.group() as backward:  # du and dh in the column of u and h, whose gradients they are
         with s.step("Score gradient (softmax with cross-entropy): du = p − y"):
-            du = ops.elementwise(s, "du", fx.sub, [probs, y], at=s.below_all(), role="gradient",
+            du = ops.elementwise(s, "du", fx.sub, [probs, y], role=GRADIENT,
                                  label="du = p − y")
+            s.place(du, below=EVERYTHING)
         with s.step("Output-embedding gradient: dWout = du·hᵀ"):
             with s.group() as beside:
                 dWout, _ = ops.weight_gradient(s, "dWout", None, du, h)
-            s.next_to(beside, du, "right", align="end")  # hᵀ over dWout, dWout level with du
+            s.next_to(beside, du, RIGHT, align="end")  # hᵀ over dWout, dWout level with du
         with s.step("Back to the embedding: dh = Woutᵀ·du"):
             # dh low enough under du that the next step's xᵀ (a gap, its label, its row, a gap)
             # stands under dWout, so that dWin is under dWout rather than right of it
-            WoutT = ops.transpose(s, "WoutT", s.operand("Wout"), at=s.below_all(), role="computed")
-            dh = ops.matmul(s, "dh", WoutT, du, at=s.below(du, gap=4), role="gradient", label="dh = Woutᵀ·du")
-            s.next_to(WoutT, dh, "left")
+            WoutT = ops.transpose(s, "WoutT", s.operand("Wout"), role=COMPUTED)
+            s.place(WoutT, below=EVERYTHING)
+            dh = ops.matmul(s, "dh", WoutT, du, role=GRADIENT, label="dh = Woutᵀ·du")
+            s.place(dh, below=du, gap=4)
+            s.next_to(WoutT, dh, LEFT)
         with s.step("Input-embedding gradient: dWin = dh·xᵀ (only the center's column is non-zero)"):
             with s.group() as beside:
                 dWin, _ = ops.weight_gradient(s, "dWin", None, dh, x)
-            s.next_to(beside, dWout, "down")  # xᵀ under dWout, dWin level with dh
-    s.next_to(backward, forward, "down")
+            s.next_to(beside, dWout, DOWN)  # xᵀ under dWout, dWin level with dh
+    s.next_to(backward, forward, DOWN)
     with s.step("Gradient descent: Winn = Win − lr·dWin (the new embeddings), Woutn = Wout − lr·dWout"):
         ops.gradient_descent(s, "lr", [(s.operand("Win"), dWin), (s.operand("Wout"), dWout)])
     return L
@@ -114,11 +122,12 @@ EXERCISE = Exercise(
     dims={"V": "vocabulary size", "d": "embedding dimension"},
     presets={"small": dict(V=4, d=2), "medium": dict(V=6, d=3), "large": dict(V=8, d=4)},
     givens=[
-        Given("vocab", ("V",), kind="texts", make=_vocab, check=check_vocabulary, describe="the vocabulary, one word a column"),
+        Given("vocab", ("V",), kind="texts", make=_vocab, check=check_vocabulary,
+              describe="the vocabulary, one word a column"),
         Given("center", (), kind="text", make=_center, describe="the center word"),
         Given("context", (), kind="text", derive=_context, describe="a word seen near the center"),
-        Given("Win", ("d", "V"), role="weight", low=-2, high=2, describe="input embeddings, one column a word"),
-        Given("Wout", ("V", "d"), role="weight", low=-1, high=1, step=0.5,
+        Given("Win", ("d", "V"), role=WEIGHT, low=-2, high=2, describe="input embeddings, one column a word"),
+        Given("Wout", ("V", "d"), role=WEIGHT, low=-1, high=1, step=0.5,
               describe="output embeddings, one row a word"),
         Given("lr", (), make=fixed(0.5)),
     ],

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xlhand.layout import fx, ops
+from xlhand.layout import BIAS, COMPUTED, EVERYTHING, GIVEN, OUTPUT, RIGHT, WEIGHT, fx, ops
 from xlhand.model.exercise import Exercise, Option, Source
 from xlhand.model.npref import sigmoid
 from xlhand.model.givens import Given
@@ -60,29 +60,34 @@ def reference(d, p, stabilized=False):
 def layout(s, d, p, stabilized=False):
     D, T = d.d, d.T
     X = s.given("X", label="X (one step a column)")
-    Wk = s.given("Wk", at=s.left_of(X, d.d_in), label="Wk")
+    Wk = s.given("Wk", label="Wk")
+    s.place(Wk, left_of=X)
     previous, hs = None, []
     for t in range(1, T + 1):
         with s.group() as column:
             with s.step(_gates_step(t, D, stabilized)):
-                x = s.add(f"x_{t}", (d.d_in, 1), s.below(X), "computed", f"x_{t}",
+                x = s.add(f"x_{t}", (d.d_in, 1), role=COMPUTED, label=f"x_{t}",
                           formula=lambda i, j, t=t: X.cell(i, t - 1))
+                s.place(x, below=X)
                 q = ops.linear(s, f"q_{t}", _w(s, "Wq"), x, _w(s, "bq"), label=f"q_{t}")
-                k = ops.matmul_parts(s, f"k_{t}", [_scaled_keys(s, Wk, D)], x, _w(s, "bk"), at=s.below(q),
-                                     label=f"k_{t}")
-                v = ops.linear(s, f"v_{t}", _w(s, "Wv"), x, _w(s, "bv"), at=s.below(k), label=f"v_{t}")
+                k = ops.matmul_parts(s, f"k_{t}", [_scaled_keys(s, Wk, D)], x, _w(s, "bk"), label=f"k_{t}")
+                s.place(k, below=q)
+                v = ops.linear(s, f"v_{t}", _w(s, "Wv"), x, _w(s, "bv"), label=f"v_{t}")
+                s.place(v, below=k)
                 if stabilized:
-                    i = ops.linear(s, f"itil_{t}", _w(s, "wi"), x, _w(s, "bi"), at=s.below(v), label=f"itil_{t}")
-                    f = ops.linear(s, f"ftil_{t}", _w(s, "wf"), x, _w(s, "bf"), at=s.below(i), label=f"ftil_{t}")
+                    i = ops.linear(s, f"itil_{t}", _w(s, "wi"), x, _w(s, "bi"), label=f"itil_{t}")
+                    s.place(i, below=v)
+                    f = ops.linear(s, f"ftil_{t}", _w(s, "wf"), x, _w(s, "bf"), label=f"ftil_{t}")
+                    s.place(f, below=i)
                     last = f
                 else:
-                    i = ops.linear_act(s, f"i_{t}", fx.exp, _w(s, "wi"), x, _w(s, "bi"), at=s.below(v),
-                                       label=f"i_{t} = exp(·)")
-                    f = ops.linear_act(s, f"f_{t}", fx.sigmoid, _w(s, "wf"), x, _w(s, "bf"), at=s.below(i),
-                                       label=f"f_{t} = σ(·)")
+                    i = ops.linear_act(s, f"i_{t}", fx.exp, _w(s, "wi"), x, _w(s, "bi"), label=f"i_{t} = exp(·)")
+                    s.place(i, below=v)
+                    f = ops.linear_act(s, f"f_{t}", fx.sigmoid, _w(s, "wf"), x, _w(s, "bf"), label=f"f_{t} = σ(·)")
+                    s.place(f, below=i)
                     last = f
-                o = ops.linear_act(s, f"o_{t}", fx.sigmoid, _w(s, "Wo"), x, _w(s, "bo"), at=s.below(last),
-                                   label=f"o_{t} = σ(·)")
+                o = ops.linear_act(s, f"o_{t}", fx.sigmoid, _w(s, "Wo"), x, _w(s, "bo"), label=f"o_{t} = σ(·)")
+                s.place(o, below=last)
                 if stabilized:
                     i, f, last = _stabilizer(s, t, i, f, o)
                 else:
@@ -90,11 +95,11 @@ def layout(s, d, p, stabilized=False):
             with s.step(_memory_step(t, stabilized)):
                 h = _memory(s, t, q, k, v, i, f, o, last, stabilized)
         if previous is not None:
-            s.next_to(column, previous, "right", gap=1)
+            s.next_to(column, previous, RIGHT, gap=1)
         previous = column
         hs.append(h)
     with s.step("Collect the outputs: H = [h_1 … h_T]"):
-        ops.copy_columns(s, "H", hs, at=s.below_all(), label="H = [h_1 … h_T]")
+        s.place(ops.copy_columns(s, "H", hs, label="H = [h_1 … h_T]"), below=EVERYTHING)
 
 
 def _w(s, name):
@@ -107,7 +112,8 @@ def _scaled_keys(s, Wk, D):
     def place(at):
         if "Wk_s" in s.blocks:
             return s.blocks["Wk_s"]
-        return s.add("Wk_s", Wk.shape, at, "computed", "Wk_s", formula=lambda i, j: f"{Wk.cell(i, j)}/SQRT({D})")
+        return s.place(s.add("Wk_s", Wk.shape, role=COMPUTED, label="Wk_s", formula=lambda i,
+                             j: f"{Wk.cell(i, j)}/SQRT({D})"), at=at)
 
     return ops.Part(Wk.cols, place)
 
@@ -132,19 +138,23 @@ def _stabilizer(s, t, itil, ftil, o):
     def log_sigmoid(i, j):
         return "-" + fx.ln("1+" + fx.exp("-" + ftil.cell()))
 
-    logf = s.add(f"logf_{t}", (1, 1), s.below(o), "computed", f"logf_{t} = log σ(ftil)", formula=log_sigmoid)
-    m = s.add(f"m_{t}", (1, 1), s.below(logf), "computed", f"m_{t} = max(·, itil)",
+    logf = s.add(f"logf_{t}", (1, 1), role=COMPUTED, label=f"logf_{t} = log σ(ftil)", formula=log_sigmoid)
+    s.place(logf, below=o)
+    m = s.add(f"m_{t}", (1, 1), role=COMPUTED, label=f"m_{t} = max(·, itil)",
               formula=lambda i, j: f"MAX({logf.cell()}+{m_prev().cell()},{itil.cell()})")
+    s.place(m, below=logf)
     if t == 1:
-        s.add("m_0", (1, 1), s.left_of(m, 1), "given", "m_0", values=np.zeros((1, 1)), named=False)
+        s.place(s.add("m_0", (1, 1), role=GIVEN, label="m_0", values=np.zeros((1, 1)), named=False), left_of=m)
 
     def m_prev():
         return s.blocks["m_0" if t == 1 else f"m_{t - 1}"]
 
-    ip = s.add(f"ip_{t}", (1, 1), s.below(m), "computed", f"ip_{t} = exp(itil − m)",
+    ip = s.add(f"ip_{t}", (1, 1), role=COMPUTED, label=f"ip_{t} = exp(itil − m)",
                formula=lambda i, j: fx.exp(f"{itil.cell()}-{m.cell()}"))
-    fp = s.add(f"fp_{t}", (1, 1), s.below(ip), "computed", f"fp_{t} = exp(logf + m_{t - 1} − m_{t})",
+    s.place(ip, below=m)
+    fp = s.add(f"fp_{t}", (1, 1), role=COMPUTED, label=f"fp_{t} = exp(logf + m_{t - 1} − m_{t})",
                formula=lambda i, j: fx.exp(f"{logf.cell()}+{m_prev().cell()}-{m.cell()}"))
+    s.place(fp, below=ip)
     return ip, fp, fp
 
 
@@ -152,33 +162,39 @@ def _memory(s, t, q, k, v, i, f, o, last, stabilized):  # noqa: PLR0913
     """kᵀ, vk = v·kᵀ (v left, kᵀ above), C_t and n_t under it, and right of C_t the read-out: q over
     Cq_t = C_t·q, then den_t, htil_t and h_t."""
     D = q.rows
-    kT = ops.transpose(s, f"kT_{t}", k, s.below(last), label=f"k_{t}ᵀ", role="computed")
+    kT = ops.transpose(s, f"kT_{t}", k, label=f"k_{t}ᵀ", role=COMPUTED)
+    s.place(kT, below=last)
     vk_at = s.below(kT)
-    vk = ops.matmul(s, f"vk_{t}", ops.copy_left(s, f"vc_{t}", v, vk_at, label=f"v_{t}"), kT, at=vk_at,
-                    label=f"vk_{t} = v·kᵀ")
+    vk = ops.matmul(s, f"vk_{t}", ops.copy_left(s, f"vc_{t}", v, vk_at, label=f"v_{t}"), kT, label=f"vk_{t} = v·kᵀ")
+    s.place(vk, at=vk_at)
     fi, ii = f.cell, i.cell  # the gates (f', i' when stabilised) are 1x1
 
     def prev(name):
         return s.blocks[f"{name}0" if t == 1 else f"{name}_{t - 1}"]
 
     g = "'" if stabilized else ""
-    C = s.add(f"C_{t}", (D, D), s.below(vk), "computed", f"C_{t} = f{g}·C + i{g}·vk",
+    C = s.add(f"C_{t}", (D, D), role=COMPUTED, label=f"C_{t} = f{g}·C + i{g}·vk",
               formula=lambda a, b: f"{fi()}*{prev('C').cell(a, b)}+{ii()}*{vk.cell(a, b)}")
-    n = s.add(f"n_{t}", (D, 1), s.below(C), "computed", f"n_{t} = f{g}·n + i{g}·k",
+    s.place(C, below=vk)
+    n = s.add(f"n_{t}", (D, 1), role=COMPUTED, label=f"n_{t} = f{g}·n + i{g}·k",
               formula=lambda a, b: f"{fi()}*{prev('n').cell(a, 0)}+{ii()}*{k.cell(a, 0)}")
+    s.place(n, below=C)
     if t == 1:
-        s.given("C0", at=s.left_of(C, D), label="C_0")
-        s.given("n0", at=s.left_of(n, 1), label="n_0")
+        s.place(s.given("C0", label="C_0"), left_of=C)
+        s.place(s.given("n0", label="n_0"), left_of=n)
     Cq_at = s.right_of(C)
     qc = ops.copy_above(s, f"qc_{t}", q, Cq_at, label=f"q_{t}")
-    Cq = ops.matmul(s, f"Cq_{t}", C, qc, at=Cq_at, label=f"Cq_{t} = C·q")
+    Cq = ops.matmul(s, f"Cq_{t}", C, qc, label=f"Cq_{t} = C·q")
+    s.place(Cq, at=Cq_at)
     floor = (lambda: fx.exp("-" + s.blocks[f"m_{t}"].cell())) if stabilized else (lambda: "1")
     floor_text = "e^−m" if stabilized else "1"
-    den = s.add(f"den_{t}", (1, 1), s.below(Cq), "computed", f"den_{t} = max(|nᵀq|, {floor_text})",
+    den = s.add(f"den_{t}", (1, 1), role=COMPUTED, label=f"den_{t} = max(|nᵀq|, {floor_text})",
                 formula=lambda a, b: f"MAX(ABS({fx.dot(n.col(0), qc.col(0))}),{floor()})")
-    htil = s.add(f"htil_{t}", (D, 1), s.below(den), "computed", f"htil_{t} = Cq/den",
+    s.place(den, below=Cq)
+    htil = s.add(f"htil_{t}", (D, 1), role=COMPUTED, label=f"htil_{t} = Cq/den",
                  formula=lambda a, b: fx.div(Cq.cell(a, 0), den.cell()))
-    return ops.elementwise(s, f"h_{t}", fx.mul, [o, htil], at=s.below(htil), role="output", label=f"h_{t} = o⊙htil")
+    s.place(htil, below=den)
+    return s.place(ops.elementwise(s, f"h_{t}", fx.mul, [o, htil], role=OUTPUT, label=f"h_{t} = o⊙htil"), below=htil)
 
 
 # --- numbers -----------------------------------------------------------------------------------
@@ -215,18 +231,18 @@ EXERCISE = Exercise(
     # every gate's input stays in a readable range; C_0 and n_0 start at 0.
     givens=[
         Given("X", ("d_in", "T"), low=-1, high=1, step=0.5, describe="inputs, one step a column"),
-        Given("Wq", ("d", "d_in"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5),
-        Given("bq", ("d", 1), role="bias", low=-0.5, high=0.5, step=0.5),
-        Given("Wk", ("d", "d_in"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5),
-        Given("bk", ("d", 1), role="bias", low=-0.5, high=0.5, step=0.5),
-        Given("Wv", ("d", "d_in"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5),
-        Given("bv", ("d", 1), role="bias", low=-0.5, high=0.5, step=0.5),
-        Given("wi", (1, "d_in"), role="weight", low=-1, high=1, step=0.5, row_sum=1),
-        Given("bi", (), role="bias", low=-0.5, high=0.5, step=0.5),
-        Given("wf", (1, "d_in"), role="weight", low=-1, high=1, step=0.5, row_sum=1),
-        Given("bf", (), role="bias", low=0.5, high=1.5, step=0.5, describe="forget-gate bias (open by default)"),
-        Given("Wo", ("d", "d_in"), role="weight", low=-1, high=1, step=0.5, row_sum=1.5),
-        Given("bo", ("d", 1), role="bias", low=-0.5, high=0.5, step=0.5),
+        Given("Wq", ("d", "d_in"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=1.5),
+        Given("bq", ("d", 1), role=BIAS, low=-0.5, high=0.5, step=0.5),
+        Given("Wk", ("d", "d_in"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=1.5),
+        Given("bk", ("d", 1), role=BIAS, low=-0.5, high=0.5, step=0.5),
+        Given("Wv", ("d", "d_in"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=1.5),
+        Given("bv", ("d", 1), role=BIAS, low=-0.5, high=0.5, step=0.5),
+        Given("wi", (1, "d_in"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=1),
+        Given("bi", (), role=BIAS, low=-0.5, high=0.5, step=0.5),
+        Given("wf", (1, "d_in"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=1),
+        Given("bf", (), role=BIAS, low=0.5, high=1.5, step=0.5, describe="forget-gate bias (open by default)"),
+        Given("Wo", ("d", "d_in"), role=WEIGHT, low=-1, high=1, step=0.5, row_sum=1.5),
+        Given("bo", ("d", 1), role=BIAS, low=-0.5, high=0.5, step=0.5),
         Given("C0", ("d", "d"), make=_zeros, describe="the memory before step 1 (0 by default)"),
         Given("n0", ("d", 1), make=_zeros, describe="the normaliser before step 1 (0 by default)"),
     ],

@@ -15,6 +15,7 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlhand.layout.box import Box
 
 ROLES = ("given", "weight", "bias", "target", "computed", "output", "gradient", "blank")
+GIVEN, WEIGHT, BIAS, TARGET, COMPUTED, OUTPUT, GRADIENT, BLANK = ROLES
 
 NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 DEFINED_NAME_PREFIX = "x_"

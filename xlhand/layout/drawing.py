@@ -66,6 +66,8 @@ class Group(Box):
     its body holds the cells of its blocks and charts."""
 
     def __init__(self) -> None:
+        self.unit = False  # True for what one operation lays out (see sheet.op)
+        self.anchor: Block | None = None  # the block of a unit that stands where the unit is placed
         self.blocks: list[Block] = []
         self.glyphs: list[Glyph] = []
         self.charts: list[Chart] = []

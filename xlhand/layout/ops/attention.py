@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from xlhand.layout import fx, paper
 from xlhand.layout.blocks import Block
-from xlhand.layout.sheet import Sheet, ShapeError
+from xlhand.layout.sheet import ShapeError, Sheet, op
 from xlhand.layout.ops.copies import copy_left, transpose
 from xlhand.layout.ops.norms import softmax
 from xlhand.layout.ops.products import matmul
@@ -14,6 +14,7 @@ from xlhand.layout.ops.shared import Operand, name_of, shape_text, step_or_not
 Position = tuple[int, int]
 
 
+@op
 def scores(s: Sheet, name: str, K: Block, Q: Block, *, scale: float | None = None,
            at: Position | None = None, label: str | None = None, role: str = "computed") -> Block:
     """``S = Kᵀ·Q (/ √d_k)``: Kᵀ left of S, Q above S; row j = key j, column i = query i."""
@@ -23,8 +24,8 @@ def scores(s: Sheet, name: str, K: Block, Q: Block, *, scale: float | None = Non
     at = at or s.below(Q)
     Kt = transpose(s, f"{name}_Kt", K, at=s.left_of(at, K.rows), label=f"{K.name}ᵀ")
     divisor = "" if scale is None else f"/SQRT({scale:g})"
-    return s.add(name, (K.cols, Q.cols), at, role,
-                 label or f"{name} = {K.name}ᵀ·{Q.name}" + (f" / √{scale:g}" if scale else ""),
+    return s.add(name, (K.cols, Q.cols), at=at, role=role,
+                 label=label or f"{name} = {K.name}ᵀ·{Q.name}" + (f" / √{scale:g}" if scale else ""),
                  formula=lambda i, j: f"({fx.dot(Kt.row(i), Q.col(j))}){divisor}" if divisor
                  else fx.dot(Kt.row(i), Q.col(j)))
 
@@ -35,6 +36,7 @@ def heat(block: Block) -> Block:
     return block
 
 
+@op
 def attention(s: Sheet, names: tuple[str, str, str], Q: Block, K: Block, V: Block, *,
               scale: float | None = None, at: Position | None = None,
               steps: tuple[str, str, str] | None = None, role: str = "computed") -> tuple[Block, Block, Block]:
@@ -61,6 +63,7 @@ def attention_steps(d_k: float) -> tuple[str, str, str]:
             "F = V·A (column i mixes the values with query i's weights)")
 
 
+@op
 def attention_under(s: Sheet, names: tuple[str, str, str], Q: Block, K: Block, V: Block, above, **kw
                     ) -> tuple[Block, Block, Block]:
     """:func:`attention` with the scores in Q's columns (Q above S, as a product is written by hand)
@@ -69,6 +72,7 @@ def attention_under(s: Sheet, names: tuple[str, str, str], Q: Block, K: Block, V
     return attention(s, names, Q, K, V, at=s.below(above, in_columns_of=Q), **kw)
 
 
+@op
 def projections(s: Sheet, X: Block, E: Block | None = None, *, names: tuple[str, str, str] = ("Q", "K", "V"),
                 weights: tuple[Operand, Operand, Operand] = ("Wq", "Wk", "Wv"),
                 steps: tuple[str, str, str] | None = None) -> tuple[Block, Block, Block]:

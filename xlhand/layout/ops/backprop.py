@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from xlhand.layout.blocks import Block
-from xlhand.layout.sheet import GAP, Sheet
+from xlhand.layout.sheet import GAP, Sheet, op
 from xlhand.layout.ops.copies import transpose
 from xlhand.layout.ops.curves import loss_curve
 from xlhand.layout.ops.elementwise import relu_backward, sgd_step
@@ -16,6 +16,7 @@ from xlhand.layout.ops.shared import Operand
 Position = tuple[int, int]
 
 
+@op
 def weight_gradient(s: Sheet, dW_name: str, db_name: str | None, dZ: Block, A: Block) -> tuple[Block, Block | None]:
     """``dW = dZ·Aᵀ`` right of dZ (same rows), Aᵀ above dW, and ``db`` = row sums of dZ beside it.
 
@@ -32,6 +33,7 @@ def weight_gradient(s: Sheet, dW_name: str, db_name: str | None, dZ: Block, A: B
     return dW, db
 
 
+@op
 def input_gradient(s: Sheet, name: str, W: Block, dZ: Block) -> Block:
     """``dA = Wᵀ·dZ``: dA under dZ, Wᵀ left of dA."""
     at = s.below(dZ)
@@ -39,6 +41,7 @@ def input_gradient(s: Sheet, name: str, W: Block, dZ: Block) -> Block:
     return matmul(s, name, Wt, dZ, at=at, role="gradient", label=f"{name} = {W.name}ᵀ·{dZ.name}")
 
 
+@op
 def layer_gradient(s: Sheet, dW_name: str, db_name: str, dZ: Block, A: Block) -> tuple[Block, Block]:
     """:func:`weight_gradient` for a backward pass laid out as a column of ``dZ``, ``dA`` blocks (see
     :func:`relu_backward_below`): ``Aᵀ`` over ``dW = dZ·Aᵀ`` right of dZ's column (labels included),
@@ -51,6 +54,7 @@ def layer_gradient(s: Sheet, dW_name: str, db_name: str, dZ: Block, A: Block) ->
     return dW, db
 
 
+@op
 def relu_backward_below(s: Sheet, dA_name: str, dZ_name: str, W: Block, dZ: Block, Z: Block) -> tuple[Block, Block]:
     """One layer down a backward pass: ``dA = Wᵀ·dZ`` under dZ (:func:`input_gradient`), then
     ``dZ' = dA ⊙ [Z > 0]`` under dA, far enough below for the next :func:`layer_gradient`'s ``Aᵀ``
@@ -60,12 +64,15 @@ def relu_backward_below(s: Sheet, dA_name: str, dZ_name: str, W: Block, dZ: Bloc
     return dA, relu_backward(s, dZ_name, dA, Z, at=s.below(dA, gap=max(GAP, room)))
 
 
+@op
 def gradient_descent(s: Sheet, lr: Operand, pairs: Sequence[tuple[Block, Block]], *,
                      at: Position | None = None, labels: dict[str, str] | None = None) -> dict[str, Block]:
     """One step of gradient descent for every (parameter, gradient) pair: ``Pn = P − lr·dP``, the new
     parameters side by side right of ``lr`` (under everything placed so far unless ``at`` is given).
     Returns the new blocks by name (``W1n``, ``b1n`` …)."""
-    lr = s.operand(lr, at=at or s.below_all(), label="lr") if isinstance(lr, str) else lr
+    if isinstance(lr, str) and lr not in s.blocks:
+        s.anchor(lr := s.given(lr, at=at or s.below_all(), label="lr"))
+    lr = s.blocks[lr] if isinstance(lr, str) else lr
     labels = labels or {}
     out: dict[str, Block] = {}
     before: Block = lr
@@ -75,6 +82,7 @@ def gradient_descent(s: Sheet, lr: Operand, pairs: Sequence[tuple[Block, Block]]
     return out
 
 
+@op
 def gradient_descent_by_layer(s: Sheet, lr: Operand, layers: Sequence[tuple[Block, Block, Block, Block]], *,
                               at: Position | None = None) -> dict[str, Block]:
     """:func:`gradient_descent` for a network, one row per layer: ``(W, b, dW, db)`` gives ``Wn | bn``,

@@ -7,12 +7,13 @@ from typing import Callable, Sequence
 import numpy as np
 
 from xlhand.layout.blocks import Block
-from xlhand.layout.sheet import Sheet, ShapeError
+from xlhand.layout.sheet import ShapeError, Sheet, op
 from xlhand.layout.ops.shared import shape_text
 
 Position = tuple[int, int]
 
 
+@op
 def curve_table(s: Sheet, name: str, xs: Sequence[float], curves: Sequence[tuple[str, str, str, Callable[[str], str]]],
                 *, at: Position | None = None, title: str, x_title: str = "x", y_title: str = "",
                 label: str = "x", chart_below: bool = False):
@@ -25,11 +26,12 @@ def curve_table(s: Sheet, name: str, xs: Sequence[float], curves: Sequence[tuple
     ``curves`` are ``(block name, label, legend, fn)`` with ``fn(x cell) -> formula``. The table
     stands at ``at`` (under everything so far by default). Returns (x column, curve columns, chart).
     """
-    x = s.add(name, (len(xs), 1), at or s.below_all(), "given", label,
+    x = s.add(name, (len(xs), 1), at=at or s.below_all(), role="given", label=label,
               values=np.asarray(xs, dtype=float)[:, None], named=False)  # an axis: neither checked nor graded
     columns: list[Block] = []
     for block_name, block_label, _, fn in curves:
-        column = s.add(block_name, x.shape, s.right_of(columns[-1] if columns else x), "computed", block_label,
+        column = s.add(block_name, x.shape, at=s.right_of(columns[-1] if columns else x), role="computed",
+                       label=block_label,
                        formula=lambda i, j, fn=fn: fn(x.cell(i, 0)))
         column.extra["drawing"] = True  # feeds a chart: not left blank on a worksheet unless its step is chosen
         columns.append(column)
@@ -39,6 +41,7 @@ def curve_table(s: Sheet, name: str, xs: Sequence[float], curves: Sequence[tuple
     return x, columns, chart
 
 
+@op
 def loss_curve(s: Sheet, name: str, losses: Sequence[Block], *, at: Position | None = None,
                label: str | None = None, title: str = "Loss over the iterations"):
     """The loss of every iteration of gradient descent (1x1 blocks ``L``, ``L_2`` …) gathered in one
@@ -48,8 +51,8 @@ def loss_curve(s: Sheet, name: str, losses: Sequence[Block], *, at: Position | N
     if any(L.shape != (1, 1) for L in losses):
         shapes = ", ".join(f"{L.name} {shape_text(L)}" for L in losses)
         raise ShapeError(f"{name}: every loss must be 1x1, not {shapes}")
-    row = s.add(name, (1, len(losses)), at or s.below_all(), "output",
-                label or f"{name}: L of iterations 1…{len(losses)}",
+    row = s.add(name, (1, len(losses)), at=at or s.below_all(), role="output",
+                label=label or f"{name}: L of iterations 1…{len(losses)}",
                 formula=lambda i, j: losses[j].cell(0, 0))
     chart = s.chart(title, [("loss", row, 0, "row")], at=s.below(row), kind="line",
                     x_title="iteration", y_title="loss")

@@ -10,7 +10,7 @@ import numpy as np
 from xlhand.errors import XlhandError
 from xlhand.layout import fx
 from xlhand.layout.blocks import Block
-from xlhand.layout.sheet import Sheet, ShapeError
+from xlhand.layout.sheet import ShapeError, Sheet, op
 from xlhand.layout.ops.reductions import col_sums
 from xlhand.layout.ops.shared import Operand, absolute, shape_text, value_of, width_of
 
@@ -25,6 +25,7 @@ EXP_LIMIT = 1e6  # beyond this an e^x no longer reads (and soon overflows): the 
 MINUS_INFINITY = "−∞"  # the text a mask done by hand shows where it shuts a score
 
 
+@op
 def softmax(s: Sheet, name: str, Z: Block, *, direction: str = "right", mask: str | None = None,
             mask_cells: Block | None = None, at: Position | None = None, role: str = "computed",
             label: str | None = None) -> Block:
@@ -54,10 +55,11 @@ def softmax(s: Sheet, name: str, Z: Block, *, direction: str = "right", mask: st
     top = _column_max(s, name, Z, future) if s.settings.get("stable") else None
     exps = _exponentials(s, name, Z, top, future, at=s.below(top or Z) if direction == "down" else at,
                          masked=mask is not None, mask_cells=mask_cells)
+    s.anchor(exps)
     sums = col_sums(s, f"{name}_sum", exps, at=s.adjoining(exps),
                     expect=lambda v: _exp_of(s, Z, future, top is not None, v).sum(axis=0, keepdims=True))
     label = label or f"{name} = softmax({Z.name})" + (", causal" if mask else "")
-    probs = s.add(name, Z.shape, s.below(sums) if direction == "down" else s.right_of(exps), role, label,
+    probs = s.add(name, Z.shape, at=s.below(sums) if direction == "down" else s.right_of(exps), role=role, label=label,
                   formula=lambda i, j: fx.div(exps.cell(i, j), sums.cell(0, j)))
     if direction == "right":
         s.arrow(exps, probs)
@@ -70,7 +72,7 @@ def _column_max(s: Sheet, name: str, Z: Block, future: np.ndarray) -> Block:
         last = Z.rows - 1 - int(future[:, j].sum())
         return Z.cell(0, j) if last == 0 else f"{Z.cell(0, j)}:{Z.cell(last, j)}"
 
-    return s.add(f"{name}_max", (1, Z.cols), s.adjoining(Z), "computed", "", side_label="max",
+    return s.add(f"{name}_max", (1, Z.cols), at=s.adjoining(Z), role="computed", label="", side_label="max",
                  formula=lambda i, j: f"MAX({allowed(j)})",
                  expect=lambda v: np.where(future, -np.inf, value_of(Z)(v)).max(axis=0, keepdims=True))
 
@@ -89,10 +91,11 @@ def _exponentials(s: Sheet, name: str, Z: Block, top: Block | None, future: np.n
 
     right = s.right_of(Z)
     exponent = Z.name if top is None else f"({Z.name} − max)"
-    exps = s.add(f"{name}_exp", Z.shape, at or right, "computed", f"e^{exponent}" + (", future 0" if masked else ""),
+    exps = s.add(f"{name}_exp", Z.shape, at=at or right, role="computed",
+                 label=f"e^{exponent}" + (", future 0" if masked else ""),
                  formula=formula, expect=lambda v: _exp_of(s, Z, future, top is not None, v))
     if (at or right) == right:
-        s.arrow(Z, exps)
+        s.arrow(Z, exps, while_beside=True)
     return exps
 
 
@@ -112,6 +115,7 @@ def _exp_of(s: Sheet, Z: Block, future: np.ndarray, shifted: bool, v: dict) -> n
 
 
 # --- LayerNorm -------------------------------------------------------------------------------------
+@op
 def layernorm(s: Sheet, name: str, X: Block, *, eps: float | Block, gamma: Operand | None = None,
               beta: Operand | None = None, sample: bool = False, eps_on: str = "var",
               at: Position | None = None, role: str = "computed", label: str | None = None) -> Block:
@@ -140,26 +144,27 @@ def layernorm(s: Sheet, name: str, X: Block, *, eps: float | Block, gamma: Opera
         e = float(np.asarray(v[eps.name]).reshape(-1)[0]) if isinstance(eps, Block) else eps
         return np.sqrt(var + e) if eps_on == "var" else np.sqrt(var) + e
 
-    mean = s.add(f"{name}_mu", (1, X.cols), s.adjoining(X), "computed", "", side_label="mean",
-                 formula=lambda i, j: fx.average(X.col_range(j)), expect=lambda v: x(v).mean(axis=0, keepdims=True))
-    centred = s.add(f"{name}_xc", X.shape, s.right_of(X), "computed", f"{X.name} − mean",
-                    formula=lambda i, j: fx.sub(X.cell(i, j), mean.cell(0, j)), expect=centred_of)
-    var = s.add(f"{name}_var", (1, X.cols), s.adjoining(centred), "computed", "", side_label="var",
-                formula=lambda i, j: f"{fx.sumsq(centred.col_range(j))}/{divisor}",
-                expect=lambda v: (centred_of(v) ** 2).sum(axis=0, keepdims=True) / divisor)
-    s.arrow(X, centred)
-    epsilon = (lambda: absolute(eps)) if isinstance(eps, Block) else (lambda: f"{eps:g}")
-    sigma = (lambda j: fx.sqrt(f"{var.cell(0, j)}+{epsilon()}")) if eps_on == "var" else \
-        (lambda j: f"{fx.sqrt(var.cell(0, j))}+{epsilon()}")
-    if affine:
-        hat_name, hat_role = f"{name}_hat", "computed"
-        hat_label = "x̂ = ·/√(var + ε)" if eps_on == "var" else "x̂ = ·/(√var + ε)"
-    else:
-        hat_name, hat_role, hat_label = name, role, label or f"{name} = LayerNorm({X.name})"
-    hat = s.add(hat_name, X.shape, s.right_of(centred), hat_role, hat_label,
-                formula=lambda i, j: fx.div(centred.cell(i, j), sigma(j)),
-                expect=(lambda v: centred_of(v) / sigma_of(v)) if affine else None)
-    s.arrow(centred, hat)
+    with s.hanging_off(X):  # the normalisation stands beside X; ``at`` places γ ⊙ x̂ + β
+        mean = s.add(f"{name}_mu", (1, X.cols), at=s.adjoining(X), role="computed", label="", side_label="mean",
+                     formula=lambda i, j: fx.average(X.col_range(j)), expect=lambda v: x(v).mean(axis=0, keepdims=True))
+        centred = s.add(f"{name}_xc", X.shape, at=s.right_of(X), role="computed", label=f"{X.name} − mean",
+                        formula=lambda i, j: fx.sub(X.cell(i, j), mean.cell(0, j)), expect=centred_of)
+        var = s.add(f"{name}_var", (1, X.cols), at=s.adjoining(centred), role="computed", label="", side_label="var",
+                    formula=lambda i, j: f"{fx.sumsq(centred.col_range(j))}/{divisor}",
+                    expect=lambda v: (centred_of(v) ** 2).sum(axis=0, keepdims=True) / divisor)
+        s.arrow(X, centred)
+        epsilon = (lambda: absolute(eps)) if isinstance(eps, Block) else (lambda: f"{eps:g}")
+        sigma = (lambda j: fx.sqrt(f"{var.cell(0, j)}+{epsilon()}")) if eps_on == "var" else \
+            (lambda j: f"{fx.sqrt(var.cell(0, j))}+{epsilon()}")
+        if affine:
+            hat_name, hat_role = f"{name}_hat", "computed"
+            hat_label = "x̂ = ·/√(var + ε)" if eps_on == "var" else "x̂ = ·/(√var + ε)"
+        else:
+            hat_name, hat_role, hat_label = name, role, label or f"{name} = LayerNorm({X.name})"
+        hat = s.add(hat_name, X.shape, at=s.right_of(centred), role=hat_role, label=hat_label,
+                    formula=lambda i, j: fx.div(centred.cell(i, j), sigma(j)),
+                    expect=(lambda v: centred_of(v) / sigma_of(v)) if affine else None)
+        s.arrow(centred, hat)
     return _gain_and_shift(s, name, hat, gamma, beta, at=at, role=role, label=label) if affine else hat
 
 
@@ -174,11 +179,12 @@ def _gain_and_shift(s: Sheet, name: str, hat: Block, gamma: Operand, beta: Opera
     if g.shape != (n, 1) or b.shape != (n, 1):
         raise ShapeError(f"{name}: gain {g.name} {shape_text(g)} and shift {b.name} {shape_text(b)} "
                          f"must both be {n}x1")
-    return s.add(name, hat.shape, at, role, label or f"{name} = γ ⊙ x̂ + β",
+    return s.add(name, hat.shape, at=at, role=role, label=label or f"{name} = γ ⊙ x̂ + β",
                  formula=lambda i, j: f"{g.cell(i, 0)}*{hat.cell(i, j)}+{b.cell(i, 0)}")
 
 
 # --- RMSNorm ---------------------------------------------------------------------------------------
+@op
 def rmsnorm_rows(s: Sheet, name: str, X: Block, *, eps: float = 1e-6, at: Position | None = None,
                  rms_at: Position | None = None, role: str = "computed",
                  label: str | None = None) -> Block:
@@ -190,10 +196,10 @@ def rmsnorm_rows(s: Sheet, name: str, X: Block, *, eps: float = 1e-6, at: Positi
     """
     n = X.cols
     x = value_of(X)
-    rms = s.add(f"{name}_rms", (X.rows, 1), rms_at or s.right_of(X), "computed", "rms",
+    rms = s.add(f"{name}_rms", (X.rows, 1), at=rms_at or s.right_of(X), role="computed", label="rms",
                 formula=lambda i, j: fx.sqrt(f"{fx.sumsq(X.row_range(i))}/{n}+{eps:g}"),
                 expect=lambda v: np.sqrt((x(v) ** 2).mean(axis=1, keepdims=True) + eps))
-    out = s.add(name, X.shape, at or s.below(X), role, label or f"{name} = RMSNorm({X.name})",
+    out = s.add(name, X.shape, at=at or s.below(X), role=role, label=label or f"{name} = RMSNorm({X.name})",
                 formula=lambda i, j: fx.div(X.cell(i, j), rms.cell(i, 0)))
     s.arrow(X, out)
     return out

@@ -11,21 +11,23 @@ import numpy as np
 
 from xlhand.layout import fx
 from xlhand.layout.blocks import Block
-from xlhand.layout.sheet import Sheet, ShapeError
+from xlhand.layout.sheet import ShapeError, Sheet, op
 from xlhand.layout.ops.copies import carry, transpose
 from xlhand.layout.ops.shared import Operand, shape_text, width_of
 
 Position = tuple[int, int]
 
 
+@op
 def ones_row(s: Sheet, X: Block) -> Block:
     """The row of 1s under ``X`` that multiplies a bias column (placed once per input)."""
     if "ones" not in X.extra:
-        X.extra["ones"] = s.add(f"{X.name}_ones", (1, X.cols), s.adjoining(X), "given", "",
+        X.extra["ones"] = s.add(f"{X.name}_ones", (1, X.cols), at=s.adjoining(X), role="given", label="",
                                 values=np.ones((1, X.cols)), side_label="1s")
     return X.extra["ones"]
 
 
+@op
 def matmul(s: Sheet, name: str, A: Operand, B: Block, *, bias: Operand | None = None,
            at: Position | None = None, role: str = "computed", label: str | None = None,
            expect=None) -> Block:
@@ -40,9 +42,11 @@ def matmul(s: Sheet, name: str, A: Operand, B: Block, *, bias: Operand | None = 
     if bias is not None and bias.shape != (A.rows, 1):
         raise ShapeError(f"{name} = {A.name}·{B.name} + {bias.name}: {bias.name} is {shape_text(bias)}, "
                          f"expected {A.rows}x1")
-    return s.add(name, (A.rows, B.cols), at, role, label, formula=_dots([A], bias, B, ones), expect=expect)
+    return s.add(name, (A.rows, B.cols), at=at, role=role, label=label, formula=_dots([A], bias, B, ones),
+                 expect=expect)
 
 
+@op
 def linear(s: Sheet, name: str, W: Operand, X: Block, b: Operand, **kw) -> Block:
     """``name = W·X + b``: a linear layer, b as the last column of W against a row of 1s."""
     return matmul(s, name, W, X, bias=b, **kw)
@@ -85,6 +89,7 @@ def place_left_of(s: Sheet, at: Position, parts: Sequence["Operand | Part"]) -> 
     return placed
 
 
+@op
 def linear_parts(s: Sheet, name: str, Ws: Sequence[Operand], X: Block, b: Operand | None = None, *,
                  at: Position | None = None, role: str = "computed", label: str | None = None,
                  expect=None) -> Block:
@@ -97,6 +102,7 @@ def linear_parts(s: Sheet, name: str, Ws: Sequence[Operand], X: Block, b: Operan
     return matmul_parts(s, name, Ws, X, b, at=at, role=role, label=label, expect=expect)
 
 
+@op
 def matmul_parts(s: Sheet, name: str, parts: Sequence["Operand | Part"], X: Block, b: "Operand | Part | None" = None, *,
                  at: Position | None = None, role: str = "computed", label: str | None = None,
                  expect=None) -> Block:
@@ -114,14 +120,14 @@ def matmul_parts(s: Sheet, name: str, parts: Sequence["Operand | Part"], X: Bloc
         shapes = ", ".join(f"{w.name} {shape_text(w)}" for w in placed)
         raise ShapeError(f"{name}: the parts [{shapes}] do not fit {X.name} {shape_text(X)} (the parts' rows "
                          f"must agree and their columns add up to {X.name}'s rows; a bias is one column)")
-    return s.add(name, (weights[0].rows, X.cols), at, role, label, formula=_dots(weights, bias, X, ones),
+    return s.add(name, (weights[0].rows, X.cols), at=at, role=role, label=label, formula=_dots(weights, bias, X, ones),
                  expect=expect)
 
 
 def identity_part(s: Sheet, name: str, n: int, label: str = "I") -> Part:
     """An n×n identity matrix as a part of a left operand (a constant: role given, not a named block),
     so that a shortcut x enters a product as one more term ``I·x`` (a residual connection)."""
-    return Part(n, lambda at: s.add(name, (n, n), at, "given", label, values=np.eye(n), named=False))
+    return Part(n, lambda at: s.add(name, (n, n), at=at, role="given", label=label, values=np.eye(n), named=False))
 
 
 def transposed_part(s: Sheet, name: str, W: Block, label: str | None = None) -> Part:
@@ -130,14 +136,15 @@ def transposed_part(s: Sheet, name: str, W: Block, label: str | None = None) -> 
     return Part(W.rows, lambda at: transpose(s, name, W, at, label=label or f"{W.name}ᵀ", role="computed"))
 
 
-def given_part(s: Sheet, name: str, index: int, width: int, label: str | None = None) -> Part:
+def given_part(s: Sheet, name: str, index: int, width: int | None = None, label: str | None = None) -> Part:
     """Matrix ``index`` (from 1) of the stacked given ``name`` (``Wa_2``: layer 2's weights) as a part
-    of a left operand, ``width`` columns wide, placed on first use and used where it stands after."""
+    of a left operand, ``width`` columns wide (its own width by default), placed on first use and
+    used where it stands after."""
     def place(at: Position) -> Block:
         block = s.blocks.get(f"{name}_{index}")
         return block if block is not None else s.given(name, at=at, label=label, index=index)
 
-    return Part(width, place)
+    return Part(width if width is not None else s.given_shape(name, index)[1], place)
 
 
 def copied_part(s: Sheet, name: str, src: Block) -> Part:
@@ -145,6 +152,7 @@ def copied_part(s: Sheet, name: str, src: Block) -> Part:
     return Part(src.cols, lambda at: carry(s, name, src, at=at))
 
 
+@op
 def linear_from(s: Sheet, name: str, W: Block, X: Block, b: Block, *, names: tuple[str, str],
                 at: Position | None = None, role: str = "computed", label: str | None = None,
                 expect=None) -> Block:
@@ -161,6 +169,7 @@ def linear_from(s: Sheet, name: str, W: Block, X: Block, b: Block, *, names: tup
     return matmul(s, name, W_copy, X, bias=b_copy, at=at, role=role, label=label, expect=expect)
 
 
+@op
 def linear_act(s: Sheet, name: str, fn: Callable[[str], str], W: "Operand | Part", X: Block,
                b: "Operand | Part", *, at: Position | None = None, role: str = "computed",
                label: str | None = None, expect=None) -> Block:
@@ -172,6 +181,7 @@ def linear_act(s: Sheet, name: str, fn: Callable[[str], str], W: "Operand | Part
     return block
 
 
+@op
 def shortcut(s: Sheet, name: str, skip: Block, branch: Block, *, identity: str, copy_name: str,
              role: str = "computed", label: str | None = None, expect=None) -> Block:
     """``name = I·skip + branch``: a residual connection (ResNet's F(x) + x) written as one more
@@ -207,8 +217,9 @@ def weights_left_of(s: Sheet, at: Position, names: Sequence[str], *, index: int 
     return [s.given(name, at=s.left_of(at, sum(widths[k:])), index=index) for k, name in enumerate(names)]
 
 
+@op
 def solve_dot(s: Sheet, name: str, left: Sequence[tuple[Block, int, int]], right: Sequence[tuple[Block, int, int]],
-              coef: tuple[Block, int, int], result: tuple[Block, int, int], *, at: Position,
+              coef: tuple[Block, int, int], result: tuple[Block, int, int], *, at: Position | None = None,
               role: str = "computed", label: str | None = None, expect=None) -> Block:
     """The missing entry x of a dot product whose result is given (an inverse drill).
 
@@ -225,4 +236,4 @@ def solve_dot(s: Sheet, name: str, left: Sequence[tuple[Block, int, int]], right
         known = fx.dot([b.cell(p, q) for b, p, q in left], [b.cell(p, q) for b, p, q in right])
         return fx.div(f"{r}-({known})" if known else r, c)
 
-    return s.add(name, (1, 1), at, role, label, formula=cell, expect=expect)
+    return s.add(name, (1, 1), at=at, role=role, label=label, formula=cell, expect=expect)

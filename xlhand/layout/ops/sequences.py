@@ -7,13 +7,14 @@ from typing import Callable, Sequence
 from xlhand.layout import paper
 from xlhand.layout.blocks import Block
 from xlhand.layout.box import box
-from xlhand.layout.sheet import GAP, Sheet
+from xlhand.layout.sheet import GAP, Sheet, op
 from xlhand.layout.ops.copies import column_over_state
 from xlhand.layout.ops.elementwise import tanh
 from xlhand.layout.ops.products import linear_parts
 from xlhand.layout.ops.shared import Operand
 
 
+@op
 def flow(s: Sheet, items, *, width: int | None = None, gap: int = GAP, row_gap: int = GAP,
          align: str = "start"):
     """Items left to right like the words of a paragraph: a row takes items while it stays within
@@ -51,6 +52,7 @@ def flow(s: Sheet, items, *, width: int | None = None, gap: int = GAP, row_gap: 
     return s.arrange([s.arrange(row, "right", gap, align) for row in rows], "down", row_gap)
 
 
+@op
 def chain_arrows(s: Sheet, states: Sequence[Block]) -> None:
     """An arrow from each state to the next (h_{t−1} → h_t) wherever the two stand side by side in
     one row (a :func:`flow` of time steps); where a row wraps, the next state's formula says it."""
@@ -59,6 +61,7 @@ def chain_arrows(s: Sheet, states: Sequence[Block]) -> None:
             s.arrow(before, after)
 
 
+@op
 def tanh_rnn(s: Sheet, X: Block, h0: str, weights: Sequence[Operand], bias: Operand, *,
              step: Callable[[int], str], h_role: str = "computed") -> tuple[list, list[Block]]:
     """A tanh RNN over the columns of X, one group and one numbered step (described by ``step(t)``)
