@@ -76,7 +76,7 @@ def givens_behind(sheet: Sheet, address: str) -> list[str]:
             continue
         block, i, j = spot
         if block.formula is None:
-            if block.values is not None and block.role != "computed" and not block.name.endswith("_ones"):
+            if block.values is not None and block.role != "computed" and not block.extra.get("constant"):
                 found.add(block.name)
             elif block.text is not None:
                 found.add(block.name)

@@ -80,15 +80,15 @@ def layout(s, d, p, iters=1):
     X = s.given("X", label="X (inputs)")
     weights = {k: (W, b) for k, W, b, *_ in LAYERS}  # iteration 1 starts from the givens
 
-    def iteration(it):
+    def iteration(it, first):
         nonlocal weights
-        L, weights = _iteration(s, d, it, X, weights)
+        L, weights = _iteration(s, d, it, X, weights, first)
         return L
 
     ops.iterations(s, iters, iteration)
 
 
-def _iteration(s, d, it, X, weights):
+def _iteration(s, d, it, X, weights, first):
     """One iteration, three groups stacked down: the forward pass and the loss (one column, weights
     to its left), the backward pass (dZ and dA down the middle, Wᵀ and db left, Aᵀ over dW right)
     and the update. ``weights`` are the givens' names in the first iteration, the last one's updates
@@ -97,7 +97,7 @@ def _iteration(s, d, it, X, weights):
     later = it > 1
     step = (lambda text: nullcontext()) if later else s.step
     with s.step(f"Iteration {it}, from W1_{it} = {named('W1n', it - 1)} …: forward pass, loss L_{it}, "
-                f"gradients, update (as in steps 1–{3 * len(LAYERS) + 2})") if later else nullcontext():
+                f"gradients, update (as in steps {first.start}–{first.stop - 1})") if later else nullcontext():
         with s.group() as forward:
             if later:
                 X = ops.carry(s, n("X"), X, label=f"{n('X')} (inputs)")

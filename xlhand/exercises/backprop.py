@@ -69,15 +69,15 @@ def layout(s, d, p, iters=1):
     X = s.given("X", label="X (inputs)")
     weights = {k: (f"W{k}", f"b{k}") for k in (1, 2, 3)}  # iteration 1 starts from the givens
 
-    def iteration(it):
+    def iteration(it, first):
         nonlocal weights
-        L, weights = _iteration(s, it, X, weights)
+        L, weights = _iteration(s, it, X, weights, first)
         return L
 
     ops.iterations(s, iters, iteration)
 
 
-def _iteration(s, it, X, weights):
+def _iteration(s, it, X, weights, first_steps):
     """One iteration, three groups stacked down: the forward pass and the loss (one column, weights
     to its left), the backward pass (dZ and dA down the middle, Wᵀ and db left, Aᵀ over dW right)
     and the update. ``weights`` are the givens' names in the first iteration, the last one's updates
@@ -87,7 +87,7 @@ def _iteration(s, it, X, weights):
     step = (lambda text: nullcontext()) if later else s.step
     first = f"W1_{it} = {named('W1n', it - 1)}" if later else ""
     with s.step(f"Iteration {it}, from {first} …: forward pass, loss L_{it}, gradients, update "
-                "(as in steps 1–11)") if later else nullcontext():
+                f"(as in steps {first_steps.start}–{first_steps.stop - 1})") if later else nullcontext():
         with s.group() as forward:
             if later:
                 X = ops.carry(s, n("X"), X, label=f"{n('X')} (inputs)")

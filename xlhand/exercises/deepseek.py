@@ -148,14 +148,9 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
                 s.place(K, below=Q)
                 S = ops.scores(s, f"S_{h}", K, Q, scale=scale, label=f"S_{h} = K_{h}ᵀ·Q_{h}/√{scale}")
                 s.place(S, below=K)
-                if causal:
-                    A = ops.softmax(s, f"A_{h}", S, mask="causal", label=f"A_{h} = softmax, causal")
-                else:
-                    A = ops.softmax(s, f"A_{h}", S, label=f"A_{h} = softmax(S_{h})")
-                ops.heat(A)
-                O = ops.matmul(s, f"O_{h}", ops.copy_left(s, f"O_{h}_V", V, s.below(A), label=f"V_{h}"), A,
-                               label=f"O_{h} = V_{h}·A_{h}")
-                s.place(O, below=A)
+                a_label = f"A_{h} = softmax, causal" if causal else f"A_{h} = softmax(S_{h})"
+                A, O = ops.attend(s, (f"A_{h}", f"O_{h}"), S, V, mask="causal" if causal else None, v_label=f"V_{h}",
+                                  labels=(a_label, f"O_{h} = V_{h}·A_{h}"))
             outputs.append(O)
             above = head
     with s.step(f"Attn = Wo·[O_1; …; O_{H}]; cache per token: d_c + d_r = {d.d_c + d.d_r} numbers "

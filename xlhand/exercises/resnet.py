@@ -151,10 +151,10 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
             backward = {}
             for l in range(L, 0, -1):
                 Z, F, S, _ = forward[l - 1]
-                dS = _mask_below(s, f"dS_{l}", dR, S)
+                dS = _mask_below(s, f"dS_{l}", dR, S, f"dS_{l} = dR⊙[S>0]")
                 dZ = ops.matmul_parts(s, f"dZ_{l}", [ops.transposed_part(s, f"Wb_{l}T", s.blocks[f"Wb_{l}"])], dS,
                                       role=GRADIENT, label=f"dZ_{l} = Wbᵀ·dS")
-                dA = _mask_below(s, f"dA_{l}", dZ, Z)
+                dA = _mask_below(s, f"dA_{l}", dZ, Z, f"dA_{l} = dZ⊙[Z>0]")
                 dRf = ops.matmul_parts(s, f"dRf_{l}", [ops.transposed_part(s, f"Wa_{l}T", s.blocks[f"Wa_{l}"])],
                                        dA, role=GRADIENT, label=f"dRf_{l} = Waᵀ·dA")
                 name = "dX_res" if l == 1 else f"dR_{l - 1}"
@@ -195,7 +195,7 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
             s.place(dF, at=ops.level(dS, dH))
             dZp = ops.linear_parts(s, f"dZp_{l}", [s.blocks[f"Wb_{l}T"]], dF, role=GRADIENT,
                                    label=f"dZp_{l} = Wbᵀ·dFp")
-            dAp = _mask_below(s, f"dAp_{l}", dZp, Zp)
+            dAp = _mask_below(s, f"dAp_{l}", dZp, Zp, f"dAp_{l} = dZp⊙[Zp>0]")
             name = "dX_plain" if l == 1 else f"dH_{l - 1}"
             dH = ops.linear_parts(s, name, [s.blocks[f"Wa_{l}T"]], dAp, role="output" if l == 1 else "gradient",
                                   label=f"{name} = Waᵀ·dAp")
@@ -223,10 +223,9 @@ def _relu_below(s, name, S):
     return R
 
 
-def _mask_below(s, name, d, Z):
+def _mask_below(s, name, d, Z, label):
     """``name = d ⊙ [Z > 0]`` under d: the gradient through a ReLU."""
-    short = lambda n: n.split("_")[0]  # noqa: E731 - dS_1 = dR⊙[S>0]: the block's own index is enough
-    return s.place(ops.relu_backward(s, name, d, Z, label=f"{name} = {short(d.name)}⊙[{short(Z.name)}>0]"), below=d)
+    return s.place(ops.relu_backward(s, name, d, Z, label=label), below=d)
 
 
 def _head_and_loss(s, tag, R, act, *, residual, level_with=None, head="linear"):

@@ -56,9 +56,8 @@ def layout(s, d, p):
             query = ops.carry(s, "e_Q", sd, label="sd")  # sd above e, Hᵀ left of it
             s.place(query, right_of=H)
             e = ops.scores(s, "e", H, query, label="e = Hᵀ·sd")
-            alpha = ops.heat(ops.softmax(s, "alpha", e, label="alpha = softmax(e)"))
-            ctx = ops.matmul(s, "ctx", ops.copy_left(s, "ctx_V", H, s.below(alpha), label="H"), alpha,
-                             label="ctx = H·alpha")
+            alpha, ctx = ops.attend(s, ("alpha", "ctx"), e, H, v_label="H",
+                                    labels=("alpha = softmax(e)", "ctx = H·alpha"))
         with s.step("Attentional state: att = tanh(Wc·[ctx; sd])"):
             cs = ops.stack(s, "cs", [ctx, sd], label="[ctx; sd]")
             s.place(cs, below=ctx)

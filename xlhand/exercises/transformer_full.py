@@ -35,7 +35,7 @@ import itertools
 
 import numpy as np
 
-from xlhand.layout import BIAS, COMPUTED, GIVEN, LEFT, OUTPUT, RIGHT, UP, WEIGHT, op, ops
+from xlhand.layout import BIAS, COMPUTED, GIVEN, LEFT, OUTPUT, RIGHT, UP, WEIGHT, Scope, op, ops
 from xlhand.model.exercise import Exercise, Option, Source, STABLE_SOFTMAX
 from xlhand.model.npref import relu, softmax_columns
 from xlhand.model.givens import Given, check_vocabulary, word_problem
@@ -209,11 +209,12 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
                     s.next_to(own, X, RIGHT)
                 X = s.place(s.add(f"{side}_Xp", X.shape, role=COMPUTED, label=f"{side}_Xp = X + PE",
                           formula=lambda i, j, X=X, P=pe_block: f"{X.cell(i, j)}+{P.cell(i, j)}"), below=X)
-        a = _multi_head(s, d, f"{side}_", X, X, causal=side == "dec", above=X, mask=mask)
+        a = _multi_head(s, d, side, X, X, causal=side == "dec", above=X, mask=mask)
         x = _add_and_norm(s, side, 1, X, a, eps, norm_opts)
         last = 2
         if side == "dec":
-            a = _multi_head(s, d, "dec_c", x, memory, causal=False, above=x, intro=" (memory M = enc_N2)")
+            a = _multi_head(s, d, side, x, memory, cross=True, causal=False, above=x,
+                            intro=" (memory M = enc_N2)")
             x = _add_and_norm(s, side, 2, x, a, eps, norm_opts)
             last = 3
         with s.step(f"{name} feed-forward: {side}_Zf = W1·N{last - 1} + b1, Hf = ReLU(Zf), O = W2·Hf + b2"):
@@ -274,19 +275,24 @@ def _sinusoid(s, name, rows, cols, pos, label):
     return PE
 
 
-def _multi_head(s, d, pre, Xq, Xkv, *, causal, above, intro="", mask="inf"):
-    """H heads one under the other in the lane (weights and blocks named with ``pre``: enc_, dec_, or
-    dec_c for the cross-attention), then Fcat = [F_1; …] and Attn = Wo·Fcat: one numbered step."""
-    what = "cross-attention" if pre == "dec_c" else ("causal self-attention" if causal else "self-attention")
+SIDES = {"enc": Scope("enc_"), "dec": Scope("dec_")}
+CROSS = Scope("dec_c")  # the decoder's cross-attention: dec_cQ_1 …
+
+
+def _multi_head(s, d, side, Xq, Xkv, *, causal, above, cross=False, intro="", mask="inf"):
+    """H heads one under the other in the lane (weights and blocks named in the side's scope, or in
+    CROSS for the decoder's cross-attention), then Fcat = [F_1; …] and Attn = Wo·Fcat: one numbered step."""
+    what = "cross-attention" if cross else ("causal self-attention" if causal else "self-attention")
     outputs = []
-    cross = pre == "dec_c"
-    heads = d.heads if pre == "enc_" else d.heads_x if cross else d.heads_dec
+    names = CROSS if cross else SIDES[side]
+    heads = d.heads_x if cross else d.heads if side == "enc" else d.heads_dec
+    short = SIDES[side].short
     masking = ""
     if causal:
         masking = (f" (+ Mask: −∞ after the query, e^−∞ = 0)" if mask == "inf"
                    else " + Mask (mask_value after the query)")
-    with s.step(f"{_side_name(pre)} {what}{intro}, head h = 1…{heads}: Q_h = Wq_h·{_src(Xq)}, "
-                f"K_h = Wk_h·{'M' if cross else _src(Xkv)}, V_h = Wv_h·{'M' if cross else _src(Xkv)}, "
+    with s.step(f"{_side_name(side)} {what}{intro}, head h = 1…{heads}: Q_h = Wq_h·{short(Xq)}, "
+                f"K_h = Wk_h·{'M' if cross else short(Xkv)}, V_h = Wv_h·{'M' if cross else short(Xkv)}, "
                 f"S_h = K_hᵀ·Q_h/√{d.d_k}{masking}, A_h = softmax, F_h = V_h·A_h; Attn = Wo·[F_1; …]"):
         if cross:  # the encoder's output copied under the decoder: keys and values in its n_src columns
             Xkv = above = s.place(ops.carry(s, "dec_M", Xkv, label="dec_M = enc_N2 (memory)"), below=above)
@@ -296,37 +302,40 @@ def _multi_head(s, d, pre, Xq, Xkv, *, causal, above, intro="", mask="inf"):
                                    in_columns_of=Xq)
         for h in range(1, heads + 1):
             with s.group() as head:
-                Q = ops.matmul_parts(s, f"{pre}Q_{h}", [ops.given_part(s, f"{pre}Wq", h, Xq.rows)], Xq,
-                                     label=f"{pre}Q_{h}")
+                Q = ops.matmul_parts(s, names("Q", h), [ops.given_part(s, names("Wq"), h, Xq.rows)], Xq,
+                                     label=names("Q", h))
                 s.place(Q, under=above, in_columns_of=Xq)
-                K = ops.matmul_parts(s, f"{pre}K_{h}", [ops.given_part(s, f"{pre}Wk", h, Xkv.rows)], Xkv,
-                                     label=f"{pre}K_{h}")
+                K = ops.matmul_parts(s, names("K", h), [ops.given_part(s, names("Wk"), h, Xkv.rows)], Xkv,
+                                     label=names("K", h))
                 s.place(K, under=Q, in_columns_of=Xkv)
-                V = ops.matmul_parts(s, f"{pre}V_{h}", [ops.given_part(s, f"{pre}Wv", h, Xkv.rows)], Xkv,
-                                     label=f"{pre}V_{h}")
+                V = ops.matmul_parts(s, names("V", h), [ops.given_part(s, names("Wv"), h, Xkv.rows)], Xkv,
+                                     label=names("V", h))
                 s.place(V, below=K)
-                S = ops.scores(s, f"{pre}S_{h}", K, Q, scale=d.d_k, label=f"{pre}S_{h} = Kᵀ·Q/√{d.d_k}")
+                S = ops.scores(s, names("S", h), K, Q, scale=d.d_k, label=f"{names('S', h)} = Kᵀ·Q/√{d.d_k}")
                 s.place(S, under=V, in_columns_of=Xq)
-                if causal and mask == "value":
-                    Sm = s.add(f"{pre}Sm_{h}", S.shape, role=COMPUTED, label=f"{pre}Sm_{h} = S + Mask",
-                               formula=lambda i, j, S=S: f"{S.cell(i, j)}+{Mask.cell(i, j)}")
-                    s.place(Sm, right_of=S)
-                    s.arrow(S, Sm)
-                    A = ops.softmax(s, f"{pre}A_{h}", Sm, label=f"{pre}A_{h} = softmax(Sm)")
-                elif causal:  # −∞ by hand: each e^ cell reads the mask, e^−∞ = 0
-                    A = ops.softmax(s, f"{pre}A_{h}", S, mask="causal", mask_cells=Mask,
-                                    label=f"{pre}A_{h} (causal)")
-                else:
-                    A = ops.softmax(s, f"{pre}A_{h}", S, label=f"{pre}A_{h} = softmax")
-                ops.heat(A)
-                F = ops.matmul(s, f"{pre}F_{h}", ops.copy_left(s, f"{pre}F_{h}_V", V, s.below(A), label=f"V_{h}"),
-                               A, label=f"{pre}F_{h} = V·A")
-                s.place(F, below=A)
+                A, F = _weights_and_mix(s, names, h, S, V, Mask if causal else None, mask)
             outputs.append(F)
             above = head
-        Fcat = ops.stack(s, f"{pre}Fcat", outputs, label=f"{pre}Fcat = [F_1; …]")
+        Fcat = ops.stack(s, names("Fcat"), outputs, label=f"{names('Fcat')} = [F_1; …]")
         s.place(Fcat, under=above, in_columns_of=Xq)
-        return ops.matmul(s, f"{pre}Attn", f"{pre}Wo", Fcat, label=f"{pre}Attn = Wo·Fcat")
+        return ops.matmul(s, names("Attn"), names("Wo"), Fcat, label=f"{names('Attn')} = Wo·Fcat")
+
+
+def _weights_and_mix(s, names, h, S, V, Mask, mask):
+    """A_h = softmax of S_h (with the causal Mask: added as numbers, or −∞ read by each e^ cell),
+    F_h = V_h·A_h. Returns (A_h, F_h)."""
+    labels = (f"{names('A', h)} = softmax", f"{names('F', h)} = V·A")
+    if Mask is not None and mask == "value":
+        Sm = s.add(names("Sm", h), S.shape, role=COMPUTED, label=f"{names('Sm', h)} = S + Mask",
+                   formula=lambda i, j: f"{S.cell(i, j)}+{Mask.cell(i, j)}")
+        s.place(Sm, right_of=S)
+        s.arrow(S, Sm)
+        return ops.attend(s, (names("A", h), names("F", h)), Sm, V, v_label=f"V_{h}",
+                          labels=(f"{names('A', h)} = softmax(Sm)", labels[1]))
+    if Mask is not None:  # −∞ by hand: each e^ cell reads the mask, e^−∞ = 0
+        return ops.attend(s, (names("A", h), names("F", h)), S, V, mask="causal", mask_cells=Mask,
+                          v_label=f"V_{h}", labels=(f"{names('A', h)} (causal)", labels[1]))
+    return ops.attend(s, (names("A", h), names("F", h)), S, V, v_label=f"V_{h}", labels=labels)
 
 
 def _causal_mask(s, name, n, value, mask):
@@ -343,19 +352,16 @@ def _causal_mask(s, name, n, value, mask):
                  text=[[ops.MINUS_INFINITY if late[i, j] else "0" for j in range(n)] for i in range(n)])
 
 
-def _side_name(pre):
-    return "Encoder" if pre.startswith("enc") else "Decoder"
-
-
-def _src(block):
-    return block.name.split("_", 1)[1] if "_" in block.name else block.name
+def _side_name(side):
+    return "Encoder" if side == "enc" else "Decoder"
 
 
 def _add_and_norm(s, side, k, x, a, eps, opts):
     """R_k = x + sublayer, N_k = γ_k ⊙ (R_k − mean)/σ + β_k (γ_k | β_k left of N_k, under R_k)."""
     with s.step(f"{_side_name(side)} add & norm: {side}_R{k} = {x.name} + {a.name}, "
                 f"{side}_N{k} = γ{k} ⊙ (R{k} − mean)/σ + β{k}"):
-        R = s.add(f"{side}_R{k}", x.shape, role=COMPUTED, label=f"{side}_R{k} = {_src(x)} + {_src(a)}",
+        short = SIDES[side].short
+        R = s.add(f"{side}_R{k}", x.shape, role=COMPUTED, label=f"{side}_R{k} = {short(x)} + {short(a)}",
                   formula=lambda i, j: f"{x.cell(i, j)}+{a.cell(i, j)}")
         s.place(R, below=a)
         return s.place(ops.layernorm(s, f"{side}_N{k}", R, gamma=f"{side}_gamma{k}", beta=f"{side}_beta{k}", eps=eps,
@@ -387,9 +393,10 @@ def instructive(d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask=
     if checks(d, p):
         return False
     ref = reference(d, p, pe, ln_eps_on, ln_var, mask)
-    for name, A in ref.items():
-        if "_A_" in name or name.startswith("dec_cA_"):
-            free = A[:, 1:] if name.startswith("dec_A_") else A
+    for names, heads in ((SIDES["enc"], d.heads), (SIDES["dec"], d.heads_dec), (CROSS, d.heads_x)):
+        for h in range(1, heads + 1):
+            A = ref[names("A", h)]
+            free = A[:, 1:] if names is SIDES["dec"] else A  # the first query sees only itself
             if A.shape[0] > 1 and free.size and free.max() > 0.95:
                 return False
     for side in ("enc", "dec"):

@@ -39,6 +39,22 @@ def block_name_of(defined: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Scope:
+    """The names of one part of a sheet, all starting with ``prefix``: with ``enc = Scope("enc_")``,
+    ``enc("Q", 2)`` is ``enc_Q_2`` and ``enc.short(block)`` is that block's name without the prefix
+    (what a label inside the part calls it). Names are made from a scope, never taken apart."""
+
+    prefix: str
+
+    def __call__(self, base: str, *index: int) -> str:
+        return self.prefix + "_".join([base, *(str(i) for i in index)])
+
+    def short(self, block: "Block") -> str:
+        name = block.name
+        return name[len(self.prefix):] if self.prefix and name.startswith(self.prefix) else name
+
+
 FormulaFn = Callable[[int, int], str]
 ExpectFn = Callable[[dict], np.ndarray]
 

@@ -20,7 +20,7 @@ of their inputs; blocks that an exercise names in exercises.md must come from it
 """
 from xlhand.layout.box import level, under
 from xlhand.layout.paper import page_columns
-from xlhand.layout.ops.attention import attention, attention_steps, attention_under, heat, projections, scores
+from xlhand.layout.ops.attention import attend, attention, attention_steps, attention_under, heat, projections, scores
 from xlhand.layout.ops.backprop import (gradient_descent, gradient_descent_by_layer, input_gradient, iterations,
                                         layer_gradient, relu_backward_below, weight_gradient)
 from xlhand.layout.ops.copies import (carry, column_over_state, copy, copy_above, copy_columns, copy_left, copy_rows,
@@ -39,7 +39,7 @@ from xlhand.layout.ops.shared import Operand, absolute, at_, value_of
 from xlhand.layout.ops.tokens import argmax_one_hot, one_hot, one_hot_columns, split_words, word_of
 
 __all__ = [
-    "Operand", "Part", "absolute", "argmax_columns", "argmax_one_hot", "at_", "attention", "attention_steps",
+    "Operand", "Part", "absolute", "argmax_columns", "argmax_one_hot", "at_", "attend", "attention", "attention_steps",
     "attention_under", "carry", "chain_arrows", "col_max", "col_sums", "column_over_state", "copy", "copy_above",
     "copy_columns", "copy_left", "copy_rows", "cross_entropy", "curve_table", "elementwise", "flow", "gate",
     "given_part", "gradient_descent", "gradient_descent_by_layer", "heat", "identity_part", "input_gradient",

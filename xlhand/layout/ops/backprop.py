@@ -93,14 +93,18 @@ def gradient_descent_by_layer(s: Sheet, lr: Operand, layers: Sequence[tuple[Bloc
     return new
 
 
-def iterations(s: Sheet, iters: int, one_iteration: Callable[[int], Block], name: str = "losses") -> list[Block]:
-    """``iters`` iterations of gradient descent stacked down the sheet: ``one_iteration(it)`` places
-    iteration ``it`` (in its own group) and returns its loss; with several, the row of losses and its
-    line chart come last. Returns the losses."""
-    groups, losses = [], []
+def iterations(s: Sheet, iters: int, one_iteration: Callable[[int, range | None], Block],
+               name: str = "losses") -> list[Block]:
+    """``iters`` iterations of gradient descent stacked down the sheet: ``one_iteration(it, first)``
+    places iteration ``it`` (in its own group) and returns its loss; ``first`` is the range of the
+    step numbers the first iteration took (None while it is being placed), which a later one refers
+    to. With several, the row of losses and its line chart come last. Returns the losses."""
+    groups, losses, first = [], [], None
     for it in range(1, iters + 1):
+        before = len(s.steps)
         with s.group() as group:
-            losses.append(one_iteration(it))
+            losses.append(one_iteration(it, first))
+        first = first or range(before + 1, len(s.steps) + 1)
         if groups:
             s.next_to(group, groups[-1], "down", gap=2)
         groups.append(group)

@@ -109,6 +109,7 @@ def copy_columns(s: Sheet, name: str, columns: Sequence[Block], at: Position | N
 def row_under(s: Sheet, name: str, X: Block, value: float, side_label: str) -> Block:
     """A row of one constant right under ``X``, as wide as X, with no label of its own but a short
     ``side_label``: the 0 stacked under each input of a two-class softmax, ``[x; 0]``."""
-    return s.add(name, (1, X.cols), at=s.adjoining(X), role="given", label="", values=np.full((1, X.cols),
-                                                                                              float(value)),
-                 side_label=side_label)
+    row = s.add(name, (1, X.cols), at=s.adjoining(X), role="given", label="", values=np.full((1, X.cols), float(value)),
+                side_label=side_label)
+    row.extra["constant"] = True  # part of the layout, not a given to change
+    return row

@@ -24,6 +24,7 @@ def ones_row(s: Sheet, X: Block) -> Block:
     if "ones" not in X.extra:
         X.extra["ones"] = s.add(f"{X.name}_ones", (1, X.cols), at=s.adjoining(X), role="given", label="",
                                 values=np.ones((1, X.cols)), side_label="1s")
+        X.extra["ones"].extra["constant"] = True  # part of the by-hand product, not a given to change
     return X.extra["ones"]
 
 
