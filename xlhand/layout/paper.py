@@ -14,6 +14,7 @@ are planned with the wider 16.5 mm.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import accumulate
 
 from xlhand.layout.sheet import MARGIN_COLS, Sheet
 
@@ -69,9 +70,15 @@ def narrowest_page_columns(landscape: bool = True) -> int:
 def page_grid(sheet: Sheet, paper: str, row_points: dict[int, float], landscape: bool | None = None) -> PageGrid:
     """The page grid in the given orientation, or else the one that cuts fewer blocks, then needs
     fewer pages (portrait on a tie)."""
+    key = (paper, landscape, tuple(sorted(row_points.items())))
+    if key in sheet.page_plans:
+        return sheet.page_plans[key]
     options = (False, True) if landscape is None else (landscape,)
     grids = [_grid(sheet, paper, option, row_points) for option in options]
-    return min(grids, key=lambda g: (g.cuts, g.pages, g.landscape))
+    best = min(grids, key=lambda g: (g.cuts, g.pages, g.landscape))
+    if sheet.header_rows:  # finished: nothing moves any more, the plan holds for every later writer
+        sheet.page_plans[key] = best
+    return best
 
 
 def _grid(sheet: Sheet, paper: str, landscape: bool, row_points: dict[int, float]) -> PageGrid:
@@ -88,9 +95,9 @@ def _grid(sheet: Sheet, paper: str, landscape: bool, row_points: dict[int, float
                  + [(left, right) for _, left, _, right in texts])
     last_row = max((s[1] for s in row_spans), default=1)
     last_col = max((s[1] for s in col_spans), default=MARGIN_COLS + 1)
-    height = lambda r: row_points.get(r, ROW_POINTS) * MM_PER_POINT  # noqa: E731
-    row_breaks, row_cuts = _breaks(row_spans, 0, last_row,
-                                   lambda start, end: sum(height(r) for r in range(start, end)) <= height_mm)
+    below = list(accumulate((row_points.get(r, ROW_POINTS) * MM_PER_POINT for r in range(last_row)), initial=0.0))
+    row_breaks, row_cuts = _breaks(row_spans, 0, last_row,  # below[r]: mm of the rows over row r
+                                   lambda start, end: below[end] - below[start] <= height_mm)
     col_breaks, col_cuts = _breaks(col_spans, MARGIN_COLS, last_col, lambda start, end: end - start <= columns)
     return PageGrid(landscape, columns, int(height_mm / (ROW_POINTS * MM_PER_POINT)), row_breaks, col_breaks,
                     row_cuts + col_cuts)

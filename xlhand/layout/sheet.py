@@ -65,6 +65,7 @@ class Sheet(Placing):
     hanging: list = field(default_factory=list)  # blocks that what is placed now stands by (hanging_off)
     arrows_while_beside: list = field(default_factory=list)  # (arrow, the block it leaves)
     settings: dict = field(default_factory=dict)  # sheet options the shared steps read (stable softmax)
+    page_plans: dict = field(default_factory=dict, repr=False, compare=False)  # paper.page_grid, once finished
 
     @property
     def legend_row(self) -> int:

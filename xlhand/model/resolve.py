@@ -6,6 +6,7 @@ no ``--seed`` was given; otherwise fresh hand-friendly numbers from the seed (de
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import zlib
@@ -59,9 +60,23 @@ def numbers_text(sources: dict, params_path: Path | None, seed: int | None) -> s
                       for source, names in groups.items())
 
 
+_TEMPLATES: dict[tuple, ParamsFile] = {}
+
+
+def _template(exercise) -> ParamsFile:
+    """The exercise's template, parsed once per process while the file stays as it is (a class set
+    resolves it for every student)."""
+    path = template_path(exercise)
+    stat = path.stat() if path.is_file() else None
+    key = (exercise.name, str(path), stat and (stat.st_mtime_ns, stat.st_size))
+    if key not in _TEMPLATES:
+        _TEMPLATES[key] = load_params_file(exercise, path, "template")
+    return copy.deepcopy(_TEMPLATES[key])
+
+
 def resolve(exercise, *, size: str | None = None, sets: dict | None = None, params_path: Path | None = None,
             seed: int | None = None, options: dict | None = None) -> Resolved:
-    template = load_params_file(exercise, template_path(exercise), "template")
+    template = _template(exercise)
     dims = dict(check_dims(exercise, template.dims, f"template {template.path}"))
     if size is not None:
         if size not in exercise.presets:
