@@ -10,6 +10,7 @@ from xlhand.errors import XlhandError
 from xlhand.model.exercise import Exercise
 from xlhand.model.resolve import Resolved
 from xlhand.engines.recalc import SheetCheck, cached_values, reference_values, verify_built
+from xlhand.layout.paper import REFUSED_NOTE, ROUNDING, PageGrid, name_line
 from xlhand.layout.sheet import Sheet
 from xlhand.layout.writer import WorkbookWriter
 
@@ -37,24 +38,43 @@ def metadata(resolved: Resolved, mode: str, **extra) -> dict:
     }
 
 
+KEY_LINE = f"Answer key      {ROUNDING}"
+
+
 def key_sheet(resolved: Resolved, mode: str = "key") -> Sheet:
     return resolved.exercise.build_sheet(resolved, subtitle(resolved, mode))
 
 
 def key_workbook(resolved: Resolved, paper: str = "a4", *, sheet: Sheet | None = None,
-                 expected: dict | None = None) -> bytes:
+                 expected: dict | None = None, answers: list[str] | None = None) -> bytes:
     """The key: every derived cell a live formula that stores its result, recalculated in memory
     and compared with the NumPy reference before anything is returned (see :mod:`xlhand.recalc`).
-    ``sheet`` (and its ``expected`` values) may be a key sheet already laid out for ``resolved``."""
+    ``sheet`` (and its ``expected`` values) may be a key sheet already laid out for ``resolved``.
+    The rows of the ``answers`` (default: what a worksheet leaves blank) are as tall as on the
+    worksheet, so that the key prints on the same pages."""
     sheet = key_sheet(resolved) if sheet is None else sheet
     expected = reference_values(resolved, sheet) if expected is None else expected
     name = sheet_name(resolved.exercise)
     writer = WorkbookWriter(paper)
-    writer.write_sheet(sheet, name, cached=cached_values(expected))
+    answers = sheet.answer_names() if answers is None else answers
+    writer.write_sheet(sheet, name, cached=cached_values(expected), tall=frozenset(answers), name_line=KEY_LINE,
+                       note=REFUSED_NOTE)
     writer.set_metadata(metadata(resolved, "key"))
     data = writer.to_bytes()
     verify_built(data, resolved.exercise.name, [SheetCheck(name, sheet, list(sheet.blocks.values()))], expected)
     return data
+
+
+def page_plan(resolved: Resolved, paper: str = "a4", *, student: bool = False) -> PageGrid:
+    """The pages the key (with ``student``, the worksheet with every answer blank) prints on, planned
+    from the layout as the writer plans them, without recalculating: what the page budgets check."""
+    sheet = key_sheet(resolved, "student" if student else "key")
+    answers = frozenset(sheet.answer_names())
+    writer = WorkbookWriter(paper)
+    name = sheet_name(resolved.exercise)
+    writer.write_sheet(sheet, name, blanks=answers if student else frozenset(), tall=answers,
+                       name_line=name_line() if student else KEY_LINE, note=REFUSED_NOTE)
+    return writer.plans[name]
 
 
 def check_writable(directory: Path) -> None:

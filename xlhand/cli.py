@@ -391,7 +391,7 @@ def render_cmd(items, student, size, paper, png, out_dir):
     import tempfile
 
     from xlhand.classroom.worksheet import student_workbook
-    from xlhand.engines.render import render
+    from xlhand.engines.render import pdf_pages, render
 
     check_writable(out_dir)
     with tempfile.TemporaryDirectory(prefix="xlhand-render-") as tmp:
@@ -409,7 +409,10 @@ def render_cmd(items, student, size, paper, png, out_dir):
             built.write_bytes(data)
             paths.append(built)
         for written in render(paths, out_dir, png=png).values():
-            for path in written:
+            pdf, pngs = written[0], written[1:]
+            count = pdf_pages(pdf)
+            click.echo(f"wrote {pdf} ({count} page{'s' if count != 1 else ''})")
+            for path in pngs:
                 click.echo(f"wrote {path}")
 
 

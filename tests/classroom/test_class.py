@@ -43,7 +43,7 @@ def test_class_set(tmp_path):
         meta = {p.name: p.value for p in wb.custom_doc_props.props}
         assert meta["xlhand_student_id"] == e["id"] and meta["xlhand_student_name"] == e["name"]
         texts = [c for row in wb.worksheets[0].iter_rows() for c in row if isinstance(c.value, str)]
-        who = [c for c in texts if c.value.startswith("Student")]
+        who = [c for c in texts if c.value.startswith(("Name: ", "Student id"))]  # the Name line
         assert who and e["name"] in who[0].value and who[0].data_type == "s"
     # same seed, same ids -> same files
     again, out2 = run_class(tmp_path / "x" if (tmp_path / "x").mkdir() is None else None, roster)

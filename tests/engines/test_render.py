@@ -11,7 +11,8 @@ from support import breaks, sheet_xml
 
 from xlhand.model import catalog
 from xlhand.engines import libreoffice
-from xlhand.build import key_sheet
+from xlhand.build import key_sheet, page_plan
+from xlhand.layout.fx import PORTABLE_FUNCTIONS
 from xlhand.model.resolve import resolve
 from xlhand.engines.render import render
 
@@ -58,7 +59,11 @@ def test_the_pdf_has_the_planned_pages_and_readable_text(rendered, case):
     planned = (len(breaks(xml, "rowBreaks")) + 1) * (len(breaks(xml, "colBreaks")) + 1)
     # LibreOffice added no break of its own (every planned page fits); it leaves out empty pages
     assert 1 <= page_count(pdf) <= planned
-    sheet = key_sheet(resolve(catalog.get(name), size=size))
+    resolved = resolve(catalog.get(name), size=size)
+    plan = page_plan(resolved, student=case[2])
+    if not plan.cuts:  # the pages planned, empty ones left out (a block cut across pages may spill)
+        assert page_count(pdf) == plan.pages
+    sheet = key_sheet(resolved)
     found = words(pdf)
     assert found
     # a lone symbol's box is its glyph's (a minus sign is 5 pt high in 11 pt text): measure words
@@ -67,3 +72,23 @@ def test_the_pdf_has_the_planned_pages_and_readable_text(rendered, case):
     text = " ".join(w for w, _ in found)
     for chart in sheet.charts:
         assert chart.title.split()[0] in text, f"chart {chart.title!r} is not on the pages"
+
+
+def page_text(pdf, page: int) -> str:
+    return subprocess.run(["pdftotext", "-f", str(page), "-l", str(page), "-layout", str(pdf), "-"],
+                          capture_output=True, text=True, check=True).stdout
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_the_first_page_holds_every_step_and_paper_names_no_function(rendered, case):
+    name, size, _ = case
+    _, pdf = rendered[case]
+    sheet = key_sheet(resolve(catalog.get(name), size=size))
+    first = page_text(pdf, 1)
+    missing = [k for k in range(1, len(sheet.steps) + 1) if f"[{k}]" not in first]
+    if name not in ("transformer-full",):  # its header is longer than a page (tests/layout/test_pages.py)
+        assert not missing, f"steps {missing} are not on page 1"
+    everything = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    named = sorted(set(re.findall(r"\b(" + "|".join(sorted(PORTABLE_FUNCTIONS, key=len, reverse=True)) + r")\b",
+                                  everything)))
+    assert not named, f"{', '.join(named)} printed"

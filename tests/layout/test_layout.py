@@ -214,7 +214,7 @@ SHEET_PRIMITIVES = {
     "below", "adjoining", "right_of", "left_of", "above", "clear_right", "below_all",  # where, relative to
     "next_to", "arrange", "grid", "together",  # moving things next to each other
 }
-SHEET_DATA = {"title", "blocks", "params", "specs", "dims", "settings", "steps"}
+SHEET_DATA = {"title", "exercise", "blocks", "params", "specs", "dims", "settings", "steps"}
 
 
 def raw_positions(path: Path) -> list[str]:

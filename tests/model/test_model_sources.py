@@ -33,6 +33,6 @@ def test_docs_name_every_source():
 def test_the_sheet_names_the_source_in_one_line(tmp_path, name):
     source = catalog.get(name).source
     ws = openpyxl.load_workbook(build(tmp_path, name))[name]
-    line = ws.cell(3, 2).value
+    line = ws.cell(4, 2).value  # under the screen row, the title and the subtitle
     assert line == f"Read further: {source.paper} · walkthrough: {source.walkthrough}"
-    assert ws.cell(4, 2).value == "Colours"
+    assert ws.cell(5, 2).value == "Colours"

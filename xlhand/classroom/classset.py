@@ -83,7 +83,7 @@ def build_class(exercise_name: str, roster: Path, out_dir: Path, *, keys_dir: Pa
             "key_file": f"{stem}-key.xlsx",
             "params": {g.name: plain(resolved.params[g.name]) for g in exercise.givens},
         }
-        return worksheet, key_workbook(resolved, sheet=key, expected=expected), entry
+        return worksheet, key_workbook(resolved, sheet=key, expected=expected, answers=blanks), entry
 
     first = variant(students[0])
     blanks = blank_names(key_sheet(first), steps)  # every variant has the same layout

@@ -33,32 +33,25 @@ from xlhand.classroom.manifest import DEFAULT_ATOL, DEFAULT_RTOL, limit_formula
 from xlhand.classroom.roster import Student
 from xlhand.engines.recalc import BuildRefused, SheetCheck, reference_values, verify_built
 from xlhand.errors import XlhandError
-from xlhand.layout import paper, style
+from xlhand.layout import style
+from xlhand.layout import paper
+from xlhand.layout.paper import REFUSED_NOTE
 from xlhand.layout.sheet import Sheet
-from xlhand.layout.writer import LEGEND_COL, STEPS_COL, WorkbookWriter, fast_formulas, quote_sheet
+from xlhand.layout.sheet import MARGIN_COLS
+from xlhand.layout.writer import WorkbookWriter, fast_formulas, quote_sheet
 from xlhand.model.resolve import Resolved
 
 KEY_SHEET = "xlhand_key"
 CHECK_SHEET = "xlhand_check"
 PROGRESS_FORMAT = {"bold": True, "font_color": "#1F3864"}
-# beside "Steps", as much as fits the first page's width: what the grader refuses in a blank
-# (xlhand.grading.policy; README lists it in full)
-REFUSED_WORDS = ("Scored 0: formulas reading", "other sheets,", "names,", "INDIRECT,", "OFFSET,",
-                 "CHOOSE over cells,", "CELL,", "INFO,", "NOW,", "RAND,", "LET,", "LAMBDA")
 
 
-_NOTES: dict = {}  # (exercise, dims, options, paper) -> the note
-
-
-def refused_note(columns: int) -> str:
-    """The words of :data:`REFUSED_WORDS` that fit ``columns`` columns, ending with … when cut."""
-    text = REFUSED_WORDS[0]
-    for k, word in enumerate(REFUSED_WORDS[1:], start=1):
-        longer = f"{text} {word}" + ("" if k == len(REFUSED_WORDS) - 1 else " …")
-        if style.text_columns(longer) > columns:
-            return text.rstrip(",") + " …"
-        text = f"{text} {word}"
-    return text
+def name_line(student: Student | None) -> str:
+    """The line under the colours of a worksheet: who (filled in on a class set's), the date, and the
+    rounding rule."""
+    if student is None:
+        return paper.name_line()
+    return paper.name_line(f"Name: {student.name} · id {student.id}" if student.name else f"Student id {student.id}")
 
 
 # --- which cells are blank -----------------------------------------------------------------
@@ -86,8 +79,8 @@ def blank_names(sheet: Sheet, steps: set[int] | None = None) -> list[str]:
         unknown = sorted(k for k in steps if not 1 <= k <= len(sheet.steps))
         if unknown:
             raise XlhandError(f"--blank: step {unknown[0]} does not exist (steps 1..{len(sheet.steps)})")
-    names = [b.name for b in sheet.blocks.values() if b.is_computed and
-             (b.step in steps if steps is not None else not b.extra.get("drawing"))]
+    names = ([b.name for b in sheet.blocks.values() if b.is_computed and b.step in steps] if steps is not None
+             else sheet.answer_names())
     if not names:
         raise XlhandError("--blank: the chosen steps have no computed cells to fill in")
     return names
@@ -173,29 +166,17 @@ class _StudentParts:
     def name(self) -> str:
         return sheet_name(self.resolved.exercise)
 
-    def refused_note(self) -> str:
-        """:func:`refused_note` for the first page's width (the same for every variant of a layout:
-        planning the pages is the dear part, so it is done once per exercise, sizes and paper)."""
-        r = self.resolved
-        key = (r.exercise.name, tuple(r.dims.items()), repr(sorted(r.options.items())), self.paper)
-        if key not in _NOTES:
-            last_col = max(paper.page_grid(self.sheet, self.paper, {}).first_page_last_col, STEPS_COL + 2)
-            _NOTES[key] = refused_note(last_col - STEPS_COL)
-        return _NOTES[key]
-
     def write(self, cached) -> bytes:
         sheet, name, blanks = self.sheet, self.name, self.blanks
         st = self.student
         who = "" if st is None else f"Student: {st.name} · id {st.id}" if st.name else f"Student id {st.id}"
         writer = WorkbookWriter(self.paper)
-        ws = writer.write_sheet(sheet, name, blanks=frozenset(blanks), cached=cached, who=who)
+        ws = writer.write_sheet(sheet, name, blanks=frozenset(blanks), cached=cached, who=who,
+                                name_line=name_line(st), note=REFUSED_NOTE)
         cells = blank_cells(sheet, blanks)
-        label_row = sheet.header_rows - 1
-        if who:
-            ws.write_string(label_row, STEPS_COL, who, writer.fmt(style.LABEL))
-        ws.write_string(2, STEPS_COL + 1, self.refused_note(), writer.fmt(style.NOTE))
         if self.key is not None:
-            writer.write_sheet(self.key, KEY_SHEET, define_names=False, hidden=True).protect(self.password or "")
+            writer.write_sheet(self.key, KEY_SHEET, define_names=False, hidden=True,
+                               tall=frozenset(blanks)).protect(self.password or "")
             check = writer.workbook.add_worksheet(CHECK_SHEET)
             fast_formulas(check)
             for _, _, _, r, c in cells:
@@ -212,7 +193,7 @@ class _StudentParts:
             rows = [r for *_, r, _ in cells]
             cols = [c for *_, c in cells]
             span = f"{xl_rowcol_to_cell(min(rows), min(cols))}:{xl_rowcol_to_cell(max(rows), max(cols))}"
-            ws.write_formula(label_row, LEGEND_COL,
+            ws.write_formula(0, MARGIN_COLS,  # on screen, above the print area
                              f'=COUNTIF({quote_sheet(CHECK_SHEET)}!{span},1)&" of {len(cells)} cells right"',
                              writer.fmt(PROGRESS_FORMAT), f"0 of {len(cells)} cells right")
         ws.protect(self.password or "", {"select_locked_cells": True, "select_unlocked_cells": True})

@@ -6,6 +6,7 @@ timeout), honouring each sheet's page setup: paper, orientation, page breaks, he
 """
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -31,6 +32,14 @@ def render(paths: list[Path], out_dir: Path, png: bool = False, timeout: float =
     for path, pdf in pdfs.items():
         out[path] = [pdf] + (pages_as_png(pdf, timeout) if png else [])
     return out
+
+
+_PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
+
+
+def pdf_pages(pdf: Path) -> int:
+    """How many pages ``pdf`` has (LibreOffice writes each page's dictionary as a plain object)."""
+    return len(_PAGE.findall(pdf.read_bytes()))
 
 
 def pages_as_png(pdf: Path, timeout: float = TIMEOUT) -> list[Path]:

@@ -125,7 +125,7 @@ def _triangles(s, i, r, a, b, g, outgoing):
               formula=lambda ch, j: fx.sum_range(products[j].row_range(ch)))
     s.place(t, below=products[-1])
     tn = ops.layernorm(s, f"tn_{i}", t, eps=EPS, label=f"LayerNorm(t_{i})")
-    z_lin = ops.linear(s, f"Zlin_{i}", "Wz", tn, "bz", label="Wz·LN(t) + bz")
+    z_lin = ops.linear(s, f"Zlin_{i}", "Wz", tn, "bz", label="Wz·LayerNorm(t) + bz")
     s.place(ops.elementwise(s, f"Zout_{i}", fx.mul, [g, z_lin], role=OUTPUT,
                     label=f"Zout_{i} = g_{i} ⊙ Zlin_{i}"), right_of=z_lin)
 

@@ -65,7 +65,7 @@ def layout(s, d, p, with_sine=False):
     with s.step("Cosine matrix: W[f, t] = cos(2π·f·t/n) for f = 1…k, t = 1…n"):
         # the index headers are labels of the picture, not data: unnamed, so neither checked nor graded
         times = s.add("time", (1, n), role=GIVEN, label="t (time)", values=np.arange(1, n + 1)[None, :], named=False)
-        npts = s.add("npts", (1, 1), role=COMPUTED, label="n = COUNT(t)",
+        npts = s.add("npts", (1, 1), role=COMPUTED, label="n = number of t",
                      formula=lambda i, j: f"COUNT({times.range()})", expect=lambda v: float(n))
         s.place(npts, below=times)
         scale = s.add("scale", (1, 1), role=COMPUTED, label="2/n",

@@ -70,7 +70,7 @@ def layout(s, d, p, discretize="euler", gated=True):
             sv = ops.matmul(s, "s", "w_dt", U, label="s = w_dt·U")
             s.place(sv, below=C)
         with s.step("Step size: Dt_raw = s on every channel, Dt_pre = Dt_raw + dt_bias, Δ = softplus(Dt_pre) "
-                    "= LN(1 + EXP(Dt_pre))"):
+                    "= ln(1 + e^Dt_pre)"):
             raw = s.add("Dt_raw", (D, L), role=COMPUTED, label="Dt_raw = s, each channel",
                         formula=lambda i, j: sv.cell(0, j))
             s.place(raw, below=sv)

@@ -63,7 +63,7 @@ def layout(s, d, p):
         w = s.add("w", scores.shape, role=OUTPUT, label="w = e / Σe",
                   formula=lambda i, j: fx.div(e.cell(0, j), ops.absolute(total)))
         s.place(w, below=e)
-    with s.step("Weighted answer ans = answers·wᵀ; the chosen answer: INDEX(labels, MATCH(MAX(ans), ans, 0))"):
+    with s.step("Weighted answer ans = answers·wᵀ; the chosen answer: the label of the largest entry of ans"):
         wT = ops.transpose(s, "wT", w, label="wᵀ", role=COMPUTED)
         s.place(wT, right_of=w)
         ans = ops.matmul(s, "ans", "answers", wT, label="ans")

@@ -61,7 +61,7 @@ def layout(s, d, p):
     # product shares its rows with the weights placed once left of the first sentence (E, We|be, P).
     pipes, texts, words, onehots, X, H, pooled, index = ({} for _ in range(8))
 
-    with s.step("Tokenize: split each sentence and the query on spaces (FIND the spaces, MID the words)"):
+    with s.step("Tokenize: split each sentence and the query on spaces (where each word ends, then the words)"):
         sentences = s.given("sentences", label="sentences (the database)")
         for key in keys:
             with s.group() as pipes[key]:
@@ -126,7 +126,7 @@ def layout(s, d, p):
             s.place(qT, below=DB)
             scores = ops.matmul(s, "scores", qT, DB, label="scores = qᵀ·DB")
             s.next_to(qT, scores, LEFT)
-        with s.step("Nearest: the sentence with the largest score, INDEX(sentences, MATCH(MAX(scores), scores, 0))"):
+        with s.step("Nearest: the sentence whose score is the largest (argmax of the scores)"):
             s.place(s.add("nearest", (1, 1), role=OUTPUT, label="nearest sentence",
                   formula=lambda i, j: (f"INDEX({sentences.range()},1,"
                                         f"MATCH(MAX({scores.range()}),{scores.range()},0))")), below=scores)

@@ -7,7 +7,8 @@ from xlhand.engines.compare import as_number
 from xlhand.grading.report import FileGrade, _fmt
 from xlhand.grading.score import CellGrade
 from xlhand.layout import paper, style
-from xlhand.layout.writer import LEGEND_COL, WorkbookWriter
+from xlhand.layout.sheet import MARGIN_COLS
+from xlhand.layout.writer import WorkbookWriter
 
 # status -> (fill, symbol, words). Blue and orange rather than green and red (the pair colour-blind
 # students confuse), and a symbol in every graded cell, so a cell's status reads in black and white too.
@@ -28,7 +29,7 @@ def feedback_workbook(sub: FileGrade, sheet, manifest) -> bytes:
                             blank_legend=False, who=f"{sub.name} · id {sub.student_id}")
     for cell in sub.cells:
         _write_graded(ws, writer, cell)
-    _feedback_legend(ws, writer, sheet.header_rows - 1)
+    _feedback_legend(ws, writer, sheet.note_row)
     _summary_sheet(writer, sub, sheet)
     return writer.to_bytes()
 
@@ -61,7 +62,7 @@ def _write_graded(ws, writer, cell: CellGrade) -> None:
 
 def _feedback_legend(ws, writer, row: int) -> None:
     """One line above the drawing: each status's cell as it looks on the sheet, and what it means."""
-    col = LEGEND_COL
+    col = MARGIN_COLS
     ws.write_string(row, col, "Your cells:", writer.fmt(style.LABEL))
     col += style.text_columns("Your cells:", bold=True)
     for status, (_, symbol, words) in FEEDBACK.items():

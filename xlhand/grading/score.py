@@ -32,14 +32,13 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xlhand.build import key_sheet, subtitle
 from xlhand.classroom.manifest import Manifest, Tolerance
-from xlhand.classroom.worksheet import CHECK_SHEET, KEY_SHEET
+from xlhand.classroom.worksheet import CHECK_SHEET, KEY_SHEET, name_line
 from xlhand.engines.compare import as_grid, as_number
 from xlhand.engines.workbook import EngineError
 from xlhand.grading.credit import World
 from xlhand.grading.identify import Identified
 from xlhand.grading.sandbox import Extracted, Rejected
 from xlhand.layout.sheet import MARGIN_COLS
-from xlhand.layout.writer import STEPS_COL
 from xlhand.model.exercise import expected_values
 
 ECF_CREDIT = 0.5
@@ -196,10 +195,9 @@ def handed_out(ex: Extracted, manifest: Manifest, student, resolved, sheet, chan
 def _texts(resolved, student, sheet):
     """((row, col), text, what) the worksheet handed out shows: its title, subtitle (the mode), the
     student line and every block's label."""
-    who = f"Student: {student.name} · id {student.id}" if student.name else f"Student id {student.id}"
-    yield (0, MARGIN_COLS), sheet.title, "title"
-    yield (1, MARGIN_COLS), subtitle(resolved, "student"), "subtitle"
-    yield (sheet.header_rows - 1, STEPS_COL), who, "student line"
+    yield (sheet.title_row, MARGIN_COLS), sheet.title, "title"
+    yield (sheet.subtitle_row, MARGIN_COLS), subtitle(resolved, "student"), "subtitle"
+    yield (sheet.name_row, MARGIN_COLS), name_line(student), "student line"
     for block in sheet.blocks.values():
         if block.label:
             yield (block.top - 1, block.left), block.label, f"label of {block.name}"

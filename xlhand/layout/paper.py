@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import accumulate
 
-from xlhand.layout.sheet import MARGIN_COLS, Sheet
+from xlhand.layout.sheet import MARGIN_COLS, SCREEN_ROWS, Sheet
 
 PAPERS = {"a4": (9, 210.0, 297.0), "letter": (1, 215.9, 279.4)}  # Excel's paper code, width and height in mm
 MARGIN_MM = {"left": 10.0, "right": 10.0, "top": 16.0, "bottom": 16.0, "header": 6.0, "footer": 6.0}
@@ -25,6 +25,18 @@ ROW_POINTS = 15.0
 BLANK_ROW_POINTS = 18.0  # 6.35 mm: tall enough to write a number in by hand
 COLUMN_MM = 16.5
 MARGIN_COLUMN_MM = 6.5
+
+
+# the lines a worksheet's header adds (the key prints them too, so that it keeps the worksheet's pages)
+ROUNDING = "Round each answer to 2 decimals."
+REFUSED_NOTE = ("Not accepted (scores 0): a formula that reads another sheet or a name, builds a reference "
+                "from text or an offset, or changes by itself (random numbers, today's date).")
+
+
+def name_line(who: str = "") -> str:
+    """A worksheet's line under the colours: who (a line to write one's name on when not known),
+    the date, and the rounding rule."""
+    return f"{who or 'Name: ______________________'}      Date: ______________      {ROUNDING}"
 
 
 @dataclass(frozen=True)
@@ -37,10 +49,13 @@ class PageGrid:
     row_breaks: list[int]
     col_breaks: list[int]
     cuts: int = 0  # breaks forced through a block larger than a page
+    empty: int = 0  # pages of the grid with nothing on them, which are not printed
+    apart: int = 0  # products printed on another page than one of their operands
 
     @property
     def pages(self) -> int:
-        return (len(self.row_breaks) + 1) * (len(self.col_breaks) + 1)
+        """The pages printed: every page of the grid that holds something."""
+        return (len(self.row_breaks) + 1) * (len(self.col_breaks) + 1) - self.empty
 
     @property
     def first_page_last_col(self) -> int:
@@ -75,7 +90,7 @@ def page_grid(sheet: Sheet, paper: str, row_points: dict[int, float], landscape:
         return sheet.page_plans[key]
     options = (False, True) if landscape is None else (landscape,)
     grids = [_grid(sheet, paper, option, row_points) for option in options]
-    best = min(grids, key=lambda g: (g.cuts, g.pages, g.landscape))
+    best = min(grids, key=lambda g: (g.cuts, g.apart, g.pages, g.landscape))
     if sheet.header_rows:  # finished: nothing moves any more, the plan holds for every later writer
         sheet.page_plans[key] = best
     return best
@@ -88,7 +103,7 @@ def _grid(sheet: Sheet, paper: str, landscape: bool, row_points: dict[int, float
     boxes = ([b.footprint().edges() for b in sheet.blocks.values()]
              + [(top - 1, left, bottom, right) for top, left, bottom, right in (c.footprint().edges() for c in sheet.charts)])
     texts = [glyph.footprint().edges() for glyph in sheet.glyphs]  # arrows glue nothing
-    header = (0, MARGIN_COLS, sheet.header_rows, MARGIN_COLS)  # the header is one piece
+    header = (SCREEN_ROWS, MARGIN_COLS, sheet.header_rows, MARGIN_COLS)  # the header is one piece
     row_spans = (_touching([(top, bottom, left, right) for top, left, bottom, right in boxes + [header]])
                  + [(top, bottom) for top, _, bottom, _ in texts])
     col_spans = (_touching([(left, right, top, bottom) for top, left, bottom, right in boxes])
@@ -96,11 +111,25 @@ def _grid(sheet: Sheet, paper: str, landscape: bool, row_points: dict[int, float
     last_row = max((s[1] for s in row_spans), default=1)
     last_col = max((s[1] for s in col_spans), default=MARGIN_COLS + 1)
     below = list(accumulate((row_points.get(r, ROW_POINTS) * MM_PER_POINT for r in range(last_row)), initial=0.0))
-    row_breaks, row_cuts = _breaks(row_spans, 0, last_row,  # below[r]: mm of the rows over row r
-                                   lambda start, end: below[end] - below[start] <= height_mm)
-    col_breaks, col_cuts = _breaks(col_spans, MARGIN_COLS, last_col, lambda start, end: end - start <= columns)
+    glue = _products(sheet)
+    row_breaks, row_cuts = _breaks(row_spans, SCREEN_ROWS, last_row,  # below[r]: mm of the rows over row r
+                                   lambda start, end: below[end] - below[start] <= height_mm,
+                                   [(top, bottom) for top, _, bottom, _ in glue])
+    col_breaks, col_cuts = _breaks(col_spans, MARGIN_COLS, last_col, lambda start, end: end - start <= columns,
+                                   [(left, right) for _, left, _, right in glue])
+    held = {(r, c) for top, left, bottom, right in boxes + texts + [header]
+            for r in range(_band(top, row_breaks), _band(max(bottom - 1, top), row_breaks) + 1)
+            for c in range(_band(left, col_breaks), _band(max(right - 1, left), col_breaks) + 1)}
+    empty = (len(row_breaks) + 1) * (len(col_breaks) + 1) - len(held)
+    apart = sum(any(top < b < bottom for b in row_breaks) or any(left < b < right for b in col_breaks)
+                for top, left, bottom, right in glue)
     return PageGrid(landscape, columns, int(height_mm / (ROW_POINTS * MM_PER_POINT)), row_breaks, col_breaks,
-                    row_cuts + col_cuts)
+                    row_cuts + col_cuts, empty, apart)
+
+
+def _band(index: int, breaks: list[int]) -> int:
+    """Which page along one axis holds row (or column) ``index``: the breaks before it."""
+    return sum(b <= index for b in breaks)
 
 
 def _touching(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int]]:
@@ -117,19 +146,35 @@ def _touching(boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int]]:
     return spans
 
 
-def _breaks(spans: list[tuple[int, int]], first: int, last: int, fits) -> list[int]:
+def _products(sheet: Sheet) -> list[tuple[int, int, int, int]]:
+    """The box around each product and its operands (weights left, input above): a page break
+    avoids crossing it where it can."""
+    out = []
+    for block in sheet.blocks.values():
+        operands = [sheet.blocks[name] for name in block.extra.get("operands", ())]
+        if operands:
+            edges = [b.footprint().edges() for b in [block, *operands]]
+            out.append((min(e[0] for e in edges), min(e[1] for e in edges),
+                        max(e[2] for e in edges), max(e[3] for e in edges)))
+    return out
+
+
+def _breaks(spans: list[tuple[int, int]], first: int, last: int, fits, glued=()) -> list[int]:
     """Greedy page breaks over [first, last): each page ends at the furthest index that fits and that
-    no span crosses (a break at b means b starts the next page); forced where one span is larger than
-    a page."""
-    crossing = set()
+    no span crosses (a break at b means b starts the next page), nor, where the page allows, a
+    ``glued`` span (a product with its operands); forced where one span is larger than a page."""
+    crossing, crossing_glue = set(), set()
     for start, end in spans:
         crossing.update(range(start + 1, end))
+    for start, end in glued:
+        crossing_glue.update(range(start + 1, end))
     breaks, cuts, start = [], 0, first
     while not fits(start, last):
         end = start + 1
         while end < last and fits(start, end + 1):
             end += 1
-        allowed = [b for b in range(start + 1, end + 1) if b not in crossing]
+        allowed = ([b for b in range(start + 1, end + 1) if b not in crossing and b not in crossing_glue]
+                   or [b for b in range(start + 1, end + 1) if b not in crossing])
         cut = allowed[-1] if allowed else end
         cuts += not allowed
         breaks.append(cut)
@@ -137,14 +182,14 @@ def _breaks(spans: list[tuple[int, int]], first: int, last: int, fits) -> list[i
     return breaks, cuts
 
 
-def header_footer(title: str, who: str = "") -> tuple[str, str]:
-    """Excel header and footer codes: the title on the left (and the student on the right), page k of n."""
+def header_footer(name: str, who: str = "") -> tuple[str, str]:
+    """Excel header and footer codes: no header (the title stands once, on the first page), and a
+    footer with the exercise's name on the left, page k of n, and the student on the right."""
     def escape(text: str) -> str:
         return text.replace("&", "&&")
 
-    header = f"&L&\"-,Bold\"{escape(title)}" + (f"&R{escape(who)}" if who else "")
-    footer = "&CPage &P of &N"
-    return header, footer
+    footer = f"&L{escape(name)}&CPage &P of &N" + (f"&R{escape(who)}" if who else "")
+    return "", footer
 
 
 def setup(ws, sheet: Sheet, paper: str, grid: PageGrid, who: str = "") -> None:
@@ -157,10 +202,14 @@ def setup(ws, sheet: Sheet, paper: str, grid: PageGrid, who: str = "") -> None:
     inch = 25.4
     ws.set_margins(left=MARGIN_MM["left"] / inch, right=MARGIN_MM["right"] / inch,
                    top=MARGIN_MM["top"] / inch, bottom=MARGIN_MM["bottom"] / inch)
-    header, footer = header_footer(sheet.title, who)
+    header, footer = header_footer(sheet.exercise or sheet.title, who)
     ws.set_header(header, {"margin": MARGIN_MM["header"] / inch})
     ws.set_footer(footer, {"margin": MARGIN_MM["footer"] / inch})
     ws.set_print_scale(100)
+    things = [thing.footprint() for thing in sheet.things()]
+    last_row = max([b.bottom for b in things] + [sheet.header_rows]) - 1
+    last_col = max([b.right for b in things] + [grid.first_page_last_col + 1]) - 1
+    ws.print_area(SCREEN_ROWS, 0, last_row, last_col)  # the screen row above it is not printed
     ws.print_across()
     if grid.row_breaks:
         ws.set_h_pagebreaks(grid.row_breaks)

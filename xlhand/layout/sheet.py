@@ -31,16 +31,16 @@ from typing import Iterator
 
 import numpy as np
 
-from xlhand.layout import style
 from xlhand.layout.blocks import NAME_PATTERN, ROLES, Block, ExpectFn, FormulaFn
 from xlhand.layout.box import GAP, Box, LayoutError, ShapeError, box
 from xlhand.layout.drawing import Chart, Glyph, Group
 from xlhand.layout.placing import DIRECTIONS, DOWN, EVERYTHING, LEFT, RIGHT, UP, Anchored, Placing, op
 from xlhand.layout.style import COLUMN_WIDTH  # noqa: F401 - the writer sets every column to it
 
-__all__ = ["DIRECTIONS", "DOWN", "EVERYTHING", "GAP", "LEFT", "MARGIN_COLS", "RIGHT", "UP", "Box", "Chart", "Glyph",
+__all__ = ["DIRECTIONS", "DOWN", "EVERYTHING", "GAP", "LEFT", "MARGIN_COLS", "RIGHT", "SCREEN_ROWS", "UP", "Box", "Chart", "Glyph",
            "Group", "LayoutError", "ShapeError", "Sheet", "op"]
 MARGIN_COLS = 1
+SCREEN_ROWS = 1  # rows on screen only, above the print area
 
 
 @dataclass
@@ -48,6 +48,7 @@ class Sheet(Placing):
     """A worksheet under construction."""
 
     title: str
+    exercise: str = ""  # the exercise's name: the page footers, and messages
     subtitle: str = ""
     source: str = ""  # one line under the subtitle: where to read further
     blocks: dict[str, Block] = field(default_factory=dict)
@@ -67,10 +68,30 @@ class Sheet(Placing):
     settings: dict = field(default_factory=dict)  # sheet options the shared steps read (stable softmax)
     page_plans: dict = field(default_factory=dict, repr=False, compare=False)  # paper.page_grid, once finished
 
+    # --- the header, top down: what the rows above the drawing hold ----------------------
+    # row 0 is for the screen only (a worksheet's count of right cells): the print area starts under it
+    title_row = SCREEN_ROWS
+    subtitle_row = SCREEN_ROWS + 1
+
     @property
     def legend_row(self) -> int:
-        """The header row of "Colours" and "Steps": under the title, subtitle and source lines."""
-        return 3 if self.source else 2
+        """The row of the colours, under the title, subtitle and source lines."""
+        return SCREEN_ROWS + (3 if self.source else 2)
+
+    @property
+    def name_row(self) -> int:
+        """Under the legend: a worksheet's Name and Date line and its rounding rule."""
+        return self.legend_row + 1
+
+    @property
+    def steps_row(self) -> int:
+        """The row of "Steps"; the numbered steps follow, one row each."""
+        return self.name_row + 1
+
+    @property
+    def note_row(self) -> int:
+        """The row after the last step: a worksheet's note on what is not accepted."""
+        return self.steps_row + 1 + len(self.steps)
 
     # --- steps ----------------------------------------------------------------------------
     @contextmanager
@@ -208,6 +229,11 @@ class Sheet(Placing):
     def computed_blocks(self) -> list[Block]:
         return [b for b in self.blocks.values() if b.is_computed]
 
+    def answer_names(self) -> list[str]:
+        """The blocks a worksheet leaves blank unless told otherwise: every computed block but the
+        columns that only draw a chart (an activation curve over fifty x values)."""
+        return [b.name for b in self.blocks.values() if b.is_computed and not b.extra.get("drawing")]
+
     def check_overlaps(self) -> None:
         """Raise if two blocks share a cell, counting each block's label as wide as its text (so no
         label is clipped or runs into another), or a glyph stands on a block or a label."""
@@ -235,7 +261,7 @@ class Sheet(Placing):
     def finish(self) -> None:
         """Fix positions: header on top, drawing below it, margin column on the left."""
         self.check_overlaps()
-        self.header_rows = self.legend_row + 1 + max(len(self.steps), len(style.PALETTE)) + 1
+        self.header_rows = self.note_row + 2  # the note, then an empty row over the drawing
         boxes = [box(thing) for thing in self.things()]
         d_row = self.header_rows - min((b.top for b in boxes), default=0)
         d_col = MARGIN_COLS - min((b.left for b in boxes), default=0)

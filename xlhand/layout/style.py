@@ -46,6 +46,10 @@ TITLE = {"bold": True, "font_size": 14}
 SUBTITLE = {"italic": True, "font_color": "#595959"}
 LABEL = {"bold": True, "font_color": "#404040"}
 STEP_TEXT = {"text_wrap": True, "valign": "top"}
+HEADER_TEXT = {"text_wrap": True, "valign": "top"}
+NAME_LINE = {"font_color": "#262626"}  # every line of the header wraps within the first page
+TITLE_SCALE = 14 / 11 * 1.1  # the title's width against body text: 14 points, bold
+LEGEND_NAMES = {"blank": "your answer"}  # what a colour of the legend reads, where not its role's name
 SIDE_LABEL = {"bold": True, "font_color": "#404040", "align": "right"}
 STEP_NUMBER = {"bold": True, "font_color": "#C00000", "valign": "top"}
 GLYPH = {"bold": True, "align": "center", "font_color": "#7F7F7F", "font_size": 12}
@@ -73,11 +77,12 @@ def text_columns(text: str, bold: bool = False) -> int:
     return max(1, ceil(pixels / COLUMN_PIXELS))
 
 
-def text_lines(text: str, columns: int) -> int:
-    """How many lines a wrapped text needs in a cell ``columns`` wide."""
+def text_lines(text: str, columns: int, scale: float = 1.0) -> int:
+    """How many lines a wrapped text needs in a cell ``columns`` wide (``scale``: its font size
+    and weight against the sheet's 11-point regular)."""
     from math import ceil
 
     from xlsxwriter.utility import xl_pixel_width
 
     room = columns * COLUMN_PIXELS - CELL_PADDING_PIXELS
-    return max(1, ceil(xl_pixel_width(text) * 1.05 / room))
+    return max(1, ceil(xl_pixel_width(text) * 1.05 * scale / room))

@@ -21,8 +21,7 @@ from xlhand.layout.sheet import COLUMN_WIDTH, MARGIN_COLS, Sheet
 
 FIXED_TIME = _dt.datetime(2024, 1, 1, 0, 0, 0)
 CachedValue = Callable[[Block, int, int], object]
-LEGEND_COL = 1
-STEPS_COL = 5
+HEADER_MIN_COLS = 8  # the header is at least this wide, however narrow the drawing
 
 
 def quote_sheet(name: str) -> str:
@@ -34,6 +33,7 @@ class WorkbookWriter:
 
     def __init__(self, paper: str = "a4") -> None:
         self.paper = paper
+        self.plans: dict = {}  # sheet name -> the PageGrid it prints on
         self._buffer = io.BytesIO()
         self.workbook = xlsxwriter.Workbook(
             self._buffer,
@@ -68,20 +68,25 @@ class WorkbookWriter:
     # --- sheets ---------------------------------------------------------------------------
     def write_sheet(self, sheet: Sheet, sheet_name: str, *, blanks: frozenset[str] = frozenset(),
                     define_names: bool = True, hidden: bool = False, cached: CachedValue | None = None,
-                    who: str = "", blank_legend: bool = True):
+                    who: str = "", blank_legend: bool = True, name_line: str = "", note: str = "",
+                    tall: frozenset[str] = frozenset()):
         """Write ``sheet`` (already finished); blocks named in ``blanks`` are left empty and unlocked.
 
         ``cached(block, i, j)`` gives the value each formula cell stores as its result, so that
         viewers that do not recalculate (previews, Protected View, ``data_only`` readers) show
         the numbers; without it (or where it gives None) a formula stores no result. ``who`` (a
         student's name and id) is printed in the header of every page; ``blank_legend`` False leaves
-        the blank role out of the legend (a feedback sheet explains its cells itself)."""
+        the blank role out of the legend (a feedback sheet explains its cells itself). ``name_line``
+        goes under the colours (a worksheet's Name and Date line), ``note`` under the steps. The rows
+        of the blocks in ``tall`` (and of the blanks) are tall enough to write in: a key made with
+        its worksheet's blanks there prints page for page like the worksheet."""
         ws = self.workbook.add_worksheet(sheet_name)
         fast_formulas(ws)
-        row_points = {block.top + i: paper.BLANK_ROW_POINTS for name in blanks
+        row_points = {block.top + i: paper.BLANK_ROW_POINTS for name in blanks | tall
                       for block in [sheet.blocks[name]] for i in range(block.rows)}
         grid = paper.page_grid(sheet, self.paper, row_points)
-        row_points.update(self._write_header(ws, sheet, bool(blanks) and blank_legend, grid.first_page_last_col))
+        row_points.update(self._write_header(ws, sheet, bool(blanks) and blank_legend, grid.first_page_last_col,
+                                             name_line, note))
         for block in sheet.blocks.values():
             self._write_label(ws, block)
             if block.name in blanks:
@@ -101,7 +106,7 @@ class WorkbookWriter:
         ws.set_column(MARGIN_COLS, width, COLUMN_WIDTH)
         for row, points in sorted(row_points.items()):
             ws.set_row(row, points)
-        ws.freeze_panes(2, 0)
+        ws.freeze_panes(sheet.title_row + 1, 0)  # the screen row and the title stay in view
         ws.hide_gridlines(2)
         if hidden:
             ws.very_hidden()
@@ -109,38 +114,58 @@ class WorkbookWriter:
             # the header's wrapped rows are known now: plan the pages again in the orientation chosen
             final = paper.page_grid(sheet, self.paper, row_points, landscape=grid.landscape)
             paper.setup(ws, sheet, self.paper, final, who)
+            self.plans[sheet_name] = final
         return ws
 
-    def _write_header(self, ws, sheet: Sheet, include_blank: bool, last_col: int) -> dict[int, float]:
-        """Title, legend and the numbered steps; each step's text wraps within the first page.
-        Returns the heights (points) of the rows that wrapped."""
-        ws.write_string(0, MARGIN_COLS, sheet.title, self.fmt(style.TITLE))
+    def _write_header(self, ws, sheet: Sheet, include_blank: bool, last_col: int, name_line: str = "",
+                      note: str = "") -> dict[int, float]:
+        """The header across the first page's width, top down: title, subtitle, source, the colours
+        in one row, (the Name line, which a worksheet writes), and the numbered steps one row each;
+        a text longer than the width wraps, never runs past the page. Returns the heights (points)
+        of the rows that wrapped."""
+        last_col = max(last_col, MARGIN_COLS + HEADER_MIN_COLS - 1)
+        heights: dict[int, float] = {}
+
+        def line(row: int, first_col: int, text: str, fmt: dict, scale: float = 1.0, room_for: str = "") -> None:
+            """``text`` across the header's width; its row as tall as ``room_for`` needs too."""
+            ws.merge_range(row, first_col, row, last_col, text, self.fmt({**fmt, **style.HEADER_TEXT}))
+            lines = max(style.text_lines(t, last_col - first_col + 1, scale) for t in (text, room_for))
+            if lines > 1 or scale > 1:
+                heights[row] = paper.ROW_POINTS * lines * max(scale, 1.0)
+
+        line(sheet.title_row, MARGIN_COLS, sheet.title, style.TITLE, style.TITLE_SCALE)
         if sheet.subtitle:
-            ws.write_string(1, MARGIN_COLS, sheet.subtitle, self.fmt(style.SUBTITLE))
-        top = sheet.legend_row
-        last_col = max(last_col, STEPS_COL + 2)  # within the first page (a narrow one wraps the text more)
-        wrap = self.fmt(style.STEP_TEXT)
-        heights = {}
+            line(sheet.subtitle_row, MARGIN_COLS, sheet.subtitle, style.SUBTITLE)
         if sheet.source:
-            ws.merge_range(2, MARGIN_COLS, 2, last_col, sheet.source, self.fmt(style.SOURCE))
-            lines = style.text_lines(sheet.source, last_col - MARGIN_COLS + 1)
-            if lines > 1:
-                heights[2] = paper.ROW_POINTS * lines
-        ws.write_string(top, LEGEND_COL, "Colours", self.fmt(style.LABEL))
+            line(sheet.subtitle_row + 1, MARGIN_COLS, sheet.source, style.SOURCE)
+        self._write_legend(ws, sheet, include_blank)
+        if name_line:  # as tall as a worksheet's (a key prints on its worksheet's pages)
+            line(sheet.name_row, MARGIN_COLS, name_line, style.NAME_LINE, room_for=paper.name_line())
+        ws.write_string(sheet.steps_row, MARGIN_COLS, "Steps", self.fmt(style.LABEL))
+        for k, description in enumerate(sheet.steps, start=1):
+            ws.write_string(sheet.steps_row + k, MARGIN_COLS, f"[{k}]", self.fmt(style.STEP_NUMBER))
+            line(sheet.steps_row + k, MARGIN_COLS + 1, description, style.STEP_TEXT)
+        if note:
+            line(sheet.note_row, MARGIN_COLS, note, style.NOTE)
+        return heights
+
+    def _write_legend(self, ws, sheet: Sheet, include_blank: bool) -> None:
+        """The colours in one row: each role's colour with its name (a blank reads "your answer")."""
         roles = [r for r in style.PALETTE if r != "blank" and any(b.role == r for b in sheet.blocks.values())]
         if include_blank:
             roles.append("blank")
-        for k, role in enumerate(roles):
-            ws.write_string(top + 1 + k, LEGEND_COL, role, self.fmt(style.role_format(role)))
-            ws.write_string(top + 1 + k, LEGEND_COL + 1, style.PALETTE[role][2], self.fmt(style.NOTE))
-        ws.write_string(top, STEPS_COL, "Steps", self.fmt(style.LABEL))
-        for k, description in enumerate(sheet.steps, start=1):
-            ws.write_string(top + k, STEPS_COL, f"[{k}]", self.fmt(style.STEP_NUMBER))
-            ws.merge_range(top + k, STEPS_COL + 1, top + k, last_col, description, wrap)
-            lines = style.text_lines(description, last_col - STEPS_COL)
-            if lines > 1:
-                heights[top + k] = paper.ROW_POINTS * lines
-        return heights
+        row, col = sheet.legend_row, MARGIN_COLS
+        ws.write_string(row, col, "Colours", self.fmt(style.LABEL))
+        col += 1
+        for role in roles:
+            text = style.LEGEND_NAMES.get(role, role)
+            width = style.text_columns(text)
+            fmt = self.fmt(style.role_format(role))
+            if width > 1:
+                ws.merge_range(row, col, row, col + width - 1, text, fmt)
+            else:
+                ws.write_string(row, col, text, fmt)
+            col += width
 
     def _write_label(self, ws, block: Block) -> None:
         if block.label:

@@ -107,8 +107,7 @@ def _exp_of(s: Sheet, Z: Block, future: np.ndarray, shifted: bool, v: dict) -> n
         return np.exp(z - z.max(axis=0, keepdims=True))
     largest = float(z.max())
     if largest > math.log(EXP_LIMIT):
-        exercise = s.title.split(":")[0]
-        raise XlhandError(f"{exercise}: not written: the softmax of {Z.name} needs e^{largest:g}, beyond "
+        raise XlhandError(f"{s.exercise or s.title}: not written: the softmax of {Z.name} needs e^{largest:g}, beyond "
                           f"{EXP_LIMIT:g} (too large to read, or an overflow); build with --opt stable=true "
                           "to subtract each column's max first")
     return np.exp(z)

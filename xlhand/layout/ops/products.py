@@ -43,8 +43,9 @@ def matmul(s: Sheet, name: str, A: Operand, B: Block, *, bias: Operand | None = 
     if bias is not None and bias.shape != (A.rows, 1):
         raise ShapeError(f"{name} = {A.name}·{B.name} + {bias.name}: {bias.name} is {shape_text(bias)}, "
                          f"expected {A.rows}x1")
-    return s.add(name, (A.rows, B.cols), at=at, role=role, label=label, formula=_dots([A], bias, B, ones),
-                 expect=expect)
+    result = s.add(name, (A.rows, B.cols), at=at, role=role, label=label, formula=_dots([A], bias, B, ones),
+                   expect=expect)
+    return _with_operands(result, [A, bias, B, ones])
 
 
 @op
@@ -121,8 +122,16 @@ def matmul_parts(s: Sheet, name: str, parts: Sequence["Operand | Part"], X: Bloc
         shapes = ", ".join(f"{w.name} {shape_text(w)}" for w in placed)
         raise ShapeError(f"{name}: the parts [{shapes}] do not fit {X.name} {shape_text(X)} (the parts' rows "
                          f"must agree and their columns add up to {X.name}'s rows; a bias is one column)")
-    return s.add(name, (weights[0].rows, X.cols), at=at, role=role, label=label, formula=_dots(weights, bias, X, ones),
-                 expect=expect)
+    result = s.add(name, (weights[0].rows, X.cols), at=at, role=role, label=label,
+                   formula=_dots(weights, bias, X, ones), expect=expect)
+    return _with_operands(result, [*weights, bias, X, ones])
+
+
+def _with_operands(result: Block, operands: Sequence[Block | None]) -> Block:
+    """Note on ``result`` the blocks it multiplies (weights left, input above): a printed page shows
+    them together (the page tests read this)."""
+    result.extra["operands"] = [b.name for b in operands if b is not None]
+    return result
 
 
 def identity_part(s: Sheet, name: str, n: int, label: str = "I") -> Part:

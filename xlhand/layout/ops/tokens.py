@@ -66,7 +66,7 @@ def split_words(s: Sheet, name: str, text: Block, n: int, *, at: Position | None
         return np.cumsum([len(w) + 1 for w in _text_of(v[text.name]).split(" ")])[None, :].astype(float)
 
     # addresses are read inside the formulas: they are final only when the sheet is written
-    sp = s.add(f"{name}_sp", (1, n), at=at, role="computed", label=f"{name}: where each word ends (FIND \" \")",
+    sp = s.add(f"{name}_sp", (1, n), at=at, role="computed", label=f"{name}: where each word ends (its space)",
                formula=lambda i, j: fx.find('" "', f'{text.cell(0, 0)}&" "',
                                             None if j == 0 else f"{sp.cell(0, j - 1)}+1"),
                expect=ends)
@@ -77,7 +77,7 @@ def split_words(s: Sheet, name: str, text: Block, n: int, *, at: Position | None
             return fx.mid(text.cell(0, 0), "1", f"{sp.cell(0, 0)}-1")
         return fx.mid(text.cell(0, 0), f"{sp.cell(0, j - 1)}+1", f"{sp.cell(0, j)}-{sp.cell(0, j - 1)}-1")
 
-    return s.add(name, (1, n), at=s.below(sp), role=role, label=label or f"{name} = the words of {text.name} (MID)",
+    return s.add(name, (1, n), at=s.below(sp), role=role, label=label or f"{name} = the words of {text.name}",
                  formula=word, expect=lambda v: [_text_of(v[text.name]).split(" ")])
 
 
