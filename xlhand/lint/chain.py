@@ -13,7 +13,7 @@ from __future__ import annotations
 from xlhand.lint.context import Context, reads_other_cells
 from xlhand.lint.findings import Hit
 from xlhand.lint.patterns import by_design, edge_band
-from xlhand.lint.workbook import ARRAY_MEMBER, FORMULA, Sheet
+from xlhand.lint.workbook import Sheet
 
 
 def check(ctx: Context, sheet: Sheet) -> list[Hit]:
@@ -23,7 +23,7 @@ def check(ctx: Context, sheet: Sheet) -> list[Hit]:
 def _unread(ctx: Context, sheet: Sheet) -> list[Hit]:
     hits = []
     for block in ctx.layouts[sheet.name].blocks:
-        computed = [at for at in block.cells if sheet.cells[at].kind in (FORMULA, ARRAY_MEMBER)]
+        computed = block.computed
         if len(computed) < 2:
             continue
         readers = {at: len(ctx.reads[sheet.name].readers(at) - {(sheet.name, at)}) for at in computed}

@@ -19,17 +19,22 @@ class Reads:
     """The cells of one sheet that something reads, and by whom (the reading cells, when cells)."""
 
     cells: dict[tuple[int, int], set] = field(default_factory=dict)
-    areas: list[Area] = field(default_factory=list)
+    areas: set[Area] = field(default_factory=set)
 
     def add(self, area: Area, reader) -> None:
         if area.top == area.bottom and area.left == area.right:
-            self.cells.setdefault((area.top, area.left), set()).add(reader)
-            return
-        if area.size > BIG_AREA:
-            self.areas.append(area)
-            return
-        for at in area.cells():
-            self.cells.setdefault(at, set()).add(reader)
+            self._add((area.top, area.left), reader)
+        elif area.size > BIG_AREA:
+            self.areas.add(area)
+        else:
+            for at in area.cells():
+                self._add(at, reader)
+
+    def _add(self, at: tuple[int, int], reader) -> None:
+        readers = self.cells.get(at)
+        if readers is None:
+            readers = self.cells[at] = set()
+        readers.add(reader)
 
     def readers(self, at: tuple[int, int]) -> set:
         found = self.cells.get(at, set())
@@ -69,8 +74,9 @@ def build_context(book: Book) -> Context:
         arrays = {(a.top, a.left): a for a, _ in sheet.arrays}
         for at, formula in parsed[sheet.name].items():
             ctx.functions |= formula.functions
+            reader = (sheet.name, arrays.get(at) or Area(*at, *at))
             for ref in formula.refs:
-                _mark(ctx, ref, sheet, (sheet.name, arrays.get(at, Area(*at, *at))))
+                _mark(ctx, ref, sheet, reader)
     first = book.sheets[0] if book.sheets else None
     for text in book.chart_refs:
         for ref in _parse(text).refs:

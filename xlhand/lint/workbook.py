@@ -12,6 +12,7 @@ from __future__ import annotations
 import posixpath
 import zipfile
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from defusedxml import ElementTree as ET
 from openpyxl.formula.translate import Translator
@@ -67,8 +68,15 @@ class Book:
         return self.styles[number] if 0 <= number < len(self.styles) else Style()
 
     def sheet(self, name: str) -> Sheet | None:
-        folded = name.casefold()
-        return next((s for s in self.sheets if s.name.casefold() == folded), None)
+        return self._by_name.get(name.casefold())
+
+    @cached_property
+    def _by_name(self) -> dict[str, Sheet]:
+        """Each sheet by its name in any case (the first of two alike), once the book is read."""
+        out: dict[str, Sheet] = {}
+        for sheet in self.sheets:
+            out.setdefault(sheet.name.casefold(), sheet)
+        return out
 
 
 def read_book(path: str) -> Book:
@@ -150,7 +158,7 @@ def _read_sheet(data: bytes, sheet: Sheet, strings: list[str]) -> None:
         tag = element.tag
         if tag == c_tag:
             if len(element) == 1 and element[0].tag == v_tag and element.get("t") is None:
-                _read_number(element, cells, sheet.name)  # the common cell, read quickly
+                _read_number(element, sheet)  # the common cell, read quickly
             else:
                 _read_cell(element, sheet, strings, shared, f_tag, v_tag, is_tag)
             element.clear()
@@ -160,32 +168,45 @@ def _read_sheet(data: bytes, sheet: Sheet, strings: list[str]) -> None:
             sheet.protected = element.get("sheet") in ("1", "true")
 
 
+_COLUMNS: dict[str, int] = {}  # the column letters met so far -> their column number
+
+
 def _cell_address(text: str) -> tuple[int, int] | None:
     """(row, col) of a cell's ``r`` attribute (``B2``); None if it is not a plain address."""
     letters = text.rstrip("0123456789")
     digits = text[len(letters):]
+    col = _COLUMNS.get(letters)
+    if col is None or not digits:
+        return _new_column_address(text, letters, digits)
+    row = int(digits)
+    return (row, col) if 1 <= row <= MAX_ROW else None
+
+
+def _new_column_address(text: str, letters: str, digits: str) -> tuple[int, int] | None:
     if not (digits and letters.isalpha() and letters.isupper() and len(letters) <= 3):
         return address(text)  # let the full rule decide (and refuse)
     row, col = int(digits), column_number(letters)
+    if col <= MAX_COL:
+        _COLUMNS[letters] = col
     return (row, col) if 1 <= row <= MAX_ROW and col <= MAX_COL else None
 
 
-def _read_number(element, cells: dict, sheet: str) -> None:
+def _read_number(element, sheet: Sheet) -> None:
     """A cell holding only a number: ``<c r="B2" s="3"><v>1.5</v></c>``."""
     where = _cell_address(element.get("r") or "")
     if where is None:
-        raise Rejected(f"not a readable xlsx: a cell of sheet '{sheet}' has no valid address")
+        raise Rejected(f"not a readable xlsx: a cell of sheet '{sheet.name}' has no valid address")
     text = element[0].text
     try:
         kind, value = (NUMBER, float(text)) if text is not None else (EMPTY, None)
     except ValueError:
         kind, value = TEXT, text
     style = int(element.get("s") or 0)
-    member = cells.get(where)
+    member = sheet.cells.get(where) if sheet.arrays else None
     if member is not None and member.kind == ARRAY_MEMBER:  # placed by its array formula
         member.value, member.style = value, style
     else:
-        cells[where] = Cell(kind, value, None, style)
+        sheet.cells[where] = Cell(kind, value, None, style)
 
 
 def _read_cell(element, sheet: Sheet, strings, shared, f_tag, v_tag, is_tag) -> None:
