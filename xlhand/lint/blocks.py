@@ -50,9 +50,8 @@ def find_blocks(book: Book, sheet: Sheet, skeleton_of: Callable[[tuple[int, int]
             blocks.append(_fit(block))
             block_of.update(dict.fromkeys(block.cells, block))
     free = {at: fill for at, fill in members.items() if at not in block_of} if block_of else members
-    for cells in _components(free):
-        whole = _fit(Block(Area(*cells[0], *cells[0]), cells))
-        for block in _peel(whole, skeleton_of) if formulas.intersection(cells) else [whole]:
+    for whole in _components(free):
+        for block in _peel(whole, skeleton_of) if formulas.intersection(whole.cells) else [whole]:
             block.name = _label(sheet, block.area)
             block_of.update(dict.fromkeys(block.cells, block))
             blocks.append(block)
@@ -96,9 +95,10 @@ def _named_rectangles(book: Book, sheet: Sheet) -> list[tuple[str, Area]]:
     return sorted(out, key=lambda item: (item[1].size, item[0]))
 
 
-def _components(fills: dict[tuple[int, int], int]) -> list[list[tuple[int, int]]]:
+def _components(fills: dict[tuple[int, int], int]) -> list[Block]:
     """The groups of neighbouring cells (left, right, above, below) that share a fill, found as runs
-    along each row joined to the overlapping runs of the row above (union-find over runs)."""
+    along each row joined to the overlapping runs of the row above (union-find over runs); each a
+    block of its cells in order."""
     runs: list[list] = []  # [row, first col, last col, fill, its cells]
     run: list = [0, 0, 0, None, []]
     for at, fill in sorted(fills.items()):
@@ -121,14 +121,23 @@ def _components(fills: dict[tuple[int, int], int]) -> list[list[tuple[int, int]]
     for k, (r, c1, c2, fill, _) in enumerate(runs):
         if k == 0 or runs[k - 1][0] != r:
             above_start, above_end = (above_end, k) if k and runs[k - 1][0] == r - 1 else (k, k)
+        while above_start < above_end and runs[above_start][2] < c1:
+            above_start += 1  # (it ends left of this run, so left of the rest of the row too)
         for j in range(above_start, above_end):
-            _, d1, d2, other, _ = runs[j]
-            if other == fill and d1 <= c2 and c1 <= d2:
+            _, d1, _, other, _ = runs[j]
+            if d1 > c2:
+                break
+            if other == fill:
                 parent[root(j)] = root(k)
-    groups: dict[int, list] = {}
-    for k, run in enumerate(runs):
-        groups.setdefault(root(k), []).extend(run[4])
-    return list(groups.values())  # (each in order: the runs are)
+    groups: dict[int, list] = {}  # root -> [top, left, bottom, right, cells]
+    for k, (r, c1, c2, _, cells) in enumerate(runs):
+        group = groups.get(root(k))
+        if group is None:
+            groups[root(k)] = [r, c1, r, c2, list(cells)]
+        else:
+            group[1], group[2], group[3] = min(group[1], c1), r, max(group[3], c2)
+            group[4].extend(cells)
+    return [Block(Area(*bounds), cells) for *bounds, cells in groups.values()]
 
 
 def _peel(block: Block, skeleton_of) -> list[Block]:

@@ -12,6 +12,7 @@ from xlhand.lint.reader import Area
 from xlhand.lint.workbook import FORMULA, Book, Sheet
 
 BIG_AREA = 10_000  # cells: a larger area read is kept as a rectangle, not cell by cell
+NO_READERS: frozenset = frozenset()
 
 
 @dataclass
@@ -37,8 +38,8 @@ class Reads:
         readers.add(reader)
 
     def readers(self, at: tuple[int, int]) -> set:
-        found = self.cells.get(at, set())
-        return found | {"range"} if any(at in a for a in self.areas) else found
+        found = self.cells.get(at, NO_READERS)
+        return found | {"range"} if self.areas and any(at in a for a in self.areas) else found
 
 
 @dataclass
@@ -103,5 +104,9 @@ def _parse(text: str) -> Parsed:
 
 def reads_other_cells(ctx: Context, sheet: Sheet, at: tuple[int, int]) -> bool:
     """Whether a formula, chart or format other than the cell itself reads the cell at ``at``."""
-    readers = ctx.reads[sheet.name].readers(at)
+    return others_among(ctx.reads[sheet.name].readers(at), sheet, at)
+
+
+def others_among(readers: set, sheet: Sheet, at: tuple[int, int]) -> bool:
+    """Whether ``readers`` of the cell at ``at`` hold any but the cell itself."""
     return any(not (isinstance(r, tuple) and r[0] == sheet.name and at in r[1]) for r in readers)
