@@ -52,7 +52,8 @@ def test_a_finding_suggests_the_formula_its_neighbours_suggest(tmp_path):
 
 
 def test_formulas_are_read_as_excel_writes_them(tmp_path):
-    """Shared formulas expanded cell by cell, array formulas with their range, prefixes kept."""
+    """Shared formulas expanded cell by cell, array formulas with their range, prefixes kept, spilled
+    dynamic arrays known."""
     book = read_book(str(lintkit.build(tmp_path, "shared", ("off-by-one",))))
     cells = book.sheets[0].cells
     assert cells[(8, 8)].formula == "=H4*H4"  # a shared formula, given once in F7
@@ -62,6 +63,9 @@ def test_formulas_are_read_as_excel_writes_them(tmp_path):
     assert cells and book.sheets[0].cells[(8, 7)].kind == ARRAY_MEMBER
     book = read_book(str(lintkit.build(tmp_path, "modern", ("sort",))))
     assert book.sheets[0].cells[(3, 4)].formula == "=_xlfn._xlws.SORT(B3:B6)"
+    book = read_book(str(lintkit.build(tmp_path, "modern", ("spill",))))  # a dynamic array, cm="1"
+    spilled = book.sheets[0].cells[(3, 14)]
+    assert spilled.spilled and spilled.formula == "=B3:B6*2" and str(book.sheets[0].arrays[-1][0]) == "N3:N6"
 
 
 def test_cli_lint_reports_lines_json_and_exit_codes(tmp_path):
