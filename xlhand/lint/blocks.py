@@ -57,7 +57,7 @@ def find_blocks(book: Book, sheet: Sheet, skeleton_of: Callable[[tuple[int, int]
             blocks.append(block)
     computed = formulas | _array_parts(sheet)
     for block in blocks:
-        if not computed.isdisjoint(block.cells):
+        if not computed.isdisjoint(block.cells):  # (a block of numbers alone is not walked again)
             block.computed = [at for at in block.cells if at in computed]
     return Layout(blocks, block_of)
 
