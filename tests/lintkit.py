@@ -143,15 +143,28 @@ def modern(ws, on):
     ws["J3"] = "=_xlfn.LET(_xlpm.m,AVERAGE(B3:B6),_xlpm.m*2)" if on("let") else "=AVERAGE(B3:B6)*2"
     ws["L2"] = "Σ sorted"
     ws["L3"] = "=SUM(_xlfn.ANCHORARRAY(D3))" if on("anchor") else "=SUM(D3:D6)"
+    ws["N2"] = "2x"
+    block(ws, 3, 14, 4, 1, lambda i, j: None if on("spill") else f"=B{3 + i}*2", role="computed")
+    if on("spill"):  # typed once in N3 and spilled down by Excel 365 (see :func:`spill`)
+        ws["N3"] = ArrayFormula("N3:N6", "=B3:B6*2")
 
 
 def links(ws, on):
-    """Weights copied in from a colleague's workbook (planted: linked to it instead)."""
+    """Weights copied in from a colleague's workbook (planted: linked to it instead), and a rate and
+    a base read through defined names (planted: names for cells of other workbooks)."""
     block(ws, 3, 2, 2, 1, numbers([[2], [3]]), "w")
     ws["C2"] = "2·w"
     ws["C3"] = "=[1]Weights!$B$2*2" if on("onedrive") else "=B3*2"
     ws["C4"] = "=B4*2"
     ws["C5"] = "='C:\\Users\\ann\\[w.xlsx]Sheet1'!$A$1*2" if on("path") else "=B4*3"
+    block(ws, 3, 5, 2, 1, numbers([[0.5], [1]]), "rate, base", "weight")
+    names = ws.parent.defined_names
+    names["Rate"] = DefinedName("Rate", attr_text="[1]Weights!$B$4" if on("name-link") else "links!$E$3")
+    names["Base"] = DefinedName("Base", attr_text="'C:\\Users\\ann\\[w.xlsx]Sheet1'!$A$2" if on("name-path")
+                                else "links!$E$4")
+    ws["G2"] = "w·rate + base"
+    ws["G3"] = "=B3*Rate"
+    ws["G4"] = "=B4+Base"
 
 
 def classify(ws, on):
@@ -272,9 +285,12 @@ PLANTS: dict[str, dict[str, list[tuple[str, str, str]]]] = {
                "lambda": [("not-portable", "modern", "F3:F6")],
                "no-prefix": [("not-portable", "modern", "H3")],
                "let": [("not-portable", "modern", "J3")],
-               "anchor": [("not-portable", "modern", "L3")]},
+               "anchor": [("not-portable", "modern", "L3")],
+               "spill": [("not-portable", "modern", "N3")]},
     "links": {"onedrive": [("external-link", "", ""), ("external-link", "links", "C3")],
-              "path": [("external-link", "links", "C5")]},
+              "path": [("external-link", "links", "C5")],
+              "name-link": [("external-link", "links", "G3"), ("external-link", "", "")],
+              "name-path": [("external-link", "links", "G4"), ("external-link", "", "")]},
     "classify": {"score-shift": [("shape", "classify", "F8"), ("partial-range", "classify", "F8")],
                  "bool-right": [("boolean-answer", "classify", "I6:I8")],
                  "bool-all": [("boolean-answer", "classify", "K6")]},
@@ -316,8 +332,10 @@ def build(directory: Path, name: str, plants=()) -> Path:
     wb.save(path)
     if name == "shared":
         share(path, name, ["F3:H4", "F7:H8"])
-    if name == "links" and "onedrive" in plants:
+    if name == "links" and {"onedrive", "name-link"} & set(plants):
         add_external_link(path, LINK_TARGET)
+    if name == "modern" and "spill" in plants:
+        spill(path, "N3")
     return path
 
 
@@ -366,6 +384,35 @@ def add_external_link(path: Path, target: str) -> None:
         '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
         '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
         f'externalLinkPath" Target="{target}" TargetMode="External"/></Relationships>').encode()
+    _rezip(path, parts)
+
+
+def spill(path: Path, cell: str) -> None:
+    """Make the array formula in ``cell`` a spilled dynamic array, as Excel 365 saves a formula typed
+    into one cell that fills the cells below it: the cell points (``cm="1"``) at the dynamic-array
+    metadata, a part of its own."""
+    with zipfile.ZipFile(path) as zf:
+        parts = {n: zf.read(n) for n in zf.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    assert f'<c r="{cell}"' in sheet
+    parts["xl/worksheets/sheet1.xml"] = sheet.replace(f'<c r="{cell}"', f'<c r="{cell}" cm="1"', 1).encode()
+    parts["xl/metadata.xml"] = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+        '<metadata xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        'xmlns:xda="http://schemas.microsoft.com/office/spreadsheetml/2017/dynamicarray">'
+        '<metadataTypes count="1"><metadataType name="XLDAPR" minSupportedVersion="120000" copy="1" '
+        'pasteAll="1" pasteValues="1" merge="1" splitFirst="1" rowColShift="1" clearFormats="1" '
+        'clearComments="1" assign="1" coerce="1" cellMeta="1"/></metadataTypes>'
+        '<futureMetadata name="XLDAPR" count="1"><bk><extLst><ext uri="{bdbb8cdc-fa1e-496e-a857-3c3f30c029c3}">'
+        '<xda:dynamicArrayProperties fDynamic="1" fCollapsed="0"/></ext></extLst></bk></futureMetadata>'
+        '<cellMetadata count="1"><bk><rc t="1" v="0"/></bk></cellMetadata></metadata>').encode()
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(b"</Types>", (
+        '<Override PartName="/xl/metadata.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheetMetadata+xml"/>'
+        '</Types>').encode())
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(b"</Relationships>", (
+        '<Relationship Id="rIdMeta" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        'sheetMetadata" Target="metadata.xml"/></Relationships>').encode())
     _rezip(path, parts)
 
 

@@ -3,6 +3,7 @@ range, every corrected twin is clean, and the planted corpus scores recall ≥ 9
 from __future__ import annotations
 
 import json
+import zipfile
 
 import pytest
 from click.testing import CliRunner
@@ -52,7 +53,8 @@ def test_a_finding_suggests_the_formula_its_neighbours_suggest(tmp_path):
 
 
 def test_formulas_are_read_as_excel_writes_them(tmp_path):
-    """Shared formulas expanded cell by cell, array formulas with their range, prefixes kept."""
+    """Shared formulas expanded cell by cell, array formulas with their range, prefixes kept, spilled
+    dynamic arrays known."""
     book = read_book(str(lintkit.build(tmp_path, "shared", ("off-by-one",))))
     cells = book.sheets[0].cells
     assert cells[(8, 8)].formula == "=H4*H4"  # a shared formula, given once in F7
@@ -62,6 +64,30 @@ def test_formulas_are_read_as_excel_writes_them(tmp_path):
     assert cells and book.sheets[0].cells[(8, 7)].kind == ARRAY_MEMBER
     book = read_book(str(lintkit.build(tmp_path, "modern", ("sort",))))
     assert book.sheets[0].cells[(3, 4)].formula == "=_xlfn._xlws.SORT(B3:B6)"
+    book = read_book(str(lintkit.build(tmp_path, "modern", ("spill",))))  # a dynamic array, cm="1"
+    spilled = book.sheets[0].cells[(3, 14)]
+    assert spilled.spilled and spilled.formula == "=B3:B6*2" and str(book.sheets[0].arrays[-1][0]) == "N3:N6"
+
+
+def test_number_cells_read_quickly_are_read_as_the_xml_parser_reads_them(tmp_path):
+    """Plain number cells are read by a regular expression, except in a part where something could
+    hide markup from it (here a comment): that part is read by the XML parser alone, to the same cells."""
+    path = lintkit.build(tmp_path, "norm", ("typed", "var-shift"))
+    with zipfile.ZipFile(path) as zf:
+        parts = {name: zf.read(name) for name in zf.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    parts[sheet] = parts[sheet].replace(b"<sheetData>", b'<sheetData><!-- <c r="Z9"><v>1</v></c> -->', 1)
+    commented = tmp_path / "commented.xlsx"
+    with zipfile.ZipFile(commented, "w") as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+
+    def cells(book):
+        return {at: (c.kind, c.value, c.formula, c.style) for at, c in book.sheets[0].cells.items()}
+
+    assert b"<!--" in parts[sheet] and (9, 26) not in read_book(str(commented)).sheets[0].cells
+    assert cells(read_book(str(commented))) == cells(read_book(str(path)))
+    assert found(commented) == found(path) == {("typed-number", "norm", "C9"), ("shape", "norm", "H5")}
 
 
 def test_cli_lint_reports_lines_json_and_exit_codes(tmp_path):

@@ -13,7 +13,7 @@ from typing import Callable
 
 from xlhand.lint.formulas import reference
 from xlhand.lint.reader import Area
-from xlhand.lint.workbook import EMPTY, TEXT, Book, Sheet
+from xlhand.lint.workbook import ARRAY_MEMBER, EMPTY, TEXT, Book, Sheet
 
 MAX_NAMED_CELLS = 100_000
 
@@ -23,6 +23,7 @@ class Block:
     area: Area  # the bounding rectangle
     cells: list[tuple[int, int]] = field(default_factory=list)
     name: str = ""  # the defined name, or the label above, or ""
+    computed: list[tuple[int, int]] = field(default_factory=list)  # its cells holding a formula or an array's part
 
     def describe(self) -> str:
         return f"block '{self.name}' ({self.area})" if self.name else f"block {self.area}"
@@ -38,33 +39,47 @@ class Layout:
 
 def find_blocks(book: Book, sheet: Sheet, skeleton_of: Callable[[tuple[int, int]], str],
                 formulas: set[tuple[int, int]]) -> Layout:
-    """The blocks of ``sheet``; ``skeleton_of(cell)`` tells the shapes of ``formulas`` apart (see
-    :func:`_peel`)."""
-    members = {at: book.style(cell.style).fill for at, cell in sheet.cells.items() if _in_a_block(book, sheet, cell)}
+    """The blocks of ``sheet``; ``formulas`` are its formula cells, ``skeleton_of(cell)`` tells their
+    shapes apart (see :func:`_peel`)."""
+    members = _members(book, sheet)
     block_of: dict[tuple[int, int], Block] = {}
     blocks = []
     for name, area in _named_rectangles(book, sheet):
         block = Block(area, sorted(at for at in area.cells() if at in members and at not in block_of), name)
         if block.cells:
             blocks.append(_fit(block))
-            block_of.update((at, block) for at in block.cells)
-    free = {at: fill for at, fill in members.items() if at not in block_of}
-    for cells in _components(free):
-        whole = _fit(Block(Area(*cells[0], *cells[0]), cells))
-        for block in _peel(whole, skeleton_of) if formulas.intersection(cells) else [whole]:
+            block_of.update(dict.fromkeys(block.cells, block))
+    free = {at: fill for at, fill in members.items() if at not in block_of} if block_of else members
+    for whole in _components(free):
+        for block in _peel(whole, skeleton_of) if formulas.intersection(whole.cells) else [whole]:
             block.name = _label(sheet, block.area)
-            block_of.update((at, block) for at in block.cells)
+            block_of.update(dict.fromkeys(block.cells, block))
             blocks.append(block)
+    computed = formulas | _array_parts(sheet)
+    for block in blocks:
+        if not computed.isdisjoint(block.cells):  # (a block of numbers alone is not walked again)
+            block.computed = [at for at in block.cells if at in computed]
     return Layout(blocks, block_of)
 
 
-def _in_a_block(book: Book, sheet: Sheet, cell) -> bool:
-    if cell.kind == TEXT:
-        return False
-    if cell.kind == EMPTY:  # an empty cell belongs to a block by its look: filled, or left open to type in
-        style = book.style(cell.style)
-        return style.fill > 1 or (sheet.protected and not style.locked)
-    return True
+def _array_parts(sheet: Sheet) -> set[tuple[int, int]]:
+    """The cells an array formula fills, other than its first."""
+    return {at for area, _ in sheet.arrays for at in area.cells()
+            if at in sheet.cells and sheet.cells[at].kind == ARRAY_MEMBER}
+
+
+def _members(book: Book, sheet: Sheet) -> dict[tuple[int, int], int]:
+    """The cells that belong to a block, with their fill. Text cells are labels; an empty cell
+    belongs to a block by its look: filled, or left open to type in."""
+    looks = {number: book.style(number) for number in {cell.style for cell in sheet.cells.values()}}
+    out = {}
+    for at, cell in sheet.cells.items():
+        if cell.kind == TEXT:
+            continue
+        style = looks[cell.style]
+        if cell.kind != EMPTY or style.fill > 1 or (sheet.protected and not style.locked):
+            out[at] = style.fill
+    return out
 
 
 def _named_rectangles(book: Book, sheet: Sheet) -> list[tuple[str, Area]]:
@@ -80,16 +95,20 @@ def _named_rectangles(book: Book, sheet: Sheet) -> list[tuple[str, Area]]:
     return sorted(out, key=lambda item: (item[1].size, item[0]))
 
 
-def _components(fills: dict[tuple[int, int], int]) -> list[list[tuple[int, int]]]:
+def _components(fills: dict[tuple[int, int], int]) -> list[Block]:
     """The groups of neighbouring cells (left, right, above, below) that share a fill, found as runs
-    along each row joined to the overlapping runs of the row above (union-find over runs)."""
-    runs: list[list[int]] = []  # [row, first col, last col, fill]
-    for r, c in sorted(fills):
-        fill = fills[(r, c)]
-        if runs and runs[-1][0] == r and runs[-1][2] == c - 1 and runs[-1][3] == fill:
-            runs[-1][2] = c
+    along each row joined to the overlapping runs of the row above (union-find over runs); each a
+    block of its cells in order."""
+    runs: list[list] = []  # [row, first col, last col, fill, its cells]
+    run: list = [0, 0, 0, None, []]
+    for at, fill in sorted(fills.items()):
+        r, c = at
+        if run[0] == r and run[2] == c - 1 and run[3] == fill:
+            run[2] = c
+            run[4].append(at)
         else:
-            runs.append([r, c, c, fill])
+            run = [r, c, c, fill, [at]]
+            runs.append(run)
     parent = list(range(len(runs)))
 
     def root(k: int) -> int:
@@ -99,17 +118,26 @@ def _components(fills: dict[tuple[int, int], int]) -> list[list[tuple[int, int]]
         return k
 
     above_start = above_end = 0  # the runs of the previous row: runs[above_start:above_end]
-    for k, (r, c1, c2, fill) in enumerate(runs):
+    for k, (r, c1, c2, fill, _) in enumerate(runs):
         if k == 0 or runs[k - 1][0] != r:
             above_start, above_end = (above_end, k) if k and runs[k - 1][0] == r - 1 else (k, k)
+        while above_start < above_end and runs[above_start][2] < c1:
+            above_start += 1  # (it ends left of this run, so left of the rest of the row too)
         for j in range(above_start, above_end):
-            _, d1, d2, other = runs[j]
-            if other == fill and d1 <= c2 and c1 <= d2:
+            _, d1, _, other, _ = runs[j]
+            if d1 > c2:
+                break
+            if other == fill:
                 parent[root(j)] = root(k)
-    groups: dict[int, list] = {}
-    for k, (r, c1, c2, _) in enumerate(runs):
-        groups.setdefault(root(k), []).extend((r, c) for c in range(c1, c2 + 1))
-    return [sorted(cells) for cells in groups.values()]
+    groups: dict[int, list] = {}  # root -> [top, left, bottom, right, cells]
+    for k, (r, c1, c2, _, cells) in enumerate(runs):
+        group = groups.get(root(k))
+        if group is None:
+            groups[root(k)] = [r, c1, r, c2, list(cells)]
+        else:
+            group[1], group[2], group[3] = min(group[1], c1), r, max(group[3], c2)
+            group[4].extend(cells)
+    return [Block(Area(*bounds), cells) for *bounds, cells in groups.values()]
 
 
 def _peel(block: Block, skeleton_of) -> list[Block]:

@@ -10,10 +10,10 @@
 """
 from __future__ import annotations
 
-from xlhand.lint.context import Context, reads_other_cells
+from xlhand.lint.context import Context, others_among, reads_other_cells
 from xlhand.lint.findings import Hit
 from xlhand.lint.patterns import by_design, edge_band
-from xlhand.lint.workbook import ARRAY_MEMBER, FORMULA, Sheet
+from xlhand.lint.workbook import Sheet
 
 
 def check(ctx: Context, sheet: Sheet) -> list[Hit]:
@@ -23,11 +23,12 @@ def check(ctx: Context, sheet: Sheet) -> list[Hit]:
 def _unread(ctx: Context, sheet: Sheet) -> list[Hit]:
     hits = []
     for block in ctx.layouts[sheet.name].blocks:
-        computed = [at for at in block.cells if sheet.cells[at].kind in (FORMULA, ARRAY_MEMBER)]
+        computed = block.computed
         if len(computed) < 2:
             continue
-        readers = {at: len(ctx.reads[sheet.name].readers(at) - {(sheet.name, at)}) for at in computed}
-        unread = [at for at in computed if not reads_other_cells(ctx, sheet, at)]
+        found = {at: ctx.reads[sheet.name].readers(at) for at in computed}
+        readers = {at: len(found[at] - {(sheet.name, at)}) for at in computed}
+        unread = [at for at in computed if not others_among(found[at], sheet, at)]
         if not unread or len(unread) == len(computed) or by_design(set(unread), computed, block.area, bands=False):
             continue
         if not _read_instead(readers, unread):

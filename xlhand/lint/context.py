@@ -12,6 +12,7 @@ from xlhand.lint.reader import Area
 from xlhand.lint.workbook import FORMULA, Book, Sheet
 
 BIG_AREA = 10_000  # cells: a larger area read is kept as a rectangle, not cell by cell
+NO_READERS: frozenset = frozenset()
 
 
 @dataclass
@@ -19,21 +20,26 @@ class Reads:
     """The cells of one sheet that something reads, and by whom (the reading cells, when cells)."""
 
     cells: dict[tuple[int, int], set] = field(default_factory=dict)
-    areas: list[Area] = field(default_factory=list)
+    areas: set[Area] = field(default_factory=set)
 
     def add(self, area: Area, reader) -> None:
         if area.top == area.bottom and area.left == area.right:
-            self.cells.setdefault((area.top, area.left), set()).add(reader)
-            return
-        if area.size > BIG_AREA:
-            self.areas.append(area)
-            return
-        for at in area.cells():
-            self.cells.setdefault(at, set()).add(reader)
+            self._add((area.top, area.left), reader)
+        elif area.size > BIG_AREA:
+            self.areas.add(area)
+        else:
+            for at in area.cells():
+                self._add(at, reader)
+
+    def _add(self, at: tuple[int, int], reader) -> None:
+        readers = self.cells.get(at)
+        if readers is None:
+            readers = self.cells[at] = set()
+        readers.add(reader)
 
     def readers(self, at: tuple[int, int]) -> set:
-        found = self.cells.get(at, set())
-        return found | {"range"} if any(at in a for a in self.areas) else found
+        found = self.cells.get(at, NO_READERS)
+        return found | {"range"} if self.areas and any(at in a for a in self.areas) else found
 
 
 @dataclass
@@ -69,8 +75,9 @@ def build_context(book: Book) -> Context:
         arrays = {(a.top, a.left): a for a, _ in sheet.arrays}
         for at, formula in parsed[sheet.name].items():
             ctx.functions |= formula.functions
+            reader = (sheet.name, arrays.get(at) or Area(*at, *at))
             for ref in formula.refs:
-                _mark(ctx, ref, sheet, (sheet.name, arrays.get(at, Area(*at, *at))))
+                _mark(ctx, ref, sheet, reader)
     first = book.sheets[0] if book.sheets else None
     for text in book.chart_refs:
         for ref in _parse(text).refs:
@@ -97,5 +104,9 @@ def _parse(text: str) -> Parsed:
 
 def reads_other_cells(ctx: Context, sheet: Sheet, at: tuple[int, int]) -> bool:
     """Whether a formula, chart or format other than the cell itself reads the cell at ``at``."""
-    readers = ctx.reads[sheet.name].readers(at)
+    return others_among(ctx.reads[sheet.name].readers(at), sheet, at)
+
+
+def others_among(readers: set, sheet: Sheet, at: tuple[int, int]) -> bool:
+    """Whether ``readers`` of the cell at ``at`` hold any but the cell itself."""
     return any(not (isinstance(r, tuple) and r[0] == sheet.name and at in r[1]) for r in readers)

@@ -57,13 +57,16 @@ def gather(file: str, hits: list[Hit]) -> list[Finding]:
         groups.setdefault((hit.sheet, hit.rule, hit.group if hit.group is not None else id(hit)), []).append(hit)
     out = []
     for (sheet, rule, _), members in groups.items():
-        cells = sorted({h.cell for h in members if h.cell is not None})
-        if not cells:
+        first: dict[tuple[int, int], tuple[int, Hit]] = {}  # cell -> (its place among the members, its first hit)
+        for k, member in enumerate(members):
+            if member.cell is not None:
+                first.setdefault(member.cell, (k, member))
+        if not first:
             out.append(Finding(file, sheet, "", rule, members[0].message))
             continue
-        for area in rectangles(cells):
-            first = next(h for h in members if h.cell is not None and h.cell in area)
-            out.append(Finding(file, sheet, str(area), rule, first.message))
+        for area in rectangles(sorted(first)):
+            _, earliest = min(first[at] for at in area.cells())  # the message of the area's first hit
+            out.append(Finding(file, sheet, str(area), rule, earliest.message))
     return sorted(out, key=lambda f: (f.sheet, _order(f.range), f.rule))
 
 
@@ -76,12 +79,14 @@ def rectangles(cells: list[tuple[int, int]]) -> list[Area]:
         else:
             runs.append([r, c, c])
     areas: list[list[int]] = []  # [top, left, bottom, right]
+    latest: dict[tuple[int, int], list[int]] = {}  # (left, right) -> the area of those columns that ends lowest
     for r, left, right in runs:
-        match = next((a for a in areas if a[1] == left and a[3] == right and a[2] == r - 1), None)
-        if match:
+        match = latest.get((left, right))
+        if match and match[2] == r - 1:
             match[2] = r
         else:
-            areas.append([r, left, r, right])
+            latest[(left, right)] = [r, left, r, right]
+            areas.append(latest[(left, right)])
     return [Area(t, l, b, r) for t, l, b, r in areas]
 
 

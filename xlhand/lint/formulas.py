@@ -100,8 +100,8 @@ class Parsed:
         return bool(self.shape and self.shape.concatenates)
 
     @property
-    def functions(self) -> set[str]:
-        return {c.plain for c in self.calls}
+    def functions(self) -> frozenset[str]:
+        return self.shape.functions if self.shape else frozenset()
 
     def tokens(self) -> list[tuple[str, str, str]]:
         """(type, subtype, value) of every token."""

@@ -6,8 +6,8 @@
   ANCHORARRAY, the ``A1#`` spill reference; LET, LAMBDA and the names that hold one), cells that spill
   a dynamic array, and newer functions written without the ``_xlfn.`` prefix Excel needs in the file
   (Excel shows #NAME?). XlsxWriter's own list says which functions need the prefix.
-* ``external-link``: links to other workbooks (someone's OneDrive) and absolute file paths. Links are
-  reported, never followed.
+* ``external-link``: links to other workbooks (someone's OneDrive) and absolute file paths, and the
+  formulas that read one, directly or through a defined name. Links are reported, never followed.
 """
 from __future__ import annotations
 
@@ -41,9 +41,9 @@ def check(ctx: Context, sheet: Sheet) -> list[Hit]:
             hits.append(Hit(sheet.name, at, "not-portable", "a spilled dynamic array: only Excel 365 spills",
                             group=(group, "spill")))
         for ref in formula.refs:
-            why = _external(ref.text, ref.sheet, ref.external)
+            why = _external(ref.text, ref.sheet, ref.external) or _outside_name(ctx, ref.name)
             if why:
-                hits.append(Hit(sheet.name, at, "external-link", why, group=(group, "link", ref.sheet)))
+                hits.append(Hit(sheet.name, at, "external-link", why, group=(group, "link", ref.sheet or ref.name)))
     return hits
 
 
@@ -52,9 +52,19 @@ def check_book(ctx: Context) -> list[Hit]:
     hits = [Hit("", None, "external-link", f"links to another workbook: {target} (never followed)")
             for target in ctx.book.links]
     for name, text in ctx.book.names.items():
-        if "[" in text or ":\\" in text or "://" in text:
+        if _points_outside(text):
             hits.append(Hit("", None, "external-link", f"the defined name {name} points outside: {text}"))
     return hits
+
+
+def _points_outside(text: str) -> bool:
+    """Whether a defined name's formula reaches another workbook, a file path or a URL."""
+    return "[" in text or ":\\" in text or "://" in text
+
+
+def _outside_name(ctx: Context, name: str | None) -> str | None:
+    text = ctx.book.names.get(name) if name else None
+    return f"reads the defined name {name}, which points outside: {text}" if text and _points_outside(text) else None
 
 
 def _not_portable(name: str, plain: str, lambdas: set[str]) -> str | None:

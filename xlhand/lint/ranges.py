@@ -28,6 +28,7 @@ SEARCH UPPER LOWER TRIM SUBSTITUTE REPT EXACT OFFSET INDIRECT N T TYPE CELL HYPE
 def check(ctx: Context, sheet: Sheet) -> list[Hit]:
     hits = []
     layout = ctx.layouts[sheet.name]
+    ranges = _Ranges(ctx)
     for at, formula in ctx.parsed[sheet.name].items():
         block = layout.block_of.get(at)
         group = id(block) if block is not None else at
@@ -35,12 +36,12 @@ def check(ctx: Context, sheet: Sheet) -> list[Hit]:
             target, area = ctx.area_of(ref, sheet)
             if target is None or area is None or area.size > BIG_AREA:
                 continue
-            why = _partial(ctx, target, area, ref, formula)
+            why = ranges.partial(target, area) if ref.function not in NOT_ARITHMETIC else None
             if why:
                 hits.append(Hit(sheet.name, at, "partial-range", f"{_show(ref)} {why}", group=(group, "partial")))
             elif not (formula.concatenates or ref.compared or ref.function in NOT_ARITHMETIC or
                       formula.skeleton == "@"):  # (=B2 copies a cell: no arithmetic)
-                why = _empty_or_text(target, ctx, area)
+                why = ranges.empty_or_text(target, area)
                 if why:
                     hits.append(Hit(sheet.name, at, "empty-or-text", f"{_show(ref)} takes in {why}",
                                     group=(group, "empty")))
@@ -50,27 +51,58 @@ def check(ctx: Context, sheet: Sheet) -> list[Hit]:
     return hits
 
 
+class _Ranges:
+    """What the ranges formulas read take in, each range looked at once however many cells read it
+    (a column summed in every cell beside it)."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self.partials: dict[tuple[int, Area], str | None] = {}  # (id of the sheet, area) -> why
+        self.empties: dict[tuple[int, Area], str | None] = {}
+
+    def partial(self, sheet: Sheet, area: Area) -> str | None:
+        if area.size < 2:
+            return None
+        key = (id(sheet), area)
+        if key not in self.partials:
+            self.partials[key] = _partial(self.ctx, sheet, area)
+        return self.partials[key]
+
+    def empty_or_text(self, sheet: Sheet, area: Area) -> str | None:
+        if area.size == 1:  # (quicker to look at than to look up)
+            return _empty_or_text_at(sheet, self.ctx, (area.top, area.left))
+        key = (id(sheet), area)
+        if key not in self.empties:
+            self.empties[key] = _empty_or_text(sheet, self.ctx, area)
+        return self.empties[key]
+
+
 def _show(ref: Ref) -> str:
     return f"{ref.function}({ref.text})" if ref.function else ref.text
 
 
 def _empty_or_text(sheet: Sheet, ctx: Context, area: Area) -> str | None:
     for at in area.cells():
-        cell = sheet.cells.get(at)
-        if cell is None or cell.kind == EMPTY:
-            style = ctx.book.style(cell.style) if cell is not None else None
-            if sheet.protected and style is not None and not style.locked:
-                continue  # a cell left open to type into
-            return f"{_address(at)}, which is empty"
-        if cell.kind == TEXT:
-            return f"{_address(at)}, the label '{str(cell.value)[:30]}'"
+        why = _empty_or_text_at(sheet, ctx, at)
+        if why:
+            return why
     return None
 
 
-def _partial(ctx: Context, sheet: Sheet, area: Area, ref: Ref, formula: Parsed) -> str | None:
-    """Why ``area`` (a range of ``sheet``) covers a block badly, or None."""
-    if area.size < 2 or ref.function in NOT_ARITHMETIC:
-        return None
+def _empty_or_text_at(sheet: Sheet, ctx: Context, at: tuple[int, int]) -> str | None:
+    cell = sheet.cells.get(at)
+    if cell is None or cell.kind == EMPTY:
+        style = ctx.book.style(cell.style) if cell is not None else None
+        if sheet.protected and style is not None and not style.locked:
+            return None  # a cell left open to type into
+        return f"{_address(at)}, which is empty"
+    if cell.kind == TEXT:
+        return f"{_address(at)}, the label '{str(cell.value)[:30]}'"
+    return None
+
+
+def _partial(ctx: Context, sheet: Sheet, area: Area) -> str | None:
+    """Why ``area`` (a range of ``sheet``, two cells or more) covers a block badly, or None."""
     layout = ctx.layouts[sheet.name]
     touched: dict[int, Block] = {}
     outside = 0
@@ -96,8 +128,10 @@ def _intersect(a: Area, b: Area) -> Area:
 
 
 def _mmult_sizes(ctx: Context, sheet: Sheet, formula: Parsed) -> str | None:
+    if "MMULT" not in formula.functions:
+        return None
     args = [r for r in formula.refs if r.function == "MMULT"]
-    if "MMULT" not in formula.functions or len(args) != 2:
+    if len(args) != 2:
         return None
     (_, a), (_, b) = ctx.area_of(args[0], sheet), ctx.area_of(args[1], sheet)
     if a is None or b is None:

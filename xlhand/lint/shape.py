@@ -14,7 +14,7 @@ Rules here: ``shape`` and ``typed-number`` (a number typed amid a block of formu
 """
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from openpyxl.utils import get_column_letter
@@ -52,7 +52,7 @@ def check(ctx: Context, sheet: Sheet) -> list[Hit]:
     parsed = ctx.parsed[sheet.name]
     singles = {(a.top, a.left) for a, _ in sheet.arrays if a.size > 1}
     for block in ctx.layouts[sheet.name].blocks:
-        formulas = [at for at in block.cells if at in parsed and at not in singles and
+        formulas = [at for at in block.computed if at in parsed and at not in singles and
                     not any(r.external for r in parsed[at].refs)]
         if len(formulas) < MIN_CELLS:
             fit = None
@@ -84,13 +84,9 @@ def fit_block(top: int, left: int, formulas: dict[tuple[int, int], Parsed]) -> t
         refs = {at: p.refs[k] for at, p in same.items()}
         sheet, _ = Counter(r.sheet for r in refs.values()).most_common(1)[0]
         broken |= {at for at, r in refs.items() if r.sheet != sheet or r.area is None}
-        slot = []
-        for edge in range(4):
-            values = {at: _edge(r, edge) for at, r in refs.items() if r.area is not None}
-            model, off = _fit_edge(top, left, values, _prior(refs.values(), edge))
-            slot.append(model)
-            broken |= off
+        slot, off = _fit_slot(top, left, refs)
         edges.append(slot)
+        broken |= off
     if len(broken) > MAX_BREAKS * len(formulas) or len(formulas) - len(broken) < 2:
         return None, []
     example = min(at for at in same if at not in broken)
@@ -112,6 +108,52 @@ def _starts_recurrence(fit: Fit | None, at: tuple[int, int], block, sheet: Sheet
 def _holds_value(sheet: Sheet, at: tuple[int, int]) -> bool:
     cell = sheet.cells.get(at)
     return cell is not None and cell.kind in (FORMULA, ARRAY_MEMBER, NUMBER)
+
+
+def _fit_slot(top: int, left: int, refs: dict) -> tuple[list[tuple[int, int, int]], set]:
+    """The fit of each edge of one reference (see :func:`_fit_edge`), and the cells off it."""
+    areas = {at: r.area for at, r in refs.items() if r.area is not None}
+    lines = _straight(top, left, areas)
+    if lines is not None:
+        return lines, set()
+    slot, off = [], set()
+    for edge in range(4):
+        model, wrong = _fit_edge(top, left, {at: _edge(r, edge) for at, r in refs.items() if r.area is not None},
+                                 _prior(refs.values(), edge))
+        slot.append(model)
+        off |= wrong
+    return slot, off
+
+
+def _straight(top: int, left: int, areas: dict) -> list[tuple[int, int, int]] | None:
+    """The usual case, decided in one pass: every edge of every area on one line through the
+    block's cells (offset + a·row + b·column, steps read off any two neighbouring cells), as
+    :func:`_fit_edge` would find it; None when some cell is off it."""
+    if not areas:
+        return [(0, 0, 0)] * 4
+    (r0, c0), first = next(iter(areas.items()))
+    down = _step(areas, 1, 0)
+    across = _step(areas, 0, 1)
+    for (r, c), area in areas.items():
+        i, j = r - r0, c - c0
+        if area.top != first.top + down[0] * i + across[0] * j or \
+                area.left != first.left + down[1] * i + across[1] * j or \
+                area.bottom != first.bottom + down[2] * i + across[2] * j or \
+                area.right != first.right + down[3] * i + across[3] * j:
+            return None
+    start = (first.top, first.left, first.bottom, first.right)
+    return [(start[e] - down[e] * (r0 - top) - across[e] * (c0 - left), down[e], across[e]) for e in range(4)]
+
+
+def _step(areas: dict, rows: int, cols: int) -> tuple[int, int, int, int]:
+    """How each edge changes from a cell to its neighbour ``rows`` down and ``cols`` across, for
+    the first such pair of cells; no change when there is none."""
+    for (r, c), area in areas.items():
+        there = areas.get((r + rows, c + cols))
+        if there is not None:
+            return (there.top - area.top, there.left - area.left, there.bottom - area.bottom,
+                    there.right - area.right)
+    return (0, 0, 0, 0)
 
 
 def _edge(ref: Ref, edge: int) -> int:
@@ -191,14 +233,19 @@ def _typed_numbers(sheet: Sheet, block, parsed: dict, fit: Fit | None) -> list[H
     """Numbers typed into a block of formulas: their row and their column in the block are otherwise
     formulas (so a row of 1s under a block, or a bias column beside it, is not one)."""
     cells = sheet.cells
-    computed = [at for at in block.cells if cells[at].kind in (FORMULA, ARRAY_MEMBER)]
-    numbers = [at for at in block.cells if cells[at].kind == NUMBER]
-    if len(computed) < 2 or not numbers or len(computed) < len(numbers):
+    if len(block.computed) < 2:
         return []
+    numbers = [at for at in block.cells if cells[at].kind == NUMBER]
+    if not numbers or len(block.computed) < len(numbers):
+        return []
+    rows, cols = defaultdict(list), defaultdict(list)
+    for at in block.cells:
+        rows[at[0]].append(at)
+        cols[at[1]].append(at)
     hits = []
     for at in numbers:
-        row = [cells[x].kind for x in block.cells if x[0] == at[0] and x != at]
-        col = [cells[x].kind for x in block.cells if x[1] == at[1] and x != at]
+        row = [cells[x].kind for x in rows[at[0]] if x != at]
+        col = [cells[x].kind for x in cols[at[1]] if x != at]
         row_ok = bool(row) and all(k in (FORMULA, ARRAY_MEMBER) for k in row)
         col_ok = bool(col) and all(k in (FORMULA, ARRAY_MEMBER) for k in col)
         if (row_ok and (col_ok or not col)) or (col_ok and not row):

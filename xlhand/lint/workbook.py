@@ -10,8 +10,10 @@ prefixes are kept for the rules to see. The XML is parsed with defusedxml, only 
 from __future__ import annotations
 
 import posixpath
+import re
 import zipfile
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from defusedxml import ElementTree as ET
 from openpyxl.formula.translate import Translator
@@ -67,8 +69,15 @@ class Book:
         return self.styles[number] if 0 <= number < len(self.styles) else Style()
 
     def sheet(self, name: str) -> Sheet | None:
-        folded = name.casefold()
-        return next((s for s in self.sheets if s.name.casefold() == folded), None)
+        return self._by_name.get(name.casefold())
+
+    @cached_property
+    def _by_name(self) -> dict[str, Sheet]:
+        """Each sheet by its name in any case (the first of two alike), once the book is read."""
+        out: dict[str, Sheet] = {}
+        for sheet in self.sheets:
+            out.setdefault(sheet.name.casefold(), sheet)
+        return out
 
 
 def read_book(path: str) -> Book:
@@ -139,10 +148,12 @@ def _read_sheet(data: bytes, sheet: Sheet, strings: list[str]) -> None:
     """The cells of one worksheet part. Worksheets are the bulk of a workbook, so they are parsed
     with the standard library's C parser: :func:`reader.precheck` has already refused every part
     that declares a DOCTYPE or an ENTITY, which is what defusedxml's slower pure-Python parser
-    guards against (the small parts are still read with defusedxml)."""
+    guards against (the small parts are still read with defusedxml). The plain number cells go
+    first, quicker still (:func:`_read_plain_numbers`)."""
     import io
     from xml.etree.ElementTree import iterparse
 
+    data = _read_plain_numbers(data, sheet)
     shared: dict[str, Translator] = {}
     c_tag, f_tag, v_tag, is_tag, row_tag = NS + "c", NS + "f", NS + "v", NS + "is", NS + "row"
     cells = sheet.cells
@@ -158,6 +169,55 @@ def _read_sheet(data: bytes, sheet: Sheet, strings: list[str]) -> None:
             element.clear()
         elif tag == NS + "sheetProtection":
             sheet.protected = element.get("sheet") in ("1", "true")
+
+
+# A cell that holds only a number, as Excel, XlsxWriter and openpyxl write one: <c r="B2" s="3"><v>1.5</v></c>
+_PLAIN_NUMBER = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"(?: s="([0-9]{1,9})")?(?: t="n")?>'
+                           rb'<v>(-?[0-9]+(?:\.[0-9]+)?(?:[Ee][-+]?[0-9]+)?)</v></c>')
+_DEFAULT_NAMESPACE = f'xmlns="{NS[1:-1]}"'.encode()
+_DEFAULT_DECLARATION = re.compile(rb"xmlns\s*=")
+
+
+def _read_plain_numbers(data: bytes, sheet: Sheet) -> bytes:
+    """Read the plain number cells of a worksheet part with one regular expression, and give back
+    the part without them for the XML parser: a data sheet is hundreds of thousands of such cells,
+    read this way in about half the time. Only in a part where each match is a cell just as the
+    parser reads it (see :func:`_markup_in_plain_sight`); other parts are left whole."""
+    if not _markup_in_plain_sight(data):
+        return data
+
+    def read(match) -> bytes:
+        letters, digits, style, number = match.groups()
+        col, row = _COLUMN_OF.get(letters) or _column_of(letters), int(digits)
+        if not col or not 1 <= row <= MAX_ROW:
+            raise Rejected(f"not a readable xlsx: a cell of sheet '{sheet.name}' has no valid address")
+        sheet.cells[(row, col)] = Cell(NUMBER, float(number), None, int(style or 0))
+        return b""
+
+    return _PLAIN_NUMBER.sub(read, data)
+
+
+def _markup_in_plain_sight(data: bytes) -> bool:
+    """Whether nothing in a worksheet part can hide markup from a regular expression or change what
+    an element is: no comment, CDATA section or processing instruction (an XML declaration at the
+    start only), and the spreadsheet namespace is its one default namespace, so that ``<c …>`` is
+    a cell wherever it stands."""
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0  # (a byte order mark)
+    declared = data.startswith(b"<?xml ", start) and data.find(b"?>", start) < data.find(b"<", start + 1)
+    return (b"<!" not in data and data.count(b"<?") == (1 if declared else 0) and
+            len(_DEFAULT_DECLARATION.findall(data)) == 1 and _DEFAULT_NAMESPACE in data)
+
+
+_COLUMN_OF: dict[bytes, int] = {}  # the column letters met so far -> their column number
+
+
+def _column_of(letters: bytes) -> int:
+    """The column number of ``letters`` (``AB``), remembered; 0 past the last column."""
+    col = column_number(letters.decode())
+    if col > MAX_COL:
+        return 0
+    _COLUMN_OF[letters] = col
+    return col
 
 
 def _cell_address(text: str) -> tuple[int, int] | None:
