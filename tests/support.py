@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import openpyxl
 import yaml
 from click.testing import CliRunner
 
@@ -63,17 +62,17 @@ def assert_report_ok(report, what: str) -> None:
     assert report.blocks > 0 and report.cells > 0
 
 
+FORMULA = re.compile(r"<f(?:\s[^>]*)?>([^<]*)</f>")
+
+
 def formula_texts(path: Path) -> list[str]:
-    wb = openpyxl.load_workbook(path)
-    out = []
-    for ws in wb.worksheets:
-        for row in ws.iter_rows():
-            for cell in row:
-                v = cell.value
-                text = getattr(v, "text", v)
-                if isinstance(text, str) and text.startswith("="):
-                    out.append(text)
-    return out
+    """Every formula of every worksheet, ``=…`` as typed (read from the sheets' XML, where the
+    writer puts each formula whole: much faster than loading the workbook)."""
+    from html import unescape
+
+    with zipfile.ZipFile(path) as z:
+        sheets = [n for n in z.namelist() if n.startswith("xl/worksheets/sheet") and n.endswith(".xml")]
+        return ["=" + unescape(f) for name in sheets for f in FORMULA.findall(z.read(name).decode("utf-8"))]
 
 
 def functions_used(path: Path) -> set[str]:

@@ -34,18 +34,24 @@ def option_variants(exercise) -> list[dict]:
     return [{o.name: [v for v in o.allowed if v != o.default][-1]} for o in exercise.options]
 
 
-@pytest.mark.parametrize("name", slow_but(catalog.names(), ("backprop", "lstm", "relu", "softmax")))
-def test_every_seed_gives_instructive_numbers(name):
+FAST = ("backprop", "lstm", "relu", "softmax")
+
+
+@pytest.mark.parametrize("name, size", slow_but([(n, s) for n in catalog.names() for s in catalog.get(n).presets],
+                                                [(n, s) for n in FAST for s in catalog.get(n).presets]))
+def test_every_seed_gives_instructive_numbers(name, size):
+    """``generate`` keeps only draws that pass the exercise's ``accept`` test and raises
+    NotInstructive when none of its draws does: every seed must give numbers."""
     exercise = catalog.get(name)
-    for size in exercise.presets:
-        dims = preset_dims(exercise, size)
-        for seed in SEEDS:
-            params = generate(exercise, dims, seed)
-            assert exercise.instructive(dims, params), (size, seed)
-        for options in option_variants(exercise):
-            for seed in OPTION_SEEDS:
-                params = generate(exercise, dims, seed, options=options)
-                assert exercise.instructive(dims, params, options), (size, options, seed)
+    dims = preset_dims(exercise, size)
+    recheck = name in FAST  # that generate filters at all: asked again of the cheap ones only
+    for seed in SEEDS:
+        params = generate(exercise, dims, seed)
+        assert not recheck or exercise.instructive(dims, params), (size, seed)
+    for options in option_variants(exercise):
+        for seed in OPTION_SEEDS:
+            params = generate(exercise, dims, seed, options=options)
+            assert not recheck or exercise.instructive(dims, params, options), (size, options, seed)
 
 
 def test_generation_is_reproducible():
