@@ -51,6 +51,7 @@ class PageGrid:
     cuts: int = 0  # breaks forced through a block larger than a page
     empty: int = 0  # pages of the grid with nothing on them, which are not printed
     apart: int = 0  # products printed on another page than one of their operands
+    scale: float = 1.0  # the print scale: 1 is full size
 
     @property
     def pages(self) -> int:
@@ -89,16 +90,33 @@ def page_grid(sheet: Sheet, paper: str, row_points: dict[int, float], landscape:
     if key in sheet.page_plans:
         return sheet.page_plans[key]
     options = (False, True) if landscape is None else (landscape,)
-    grids = [_grid(sheet, paper, option, row_points) for option in options]
-    best = min(grids, key=lambda g: (g.cuts, g.apart, g.pages, g.landscape))
+    grids = [_scaled_grid(sheet, paper, option, row_points) for option in options]
+    best = min(grids, key=lambda g: (g.cuts, g.apart, g.pages, -g.scale, g.landscape))
     if sheet.header_rows:  # finished: nothing moves any more, the plan holds for every later writer
         sheet.page_plans[key] = best
     return best
 
 
-def _grid(sheet: Sheet, paper: str, landscape: bool, row_points: dict[int, float]) -> PageGrid:
-    _, height_mm = printable_mm(paper, landscape)
-    columns = page_columns(paper, landscape)
+SCALE_STEP = 0.05
+
+
+def _scaled_grid(sheet: Sheet, paper: str, landscape: bool, row_points: dict[int, float]) -> PageGrid:
+    """Full size, unless the sheet may shrink (``sheet.min_scale``) and is wider than the page or
+    has a block larger than one: then the largest scale, in steps of 5 % down to the sheet's floor,
+    at which it fits the page width and cuts no block (or, if none does, cuts none; else the floor)."""
+    full = _grid(sheet, paper, landscape, row_points)
+    if sheet.min_scale >= 1 or (not full.cuts and not full.col_breaks):
+        return full
+    scales = [round(1 - SCALE_STEP * k, 2) for k in range(1, int((1 - sheet.min_scale) / SCALE_STEP + 1e-9) + 1)]
+    grids = [_grid(sheet, paper, landscape, row_points, scale) for scale in scales]
+    return next((g for g in grids if not g.cuts and not g.col_breaks), None) \
+        or next((g for g in grids if not g.cuts), None) or (grids[-1] if grids else full)
+
+
+def _grid(sheet: Sheet, paper: str, landscape: bool, row_points: dict[int, float], scale: float = 1.0) -> PageGrid:
+    width_mm, height_mm = printable_mm(paper, landscape)
+    width_mm, height_mm = width_mm / scale, height_mm / scale  # the sheet's millimetres a page holds
+    columns = int((width_mm - MARGIN_COLUMN_MM) / COLUMN_MM)
     # a chart reaches one row up: a break right at its top would print its top edge on the page before
     boxes = ([b.footprint().edges() for b in sheet.blocks.values()]
              + [(top - 1, left, bottom, right) for top, left, bottom, right in (c.footprint().edges() for c in sheet.charts)])
@@ -124,7 +142,7 @@ def _grid(sheet: Sheet, paper: str, landscape: bool, row_points: dict[int, float
     apart = sum(any(top < b < bottom for b in row_breaks) or any(left < b < right for b in col_breaks)
                 for top, left, bottom, right in glue)
     return PageGrid(landscape, columns, int(height_mm / (ROW_POINTS * MM_PER_POINT)), row_breaks, col_breaks,
-                    row_cuts + col_cuts, empty, apart)
+                    row_cuts + col_cuts, empty, apart, scale)
 
 
 def _band(index: int, breaks: list[int]) -> int:
@@ -205,7 +223,7 @@ def setup(ws, sheet: Sheet, paper: str, grid: PageGrid, who: str = "") -> None:
     header, footer = header_footer(sheet.exercise or sheet.title, who)
     ws.set_header(header, {"margin": MARGIN_MM["header"] / inch})
     ws.set_footer(footer, {"margin": MARGIN_MM["footer"] / inch})
-    ws.set_print_scale(100)
+    ws.set_print_scale(round(grid.scale * 100))
     things = [thing.footprint() for thing in sheet.things()]
     last_row = max([b.bottom for b in things] + [sheet.header_rows]) - 1
     last_col = max([b.right for b in things] + [grid.first_page_last_col + 1]) - 1

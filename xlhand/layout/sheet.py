@@ -66,6 +66,7 @@ class Sheet(Placing):
     hanging: list = field(default_factory=list)  # blocks that what is placed now stands by (hanging_off)
     arrows_while_beside: list = field(default_factory=list)  # (arrow, the block it leaves)
     settings: dict = field(default_factory=dict)  # sheet options the shared steps read (stable softmax)
+    min_scale: float = 1.0  # how far printing may shrink the sheet to fit the page (1: full size only)
     page_plans: dict = field(default_factory=dict, repr=False, compare=False)  # paper.page_grid, once finished
 
     # --- the header, top down: what the rows above the drawing hold ----------------------
