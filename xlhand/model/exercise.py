@@ -141,7 +141,7 @@ class Exercise:
         return self.reference(resolved.dims, resolved.params, **self.option_kwargs(resolved.options))
 
     def build_sheet(self, resolved: Resolved, subtitle: str = "") -> Sheet:
-        sheet = Sheet(title=f"{self.name}: {self.title}", exercise=self.name, subtitle=subtitle,
+        sheet = Sheet(title=self.title, exercise=self.name, subtitle=subtitle,
                       source=self.source.line() if self.source is not None else "",
                       params=resolved.params, specs={g.name: g for g in self.givens}, dims=resolved.dims,
                       settings=self.sheet_settings(resolved.options))
