@@ -177,11 +177,15 @@ def build(exercises, build_all, size, sets, opts, params_path, seed, with_sine, 
 @click.argument("exercises", nargs=-1)
 @click.option("--all", "every", is_flag=True, help="Every exercise.")
 @click.option("--markdown", is_flag=True, help="Markdown (docs/exercises.md is `describe --all --markdown`).")
-def describe(exercises, every, markdown):
+@click.option("--pages", is_flag=True, help="The table of printed pages of every exercise at every size (README's).")
+def describe(exercises, every, markdown, pages):
     """Describe each EXERCISE: its math, source (paper and walkthrough), dims and presets, givens (shape,
     role, how fresh numbers are made), options, and the numbered steps with the blocks each one places."""
-    from xlhand.describe import describe as describe_one, describe_all
+    from xlhand.describe import describe as describe_one, describe_all, pages_table
 
+    if pages:
+        click.echo(pages_table(), nl=False)
+        return
     if every:
         click.echo(describe_all(markdown), nl=False)
         return
