@@ -151,17 +151,16 @@ class WorkbookWriter:
         return heights
 
     def _write_legend(self, ws, sheet: Sheet, include_blank: bool) -> None:
-        """The colours in one row: each role's colour with its name (a blank reads "your answer")."""
+        """The colours in one row, one column each: each role's colour with its name in small
+        letters (a blank reads "answer"), so that all eight fit a portrait page."""
         roles = [r for r in style.PALETTE if r != "blank" and any(b.role == r for b in sheet.blocks.values())]
         if include_blank:
             roles.append("blank")
         row, col = sheet.legend_row, MARGIN_COLS
-        ws.write_string(row, col, "Colours", self.fmt(style.LABEL))
-        col += 1
         for role in roles:
             text = style.LEGEND_NAMES.get(role, role)
-            width = style.text_columns(text)
-            fmt = self.fmt(style.role_format(role))
+            width = style.text_columns(text, scale=style.SMALL_SCALE)
+            fmt = self.fmt({**style.role_format(role), "font_size": 9})
             if width > 1:
                 ws.merge_range(row, col, row, col + width - 1, text, fmt)
             else:
