@@ -43,6 +43,30 @@ def describe_all(markdown: bool = False) -> str:
             f"files and the workbook's defined names (with the prefix `x_`).\n\n{index}\n\n{body}")
 
 
+def pages_table() -> str:
+    """The pages every exercise prints on, at every size (key and worksheet alike, A4; Letter in
+    brackets where it differs), with the print scale where a big sheet shrinks: README's table."""
+    from xlhand.build import page_plan
+    from xlhand.model.resolve import resolve
+
+    sizes = ("small", "medium", "large", "lecture")
+    rows = ["| exercise | " + " | ".join(sizes) + " |", "|---|" + "---:|" * len(sizes)]
+    for ex in catalog.all_exercises():
+        cells = []
+        for size in sizes:
+            if size not in ex.presets:
+                cells.append("")
+                continue
+            resolved = resolve(ex, size=size)
+            a4, letter = page_plan(resolved, "a4"), page_plan(resolved, "letter")
+            cell = str(a4.pages) + (f" ({letter.pages})" if letter.pages != a4.pages else "")
+            if a4.scale < 1:
+                cell += f" at {round(a4.scale * 100)} %"
+            cells.append(cell)
+        rows.append(f"| `{ex.name}` | " + " | ".join(cells) + " |")
+    return "\n".join(rows) + "\n"
+
+
 def fresh_numbers(given: Given) -> str:
     """How fresh numbers are made for ``given`` (with a seed, or where the template does not fit)."""
     if given.derive is not None or given.make is not None:

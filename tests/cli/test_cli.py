@@ -245,6 +245,15 @@ def test_describe_tells_math_dims_givens_options_and_steps():
     assert run("describe").exit_code == 2
 
 
+@pytest.mark.slow
+def test_readme_pages_table_is_up_to_date():
+    from xlhand.describe import pages_table
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme.split("<!-- pages -->\n", 1)[1].split("<!-- /pages -->", 1)[0]
+    assert table == pages_table(), "README's table of pages is out of date: paste  xlhand describe --pages"
+
+
 def test_docs_exercises_md_is_up_to_date():
     from xlhand.describe import describe_all
 

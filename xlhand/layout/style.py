@@ -49,12 +49,14 @@ STEP_TEXT = {"text_wrap": True, "valign": "top"}
 HEADER_TEXT = {"text_wrap": True, "valign": "top"}
 NAME_LINE = {"font_color": "#262626"}  # every line of the header wraps within the first page
 TITLE_SCALE = 14 / 11 * 1.1  # the title's width against body text: 14 points, bold
-LEGEND_NAMES = {"blank": "your answer"}  # what a colour of the legend reads, where not its role's name
+LEGEND_NAMES = {"blank": "answer"}  # what a colour of the legend reads, where not its role's name
 SIDE_LABEL = {"bold": True, "font_color": "#404040", "align": "right"}
 STEP_NUMBER = {"bold": True, "font_color": "#C00000", "valign": "top"}
 GLYPH = {"bold": True, "align": "center", "font_color": "#7F7F7F", "font_size": 12}
 NOTE = {"italic": True, "font_color": "#595959"}
-SOURCE = {"italic": True, "font_color": "#595959", "text_wrap": True, "valign": "top"}  # where to read further
+SOURCE = {"italic": True, "font_color": "#595959", "text_wrap": True, "valign": "top",
+          "font_size": 9}  # where to read further
+SMALL_SCALE = 9 / 11  # a 9-point line's width against body text
 
 
 COLUMN_WIDTH = 7.5  # characters, as Excel measures a column
@@ -64,7 +66,7 @@ BOLD_FACTOR = 1.1  # bold Calibri runs about a tenth wider than regular
 
 
 @lru_cache(maxsize=4096)
-def text_columns(text: str, bold: bool = False) -> int:
+def text_columns(text: str, bold: bool = False, scale: float = 1.0) -> int:
     """How many columns of the sheet's width a text needs so that it is not clipped or run into
     the next cell's text (Excel's character widths, as XlsxWriter's autofit uses them)."""
     from math import ceil
@@ -73,7 +75,7 @@ def text_columns(text: str, bold: bool = False) -> int:
 
     if not text:
         return 0
-    pixels = xl_pixel_width(text) * (BOLD_FACTOR if bold else 1) + CELL_PADDING_PIXELS
+    pixels = xl_pixel_width(text) * (BOLD_FACTOR if bold else 1) * scale + CELL_PADDING_PIXELS
     return max(1, ceil(pixels / COLUMN_PIXELS))
 
 

@@ -55,15 +55,15 @@ def attention(s: Sheet, names: tuple[str, str, str], Q: Block, K: Block, V: Bloc
 def attend(s: Sheet, names: tuple[str, str], S: Block, V: Block, *, mask: str | None = None,
            mask_cells: Block | None = None, labels: tuple[str | None, str | None] = (None, None),
            v_label: str | None = None, steps: tuple[str | None, str | None] = (None, None),
-           role: str = "computed") -> tuple[Block, Block]:
+           role: str = "computed", direction: str = "right") -> tuple[Block, Block]:
     """The second half of an attention head, from its scores S: A = softmax of each column (heat
     coloured; ``mask`` and ``mask_cells`` as :func:`~xlhand.layout.ops.norms.softmax` takes them),
     then F = V·A under A, a copy of V left of F. With ``steps``, each is a numbered step of its own;
-    ``role`` is F's. Returns (A, F)."""
+    ``role`` is F's; ``direction="down"`` stacks the softmax under S for a narrow page. Returns (A, F)."""
     a_name, f_name = names
     a_label, f_label = labels
     with step_or_not(s, steps[0]):
-        A = heat(softmax(s, a_name, S, mask=mask, mask_cells=mask_cells, label=a_label))
+        A = heat(softmax(s, a_name, S, mask=mask, mask_cells=mask_cells, label=a_label, direction=direction))
     with step_or_not(s, steps[1]):
         F = matmul(s, f_name, copy_left(s, f"{f_name}_V", V, s.below(A), label=v_label), A, role=role,
                    label=f_label or f"{f_name} = {V.name}·{a_name}")
