@@ -70,13 +70,13 @@ def layout(s, d, p):
             # stands under dWout, so that dWin is under dWout rather than right of it
             WoutT = ops.transpose(s, "WoutT", s.operand("Wout"), role=COMPUTED)
             s.place(WoutT, below=EVERYTHING)
-            dh = ops.matmul(s, "dh", WoutT, du, role=GRADIENT, label="dh = Woutᵀ·du")
+            dh = ops.matmul(s, "dh", WoutT, du, role=GRADIENT, label="dh")  # its formula: the step's text
             s.place(dh, below=du, gap=4)
             s.next_to(WoutT, dh, LEFT)
         with s.step("Input-embedding gradient: dWin = dh·xᵀ (only the center's column is non-zero)"):
             with s.group() as beside:
                 dWin, _ = ops.weight_gradient(s, "dWin", None, dh, x)
-            s.next_to(beside, dWout, DOWN)  # xᵀ under dWout, dWin level with dh
+            s.next_to(beside, dh, RIGHT, align="end")  # dWin level with dh, right of it, xᵀ above
     s.next_to(backward, forward, DOWN)
     with s.step("Gradient descent: Winn = Win − lr·dWin (the new embeddings), Woutn = Wout − lr·dWout"):
         ops.gradient_descent(s, "lr", [(s.operand("Win"), dWin), (s.operand("Wout"), dWout)])
