@@ -50,12 +50,12 @@ def layout(s, d, p):
         with s.step("Scores: u = Wout·h (one score per vocabulary word)"):
             u = ops.matmul(s, "u", "Wout", h, label="u = Wout·h")
         with s.step("Probabilities: p = softmax(u)"):
-            probs = ops.softmax(s, "p", u, role=OUTPUT)
+            probs = ops.softmax(s, "p", u, role=OUTPUT, label="p")
         with s.step("Loss: y = onehot(context) under p, L = −Σ y ⊙ ln p = −ln p[context]"):
-            y = ops.one_hot(s, "y", vocab, context, label="y = onehot(context)")
+            y = ops.one_hot(s, "y", vocab, context, label="y")
             s.place(y, below=probs)
-            L = ops.cross_entropy(s, "L", y, probs, label="L = −Σ y⊙ln p")
-            s.place(L, below=y)
+            L = ops.cross_entropy(s, "L", y, probs, label="L")
+            s.place(L, below=y, gap=0)  # right under y: a page keeps the two together
     with s.group() as backward:  # du and dh in the column of u and h, whose gradients they are
         with s.step("Score gradient (softmax with cross-entropy): du = p − y"):
             du = ops.elementwise(s, "du", fx.sub, [probs, y], role=GRADIENT,
