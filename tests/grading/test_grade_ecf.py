@@ -10,15 +10,19 @@ from xlhand.grading.pipeline import grade
 from xlhand.grading.score import ECF_CREDIT
 
 
+STATES = {6, 7}  # lstm's numbered steps c_t = f_t⊙c_{t−1} + i_t⊙g_t and h_t = o_t⊙tanh(c_t), for every t
+
+
 @pytest.mark.parametrize("steps", [3, 64])
-def test_last_step_of_a_long_lstm_earns_carried_forward_credit(tmp_path, monkeypatch, steps):
+def test_the_states_of_a_long_lstm_earn_carried_forward_credit(tmp_path, monkeypatch, steps):
     # any numbers do for grading; long sequences need not pass the exercise's teaching test
     monkeypatch.setattr(catalog.get("lstm"), "accept", None)
     manifest_path, manifest, worksheets = make_class(tmp_path, "lstm", ids=("long",), sets={"T": steps},
-                                                     steps={steps})
+                                                     steps=STATES)
     cells = blank_cells(manifest, "long")
-    assert {name for name, *_ in cells} >= {f"u_{steps}", f"h_{steps}"}
-    # one wrong entry in the first blank block (u_T), every later blank consistent with it
+    assert {name for name, *_ in cells} == {f"{x}_{t}" for x in "ch" for t in range(1, steps + 1)}
+    # one wrong entry in the first blank block (c_1), every later blank consistent with it: h_1, then
+    # c_2, h_2 … through the sheet's own u, products and gates of every later time step
     first = [cell for cell in cells if cell[0] == cells[0][0]][-1:]
     values = consistent_values(manifest, "long", first, "shift")
     path = fill(worksheets / "long.xlsx", tmp_path / "long.xlsx", values)

@@ -2,9 +2,12 @@
 
 For t = 1…T with u = [x_t; h_{t−1}]: f = σ(Wf·u + bf), i = σ(Wi·u + bi), c̃ = tanh(Wc·u + bc),
 o = σ(Wo·u + bo); c_t = f ⊙ c_{t−1} + i ⊙ c̃; h_t = o ⊙ tanh(c_t).
-On the sheet the four weight matrices stand one under the other left of the first step, each row
-[Wx | Wh | b] against the column [x_t; h_{t−1}; 1]; every time step is a column further right, and
-a long sequence wraps into rows of steps a page wide.
+On the sheet the four weight matrices stand one under the other left of the first time step, each
+row [Wx | Wh | b] against the column [x_t; h_{t−1}; 1], each gate right of its pre-activation; every
+time step is a column pair further right (an arrow carries h_t into u_{t+1}, and c_t to c_{t+1}), and
+a long sequence wraps into rows of steps a page wide. The numbered steps are the walkthrough's: u,
+then each gate, then c, then h, each step done for every t. X, C and H (one column per time step)
+stand over the cells that compute them.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from xlhand.layout import BIAS, COMPUTED, LEFT, OUTPUT, UP, WEIGHT, fx, ops
 from xlhand.model.exercise import Exercise, Source
 from xlhand.model.givens import Given
 
+MEANING = {"f": "the forget gate", "i": "the input gate", "g": "the candidate", "o": "the output gate"}
 GATES = (  # (gate, weights, bias, pre-activation, activation)
     ("f", "Wf", "bf", "zf", "σ"),
     ("i", "Wi", "bi", "zi", "σ"),
@@ -41,51 +45,69 @@ def reference(d, p):
 
 def layout(s, d, p):
     X = s.given("X", label="X (one column per step)")
-    steps, hs, cs = [], [], []
-    for t in range(1, d.T + 1):
-        with s.group() as step:
-            if t == 1:  # the initial states belong to the first step: they stand left of c_1 and h_1
-                c_prev, h_prev = initial = (s.operand("c0"), s.operand("h0"))
-            with s.step(_describe(t)):
-                u = ops.column_over_state(s, f"u_{t}", X, t - 1, h_prev, label="u")
-                s.place(u, below=X)
-                zs, below = {}, ops.ones_row(s, u)
-                for gate, W, b, z, _ in GATES:  # each pre-activation under the one before, [W | b] left of it
-                    below = zs[gate] = s.place(ops.linear(s, f"{z}_{t}", W, u, b, label=z), below=below)
-                gates = {}
-                for gate, _, _, _, act in GATES:  # the gates under the pre-activations, in the same order
+    h0, c0 = s.operand("h0"), s.operand("c0")
+    times = range(1, d.T + 1)
+    parts = {t: [] for t in times}  # what each time step places, step by step: its column(s) on paper
+    us, ones, zs, gates, cs, hs = {}, {}, {}, {}, {}, {}
+    with s.step(f"For t = 1 … {d.T}, one column each: u_t = [x_t; h_{{t−1}}], h_0 given"):
+        for t in times:
+            with s.group() as part:
+                us[t] = s.add(f"u_{t}", (d.d_in + d.d_h, 1), role=COMPUTED, label=f"u_{t}",
+                              formula=_input(X, t - 1, d.d_in, lambda t=t: h0 if t == 1 else hs[t - 1]))
+                s.place(us[t], below=X)
+                ones[t] = ops.ones_row(s, us[t])
+            parts[t].append(part)
+    for k, (gate, W, b, z, act) in enumerate(GATES):
+        with s.step(f"{z}_t = [{W} | {b}]·[u_t; 1], {gate}_t = {act}({z}_t): {MEANING[gate]}"):
+            for t in times:
+                with s.group() as part:
+                    above = ones[t] if k == 0 else zs[GATES[k - 1][3], t]  # the four products in one stack
+                    zs[z, t] = s.place(ops.linear(s, f"{z}_{t}", W, us[t], b, label=z), below=above,
+                                       gap=None if k == 0 else 0)
                     activation = ops.tanh if act == "tanh" else ops.sigmoid
-                    below = gates[gate] = s.place(activation(s, f"{gate}_{t}", zs[gate], label=gate), below=below)
-                c = s.add(f"c_{t}", (d.d_h, 1), role=COMPUTED, label="c",
-                          formula=_cell_state(gates["f"], c_prev, gates["i"], gates["g"]))
-                s.place(c, below=below)
-                h = s.add(f"h_{t}", (d.d_h, 1), role=OUTPUT, label="h", formula=_hidden_state(gates["o"], c))
-                s.place(h, below=c)
-            if t == 1:
-                for state, block in zip(initial, (c, h)):
-                    s.next_to(state, block, LEFT)
-                    s.arrow(state, block)
-        steps.append(step)
-        c_prev, h_prev = c, h
-        cs.append(c)
-        hs.append(h)
-    grid = ops.flow(s, steps, gap=0)  # no gap: the 1s of each step mark the column before it
-    ops.chain_arrows(s, cs)
-    ops.chain_arrows(s, hs)
-    s.next_to(X, grid, UP)
-    with s.group() as states, s.step("Collect the states: C = [c_1 … c_T], H = [h_1 … h_T]"):
-        C = ops.copy_columns(s, "C", cs, role=COMPUTED, label="C = [c_1 … c_T]")
-        H = ops.copy_columns(s, "H", hs, label="H = [h_1 … h_T]")
-        s.place(H, below=C)
-    ops.flow(s, [grid, states], align="end")  # beside the last c and h where the page has room, else under
+                    gates[gate, t] = s.place(activation(s, f"{gate}_{t}", zs[z, t], label=gate),
+                                             right_of=zs[z, t], gap=0)
+                parts[t].append(part)
+    with s.step("c_t = f_t⊙c_{t−1} + i_t⊙g_t: the cell state, c_0 given"):
+        for t in times:
+            with s.group() as part:
+                cs[t] = s.add(f"c_{t}", (d.d_h, 1), role=COMPUTED, label=f"c_{t}",
+                              formula=_cell_state(gates["f", t], c0 if t == 1 else cs[t - 1], gates["i", t],
+                                                  gates["g", t]))
+                s.place(cs[t], below=zs["zo", t])
+                if t == 1:  # c_0 stands left of c_1
+                    s.next_to(c0, cs[t], LEFT)
+                    s.arrow(c0, cs[t])
+            parts[t].append(part)
+    with s.step("h_t = o_t⊙tanh(c_t): the hidden state, which goes into u_{t+1}"):
+        for t in times:
+            with s.group() as part:
+                hs[t] = s.add(f"h_{t}", (d.d_h, 1), role=OUTPUT, label=f"h_{t}",
+                              formula=_hidden_state(gates["o", t], cs[t]))
+                s.place(hs[t], below=cs[t], gap=0)
+            parts[t].append(part)
+    with s.group() as part:  # h_0 stands left of the rows of u_1 it fills
+        s.next_to(h0, us[1], LEFT, align="end")
+        s.arrow(h0, us[1])
+    parts[1].append(part)
+    steps = [s.together(parts[t]) for t in times]
+    # a time step is two columns, [z | gate]: the next one's "1s" stands in the gates' column (empty
+    # in that row), and so do the arrows c_t → c_t+1 and h_t → u_t+1, in the rows of c_t and h_t
+    grid = ops.flow(s, steps, gap=-1)
+    ops.chain_arrows(s, [cs[t] for t in times])
+    for t in times[1:]:  # the recurrence: h_{t−1} goes into u_t
+        s.arrow(hs[t - 1], us[t])
+    with s.step("Collect the states: C = [c_1 … c_T], H = [h_1 … h_T]"):
+        C = ops.copy_columns(s, "C", [cs[t] for t in times], role=COMPUTED, label="C = [c_1 … c_T]")
+        H = ops.copy_columns(s, "H", [hs[t] for t in times], label="H = [h_1 … h_T]")
+    # the sequences in and out, one column per step, over the cells that compute them
+    s.next_to(ops.flow(s, [X, C, H]), grid, UP)
 
 
-def _describe(t: int) -> str:
-    if t == 1:
-        return ("t = 1: u_1 = [x_1; h_0]; zf_1 = [Wf | bf]·[u_1; 1], and zi, zc, zo alike; f_1 = σ(zf_1), "
-                "i_1 = σ(zi_1), g_1 = tanh(zc_1), o_1 = σ(zo_1); c_1 = f_1⊙c_0 + i_1⊙g_1; h_1 = o_1⊙tanh(c_1)")
-    return (f"t = {t}: as at t = 1, from x_{t}, h_{t - 1} and c_{t - 1}: c_{t} = f⊙c_{t - 1} + i⊙g, "
-            f"h_{t} = o⊙tanh(c_{t})")
+def _input(X, j, d_in, state):
+    """u_t = [x_t; h_{t−1}]: column j of X over the state before, ``state()``: h_{t−1} is made in a
+    later step than u_t, so its block is looked up when the formula is written."""
+    return lambda i, _: X.cell(i, j) if i < d_in else state().cell(i - d_in, 0)
 
 
 def _cell_state(f, c_prev, i, g):

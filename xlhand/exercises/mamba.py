@@ -71,14 +71,15 @@ def layout(s, d, p, discretize="euler", gated=True):
             s.place(sv, below=C)
         with s.step("Step size: Dt_raw = s on every channel, Dt_pre = Dt_raw + dt_bias, Δ = softplus(Dt_pre) "
                     "= ln(1 + e^Dt_pre)"):
+            # beside the selection, in U's rows on: dt_bias right of C, Dt_pre right of it, Dt_raw
+            # over Dt_pre and Δ under it
             raw = s.add("Dt_raw", (D, L), role=COMPUTED, label="Dt_raw = s, each channel",
                         formula=lambda i, j: sv.cell(0, j))
-            s.place(raw, below=sv)
             bias = s.given("dt_bias")
-            s.place(bias, below=raw)
             pre = ops.elementwise(s, "Dt_pre", fx.add, [raw, bias], label="Dt_pre = Dt_raw + dt_bias")
-            s.place(pre, below=raw)
-            s.next_to(bias, pre, LEFT)
+            s.place(bias, right_of=C)
+            s.place(pre, right_of=bias)
+            s.place(raw, above=pre)
             delta = ops.elementwise(s, "Delta", lambda x: fx.ln(f"1+{fx.exp(x)}"), [pre],
                                     label="Delta = softplus(Dt_pre)")
             s.place(delta, below=pre)
@@ -111,7 +112,7 @@ def layout(s, d, p, discretize="euler", gated=True):
             Yd = ops.elementwise(s, "Yd", lambda y, k, u: f"{y}+{k}*{u}", [Y, Dskip, U], label="Yd = Y + Dskip⊙U")
             s.place(Yd, right_of=Dskip)
             Z = s.given("Z", label="Z (gate)")
-            s.place(Z, below=Y)
+            s.place(Z, below=Y, gap=0)
             G = ops.elementwise(s, "G", lambda z: fx.div(z, f"1+{fx.exp(f'-{fx.wrap(z)}')}"), [Z],
                                 label="G = SiLU(Z)")
             ops.elementwise(s, "Out", fx.mul, [G, Yd], role=OUTPUT, label="Out = Yd ⊙ G")

@@ -6,8 +6,9 @@ sd = tanh(Ux·y0 + Uh·h_T + c), y0 being the decoder's input (the start token's
 Attention (dot score): e = Hᵀ·sd (one score per source position), alpha = softmax(e),
 context ctx = H·alpha; attentional state att = tanh(Wc·[ctx; sd]).
 On the sheet the encoder runs left to right, one column per source position, with its weights
-once at the left as [Wx | Wh | b]; the decoder step stands in the column after the last one (or
-starts the next row, where the page has no room). The attention stands under them.
+once at the left as [Wx | Wh | b]; the decoder step stands under it, [Ux | Uh | c] under the
+encoder's weights. The attention stands under them (its labels name the blocks, the steps give the
+formulas: a small sheet prints on portrait pages, eleven columns wide).
 """
 from __future__ import annotations
 
@@ -45,9 +46,11 @@ def layout(s, d, p):
             zd = ops.linear_parts(s, "zd", ["Ux", "Uh"], ud, "c", label="zd")
             sd = ops.tanh(s, "sd", zd, role=OUTPUT, label="sd (decoder state)")
             s.place(sd, below=zd)
-    # the decoder step after the last encoder step, rows level; no gap: the 1s of a step mark the column before it
-    grid = ops.flow(s, steps + [decoder], gap=0, align="end")
-    ops.chain_arrows(s, hs + [sd])
+    # the encoder steps in one row (no gap: the 1s of a step mark the column before it), the decoder
+    # step under them, its weights under the encoder's
+    grid = ops.flow(s, steps, gap=0)
+    s.next_to(decoder, grid, DOWN)
+    ops.chain_arrows(s, hs)
     s.next_to(X, grid, UP)
     with s.group() as attention:
         with s.step("Encoder states side by side: H = [h_1 … h_T]"):
@@ -57,13 +60,13 @@ def layout(s, d, p):
             s.place(query, right_of=H)
             e = ops.scores(s, "e", H, query, label="e = Hᵀ·sd")
             alpha, ctx = ops.attend(s, ("alpha", "ctx"), e, H, v_label="H",
-                                    labels=("alpha = softmax(e)", "ctx = H·alpha"))
+                                    labels=("alpha", "ctx"))
         with s.step("Attentional state: att = tanh(Wc·[ctx; sd])"):
             cs = ops.stack(s, "cs", [ctx, sd], label="[ctx; sd]")
             s.place(cs, below=ctx)
-            zc = ops.matmul(s, "zc", "Wc", cs, label="zc = Wc·[ctx; sd]")
-            s.place(ops.tanh(s, "att", zc, role=OUTPUT, label="att = tanh(zc)"), below=zc)
-    s.next_to(attention, grid, DOWN)
+            zc = ops.matmul(s, "zc", "Wc", cs, label="zc")
+            s.place(ops.tanh(s, "att", zc, role=OUTPUT, label="att"), below=zc)
+    s.next_to(attention, s.together([grid, decoder]), DOWN)
     return alpha
 
 

@@ -50,12 +50,12 @@ def layout(s, d, p):
         with s.step("Scores: u = Wout·h (one score per vocabulary word)"):
             u = ops.matmul(s, "u", "Wout", h, label="u = Wout·h")
         with s.step("Probabilities: p = softmax(u)"):
-            probs = ops.softmax(s, "p", u, role=OUTPUT)
+            probs = ops.softmax(s, "p", u, role=OUTPUT, label="p")
         with s.step("Loss: y = onehot(context) under p, L = −Σ y ⊙ ln p = −ln p[context]"):
-            y = ops.one_hot(s, "y", vocab, context, label="y = onehot(context)")
+            y = ops.one_hot(s, "y", vocab, context, label="y")
             s.place(y, below=probs)
-            L = ops.cross_entropy(s, "L", y, probs, label="L = −Σ y⊙ln p")
-            s.place(L, below=y)
+            L = ops.cross_entropy(s, "L", y, probs, label="L")
+            s.place(L, below=y, gap=0)  # right under y: a page keeps the two together
     with s.group() as backward:  # du and dh in the column of u and h, whose gradients they are
         with s.step("Score gradient (softmax with cross-entropy): du = p − y"):
             du = ops.elementwise(s, "du", fx.sub, [probs, y], role=GRADIENT,
@@ -70,13 +70,13 @@ def layout(s, d, p):
             # stands under dWout, so that dWin is under dWout rather than right of it
             WoutT = ops.transpose(s, "WoutT", s.operand("Wout"), role=COMPUTED)
             s.place(WoutT, below=EVERYTHING)
-            dh = ops.matmul(s, "dh", WoutT, du, role=GRADIENT, label="dh = Woutᵀ·du")
+            dh = ops.matmul(s, "dh", WoutT, du, role=GRADIENT, label="dh")  # its formula: the step's text
             s.place(dh, below=du, gap=4)
             s.next_to(WoutT, dh, LEFT)
         with s.step("Input-embedding gradient: dWin = dh·xᵀ (only the center's column is non-zero)"):
             with s.group() as beside:
                 dWin, _ = ops.weight_gradient(s, "dWin", None, dh, x)
-            s.next_to(beside, dWout, DOWN)  # xᵀ under dWout, dWin level with dh
+            s.next_to(beside, dh, RIGHT, align="end")  # dWin level with dh, right of it, xᵀ above
     s.next_to(backward, forward, DOWN)
     with s.step("Gradient descent: Winn = Win − lr·dWin (the new embeddings), Woutn = Wout − lr·dWout"):
         ops.gradient_descent(s, "lr", [(s.operand("Win"), dWin), (s.operand("Wout"), dWout)])

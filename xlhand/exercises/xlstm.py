@@ -4,7 +4,9 @@ Per step t with x = x_t: q = Wq·x + bq; k = Wk_s·x + bk with Wk_s = Wk/√d (t
 own block); v = Wv·x + bv; input gate i = exp(wi·x + bi), forget gate f = σ(wf·x + bf), output gate
 o = σ(Wo·x + bo). Memory C_t = f·C_{t−1} + i·v·kᵀ (vk = v·kᵀ, d×d), normaliser n_t = f·n_{t−1} + i·k;
 read-out Cq_t = C_t·q, den_t = max(|n_tᵀ·q|, 1), htil_t = Cq_t / den_t, h_t = o ⊙ htil_t;
-H = [h_1 … h_T]. C_0 and n_0 are givens (0 by default).
+H = [h_1 … h_T]. C_0 and n_0 are givens (0 by default). On the sheet the gates of every step stand
+side by side under X (the weights once, left of the first), then each step's memory and read-out
+one under the other.
 Option stabilized: with itil = wi·x + bi and log f = −ln(1 + e^−(wf·x + bf)), the stabiliser
 m_t = max(log f + m_{t−1}, itil) (m_0 = 0), i' = exp(itil − m_t), f' = exp(log f + m_{t−1} − m_t)
 replace i and f, and den_t = max(|n_tᵀ·q|, exp(−m_t)): the memory and normaliser are scaled by
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xlhand.layout import BIAS, COMPUTED, EVERYTHING, GIVEN, OUTPUT, RIGHT, WEIGHT, fx, ops
+from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, GIVEN, OUTPUT, RIGHT, WEIGHT, fx, ops
 from xlhand.model.exercise import Exercise, Option, Source
 from xlhand.model.npref import sigmoid
 from xlhand.model.givens import Given
@@ -62,41 +64,44 @@ def layout(s, d, p, stabilized=False):
     X = s.given("X", label="X (one step a column)")
     Wk = s.given("Wk", label="Wk")
     s.place(Wk, left_of=X)
-    previous, hs = None, []
-    for t in range(1, T + 1):
-        with s.group() as column:
-            with s.step(_gates_step(t, D, stabilized)):
-                x = s.add(f"x_{t}", (d.d_in, 1), role=COMPUTED, label=f"x_{t}",
-                          formula=lambda i, j, t=t: X.cell(i, t - 1))
-                s.place(x, below=X)
-                q = ops.linear(s, f"q_{t}", _w(s, "Wq"), x, _w(s, "bq"), label=f"q_{t}")
-                k = ops.matmul_parts(s, f"k_{t}", [_scaled_keys(s, Wk, D)], x, _w(s, "bk"), label=f"k_{t}")
-                s.place(k, below=q)
-                v = ops.linear(s, f"v_{t}", _w(s, "Wv"), x, _w(s, "bv"), label=f"v_{t}")
-                s.place(v, below=k)
-                if stabilized:
-                    i = ops.linear(s, f"itil_{t}", _w(s, "wi"), x, _w(s, "bi"), label=f"itil_{t}")
-                    s.place(i, below=v)
-                    f = ops.linear(s, f"ftil_{t}", _w(s, "wf"), x, _w(s, "bf"), label=f"ftil_{t}")
-                    s.place(f, below=i)
-                    last = f
-                else:
-                    i = ops.linear_act(s, f"i_{t}", fx.exp, _w(s, "wi"), x, _w(s, "bi"), label=f"i_{t} = exp(·)")
-                    s.place(i, below=v)
-                    f = ops.linear_act(s, f"f_{t}", fx.sigmoid, _w(s, "wf"), x, _w(s, "bf"), label=f"f_{t} = σ(·)")
-                    s.place(f, below=i)
-                    last = f
-                o = ops.linear_act(s, f"o_{t}", fx.sigmoid, _w(s, "Wo"), x, _w(s, "bo"), label=f"o_{t} = σ(·)")
-                s.place(o, below=last)
-                if stabilized:
-                    i, f, last = _stabilizer(s, t, i, f, o)
-                else:
-                    last = o
-            with s.step(_memory_step(t, stabilized)):
-                h = _memory(s, t, q, k, v, i, f, o, last, stabilized)
-        if previous is not None:
-            s.next_to(column, previous, RIGHT, gap=1)
-        previous = column
+    columns, gates = [], []
+    for t in range(1, T + 1):  # the gates of every step side by side, the weights left of the first
+        with s.group() as column, s.step(_gates_step(t, D, stabilized)):
+            x = s.add(f"x_{t}", (d.d_in, 1), role=COMPUTED, label=f"x_{t}",
+                      formula=lambda i, j, t=t: X.cell(i, t - 1))
+            s.place(x, below=X, gap=0)  # X's column t right over x_t
+            q = ops.linear(s, f"q_{t}", _w(s, "Wq"), x, _w(s, "bq"), label=f"q_{t}")
+            s.place(q, below=ops.ones_row(s, x), gap=0)
+            k = ops.matmul_parts(s, f"k_{t}", [_scaled_keys(s, Wk, D)], x, _w(s, "bk"), label=f"k_{t}")
+            s.place(k, below=q, gap=0)  # the gates one under the other, label rows between
+            v = ops.linear(s, f"v_{t}", _w(s, "Wv"), x, _w(s, "bv"), label=f"v_{t}")
+            s.place(v, below=k, gap=0)
+            if stabilized:
+                i = ops.linear(s, f"itil_{t}", _w(s, "wi"), x, _w(s, "bi"), label=f"itil_{t}")
+                s.place(i, below=v, gap=0)
+                f = ops.linear(s, f"ftil_{t}", _w(s, "wf"), x, _w(s, "bf"), label=f"ftil_{t}")
+                s.place(f, below=i, gap=0)
+            else:
+                i = ops.linear_act(s, f"i_{t}", fx.exp, _w(s, "wi"), x, _w(s, "bi"), label=f"i_{t} = exp(·)")
+                s.place(i, below=v, gap=0)
+                f = ops.linear_act(s, f"f_{t}", fx.sigmoid, _w(s, "wf"), x, _w(s, "bf"), label=f"f_{t} = σ(·)")
+                s.place(f, below=i, gap=0)
+            o = ops.linear_act(s, f"o_{t}", fx.sigmoid, _w(s, "Wo"), x, _w(s, "bo"), label=f"o_{t} = σ(·)")
+            s.place(o, below=f, gap=0)
+        if columns:
+            s.next_to(column, columns[-1], RIGHT, gap=1)
+        columns.append(column)
+        gates.append((q, k, v, i, f, o))
+    band = s.together(columns)
+    previous, hs = band, []
+    for t, (q, k, v, i, f, o) in enumerate(gates, start=1):  # then each step's memory, one under the other
+        with s.group() as memory, s.step(_memory_step(t, stabilized)):
+            last = o
+            if stabilized:
+                i, f, last = _stabilizer(s, t, i, f, o)
+            h = _memory(s, t, q, k, v, i, f, o, last, stabilized)
+        s.next_to(memory, previous, DOWN, gap=1)
+        previous = memory
         hs.append(h)
     with s.step("Collect the outputs: H = [h_1 … h_T]"):
         s.place(ops.copy_columns(s, "H", hs, label="H = [h_1 … h_T]"), below=EVERYTHING)
@@ -120,8 +125,9 @@ def _scaled_keys(s, Wk, D):
 
 def _gates_step(t, D, stabilized):
     gates = "itil = wi·x + bi, ftil = wf·x + bf" if stabilized else "i = exp(wi·x + bi), f = σ(wf·x + bf)"
-    scaled = f" (Wk_s = Wk/√{D})" if t == 1 else ""
-    return f"Step {t}: q = Wq·x + bq, k = Wk_s·x + bk{scaled}, v = Wv·x + bv, {gates}, o = σ(Wo·x + bo)"
+    if t > 1:  # one line each: the header stays on the first page
+        return f"Step {t}: q, k, v, {'itil, ftil' if stabilized else 'i, f'} and o as at step 1, from x_{t}"
+    return f"Step {t}: q = Wq·x + bq, k = Wk_s·x + bk (Wk_s = Wk/√{D}), v = Wv·x + bv, {gates}, o = σ(Wo·x + bo)"
 
 
 def _memory_step(t, stabilized):
@@ -175,10 +181,10 @@ def _memory(s, t, q, k, v, i, f, o, last, stabilized):  # noqa: PLR0913
     g = "'" if stabilized else ""
     C = s.add(f"C_{t}", (D, D), role=COMPUTED, label=f"C_{t} = f{g}·C + i{g}·vk",
               formula=lambda a, b: f"{fi()}*{prev('C').cell(a, b)}+{ii()}*{vk.cell(a, b)}")
-    s.place(C, below=vk)
+    s.place(C, below=vk, gap=0)
     n = s.add(f"n_{t}", (D, 1), role=COMPUTED, label=f"n_{t} = f{g}·n + i{g}·k",
               formula=lambda a, b: f"{fi()}*{prev('n').cell(a, 0)}+{ii()}*{k.cell(a, 0)}")
-    s.place(n, below=C)
+    s.place(n, below=C, gap=0)
     if t == 1:
         s.place(s.given("C0", label="C_0"), left_of=C)
         s.place(s.given("n0", label="n_0"), left_of=n)
@@ -190,11 +196,11 @@ def _memory(s, t, q, k, v, i, f, o, last, stabilized):  # noqa: PLR0913
     floor_text = "e^−m" if stabilized else "1"
     den = s.add(f"den_{t}", (1, 1), role=COMPUTED, label=f"den_{t} = max(|nᵀq|, {floor_text})",
                 formula=lambda a, b: f"MAX(ABS({fx.dot(n.col(0), qc.col(0))}),{floor()})")
-    s.place(den, below=Cq)
+    s.place(den, below=Cq, gap=0)
     htil = s.add(f"htil_{t}", (D, 1), role=COMPUTED, label=f"htil_{t} = Cq/den",
                  formula=lambda a, b: fx.div(Cq.cell(a, 0), den.cell()))
-    s.place(htil, below=den)
-    return s.place(ops.elementwise(s, f"h_{t}", fx.mul, [o, htil], role=OUTPUT, label=f"h_{t} = o⊙htil"), below=htil)
+    s.place(htil, below=den, gap=0)
+    return s.place(ops.elementwise(s, f"h_{t}", fx.mul, [o, htil], role=OUTPUT, label=f"h_{t} = o⊙htil"), below=htil, gap=0)
 
 
 # --- numbers -----------------------------------------------------------------------------------
