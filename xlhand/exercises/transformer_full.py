@@ -35,7 +35,8 @@ import itertools
 
 import numpy as np
 
-from xlhand.layout import BIAS, COMPUTED, GIVEN, LEFT, OUTPUT, RIGHT, UP, WEIGHT, Scope, op, ops
+from xlhand.layout import BIAS, COMPUTED, DOWN, GIVEN, LEFT, OUTPUT, RIGHT, UP, WEIGHT, Scope, op, ops
+from xlhand.layout.paper import narrowest_page_columns
 from xlhand.model.exercise import Exercise, Option, Source, STABLE_SOFTMAX
 from xlhand.model.npref import relu, softmax_columns
 from xlhand.model.givens import Given, check_vocabulary, word_problem
@@ -167,72 +168,46 @@ def reference(d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
 
 
 # --- layout --------------------------------------------------------------------------------------
+# The page is the unit: one lane of token columns runs down the sheet (weights left of it, each
+# product under its input), every stage a band as wide as a landscape page, started under the one
+# before; heads' scores and softmax to the right of the lane when they fit the page, else down.
+PAGE = narrowest_page_columns(landscape=True)
+
+
 def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="inf"):
     norm_opts = dict(sample=ln_var == "sample", eps_on=ln_eps_on)
-    with s.step("Positions: " + {"sinusoid": "PE[2k, t] = sin(t/10000^(2k/d)), PE[2k+1, t] = cos(…), t = 0, 1, …",
-                                 "given": "PE as given (option pe: given)",
-                                 "none": "no positional encoding (option pe: none)"}[pe]
-                + "; ε of the layer norms; the decoder's mask value"):
-        PE = _positions(s, d, pe)
-        top = PE if PE is not None else s.given("PE", label="PE (given)")
-        eps = s.given("ln_eps", label="ε")
-        s.place(eps, right_of=top)
-        if pe != "given":
-            unused = top if pe == "none" else s.place(s.given("PE", label="PE (given)"), right_of=eps, gap=2)
-            s.note_below(unused, f"not used (pe: {pe})")
-        masked = s.given("mask_value", label="mask")
-        s.place(masked, below=eps)
-        if mask == "inf":
-            s.note_below(masked, "not used (mask: inf)")
-    memory, lane = None, top
+    with s.step(_givens_step(pe, mask)):
+        top, PE, Mask = _constants(s, d, pe, mask)
+    memory, above = None, top
     for side, words in (("enc", "src"), ("dec", "tgt")):
-        name = "Encoder" if side == "enc" else "Decoder"
-        pre = "" if side == "enc" else "dec_"
+        name = _side_name(side)
         emb = "Emb" if side == "enc" else "dec_Emb"
-        with s.step(f"{name} input: {side}_OneHot = [{pre}vocab_i = {words}_j], {side}_X = {emb}·OneHot"
-                    + ("" if PE is None else f", {side}_Xp = {side}_X + PE")):
-            vocab = s.given(f"{pre}vocab_words", label=f"{pre}vocab")
-            s.place(vocab, right_of=eps)
-            W = s.given(words, label=f"{words} ({'source' if side == 'enc' else 'target'})")
-            s.place(W, under=lane, in_columns_of=top)
-            onehot = ops.one_hot_columns(s, f"{side}_OneHot", vocab, W, label=f"{side}_OneHot")
-            s.place(onehot, below=W)
-            X = ops.matmul(s, f"{side}_X", emb, onehot, label=f"{side}_X = {emb}·OneHot")
-            s.next_to(vocab, s.blocks[emb], UP, gap=0)  # the words head the embedding's columns
-            if pe != "none":
-                pe_block = PE
-                if side == "dec" and pe == "sinusoid" and d.d_dec != d.d:
-                    with s.group() as own:
-                        pe_block = _sinusoid(s, "dec_PEs", d.d_dec, d.n_tgt, s.blocks["pos"],
-                                             label="dec_PEs (d_dec rows)")
-                        s.place(pe_block, right_of=X)
-                    s.next_to(own, X, RIGHT)
-                X = s.place(s.add(f"{side}_Xp", X.shape, role=COMPUTED, label=f"{side}_Xp = X + PE",
-                          formula=lambda i, j, X=X, P=pe_block: f"{X.cell(i, j)}+{P.cell(i, j)}"), below=X)
-        a = _multi_head(s, d, side, X, X, causal=side == "dec", above=X, mask=mask)
-        x = _add_and_norm(s, side, 1, X, a, eps, norm_opts)
+        pre = "" if side == "enc" else "dec_"
+        with s.step(f"{name} input: OneHot of the {words} words, X = {emb}·OneHot"
+                    + ("" if PE is None else ", Xp = X + PE")):
+            X = _input(s, d, side, words, emb, pre, PE, above, pe)
+        a = _multi_head(s, d, side, X, X, causal=side == "dec", mask=mask, Mask=Mask)
+        x = _add_and_norm(s, side, 1, X, a, norm_opts)
         last = 2
         if side == "dec":
-            a = _multi_head(s, d, side, x, memory, cross=True, causal=False, above=x,
-                            intro=" (memory M = enc_N2)")
-            x = _add_and_norm(s, side, 2, x, a, eps, norm_opts)
+            a = _multi_head(s, d, side, x, memory, cross=True, causal=False, mask=mask)
+            x = _add_and_norm(s, side, 2, x, a, norm_opts)
             last = 3
-        with s.step(f"{name} feed-forward: {side}_Zf = W1·N{last - 1} + b1, Hf = ReLU(Zf), O = W2·Hf + b2"):
+        with s.step(f"{name} feed-forward: Zf = W1·N{last - 1} + b1, Hf = ReLU(Zf), O = W2·Hf + b2"):
             Zf = ops.matmul_parts(s, f"{side}_Zf", [_labelled(s, f"{side}_W1", "W1")], x,
-                                  _labelled(s, f"{side}_b1", "b1"), label=f"{side}_Zf = W1·N{last - 1} + b1")
+                                  _labelled(s, f"{side}_b1", "b1"), label=f"{side}_Zf = W1·N{last - 1}+b1")
             Hf = ops.relu(s, f"{side}_Hf", Zf, label=f"{side}_Hf = ReLU(Zf)")
             s.place(Hf, below=Zf)
             s.arrow(Zf, Hf)
             O = ops.matmul_parts(s, f"{side}_O", [_labelled(s, f"{side}_W2", "W2")], Hf,
                                  _labelled(s, f"{side}_b2", "b2"), label=f"{side}_O = W2·Hf + b2")
-        x = _add_and_norm(s, side, last, x, O, eps, norm_opts)
-        memory, lane = x, s.blocks[f"{side}_N{last}"]
+        x = _add_and_norm(s, side, last, x, O, norm_opts)
+        memory, above = x, x
     vocab = s.blocks["dec_vocab_words"]
-    with s.step("Output: logits = Wout·dec_N3, P = softmax over the decoder's vocabulary, the word of each "
-                "column's largest P; next_word = the last position's"):
-        logits = ops.matmul(s, "logits", "Wout", memory, label="logits = Wout·dec_N3")
-        s.place(logits, under=memory, in_columns_of=memory)
-        P = ops.softmax(s, "P", logits, role=OUTPUT, label="P = softmax(logits)")
+    with s.step("Output: logits = Wout·N3, P = softmax; pred = word of largest P; the last is next"):
+        logits = ops.matmul(s, "logits", "Wout", memory, label="logits = Wout·N3")
+        s.place(logits, below=memory)
+        P = ops.softmax(s, "P", logits, role=OUTPUT, label="P = softmax(logits)", direction="down")
         best = ops.argmax_columns(s, "best", P, label="row of the largest P")
         s.place(best, below=P, gap=2)
         pred = s.add("pred", (1, d.n_tgt), role=OUTPUT, label="pred = vocab[row]",
@@ -240,7 +215,77 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
         s.place(pred, below=best)
         last = d.n_tgt - 1
         s.place(s.add("next_word", (1, 1), role=OUTPUT, label="next word",
-              formula=lambda i, j: f"INDEX({vocab.range()},1,MATCH(MAX({P.col_range(last)}),{P.col_range(last)},0))"), right_of=pred)
+              formula=lambda i, j: f"INDEX({vocab.range()},1,MATCH(MAX({P.col_range(last)}),{P.col_range(last)},0))"),
+                left_of=pred)
+
+
+def _givens_step(pe, mask):
+    """Step 1: what every later step reads (the positions, ε, the decoder's mask)."""
+    positions = {"sinusoid": "PE = sin | cos(t·freq), freq = 1/10000^(2k/d)", "given": "PE as given",
+                 "none": "no PE"}[pe]
+    return f"Givens: {positions}; ε; Mask: {'−∞' if mask == 'inf' else 'mask value'} after the query"
+
+
+def _constants(s, d, pe, mask):
+    """The positions, ε and the decoder's causal mask in one band at the top, from the right: the
+    positional encoding (in the lane's columns), ε, (the mask value,) the mask. Returns (the band,
+    PE or None, the mask)."""
+    with s.group() as top:
+        PE = _positions(s, d, pe)
+        eps = s.given("ln_eps", label="ε")
+        if PE is not None:
+            s.place(eps, left_of=s.blocks.get("freq", PE))
+        value = None
+        if mask == "value":
+            value = s.place(s.given("mask_value", label="mask"), below=eps)
+        Mask = s.next_to(_causal_mask(s, "dec_Mask", d.n_tgt, value, mask), eps, LEFT)
+    return top, PE, Mask
+
+
+def _input(s, d, side, words, emb, pre, PE, above, pe):
+    """The words right of the lane (over the embedding's last column), their one-hot columns (what
+    an option leaves unused, or the decoder's own PE, in the room left of them), X = Emb·OneHot
+    with the embedding's words over its columns, and Xp = X + PE in the lane under them. Returns
+    Xp (X without positions)."""
+    vocab = s.given(f"{pre}vocab_words", label=f"{pre}vocab")
+    W = s.given(words, label=f"{words} ({'source' if side == 'enc' else 'target'})")
+    if side == "enc":  # the lane is the PE's columns: the words start right after it
+        s.place(W, right_of=PE if PE is not None else above, gap=0)
+        s.place(W, under=above, in_columns_of=W)
+    else:
+        s.place(W, under=above, in_columns_of=s.blocks["enc_X"])
+    onehot = ops.one_hot_columns(s, f"{side}_OneHot", vocab, W, label=f"{side}_OneHot")
+    s.place(onehot, below=W)
+    pe_block = PE
+    with s.group() as beside:
+        if side == "enc":
+            _unused(s, pe, onehot, s.blocks.get("mask_value"))
+        if side == "dec" and pe == "sinusoid" and d.d_dec != d.d:
+            with s.group() as own:  # its frequencies left of it, the positions read from the top
+                pe_block = _sinusoid(s, "dec_PEs", d.d_dec, d.n_tgt, s.blocks["pos"], label="dec_PEs (d_dec rows)")
+            s.next_to(own, onehot, LEFT)
+    X = ops.matmul(s, f"{side}_X", emb, onehot, label=f"X = {emb}·{'OneHot' if side == 'enc' else '1hot'}")
+    # under the one-hot columns and what stands left of them, leaving a row for the words over Emb
+    s.place(X, below=s.together([onehot, beside] if beside.blocks else [onehot]), in_columns_of=onehot, gap=2)
+    s.next_to(vocab, s.blocks[emb], UP, gap=0)  # the words head the embedding's columns
+    if pe == "none":
+        return X
+    Xp = s.add(f"{side}_Xp", X.shape, role=COMPUTED, label=f"{side}_Xp = X + PE",
+               formula=lambda i, j, X=X, P=pe_block: f"{X.cell(i, j)}+{P.cell(i, j)}")
+    lane = PE if side == "enc" else s.blocks["enc_Xp"]
+    return s.place(Xp, under=s.together([X, s.blocks[emb]]), in_columns_of=lane)
+
+
+def _unused(s, pe, onehot, mask_value):
+    """The givens an option leaves unused (the workbook keeps every given: ``xlhand check`` and
+    grading read them), with a note, in the free room left of the encoder's one-hot columns."""
+    left = onehot
+    if pe != "given":
+        left = s.next_to(s.given("PE", label="PE (given)"), onehot, LEFT)
+        s.note_below(left, f"not used (pe: {pe})")
+    if mask_value is None:
+        unused = s.next_to(s.given("mask_value", label="mask"), left, LEFT, gap=3)  # room for its note
+        s.note_below(unused, "not used (mask: inf)")
 
 
 def _labelled(s, name, label):
@@ -257,8 +302,10 @@ def _positions(s, d, pe):
         return s.given("PE", label="PE (given)")
     if pe == "none":
         return None
-    pos = s.add("pos", (1, n), role=GIVEN, label="t (position)", values=np.arange(n)[None, :], named=False)
-    return s.place(_sinusoid(s, "PEs", d.d, n, pos, label="PE = sin | cos(t·freq)"), below=pos)
+    pos = s.add("pos", (1, n), role=GIVEN, label="", side_label="t", values=np.arange(n)[None, :], named=False)
+    PE = _sinusoid(s, "PEs", d.d, n, pos, label="PE = sin | cos(t·freq)")
+    s.place(pos, above=PE, gap=0)  # the positions t head the columns
+    return PE
 
 
 @op
@@ -279,63 +326,99 @@ SIDES = {"enc": Scope("enc_"), "dec": Scope("dec_")}
 CROSS = Scope("dec_c")  # the decoder's cross-attention: dec_cQ_1 …
 
 
-def _multi_head(s, d, side, Xq, Xkv, *, causal, above, cross=False, intro="", mask="inf"):
-    """H heads one under the other in the lane (weights and blocks named in the side's scope, or in
-    CROSS for the decoder's cross-attention), then Fcat = [F_1; …] and Attn = Wo·Fcat: one numbered step."""
-    what = "cross-attention" if cross else ("causal self-attention" if causal else "self-attention")
-    outputs = []
+def _tag(names):
+    """The names a label uses: the cross-attention's short (cS_1 for dec_cS_1), so that it fits its block."""
+    return Scope("c") if names is CROSS else names
+
+
+def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=None):
+    """One numbered step: the projections of every head one under the other in the lane (for the
+    cross-attention the queries under N1, then the memory M = enc_N2 and the keys and values under
+    it), then each head's scores, softmax and F = V·A (to the right of the lane when a head fits
+    the page's width, else down the lane), then Fcat = [F_1; …] and Attn = Wo·Fcat in the lane."""
+    what = "cross-attention" if cross else ("masked attention" if causal else "self-attention")
     names = CROSS if cross else SIDES[side]
     heads = d.heads_x if cross else d.heads if side == "enc" else d.heads_dec
     short = SIDES[side].short
-    masking = ""
-    if causal:
-        masking = (f" (+ Mask: −∞ after the query, e^−∞ = 0)" if mask == "inf"
-                   else " + Mask (mask_value after the query)")
-    with s.step(f"{_side_name(side)} {what}{intro}, head h = 1…{heads}: Q_h = Wq_h·{short(Xq)}, "
-                f"K_h = Wk_h·{'M' if cross else short(Xkv)}, V_h = Wv_h·{'M' if cross else short(Xkv)}, "
-                f"S_h = K_hᵀ·Q_h/√{d.d_k}{masking}, A_h = softmax, F_h = V_h·A_h; Attn = Wo·[F_1; …]"):
-        if cross:  # the encoder's output copied under the decoder: keys and values in its n_src columns
-            Xkv = above = s.place(ops.carry(s, "dec_M", Xkv, label="dec_M = enc_N2 (memory)"), below=above)
-        Mask = None
-        if causal:  # one mask for every head: row j = key j, column i = query i, as S
-            Mask = above = s.place(_causal_mask(s, "dec_Mask", Xq.cols, s.blocks["mask_value"], mask), under=above,
-                                   in_columns_of=Xq)
-        for h in range(1, heads + 1):
-            with s.group() as head:
-                Q = ops.matmul_parts(s, names("Q", h), [ops.given_part(s, names("Wq"), h, Xq.rows)], Xq,
-                                     label=names("Q", h))
-                s.place(Q, under=above, in_columns_of=Xq)
-                K = ops.matmul_parts(s, names("K", h), [ops.given_part(s, names("Wk"), h, Xkv.rows)], Xkv,
-                                     label=names("K", h))
-                s.place(K, under=Q, in_columns_of=Xkv)
-                V = ops.matmul_parts(s, names("V", h), [ops.given_part(s, names("Wv"), h, Xkv.rows)], Xkv,
-                                     label=names("V", h))
-                s.place(V, below=K)
-                S = ops.scores(s, names("S", h), K, Q, scale=d.d_k, label=f"{names('S', h)} = Kᵀ·Q/√{d.d_k}")
-                s.place(S, under=V, in_columns_of=Xq)
-                A, F = _weights_and_mix(s, names, h, S, V, Mask if causal else None, mask)
-            outputs.append(F)
-            above = head
+    kv = "M" if cross else short(Xkv)
+    masked = " + Mask" if causal else ""
+    projected = f"Q = Wq·{short(Xq)}, K, V = W·{kv}" if cross else f"Q, K, V = W·{short(Xq)}"
+    with s.step(f"{_side_name(side)} {what}: {projected}; A = softmax(Kᵀ·Q/√{d.d_k:g}{masked}); F = V·A; "
+                "Attn = Wo·[F_1; …]"):
+        lane = Xq
+        with s.group() as projections:
+            above = Xq
+            Q = [None] * heads
+            for h in range(1, heads + 1):
+                Q[h - 1] = above = s.place(_project(s, names, "Q", h, Xq), under=above, in_columns_of=Xq)
+                if not cross:
+                    above = _keys_and_values(s, names, h, Xkv, above)
+            if cross:  # the encoder's output copied under the queries: keys and values in its n_src columns
+                Xkv = above = s.place(ops.carry(s, "dec_M", Xkv, label="dec_M = enc_N2"), under=above,
+                                      in_columns_of=Xq)
+                for h in range(1, heads + 1):
+                    above = _keys_and_values(s, names, h, Xkv, above)
+        outputs, row = _heads(s, d, names, heads, Q, projections, Mask if causal else None, mask)
         Fcat = ops.stack(s, names("Fcat"), outputs, label=f"{names('Fcat')} = [F_1; …]")
-        s.place(Fcat, under=above, in_columns_of=Xq)
-        return ops.matmul(s, names("Attn"), names("Wo"), Fcat, label=f"{names('Attn')} = Wo·Fcat")
+        s.place(Fcat, under=row, in_columns_of=lane)
+        return ops.matmul(s, names("Attn"), names("Wo"), Fcat, label=f"{_tag(names)('Attn')} = Wo·Fcat")
 
 
-def _weights_and_mix(s, names, h, S, V, Mask, mask):
+def _project(s, names, what, h, X):
+    return ops.matmul_parts(s, names(what, h), [ops.given_part(s, names(f"W{what.lower()}"), h, X.rows)], X,
+                            label=names(what, h))
+
+
+def _keys_and_values(s, names, h, X, above):
+    """K_h and V_h under ``above`` in X's columns; returns V_h."""
+    K = s.place(_project(s, names, "K", h, X), under=above, in_columns_of=X)
+    return s.place(_project(s, names, "V", h, X), below=K)
+
+
+def _heads(s, d, names, heads, Q, projections, Mask, mask):
+    """Each head's S = Kᵀ·Q/√d_k, A = softmax and F = V·A under the projections: across the page
+    (softmax to the right) and one head under the other when that fits the page, else the softmax
+    down and the heads side by side when they fit, else one under the other. Returns the F_h."""
+    n = Q[0].cols
+    extra = n + 1 if Mask is not None and mask == "value" else 0  # S + Mask beside S
+    across = d.d_k + 1 + extra + 3 * (n + 1) <= PAGE
+    down_width = max(d.d_k + 1 + n + extra, 2 * n + 1)
+    beside = not across and heads * (down_width + 1) <= PAGE
+    cores, outputs = [], []
+    for h in range(1, heads + 1):
+        with s.group() as core:
+            K, V = s.blocks[names("K", h)], s.blocks[names("V", h)]
+            S = ops.scores(s, names("S", h), K, Q[h - 1], scale=d.d_k, label=f"{_tag(names)('S', h)} = Kᵀ·Q/√{d.d_k:g}")
+            s.place(S, below=cores[-1] if cores else projections)
+            A, F = _weights_and_mix(s, names, h, S, V, Mask, mask, "right" if across else "down")
+        cores.append(core)
+        outputs.append(F)
+    row = s.arrange(cores, RIGHT if beside else DOWN)
+    # across the page: the heads end under the words (the band's right edge); else under the lane
+    s.next_to(row, s.together([projections, s.blocks["enc_X"]]) if across else projections, DOWN, align="end")
+    return outputs, row
+
+
+def _weights_and_mix(s, names, h, S, V, Mask, mask, direction):
     """A_h = softmax of S_h (with the causal Mask: added as numbers, or −∞ read by each e^ cell),
-    F_h = V_h·A_h. Returns (A_h, F_h)."""
-    labels = (f"{names('A', h)} = softmax", f"{names('F', h)} = V·A")
+    F_h = V_h·A_h under A_h, a copy of V_h left of it. Returns (A_h, F_h)."""
+    Z, a_label = S, f"{names('A', h)} = softmax"
     if Mask is not None and mask == "value":
-        Sm = s.add(names("Sm", h), S.shape, role=COMPUTED, label=f"{names('Sm', h)} = S + Mask",
-                   formula=lambda i, j: f"{S.cell(i, j)}+{Mask.cell(i, j)}")
-        s.place(Sm, right_of=S)
-        s.arrow(S, Sm)
-        return ops.attend(s, (names("A", h), names("F", h)), Sm, V, v_label=f"V_{h}",
-                          labels=(f"{names('A', h)} = softmax(Sm)", labels[1]))
-    if Mask is not None:  # −∞ by hand: each e^ cell reads the mask, e^−∞ = 0
-        return ops.attend(s, (names("A", h), names("F", h)), S, V, mask="causal", mask_cells=Mask,
-                          v_label=f"V_{h}", labels=(f"{names('A', h)} (causal)", labels[1]))
-    return ops.attend(s, (names("A", h), names("F", h)), S, V, v_label=f"V_{h}", labels=labels)
+        Z = s.add(names("Sm", h), S.shape, role=COMPUTED, label=f"{names('Sm', h)} = S + Mask",
+                  formula=lambda i, j: f"{S.cell(i, j)}+{Mask.cell(i, j)}")
+        s.place(Z, right_of=S)
+        s.arrow(S, Z)
+        a_label = f"{names('A', h)} = softmax"
+    causal = Mask is not None and mask == "inf"  # −∞ by hand: each e^ cell reads the mask, e^−∞ = 0
+    if causal:
+        a_label = f"{names('A', h)} (causal)"
+    A = ops.heat(ops.softmax(s, names("A", h), Z, direction=direction, label=a_label,
+                             mask="causal" if causal else None, mask_cells=Mask if causal else None))
+    Vc = ops.copy(s, f"{names('F', h)}_V", V, label=f"V_{h}")
+    F = ops.matmul(s, names("F", h), Vc, A, label=f"{names('F', h)} = V·A")
+    s.place(F, below=A)
+    s.place(Vc, left_of=F)
+    return A, F
 
 
 def _causal_mask(s, name, n, value, mask):
@@ -356,16 +439,21 @@ def _side_name(side):
     return "Encoder" if side == "enc" else "Decoder"
 
 
-def _add_and_norm(s, side, k, x, a, eps, opts):
-    """R_k = x + sublayer, N_k = γ_k ⊙ (R_k − mean)/σ + β_k (γ_k | β_k left of N_k, under R_k)."""
-    with s.step(f"{_side_name(side)} add & norm: {side}_R{k} = {x.name} + {a.name}, "
-                f"{side}_N{k} = γ{k} ⊙ (R{k} − mean)/σ + β{k}"):
+def _add_and_norm(s, side, k, x, a, opts):
+    """R_k = x + sublayer, then LayerNorm across the page: R_k, R_k − mean, x̂ (in the lane's
+    columns), and N_k = γ_k ⊙ x̂ + β_k under x̂ (γ_k | β_k left of it)."""
+    with s.step(f"{_side_name(side)} add & norm: R{k} = {SIDES[side].short(x)} + {SIDES[side].short(a)}, "
+                f"N{k} = γ{k} ⊙ (R{k} − mean)/σ + β{k}"):
         short = SIDES[side].short
-        R = s.add(f"{side}_R{k}", x.shape, role=COMPUTED, label=f"{side}_R{k} = {short(x)} + {short(a)}",
-                  formula=lambda i, j: f"{x.cell(i, j)}+{a.cell(i, j)}")
-        s.place(R, below=a)
-        return s.place(ops.layernorm(s, f"{side}_N{k}", R, gamma=f"{side}_gamma{k}", beta=f"{side}_beta{k}", eps=eps,
-                             label=f"{side}_N{k} = γ⊙x̂ + β", **opts), below=R)
+        with s.group() as band:
+            R = s.add(f"{side}_R{k}", x.shape, role=COMPUTED, label=f"{side}_R{k} = {short(x)} + {short(a)}",
+                      formula=lambda i, j: f"{x.cell(i, j)}+{a.cell(i, j)}")
+            s.place(R, below=a)
+            N = ops.layernorm(s, f"{side}_N{k}", R, gamma=f"{side}_gamma{k}", beta=f"{side}_beta{k}",
+                              eps=s.blocks["ln_eps"], label=f"{side}_N{k} = γ⊙x̂ + β", **opts)
+            s.place(N, under=band, in_columns_of=s.blocks[f"{side}_N{k}_hat"])
+        s.next_to(band, a, DOWN, align="end")  # x̂ and N in the lane, R and R − mean left of it
+        return N
 
 
 # --- numbers -------------------------------------------------------------------------------------
@@ -514,7 +602,7 @@ def _output(rng, size, dims):
 
 EXERCISE = Exercise(
     name="transformer-full",
-    title="The encoder–decoder transformer: one layer each, from words to the next word",
+    title="The encoder–decoder transformer, one layer each: words to the next word",
     source=Source(
         paper="Vaswani et al. (2017), Attention Is All You Need, NeurIPS (Figure 1)",
         walkthrough="Tom Yeh, AI by Hand (byhand.ai): Transformer (the full stack)"),
