@@ -91,9 +91,9 @@ def layout(s, d, p):
         s.arrow(h0, us[1])
     parts[1].append(part)
     steps = [s.together(parts[t]) for t in times]
-    # a time step is two columns, [z | gate]: the next one's "1s" stands in the gates' column (empty
-    # in that row), and so do the arrows c_t → c_t+1 and h_t → u_t+1, in the rows of c_t and h_t
-    grid = ops.flow(s, steps, gap=-1)
+    # time steps side by side, touching: the arrows c_t → c_t+1 and h_t → u_t+1 stand in the gates'
+    # column, in the rows of c_t and h_t, which nothing else uses
+    grid = ops.flow(s, steps, gap=0)
     ops.chain_arrows(s, [cs[t] for t in times])
     for t in times[1:]:  # the recurrence: h_{t−1} goes into u_t
         s.arrow(hs[t - 1], us[t])
