@@ -259,6 +259,8 @@ def setup(ws, sheet: Sheet, paper: str, grid: PageGrid, who: str = "", sample: b
         last_row = min(last_row, grid.row_breaks[SAMPLE_PAGES - 1] - 1 if len(grid.row_breaks) >= SAMPLE_PAGES
                        else last_row)
         last_col = min(last_col, grid.col_breaks[0] - 1 if grid.col_breaks else last_col)
+    if sheet.aside:  # what is set aside is not printed
+        last_col = min(last_col, min(item.footprint().left for item in sheet.aside) - 1)
     ws.print_area(SCREEN_ROWS, 0, last_row, last_col)  # the screen row above it is not printed
     ws.print_across()
     if grid.row_breaks:

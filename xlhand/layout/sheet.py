@@ -42,6 +42,7 @@ __all__ = ["DIRECTIONS", "DOWN", "EVERYTHING", "GAP", "LEFT", "MARGIN_COLS", "RI
            "Group", "LayoutError", "ShapeError", "Sheet", "op"]
 MARGIN_COLS = 1
 SCREEN_ROWS = 1  # rows on screen only, above the print area
+ASIDE_COLUMN = 24  # what is set aside stands at least this far right: past a page's width at 70 %
 
 
 @dataclass
@@ -282,9 +283,10 @@ class Sheet(Placing):
         d_col = MARGIN_COLS - min((b.left for b in boxes), default=0)
         for thing in self.things():
             thing.move(d_row, d_col)
-        right = max((box(thing).right for thing in self.printed()), default=MARGIN_COLS)
-        for item in self.aside:  # one under the other, two columns right of the drawing
-            item.move(self.header_rows - box(item).top, right + 2 - box(item).left)
+        # one under the other, right of the drawing and of any page's width (the header spans it)
+        right = max([box(thing).right + 2 for thing in self.printed()] + [MARGIN_COLS + ASIDE_COLUMN])
+        for item in self.aside:
+            item.move(self.header_rows - box(item).top, right - box(item).left)
         for first, second in zip(self.aside, self.aside[1:]):
             second.move(box(first).bottom + 1 - box(second).top, 0)
         for b in self.blocks.values():
