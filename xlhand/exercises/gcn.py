@@ -24,6 +24,7 @@ from xlhand.model.givens import Given
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 SEPARATOR = "-"
 MAX_NAME = 20  # characters: the sheet takes an edge's second node with MID(edge, …, 99)
+HAND_BESIDE = 5  # nodes from which Prob_hand's label fits left of Prob's (n + 1 columns)
 VIEW_NODES = (1, 3)  # the seed's views: node 1 at GCN1, node 3 at GCN2 (the last node if fewer)
 
 
@@ -122,14 +123,18 @@ def layout(s, d, p, normalize=False):
         Y3 = ops.linear(s, "Y3", "W3", H2, "b3", label="Y3 = W3·H2 + b3")
         s.place(Y3, below=H2.extra["ones"], gap=0)
         Z3 = ops.relu(s, "Z3", Y3)
-        s.place(Z3, below=Y3)
+        s.place(Z3, below=Y3, gap=0)
     with s.step("Z4 = W4·Z3 + b4, Prob = σ(Z4): one per node"):
         Z4 = ops.linear(s, "Z4", "W4", Z3, "b4", label="Z4 = W4·Z3 + b4")
         s.place(Z4, below=Z3.extra["ones"], gap=0)
         Prob = ops.sigmoid(s, "Prob", Z4, role=OUTPUT)
-        s.place(Prob, below=Z4)
-        s.place(s.add("Prob_hand", (1, n), label="by hand: clip(0.5 + Z4/6, 0, 1)",
-              formula=lambda i, j: f"MAX(0,MIN(1,0.5+{Z4.cell(0, j)}/6))"), below=Prob)
+        s.place(Prob, below=Z4, gap=0)
+        hand = s.add("Prob_hand", (1, n), label="by hand: clip(0.5 + Z4/6, 0, 1)",
+                     formula=lambda i, j: f"MAX(0,MIN(1,0.5+{Z4.cell(0, j)}/6))")
+        if n >= HAND_BESIDE:  # its label clears Prob's: beside it, a row shorter
+            s.place(hand, left_of=Prob)
+        else:
+            s.place(hand, below=Prob)
 
 
 _DASH = f'"{SEPARATOR}"'
