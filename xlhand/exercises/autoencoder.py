@@ -115,6 +115,7 @@ def _iteration(s, d, it, X, weights, first):
                                                label=label)
                     else:
                         Z[z] = ops.linear(s, n(z), W, A, b, label=label)
+                    s.place(Z[z], below=A.extra["ones"], gap=0)  # its label row is the gap
                     used[k] = (s.blocks[n(W)], s.blocks[n(b)])
                     torch = f"nn.Linear({d[n_in]}, {d[n_out]})" + (" + nn.ReLU()" if a else "")
                     s.note_below(used[k][0], f"PyTorch: {torch}")
@@ -139,7 +140,10 @@ def _iteration(s, d, it, X, weights, first):
                 if k > 1:
                     prev_z = LAYERS[k - 2][3]
                     with step(f"d{prev} = {W}ᵀ·{dZ.name}, d{prev_z} = d{prev} ⊙ [{prev_z} > 0]"):
-                        _, dZ = ops.relu_backward_below(s, n(f"d{prev}"), n(f"d{prev_z}"), used[k][0], dZ, Z[prev_z])
+                        # the next layer's Aᵀ, d{prev_z} and dW under d{prev}, not beside it: a page may end there
+                        dA = ops.input_gradient(s, n(f"d{prev}"), used[k][0], dZ)
+                        dZ = ops.relu_backward(s, n(f"d{prev_z}"), dA, Z[prev_z])
+                        s.place(dZ, below=dA, gap=X.cols + 3)  # a gap, Aᵀ's label and rows, a gap
         s.next_to(backward, forward, DOWN, gap=2)
         with step("Gradient descent: Wn = W − lr·dW, bn = b − lr·db"):
             with s.group() as update:

@@ -71,13 +71,13 @@ def layout(s, d, p, iters=1):
 
     def iteration(it, first):
         nonlocal weights
-        L, weights = _iteration(s, it, X, weights, first)
+        L, weights = _iteration(s, d, it, X, weights, first)
         return L
 
     ops.iterations(s, iters, iteration)
 
 
-def _iteration(s, it, X, weights, first_steps):
+def _iteration(s, d, it, X, weights, first_steps):
     """One iteration, three groups stacked down: the forward pass and the loss (one column, weights
     to its left), the backward pass (dZ and dA down the middle, Wᵀ and db left, Aᵀ over dW right)
     and the update. ``weights`` are the givens' names in the first iteration, the last one's updates
@@ -117,11 +117,12 @@ def _iteration(s, it, X, weights, first_steps):
             with step("Loss: L = −Σ Y ⊙ ln P (cross-entropy, all samples)"):
                 if later:
                     Y = ops.carry(s, n("Y"), s.blocks["Y"], label=f"{n('Y')} (targets)")
-                    s.place(Y, below=P)
                 else:
                     Y = s.given("Y", label="Y (targets)")
-                    s.place(Y, below=P)
+                s.place(Y, right_of=P)
                 L = ops.cross_entropy(s, n("L"), Y, P)
+                if not _landscape(d):  # right of Y, its label would pass a portrait page's edge
+                    s.place(L, below=Y)
         with s.group() as backward:
             with step("dZ3 = P − Y: the gradient of softmax + cross-entropy"):
                 dZ = ops.elementwise(s, n("dZ3"), fx.sub, [P, Y], role=GRADIENT,
@@ -132,15 +133,26 @@ def _iteration(s, it, X, weights, first_steps):
                 source = s.blocks[n(f"A{k - 1}")] if k > 1 else X
                 with step(f"dW{k} = dZ{k}·{'X' if k == 1 else f'A{k - 1}'}ᵀ, db{k} = row sums of dZ{k}"):
                     grads[k] = ops.layer_gradient(s, n(f"dW{k}"), n(f"db{k}"), dZ, source)
-                if k > 1:
+                if k > 2:
                     with step(f"dA{k - 1} = W{k}ᵀ·dZ{k}, dZ{k - 1} = dA{k - 1} ⊙ [Z{k - 1} > 0]"):
                         _, dZ = ops.relu_backward_below(s, n(f"dA{k - 1}"), n(f"dZ{k - 1}"), used[k][0], dZ, Z[k - 1])
-        s.next_to(backward, forward, DOWN, gap=2)
+                elif k == 2:  # the last layer's Xᵀ, dZ1, dW1 under dA1, not beside it: a page may end there
+                    with step("dA1 = W2ᵀ·dZ2, dZ1 = dA1 ⊙ [Z1 > 0]"):
+                        dA = ops.input_gradient(s, n("dA1"), used[k][0], dZ)
+                        dZ = ops.relu_backward(s, n("dZ1"), dA, Z[1])
+                        s.place(dZ, below=dA, gap=X.cols + 3)  # a gap, Xᵀ's label and rows, a gap
+        s.next_to(backward, forward, DOWN, gap=1)
         with step("Gradient descent: Wn = W − lr·dW, bn = b − lr·db"):
             with s.group() as update:
                 new = ops.gradient_descent_by_layer(s, "lr", [used[k] + grads[k] for k in (1, 2, 3)])
-            s.next_to(update, backward, DOWN, gap=2)
+            s.next_to(update, backward, DOWN, gap=1)
     return L, {k: (new[f"{W.name}n"], new[f"{b.name}n"]) for k, (W, b) in used.items()}
+
+
+def _landscape(d) -> bool:
+    """Whether the backward pass (Wᵀ | dZ, dA | Aᵀ over dW, a gap between, dZ's labels three columns
+    wide) is wider than a portrait page, so that the sheet prints in landscape."""
+    return max(d.n_out, d.h2) + max(d.batch, 3) + max(d.h2, d.h1, d.n_in) + 2 > ops.page_columns(landscape=False)
 
 
 def instructive(d, p, iters=1) -> bool:

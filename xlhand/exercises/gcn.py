@@ -24,6 +24,7 @@ from xlhand.model.givens import Given
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 SEPARATOR = "-"
 MAX_NAME = 20  # characters: the sheet takes an edge's second node with MID(edge, …, 99)
+HAND_BESIDE = 5  # nodes from which Prob_hand's label fits left of Prob's (n + 1 columns)
 VIEW_NODES = (1, 3)  # the seed's views: node 1 at GCN1, node 3 at GCN2 (the last node if fewer)
 
 
@@ -120,14 +121,20 @@ def layout(s, d, p, normalize=False):
     H2 = _gcn_layer(s, 2, H1, P, nodes[1])
     with s.step("Head: Z3 = ReLU(W3·H2 + b3)"):
         Y3 = ops.linear(s, "Y3", "W3", H2, "b3", label="Y3 = W3·H2 + b3")
+        s.place(Y3, below=H2.extra["ones"], gap=0)
         Z3 = ops.relu(s, "Z3", Y3)
-        s.place(Z3, below=Y3)
+        s.place(Z3, below=Y3, gap=0)
     with s.step("Z4 = W4·Z3 + b4, Prob = σ(Z4): one per node"):
         Z4 = ops.linear(s, "Z4", "W4", Z3, "b4", label="Z4 = W4·Z3 + b4")
+        s.place(Z4, below=Z3.extra["ones"], gap=0)
         Prob = ops.sigmoid(s, "Prob", Z4, role=OUTPUT)
-        s.place(Prob, below=Z4)
-        s.place(s.add("Prob_hand", (1, n), label="by hand: clip(0.5 + Z4/6, 0, 1)",
-              formula=lambda i, j: f"MAX(0,MIN(1,0.5+{Z4.cell(0, j)}/6))"), below=Prob)
+        s.place(Prob, below=Z4, gap=0)
+        hand = s.add("Prob_hand", (1, n), label="by hand: clip(0.5 + Z4/6, 0, 1)",
+                     formula=lambda i, j: f"MAX(0,MIN(1,0.5+{Z4.cell(0, j)}/6))")
+        if n >= HAND_BESIDE:  # its label clears Prob's: beside it, a row shorter
+            s.place(hand, left_of=Prob)
+        else:
+            s.place(hand, below=Prob)
 
 
 _DASH = f'"{SEPARATOR}"'
@@ -148,6 +155,7 @@ def _gcn_layer(s, k: int, inputs, P, node: int):
     name = s.params["names"][node]
     with s.step(f"GCN{k} messages: Msg{k} = ReLU(W{k}·{inputs.name} + b{k})"):
         Y = ops.linear(s, f"Y{k}", f"W{k}", inputs, f"b{k}", label=f"Y{k} = W{k}·{inputs.name} + b{k}")
+        s.place(Y, below=inputs.extra["ones"], gap=0)  # its label is the gap: the layers fit their pages
         Msg = ops.relu(s, f"Msg{k}", Y)
         s.place(Msg, below=Y)
     with s.step(f"GCN{k} pooling: H{k} = Msg{k}·{P.name}; node {name}'s view"):

@@ -8,7 +8,7 @@ softmax over each column; a one-class softmax is constantly 1, so with n_out = 1
 whatever the option). Option head: none drops Wout and bout: Y = last_act(R_L), the network ends in
 the activation of the last block's output, against the targets Td (d×batch) instead of T
 (n_out×batch). The core's givens depend on dims only, so every workbook holds T, Td, Wout and
-bout: the ones the option leaves out stand at the bottom, marked "not used".
+bout: the ones the option leaves out are set aside (on screen right of the drawing, not printed), marked "not used".
 Hidden sizes: block l has its own hidden size, the dim h<l> (h1, …, h4, one per possible block;
 dims h<l> with l > blocks are unused), so Wa_l is h<l>×d and Wb_l is d×h<l>. Wa, ba, Wb, bb are
 lists of matrices, one per block (a ragged stack).
@@ -132,8 +132,10 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
                         f"S_{l} = I·R_{l - 1} + F_{l}, R_{l} = ReLU(S_{l})"):
                 Z = ops.linear_act(s, f"Z_{l}", fx.relu, ops.given_part(s, "Wa", l, d.d), R,
                                    ops.given_part(s, "ba", l, 1), label=f"Z_{l} = ReLU(·)")
+                s.place(Z, below=R.extra["ones"], gap=0)  # its label row is the gap: a block fits page 1
                 F = ops.matmul_parts(s, f"F_{l}", [ops.given_part(s, "Wb", l, hidden(d, l))], Z,
                                      ops.given_part(s, "bb", l, 1), label=f"F_{l} = Wb·Z + bb")
+                s.place(F, below=Z.extra["ones"], gap=0)
                 S = ops.shortcut(s, f"S_{l}", R, F, identity=f"I_{l}", copy_name=f"Rs_{l}",
                                  label=f"S_{l} = I·R_{l - 1} + F_{l}")
                 R = _relu_below(s, f"R_{l}", S)
@@ -174,7 +176,9 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
                 s.place(H, right_of=residual)
             Zp = ops.linear_act(s, f"Zp_{l}", fx.relu, s.blocks[f"Wa_{l}"], H, s.blocks[f"ba_{l}"],
                                 label=f"Zp_{l} = ReLU(·)")
+            s.place(Zp, below=H.extra["ones"], gap=0)
             Fp = ops.linear(s, f"Fp_{l}", s.blocks[f"Wb_{l}"], Zp, s.blocks[f"bb_{l}"], label=f"Fp_{l} = Wb·Zp + bb")
+            s.place(Fp, below=Zp.extra["ones"], gap=0)
             H = s.place(ops.relu(s, f"H_{l}", Fp, label=f"H_{l} = ReLU(Fp_{l})"), at=ops.level(R, H))
             s.arrow(Fp, H)
         plain.append((Zp, Fp, H))
@@ -199,13 +203,15 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
             name = "dX_plain" if l == 1 else f"dH_{l - 1}"
             dH = ops.linear_parts(s, name, [s.blocks[f"Wa_{l}T"]], dAp, role="output" if l == 1 else "gradient",
                                   label=f"{name} = Waᵀ·dAp")
-    # every given stands on the sheet: those the option leaves out at the bottom, marked
+    # every given stands on the sheet: those the option leaves out set aside, off paper, marked
     unused = ["Td"] if head == "linear" else ["T", "Wout", "bout"]
-    first = left = s.given(unused[0], label=unused[0])
-    s.place(left, below=EVERYTHING)
-    for name in unused[1:]:
-        left = s.place(s.given(name, label=name), right_of=left)
-    s.note_right(left, f"not used (head: {head})")
+    with s.group() as aside:
+        first = left = s.given(unused[0], label=unused[0])
+        s.place(left, below=EVERYTHING)
+        for name in unused[1:]:
+            left = s.place(s.given(name, label=name), right_of=left)
+        s.note_right(left, f"not used (head: {head})")
+    s.set_aside(aside)
     if act == "sigmoid" and last_act == "softmax" and head == "linear":
         s.note_below(s.blocks["dX_plain"], "n_out = 1: a softmax over one output is always 1, so the head is σ")
 
