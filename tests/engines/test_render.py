@@ -86,8 +86,7 @@ def test_the_first_page_holds_every_step_and_paper_names_no_function(rendered, c
     sheet = key_sheet(resolve(catalog.get(name), size=size))
     first = page_text(pdf, 1)
     missing = [k for k in range(1, len(sheet.steps) + 1) if f"[{k}]" not in first]
-    if name not in ("transformer-full",):  # its header is longer than a page (tests/layout/test_pages.py)
-        assert not missing, f"steps {missing} are not on page 1"
+    assert not missing, f"steps {missing} are not on page 1"
     everything = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     named = sorted(set(re.findall(r"\b(" + "|".join(sorted(PORTABLE_FUNCTIONS, key=len, reverse=True)) + r")\b",
                                   everything)))

@@ -24,19 +24,18 @@ SIZES = ("small", "medium")
 BUDGET = {"small": 2, "medium": 4}
 THREE_TIMES = {"transformer-full", "deepseek", "alphafold-triangle"}  # over 600 cells at small
 OVER_BUDGET = {  # (exercise, size) not yet within the budget on every paper, key and worksheet
-    ("backprop", "small"), ("lstm", "small"), ("autoencoder", "small"), ("autoencoder", "medium"),
+    ("backprop", "small"), ("autoencoder", "small"), ("autoencoder", "medium"),
     ("dft", "small"), ("dft", "medium"), ("vectordb", "small"), ("vectordb", "medium"),
     ("multihead-attention", "small"), ("multihead-attention", "medium"), ("softmax", "small"),
-    ("word2vec", "small"), ("word2vec", "medium"), ("seq2seq-attention", "small"),
     ("transformer", "small"), ("transformer", "medium"), ("decoding", "small"), ("decoding", "medium"),
     ("mhc", "small"), ("mhc", "medium"), ("alphafold-triangle", "small"), ("alphafold-msa", "small"),
-    ("alphafold-msa", "medium"), ("gcn", "small"), ("gcn", "medium"), ("resnet", "small"), ("resnet", "medium"),
-    ("backprop", "medium"), ("seq2seq-attention", "medium"), ("mamba", "small"), ("xlstm", "small"), ("xlstm", "medium"), ("dit", "small"),
+    ("alphafold-msa", "medium"), ("gcn", "small"), ("resnet", "small"), ("resnet", "medium"),
+    ("xlstm", "medium"), ("dit", "small"),
     ("dit", "medium"), ("deepseek", "small"), ("deepseek", "medium"), ("transformer-full", "small"),
     ("transformer-full", "medium"),
 }
-APART = {"conv1d", "alphafold-triangle", "svm"}  # a product off its operands' page
-HEADER_TOO_LONG = {"transformer-full"}  # the header alone is longer than a page
+APART = {"conv1d", "alphafold-triangle", "svm", "lstm"}  # a product off its operands' page
+HEADER_TOO_LONG: set[str] = set()  # exercises whose header alone is longer than a page
 FUNCTION_NAME = re.compile(r"\b(" + "|".join(sorted(PORTABLE_FUNCTIONS, key=len, reverse=True)) + r")\b")
 
 
