@@ -81,13 +81,16 @@ def layout(s, d, p, with_sine=False):
         F = s.given("F", label="F (rows A, B, C)")
         T = ops.matmul(s, "T", F, W, label="T = F·W")
         s.next_to(F, T, LEFT)
-        s.next_to(s.arrange([npts, scale], DOWN), F, UP, align="start")  # n and 2/n left of W, over F
         X = s.given("X", label="X (the seed notes' signal)")
         s.place(X, below=T)
     # on a page as wide as F and T: the DFT in a second band under X, W copied left of R (as on
     # paper when W is needed again a band on), so that each product prints with its operands; on a
-    # sheet wider than a page: right of W, which R and W·Xᵀ share
-    copied = s.together([F, T]).cols <= paper.narrowest_page_columns()
+    # sheet wider than a page anyway (large, or with the sine part): right of W, which R and W·Xᵀ share
+    copied = not with_sine and s.together([F, T]).cols <= paper.narrowest_page_columns()
+    if copied:  # n and 2/n left of W, over F
+        s.next_to(s.arrange([npts, scale], DOWN), F, UP, align="start")
+    else:  # n and 2/n over t's end, clear of Tt
+        s.next_to(s.arrange([npts, scale], RIGHT), times, UP, align="end")
     with s.group() as dft:
         with s.step("DFT: Tt = Tᵀ, R = W·Tt (= (n/2)·Fᵀ), and W·Xᵀ for the signal X (W left, Tt and Xᵀ above)"):
             Tt = ops.transpose(s, "Tt", T, label="Tt = Tᵀ")
@@ -126,9 +129,10 @@ def layout(s, d, p, with_sine=False):
         with s.step("Sine matrix: Ws[f, t] = sin(2π·f·t/n)"):
             freqs_s = s.add("freq_s", (k, 1), role=GIVEN, label="f", values=np.arange(1, k + 1)[:, None],
                             named=False)
-            s.place(freqs_s, below=EVERYTHING)
+            s.place(freqs_s, below=X)
             Ws = _wave(s, "Ws", "SIN", freqs_s, times, npts, label="Ws = sin(2π·f·t/n)")
-            s.place(Ws, right_of=freqs_s)
+            s.place(Ws, below=X)
+            s.next_to(freqs_s, Ws, LEFT)
         with s.step("Sine coefficients: Fs = (2/n)·(Ws·Tt)ᵀ, Xs = (2/n)·(Ws·Xᵀ)ᵀ (Tt and Xᵀ above)"):
             Rs = ops.matmul(s, "Rs", Ws, Tt, label="Rs = Ws·Tt")
             s.place(Rs, right_of=Ws)
@@ -155,8 +159,11 @@ def layout(s, d, p, with_sine=False):
         series = [(name, T, i) for i, name in enumerate(SIGNALS)] + [("X", X, 0)]
         signals = s.chart("Signals over time", series, x_title="t", y_title="value")
         bars = s.chart("Spectrum of X", spectrum, kind="column", x_title="f", y_title="coefficient")
-        s.place(signals, below=EVERYTHING)  # side by side under everything
-        s.next_to(bars, signals, RIGHT)
+        if with_sine:  # side by side under the sine matrix, ending where W ends (the coefficients fill the right)
+            s.next_to(s.arrange([signals, bars], RIGHT), Ws, DOWN, align="end")
+        else:  # side by side under everything
+            s.place(signals, below=EVERYTHING)
+            s.next_to(bars, signals, RIGHT)
 
 
 def _copy(s, name, W):
