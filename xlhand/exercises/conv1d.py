@@ -30,7 +30,8 @@ def layout(s, d, p):
     with s.step(f"Y = W·U + b: one kernel against one window (nn.Conv1d({d.c_in}, {d.c_out}, {k}))"):
         Y = ops.linear(s, "Y", "W", U, "b", label="Y = W·U + b")
     with s.step("A = ReLU(Y)"):
-        ops.relu(s, "A", Y, role=OUTPUT)
+        # under Y, in its columns: W | b | Y is as wide as a page holds once there are two channels
+        s.place(ops.relu(s, "A", Y, role=OUTPUT), below=Y)
 
 
 def checks(d, p) -> str | None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from xlhand.layout import paper
 from xlhand.layout import COMPUTED, DOWN, EVERYTHING, GIVEN, LEFT, OUTPUT, RIGHT, UP, fx, ops
 from xlhand.model.exercise import Exercise, Option, Source
 from xlhand.model.givens import Given
@@ -76,31 +77,53 @@ def layout(s, d, p, with_sine=False):
         W = _wave(s, "W", "COS", freqs, times, npts, label="W = cos(2π·f·t/n)")
         s.place(W, right_of=freqs)
         s.next_to(times, W, UP, gap=0)  # t over W's columns, f beside its rows
-        s.next_to(s.arrange([npts, scale], RIGHT), times, UP, align="end")  # n over t's end, clear of Tt
     with s.step("Inverse DFT: T = F·W, one signal over time per row of F (A, B, C)"):
         F = s.given("F", label="F (rows A, B, C)")
         T = ops.matmul(s, "T", F, W, label="T = F·W")
         s.next_to(F, T, LEFT)
         X = s.given("X", label="X (the seed notes' signal)")
         s.place(X, below=T)
-    with s.step("DFT: Tt = Tᵀ, R = W·Tt (= (n/2)·Fᵀ), and W·Xᵀ for the signal X (W left, Tt and Xᵀ above)"):
-        Tt = ops.transpose(s, "Tt", T, label="Tt = Tᵀ")
-        s.place(Tt, right_of=W)
-        Xt = ops.transpose(s, "Xt", X, label="Xᵀ", role=COMPUTED)
-        s.place(Xt, right_of=W)
-        R = ops.matmul(s, "R", W, Tt, label="R = W·Tt")
-        s.place(R, right_of=W)
-        WX = ops.matmul(s, "WX", W, Xt, label="W·Xᵀ")
-        s.place(WX, right_of=R)
-        s.next_to(Tt, R, UP)
-        s.next_to(Xt, WX, UP)
-    with s.step("Scale by 2/n and transpose: Fr = (2/n)·Rᵀ (= F, level with it), Xf = (2/n)·(W·Xᵀ)ᵀ"):
-        Fr = _scaled_transpose(s, "Fr", R, scale, label="Fr = (2/n)·Rᵀ", role=OUTPUT)
-        s.place(Fr, below=R)
-        Xf = _scaled_transpose(s, "Xf", WX, scale, label="Xf = (2/n)·(W·Xᵀ)ᵀ", role=OUTPUT)
-        s.place(Xf, below=Fr)
-        if 2 * k >= n:
-            s.note_right(Fr, "2k ≥ n: frequencies alias, so Fr ≠ F")
+    # on a page as wide as F and T: the DFT in a second band under X, W copied left of R (as on
+    # paper when W is needed again a band on), so that each product prints with its operands; on a
+    # sheet wider than a page anyway (large, or with the sine part): right of W, which R and W·Xᵀ share
+    copied = not with_sine and s.together([F, T]).cols <= paper.narrowest_page_columns()
+    if copied:  # n and 2/n left of W, over F
+        s.next_to(s.arrange([npts, scale], DOWN), F, UP, align="start")
+    else:  # n and 2/n over t's end, clear of Tt
+        s.next_to(s.arrange([npts, scale], RIGHT), times, UP, align="end")
+    with s.group() as dft:
+        with s.step("DFT: Tt = Tᵀ, R = W·Tt (= (n/2)·Fᵀ), and W·Xᵀ for the signal X (W left, Tt and Xᵀ above)"):
+            Tt = ops.transpose(s, "Tt", T, label="Tt = Tᵀ")
+            Xt = ops.transpose(s, "Xt", X, label="Xᵀ", role=COMPUTED)
+            if copied:
+                R = ops.matmul_parts(s, "R", [_copy(s, "W_R", W)], Tt, label="R = W·Tt")
+                W_left = s.blocks["W_R"]
+                # W·Xᵀ right of R where a page has room for it (a gap and its label's two columns),
+                # else in a band of its own under R's, with a copy of W of its own
+                beside = s.together([R, W_left]).cols + 3 <= paper.narrowest_page_columns()
+            else:
+                R = ops.matmul(s, "R", W, Tt, label="R = W·Tt")
+                s.place(R, right_of=W)
+                W_left, beside = W, True
+            s.next_to(Tt, R, UP)
+            if beside:
+                WX = ops.matmul(s, "WX", W_left, Xt, label="W·Xᵀ")
+                s.place(WX, right_of=R)
+            else:
+                WX = ops.matmul_parts(s, "WX", [_copy(s, "W_X", W)], Xt, label="W·Xᵀ")
+            s.next_to(Xt, WX, UP)
+        with s.step("Scale by 2/n and transpose: Fr = (2/n)·Rᵀ (= F), Xf = (2/n)·(W·Xᵀ)ᵀ"):
+            Fr = _scaled_transpose(s, "Fr", R, scale, label="Fr = (2/n)·Rᵀ", role=OUTPUT)
+            s.place(Fr, below=R)
+            Xf = _scaled_transpose(s, "Xf", WX, scale, label="Xf = (2/n)·(W·Xᵀ)ᵀ", role=OUTPUT)
+            s.place(Xf, below=Fr if beside else WX)
+            if 2 * k >= n:
+                s.note_right(Fr, "2k ≥ n: frequencies alias, so Fr ≠ F")
+        if not beside:  # W·Xᵀ's band under R's
+            s.next_to(s.together([Xt, WX, s.blocks["W_X"], Xf]), s.together([Tt, R, W_left, Fr]), DOWN,
+                      align="start")
+    if copied:  # the DFT's band under the inverse DFT's
+        s.next_to(dft, s.together([F, T, X]), DOWN, align="start")
     spectrum = [("Xf (cosine part)", Xf, 0)]
     if with_sine:
         with s.step("Sine matrix: Ws[f, t] = sin(2π·f·t/n)"):
@@ -135,13 +158,17 @@ def layout(s, d, p, with_sine=False):
     with s.step("Pictures: the signals over time (T's rows and X) and the spectrum of X (its coefficient per f)"):
         series = [(name, T, i) for i, name in enumerate(SIGNALS)] + [("X", X, 0)]
         signals = s.chart("Signals over time", series, x_title="t", y_title="value")
-        s.place(signals, below=EVERYTHING)
         bars = s.chart("Spectrum of X", spectrum, kind="column", x_title="f", y_title="coefficient")
-        s.place(bars, below=Xf)
         if with_sine:  # side by side under the sine matrix, ending where W ends (the coefficients fill the right)
             s.next_to(s.arrange([signals, bars], RIGHT), Ws, DOWN, align="end")
-        else:  # the spectrum under the coefficients, the signals beside it under the signals
-            s.next_to(signals, bars, LEFT)
+        else:  # side by side under everything
+            s.place(signals, below=EVERYTHING)
+            s.next_to(bars, signals, RIGHT)
+
+
+def _copy(s, name, W):
+    """A copy of W made where it must stand, left of a product (see :class:`ops.Part`)."""
+    return ops.Part(W.cols, lambda spot: s.place(ops.carry(s, name, W, label="W"), at=spot))
 
 
 def _wave(s, name, fn, freqs, times, npts, *, label):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.model.npref import has_both_signs, sigmoid
+from xlhand.layout import paper
 from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, LEFT, OUTPUT, RIGHT, UP, WEIGHT, fx, ops
 from xlhand.model.exercise import Exercise, Source
 from xlhand.model.givens import Given
@@ -90,19 +91,31 @@ def layout(s, d, p):
 
         with s.step("Hpre_raw = α_pre·x̂·φ_pre + b_pre, Hpost_raw likewise, Hres_vec = α_res·x̂·φ_res "
                     "(x̂ left of each map, φ above it)"), s.group():
-            columns, maps = [], {}
+            columns, maps = {}, {}
             for key in ("pre", "post", "res"):
-                with s.group() as column:
+                with s.group() as columns[key]:
                     alpha = s.given(f"alpha_{key}", label=f"α_{key}")
                     bias = s.place(s.given(f"b_{key}"), below=alpha) if key != "res" else None
                     phi = s.given(f"phi_{key}", label=f"φ_{key}")
                     s.place(phi, below=bias or alpha)
+                    page = paper.narrowest_page_columns()
+                    if key == "res" and s.together([norm, columns["pre"], columns["post"]]).cols + 1 + phi.cols \
+                            > page >= xhat.cols + phi.cols:
+                        # wider than a page beside the others, as wide as one alone: φ_res in a band of
+                        # its own under the others, x̂ copied left of it
+                        xhat_res = ops.carry(s, "xhat_res", xhat, label="x̂")
+                        left = xhat_res
+                    else:
+                        left = xhat
                     name, label = (f"H{key}_raw", f"H{key}_raw") if bias is not None else ("Hres_vec", "α_res·x̂·φ_res")
                     maps[key] = s.add(name, (1, phi.cols), role=COMPUTED, label=label,
-                                      formula=_scaled_product(xhat, phi, alpha, bias))
+                                      formula=_scaled_product(left, phi, alpha, bias))
                     s.place(maps[key], below=phi)
-                columns.append(column)
-            s.next_to(s.arrange(columns, RIGHT, align="end"), norm, RIGHT, align="end")  # the maps in x̂'s row
+                    if left is not xhat:
+                        s.next_to(left, maps[key], LEFT, gap=0)  # no gap: 15 columns hold x̂ and the map
+            own_band = "xhat_res" in s.blocks
+            beside = [columns["pre"], columns["post"]] + ([] if own_band else [columns["res"]])
+            s.next_to(s.arrange(beside, RIGHT, align="end"), norm, RIGHT, align="end")  # the maps in x̂'s row
 
         with s.step("Hpre = σ(Hpre_raw), Hpost = 2σ(Hpost_raw)"), s.group():
             Hpre = ops.sigmoid(s, "Hpre", maps["pre"], label="Hpre = σ(·)")
@@ -112,6 +125,8 @@ def layout(s, d, p):
             s.place(Hpost, below=maps["post"])
             s.arrow(maps["pre"], Hpre)
             s.arrow(maps["post"], Hpost)
+        if own_band:
+            s.next_to(columns["res"], s.together([norm, *beside, Hpre, Hpost]), DOWN, align="start")
 
     with s.step("Hres_raw = mat(Hres_vec) + b_res (row i of the n×n matrix: entries i·n+1 … i·n+n of Hres_vec); "
                 "Sinkhorn–Knopp: M0 = exp(Hres_raw); M_t = column-normalise, then row-normalise M_{t−1}"), \
@@ -160,42 +175,40 @@ def layout(s, d, p):
         s.place(y_pre, right_of=h)
         s.next_to(weights, y_pre, UP)
         y = ops.relu(s, "y", y_pre, label="y = ReLU(·)")
+        s.next_to(y, y_pre, RIGHT, gap=2)  # room under y for Hpostᵀ left of Py
 
     with s.step("Xs_next = Hres·Xs + Hpostᵀ·y, Hres = M_iters (rows and columns sum to 1); beside it "
                 "the hyper-connection without the constraint (Xs_hc: Hres_raw) and the plain residual "
                 "(Xs_plain: Hres = I)"), \
             s.group() as update:
-        # Hres·Xs and Hres_raw·Xs in Xs's columns under h, Hpostᵀ·y in y's columns: Xs and y stand above
+        # Hres·Xs and Hres_raw·Xs under h, Hpostᵀ·y under y: Xs and y stand above
         Hres, Hres_sums = _with_sums(s, "Hres", M, f"Hres = M{d.iters}")
         HX = ops.matmul(s, "HX", Hres, Xs_c, label="HX = Hres·Xs")
         s.place(HX, below=h, gap=2)
         s.next_to(Hres_sums, HX, LEFT)
         Hraw, Hraw_sums = _with_sums(s, "Hraw", Hres_raw, "Hres_raw")
         HrawX = ops.matmul(s, "HrawX", Hraw, Xs_c, label="HrawX = Hres_raw·Xs")
-        s.place(HrawX, below=HX, gap=2)
+        s.place(HrawX, below=HX)
         s.next_to(Hraw_sums, HrawX, LEFT)
         HpostT = ops.transpose(s, "HpostT", Hpost, label="Hpostᵀ")
-        s.place(HpostT, below=EVERYTHING)
+        s.place(HpostT, right_of=HX)
         Py = ops.matmul(s, "Py", HpostT, y, label="Py = Hpostᵀ·y")
-        s.place(Py, below=y, gap=2)
-        s.next_to(HpostT, Py, LEFT)
-        with s.group() as outputs:  # side by side under the products: mHC, HC and the plain residual
-            Xs_next = ops.elementwise(s, "Xs_next", fx.add, [HX, Py], role=OUTPUT,
-                                      label="Xs_next = HX + Py")
-            s.place(Xs_next, below=EVERYTHING)
-            Xs_hc = ops.elementwise(s, "Xs_hc", fx.add, [HrawX, Py], role=OUTPUT,
-                                    label="Xs_hc = HrawX + Py")
-            s.place(Xs_hc, right_of=Xs_next)
-            s.place(ops.elementwise(s, "Xs_plain", fx.add, [Xs, Py], role=OUTPUT,
-                            label="Xs_plain = Xs + Py"), right_of=Xs_hc)
-        s.next_to(outputs, Hraw_sums, DOWN)
+        s.place(Py, right_of=HpostT)
+        # the hyper-connection right of HrawX, the mHC output and the plain residual under the products
+        Xs_next = ops.elementwise(s, "Xs_next", fx.add, [HX, Py], role=OUTPUT, label="Xs_next = HX + Py")
+        s.place(Xs_next, below=EVERYTHING)
+        Xs_hc = ops.elementwise(s, "Xs_hc", fx.add, [HrawX, Py], role=OUTPUT, label="Xs_hc = HrawX + Py")
+        s.place(Xs_hc, right_of=HrawX)
+        Xs_plain = ops.elementwise(s, "Xs_plain", fx.add, [Xs, Py], role=OUTPUT, label="Xs_plain = Xs + Py")
+        s.place(Xs_plain, below=Xs_next)
+        s.next_to(s.together([Xs_next, Xs_plain]), Hraw_sums, DOWN, align="start")
 
     with s.step("How far from doubly stochastic: row_err_t = max_i |Σ_j Mc_t[i, j] − 1| (the rows before "
                 "step t normalises them), col_err_t = max_j |Σ_i M_t[i, j] − 1|; both go to 0"), \
             s.group() as convergence:
         row_err = s.add("row_err", (1, d.iters), role=COMPUTED, label=f"row_err (t = 1…{d.iters})",
                         formula=lambda i, t: _largest_distance_from_1(row_sums_c[t].col(0)))
-        s.place(row_err, below=EVERYTHING)
+        s.place(row_err, below=Xs_plain)
         col_err = s.add("col_err", (1, d.iters), role=COMPUTED, label=f"col_err (t = 1…{d.iters})",
                         formula=lambda i, t: _largest_distance_from_1(col_sums_m[t].row(0)))
         s.place(col_err, below=row_err)
@@ -203,10 +216,12 @@ def layout(s, d, p):
                         [("max |row sum − 1|", row_err, 0, "row"), ("max |column sum − 1|", col_err, 0, "row")],
                         kind="line", x_title="iteration t", y_title="largest |sum − 1|")
         s.place(chart, below=col_err)
-        if d.iters <= CHART_BESIDE_ITERS:
-            s.next_to(chart, row_err, RIGHT, gap=2)
+        if d.iters <= CHART_BESIDE_ITERS:  # right of the outputs and the distances, level with Xs_next
+            s.next_to(chart, s.together([Xs_next, Xs_plain, row_err, col_err]), RIGHT, gap=2)
 
-    s.arrange([top, sinkhorn_step, layer, update, convergence], DOWN)
+    s.arrange([top, sinkhorn_step, layer, s.together([update, convergence])], DOWN)
+    s.place(Py, at=ops.level(HX, y))  # y above Py, Hpostᵀ left of it, level with HX
+    s.place(HpostT, left_of=Py)
 
 
 def _with_sums(s, name, src, label):

@@ -57,7 +57,7 @@ def layout(s, d, p):
     with s.step(f"σ(x) and softmax([x; 0])'s first row for x = {CURVE_X[0]:g} … {CURVE_X[-1]:g}: one curve"):
         ops.curve_table(s, "curve_x", CURVE_X, [
             ("curve_sig", "σ(x)", "σ(x) = 1 / (1 + e^−x)", fx.sigmoid),
-            ("curve_soft", "e^x / (e^x + e^0)", "softmax([x; 0]), first row",
+            ("curve_soft", "e^x/(e^x+1)", "softmax([x; 0]), first row",
              lambda v: fx.div(fx.exp(v), f"{fx.exp(v)}+{fx.exp('0')}")),
         ], title="The sigmoid is the two-class softmax", y_title="probability")
 

@@ -74,20 +74,28 @@ def layout(s, d, p, train=False):
     with s.step("score_lin = ay·Klin + b (one dot product per test point); class_lin = its sign"):
         score_lin = ops.linear(s, "score_lin", ay, Klin, b, label="score_lin")
         s.next_to(signed, score_lin, LEFT)
-        _sign(s, "class_lin", score_lin)
-    with s.step("RBF kernel: D2[i, t] = Σ (x_i − x_t)² written out; Krbf = exp(−γ·D2)"):
-        D2 = s.add("D2", Klin.shape, label="D2 = ‖x_i − x_t‖²",
-                   formula=lambda i, t: "+".join(f"({Kt.cell(i, k)}-{tests.cell(k, t)})^2" for k in range(d.d)))
-        s.place(D2, right_of=Klin)
-        tests = ops.carry(s, "Xte_c", Xte, label="Xte")
-        s.place(tests, above=D2)
-        Krbf = ops.elementwise(s, "Krbf", lambda x: f"EXP(-{ops.absolute(gamma)}*{x})", [D2],
-                               label="Krbf = exp(−γ·D2)")
-        gamma = s.given("gamma", label="γ")
-        s.place(gamma, above=Krbf)
-    with s.step("score_rbf = ay·Krbf + b (the same support vectors); class_rbf = its sign"):
-        score_rbf = ops.linear(s, "score_rbf", ay, Krbf, b, label="score_rbf")
-        _sign(s, "class_rbf", score_rbf)
+        class_lin = _sign(s, "class_lin", score_lin)
+    # the RBF kernel under the linear one, its score under the linear score (ay and b copied left of
+    # it): side by side the two would be wider than a page
+    with s.group() as rbf:
+        with s.step("RBF kernel: D2[i, t] = Σ (x_i − x_t)² written out; Krbf = exp(−γ·D2)"):
+            D2 = s.add("D2", Klin.shape, label="D2 = ‖x_i − x_t‖²",
+                       formula=lambda i, t: "+".join(f"({Kt.cell(i, k)}-{tests.cell(k, t)})^2" for k in range(d.d)))
+            tests = ops.carry(s, "Xte_c", Xte, label="Xte")
+            s.place(tests, below=EVERYTHING)
+            s.place(D2, below=tests, gap=0)  # its label right under Xte: no page break between them
+            Krbf = ops.elementwise(s, "Krbf", lambda x: f"EXP(-{ops.absolute(gamma)}*{x})", [D2],
+                                   label="Krbf = exp(−γ·D2)")
+            gamma = s.given("gamma", label="γ")
+            s.place(gamma, above=Krbf)
+        with s.step("score_rbf = ay·Krbf + b (the same support vectors); class_rbf = its sign"):
+            # ay and b copied left of the score, as on paper when a weight is needed again a page on
+            copied = [ops.Part(src.cols, lambda spot, name=name, src=src:
+                               s.place(ops.carry(s, name, src, label=src.name), at=spot))
+                      for name, src in (("ay_rbf", ay), ("b_rbf", b))]
+            score_rbf = ops.matmul_parts(s, "score_rbf", copied[:1], Krbf, copied[1], label="score_rbf")
+            _sign(s, "class_rbf", score_rbf)
+    s.next_to(rbf, s.together([signed, class_lin]), DOWN, align="start")
     only = "" if train else " (train)"  # used by --opt train=true only
     with s.group() as settings:
         lam = s.given("lam", label="λ" + only)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.model.npref import has_both_signs, relu
-from xlhand.layout import BIAS, COMPUTED, EVERYTHING, LEFT, OUTPUT, RIGHT, UP, WEIGHT, ops
+from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, LEFT, OUTPUT, RIGHT, UP, WEIGHT, ops
 from xlhand.model.exercise import Exercise, Source
 from xlhand.model.givens import Given, check_vocabulary
 
@@ -56,9 +56,10 @@ def reference(d, p):
 def layout(s, d, p):
     keys = [str(k) for k in range(1, d.S + 1)] + ["q"]
     widths = {key: d.L for key in keys[:-1]} | {"q": len(words_of(p.query))}
-    # One column of blocks per sentence (and the query), built stage by stage: each stage's blocks of
-    # a sentence join that sentence's group, and the groups stand side by side at the end, so every
-    # product shares its rows with the weights placed once left of the first sentence (E, We|be, P).
+    # One band of blocks per sentence (and the query), built stage by stage: each stage's blocks of a
+    # sentence join that sentence's group, and the groups stand one under the other at the end. The
+    # first sentence uses the weights (E, We|be, P) where they are placed, left of its products; every
+    # other sentence has copies of them left of its own, so that each product prints with its weights.
     pipes, texts, words, onehots, X, H, pooled, index = ({} for _ in range(8))
 
     with s.step("Tokenize: split each sentence and the query on spaces (where each word ends, then the words)"):
@@ -75,6 +76,7 @@ def layout(s, d, p):
                     s.place(texts[key], right_of=sentences)
                 words[key] = ops.split_words(s, f"tok_{key}", texts[key], widths[key], label=f"tok_{key}: the words")
                 s.place(words[key], below=texts[key])
+                s.next_to(texts[key], s.blocks[f"tok_{key}_sp"], LEFT, gap=2)  # the sentence left of its words
     with s.step("One-hot: OneHot[w, t] = 1 where word t is vocabulary word w"):
         for key in keys:
             with s.group() as part:
@@ -92,14 +94,19 @@ def layout(s, d, p):
             with s.group() as part:
                 if key == "1":
                     E = s.given("E", label="E (one column per word)")
-                X[key] = ops.matmul(s, f"X_{key}", E, onehots[key], label=f"X_{key} = E·OneHot_{key}")
+                X[key] = ops.matmul_parts(s, f"X_{key}", [_copy(s, f"E_{key}", E) if key != "1" else E],
+                                          onehots[key], label=f"X_{key} = E·OneHot_{key}")
             pipes[key].add(part)
         s.next_to(E, X["1"], LEFT)
         s.next_to(vocab, E, UP, gap=0)  # the words over E's columns
     with s.step("Encode: Zh = We·X + be, H = ReLU(Zh)"):
         for key in keys:
             with s.group() as part:
-                Zh = ops.linear(s, f"Zh_{key}", "We", X[key], "be", label=f"Zh_{key} = We·X_{key} + be")
+                if key == "1":
+                    Zh = ops.linear(s, f"Zh_{key}", "We", X[key], "be", label=f"Zh_{key} = We·X_{key} + be")
+                else:
+                    Zh = ops.matmul_parts(s, f"Zh_{key}", [_copy(s, f"We_{key}", s.blocks["We"])], X[key],
+                                          _copy(s, f"be_{key}", s.blocks["be"]), label=f"Zh_{key} = We·X_{key} + be")
                 H[key] = ops.relu(s, f"H_{key}", Zh)
                 s.place(H[key], below=Zh)
             pipes[key].add(part)
@@ -112,10 +119,12 @@ def layout(s, d, p):
         for key in keys:
             name = "q" if key == "q" else f"index_{key}"
             with s.group() as part:
-                index[key] = ops.matmul(s, name, "P", pooled[key], role="output" if key == "q" else "computed",
-                                        label=name)  # the step says index = P·pooled; short keeps columns narrow
+                weights = "P" if key == "1" else _copy(s, f"P_{key}", s.blocks["P"])
+                index[key] = ops.matmul_parts(s, name, [weights], pooled[key],
+                                              role="output" if key == "q" else "computed",
+                                              label=name)  # the step says index = P·pooled; short keeps columns narrow
             pipes[key].add(part)
-    pipeline = s.arrange([pipes[key] for key in keys], RIGHT)
+    pipeline = s.arrange([pipes[key] for key in keys], DOWN, align="end")
     with s.group() as search:
         with s.step("The database: DB = [index_1 … index_S], one column per sentence"):
             DB = ops.copy_columns(s, "DB", [index[k] for k in keys[:-1]], role=COMPUTED,
@@ -130,7 +139,12 @@ def layout(s, d, p):
             s.place(s.add("nearest", (1, 1), role=OUTPUT, label="nearest sentence",
                   formula=lambda i, j: (f"INDEX({sentences.range()},1,"
                                         f"MATCH(MAX({scores.range()}),{scores.range()},0))")), below=scores)
-    s.next_to(search, pipeline, RIGHT, gap=2, align="end")  # the search after the query, level with q
+    s.next_to(search, pipeline, DOWN, align="end")  # the search under the query
+
+
+def _copy(s, name, src):
+    """A copy of the weights ``src`` made where it must stand, left of a product (see :class:`ops.Part`)."""
+    return ops.Part(src.cols, lambda spot: s.place(ops.carry(s, name, src, label=src.name), at=spot))
 
 
 # --- checks ---------------------------------------------------------------------------------
