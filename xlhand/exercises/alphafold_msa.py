@@ -9,8 +9,12 @@ residue i, Zp_i (c_z × r, column j = z_ij). For every row s and head h:
 5. A = softmax over each column (over the keys j)
 6. G = σ(Wg_h·M̂ + bg_h), O = G ⊙ (V·A)
 7. Mout_s = Wo·[O_1; …; O_heads] + bo
-The pair bias stands at the top (shared by every row s); below it one region per MSA row, heads one
-under the other, weights at the left of the first region (the later regions use the same weights).
+The pair bias stands at the top (shared by every row s): one column of blocks per residue (Zp_i, its
+LayerNorm worked down, Pb_i), Wb left of Pb_1, so that the row Wb | Pb_1 Pb_2 … reads Wb·[ẑ_1 ẑ_2 …].
+Below it one region per MSA row, a narrow page at a time: M̂ under M_s, the heads one under the other
+(a later head starts from a copy of M̂), each projection under M̂ with its weights at the left; MSA
+row 1 holds the givens, every later row copies of them (Wq_1_r2 = Wq_1, …), so that a product, its
+weights and its input print on one page.
 """
 from __future__ import annotations
 
@@ -59,59 +63,119 @@ def layout(s, d, p):
     r = d.r
     with s.step("Pair bias: ẑ_ij = LayerNorm(z_ij), b_ij^h = Wb[h]·ẑ_ij, gathered as Bias_h (row j = key, "
                 "column i = query)"), s.group() as pair:
-        residues, pb = [], {}
-        for i in range(1, r + 1):
-            with s.group() as residue:
-                Zp = s.given("Zp", index=i, label=f"Zp_{i} (column j = z_{i}j)")
-                zhat = ops.layernorm(s, f"Zhat_{i}", Zp, eps=EPS, label=f"Zhat_{i}")
-                pb[i] = ops.matmul(s, f"Pb_{i}", "Wb", zhat, label=f"Pb_{i} = Wb·Zhat_{i}")
-            residues.append(residue)
-        column = s.arrange(residues, DOWN, gap=1)
+        pb, previous = {}, None
+        for i in range(1, r + 1):  # one column of blocks per residue, Wb left of the first: Wb·[ẑ_1 ẑ_2 …]
+            Zp = s.given("Zp", index=i, label=f"Zp_{i} (column j = z_{i}j)")
+            if previous is not None:
+                s.place(Zp, right_of=previous)
+            zhat = _layernorm(s, f"Zhat_{i}", Zp, label=f"Zhat_{i} = ·/√(var + ε)", down=True)
+            pb[i] = ops.matmul(s, f"Pb_{i}", "Wb", zhat, label=f"Pb_{i} = Wb·Zhat_{i}")
+            previous = Zp
         bias = {h: s.add(f"Bias_{h}", (r, r), role=COMPUTED, label=f"Bias_{h}[j,i] = Pb_i[{h},j]",
                          formula=lambda j, i, h=h: pb[i + 1].cell(h - 1, j))
                 for h in range(1, d.heads + 1)}
-        s.next_to(s.arrange(list(bias.values()), DOWN), column, RIGHT)
+        s.place(s.arrange(list(bias.values()), RIGHT), below=pb[1])
     rows = [pair]
     for m in range(1, d.s + 1):
         if m == 1:
-            title = ("MSA row 1: M̂ = LayerNorm(M_1); per head h: Q, K, V = W·M̂; S = Kᵀ·Q/√c + Bias_h; "
-                     "A = softmax(S); G = σ(Wg·M̂ + bg); O = G ⊙ (V·A); Mout_1 = Wo·[O_1; …] + bo")
+            title = ("MSA row 1: M̂ = LayerNorm(M_1); per head h: Q, K, V = W·M̂; G = σ(Wg·M̂ + bg); "
+                     "S = Kᵀ·Q/√c + Bias_h; A = softmax(S); O = G ⊙ (V·A); Mout_1 = Wo·[O_1; …] + bo")
         else:
-            title = f"MSA row {m}: as row 1, with the same weights"
+            title = f"MSA row {m}: as row 1, with the same weights (copied: Wq_1_r{m} = Wq_1, …)"
         with s.step(title), s.group() as row:
             _msa_row(s, m, d, bias)
         rows.append(row)
     s.arrange(rows, DOWN, gap=2)
 
 
+def _layernorm(s, name, X, label, down=False):
+    """LayerNorm over the rows of each column of X, on a narrow page: the mean under X, X − mean right
+    of X (``down``: under the mean) with the variance under it, and x̂ = (X − mean)/√(var + ε) under X
+    (``down``: under the variance), in X's columns, where what reads it goes on down. The same blocks
+    and formulas as ``ops.layernorm``, which puts x̂ right of X − mean."""
+    x, n = ops.value_of(X), X.rows
+
+    def centred_of(v):
+        return x(v) - x(v).mean(axis=0, keepdims=True)
+
+    mean = s.add(f"{name}_mu", (1, X.cols), role=COMPUTED, label="", side_label="mean",
+                 formula=lambda i, j: fx.average(X.col_range(j)), expect=lambda v: x(v).mean(axis=0, keepdims=True))
+    s.place(mean, adjoining=X)
+    centred = s.add(f"{name}_xc", X.shape, role=COMPUTED, label=f"{X.name} − mean",
+                    formula=lambda i, j: fx.sub(X.cell(i, j), mean.cell(0, j)), expect=centred_of)
+    if down:
+        s.place(centred, below=mean)
+    else:
+        s.place(centred, right_of=X)
+        s.arrow(X, centred)
+    var = s.add(f"{name}_var", (1, X.cols), role=COMPUTED, label="", side_label="var",
+                formula=lambda i, j: f"{fx.sumsq(centred.col_range(j))}/{n}",
+                expect=lambda v: (centred_of(v) ** 2).sum(axis=0, keepdims=True) / n)
+    s.place(var, adjoining=centred)
+    hat = s.add(name, X.shape, role=COMPUTED, label=label,
+                formula=lambda i, j: fx.div(centred.cell(i, j), fx.sqrt(f"{var.cell(0, j)}+{EPS:g}")))
+    return s.place(hat, below=var if down else mean)
+
+
+def _given_name(given, head):
+    """The block of a weight: ``Wq_1`` (head 1's matrix of the stacked given Wq), or ``Wo``."""
+    return given if head is None else f"{given}_{head}"
+
+
+def _product(s, m, name, X, W, b=None, *, below, label, role=COMPUTED):
+    """name = W·X (+ b) under ``below``, W (| b) at its left. W and b are (given, head or None): MSA
+    row 1 places the givens (on first use); every later row works with copies of them (Wq_1_r2 =
+    Wq_1), so that a product, its weights and its input print on one page. A copy's label is wider
+    than one column: a one-column copy keeps a gap."""
+    if m == 1:
+        part = lambda w: w[0] if w[1] is None else ops.given_part(s, w[0], w[1])  # noqa: E731
+        return s.place(ops.matmul_parts(s, name, [part(W)], X, part(b) if b else None, label=label, role=role),
+                       below=below)
+    copy = lambda w: ops.carry(s, f"{_given_name(*w)}_r{m}", s.blocks[_given_name(*w)], label=_given_name(*w))  # noqa: E731
+    W_copy, b_copy = copy(W), (copy(b) if b else None)
+    result = s.place(ops.matmul_parts(s, name, [W_copy], X, b_copy, label=label, role=role), below=below)
+    if b_copy is None:
+        s.place(W_copy, left_of=result)
+    else:
+        s.place(b_copy, left_of=result)
+        s.place(W_copy, left_of=b_copy, gap=0 if W_copy.cols > 1 else 1)
+    return result
+
+
 def _msa_row(s, m, d, bias):
     """M̂_m = LayerNorm(M_m), then the heads one under the other in M̂'s columns (each projection
-    under M̂ with its weights at the left), the heads' outputs stacked and mixed by Wo."""
+    under M̂ with its weights at the left; a later head starts from a copy of M̂), the heads' outputs
+    stacked and mixed by Wo."""
     M = s.given("M", index=m, label=f"M_{m} (MSA row {m})")
-    mhat = ops.layernorm(s, f"Mhat_{m}", M, eps=EPS, label=f"Mhat_{m}")
-    above = ops.ones_row(s, mhat)  # bg's row of 1s, under M̂ before the heads
+    mhat = _layernorm(s, f"Mhat_{m}", M, label=f"Mhat_{m} = (M_{m} − mean)/√(var + ε)")
+    source, above = mhat, ops.ones_row(s, mhat)  # bg's row of 1s, under M̂ before the heads
     outputs = []
     for h in range(1, d.heads + 1):
+        if h > 1:
+            source = s.place(ops.copy(s, f"Mhat_{m}_h{h}", mhat, label=f"Mhat_{m} (head {h})"),
+                             below=outputs[-1], in_columns_of=mhat)
+            above = ops.ones_row(s, source)
         with s.group():
-            above, O = _head(s, m, h, d.c, mhat, above, bias[h])
-        outputs.append(O)
+            outputs.append(_head(s, m, h, d.c, source, above, bias[h]))
     heads = f"[O_{m}_1; …; O_{m}_{d.heads}]" if d.heads > 1 else f"O_{m}_1"
     Ocat = ops.stack(s, f"Ocat_{m}", outputs, label=f"Ocat_{m} = {heads}")
-    s.place(Ocat, below=above)
-    ops.linear(s, f"Mout_{m}", "Wo", Ocat, "bo", role=OUTPUT, label=f"Mout_{m} = Wo·Ocat_{m} + bo")
+    s.place(Ocat, below=outputs[-1], in_columns_of=mhat)
+    _product(s, m, f"Mout_{m}", Ocat, ("Wo", None), ("bo", None), below=ops.ones_row(s, Ocat), role=OUTPUT,
+             label=f"Mout_{m} = Wo·Ocat_{m} + bo")
 
 
 def _head(s, m, h, c, mhat, above, bias):
-    """Head h of MSA row m. In M̂'s columns: Q, K, V (weights at the left), the scores Kᵀ·Q/√c (Kᵀ at
-    the left), e^(S − max), V again and Wg·M̂ + bg; right of them S (with the pair bias), A, V·A
-    (A above it), G and O = G ⊙ V·A (G above it). Returns (the last of the head, O)."""
+    """Head h of MSA row m. In M̂'s columns: Q, K, V and Wg·M̂ + bg (weights at the left, G = σ right of
+    it), the scores Kᵀ·Q/√c (Kᵀ at the left), e^S, V again; right of them S (with the pair bias), A,
+    V·A (A above it) and O = G ⊙ V·A under it. Returns O."""
     proj = {}
     for key in "QKV":
-        W = ops.given_part(s, f"W{key.lower()}", h)
-        above = proj[key] = s.place(ops.matmul(s, f"{key}_{m}_{h}", W, mhat,
-                                               label=f"{key}_{m}_{h} = W{key.lower()}_{h}·M̂"), below=above)
+        above = proj[key] = _product(s, m, f"{key}_{m}_{h}", mhat, (f"W{key.lower()}", h), below=above,
+                                     label=f"{key}_{m}_{h} = W{key.lower()}_{h}·M̂")
+    Gz = _product(s, m, f"Gz_{m}_{h}", mhat, ("Wg", h), ("bg", h), below=above, label=f"Gz_{m}_{h} = Wg·M̂+bg")
+    G = ops.sigmoid(s, f"G_{m}_{h}", Gz, label=f"G_{m}_{h} = σ(Gz)")
     QK = ops.scores(s, f"QK_{m}_{h}", proj["K"], proj["Q"], scale=c, label=f"QK_{m}_{h} = Kᵀ·Q / √{c}")
-    s.place(QK, below=above)
+    s.place(QK, below=Gz)
     S = ops.elementwise(s, f"S_{m}_{h}", fx.add, [QK, bias], label=f"S_{m}_{h} = QK + {bias.name}")
     A = ops.heat(s.place(ops.softmax(s, f"A_{m}_{h}", S, label=f"A_{m}_{h} = softmax(S)"), below=QK, gap=2))
     Vc = ops.copy(s, f"V_{m}_{h}_c", proj["V"], label=f"V_{m}_{h}")
@@ -119,13 +183,8 @@ def _head(s, m, h, c, mhat, above, bias):
     VA = ops.matmul(s, f"VA_{m}_{h}", Vc, A, label=f"VA_{m}_{h} = V·A")  # clear of the Σ row
     s.place(VA, below=A, gap=2)
     s.next_to(Vc, VA, LEFT)
-    Wg, bg = ops.given_part(s, "Wg", h), ops.given_part(s, "bg", h)
-    Gz = ops.linear(s, f"Gz_{m}_{h}", Wg, mhat, bg, label=f"Gz_{m}_{h} = Wg·M̂+bg")
-    s.place(Gz, below=Vc)
-    G = ops.sigmoid(s, f"G_{m}_{h}", Gz, label=f"G_{m}_{h} = σ(Gz)")
     O = ops.elementwise(s, f"O_{m}_{h}", fx.mul, [G, VA], label=f"O_{m}_{h} = G ⊙ VA")
-    s.place(O, below=G)
-    return s.together([Gz, G, O]), O
+    return s.place(O, below=VA)
 
 
 # --- numbers -----------------------------------------------------------------------------------

@@ -6,11 +6,13 @@ The pair representation z_ij ∈ R^c_z stands as one block per residue i: Zp_i (
 3. g_ij = σ(Wg·ẑ_ij + bg)
 4. outgoing edges (Alg. 11): t_ij = Σ_k a_ik ⊙ b_jk; incoming edges (Alg. 12): t_ij = Σ_k a_ki ⊙ b_kj
 5. z̃_ij = g_ij ⊙ (Wz·LayerNorm(t_ij) + bz)
-The sheet reads as the walkthrough: one group per residue i (ẑ_i, then a_i, b_i and g_i under it, each
-linear map with its weights at the left and its gate right of it; the weights stand once, by residue
-1), then one group per residue i for its triangles and output: every product of the sums is its own
-block ab_i_j (column k: the two edges of the triangle i, j, k), t_i's column j adds up the rows of
-ab_i_j, and Zout_i = g_i ⊙ (Wz·LayerNorm(t_i) + bz) follows under them.
+The sheet reads as the walkthrough, a narrow page at a time: one group per residue i (Zp_i, X − mean right
+of it, ẑ_i under Zp_i, then a_i, b_i and g_i under ẑ_i, each linear map with its weights at the left
+and its gate right of it), then one group per residue i for its triangles and output: every product
+of the sums is its own block ab_i_j (column k: the two edges of the triangle i, j, k), side by side;
+t_i's column j adds up the rows of ab_i_j, and Zout_i = g_i ⊙ (Wz·LayerNorm(t_i) + bz) follows under
+them. The weights stand as givens by residue 1; every later residue works with copies of them
+(Wag_2 = Wag, …), so that a product, its weights and its input print on one page.
 """
 from __future__ import annotations
 
@@ -65,7 +67,7 @@ def layout(s, d, p, direction=DIRECTIONS[0]):
             title = ("Residue 1: ẑ_1j = LayerNorm(z_1j) over the c_z channels (population variance, ε = 1e-5, "
                      "no affine); a = σ(Wag·ẑ + bag) ⊙ (Wa·ẑ + ba), b likewise (Wbg, bbg, Wb, bb); g = σ(Wg·ẑ + bg)")
         else:
-            title = f"Residue {i}: ẑ_{i}j, a_{i}j, b_{i}j and g_{i}j, with the same weights"
+            title = f"Residue {i}: ẑ_{i}j, a_{i}j, b_{i}j and g_{i}j, with the same weights (copied: Wag_{i} = Wag, …)"
         with s.step(title), s.group() as part:
             a[i], b[i], g[i] = _projections(s, i)
         parts.append(part)
@@ -76,40 +78,77 @@ def layout(s, d, p, direction=DIRECTIONS[0]):
             title = (f"Residue 1's triangles: t_1j = {edges}, each product a column of ab_1_j and t_1's column j "
                      "the sums of its rows; Zout_1j = g_1j ⊙ (Wz·LayerNorm(t_1j) + bz)")
         else:
-            title = f"Residue {i}'s triangles: ab_{i}_j, t_{i} and Zout_{i} as for residue 1"
+            title = f"Residue {i}'s triangles: ab_{i}_j, t_{i} and Zout_{i} as for residue 1 (Wz_{i} = Wz, bz_{i} = bz)"
         with s.step(title), s.group() as part:
             _triangles(s, i, r, a, b, g[i], outgoing)
         parts.append(part)
     s.arrange(parts, DOWN, gap=2)
 
 
+def _layernorm_down(s, name, X, label):
+    """LayerNorm over the rows of each column of X, in two narrow columns of blocks: the mean under X,
+    X − mean right of X with the variance under it, and x̂ = (X − mean)/√(var + ε) under X, in X's
+    columns (where what reads it goes on down). The same blocks and formulas as ``ops.layernorm``,
+    which puts x̂ right of X − mean."""
+    x, n = ops.value_of(X), X.rows
+
+    def centred_of(v):
+        return x(v) - x(v).mean(axis=0, keepdims=True)
+
+    mean = s.add(f"{name}_mu", (1, X.cols), role=COMPUTED, label="", side_label="mean",
+                 formula=lambda i, j: fx.average(X.col_range(j)), expect=lambda v: x(v).mean(axis=0, keepdims=True))
+    s.place(mean, adjoining=X)
+    centred = s.add(f"{name}_xc", X.shape, role=COMPUTED, label=f"{X.name} − mean",
+                    formula=lambda i, j: fx.sub(X.cell(i, j), mean.cell(0, j)), expect=centred_of)
+    s.place(centred, right_of=X)
+    s.arrow(X, centred)
+    var = s.add(f"{name}_var", (1, X.cols), role=COMPUTED, label="", side_label="var",
+                formula=lambda i, j: f"{fx.sumsq(centred.col_range(j))}/{n}",
+                expect=lambda v: (centred_of(v) ** 2).sum(axis=0, keepdims=True) / n)
+    s.place(var, adjoining=centred)
+    hat = s.add(name, X.shape, role=COMPUTED, label=label,
+                formula=lambda i, j: fx.div(centred.cell(i, j), fx.sqrt(f"{var.cell(0, j)}+{EPS:g}")))
+    return s.place(hat, below=mean)
+
+
+def _linear(s, name, W, X, bias, i, label, below):
+    """W·X + bias placed under ``below``, with W | bias at its left: the givens by residue 1, copies of
+    them (Wag_2 = Wag …) by every later residue, so that each product prints on the page of its
+    weights. A copy's label ([2] Wag) is wider than one column: a one-column copy keeps a gap."""
+    if i == 1:
+        return s.place(ops.linear(s, name, W, X, bias, label=label), below=below)
+    W_copy = ops.carry(s, f"{W}_{i}", s.blocks[W], label=W)
+    bias_copy = ops.carry(s, f"{bias}_{i}", s.blocks[bias], label=bias)
+    result = s.place(ops.linear(s, name, W_copy, X, bias_copy, label=label), below=below)
+    s.place(bias_copy, left_of=result)
+    s.place(W_copy, left_of=bias_copy, gap=0 if W_copy.cols > 1 else 1)
+    return result
+
+
 def _projections(s, i):
-    """ẑ_i = LayerNorm(Zp_i), then each linear map under ẑ_i (weights at its left, the row of 1s
-    under ẑ_i for the biases) with its gate σ right of it: a = σ(Wag·ẑ + bag) ⊙ (Wa·ẑ + ba) under
-    the gate, b likewise, g = σ(Wg·ẑ + bg)."""
+    """Zp_i, then ẑ_i = LayerNorm(Zp_i) under it, then each linear map under ẑ_i (weights at its left,
+    the row of 1s under ẑ_i for the biases) with its gate σ right of it: a = σ(Wag·ẑ + bag) ⊙ (Wa·ẑ + ba)
+    under the gate, b likewise, g = σ(Wg·ẑ + bg)."""
     Zp = s.given("Zp", index=i, label=f"Zp_{i} (column j = z_{i}j)")
-    Zhat = ops.layernorm(s, f"Zhat_{i}", Zp, eps=EPS, label=f"Zhat_{i}")
+    Zhat = _layernorm_down(s, f"Zhat_{i}", Zp, label=f"Zhat_{i} = (Zp_{i} − mean)/√(var + ε)")
     above = ops.ones_row(s, Zhat)
     out = []
     for x in ("a", "b"):
-        gz = ops.linear(s, f"{x}_gz_{i}", f"W{x}g", Zhat, f"b{x}g", label=f"W{x}g·ẑ + b{x}g")
-        s.place(gz, below=above)
+        gz = _linear(s, f"{x}_gz_{i}", f"W{x}g", Zhat, f"b{x}g", i, label=f"W{x}g·ẑ + b{x}g", below=above)
         gate = ops.sigmoid(s, f"{x}_g_{i}", gz, label=f"{x}_g_{i} = σ(·)")
-        z = ops.linear(s, f"{x}_z_{i}", f"W{x}", Zhat, f"b{x}", label=f"W{x}·ẑ + b{x}")
-        s.place(z, below=gz)
+        z = _linear(s, f"{x}_z_{i}", f"W{x}", Zhat, f"b{x}", i, label=f"W{x}·ẑ + b{x}", below=gz)
         out.append(s.place(ops.elementwise(s, f"{x}_{i}", fx.mul, [gate, z], label=f"{x}_{i} = σ(·) ⊙ (·)"),
                            below=gate))
         above = z
-    gz = ops.linear(s, f"g_z_{i}", "Wg", Zhat, "bg", label="Wg·ẑ + bg")
-    s.place(gz, below=above)
+    gz = _linear(s, f"g_z_{i}", "Wg", Zhat, "bg", i, label="Wg·ẑ + bg", below=above)
     out.append(ops.sigmoid(s, f"g_{i}", gz, label=f"g_{i} = σ(·)"))
     return out
 
 
 def _triangles(s, i, r, a, b, g, outgoing):
     """Every product of residue i's sums, ab_i_j (column k: the two edges of the triangle i, j, k),
-    one under the other; t_i under them (column j adds up the rows of ab_i_j); then
-    Zout_i = g_i ⊙ (Wz·LayerNorm(t_i) + bz)."""
+    side by side as a narrow page holds them; t_i under them (column j adds up the rows of ab_i_j);
+    LayerNorm(t_i) under t_i; then Zlin_i = Wz·LayerNorm(t_i) + bz and Zout_i = g_i ⊙ Zlin_i right of it."""
     c = a[i].rows
     products = []
     for j in range(1, r + 1):
@@ -119,13 +158,15 @@ def _triangles(s, i, r, a, b, g, outgoing):
         else:
             cell = lambda ch, k, j=j: fx.mul(a[k + 1].cell(ch, i - 1), b[k + 1].cell(ch, j - 1))
             label = f"a_k{i} ⊙ b_k{j}"
-        product = s.add(f"ab_{i}_{j}", (c, r), role=COMPUTED, label=label, formula=cell)
-        products.append(s.place(product, below=products[-1]) if products else product)
+        products.append(s.add(f"ab_{i}_{j}", (c, r), role=COMPUTED, label=label, formula=cell))
+    across = max(1, min(r, (ops.page_columns(landscape=False) + 1) // (r + 1)))
+    s.grid(products, across)
     t = s.add(f"t_{i}", (c, r), role=COMPUTED, label=f"t_{i}: col j = Σ_k ab_{i}_j",
               formula=lambda ch, j: fx.sum_range(products[j].row_range(ch)))
-    s.place(t, below=products[-1])
-    tn = ops.layernorm(s, f"tn_{i}", t, eps=EPS, label=f"LayerNorm(t_{i})")
-    z_lin = ops.linear(s, f"Zlin_{i}", "Wz", tn, "bz", label="Wz·LayerNorm(t) + bz")
+    s.place(t, below=s.together(products), in_columns_of=products[min(1, r - 1)])
+    tn = _layernorm_down(s, f"tn_{i}", t, label=f"tn_{i} = LayerNorm(t_{i})")
+    ones = ops.ones_row(s, tn)
+    z_lin = _linear(s, f"Zlin_{i}", "Wz", tn, "bz", i, label="Wz·tn + bz", below=ones)
     s.place(ops.elementwise(s, f"Zout_{i}", fx.mul, [g, z_lin], role=OUTPUT,
                     label=f"Zout_{i} = g_{i} ⊙ Zlin_{i}"), right_of=z_lin)
 

@@ -13,12 +13,16 @@ MoE on each column x of Attn: logits = Wr·x; gate = softmax over the experts (o
 refused); g = chosen ⊙ gate (option normalize_gates: divided by their sum); expert e:
 E_e = ReLU(W2_e·ReLU(W1_e·x + b1_e) + b2_e); Out = Σ_e g_e·E_e (option shared: plus the output of
 one shared expert, always on, with weights W1s, b1s, W2s, b2s).
+The sheet is a narrow page (the tokens' columns, weights at their left): each head's K beside its Q,
+e^S under Kᵀ and A under S; the latents Cq, Ckv (copies, Cq_h1 …) stand again over the heads'
+projections, and Attn (Attn_e1 …) over every run of experts that a page holds, so that a product
+prints on the page of its input.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from xlhand.layout import BIAS, COMPUTED, EVERYTHING, GIVEN, OUTPUT, WEIGHT, fx, ops
+from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, GIVEN, LEFT, OUTPUT, WEIGHT, fx, ops
 from xlhand.model.exercise import Exercise, Option, Source, STABLE_SOFTMAX
 from xlhand.model.npref import causal_mask, relu, sigmoid, softmax_columns
 from xlhand.model.givens import Given
@@ -109,7 +113,7 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
                     side_label="t")
         s.place(pos, below=Qrp)
         theta = s.given("theta", label="θ")
-        s.place(theta, right_of=pos)
+        s.place(theta, left_of=pos)
         ang = s.add("ang", (1, T), role=COMPUTED, label="", side_label="t·θ",
                     formula=lambda i, j: f"{pos.cell(0, j)}*{ops.absolute(theta)}",
                     expect=lambda v: np.arange(1, T + 1)[None, :] * float(np.ravel(v["theta"])[0]))
@@ -127,41 +131,70 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
         Qr = _rotated(s, "Qr", Qrp, cos, sin, "Qr = Rot(Qrp)")
         s.place(Qr, below=Kr)
     outputs = []
-    above = Qr
     with s.step(f"Heads h = 1…{H}: Qc_h = Wuq_h·Cq, Kc_h = Wuk_h·Ckv, V_h = Wuv_h·Ckv; "
                 f"S_h = [Kr; Kc_h]ᵀ·[Qr; Qc_h] / √{scale}; A_h = softmax{' (causal)' if causal else ''}; "
                 f"O_h = V_h·A_h"):
-        for h in range(1, H + 1):
-            with s.group() as head:
-                Qc = ops.matmul_parts(s, f"Qc_{h}", [ops.given_part(s, "Wuq", h, d.d_cq)], Cq,
+        above = Qr
+        for batch in _batches(d, H, (d.d_cq + 2) + (d.d_c + 2), 3 * (d.d_h + 2)):
+            # the latents again, in view over the projections of the heads that follow (one page
+            # holds a product and its input)
+            first = batch[0]
+            Cq_c = s.place(ops.copy(s, f"Cq_h{first}", Cq, label="Cq"), below=above)
+            Ckv_c = s.place(ops.copy(s, f"Ckv_h{first}", Ckv, label="Ckv"), below=Cq_c)
+            above, proj = Ckv_c, {}
+            for h in batch:
+                Qc = ops.matmul_parts(s, f"Qc_{h}", [ops.given_part(s, "Wuq", h, d.d_cq)], Cq_c,
                                       label=f"Qc_{h} = Wuq_{h}·Cq")
-                s.place(Qc, under=above, in_columns_of=X)
-                Kc = ops.matmul_parts(s, f"Kc_{h}", [ops.given_part(s, "Wuk", h, d.d_c)], Ckv,
+                Kc = ops.matmul_parts(s, f"Kc_{h}", [ops.given_part(s, "Wuk", h, d.d_c)], Ckv_c,
                                       label=f"Kc_{h} = Wuk_{h}·Ckv")
-                s.place(Kc, below=Qc)
-                V = ops.matmul_parts(s, f"V_{h}", [ops.given_part(s, "Wuv", h, d.d_c)], Ckv,
+                V = ops.matmul_parts(s, f"V_{h}", [ops.given_part(s, "Wuv", h, d.d_c)], Ckv_c,
                                      label=f"V_{h} = Wuv_{h}·Ckv")
-                s.place(V, below=Kc)
+                for block in (Qc, Kc, V):
+                    above = s.place(block, below=above)
+                proj[h] = (Qc, Kc, V)
+            for h in batch:
+                Qc, Kc, V = proj[h]
                 Q = ops.stack(s, f"Q_{h}", [Qr, Qc], label=f"Q_{h} = [Qr; Qc_{h}]")
-                s.place(Q, below=V)
+                s.place(Q, below=above)
                 K = ops.stack(s, f"K_{h}", [Kr, Kc], label=f"K_{h} = [Kr; Kc_{h}]")
-                s.place(K, below=Q)
+                s.next_to(K, Q, LEFT)
                 S = ops.scores(s, f"S_{h}", K, Q, scale=scale, label=f"S_{h} = K_{h}ᵀ·Q_{h}/√{scale}")
-                s.place(S, below=K)
+                s.place(S, below=Q)
                 a_label = f"A_{h} = softmax, causal" if causal else f"A_{h} = softmax(S_{h})"
-                A, O = ops.attend(s, (f"A_{h}", f"O_{h}"), S, V, mask="causal" if causal else None, v_label=f"V_{h}",
-                                  labels=(a_label, f"O_{h} = V_{h}·A_{h}"))
-            outputs.append(O)
-            above = head
+                A = ops.softmax(s, f"A_{h}", S, mask="causal" if causal else None, label=a_label)
+                s.place(A, below=S, in_columns_of=s.blocks[f"S_{h}_Kt"])  # e^S under Kᵀ, A under S
+                ops.heat(A)
+                Vc = ops.copy(s, f"O_{h}_V", V, label=f"V_{h}")
+                s.place(Vc, below=EVERYTHING)
+                O = ops.matmul(s, f"O_{h}", Vc, A, label=f"O_{h} = V_{h}·A_{h}")
+                s.place(O, below=A)
+                s.next_to(Vc, O, LEFT)
+                outputs.append(O)
+                above = O
     with s.step(f"Attn = Wo·[O_1; …; O_{H}]; cache per token: d_c + d_r = {d.d_c + d.d_r} numbers "
                 f"against 2·heads·d_h = {2 * H * d.d_h} for ordinary attention"):
         Ocat = ops.stack(s, "Ocat", outputs, label=f"[O_1; …; O_{H}]")
-        s.place(Ocat, under=above, in_columns_of=X)
         Attn = ops.matmul(s, "Attn", "Wo", Ocat, label="Attn = Wo·[O_1; …]")
+        s.place(Ocat, below=above)
+        s.place(Attn, below=Ocat)
         s.place(s.add("cache", (1, 2), role=OUTPUT, label="cache / token: MLA | MHA",
               formula=lambda i, j: (f"COUNT({Ckv.col_range(0)})+COUNT({Kr.col_range(0)})" if j == 0
-                                    else f"2*COUNT({s.blocks['Wo'].row_range(0)})")), right_of=Ckv)
+                                    else f"2*COUNT({s.blocks['Wo'].row_range(0)})")), below=Attn)
     _mixture(s, d, Attn, gate, shared, normalize_gates)
+
+
+ROWS_TOGETHER = 40  # rows of a copy and the products under it that print together on a page
+
+
+def _batches(d, n, copy_rows, unit_rows):
+    """1…n in runs that fit under one copy of their input: each copy (``copy_rows`` tall, label and
+    gap included) and the units (``unit_rows`` each) under it within ROWS_TOGETHER rows. All in one
+    run where Wo, a gap and Attn are wider than a page: Attn prints apart from Wo whatever the
+    layout, the columns of weights on another page than the products, and copies would keep nothing
+    together."""
+    wide = d.heads * d.d_h + 1 + d.tokens > ops.page_columns("letter", landscape=True)
+    size = n if wide else max(1, (ROWS_TOGETHER - copy_rows) // unit_rows)
+    return [list(range(k, min(k + size, n + 1))) for k in range(1, n + 1, size)]
 
 
 def _rotated(s, name, M, cos, sin, label):
@@ -179,25 +212,28 @@ def _rotated(s, name, M, cos, sin, label):
 
 
 def _mixture(s, d, Attn, gate, shared, normalize_gates):
-    """The router, the choice of experts, the experts and the weighted sum, one column per token."""
+    """The router, the choice of experts, the experts and the weighted sum, one column per token, in
+    Attn's columns (a narrow page). The experts work on copies of Attn, one for every two of them,
+    so that each product prints on the page of its input."""
     E, k = d.experts, d.top_k
     gate_text = "softmax over the experts" if gate == "softmax" else "σ(logits)"
-    with s.group() as router, s.step(f"Router: logits = Wr·Attn, gate = {gate_text}"
+    with s.step(f"Router: logits = Wr·Attn, gate = {gate_text}"
                 + f"; rank = 1 + the number of larger logits; chosen = [rank ≤ top_k = {k}]; g = chosen ⊙ gate"
                 + (" / Σ" if normalize_gates else "")):
         logits = ops.matmul(s, "logits", "Wr", Attn, label="logits = Wr·Attn")
+        s.place(logits, below=s.blocks["cache"])
         if gate == "softmax":
-            G = ops.softmax(s, "gate", logits, label="gate = softmax(logits)")
+            G = s.place(ops.softmax(s, "gate", logits, direction=DOWN, label="gate = softmax(logits)"), below=logits)
         else:
-            G = ops.sigmoid(s, "gate", logits, label="gate = σ(logits)")
-        top_k = s.add("top_k", (1, 1), role=GIVEN, label="top_k", values=np.array([[k]]), named=False)
-        s.place(top_k, right_of=G)
+            G = s.place(ops.sigmoid(s, "gate", logits, label="gate = σ(logits)"), below=logits)
         rank = s.add("rank", (E, d.tokens), role=COMPUTED, label="rank = 1 + #larger",
                      formula=lambda i, j: f"1+SUMPRODUCT(({logits.col_range(j)}>{logits.cell(i, j)})*1)")
-        s.place(rank, below=G, gap=2)
         chosen = s.add("chosen", (E, d.tokens), role=COMPUTED, label="chosen = [rank ≤ top_k]",
                        formula=lambda i, j: f"IF({rank.cell(i, j)}<={ops.absolute(top_k)},1,0)")
-        s.place(chosen, below=rank)
+        s.place(chosen, below=G)
+        s.next_to(rank, chosen, LEFT)  # rank → chosen, in a row
+        top_k = s.add("top_k", (1, 1), role=GIVEN, label="top_k", values=np.array([[k]]), named=False)
+        s.next_to(top_k, rank, LEFT)
         picked = ops.elementwise(s, "gsel" if normalize_gates else "g", fx.mul, [chosen, G],
                                  role="computed" if normalize_gates else "output",
                                  label="gsel = chosen ⊙ gate" if normalize_gates else "g = chosen ⊙ gate")
@@ -211,22 +247,29 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates):
         else:
             g = picked
     experts = []
-    above = router
+    above = g
     with s.step(f"Experts e = 1…{E}, every token: He_e = ReLU(W1_e·Attn + b1_e), E_e = ReLU(W2_e·He_e + b2_e) "
                 "(a token uses only its chosen ones)"):
+        firsts = {batch[0] for batch in _batches(d, E, d.d + 3, (d.hidden + 3) + (d.d + 2))}
         for e in range(1, E + 1):
-            He = ops.linear_act(s, f"He_{e}", fx.relu, ops.given_part(s, "W1", e, d.d), Attn,
+            if e in firsts:  # Attn again, in view over the experts that follow
+                source = s.place(ops.copy(s, f"Attn_e{e}", Attn, label="Attn"), below=above, gap=2)
+                above = ops.ones_row(s, source)
+            He = ops.linear_act(s, f"He_{e}", fx.relu, ops.given_part(s, "W1", e, d.d), source,
                                 ops.given_part(s, "b1", e, 1), label=f"He_{e} = ReLU(·)")
-            s.place(He, under=above, in_columns_of=Attn, gap=2)
+            s.place(He, below=above)
             Ee = ops.linear_act(s, f"E_{e}", fx.relu, ops.given_part(s, "W2", e, d.hidden), He,
                                 ops.given_part(s, "b2", e, 1), label=f"E_{e} = ReLU(·)")
+            s.place(Ee, below=ops.ones_row(s, He))
             experts.append(Ee)
             above = Ee
     if shared:
         with s.step("Shared expert, always on: Hs = ReLU(W1s·Attn + b1s), Es = ReLU(W2s·Hs + b2s)"):
-            Hs = ops.linear_act(s, "Hs", fx.relu, "W1s", Attn, "b1s", label="Hs = ReLU(·)")
-            s.place(Hs, below=above, gap=2)
+            source = s.place(ops.copy(s, "Attn_s", Attn, label="Attn"), below=above, gap=2)
+            Hs = ops.linear_act(s, "Hs", fx.relu, "W1s", source, "b1s", label="Hs = ReLU(·)")
+            s.place(Hs, below=ops.ones_row(s, source))
             above = ops.linear_act(s, "Es", fx.relu, "W2s", Hs, "b2s", label="Es = ReLU(·)")
+            s.place(above, below=ops.ones_row(s, Hs))
             experts.append(above)
     with s.step("Out = Σ_e g_e·E_e" + (" + Es" if shared else "") + ": each token mixes its chosen experts"):
         def cell(i, j):
