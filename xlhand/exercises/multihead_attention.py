@@ -48,7 +48,7 @@ def layout(s, d, p):
             Q, K, V = ops.projections(s, X)
     with s.step(f"One head of size d = {dm}: S = Kᵀ·Q/√{dm}, A = softmax over columns, F = V·A"):
         with s.group() as single:
-            ops.attention_under(s, ("S", "A", "F"), Q, K, V, projected, scale=dm)
+            _attention_narrow(s, ("S", "A", "F"), Q, K, V, projected, scale=dm)
     heads, fs = [], []
     for h in range(1, d.heads + 1):
         lo, hi = (h - 1) * dh, h * dh
@@ -71,6 +71,17 @@ def layout(s, d, p):
         s.place(Fcat, below=EVERYTHING)
     with s.step("Sizes read off the sheet, then parameters and multiplications of each side (equal)"):
         _counts(s, X, s.blocks["Q_1"], under=Fcat)
+
+
+def _attention_narrow(s, names, Q, K, V, above, *, scale):
+    """One head in ten columns, not fourteen: S = Kᵀ·Q/√d under Q (Kᵀ at its left), the
+    exponentials under S with their Σ, A right of them, then F = V·A under A (V at its left)."""
+    s_name, a_name, f_name = names
+    S = s.place(ops.scores(s, s_name, K, Q, scale=scale), under=above, in_columns_of=Q)
+    A = ops.heat(s.place(ops.softmax(s, a_name, S), below=S))
+    F = ops.matmul(s, f_name, ops.copy_left(s, f"{f_name}_V", V, s.below(A)), A,
+                   label=f"{f_name} = {V.name}·{a_name}")
+    return S, A, F
 
 
 def _counts(s, X, Q1, under):
