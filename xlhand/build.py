@@ -46,19 +46,19 @@ def key_sheet(resolved: Resolved, mode: str = "key") -> Sheet:
 
 
 def key_workbook(resolved: Resolved, paper: str = "a4", *, sheet: Sheet | None = None,
-                 expected: dict | None = None, answers: list[str] | None = None) -> bytes:
+                 expected: dict | None = None, answers: list[str] | None = None, sample: bool = False) -> bytes:
     """The key: every derived cell a live formula that stores its result, recalculated in memory
     and compared with the NumPy reference before anything is returned (see :mod:`xlhand.recalc`).
     ``sheet`` (and its ``expected`` values) may be a key sheet already laid out for ``resolved``.
     The rows of the ``answers`` (default: what a worksheet leaves blank) are as tall as on the
-    worksheet, so that the key prints on the same pages."""
+    worksheet, so that the key prints on the same pages. ``sample``: print a labelled excerpt."""
     sheet = key_sheet(resolved) if sheet is None else sheet
     expected = reference_values(resolved, sheet) if expected is None else expected
     name = sheet_name(resolved.exercise)
     writer = WorkbookWriter(paper)
     answers = sheet.answer_names() if answers is None else answers
     writer.write_sheet(sheet, name, cached=cached_values(expected), tall=frozenset(answers), name_line=KEY_LINE,
-                       note=REFUSED_NOTE)
+                       note=REFUSED_NOTE, sample=sample)
     writer.set_metadata(metadata(resolved, "key"))
     data = writer.to_bytes()
     verify_built(data, resolved.exercise.name, [SheetCheck(name, sheet, list(sheet.blocks.values()))], expected)

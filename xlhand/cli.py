@@ -134,8 +134,10 @@ def list_cmd():
 @student_options("With --student: ")
 @click.option("--paper", type=click.Choice(sorted(PAPERS)), default="a4", show_default=True,
               help="The paper the pages are laid out for.")
+@click.option("--sample", is_flag=True,
+              help="Print a labelled excerpt at full size (the first pages) instead of shrinking a big sheet.")
 def build(exercises, build_all, size, sets, opts, params_path, seed, with_sine, out_dir, student, blank,
-          password, no_self_check, paper):
+          password, no_self_check, paper, sample):
     """Build the answer-key workbook of each EXERCISE into OUT/<exercise>.xlsx
     (with --student, a worksheet into OUT/<exercise>-student.xlsx). Every workbook is recalculated
     in memory and compared with the NumPy reference before it is written."""
@@ -160,10 +162,11 @@ def build(exercises, build_all, size, sets, opts, params_path, seed, with_sine, 
 
         steps = parse_steps(blank)
         built = [(out_dir / f"{r.exercise.name}-student.xlsx",
-                  student_workbook(r, steps=steps, password=password, self_check=not no_self_check, paper=paper))
+                  student_workbook(r, steps=steps, password=password, self_check=not no_self_check, paper=paper,
+                                   sample=sample))
                  for r in jobs]
     else:
-        built = [(out_dir / f"{r.exercise.name}.xlsx", key_workbook(r, paper=paper)) for r in jobs]
+        built = [(out_dir / f"{r.exercise.name}.xlsx", key_workbook(r, paper=paper, sample=sample)) for r in jobs]
     check_writable(out_dir)
     for path, data in built:
         write_atomic(path, data)
@@ -382,10 +385,12 @@ def grade_cmd(manifest_path, submissions, rtol, atol, ecf, no_feedback, out_dir,
 @click.option("--size", help="For exercise names: a preset size.")
 @click.option("--paper", type=click.Choice(sorted(PAPERS)), default="a4", show_default=True,
               help="For exercise names: the paper to lay the pages out for.")
+@click.option("--sample", is_flag=True,
+              help="Print a labelled excerpt at full size (the first pages) instead of shrinking a big sheet.")
 @click.option("--png", is_flag=True, help="Also write one PNG preview per page.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default="output",
               show_default=True, help="Directory for the PDFs (and PNGs).")
-def render_cmd(items, student, size, paper, png, out_dir):
+def render_cmd(items, student, size, paper, sample, png, out_dir):
     """Render each workbook FILE, or each EXERCISE built on the spot, to PDF as printing it gives
     (LibreOffice headless, one call for all)."""
     import tempfile
@@ -404,7 +409,8 @@ def render_cmd(items, student, size, paper, png, out_dir):
                 paths.append(path)
                 continue
             resolved = resolve(catalog.get(item), size=size)
-            data = (student_workbook(resolved, paper=paper) if student else key_workbook(resolved, paper=paper))
+            data = (student_workbook(resolved, paper=paper, sample=sample) if student
+                    else key_workbook(resolved, paper=paper, sample=sample))
             built = Path(tmp) / f"{item}{'-student' if student else ''}.xlsx"
             built.write_bytes(data)
             paths.append(built)

@@ -107,6 +107,20 @@ def test_below_everything_leaves_out_what_is_being_placed():
     assert Y.top == X.bottom + 2 + 1 and Y.left == X.left
 
 
+def test_a_block_set_aside_stands_right_of_the_drawing_off_paper():
+    from xlhand.layout import paper
+
+    s = blank_sheet()
+    X = values(s, "X", (3, 2))
+    unused = values(s, "unused", (2, 2))
+    s.place(unused, below=X)
+    s.set_aside(unused)
+    s.finish()
+    assert unused.left >= X.right + 2 and unused not in s.printed() and X in s.printed()
+    grid = paper.page_grid(s, "a4", {})
+    assert grid.pages == 1 and not grid.col_breaks
+
+
 def test_place_takes_exactly_one_relation():
     s = blank_sheet()
     X, Y = values(s, "X", (1, 1)), values(s, "Y", (1, 1))

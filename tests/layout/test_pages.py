@@ -73,6 +73,20 @@ def test_pages_within_the_budget_never_cutting_a_block(name, size):
 
 
 @pytest.mark.parametrize("name", catalog.names())
+def test_small_and_medium_print_at_full_size(name):
+    for size in SIZES:
+        assert {grid.scale for grid in plans(name, size).values()} == {1.0}, size
+
+
+@pytest.mark.parametrize("name", catalog.names())
+def test_a_large_sheet_shrinks_to_70_percent_at_most_and_cuts_no_block(name):
+    resolved = resolve(catalog.get(name), size="large")
+    for paper in PAPERS:
+        grid = page_plan(resolved, paper)
+        assert grid.scale >= 0.7 and not grid.cuts, (paper, grid.scale, grid.cuts)
+
+
+@pytest.mark.parametrize("name", catalog.names())
 def test_the_key_prints_on_the_pages_of_its_worksheet(name):
     for size in SIZES:
         found = plans(name, size)

@@ -117,7 +117,8 @@ def check_formula(visible: str, address: str, rtol: float, atol: float) -> str:
 def student_workbook(resolved: Resolved, *, steps: set[int] | None = None, password: str | None = None,
                      self_check: bool = True, student: Student | None = None,
                      rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL, paper: str = "a4",
-                     key: Sheet | None = None, expected: dict | None = None, key_verified: bool = False) -> bytes:
+                     key: Sheet | None = None, expected: dict | None = None, key_verified: bool = False,
+                     sample: bool = False) -> bytes:
     """A worksheet with the cells of ``steps`` blank (default: every computed block).
 
     ``key`` is the variant's laid-out key sheet (laid out here when not given) and ``expected`` its
@@ -127,7 +128,7 @@ def student_workbook(resolved: Resolved, *, steps: set[int] | None = None, passw
     0 (empty). The formulas left on the visible sheet (steps not blanked) then store the results
     they have while the blanks are empty, as any spreadsheet would show them; the hidden key stores
     none. Without a self-check the key workbook is built to verify the layout, unless the caller
-    says it verified (or will verify) it itself (``key_verified``).
+    says it verified (or will verify) it itself (``key_verified``). ``sample``: print a labelled excerpt.
     """
     key = key if key is not None else key_sheet(resolved, "key")
     expected = expected if expected is not None else reference_values(resolved, key)
@@ -138,7 +139,7 @@ def student_workbook(resolved: Resolved, *, steps: set[int] | None = None, passw
     if student is not None:
         extra.update(student_id=student.id, student_name=student.name)
     parts = _StudentParts(resolved, sheet, key if self_check else None, blanks, password, student, rtol, atol,
-                          extra, paper)
+                          extra, paper, sample)
     data = parts.write(None)
     evaluated = _verify_student(parts, data, expected)
     shown = [b for b in sheet.blocks.values() if b.is_computed and b.name not in blanks]
@@ -161,6 +162,7 @@ class _StudentParts:
     atol: float
     extra: dict
     paper: str
+    sample: bool = False
 
     @property
     def name(self) -> str:
@@ -172,7 +174,7 @@ class _StudentParts:
         who = "" if st is None else f"Student: {st.name} · id {st.id}" if st.name else f"Student id {st.id}"
         writer = WorkbookWriter(self.paper)
         ws = writer.write_sheet(sheet, name, blanks=frozenset(blanks), cached=cached, who=who,
-                                name_line=name_line(st), note=REFUSED_NOTE)
+                                name_line=name_line(st), note=REFUSED_NOTE, sample=self.sample)
         cells = blank_cells(sheet, blanks)
         if self.key is not None:
             writer.write_sheet(self.key, KEY_SHEET, define_names=False, hidden=True,

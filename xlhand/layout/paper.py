@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import accumulate
 
+from xlhand.layout.blocks import Block
+from xlhand.layout.drawing import Chart, Glyph
 from xlhand.layout.sheet import MARGIN_COLS, SCREEN_ROWS, Sheet
 
 PAPERS = {"a4": (9, 210.0, 297.0), "letter": (1, 215.9, 279.4)}  # Excel's paper code, width and height in mm
@@ -29,8 +31,8 @@ MARGIN_COLUMN_MM = 6.5
 
 # the lines a worksheet's header adds (the key prints them too, so that it keeps the worksheet's pages)
 ROUNDING = "Round each answer to 2 decimals."
-REFUSED_NOTE = ("Not accepted (scores 0): a formula that reads another sheet or a name, builds a reference "
-                "from text or an offset, or changes by itself (random numbers, today's date).")
+REFUSED_NOTE = ("Scores 0: a formula reading another sheet or a name, a reference built from text or an offset, "
+                "random numbers or the date.")
 
 
 def name_line(who: str = "") -> str:
@@ -51,6 +53,7 @@ class PageGrid:
     cuts: int = 0  # breaks forced through a block larger than a page
     empty: int = 0  # pages of the grid with nothing on them, which are not printed
     apart: int = 0  # products printed on another page than one of their operands
+    scale: float = 1.0  # the print scale: 1 is full size
 
     @property
     def pages(self) -> int:
@@ -82,27 +85,48 @@ def narrowest_page_columns(landscape: bool = True) -> int:
     return min(page_columns(paper, landscape) for paper in PAPERS)
 
 
-def page_grid(sheet: Sheet, paper: str, row_points: dict[int, float], landscape: bool | None = None) -> PageGrid:
+def page_grid(sheet: Sheet, paper: str, row_points: dict[int, float], landscape: bool | None = None,
+              full_size: bool = False) -> PageGrid:
     """The page grid in the given orientation, or else the one that cuts fewer blocks, then needs
-    fewer pages (portrait on a tie)."""
-    key = (paper, landscape, tuple(sorted(row_points.items())))
+    fewer pages (portrait on a tie); ``full_size`` keeps a sheet that may shrink at 100 %."""
+    key = (paper, landscape, tuple(sorted(row_points.items())), full_size)
     if key in sheet.page_plans:
         return sheet.page_plans[key]
     options = (False, True) if landscape is None else (landscape,)
-    grids = [_grid(sheet, paper, option, row_points) for option in options]
-    best = min(grids, key=lambda g: (g.cuts, g.apart, g.pages, g.landscape))
+    grids = [_grid(sheet, paper, option, row_points) if full_size else _scaled_grid(sheet, paper, option, row_points)
+             for option in options]
+    best = min(grids, key=lambda g: (g.cuts, g.apart, g.pages, -g.scale, g.landscape))
     if sheet.header_rows:  # finished: nothing moves any more, the plan holds for every later writer
         sheet.page_plans[key] = best
     return best
 
 
-def _grid(sheet: Sheet, paper: str, landscape: bool, row_points: dict[int, float]) -> PageGrid:
-    _, height_mm = printable_mm(paper, landscape)
-    columns = page_columns(paper, landscape)
+SCALE_STEP = 0.05
+
+
+def _scaled_grid(sheet: Sheet, paper: str, landscape: bool, row_points: dict[int, float]) -> PageGrid:
+    """Full size, unless the sheet may shrink (``sheet.min_scale``) and is wider than the page or
+    has a block larger than one: then the largest scale, in steps of 5 % down to the sheet's floor,
+    at which it fits the page width and cuts no block (or, if none does, cuts none; else the floor)."""
+    full = _grid(sheet, paper, landscape, row_points)
+    if sheet.min_scale >= 1 or (not full.cuts and not full.col_breaks):
+        return full
+    scales = [round(1 - SCALE_STEP * k, 2) for k in range(1, int((1 - sheet.min_scale) / SCALE_STEP + 1e-9) + 1)]
+    grids = [_grid(sheet, paper, landscape, row_points, scale) for scale in scales]
+    return next((g for g in grids if not g.cuts and not g.col_breaks), None) \
+        or next((g for g in grids if not g.cuts), None) or (grids[-1] if grids else full)
+
+
+def _grid(sheet: Sheet, paper: str, landscape: bool, row_points: dict[int, float], scale: float = 1.0) -> PageGrid:
+    width_mm, height_mm = printable_mm(paper, landscape)
+    width_mm, height_mm = width_mm / scale, height_mm / scale  # the sheet's millimetres a page holds
+    columns = int((width_mm - MARGIN_COLUMN_MM) / COLUMN_MM)
     # a chart reaches one row up: a break right at its top would print its top edge on the page before
-    boxes = ([b.footprint().edges() for b in sheet.blocks.values()]
-             + [(top - 1, left, bottom, right) for top, left, bottom, right in (c.footprint().edges() for c in sheet.charts)])
-    texts = [glyph.footprint().edges() for glyph in sheet.glyphs]  # arrows glue nothing
+    printed = sheet.printed()
+    boxes = ([b.footprint().edges() for b in printed if isinstance(b, Block)]
+             + [(top - 1, left, bottom, right) for top, left, bottom, right
+                in (c.footprint().edges() for c in printed if isinstance(c, Chart))])
+    texts = [glyph.footprint().edges() for glyph in printed if isinstance(glyph, Glyph)]  # arrows glue nothing
     header = (SCREEN_ROWS, MARGIN_COLS, sheet.header_rows, MARGIN_COLS)  # the header is one piece
     row_spans = (_touching([(top, bottom, left, right) for top, left, bottom, right in boxes + [header]])
                  + [(top, bottom) for top, _, bottom, _ in texts])
@@ -124,7 +148,7 @@ def _grid(sheet: Sheet, paper: str, landscape: bool, row_points: dict[int, float
     apart = sum(any(top < b < bottom for b in row_breaks) or any(left < b < right for b in col_breaks)
                 for top, left, bottom, right in glue)
     return PageGrid(landscape, columns, int(height_mm / (ROW_POINTS * MM_PER_POINT)), row_breaks, col_breaks,
-                    row_cuts + col_cuts, empty, apart)
+                    row_cuts + col_cuts, empty, apart, scale)
 
 
 def _band(index: int, breaks: list[int]) -> int:
@@ -182,18 +206,40 @@ def _breaks(spans: list[tuple[int, int]], first: int, last: int, fits, glued=())
     return breaks, cuts
 
 
-def header_footer(name: str, who: str = "") -> tuple[str, str]:
+def header_footer(name: str, who: str = "", excerpt: str = "") -> tuple[str, str]:
     """Excel header and footer codes: no header (the title stands once, on the first page), and a
-    footer with the exercise's name on the left, page k of n, and the student on the right."""
+    footer with the exercise's name on the left (and what an excerpt leaves out), page k of n, and
+    the student on the right."""
     def escape(text: str) -> str:
         return text.replace("&", "&&")
 
-    footer = f"&L{escape(name)}&CPage &P of &N" + (f"&R{escape(who)}" if who else "")
+    left = escape(name) + (f" · {escape(excerpt)}" if excerpt else "")
+    footer = f"&L{left}&CPage &P of &N" + (f"&R{escape(who)}" if who else "")
     return "", footer
 
 
-def setup(ws, sheet: Sheet, paper: str, grid: PageGrid, who: str = "") -> None:
-    """Apply the paper, orientation, margins, breaks, header and footer of ``grid`` to an XlsxWriter worksheet."""
+def excerpt(sheet: Sheet, grid: PageGrid) -> str:
+    """What a printed excerpt (the first pages) shows and leaves out, in words for its footer."""
+    bottom = grid.row_breaks[SAMPLE_PAGES - 1] if len(grid.row_breaks) >= SAMPLE_PAGES else None
+    right = grid.col_breaks[0] if grid.col_breaks else None
+    if bottom is None and right is None:
+        return ""
+
+    def printed(k: int) -> bool:
+        return all((bottom is None or b.bottom <= bottom) and (right is None or b.right <= right)
+                   for b in sheet.blocks.values() if b.step == k)
+
+    shown = next((k - 1 for k in range(1, len(sheet.steps) + 1) if not printed(k)), len(sheet.steps))
+    steps = f"steps 1–{shown}" if shown > 1 else "step 1" if shown == 1 else "the givens"
+    return f"excerpt: {steps} of {len(sheet.steps)}, the rest on screen"
+
+
+SAMPLE_PAGES = 2  # a printed excerpt (--sample) holds the first two pages down the first column of pages
+
+
+def setup(ws, sheet: Sheet, paper: str, grid: PageGrid, who: str = "", sample: bool = False) -> None:
+    """Apply the paper, orientation, margins, breaks, header and footer of ``grid`` to an XlsxWriter
+    worksheet; with ``sample``, print only its first pages (an excerpt, labelled in the footer)."""
     ws.set_paper(PAPERS[paper][0])
     if grid.landscape:
         ws.set_landscape()
@@ -202,13 +248,17 @@ def setup(ws, sheet: Sheet, paper: str, grid: PageGrid, who: str = "") -> None:
     inch = 25.4
     ws.set_margins(left=MARGIN_MM["left"] / inch, right=MARGIN_MM["right"] / inch,
                    top=MARGIN_MM["top"] / inch, bottom=MARGIN_MM["bottom"] / inch)
-    header, footer = header_footer(sheet.exercise or sheet.title, who)
+    header, footer = header_footer(sheet.exercise or sheet.title, who, excerpt(sheet, grid) if sample else "")
     ws.set_header(header, {"margin": MARGIN_MM["header"] / inch})
     ws.set_footer(footer, {"margin": MARGIN_MM["footer"] / inch})
-    ws.set_print_scale(100)
-    things = [thing.footprint() for thing in sheet.things()]
+    ws.set_print_scale(round(grid.scale * 100))
+    things = [thing.footprint() for thing in sheet.printed()]
     last_row = max([b.bottom for b in things] + [sheet.header_rows]) - 1
     last_col = max([b.right for b in things] + [grid.first_page_last_col + 1]) - 1
+    if sample:  # the first pages down the first column of pages
+        last_row = min(last_row, grid.row_breaks[SAMPLE_PAGES - 1] - 1 if len(grid.row_breaks) >= SAMPLE_PAGES
+                       else last_row)
+        last_col = min(last_col, grid.col_breaks[0] - 1 if grid.col_breaks else last_col)
     ws.print_area(SCREEN_ROWS, 0, last_row, last_col)  # the screen row above it is not printed
     ws.print_across()
     if grid.row_breaks:

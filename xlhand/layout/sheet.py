@@ -37,7 +37,8 @@ from xlhand.layout.drawing import Chart, Glyph, Group
 from xlhand.layout.placing import DIRECTIONS, DOWN, EVERYTHING, LEFT, RIGHT, UP, Anchored, Placing, op
 from xlhand.layout.style import COLUMN_WIDTH  # noqa: F401 - the writer sets every column to it
 
-__all__ = ["DIRECTIONS", "DOWN", "EVERYTHING", "GAP", "LEFT", "MARGIN_COLS", "RIGHT", "SCREEN_ROWS", "UP", "Box", "Chart", "Glyph",
+__all__ = ["DIRECTIONS", "DOWN", "EVERYTHING", "GAP", "LEFT", "MARGIN_COLS", "RIGHT", "SCREEN_ROWS", "UP", "Box",
+           "Chart", "Glyph",
            "Group", "LayoutError", "ShapeError", "Sheet", "op"]
 MARGIN_COLS = 1
 SCREEN_ROWS = 1  # rows on screen only, above the print area
@@ -66,7 +67,9 @@ class Sheet(Placing):
     hanging: list = field(default_factory=list)  # blocks that what is placed now stands by (hanging_off)
     arrows_while_beside: list = field(default_factory=list)  # (arrow, the block it leaves)
     settings: dict = field(default_factory=dict)  # sheet options the shared steps read (stable softmax)
+    min_scale: float = 1.0  # how far printing may shrink the sheet to fit the page (1: full size only)
     page_plans: dict = field(default_factory=dict, repr=False, compare=False)  # paper.page_grid, once finished
+    aside: list = field(default_factory=list)  # what is kept off paper (see set_aside)
 
     # --- the header, top down: what the rows above the drawing hold ----------------------
     # row 0 is for the screen only (a worksheet's count of right cells): the print area starts under it
@@ -85,13 +88,13 @@ class Sheet(Placing):
 
     @property
     def steps_row(self) -> int:
-        """The row of "Steps"; the numbered steps follow, one row each."""
+        """The row of step [1]; the numbered steps follow, one row each."""
         return self.name_row + 1
 
     @property
     def note_row(self) -> int:
         """The row after the last step: a worksheet's note on what is not accepted."""
-        return self.steps_row + 1 + len(self.steps)
+        return self.steps_row + len(self.steps)
 
     # --- steps ----------------------------------------------------------------------------
     @contextmanager
@@ -243,29 +246,51 @@ class Sheet(Placing):
                 what = ("the label of " if is_label else "") + f"block {b.name}"
                 other = occupied.get((r, c))
                 if other is not None:
-                    raise LayoutError(f"{self.title}: {what} overlaps {other} at row {r}, col {c}")
+                    raise LayoutError(f"{self.exercise or self.title}: {what} overlaps {other} at row {r}, col {c}")
                 occupied[(r, c)] = what
         for chart in self.charts:
             for r, c, _ in chart.occupied():
                 other = occupied.get((r, c))
                 if other is not None:
-                    raise LayoutError(f"{self.title}: {chart.name} overlaps {other} at row {r}, col {c}")
+                    raise LayoutError(f"{self.exercise or self.title}: {chart.name} overlaps {other} at row {r}, col {c}")
                 occupied[(r, c)] = chart.name
         for g in self.glyphs:
             for c in range(g.col, g.col + g.width()):
                 other = occupied.get((g.row, c))
                 if other is not None:
-                    raise LayoutError(f"{self.title}: text {g.text!r} lies on {other} at row {g.row}, col {c}")
+                    raise LayoutError(f"{self.exercise or self.title}: text {g.text!r} lies on {other} at row {g.row}, col {c}")
                 occupied[(g.row, c)] = f"text {g.text!r}"
 
+    def set_aside(self, item) -> None:
+        """Keep ``item`` (a block or a group: a given an option leaves unused, with its note) off
+        paper: when the sheet is finished it stands right of the drawing, outside the print area,
+        on screen only."""
+        self.aside.append(item)
+
+    def printed(self) -> list[Box]:
+        """What the pages show: everything but what is set aside."""
+        away = [thing for item in self.aside for thing in _members(item)]
+        return [thing for thing in self.things() if not any(thing is other for other in away)]
+
     def finish(self) -> None:
-        """Fix positions: header on top, drawing below it, margin column on the left."""
+        """Fix positions: header on top, drawing below it, margin column on the left, what is set
+        aside right of the drawing."""
         self.check_overlaps()
         self.header_rows = self.note_row + 2  # the note, then an empty row over the drawing
-        boxes = [box(thing) for thing in self.things()]
+        boxes = [box(thing) for thing in self.printed()] or [box(thing) for thing in self.things()]
         d_row = self.header_rows - min((b.top for b in boxes), default=0)
         d_col = MARGIN_COLS - min((b.left for b in boxes), default=0)
         for thing in self.things():
             thing.move(d_row, d_col)
+        right = max((box(thing).right for thing in self.printed()), default=MARGIN_COLS)
+        for item in self.aside:  # one under the other, two columns right of the drawing
+            item.move(self.header_rows - box(item).top, right + 2 - box(item).left)
+        for first, second in zip(self.aside, self.aside[1:]):
+            second.move(box(first).bottom + 1 - box(second).top, 0)
         for b in self.blocks.values():
             b.final = True
+
+
+def _members(item) -> list:
+    """The things of a block, chart or note, or of a group."""
+    return item.blocks + item.charts + item.glyphs if isinstance(item, Group) else [item]

@@ -16,7 +16,7 @@ SNAPSHOT_SIZE = "small"
 
 def listing(sheet: Sheet) -> str:
     """One line per block in layout order: ``name  range  role  step  label  | first cell``."""
-    lines = [f"# {sheet.title}", "# block | range | role | step | label | first cell"]
+    lines = [f"# {sheet.exercise}: {sheet.title}", "# block | range | role | step | label | first cell"]
     for block in sheet.blocks.values():
         if block.formula is not None:
             first = "=" + block.formula(0, 0)

@@ -54,7 +54,9 @@ SIDE_LABEL = {"bold": True, "font_color": "#404040", "align": "right"}
 STEP_NUMBER = {"bold": True, "font_color": "#C00000", "valign": "top"}
 GLYPH = {"bold": True, "align": "center", "font_color": "#7F7F7F", "font_size": 12}
 NOTE = {"italic": True, "font_color": "#595959"}
-SOURCE = {"italic": True, "font_color": "#595959", "text_wrap": True, "valign": "top"}  # where to read further
+SOURCE = {"italic": True, "font_color": "#595959", "text_wrap": True, "valign": "top",
+          "font_size": 9}  # where to read further
+SMALL_SCALE = 9 / 11  # a 9-point line's width against body text
 
 
 COLUMN_WIDTH = 7.5  # characters, as Excel measures a column

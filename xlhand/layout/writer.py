@@ -69,7 +69,7 @@ class WorkbookWriter:
     def write_sheet(self, sheet: Sheet, sheet_name: str, *, blanks: frozenset[str] = frozenset(),
                     define_names: bool = True, hidden: bool = False, cached: CachedValue | None = None,
                     who: str = "", blank_legend: bool = True, name_line: str = "", note: str = "",
-                    tall: frozenset[str] = frozenset()):
+                    tall: frozenset[str] = frozenset(), sample: bool = False):
         """Write ``sheet`` (already finished); blocks named in ``blanks`` are left empty and unlocked.
 
         ``cached(block, i, j)`` gives the value each formula cell stores as its result, so that
@@ -79,12 +79,13 @@ class WorkbookWriter:
         the blank role out of the legend (a feedback sheet explains its cells itself). ``name_line``
         goes under the colours (a worksheet's Name and Date line), ``note`` under the steps. The rows
         of the blocks in ``tall`` (and of the blanks) are tall enough to write in: a key made with
-        its worksheet's blanks there prints page for page like the worksheet."""
+        its worksheet's blanks there prints page for page like the worksheet. With ``sample`` the
+        sheet prints at full size, only its first pages (a labelled excerpt of a lecture size)."""
         ws = self.workbook.add_worksheet(sheet_name)
         fast_formulas(ws)
         row_points = {block.top + i: paper.BLANK_ROW_POINTS for name in blanks | tall
                       for block in [sheet.blocks[name]] for i in range(block.rows)}
-        grid = paper.page_grid(sheet, self.paper, row_points)
+        grid = paper.page_grid(sheet, self.paper, row_points, full_size=sample)
         row_points.update(self._write_header(ws, sheet, bool(blanks) and blank_legend, grid.first_page_last_col,
                                              name_line, note))
         for block in sheet.blocks.values():
@@ -112,15 +113,16 @@ class WorkbookWriter:
             ws.very_hidden()
         else:
             # the header's wrapped rows are known now: plan the pages again in the orientation chosen
-            final = paper.page_grid(sheet, self.paper, row_points, landscape=grid.landscape)
-            paper.setup(ws, sheet, self.paper, final, who)
+            final = paper.page_grid(sheet, self.paper, row_points, landscape=grid.landscape, full_size=sample)
+            paper.setup(ws, sheet, self.paper, final, who, sample)
             self.plans[sheet_name] = final
         return ws
 
     def _write_header(self, ws, sheet: Sheet, include_blank: bool, last_col: int, name_line: str = "",
                       note: str = "") -> dict[int, float]:
         """The header across the first page's width, top down: title, subtitle, source, the colours
-        in one row, (the Name line, which a worksheet writes), and the numbered steps one row each;
+        in one row, (the Name line, which a worksheet writes), the numbered steps one row each, (a
+        note);
         a text longer than the width wraps, never runs past the page. Returns the heights (points)
         of the rows that wrapped."""
         last_col = max(last_col, MARGIN_COLS + HEADER_MIN_COLS - 1)
@@ -137,13 +139,12 @@ class WorkbookWriter:
         if sheet.subtitle:
             line(sheet.subtitle_row, MARGIN_COLS, sheet.subtitle, style.SUBTITLE)
         if sheet.source:
-            line(sheet.subtitle_row + 1, MARGIN_COLS, sheet.source, style.SOURCE)
+            line(sheet.subtitle_row + 1, MARGIN_COLS, sheet.source, style.SOURCE, style.SMALL_SCALE)
         self._write_legend(ws, sheet, include_blank)
         if name_line:  # as tall as a worksheet's (a key prints on its worksheet's pages)
             line(sheet.name_row, MARGIN_COLS, name_line, style.NAME_LINE, room_for=paper.name_line())
-        ws.write_string(sheet.steps_row, MARGIN_COLS, "Steps", self.fmt(style.LABEL))
-        for k, description in enumerate(sheet.steps, start=1):
-            ws.write_string(sheet.steps_row + k, MARGIN_COLS, f"[{k}]", self.fmt(style.STEP_NUMBER))
+        for k, description in enumerate(sheet.steps):
+            ws.write_string(sheet.steps_row + k, MARGIN_COLS, f"[{k + 1}]", self.fmt(style.STEP_NUMBER))
             line(sheet.steps_row + k, MARGIN_COLS + 1, description, style.STEP_TEXT)
         if note:
             line(sheet.note_row, MARGIN_COLS, note, style.NOTE)

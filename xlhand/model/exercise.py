@@ -72,6 +72,10 @@ def _word(value) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
+LARGE_PRINT_SCALE = 0.7  # a large sheet prints at 70 % or more
+LECTURE_PRINT_SCALE = 0.25  # a lecture sheet shrinks to keep whole blocks, down to a quarter
+
+
 @dataclass
 class Exercise:
     name: str
@@ -137,13 +141,26 @@ class Exercise:
         return self.reference(resolved.dims, resolved.params, **self.option_kwargs(resolved.options))
 
     def build_sheet(self, resolved: Resolved, subtitle: str = "") -> Sheet:
-        sheet = Sheet(title=f"{self.name}: {self.title}", exercise=self.name, subtitle=subtitle,
+        sheet = Sheet(title=self.title, exercise=self.name, subtitle=subtitle,
                       source=self.source.line() if self.source is not None else "",
                       params=resolved.params, specs={g.name: g for g in self.givens}, dims=resolved.dims,
                       settings=self.sheet_settings(resolved.options))
         self.layout(sheet, resolved.dims, resolved.params, **self.option_kwargs(resolved.options))
+        sheet.min_scale = self.print_scale_floor(resolved.dims)
         sheet.finish()
         return sheet
+
+    def print_scale_floor(self, dims) -> float:
+        """How far a sheet of ``dims`` may shrink on paper: not at all up to the medium preset (a
+        handout at full size), to 70 % up to the large one, and beyond it as far as whole blocks
+        need (a lecture size; ``render --sample`` prints an excerpt at full size instead)."""
+        def within(size: str) -> bool:
+            preset = self.presets.get(size)
+            return preset is not None and all(dims[k] <= v for k, v in preset.items() if k in dims)
+
+        if within("small") or within("medium"):
+            return 1.0
+        return LARGE_PRINT_SCALE if within("large") else LECTURE_PRINT_SCALE
 
 
 def expected_values(exercise: Exercise, resolved: Resolved, sheet: Sheet) -> dict[str, object]:
