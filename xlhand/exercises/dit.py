@@ -118,12 +118,16 @@ def layout(s, d, p):
     """One column of blocks (the spine, a patch a column), weights at their left: narrow enough for a page."""
     pt, ph, pw = geometry(d)
     n = d.latent
-    with s.step(f"Video → patches: column j of Patches is spacetime patch j ({ph}×{pw}×{pt} pixels)"):
-        video = s.given("Video", label=f"Video: {d.patches * pt} frames of {ph}×{pw} pixels (a patch every {ph} rows)")
+    with s.step(f"Video → patches: column j of Patches is spacetime patch j ({ph}×{pw}×{pt} pixels; Video: "
+                f"{d.patches * pt} frames, a patch every {ph} rows)"):
+        video = s.given("Video", label="Video")
         patches = s.add("Patches", (d.p_dim, d.patches), label="Patches (a patch a column)",
                         formula=lambda i, j: video.cell(*pixel(d, i, j)))
-        s.place(patches, below=video)
-        s.next_to(video, patches, UP, align="end")
+        if _beside(d):  # the video right of its patches (the encoder under them)
+            s.place(video, right_of=patches)
+        else:  # over them, at their right edge
+            s.place(patches, below=video)
+            s.next_to(video, patches, UP, align="end")
     with s.step("Visual encoder (frozen): Latent = ReLU(We·Patches + be)"):
         Zlat = ops.linear(s, "Zlat", "We", patches, "be", label="Zlat = We·Patches + be")
         s.note_below(s.blocks["We"], "frozen (blue): We, be, Wd, bd")
@@ -146,14 +150,16 @@ def layout(s, d, p):
             s.place(c, right_of=t)
             SS = ops.linear(s, "SS", "Wc", c, "bc", label="[scale; shift]")
             scale = ops.copy_rows(s, "scale", SS, 0, n, label="scale")
-            s.place(scale, below=SS)
+            s.place(scale, below=SS)  # [scale; shift] taken apart under it, side by side
             shift = ops.copy_rows(s, "shift", SS, n, 2 * n, label="shift")
-            s.place(shift, below=scale)
-        above = s.arrange([noised, conditions], DOWN)  # the conditions under Noised, then the spine goes on
+            s.place(shift, right_of=scale)
+        # the conditions under Noised from the left edge (Wc under We: as narrow as the spine), then the spine goes on
+        s.place(conditions, below=noised, in_columns_of=s.blocks["We"], gap=0)
+        above = s.together([noised, conditions])
     with s.step("Adaptive layer norm: Cond = Noised ⊙ scale + shift (each row scaled and shifted)"):
         cond = ops.elementwise(s, "Cond", lambda x, a, b: f"{x}*{a}+{b}", [noised, scale, shift],
                                label="Cond = Noised ⊙ scale + shift")
-        s.place(cond, below=above)
+        s.place(cond, below=above, in_columns_of=noised)
     with s.step("Queries and keys in one: QK = Wqk·Cond"):
         QK = ops.matmul(s, "QK", "Wqk", cond, label="QK = Wqk·Cond")
     with s.step("Scores S = QKᵀ·Cond (row j = patch j's key, column i = patch i's query)"):
@@ -187,10 +193,21 @@ def layout(s, d, p):
         out = ops.relu(s, "Out", Zout, label="Out = ReLU(Zout)")
         s.place(out, below=Zout)
     with s.step("Patches → frames: the inverse of step 1"):
-        frames = s.add("Frames", video.shape, role=OUTPUT, label="Frames (the generated video)",
+        frames = s.add("Frames", video.shape, role=OUTPUT, label="Frames (generated)",
                        formula=lambda r, col: out.cell(*_patch_pixel(d, r, col)))
-        s.place(frames, below=out)
-        s.next_to(frames, out, DOWN, align="end")
+        if _beside(d):  # right of Out, as the video stands right of the patches
+            s.place(frames, right_of=out)
+        else:
+            s.place(frames, below=out)
+            s.next_to(frames, out, DOWN, align="end")
+
+
+def _beside(d) -> bool:
+    """Whether the video (and the frames made from Out) can stand right of the patches (of Out) within
+    the narrower landscape page: the spine is as wide as its widest row (We | be, Patches; Cond | Att),
+    the video one gap and its frames' width more."""
+    spine = max(d.p_dim + 2 + d.patches, 2 * d.patches + 1)
+    return spine + 1 + pixel_columns(d) <= ops.page_columns("letter", landscape=True)
 
 
 def _bit(t, t_bits, i: int) -> str:
