@@ -135,8 +135,8 @@ def layout(s, d, p):
         s.place(latent, below=Zlat)
     with s.step("Add the noise of step t: Noised = Latent + Noise"):
         noise = s.given("Noise", label="Noise (for step t)")
-        s.place(noise, below=latent)
         noised = ops.elementwise(s, "Noised", fx.add, [noise, latent], label="Noised = Latent + Noise")
+        s.place(noise, below=latent)
         s.place(noised, below=noise)
     with s.step(f"Conditions: t_bits = t in {T_BITS} bits, c = [text; t_bits]; [scale; shift] = Wc·c + bc"):
         with s.group() as conditions:
@@ -177,13 +177,16 @@ def layout(s, d, p):
         pred = ops.linear(s, "PredNoise", "Wf", att, "bf", label="PredNoise = Wf·Att + bf")
     with s.step("Train: L = mean((PredNoise − Noise)²), dPred = 2(PredNoise − Noise)/N"):
         target = ops.carry(s, "Noise_c", noise, label="Noise (target)")
-        s.place(target, below=pred)
+        if _beside(d):  # the target right of the prediction, the gradient under the prediction
+            s.place(target, right_of=pred)
+        else:
+            s.place(target, below=pred)
         with s.group() as loss:
             L, N = s.place(ops.mse_loss(s, "L", pred, target, label="L = mean((PredNoise − Noise)²)"), below=EVERYTHING)
             s.note_below(L, "learnable: Wc, bc, Wqk, Wf, bf")
         dPred = ops.elementwise(s, "dPred", lambda a, b: f"2*({a}-{b})/{ops.absolute(N)}", [pred, target],
                                 role=GRADIENT, label="dPred = 2(PredNoise − Noise)/N")
-        s.place(dPred, below=target)
+        s.place(dPred, below=pred if _beside(d) else target)
         s.next_to(loss, dPred, DOWN)
     with s.step("Generate: Denoised = Noised − PredNoise"):
         denoised = ops.elementwise(s, "Denoised", fx.sub, [noised, pred], label="Denoised = Noised − PredNoise")
@@ -203,11 +206,11 @@ def layout(s, d, p):
 
 
 def _beside(d) -> bool:
-    """Whether the video (and the frames made from Out) can stand right of the patches (of Out) within
-    the narrower landscape page: the spine is as wide as its widest row (We | be, Patches; Cond | Att),
-    the video one gap and its frames' width more."""
+    """Whether a block as wide as the patches (the noise, the target; the video and the frames, which
+    are narrower) can stand right of the spine within the narrower landscape page: the spine is as
+    wide as its widest row (We | be, Patches; Cond | Att), the block one gap more."""
     spine = max(d.p_dim + 2 + d.patches, 2 * d.patches + 1)
-    return spine + 1 + pixel_columns(d) <= ops.page_columns("letter", landscape=True)
+    return spine + 1 + max(d.patches, pixel_columns(d)) <= ops.page_columns("letter", landscape=True)
 
 
 def _bit(t, t_bits, i: int) -> str:
