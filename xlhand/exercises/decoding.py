@@ -81,13 +81,19 @@ def _attend(s, t, x, Kc, Vc, dm):
     e = ops.matmul(s, f"e_{t}", "E", x, label=f"e_{t} = E·x_{t}")
     q = ops.matmul(s, f"q_{t}", "Wq", e, label=f"q_{t}")
     k = ops.matmul(s, f"k_{t}", "Wk", e, label=f"k_{t}")
-    s.place(k, below=q)
     v = ops.matmul(s, f"v_{t}", "Wv", e, label=f"v_{t}")
-    s.place(v, below=k)
     Kc = _grow(s, f"Kc_{t}", Kc, k, f"Kc_{t} = [Kc_{t - 1} | k_{t}]" if t > 1 else "Kc_1 = [k_1]")
-    s.place(Kc, below=v)
     Vc = _grow(s, f"Vc_{t}", Vc, v, f"Vc_{t} = [Vc_{t - 1} | v_{t}]" if t > 1 else "Vc_1 = [v_1]")
-    s.place(Vc, below=Kc)
+    if t == 1:  # the weights at the left of the first step, each by its product
+        s.place(k, below=q)
+        s.place(v, below=k)
+        s.place(Kc, below=v)
+        s.place(Vc, below=Kc)
+    else:  # shared weights stand at the left of step 1: q, k, v side by side, the caches side by side
+        s.place(k, right_of=q)
+        s.place(v, right_of=k)
+        s.place(Kc, below=q)
+        s.place(Vc, right_of=Kc)
     S = ops.scores(s, f"s_{t}", Kc, q, scale=dm, label=f"s_{t} = Kc_{t}ᵀ·q_{t}/√{dm}")
     s.place(S, below=Vc)
     # the exponentials under the scores (past their max row) and a_t right of them: a page wide

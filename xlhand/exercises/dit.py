@@ -118,12 +118,16 @@ def layout(s, d, p):
     """One column of blocks (the spine, a patch a column), weights at their left: narrow enough for a page."""
     pt, ph, pw = geometry(d)
     n = d.latent
-    with s.step(f"Video → patches: column j of Patches is spacetime patch j ({ph}×{pw}×{pt} pixels)"):
-        video = s.given("Video", label=f"Video: {d.patches * pt} frames of {ph}×{pw} pixels (a patch every {ph} rows)")
+    with s.step(f"Video → patches: column j of Patches is spacetime patch j ({ph}×{pw}×{pt} pixels; Video: "
+                f"{d.patches * pt} frames, a patch every {ph} rows)"):
+        video = s.given("Video", label="Video")
         patches = s.add("Patches", (d.p_dim, d.patches), label="Patches (a patch a column)",
                         formula=lambda i, j: video.cell(*pixel(d, i, j)))
-        s.place(patches, below=video)
-        s.next_to(video, patches, UP, align="end")
+        if _beside(d):  # the video right of its patches (the encoder under them)
+            s.place(video, right_of=patches)
+        else:  # over them, at their right edge
+            s.place(patches, below=video)
+            s.next_to(video, patches, UP, align="end")
     with s.step("Visual encoder (frozen): Latent = ReLU(We·Patches + be)"):
         Zlat = ops.linear(s, "Zlat", "We", patches, "be", label="Zlat = We·Patches + be")
         s.note_below(s.blocks["We"], "frozen (blue): We, be, Wd, bd")
@@ -131,8 +135,8 @@ def layout(s, d, p):
         s.place(latent, below=Zlat)
     with s.step("Add the noise of step t: Noised = Latent + Noise"):
         noise = s.given("Noise", label="Noise (for step t)")
-        s.place(noise, below=latent)
         noised = ops.elementwise(s, "Noised", fx.add, [noise, latent], label="Noised = Latent + Noise")
+        s.place(noise, below=latent)
         s.place(noised, below=noise)
     with s.step(f"Conditions: t_bits = t in {T_BITS} bits, c = [text; t_bits]; [scale; shift] = Wc·c + bc"):
         with s.group() as conditions:
@@ -146,14 +150,16 @@ def layout(s, d, p):
             s.place(c, right_of=t)
             SS = ops.linear(s, "SS", "Wc", c, "bc", label="[scale; shift]")
             scale = ops.copy_rows(s, "scale", SS, 0, n, label="scale")
-            s.place(scale, below=SS)
+            s.place(scale, below=SS)  # [scale; shift] taken apart under it, side by side
             shift = ops.copy_rows(s, "shift", SS, n, 2 * n, label="shift")
-            s.place(shift, below=scale)
-        above = s.arrange([noised, conditions], DOWN)  # the conditions under Noised, then the spine goes on
+            s.place(shift, right_of=scale)
+        # the conditions under Noised from the left edge (Wc under We: as narrow as the spine), then the spine goes on
+        s.place(conditions, below=noised, in_columns_of=s.blocks["We"], gap=0)
+        above = s.together([noised, conditions])
     with s.step("Adaptive layer norm: Cond = Noised ⊙ scale + shift (each row scaled and shifted)"):
         cond = ops.elementwise(s, "Cond", lambda x, a, b: f"{x}*{a}+{b}", [noised, scale, shift],
                                label="Cond = Noised ⊙ scale + shift")
-        s.place(cond, below=above)
+        s.place(cond, below=above, in_columns_of=noised)
     with s.step("Queries and keys in one: QK = Wqk·Cond"):
         QK = ops.matmul(s, "QK", "Wqk", cond, label="QK = Wqk·Cond")
     with s.step("Scores S = QKᵀ·Cond (row j = patch j's key, column i = patch i's query)"):
@@ -171,13 +177,16 @@ def layout(s, d, p):
         pred = ops.linear(s, "PredNoise", "Wf", att, "bf", label="PredNoise = Wf·Att + bf")
     with s.step("Train: L = mean((PredNoise − Noise)²), dPred = 2(PredNoise − Noise)/N"):
         target = ops.carry(s, "Noise_c", noise, label="Noise (target)")
-        s.place(target, below=pred)
+        if _beside(d):  # the target right of the prediction, the gradient under the prediction
+            s.place(target, right_of=pred)
+        else:
+            s.place(target, below=pred)
         with s.group() as loss:
             L, N = s.place(ops.mse_loss(s, "L", pred, target, label="L = mean((PredNoise − Noise)²)"), below=EVERYTHING)
             s.note_below(L, "learnable: Wc, bc, Wqk, Wf, bf")
         dPred = ops.elementwise(s, "dPred", lambda a, b: f"2*({a}-{b})/{ops.absolute(N)}", [pred, target],
                                 role=GRADIENT, label="dPred = 2(PredNoise − Noise)/N")
-        s.place(dPred, below=target)
+        s.place(dPred, below=pred if _beside(d) else target)
         s.next_to(loss, dPred, DOWN)
     with s.step("Generate: Denoised = Noised − PredNoise"):
         denoised = ops.elementwise(s, "Denoised", fx.sub, [noised, pred], label="Denoised = Noised − PredNoise")
@@ -187,10 +196,21 @@ def layout(s, d, p):
         out = ops.relu(s, "Out", Zout, label="Out = ReLU(Zout)")
         s.place(out, below=Zout)
     with s.step("Patches → frames: the inverse of step 1"):
-        frames = s.add("Frames", video.shape, role=OUTPUT, label="Frames (the generated video)",
+        frames = s.add("Frames", video.shape, role=OUTPUT, label="Frames (generated)",
                        formula=lambda r, col: out.cell(*_patch_pixel(d, r, col)))
-        s.place(frames, below=out)
-        s.next_to(frames, out, DOWN, align="end")
+        if _beside(d):  # right of Out, as the video stands right of the patches
+            s.place(frames, right_of=out)
+        else:
+            s.place(frames, below=out)
+            s.next_to(frames, out, DOWN, align="end")
+
+
+def _beside(d) -> bool:
+    """Whether a block as wide as the patches (the noise, the target; the video and the frames, which
+    are narrower) can stand right of the spine within the narrower landscape page: the spine is as
+    wide as its widest row (We | be, Patches; Cond | Att), the block one gap more."""
+    spine = max(d.p_dim + 2 + d.patches, 2 * d.patches + 1)
+    return spine + 1 + max(d.patches, pixel_columns(d)) <= ops.page_columns("letter", landscape=True)
 
 
 def _bit(t, t_bits, i: int) -> str:

@@ -48,29 +48,50 @@ def layout(s, d, p):
             Q, K, V = ops.projections(s, X)
     with s.step(f"One head of size d = {dm}: S = Kᵀ·Q/√{dm}, A = softmax over columns, F = V·A"):
         with s.group() as single:
-            ops.attention_under(s, ("S", "A", "F"), Q, K, V, projected, scale=dm)
+            _attention_narrow(s, ("S", "A", "F"), Q, K, V, projected, scale=dm)
+    # where the single head fits across a portrait page, the heads are as narrow (a portrait
+    # handout); else they spread across a landscape one (the heads' rows of Q, K and V side by side),
+    # as for one token (a V_h one column wide leaves its label no room left of F_h)
+    narrow = single.cols <= ops.page_columns(landscape=False) and d.n > 1
     heads, fs = [], []
     for h in range(1, d.heads + 1):
         lo, hi = (h - 1) * dh, h * dh
         rows = f"row {hi}" if dh == 1 else f"rows {lo + 1}–{hi}"
         with s.step(f"Head {h}: {rows} of Q, K, V; S_{h} = K_{h}ᵀ·Q_{h}/√{dh}, A_{h} = softmax, "
                     f"F_{h} = V_{h}·A_{h}"), s.group() as head:
-            # the head's rows of Q, K and V side by side; its scores under Q_h, as on paper
             Qh = ops.copy_rows(s, f"Q_{h}", Q, lo, hi, label=f"Q_{h} = Q {rows}")
             s.place(Qh, below=single)
             Kh = ops.copy_rows(s, f"K_{h}", K, lo, hi, label=f"K_{h} = K {rows}")
             s.place(Kh, right_of=Qh)
             Vh = ops.copy_rows(s, f"V_{h}", V, lo, hi, label=f"V_{h} = V {rows}")
-            s.place(Vh, right_of=Kh)
-            _, _, Fh = s.place(ops.attention(s, (f"S_{h}", f"A_{h}", f"F_{h}"), Qh, Kh, Vh, scale=dh), below=Qh)
+            if narrow:  # K_hᵀ left of S_h, the exponentials under S_h, A_h right of them, V_h left of F_h
+                Sh = s.place(ops.scores(s, f"S_{h}", Kh, Qh, scale=dh), below=Qh)
+                Ah = ops.heat(s.place(ops.softmax(s, f"A_{h}", Sh), below=Sh, gap=0))
+                Fh = ops.matmul(s, f"F_{h}", Vh, Ah, label=f"F_{h} = V_{h}·A_{h}")
+                s.place(Vh, left_of=Fh)
+            else:  # V_h right of K_h, the softmax right of S_h, F_h under A_h
+                s.place(Vh, right_of=Kh)
+                _, _, Fh = s.place(ops.attention(s, (f"S_{h}", f"A_{h}", f"F_{h}"), Qh, Kh, Vh, scale=dh),
+                                   below=Qh)
         heads.append(head)
         fs.append(Fh)
     s.arrange([single, *heads], DOWN)  # the heads one under the other, under the single head
     with s.step("Concatenate the heads: Fcat = [F_1; …; F_H] (d × n, like F)"):
-        Fcat = ops.stack(s, "Fcat", fs, role=OUTPUT, label="Fcat = [F_1; …; F_H] (compare with F)")
-        s.place(Fcat, below=EVERYTHING)
+        Fcat = ops.stack(s, "Fcat", fs, role=OUTPUT, label="Fcat = [F_1; …; F_H]")
+        s.place(Fcat, below=EVERYTHING, gap=1)
     with s.step("Sizes read off the sheet, then parameters and multiplications of each side (equal)"):
         _counts(s, X, s.blocks["Q_1"], under=Fcat)
+
+
+def _attention_narrow(s, names, Q, K, V, above, *, scale):
+    """One head in ten columns, not fourteen: S = Kᵀ·Q/√d under Q (Kᵀ at its left), the
+    exponentials under S with their Σ, A right of them, then F = V·A under A (V at its left)."""
+    s_name, a_name, f_name = names
+    S = s.place(ops.scores(s, s_name, K, Q, scale=scale), under=above, in_columns_of=Q)
+    A = ops.heat(s.place(ops.softmax(s, a_name, S), below=S, gap=0))
+    F = ops.matmul(s, f_name, ops.copy_left(s, f"{f_name}_V", V, s.below(A)), A,
+                   label=f"{f_name} = {V.name}·{a_name}")
+    return S, A, F
 
 
 def _counts(s, X, Q1, under):
@@ -91,19 +112,21 @@ def _counts(s, X, Q1, under):
     for name, formula in sizes:
         size[name] = s.add(name, (1, 1), role=COMPUTED, label=name, formula=lambda i, j, f=formula: f())
         s.place(size[name], below=under)
-    row = s.arrange(list(size.values()), RIGHT, gap=2)
+    row = s.arrange(list(size.values()), RIGHT, gap=0)  # a table: each size under its name
+    s.next_to(row, under, RIGHT)  # the sizes right of Fcat, the counts under both: eleven columns
+    above = s.together([under, row])
     counts = (
         ("params_single", "params, 1 head: 3·d·d", lambda: f"3*{c('d')}*{c('d')}"),
-        ("mults_single", "mults, 1 head: 3·d·d·n + n·n·d + d·n·n",
+        ("mults_single", "mults, 1 head: 3·d²·n + 2·n²·d",
          lambda: "3*{d}*{d}*{n}+{n}*{n}*{d}+{d}*{n}*{n}".format(d=c("d"), n=c("n"))),
         ("params_multi", "params, H heads: H·3·d_h·d", lambda: f"{c('heads')}*3*{c('d_h')}*{c('d')}"),
-        ("mults_multi", "mults, H heads: H·(3·d_h·d·n + n·n·d_h + d_h·n·n)",
+        ("mults_multi", "mults, H heads: H·(3·d_h·d·n + 2·n²·d_h)",
          lambda: "{H}*(3*{h}*{d}*{n}+{n}*{n}*{h}+{h}*{n}*{n})".format(H=c("heads"), h=c("d_h"), d=c("d"), n=c("n"))),
     )
-    blocks = [s.place(s.add(name, (1, 1), role=OUTPUT, label=label, formula=lambda i, j, f=formula: f()), below=row)
-              for name, label, formula in counts]
-    one, many = s.arrange(blocks[:2], DOWN), s.arrange(blocks[2:], DOWN)
-    s.next_to(many, one, RIGHT, gap=2)
+    blocks = [s.place(s.add(name, (1, 1), role=OUTPUT, label=label, formula=lambda i, j, f=formula: f()),
+                      below=above) for name, label, formula in counts]
+    one, many = s.arrange(blocks[:2], RIGHT), s.arrange(blocks[2:], RIGHT)
+    s.next_to(many, one, DOWN)  # one head's counts over H heads'
 
 
 def instructive(d, p) -> bool:

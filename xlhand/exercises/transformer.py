@@ -67,7 +67,10 @@ def layout(s, d, p):
         with s.group() as projected:
             Q, K, V = ops.projections(s, Xp)
     with s.step(f"Attention: S = Kᵀ·Q / √{dm}, A = softmax over each column, F = V·A"), s.group() as attended:
-        _, _, F = ops.attention_under(s, ("S", "A", "F"), Q, K, V, projected, scale=dm)
+        # the exponentials under S and A right of them, F = V·A under A: ten columns, not fourteen
+        S = s.place(ops.scores(s, "S", K, Q, scale=dm), under=projected, in_columns_of=Q)
+        A = ops.heat(s.place(ops.softmax(s, "A", S), below=S))
+        F = ops.matmul(s, "F", ops.copy_left(s, "F_V", V, s.below(A)), A, label="F = V·A")
     # each residual starts a new row at the left edge (its side labels included), so the chain
     # stays as wide as the attention and turns down instead of drifting right
     with s.group() as sublayers:
@@ -78,7 +81,7 @@ def layout(s, d, p):
         s.next_to(norm1, attended, DOWN)
         with s.step("Feed-forward: Zf = W1·N1 + b1, Hf = ReLU(Zf), O = W2·Hf + b2 (N1 above Zf, Hf above O)"):
             Zf = ops.linear(s, "Zf", "W1", N1, "b1", label="Zf = W1·N1 + b1")
-            Hf = ops.relu(s, "Hf", Zf)
+            Hf = s.place(ops.relu(s, "Hf", Zf), below=Zf)
             O = ops.linear(s, "O", "W2", Hf, "b2", label="O = W2·Hf + b2")
     with s.step("Residual and LayerNorm: R2 = N1 + O, N2 = LayerNorm(R2) (the block's output)"), s.group() as norm2:
         R2 = ops.elementwise(s, "R2", fx.add, [N1, O], label="R2 = N1 + O")
