@@ -25,16 +25,15 @@ BUDGET = {"small": 2, "medium": 4}
 THREE_TIMES = {"transformer-full", "deepseek", "alphafold-triangle"}  # over 600 cells at small
 OVER_BUDGET = {  # (exercise, size) not yet within the budget on every paper, key and worksheet
     ("backprop", "small"), ("autoencoder", "small"), ("autoencoder", "medium"),
-    ("dft", "small"), ("dft", "medium"), ("vectordb", "small"), ("vectordb", "medium"),
-    ("multihead-attention", "small"), ("multihead-attention", "medium"), ("softmax", "small"),
-    ("transformer", "small"), ("transformer", "medium"), ("decoding", "small"), ("decoding", "medium"),
-    ("mhc", "small"), ("mhc", "medium"), ("alphafold-triangle", "small"), ("alphafold-msa", "small"),
+    ("dft", "small"), ("vectordb", "small"), ("vectordb", "medium"), ("transformer", "small"), ("decoding", "small"), ("decoding", "medium"),
+    ("mhc", "small"), ("mhc", "medium"), ("alphafold-msa", "small"),
     ("alphafold-msa", "medium"), ("gcn", "small"), ("resnet", "small"), ("resnet", "medium"),
     ("xlstm", "medium"), ("dit", "small"),
     ("dit", "medium"), ("deepseek", "small"), ("deepseek", "medium"), ("transformer-full", "small"),
     ("transformer-full", "medium"),
 }
-APART = {"conv1d", "alphafold-triangle", "svm", "lstm"}  # a product off its operands' page
+APART = {"lstm"}  # a product off its operands' page
+LARGE_CUT = {"alphafold-msa"}  # its large size cuts a block even at 70 %
 HEADER_TOO_LONG: set[str] = set()  # exercises whose header alone is longer than a page
 FUNCTION_NAME = re.compile(r"\b(" + "|".join(sorted(PORTABLE_FUNCTIONS, key=len, reverse=True)) + r")\b")
 
@@ -77,7 +76,7 @@ def test_small_and_medium_print_at_full_size(name):
         assert {grid.scale for grid in plans(name, size).values()} == {1.0}, size
 
 
-@pytest.mark.parametrize("name", catalog.names())
+@pytest.mark.parametrize("name", names_but(LARGE_CUT, "a run of touching blocks taller than a page at 70 %"))
 def test_a_large_sheet_shrinks_to_70_percent_at_most_and_cuts_no_block(name):
     resolved = resolve(catalog.get(name), size="large")
     for paper in PAPERS:
