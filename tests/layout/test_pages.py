@@ -25,7 +25,9 @@ BUDGET = {"small": 2, "medium": 4}
 THREE_TIMES = {"transformer-full", "deepseek", "alphafold-triangle"}  # over 600 cells at small
 OVER_BUDGET = {  # (exercise, size) not yet within the budget on every paper, key and worksheet
     ("backprop", "small"), ("autoencoder", "small"), ("autoencoder", "medium"),
-    ("dft", "small"), ("vectordb", "small"), ("vectordb", "medium"), ("transformer", "small"), ("decoding", "small"), ("decoding", "medium"),
+    ("dft", "small"), ("vectordb", "small"), ("vectordb", "medium"), ("transformer", "small"), ("decoding",
+                                                                                                "small"), ("decoding",
+                                                                                                           "medium"),
     ("mhc", "small"), ("mhc", "medium"), ("alphafold-msa", "small"),
     ("alphafold-msa", "medium"), ("gcn", "small"), ("resnet", "small"), ("resnet", "medium"),
     ("xlstm", "medium"), ("dit", "small"),
