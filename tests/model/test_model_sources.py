@@ -35,4 +35,4 @@ def test_the_sheet_names_the_source_in_one_line(tmp_path, name):
     ws = openpyxl.load_workbook(build(tmp_path, name))[name]
     line = ws.cell(4, 2).value  # under the screen row, the title and the subtitle
     assert line == f"Read further: {source.paper} · walkthrough: {source.walkthrough}"
-    assert ws.cell(5, 2).value == "Colours"
+    assert ws.cell(5, 2).value in ("given", "weight")  # the colours start the row under the source
