@@ -68,7 +68,7 @@ def layout(s, d, p):
             Zp = s.given("Zp", index=i, label=f"Zp_{i} (column j = z_{i}j)")
             if previous is not None:
                 s.place(Zp, right_of=previous)
-            zhat = _layernorm(s, f"Zhat_{i}", Zp, label=f"Zhat_{i} = ·/√(var + ε)", down=True)
+            zhat = ops.layernorm(s, f"Zhat_{i}", Zp, eps=EPS, label=f"Zhat_{i} = ·/√(var + ε)", direction="down")
             pb[i] = ops.matmul(s, f"Pb_{i}", "Wb", zhat, label=f"Pb_{i} = Wb·Zhat_{i}")
             previous = Zp
         bias = {h: s.add(f"Bias_{h}", (r, r), role=COMPUTED, label=f"Bias_{h}[j,i] = Pb_i[{h},j]",
@@ -88,35 +88,6 @@ def layout(s, d, p):
     s.arrange(rows, DOWN, gap=2)
 
 
-def _layernorm(s, name, X, label, down=False):
-    """LayerNorm over the rows of each column of X, on a narrow page: the mean under X, X − mean right
-    of X (``down``: under the mean) with the variance under it, and x̂ = (X − mean)/√(var + ε) under X
-    (``down``: under the variance), in X's columns, where what reads it goes on down. The same blocks
-    and formulas as ``ops.layernorm``, which puts x̂ right of X − mean."""
-    x, n = ops.value_of(X), X.rows
-
-    def centred_of(v):
-        return x(v) - x(v).mean(axis=0, keepdims=True)
-
-    mean = s.add(f"{name}_mu", (1, X.cols), role=COMPUTED, label="", side_label="mean",
-                 formula=lambda i, j: fx.average(X.col_range(j)), expect=lambda v: x(v).mean(axis=0, keepdims=True))
-    s.place(mean, adjoining=X)
-    centred = s.add(f"{name}_xc", X.shape, role=COMPUTED, label=f"{X.name} − mean",
-                    formula=lambda i, j: fx.sub(X.cell(i, j), mean.cell(0, j)), expect=centred_of)
-    if down:
-        s.place(centred, below=mean)
-    else:
-        s.place(centred, right_of=X)
-        s.arrow(X, centred)
-    var = s.add(f"{name}_var", (1, X.cols), role=COMPUTED, label="", side_label="var",
-                formula=lambda i, j: f"{fx.sumsq(centred.col_range(j))}/{n}",
-                expect=lambda v: (centred_of(v) ** 2).sum(axis=0, keepdims=True) / n)
-    s.place(var, adjoining=centred)
-    hat = s.add(name, X.shape, role=COMPUTED, label=label,
-                formula=lambda i, j: fx.div(centred.cell(i, j), fx.sqrt(f"{var.cell(0, j)}+{EPS:g}")))
-    return s.place(hat, below=var if down else mean)
-
-
 def _given_name(given, head):
     """The block of a weight: ``Wq_1`` (head 1's matrix of the stacked given Wq), or ``Wo``."""
     return given if head is None else f"{given}_{head}"
@@ -131,7 +102,8 @@ def _product(s, m, name, X, W, b=None, *, below, label, role=COMPUTED):
         part = lambda w: w[0] if w[1] is None else ops.given_part(s, w[0], w[1])  # noqa: E731
         return s.place(ops.matmul_parts(s, name, [part(W)], X, part(b) if b else None, label=label, role=role),
                        below=below)
-    copy = lambda w: ops.carry(s, f"{_given_name(*w)}_r{m}", s.blocks[_given_name(*w)], label=_given_name(*w))  # noqa: E731
+    copy = lambda w: ops.carry(s, f"{_given_name(*w)}_r{m}", s.blocks[_given_name(*w)],
+                               label=_given_name(*w))  # noqa: E731
     W_copy, b_copy = copy(W), (copy(b) if b else None)
     result = s.place(ops.matmul_parts(s, name, [W_copy], X, b_copy, label=label, role=role), below=below)
     if b_copy is None:
@@ -147,7 +119,7 @@ def _msa_row(s, m, d, bias):
     under M̂ with its weights at the left; a later head starts from a copy of M̂), the heads' outputs
     stacked and mixed by Wo."""
     M = s.given("M", index=m, label=f"M_{m} (MSA row {m})")
-    mhat = _layernorm(s, f"Mhat_{m}", M, label=f"Mhat_{m} = (M_{m} − mean)/√(var + ε)")
+    mhat = ops.layernorm(s, f"Mhat_{m}", M, eps=EPS, label=f"Mhat_{m} = (M_{m} − mean)/√(var + ε)", direction="under")
     source, above = mhat, ops.ones_row(s, mhat)  # bg's row of 1s, under M̂ before the heads
     outputs = []
     for h in range(1, d.heads + 1):

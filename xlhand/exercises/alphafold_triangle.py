@@ -85,32 +85,6 @@ def layout(s, d, p, direction=DIRECTIONS[0]):
     s.arrange(parts, DOWN, gap=2)
 
 
-def _layernorm_down(s, name, X, label):
-    """LayerNorm over the rows of each column of X, in two narrow columns of blocks: the mean under X,
-    X − mean right of X with the variance under it, and x̂ = (X − mean)/√(var + ε) under X, in X's
-    columns (where what reads it goes on down). The same blocks and formulas as ``ops.layernorm``,
-    which puts x̂ right of X − mean."""
-    x, n = ops.value_of(X), X.rows
-
-    def centred_of(v):
-        return x(v) - x(v).mean(axis=0, keepdims=True)
-
-    mean = s.add(f"{name}_mu", (1, X.cols), role=COMPUTED, label="", side_label="mean",
-                 formula=lambda i, j: fx.average(X.col_range(j)), expect=lambda v: x(v).mean(axis=0, keepdims=True))
-    s.place(mean, adjoining=X)
-    centred = s.add(f"{name}_xc", X.shape, role=COMPUTED, label=f"{X.name} − mean",
-                    formula=lambda i, j: fx.sub(X.cell(i, j), mean.cell(0, j)), expect=centred_of)
-    s.place(centred, right_of=X)
-    s.arrow(X, centred)
-    var = s.add(f"{name}_var", (1, X.cols), role=COMPUTED, label="", side_label="var",
-                formula=lambda i, j: f"{fx.sumsq(centred.col_range(j))}/{n}",
-                expect=lambda v: (centred_of(v) ** 2).sum(axis=0, keepdims=True) / n)
-    s.place(var, adjoining=centred)
-    hat = s.add(name, X.shape, role=COMPUTED, label=label,
-                formula=lambda i, j: fx.div(centred.cell(i, j), fx.sqrt(f"{var.cell(0, j)}+{EPS:g}")))
-    return s.place(hat, below=mean)
-
-
 def _linear(s, name, W, X, bias, i, label, below):
     """W·X + bias placed under ``below``, with W | bias at its left: the givens by residue 1, copies of
     them (Wag_2 = Wag …) by every later residue, so that each product prints on the page of its
@@ -130,7 +104,8 @@ def _projections(s, i):
     the row of 1s under ẑ_i for the biases) with its gate σ right of it: a = σ(Wag·ẑ + bag) ⊙ (Wa·ẑ + ba)
     under the gate, b likewise, g = σ(Wg·ẑ + bg)."""
     Zp = s.given("Zp", index=i, label=f"Zp_{i} (column j = z_{i}j)")
-    Zhat = _layernorm_down(s, f"Zhat_{i}", Zp, label=f"Zhat_{i} = (Zp_{i} − mean)/√(var + ε)")
+    Zhat = ops.layernorm(s, f"Zhat_{i}", Zp, eps=EPS, label=f"Zhat_{i} = (Zp_{i} − mean)/√(var + ε)",
+                         direction="under")
     above = ops.ones_row(s, Zhat)
     out = []
     for x in ("a", "b"):
@@ -164,7 +139,7 @@ def _triangles(s, i, r, a, b, g, outgoing):
     t = s.add(f"t_{i}", (c, r), role=COMPUTED, label=f"t_{i}: col j = Σ_k ab_{i}_j",
               formula=lambda ch, j: fx.sum_range(products[j].row_range(ch)))
     s.place(t, below=s.together(products), in_columns_of=products[min(1, r - 1)])
-    tn = _layernorm_down(s, f"tn_{i}", t, label=f"tn_{i} = LayerNorm(t_{i})")
+    tn = ops.layernorm(s, f"tn_{i}", t, eps=EPS, label=f"tn_{i} = LayerNorm(t_{i})", direction="under")
     ones = ops.ones_row(s, tn)
     z_lin = _linear(s, f"Zlin_{i}", "Wz", tn, "bz", i, label="Wz·tn + bz", below=ones)
     s.place(ops.elementwise(s, f"Zout_{i}", fx.mul, [g, z_lin], role=OUTPUT,

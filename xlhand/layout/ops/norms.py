@@ -117,18 +117,22 @@ def _exp_of(s: Sheet, Z: Block, future: np.ndarray, shifted: bool, v: dict) -> n
 @op
 def layernorm(s: Sheet, name: str, X: Block, *, eps: float | Block, gamma: Operand | None = None,
               beta: Operand | None = None, sample: bool = False, eps_on: str = "var",
-              at: Position | None = None, role: str = "computed", label: str | None = None) -> Block:
+              at: Position | None = None, role: str = "computed", label: str | None = None,
+              direction: str = "right") -> Block:
     """LayerNorm over the rows (features) of each column: ``x̂ = (x − mean)/σ``, and with gain γ and
     shift β (d×1 givens) ``N = γ ⊙ x̂ + β``. ``sample`` divides the variance by n − 1 instead of n;
     ``eps_on`` is ``var`` (σ = √(var + ε), as PyTorch) or ``std`` (σ = √var + ε, as some course
     material); ε is a number written into the formulas or a 1x1 block (a cell to edit).
 
     Laid out by hand: the mean under X, the centred values right of X with the variance under them,
-    x̂ right of those. Without γ and β, x̂ is the result (``name``); with them, N stands under x̂ (or
+    x̂ right of those; on a narrow page, ``direction="under"`` puts x̂ under the mean, in X's columns,
+    and ``direction="down"`` stacks everything there (mean, X − mean, variance, x̂). Without γ and β, x̂ is the result (``name``); with them, N stands under x̂ (or
     at ``at``, such as under X, so that a chain of layers goes on in X's columns) with γ | β at its
     left, so row i of N reads γ_i·x̂ + β_i like a linear layer with a diagonal weight. Returns the
     result.
     """
+    if direction not in ("right", "under", "down"):
+        raise ShapeError(f"{name}: layernorm direction {direction!r}: expected right, under or down")
     if eps_on not in ("var", "std"):
         raise ShapeError(f"{name}: eps_on {eps_on!r}: expected var or std")
     affine = gamma is not None
@@ -146,12 +150,15 @@ def layernorm(s: Sheet, name: str, X: Block, *, eps: float | Block, gamma: Opera
     with s.hanging_off(X):  # the normalisation stands beside X; ``at`` places γ ⊙ x̂ + β
         mean = s.add(f"{name}_mu", (1, X.cols), at=s.adjoining(X), role="computed", label="", side_label="mean",
                      formula=lambda i, j: fx.average(X.col_range(j)), expect=lambda v: x(v).mean(axis=0, keepdims=True))
-        centred = s.add(f"{name}_xc", X.shape, at=s.right_of(X), role="computed", label=f"{X.name} − mean",
+        beside = direction != "down"  # X − mean right of X (else under the mean)
+        centred = s.add(f"{name}_xc", X.shape, at=s.right_of(X) if beside else s.below(mean), role="computed",
+                        label=f"{X.name} − mean",
                         formula=lambda i, j: fx.sub(X.cell(i, j), mean.cell(0, j)), expect=centred_of)
         var = s.add(f"{name}_var", (1, X.cols), at=s.adjoining(centred), role="computed", label="", side_label="var",
                     formula=lambda i, j: f"{fx.sumsq(centred.col_range(j))}/{divisor}",
                     expect=lambda v: (centred_of(v) ** 2).sum(axis=0, keepdims=True) / divisor)
-        s.arrow(X, centred)
+        if beside:
+            s.arrow(X, centred)
         epsilon = (lambda: absolute(eps)) if isinstance(eps, Block) else (lambda: f"{eps:g}")
         sigma = (lambda j: fx.sqrt(f"{var.cell(0, j)}+{epsilon()}")) if eps_on == "var" else \
             (lambda j: f"{fx.sqrt(var.cell(0, j))}+{epsilon()}")
@@ -160,10 +167,12 @@ def layernorm(s: Sheet, name: str, X: Block, *, eps: float | Block, gamma: Opera
             hat_label = "x̂ = ·/√(var + ε)" if eps_on == "var" else "x̂ = ·/(√var + ε)"
         else:
             hat_name, hat_role, hat_label = name, role, label or f"{name} = LayerNorm({X.name})"
-        hat = s.add(hat_name, X.shape, at=s.right_of(centred), role=hat_role, label=hat_label,
+        hat_at = {"right": s.right_of(centred), "under": s.below(mean), "down": s.below(var)}[direction]
+        hat = s.add(hat_name, X.shape, at=hat_at, role=hat_role, label=hat_label,
                     formula=lambda i, j: fx.div(centred.cell(i, j), sigma(j)),
                     expect=(lambda v: centred_of(v) / sigma_of(v)) if affine else None)
-        s.arrow(centred, hat)
+        if direction == "right":
+            s.arrow(centred, hat)
     return _gain_and_shift(s, name, hat, gamma, beta, at=at, role=role, label=label) if affine else hat
 
 
