@@ -29,9 +29,9 @@ def test_small_workbooks_of_tricky_exercises_lint_clean(tmp_path, name):
 
 
 @pytest.mark.slow
-def test_every_exercise_at_every_preset_lints_clean(tmp_path):
-    findings = []
-    for exercise in catalog.all_exercises():
-        for size in exercise.presets:
-            findings += lint_built(tmp_path, exercise, size)
+@pytest.mark.parametrize("name", catalog.names())
+def test_every_exercise_at_every_preset_lints_clean(tmp_path, name):
+    """One test per exercise (its presets, key and worksheet), so that the sweep spreads over workers."""
+    exercise = catalog.get(name)
+    findings = [f for size in exercise.presets for f in lint_built(tmp_path, exercise, size)]
     assert findings == []
