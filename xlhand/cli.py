@@ -183,13 +183,9 @@ def describe(exercises, every, markdown, pages):
     role, how fresh numbers are made), options, and the numbered steps with the blocks each one places."""
     from xlhand.describe import describe as describe_one, describe_all, pages_table
 
-    if pages:
-        click.echo(pages_table(), nl=False)
-        return
-    if every:
-        click.echo(describe_all(markdown), nl=False)
-        return
-    click.echo("\n".join(describe_one(catalog.get(name), markdown) for name in chosen(exercises, False)), nl=False)
+    text = (pages_table() if pages else describe_all(markdown) if every
+            else "\n".join(describe_one(catalog.get(name), markdown) for name in chosen(exercises, False)))
+    click.echo(text, nl=False)
 
 
 @cli.command()

@@ -260,3 +260,20 @@ def test_docs_exercises_md_is_up_to_date():
     committed = (REPO / "docs" / "exercises.md").read_text(encoding="utf-8")
     assert committed == describe_all(markdown=True), (
         "docs/exercises.md is out of date: run  xlhand describe --all --markdown > docs/exercises.md")
+
+
+def test_sample_prints_a_labelled_excerpt_at_full_size(tmp_path):
+    """``--sample``: a lecture size at 100 %, only its first pages in the print area, and a footer
+    that says which steps the excerpt holds; without it the sheet shrinks to keep whole blocks."""
+    for sample in (True, False):
+        out = tmp_path / ("sample" if sample else "whole")
+        result = run("build", "lstm", "--size", "lecture", *(["--sample"] if sample else []),
+                     "--out", str(out))
+        assert result.exit_code == 0, result.output
+        ws = openpyxl.load_workbook(out / "lstm.xlsx")["lstm"]
+        footer = ws.oddFooter.left.text or ""
+        if sample:
+            assert (ws.page_setup.scale or 100) == 100 and "excerpt: " in footer and "rest on screen" in footer
+            assert int(str(ws.print_area).rsplit("$", 1)[1]) < ws.max_row  # the first pages only
+        else:
+            assert ws.page_setup.scale < 100 and "excerpt" not in footer

@@ -230,7 +230,9 @@ def excerpt(sheet: Sheet, grid: PageGrid) -> str:
                    for b in sheet.blocks.values() if b.step == k)
 
     shown = next((k - 1 for k in range(1, len(sheet.steps) + 1) if not printed(k)), len(sheet.steps))
-    steps = f"steps 1–{shown}" if shown > 1 else "step 1" if shown == 1 else "the givens"
+    if not shown:
+        return "excerpt: its first pages (no step whole), the rest on screen"
+    steps = f"steps 1–{shown}" if shown > 1 else "step 1"
     return f"excerpt: {steps} of {len(sheet.steps)}, the rest on screen"
 
 
