@@ -9,7 +9,7 @@ from xlhand.layout.sheet import ShapeError, Sheet, op
 from xlhand.layout.ops.copies import copy_left, transpose
 from xlhand.layout.ops.norms import softmax
 from xlhand.layout.ops.products import matmul
-from xlhand.layout.ops.shared import Operand, name_of, shape_text, step_or_not
+from xlhand.layout.ops.shared import Operand, name_of, shape_text, step_or_not, with_operands
 
 Position = tuple[int, int]
 
@@ -24,10 +24,11 @@ def scores(s: Sheet, name: str, K: Block, Q: Block, *, scale: float | None = Non
     at = at or s.below(Q)
     Kt = transpose(s, f"{name}_Kt", K, at=s.left_of(at, K.rows), label=f"{K.name}ᵀ")
     divisor = "" if scale is None else f"/SQRT({scale:g})"
-    return s.add(name, (K.cols, Q.cols), at=at, role=role,
-                 label=label or f"{name} = {K.name}ᵀ·{Q.name}" + (f" / √{scale:g}" if scale else ""),
-                 formula=lambda i, j: f"({fx.dot(Kt.row(i), Q.col(j))}){divisor}" if divisor
-                 else fx.dot(Kt.row(i), Q.col(j)))
+    S = s.add(name, (K.cols, Q.cols), at=at, role=role,
+              label=label or f"{name} = {K.name}ᵀ·{Q.name}" + (f" / √{scale:g}" if scale else ""),
+              formula=lambda i, j: f"({fx.dot(Kt.row(i), Q.col(j))}){divisor}" if divisor
+              else fx.dot(Kt.row(i), Q.col(j)))
+    return with_operands(S, [Kt, Q])
 
 
 def heat(block: Block) -> Block:

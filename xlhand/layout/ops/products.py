@@ -13,7 +13,7 @@ from xlhand.layout import fx
 from xlhand.layout.blocks import Block
 from xlhand.layout.sheet import ShapeError, Sheet, op
 from xlhand.layout.ops.copies import carry, transpose
-from xlhand.layout.ops.shared import Operand, shape_text, width_of
+from xlhand.layout.ops.shared import Operand, shape_text, width_of, with_operands
 
 Position = tuple[int, int]
 
@@ -45,7 +45,7 @@ def matmul(s: Sheet, name: str, A: Operand, B: Block, *, bias: Operand | None = 
                          f"expected {A.rows}x1")
     result = s.add(name, (A.rows, B.cols), at=at, role=role, label=label, formula=_dots([A], bias, B, ones),
                    expect=expect)
-    return _with_operands(result, [A, bias, B, ones])
+    return with_operands(result, [A, bias, B, ones])
 
 
 @op
@@ -124,14 +124,7 @@ def matmul_parts(s: Sheet, name: str, parts: Sequence["Operand | Part"], X: Bloc
                          f"must agree and their columns add up to {X.name}'s rows; a bias is one column)")
     result = s.add(name, (weights[0].rows, X.cols), at=at, role=role, label=label,
                    formula=_dots(weights, bias, X, ones), expect=expect)
-    return _with_operands(result, [*weights, bias, X, ones])
-
-
-def _with_operands(result: Block, operands: Sequence[Block | None]) -> Block:
-    """Note on ``result`` the blocks it multiplies (weights left, input above): a printed page shows
-    them together (the page tests read this)."""
-    result.extra["operands"] = [b.name for b in operands if b is not None]
-    return result
+    return with_operands(result, [*weights, bias, X, ones])
 
 
 def identity_part(s: Sheet, name: str, n: int, label: str = "I") -> Part:

@@ -3,7 +3,7 @@ values, and the checks of shapes."""
 from __future__ import annotations
 
 from contextlib import nullcontext
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -48,3 +48,10 @@ def shape_text(block: Block) -> str:
 def step_or_not(s: Sheet, description: str | None):
     """A numbered step ``description``, or no step at all when it is None."""
     return s.step(description) if description else nullcontext()
+
+
+def with_operands(result: Block, operands: Sequence[Block | None]) -> Block:
+    """Note on ``result`` the blocks it multiplies (weights left, input above): a printed page shows
+    them together (the page tests read this)."""
+    result.extra["operands"] = [b.name for b in operands if b is not None]
+    return result
