@@ -32,10 +32,16 @@ def workbook(tmp_path_factory):
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items):
-    """Whatever starts LibreOffice or builds a wheel belongs to the slow tier; the LibreOffice tests of
-    one module run on one worker, so that its single soffice batch is made once."""
+    """Whatever starts LibreOffice or builds a wheel belongs to the slow tier. The tests of a module that
+    share a module-wide fixture (a class graded once, one soffice batch) run on one worker, so that it
+    is made once, not once per worker."""
     for item in items:
         if item.get_closest_marker("libreoffice") or item.get_closest_marker("packaging"):
             item.add_marker(pytest.mark.slow)
-        if item.get_closest_marker("libreoffice"):
+        if item.get_closest_marker("libreoffice") or _uses_a_module_fixture(item):
             item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
+def _uses_a_module_fixture(item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    return bool(info) and any(d.scope == "module" for defs in info.name2fixturedefs.values() for d in defs)

@@ -26,7 +26,13 @@ FAST_NAMES = ("backprop", "lstm", "relu", "softmax", "conv1d", "mlp", "self-atte
 
 @pytest.mark.parametrize("name", NAMES)
 def test_default_template_verifies(tmp_path, name):
-    assert_verified(build(tmp_path, name))
+    assert_verified(build(tmp_path, name), ("ironcalc",))
+
+
+@pytest.mark.parametrize("name", slow_but(NAMES, FAST_NAMES))
+def test_default_template_verifies_in_formulas(tmp_path, name):
+    """The design card's engine too (about 3 ms a formula to load: the large templates are slow)."""
+    assert_verified(build(tmp_path, name), ("formulas",))
 
 
 @pytest.mark.parametrize("name,size", slow_but(PRESETS, FAST_PRESETS))

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from support import slow_but
 from xlhand.cli import cli
 from xlhand.model import catalog
 from xlhand.model.params_file import dump_params, read_yaml
@@ -75,7 +76,7 @@ def same(a, b) -> bool:
     return a.shape == b.shape and np.array_equal(a, b)
 
 
-@pytest.mark.parametrize("name,size", PRESETS)
+@pytest.mark.parametrize("name,size", slow_but(PRESETS, [p for p in PRESETS if p[1] != "lecture"]))
 def test_params_files_read_back_to_the_same_numbers(tmp_path, name, size):
     exercise = catalog.get(name)
     for seed in SEEDS:
