@@ -132,3 +132,21 @@ def test_paper_names_no_spreadsheet_function(name):
              *(g.text for g in sheet.glyphs)]
     named = sorted({m for text in texts if text for m in FUNCTION_NAME.findall(text)})
     assert not named, f"{name}: {', '.join(named)} on paper"
+
+
+def option_variants(exercise) -> list[dict]:
+    """The defaults, then each option on its own at every other value it allows."""
+    return [{}] + [{o.name: v} for o in exercise.options for v in o.allowed if v != o.default]
+
+
+NOT_USED_ON_PAPER: set[str] = {"deepseek", "transformer-full"}  # still print a given an option leaves out
+
+
+@pytest.mark.parametrize("name", names_but(NOT_USED_ON_PAPER, "prints a given it does not use"))
+def test_no_block_an_option_leaves_out_is_printed(name):
+    """A given an option does not use stands on the sheet (every given does) but off paper."""
+    exercise = catalog.get(name)
+    for options in option_variants(exercise):
+        sheet = key_sheet(resolve(exercise, size="small", options=options))
+        printed = [thing.text for thing in sheet.printed() if getattr(thing, "text", None)]
+        assert not [t for t in printed if "not used" in str(t)], options

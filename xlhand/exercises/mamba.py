@@ -118,10 +118,12 @@ def layout(s, d, p, discretize="euler", gated=True):
             ops.elementwise(s, "Out", fx.mul, [G, Yd], role=OUTPUT, label="Out = Yd ⊙ G")
         else:
             s.place(ops.carry(s, "Out", Y, label="Out = Y", role=OUTPUT), right_of=Y)
-            Dskip = s.given("Dskip")
-            s.place(Dskip, below=Y)
-            s.place(s.given("Z", label="Z"), right_of=Dskip)
-            s.note_below(Dskip, "Dskip and Z are not used (gated: false)")
+            with s.group() as unused:  # on the sheet (every given stands on it), off paper
+                Dskip = s.given("Dskip")
+                s.place(Dskip, below=Y)
+                s.place(s.given("Z", label="Z"), right_of=Dskip)
+                s.note_below(Dskip, "Dskip and Z are not used (gated: false)")
+            s.set_aside(unused)
 
 
 def _position(s, l, U, B, C, delta, h_prev, discretize):

@@ -177,7 +177,8 @@ class Placing:
         if relation == "below" and anchor is EVERYTHING:
             return self.below_all(**gap_kw, leaving=unit)
         if relation == "below":
-            return self.below(anchor, **gap_kw, in_columns_of=in_columns_of)
+            row, col = self.below(anchor, **gap_kw, in_columns_of=in_columns_of)
+            return max(row, self._under_adjoined(anchor)), col
         if relation == "right_of":
             return self.right_of(anchor, **gap_kw)
         if relation == "left_of":
@@ -189,6 +190,12 @@ class Placing:
         if relation == "under":
             return under_cells(anchor, in_columns_of or anchor, **gap_kw)
         return anchor
+
+    def _under_adjoined(self, item) -> int:
+        """The first row a labelled block may start at under the rows adjoining ``item`` (a stable
+        softmax's max row under its scores): what is placed below an item never covers them."""
+        rows = [b.bottom for b in self.adjoined.get(getattr(item, "name", None), ())]
+        return max(rows, default=0) + 1 if rows else 0
 
     # --- groups and arrangement -----------------------------------------------------------
     @contextmanager

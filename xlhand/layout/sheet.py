@@ -67,6 +67,7 @@ class Sheet(Placing):
     made_groups: list = field(default_factory=list)
     hanging: list = field(default_factory=list)  # blocks that what is placed now stands by (hanging_off)
     arrows_while_beside: list = field(default_factory=list)  # (arrow, the block it leaves)
+    adjoined: dict = field(default_factory=dict)  # block name -> the rows made adjoining it (max, Σ, 1s)
     settings: dict = field(default_factory=dict)  # sheet options the shared steps read (stable softmax)
     min_scale: float = 1.0  # how far printing may shrink the sheet to fit the page (1: full size only)
     page_plans: dict = field(default_factory=dict, repr=False, compare=False)  # paper.page_grid, once finished
@@ -149,6 +150,8 @@ class Sheet(Placing):
         block = Block(name, role, at[0], at[1], rows, cols, label, values=values, formula=formula,
                       text=text, expect=expect, step=step, named=named, side_label=side_label)
         self.blocks[name] = block
+        if isinstance(at, Anchored):
+            self.adjoined.setdefault(at.anchor.name, []).append(block)
         self._join_groups(block, at.anchor if isinstance(at, Anchored) else None)
         return block
 
