@@ -177,8 +177,7 @@ class _StudentParts:
                                 name_line=name_line(st), note=REFUSED_NOTE, sample=self.sample)
         cells = blank_cells(sheet, blanks)
         if self.key is not None:
-            writer.write_sheet(self.key, KEY_SHEET, define_names=False, hidden=True,
-                               tall=frozenset(blanks)).protect(self.password or "")
+            writer.write_cells_only(self.key, KEY_SHEET).protect(self.password or "")
             check = writer.workbook.add_worksheet(CHECK_SHEET)
             fast_formulas(check)
             for _, _, _, r, c in cells:

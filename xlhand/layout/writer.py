@@ -121,6 +121,26 @@ class WorkbookWriter:
             self.plans[sheet_name] = final
         return ws
 
+    def write_cells_only(self, sheet: Sheet, sheet_name: str):
+        """A very hidden sheet nobody sees or prints (a worksheet's answer key, which its self-check
+        reads): each block's label, numbers, texts and formulas where the visible sheet has them,
+        and nothing else (no header, notes, charts, cell formats or page setup)."""
+        ws = self.workbook.add_worksheet(sheet_name)
+        fast_formulas(ws)
+        for block in sheet.blocks.values():
+            self._write_label(ws, block)
+            for i in range(block.rows):
+                for j in range(block.cols):
+                    row, col = block.top + i, block.left + j
+                    if block.values is not None:
+                        ws.write_number(row, col, float(block.values[i, j]))
+                    elif block.text is not None:
+                        ws.write_string(row, col, str(block.text[i][j]))
+                    else:
+                        ws.write_formula(row, col, "=" + block.formula(i, j), None, "")
+        ws.very_hidden()
+        return ws
+
     def _write_header(self, ws, sheet: Sheet, include_blank: bool, last_col: int, name_line: str = "",
                       note: str = "") -> dict[int, float]:
         """The header across the first page's width, top down: title, subtitle, source, the colours
