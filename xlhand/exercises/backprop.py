@@ -78,10 +78,12 @@ def layout(s, d, p, iters=1):
 
 
 def _iteration(s, d, it, X, weights, first_steps):
-    """One iteration, three groups stacked down: the forward pass and the loss (one column, weights
-    to its left), the backward pass (dZ and dA down the middle, Wᵀ and db left, Aᵀ over dW right)
-    and the update. ``weights`` are the givens' names in the first iteration, the last one's updates
-    after. Returns the loss and this iteration's updates."""
+    """One iteration: the forward pass and the loss (one column, weights to its left), under it the
+    backward pass (dZ and dA down the middle, Wᵀ and db left, Aᵀ over dW right), and the update: on
+    a portrait page in the columns right of the forward pass, each layer's Wn and bn in that layer's
+    rows (so that a small sheet prints on two pages), else a panel of its own under the backward
+    pass. ``weights`` are the givens' names in the first iteration, the last one's updates after.
+    Returns the loss and this iteration's updates."""
     n = lambda name: named(name, it)  # noqa: E731
     later = it > 1
     step = (lambda text: nullcontext()) if later else s.step
@@ -93,7 +95,7 @@ def _iteration(s, d, it, X, weights, first_steps):
                 X = ops.carry(s, n("X"), X, label=f"{n('X')} (inputs)")
                 s.place(X, below=EVERYTHING)
                 s.note_right(X, f"Iteration {it}: from the weights iteration {it - 1} made")
-            A, Z, used = X, {}, {}
+            A, Z, used, outs = X, {}, {}, {}
             for k in (1, 2, 3):
                 what = f"Z{k} = W{k}·{'X' if k == 1 else f'A{k - 1}'} + b{k}, " + (
                     f"A{k} = ReLU(Z{k})" if k < 3 else "P = softmax(Z3) by column")
@@ -105,24 +107,28 @@ def _iteration(s, d, it, X, weights, first_steps):
                                                label=label)
                     else:
                         Z[k] = ops.linear(s, n(f"Z{k}"), W, A, b, label=label)
+                    if not _landscape(d):  # its label right under the row of 1s: a row less per layer
+                        s.place(Z[k], below=ops.ones_row(s, A), gap=0)
                     used[k] = (s.blocks[n(f"W{k}")], s.blocks[n(f"b{k}")])
                     if k < 3:
-                        A = ops.relu(s, n(f"A{k}"), Z[k])
+                        A = outs[k] = ops.relu(s, n(f"A{k}"), Z[k])
                         s.place(A, below=Z[k])
                     else:
                         # e^(Z3 − max) under W3 (past Z3's max row), so that P, right of it, stands
                         # under Z3: the column stays narrow
                         P = ops.softmax(s, n("P"), Z[k], role=OUTPUT)
-                        s.place(P, below=used[k][0])
+                        s.place(P, below=used[k][0], gap=0 if not _landscape(d) else 1)
             with step("Loss: L = −Σ Y ⊙ ln P (cross-entropy, all samples)"):
                 if later:
                     Y = ops.carry(s, n("Y"), s.blocks["Y"], label=f"{n('Y')} (targets)")
                 else:
                     Y = s.given("Y", label="Y (targets)")
-                s.place(Y, right_of=P)
-                L = ops.cross_entropy(s, n("L"), Y, P)
-                if not _landscape(d):  # right of Y, its label would pass a portrait page's edge
-                    s.place(L, below=Y)
+                if _landscape(d):
+                    s.place(Y, right_of=P)
+                    L = ops.cross_entropy(s, n("L"), Y, P)
+                else:  # under P, L right of it: right of P stand the updates of layer 3 (see _updates_beside)
+                    s.place(Y, below=P, gap=0)
+                    L = ops.cross_entropy(s, n("L"), Y, P)
         with s.group() as backward:
             with step("dZ3 = P − Y: the gradient of softmax + cross-entropy"):
                 dZ = ops.elementwise(s, n("dZ3"), fx.sub, [P, Y], role=GRADIENT,
@@ -133,7 +139,7 @@ def _iteration(s, d, it, X, weights, first_steps):
                 source = s.blocks[n(f"A{k - 1}")] if k > 1 else X
                 with step(f"dW{k} = dZ{k}·{'X' if k == 1 else f'A{k - 1}'}ᵀ, db{k} = row sums of dZ{k}"):
                     grads[k] = ops.layer_gradient(s, n(f"dW{k}"), n(f"db{k}"), dZ, source)
-                if k > 2:
+                if k > 2 or (k == 2 and not _landscape(d)):  # Aᵀ of the next dW beside dA
                     with step(f"dA{k - 1} = W{k}ᵀ·dZ{k}, dZ{k - 1} = dA{k - 1} ⊙ [Z{k - 1} > 0]"):
                         _, dZ = ops.relu_backward_below(s, n(f"dA{k - 1}"), n(f"dZ{k - 1}"), used[k][0], dZ, Z[k - 1])
                 elif k == 2:  # the last layer's Xᵀ, dZ1, dW1 under dA1, not beside it: a page may end there
@@ -141,12 +147,32 @@ def _iteration(s, d, it, X, weights, first_steps):
                         dA = ops.input_gradient(s, n("dA1"), used[k][0], dZ)
                         dZ = ops.relu_backward(s, n("dZ1"), dA, Z[1])
                         s.place(dZ, below=dA, gap=X.cols + 3)  # a gap, Xᵀ's label and rows, a gap
-        s.next_to(backward, forward, DOWN, gap=1)
+        s.next_to(backward, forward, DOWN, gap=1 if _landscape(d) else 0)
         with step("Gradient descent: Wn = W − lr·dW, bn = b − lr·db"):
-            with s.group() as update:
-                new = ops.gradient_descent_by_layer(s, "lr", [used[k] + grads[k] for k in (1, 2, 3)])
-            s.next_to(update, backward, DOWN, gap=1)
+            if _landscape(d):  # a panel of its own under the backward pass, one row per layer
+                with s.group() as update:
+                    new = ops.gradient_descent_by_layer(s, "lr", [used[k] + grads[k] for k in (1, 2, 3)])
+                s.next_to(update, backward, DOWN, gap=1)
+            else:  # on a portrait page, each update right of its layer (Wn level with Z, bn with A or P),
+                # in the columns the forward pass leaves free: no band of its own under the backward pass
+                new = _updates_beside(s, X, Z, outs, P, used, grads)
     return L, {k: (new[f"{W.name}n"], new[f"{b.name}n"]) for k, (W, b) in used.items()}
+
+
+def _updates_beside(s, X, Z, A, P, used, grads) -> dict:
+    """The updates in the columns right of the forward pass, each in the band of its layer (the rows
+    a page break may not cross anyway): Wn = W − lr·dW right of Z, bn = b − lr·db right of the layer's
+    output (A, or P for the last layer); lr right of X when it is not on the sheet yet (a later
+    iteration uses it where it stands)."""
+    lr = s.blocks["lr"] if "lr" in s.blocks else s.place(s.given("lr", label="lr"), right_of=X)
+    new = {}
+    for k, (W, b) in used.items():
+        dW, db = grads[k]
+        new[f"{W.name}n"] = s.place(ops.sgd_step(s, f"{W.name}n", W, dW, lr), right_of=Z[k], gap=0)
+        out = A.get(k, P)
+        new[f"{b.name}n"] = s.place(ops.sgd_step(s, f"{b.name}n", b, db, lr), right_of=out,
+                                    gap=0 if out is not P else 1)
+    return new
 
 
 def _landscape(d) -> bool:

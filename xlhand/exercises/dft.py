@@ -112,11 +112,16 @@ def layout(s, d, p, with_sine=False):
             else:
                 WX = ops.matmul_parts(s, "WX", [_copy(s, "W_X", W)], Xt, label="W·Xᵀ")
             s.next_to(Xt, WX, UP)
+        # a band a page wide (small): Fr and Xf over W's copy, left of Tt (where Tt's rows leave room),
+        # so that the pictures fit under W and R on the same page
+        compact = copied and beside and k + 3 <= n and 2 * k < n  # Fr, a gap and Xf within Tt's n rows
         with s.step("Scale by 2/n and transpose: Fr = (2/n)·Rᵀ (= F), Xf = (2/n)·(W·Xᵀ)ᵀ"):
             Fr = _scaled_transpose(s, "Fr", R, scale, label="Fr = (2/n)·Rᵀ", role=OUTPUT)
             s.place(Fr, below=R)
             Xf = _scaled_transpose(s, "Xf", WX, scale, label="Xf = (2/n)·(W·Xᵀ)ᵀ", role=OUTPUT)
             s.place(Xf, below=Fr if beside else WX)
+            if compact:
+                s.next_to(s.arrange([Fr, Xf], DOWN), Tt, LEFT, gap=2)
             if 2 * k >= n:
                 s.note_right(Fr, "2k ≥ n: frequencies alias, so Fr ≠ F")
         if not beside:  # W·Xᵀ's band under R's
@@ -161,6 +166,8 @@ def layout(s, d, p, with_sine=False):
         bars = s.chart("Spectrum of X", spectrum, kind="column", x_title="f", y_title="coefficient")
         if with_sine:  # side by side under the sine matrix, ending where W ends (the coefficients fill the right)
             s.next_to(s.arrange([signals, bars], RIGHT), Ws, DOWN, align="end")
+        elif copied and compact:  # side by side under W's copy and R, on the DFT's page
+            s.next_to(s.arrange([signals, bars], RIGHT), s.together([W_left, R, WX]), DOWN, align="start")
         else:  # side by side under everything
             s.place(signals, below=EVERYTHING)
             s.next_to(bars, signals, RIGHT)
