@@ -90,14 +90,15 @@ def layout(s, d, p):
             s.arrange([x, s.blocks["xhat_rms"], xhat], DOWN)  # x, its rms, x̂: the φ's stand right of them
 
         with s.step("Hpre_raw = α_pre·x̂·φ_pre + b_pre, Hpost_raw likewise, Hres_vec = α_res·x̂·φ_res "
-                    "(x̂ left of each map, φ above it)"), s.group():
+                    "(x̂ left, φ above)"), s.group():
             columns, maps = {}, {}
             for key in ("pre", "post", "res"):
                 with s.group() as columns[key]:
                     alpha = s.given(f"alpha_{key}", label=f"α_{key}")
-                    bias = s.place(s.given(f"b_{key}"), below=alpha) if key != "res" else None
+                    # α, b and φ one under the other, label rows between: the maps fit page 1
+                    bias = s.place(s.given(f"b_{key}"), below=alpha, gap=0) if key != "res" else None
                     phi = s.given(f"phi_{key}", label=f"φ_{key}")
-                    s.place(phi, below=bias or alpha)
+                    s.place(phi, below=bias or alpha, gap=0)
                     page = paper.narrowest_page_columns()
                     if key == "res" and s.together([norm, columns["pre"], columns["post"]]).cols + 1 + phi.cols \
                             > page >= xhat.cols + phi.cols:
@@ -128,8 +129,8 @@ def layout(s, d, p):
         if own_band:
             s.next_to(columns["res"], s.together([norm, *beside, Hpre, Hpost]), DOWN, align="start")
 
-    with s.step("Hres_raw = mat(Hres_vec) + b_res (row i of the n×n matrix: entries i·n+1 … i·n+n of Hres_vec); "
-                "Sinkhorn–Knopp: M0 = exp(Hres_raw); M_t = column-normalise, then row-normalise M_{t−1}"), \
+    with s.step("Hres_raw = mat(Hres_vec) + b_res (row i: entries i·n+1…i·n+n); Sinkhorn: "
+                "M0 = e^Hres_raw, M_t = M_{t−1} ÷ col Σ, ÷ row Σ"), \
             s.group() as sinkhorn_step:
         with s.group() as start:  # b_res | Hres_raw → M0, over M1 …
             vec = maps["res"]
@@ -141,22 +142,23 @@ def layout(s, d, p):
             M = ops.elementwise(s, "M0", fx.exp, [Hres_raw], label="M0 = exp(·)")
             ops.row_sums(s, "M0_rows", M, label="Σ")
             cols = ops.col_sums(s, "M0_cols", M)
-        iterations, row_sums_c, col_sums_m = [start], [], []
+        iterations, row_sums_c, col_sums_m = [], [], []
         for t in range(1, d.iters + 1):
-            with s.group() as iteration:  # Mc_t | its row sums | M_t | its row sums, M_t's column sums under it
+            with s.group() as iteration:  # Mc_t | its row sums over M_t | its row sums, M_t's column sums under it
                 Mc = ops.elementwise(s, f"Mc{t}", fx.div, [M, cols], label=f"Mc{t} = M{t - 1}/Σ")
                 s.place(Mc, below=EVERYTHING)
-                Mc_rows = ops.row_sums(s, f"Mc{t}_rows", Mc, label="Σ")
+                Mc_rows = s.next_to(ops.row_sums(s, f"Mc{t}_rows", Mc, label="Σ"), Mc, RIGHT, gap=0)
                 M = ops.elementwise(s, f"M{t}", fx.div, [Mc, Mc_rows], label=f"M{t} = Mc{t}/Σ",
                                     role="output" if t == d.iters else "computed")
-                s.place(M, right_of=Mc_rows)
-                ops.row_sums(s, f"M{t}_rows", M, label="Σ")
+                s.place(M, below=Mc)
+                s.next_to(ops.row_sums(s, f"M{t}_rows", M, label="Σ"), M, RIGHT, gap=0)  # Σ columns close up
                 cols = ops.col_sums(s, f"M{t}_cols", M)
             iterations.append(iteration)
             row_sums_c.append(Mc_rows)
             col_sums_m.append(cols)
-        # one iteration under the other, M0 above M1 above M2 …: each Mc_t reads the Σ row up-right
-        s.arrange(iterations, DOWN, align="end")
+        # the iterations left to right in rows a page wide, under M0: each Mc_t reads the Σ row of M_{t−1}
+        # at its left (or, where a row wraps, up-right)
+        s.arrange([start, ops.flow(s, iterations, width=paper.narrowest_page_columns(), gap=0)], DOWN)
 
     with s.step("Layer input h = Hpre·Xs (1×C), y = F(h) = ReLU(h·Wfᵀ)"), s.group() as layer:
         Xs_c = ops.carry(s, "Xs_c", Xs, label="Xs")
@@ -177,9 +179,8 @@ def layout(s, d, p):
         y = ops.relu(s, "y", y_pre, label="y = ReLU(·)")
         s.next_to(y, y_pre, RIGHT, gap=2)  # room under y for Hpostᵀ left of Py
 
-    with s.step("Xs_next = Hres·Xs + Hpostᵀ·y, Hres = M_iters (rows and columns sum to 1); beside it "
-                "the hyper-connection without the constraint (Xs_hc: Hres_raw) and the plain residual "
-                "(Xs_plain: Hres = I)"), \
+    with s.step("Xs_next = Hres·Xs + Hpostᵀ·y (Hres = M_iters, doubly stochastic); "
+                "Xs_hc: Hres_raw in its place; Xs_plain: Hres = I"), \
             s.group() as update:
         # Hres·Xs and Hres_raw·Xs under h, Hpostᵀ·y under y: Xs and y stand above
         Hres, Hres_sums = _with_sums(s, "Hres", M, f"Hres = M{d.iters}")
@@ -203,8 +204,8 @@ def layout(s, d, p):
         s.place(Xs_plain, below=Xs_next)
         s.next_to(s.together([Xs_next, Xs_plain]), Hraw_sums, DOWN, align="start")
 
-    with s.step("How far from doubly stochastic: row_err_t = max_i |Σ_j Mc_t[i, j] − 1| (the rows before "
-                "step t normalises them), col_err_t = max_j |Σ_i M_t[i, j] − 1|; both go to 0"), \
+    with s.step("Distance from doubly stochastic: row_err_t = max_i |Σ_j Mc_t[i, j] − 1|, "
+                "col_err_t = max_j |Σ_i M_t[i, j] − 1|; both go to 0"), \
             s.group() as convergence:
         row_err = s.add("row_err", (1, d.iters), role=COMPUTED, label=f"row_err (t = 1…{d.iters})",
                         formula=lambda i, t: _largest_distance_from_1(row_sums_c[t].col(0)))

@@ -107,6 +107,11 @@ def layout(s, d, p, stabilized=False):
         s.place(ops.copy_columns(s, "H", hs, label="H = [h_1 … h_T]"), below=EVERYTHING)
 
 
+ACROSS_FROM = 3  # from this memory size d on, a step's memory stands across a landscape page (C_t's rows
+# hold n_t, C_t and the read-out Cq, htil, h: 13 rows, two steps to a page); below it, the read-out stands
+# under Cq and n_t under C_t (narrow enough for a portrait page, under the gates of every step)
+
+
 def _w(s, name):
     """A weight by name the first time (placed left of its product), the placed block after."""
     return s.blocks.get(name, name)
@@ -165,8 +170,9 @@ def _stabilizer(s, t, itil, ftil, o):
 
 
 def _memory(s, t, q, k, v, i, f, o, last, stabilized):  # noqa: PLR0913
-    """kᵀ, vk = v·kᵀ (v left, kᵀ above), C_t and n_t under it, and right of C_t the read-out: q over
-    Cq_t = C_t·q, then den_t, htil_t and h_t."""
+    """kᵀ, vk = v·kᵀ (v left, kᵀ above), C_t under it, and right of C_t the read-out: q over
+    Cq_t = C_t·q, then den_t, htil_t and h_t (under Cq and n_t under C_t for a small memory; from
+    ``ACROSS_FROM`` on, n_t left of C_t, htil_t and h_t right of Cq_t and den_t under it)."""
     D = q.rows
     kT = ops.transpose(s, f"kT_{t}", k, label=f"k_{t}ᵀ", role=COMPUTED)
     s.place(kT, below=last)
@@ -184,14 +190,20 @@ def _memory(s, t, q, k, v, i, f, o, last, stabilized):  # noqa: PLR0913
     s.place(C, below=vk, gap=0)
     n = s.add(f"n_{t}", (D, 1), role=COMPUTED, label=f"n_{t} = f{g}·n + i{g}·k",
               formula=lambda a, b: f"{fi()}*{prev('n').cell(a, 0)}+{ii()}*{k.cell(a, 0)}")
-    s.place(n, below=C, gap=0)
-    if t == 1:
-        s.place(s.given("C0", label="C_0"), left_of=C)
-        s.place(s.given("n0", label="n_0"), left_of=n)
+    across = D >= ACROSS_FROM  # the read-out right of C_t, n_t left of it: a memory a landscape page wide
+    if across:  # n_t under v, in C's rows (its label clear of C's)
+        s.place(n, left_of=C, gap=2)
+    else:
+        s.place(n, below=C, gap=0)
+        if t == 1:
+            s.place(s.given("C0", label="C_0"), left_of=C)
+            s.place(s.given("n0", label="n_0"), left_of=n)
     Cq_at = s.right_of(C)
     qc = ops.copy_above(s, f"qc_{t}", q, Cq_at, label=f"q_{t}")
     Cq = ops.matmul(s, f"Cq_{t}", C, qc, label=f"Cq_{t} = C·q")
     s.place(Cq, at=Cq_at)
+    if across and t == 1:  # the memory and normaliser before step 1, right of q over the read-out
+        s.place(s.given("n0", label="n_0"), right_of=s.place(s.given("C0", label="C_0"), right_of=qc))
     floor = (lambda: fx.exp("-" + s.blocks[f"m_{t}"].cell())) if stabilized else (lambda: "1")
     floor_text = "e^−m" if stabilized else "1"
     den = s.add(f"den_{t}", (1, 1), role=COMPUTED, label=f"den_{t} = max(|nᵀq|, {floor_text})",
@@ -199,8 +211,12 @@ def _memory(s, t, q, k, v, i, f, o, last, stabilized):  # noqa: PLR0913
     s.place(den, below=Cq, gap=0)
     htil = s.add(f"htil_{t}", (D, 1), role=COMPUTED, label=f"htil_{t} = Cq/den",
                  formula=lambda a, b: fx.div(Cq.cell(a, 0), den.cell()))
-    s.place(htil, below=den, gap=0)
-    return s.place(ops.elementwise(s, f"h_{t}", fx.mul, [o, htil], role=OUTPUT, label=f"h_{t} = o⊙htil"), below=htil, gap=0)
+    h = ops.elementwise(s, f"h_{t}", fx.mul, [o, htil], role=OUTPUT, label=f"h_{t} = o⊙htil")
+    if not across:
+        s.place(htil, below=den, gap=0)
+        return s.place(h, below=htil, gap=0)
+    s.place(htil, right_of=Cq)  # the read-out in C's rows, left to right
+    return s.place(h, right_of=htil, gap=0)  # its label beside htil's: 15 columns hold the memory
 
 
 # --- numbers -----------------------------------------------------------------------------------
