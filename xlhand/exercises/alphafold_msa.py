@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.model.npref import layernorm_columns, sigmoid, softmax_columns
+from xlhand.layout import paper
 from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, LEFT, OUTPUT, RIGHT, WEIGHT, fx, ops
 from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.givens import Given
@@ -63,14 +64,18 @@ def layout(s, d, p):
     r = d.r
     with s.step("Pair bias: ẑ_ij = LayerNorm(z_ij), b_ij^h = Wb[h]·ẑ_ij, gathered as Bias_h (row j = key, "
                 "column i = query)"), s.group() as pair:
-        pb, previous = {}, None
+        pb, residues = {}, []
         for i in range(1, r + 1):  # one column of blocks per residue, Wb left of the first: Wb·[ẑ_1 ẑ_2 …]
-            Zp = s.given("Zp", index=i, label=f"Zp_{i} (column j = z_{i}j)")
-            if previous is not None:
-                s.place(Zp, right_of=previous)
-            zhat = ops.layernorm(s, f"Zhat_{i}", Zp, eps=EPS, label=f"Zhat_{i} = ·/√(var + ε)", direction="down")
-            pb[i] = ops.matmul(s, f"Pb_{i}", "Wb", zhat, label=f"Pb_{i} = Wb·Zhat_{i}")
-            previous = Zp
+            with s.group() as residue:
+                Zp = s.given("Zp", index=i, label=f"Zp_{i} (column j = z_{i}j)")
+                zhat = ops.layernorm(s, f"Zhat_{i}", Zp, eps=EPS, label=f"Zhat_{i} = ·/√(var + ε)",
+                                     direction="down")
+                pb[i] = ops.matmul(s, f"Pb_{i}", "Wb", zhat, label=f"Pb_{i} = Wb·Zhat_{i}")
+            residues.append(residue)
+        # the residues side by side, a mean's side label against the residue before; where they are
+        # wider than a page, a free column between them, for a page to break in
+        if s.arrange(residues, RIGHT, gap=0).cols > paper.narrowest_page_columns():
+            s.arrange(residues, RIGHT, gap=1)
         bias = {h: s.add(f"Bias_{h}", (r, r), role=COMPUTED, label=f"Bias_{h}[j,i] = Pb_i[{h},j]",
                          formula=lambda j, i, h=h: pb[i + 1].cell(h - 1, j))
                 for h in range(1, d.heads + 1)}

@@ -46,9 +46,12 @@ def layout(s, d, p):
     with s.step("Q = Wq·X, K = Wk·X, V = Wv·X (Wq, Wk, Wv stacked: the Wqkv rows both sides use)"):
         with s.group() as projected:
             Q, K, V = ops.projections(s, X)
+    # Kᵀ, S and A side by side where they fit across a portrait page (S then prints under Q, on its
+    # page); else the softmax goes down and S, on the page after the projections, has Q copied above it
+    down = K.rows + 2 * Q.cols + 3 > ops.page_columns(landscape=False)
     with s.step(f"One head of size d = {dm}: S = Kᵀ·Q/√{dm}, A = softmax over columns, F = V·A"):
         with s.group() as single:
-            _attention_narrow(s, ("S", "A", "F"), Q, K, V, projected, scale=dm)
+            _attention_narrow(s, ("S", "A", "F"), Q, K, V, projected, scale=dm, down=down)
     # where the single head fits across a portrait page, the heads are as narrow (a portrait
     # handout); else they spread across a landscape one (the heads' rows of Q, K and V side by side),
     # as for one token (a V_h one column wide leaves its label no room left of F_h)
@@ -83,12 +86,18 @@ def layout(s, d, p):
         _counts(s, X, s.blocks["Q_1"], under=Fcat)
 
 
-def _attention_narrow(s, names, Q, K, V, above, *, scale):
+def _attention_narrow(s, names, Q, K, V, above, *, scale, down=False):
     """One head in ten columns, not fourteen: S = Kᵀ·Q/√d under Q (Kᵀ at its left), the
-    exponentials under S with their Σ, A right of them, then F = V·A under A (V at its left)."""
+    exponentials under S with their Σ, A right of them (with ``down``, under them, and a copy of Q
+    above S), then F = V·A under A (V at its left)."""
     s_name, a_name, f_name = names
-    S = s.place(ops.scores(s, s_name, K, Q, scale=scale), under=above, in_columns_of=Q)
-    A = ops.heat(s.place(ops.softmax(s, a_name, S), below=S, gap=0))
+    label = f"{s_name} = {K.name}ᵀ·{Q.name} / √{scale:g}"
+    if down:
+        query = s.place(ops.carry(s, f"{s_name}_Q", Q, label=Q.name), under=above, in_columns_of=Q)
+        S = s.place(ops.scores(s, s_name, K, query, scale=scale, label=label), below=query)
+    else:
+        S = s.place(ops.scores(s, s_name, K, Q, scale=scale, label=label), under=above, in_columns_of=Q)
+    A = ops.heat(s.place(ops.softmax(s, a_name, S, direction="down" if down else "right"), below=S, gap=0))
     F = ops.matmul(s, f_name, ops.copy_left(s, f"{f_name}_V", V, s.below(A)), A,
                    label=f"{f_name} = {V.name}·{a_name}")
     return S, A, F

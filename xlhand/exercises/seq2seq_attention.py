@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.model.npref import rnn_states, softmax_columns as softmax
+from xlhand.layout import paper
 from xlhand.layout import BIAS, COMPUTED, DOWN, OUTPUT, UP, WEIGHT, ops
 from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.givens import Given
@@ -52,6 +53,9 @@ def layout(s, d, p):
     s.next_to(decoder, grid, DOWN)
     ops.chain_arrows(s, hs)
     s.next_to(X, grid, UP)
+    # a sheet wider than a portrait page prints on landscape pages, short ones: att right of zc there,
+    # so that the attention (H to att) fits one page's height
+    wide = s.together([grid, decoder]).cols > paper.narrowest_page_columns(landscape=False)
     with s.group() as attention:
         with s.step("Encoder states side by side: H = [h_1 … h_T]"):
             H = ops.copy_columns(s, "H", hs, role=COMPUTED, label="H = [h_1 … h_T]")
@@ -65,7 +69,11 @@ def layout(s, d, p):
             cs = ops.stack(s, "cs", [ctx, sd], label="[ctx; sd]")
             s.place(cs, below=ctx)
             zc = ops.matmul(s, "zc", "Wc", cs, label="zc")
-            s.place(ops.tanh(s, "att", zc, role=OUTPUT, label="att"), below=zc)
+            att = ops.tanh(s, "att", zc, role=OUTPUT, label="att")
+            if wide:
+                s.place(att, right_of=zc)
+            else:
+                s.place(att, below=zc)
     s.next_to(attention, s.together([grid, decoder]), DOWN)
     return alpha
 
