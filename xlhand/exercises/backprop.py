@@ -114,10 +114,10 @@ def _iteration(s, d, it, X, weights, first_steps):
                         A = outs[k] = ops.relu(s, n(f"A{k}"), Z[k])
                         s.place(A, below=Z[k])
                     else:
-                        # e^(Z3 − max) under W3 (past Z3's max row), so that P, right of it, stands
-                        # under Z3: the column stays narrow
+                        # e^Z3 under W3 (past Z3's max row, with a stable softmax), so that P, right
+                        # of it, stands under Z3: the column stays narrow
                         P = ops.softmax(s, n("P"), Z[k], role=OUTPUT)
-                        s.place(P, below=used[k][0], gap=0 if not _landscape(d) else 1)
+                        s.place(P, below=Z[k], in_columns_of=used[k][0], gap=0 if not _landscape(d) else 1)
             with step("Loss: L = −Σ Y ⊙ ln P (cross-entropy, all samples)"):
                 if later:
                     Y = ops.carry(s, n("Y"), s.blocks["Y"], label=f"{n('Y')} (targets)")
