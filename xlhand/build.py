@@ -42,7 +42,9 @@ KEY_LINE = f"Answer key      {ROUNDING}"
 
 
 def key_sheet(resolved: Resolved, mode: str = "key") -> Sheet:
-    return resolved.exercise.build_sheet(resolved, subtitle(resolved, mode))
+    sheet = resolved.exercise.build_sheet(resolved, subtitle(resolved, mode))
+    sheet.subtitle_room = subtitle(resolved, "student")  # the key prints on its worksheet's pages
+    return sheet
 
 
 def key_workbook(resolved: Resolved, paper: str = "a4", *, sheet: Sheet | None = None,

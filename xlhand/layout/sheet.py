@@ -52,6 +52,7 @@ class Sheet(Placing):
     title: str
     exercise: str = ""  # the exercise's name: the page footers, and messages
     subtitle: str = ""
+    subtitle_room: str = ""  # the longest subtitle of this layout (a worksheet's): its row as tall on the key
     source: str = ""  # one line under the subtitle: where to read further
     blocks: dict[str, Block] = field(default_factory=dict)
     glyphs: list[Glyph] = field(default_factory=list)

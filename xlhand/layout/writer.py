@@ -161,7 +161,7 @@ class WorkbookWriter:
         line(sheet.title_row, MARGIN_COLS, sheet.title, style.TITLE, style.TITLE_SCALE)
         if sheet.subtitle:
             # as tall as the worksheet's, whose mode ("student") is longer than the key's: same pages
-            line(sheet.subtitle_row, MARGIN_COLS, sheet.subtitle, style.SUBTITLE, room_for=sheet.subtitle + " student")
+            line(sheet.subtitle_row, MARGIN_COLS, sheet.subtitle, style.SUBTITLE, room_for=sheet.subtitle_room)
         if sheet.source:
             line(sheet.subtitle_row + 1, MARGIN_COLS, sheet.source, style.SOURCE, style.SMALL_SCALE)
         self._write_legend(ws, sheet, include_blank)
