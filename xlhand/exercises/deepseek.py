@@ -108,7 +108,7 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
         s.place(Krp, below=Ckv)
         Qrp = ops.matmul(s, "Qrp", "Wqr", Cq, label="Qrp = Wqr·Cq")
         s.place(Qrp, below=Krp)
-    with s.step("Rotary parts: turn each pair of rows of token t by t·θ: Kr = Rot(Krp) (cached), Qr = Rot(Qrp)"):
+    with s.step("Rotary: turn rows (2m, 2m+1) of token t by t·θ: Kr = Rot(Krp) (cached), Qr = Rot(Qrp)"):
         pos = s.add("pos", (1, T), role=GIVEN, label="", values=np.arange(1, T + 1)[None, :], named=False,
                     side_label="t")
         s.place(pos, below=Qrp)
@@ -126,14 +126,12 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
                     formula=lambda i, j: f"SIN({ang.cell(0, j)})",
                     expect=lambda v: np.sin(np.arange(1, T + 1)[None, :] * float(np.ravel(v["theta"])[0])))
         s.place(sin, adjoining=cos)
-        Kr = _rotated(s, "Kr", Krp, cos, sin, "Kr = Rot(Krp) (cache)")
-        s.place(Kr, below=sin)
         Qr = _rotated(s, "Qr", Qrp, cos, sin, "Qr = Rot(Qrp)")
-        s.place(Qr, below=Kr)
+        s.place(Qr, below=sin)
+        Kr = _rotated(s, "Kr", Krp, cos, sin, "Kr = Rot(Krp) (cache)")
+        s.next_to(Kr, Qr, LEFT)  # keys left of queries, as in every head below
     outputs = []
-    with s.step(f"Heads h = 1…{H}: Qc_h = Wuq_h·Cq, Kc_h = Wuk_h·Ckv, V_h = Wuv_h·Ckv; "
-                f"S_h = [Kr; Kc_h]ᵀ·[Qr; Qc_h] / √{scale}; A_h = softmax{' (causal)' if causal else ''}; "
-                f"O_h = V_h·A_h"):
+    with s.step(f"Heads: Qc = Wuq·Cq, Kc = Wuk·Ckv, V = Wuv·Ckv; S = KᵀQ/√{scale}; A = softmax(S); O = V·A"):
         above = Qr
         for batch in _batches(d, H, (d.d_cq + 2) + (d.d_c + 2), 3 * (d.d_h + 2)):
             # the latents again, in view over the projections of the heads that follow (one page
@@ -149,8 +147,8 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
                                       label=f"Kc_{h} = Wuk_{h}·Ckv")
                 V = ops.matmul_parts(s, f"V_{h}", [ops.given_part(s, "Wuv", h, d.d_c)], Ckv_c,
                                      label=f"V_{h} = Wuv_{h}·Ckv")
-                for block in (Qc, Kc, V):
-                    above = s.place(block, below=above)
+                for block, gap in ((Qc, 1), (Kc, 0), (V, 0)):  # one head's three: their label rows are the gaps
+                    above = s.place(block, below=above, gap=gap)
                 proj[h] = (Qc, Kc, V)
             for h in batch:
                 Qc, Kc, V = proj[h]
@@ -159,10 +157,10 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
                 K = ops.stack(s, f"K_{h}", [Kr, Kc], label=f"K_{h} = [Kr; Kc_{h}]")
                 s.next_to(K, Q, LEFT)
                 S = ops.scores(s, f"S_{h}", K, Q, scale=scale, label=f"S_{h} = K_{h}ᵀ·Q_{h}/√{scale}")
-                s.place(S, below=Q)
+                s.place(S, below=Q, gap=0)
                 a_label = f"A_{h} = softmax, causal" if causal else f"A_{h} = softmax(S_{h})"
                 A = ops.softmax(s, f"A_{h}", S, mask="causal" if causal else None, label=a_label)
-                s.place(A, below=S, in_columns_of=s.blocks[f"S_{h}_Kt"])  # e^S under Kᵀ, A under S
+                s.place(A, below=S, in_columns_of=s.blocks[f"S_{h}_Kt"], gap=0)  # e^S under Kᵀ, A under S
                 ops.heat(A)
                 Vc = ops.copy(s, f"O_{h}_V", V, label=f"V_{h}")
                 s.place(Vc, below=EVERYTHING)
@@ -171,12 +169,12 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
                 s.next_to(Vc, O, LEFT)
                 outputs.append(O)
                 above = O
-    with s.step(f"Attn = Wo·[O_1; …; O_{H}]; cache per token: d_c + d_r = {d.d_c + d.d_r} numbers "
-                f"against 2·heads·d_h = {2 * H * d.d_h} for ordinary attention"):
+    with s.step(f"Attn = Wo·[O_1; …; O_{H}]; cache per token: d_c + d_r = {d.d_c + d.d_r} numbers, "
+                f"not 2·heads·d_h = {2 * H * d.d_h}"):
         Ocat = ops.stack(s, "Ocat", outputs, label=f"[O_1; …; O_{H}]")
         Attn = ops.matmul(s, "Attn", "Wo", Ocat, label="Attn = Wo·[O_1; …]")
         s.place(Ocat, below=above)
-        s.place(Attn, below=Ocat)
+        s.place(Attn, below=Ocat, gap=0)
         s.place(s.add("cache", (1, 2), role=OUTPUT, label="cache / token: MLA | MHA",
               formula=lambda i, j: (f"COUNT({Ckv.col_range(0)})+COUNT({Kr.col_range(0)})" if j == 0
                                     else f"2*COUNT({s.blocks['Wo'].row_range(0)})")), below=Attn)
@@ -216,9 +214,8 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates):
     Attn's columns (a narrow page). The experts work on copies of Attn, one for every two of them,
     so that each product prints on the page of its input."""
     E, k = d.experts, d.top_k
-    gate_text = "softmax over the experts" if gate == "softmax" else "σ(logits)"
-    with s.step(f"Router: logits = Wr·Attn, gate = {gate_text}"
-                + f"; rank = 1 + the number of larger logits; chosen = [rank ≤ top_k = {k}]; g = chosen ⊙ gate"
+    gate_text = "softmax" if gate == "softmax" else "σ(logits)"
+    with s.step(f"Router: logits = Wr·Attn, gate = {gate_text}; chosen = [rank ≤ {k}]; g = chosen ⊙ gate"
                 + (" / Σ" if normalize_gates else "")):
         logits = ops.matmul(s, "logits", "Wr", Attn, label="logits = Wr·Attn")
         s.place(logits, below=s.blocks["cache"])
@@ -230,14 +227,14 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates):
                      formula=lambda i, j: f"1+SUMPRODUCT(({logits.col_range(j)}>{logits.cell(i, j)})*1)")
         chosen = s.add("chosen", (E, d.tokens), role=COMPUTED, label="chosen = [rank ≤ top_k]",
                        formula=lambda i, j: f"IF({rank.cell(i, j)}<={ops.absolute(top_k)},1,0)")
-        s.place(chosen, below=G)
-        s.next_to(rank, chosen, LEFT)  # rank → chosen, in a row
-        top_k = s.add("top_k", (1, 1), role=GIVEN, label="top_k", values=np.array([[k]]), named=False)
-        s.next_to(top_k, rank, LEFT)
+        s.next_to(rank, G, LEFT)  # rank left of gate, chosen under it left of g = chosen ⊙ gate
         picked = ops.elementwise(s, "gsel" if normalize_gates else "g", fx.mul, [chosen, G],
                                  role="computed" if normalize_gates else "output",
                                  label="gsel = chosen ⊙ gate" if normalize_gates else "g = chosen ⊙ gate")
-        s.place(picked, below=chosen)
+        s.place(picked, below=G)
+        s.next_to(chosen, picked, LEFT)
+        top_k = s.add("top_k", (1, 1), role=GIVEN, label="top_k", values=np.array([[k]]), named=False)
+        s.next_to(top_k, chosen, LEFT)
         if normalize_gates:
             sums = ops.col_sums(s, "gsel_sum", picked,
                                 expect=lambda v: np.asarray(v["gsel"]).sum(axis=0, keepdims=True))
@@ -248,8 +245,7 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates):
             g = picked
     experts = []
     above = g
-    with s.step(f"Experts e = 1…{E}, every token: He_e = ReLU(W1_e·Attn + b1_e), E_e = ReLU(W2_e·He_e + b2_e) "
-                "(a token uses only its chosen ones)"):
+    with s.step(f"Experts e = 1…{E}: He_e = ReLU(W1_e·Attn + b1_e), E_e = ReLU(W2_e·He_e + b2_e)"):
         firsts = {batch[0] for batch in _batches(d, E, d.d + 3, (d.hidden + 3) + (d.d + 2))}
         for e in range(1, E + 1):
             if e in firsts:  # Attn again, in view over the experts that follow
@@ -257,10 +253,10 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates):
                 above = ops.ones_row(s, source)
             He = ops.linear_act(s, f"He_{e}", fx.relu, ops.given_part(s, "W1", e, d.d), source,
                                 ops.given_part(s, "b1", e, 1), label=f"He_{e} = ReLU(·)")
-            s.place(He, below=above)
+            s.place(He, below=above, gap=0 if e in firsts else 1)
             Ee = ops.linear_act(s, f"E_{e}", fx.relu, ops.given_part(s, "W2", e, d.hidden), He,
                                 ops.given_part(s, "b2", e, 1), label=f"E_{e} = ReLU(·)")
-            s.place(Ee, below=ops.ones_row(s, He))
+            s.place(Ee, below=ops.ones_row(s, He), gap=0)
             experts.append(Ee)
             above = Ee
     if shared:
@@ -287,7 +283,8 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates):
                 W2s = s.given("W2s")
                 s.place(W2s, below=W1s)
                 s.place(s.given("b2s"), right_of=W2s)
-            s.note_below(unused, "the shared expert's weights: not used (shared: false)")
+                s.note_below(W2s, "the shared expert's weights: not used (shared: false)")
+            s.set_aside(unused)  # on screen only, off paper
 
 
 # --- numbers -----------------------------------------------------------------------------------
