@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, GIVEN, LEFT, OUTPUT, WEIGHT, fx, ops
+from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, GIVEN, LEFT, OUTPUT, WEIGHT, fx, op, ops
 from xlhand.model.exercise import Exercise, Option, Source, STABLE_SOFTMAX
 from xlhand.model.npref import causal_mask, relu, sigmoid, softmax_columns
 from xlhand.model.givens import Given
@@ -130,7 +130,8 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
         s.place(Qr, below=sin)
         Kr = _rotated(s, "Kr", Krp, cos, sin, "Kr = Rot(Krp) (cache)")
         s.next_to(Kr, Qr, LEFT)  # keys left of queries, as in every head below
-    outputs = []
+    outputs, parts = [], []
+    by_head = _by_head(d)
     with s.step(f"Heads: Qc = Wuq·Cq, Kc = Wuk·Ckv, V = Wuv·Ckv; S = KᵀQ/√{scale}; A = softmax(S); O = V·A"):
         above = Qr
         for batch in _batches(d, H, (d.d_cq + 2) + (d.d_c + 2), 3 * (d.d_h + 2)):
@@ -160,7 +161,8 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
                 s.place(S, below=Q, gap=0)
                 a_label = f"A_{h} = softmax, causal" if causal else f"A_{h} = softmax(S_{h})"
                 A = ops.softmax(s, f"A_{h}", S, mask="causal" if causal else None, label=a_label)
-                s.place(A, below=S, in_columns_of=s.blocks[f"S_{h}_Kt"], gap=0)  # e^S under Kᵀ, A under S
+                s.place(A, below=S, in_columns_of=s.blocks[f"S_{h}_Kt"],  # e^S under Kᵀ, A under S,
+                        gap=1 if s.settings.get("stable") else 0)  # (its label row the gap, or under max)
                 ops.heat(A)
                 Vc = ops.copy(s, f"O_{h}_V", V, label=f"V_{h}")
                 s.place(Vc, below=EVERYTHING)
@@ -169,16 +171,47 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
                 s.next_to(Vc, O, LEFT)
                 outputs.append(O)
                 above = O
-    with s.step(f"Attn = Wo·[O_1; …; O_{H}]; cache per token: d_c + d_r = {d.d_c + d.d_r} numbers, "
-                f"not 2·heads·d_h = {2 * H * d.d_h}"):
-        Ocat = ops.stack(s, "Ocat", outputs, label=f"[O_1; …; O_{H}]")
-        Attn = ops.matmul(s, "Attn", "Wo", Ocat, label="Attn = Wo·[O_1; …]")
-        s.place(Ocat, below=above)
-        s.place(Attn, below=Ocat, gap=0)
-        s.place(s.add("cache", (1, 2), role=OUTPUT, label="cache / token: MLA | MHA",
-              formula=lambda i, j: (f"COUNT({Ckv.col_range(0)})+COUNT({Kr.col_range(0)})" if j == 0
-                                    else f"2*COUNT({s.blocks['Wo'].row_range(0)})")), below=Attn)
+    with s.step(f"Attn = Wo·[O_1; …; O_{H}]" + (f" = P_1 + … + P_{H}" if by_head else "")
+                + f"; cache per token: d_c + d_r = {d.d_c + d.d_r} numbers, not 2·heads·d_h = {2 * H * d.d_h}"):
+        if by_head:  # Wo wider than a page beside Attn: each head multiplies its own columns of Wo
+            Wo = s.given("Wo", label=f"Wo = [Wo_1 | … | Wo_{H}], d_h = {d.d_h} columns a head")
+            s.next_to(Wo, above, DOWN, align="end")
+            above = Wo
+            for h, O in enumerate(outputs, start=1):
+                Oc = s.place(ops.copy(s, f"P_{h}_O", O, label=f"O_{h}"), below=above, in_columns_of=outputs[0])
+                above = s.place(_head_output(s, d, h, Oc), below=Oc, gap=0)
+                parts.append(above)
+            Attn = s.add("Attn", (d.d, T), role=COMPUTED, label=f"Attn = P_1 + … + P_{H}",
+                         formula=lambda i, j: "+".join(P.cell(i, j) for P in parts))
+            s.place(Attn, below=above)
+        else:
+            Ocat = ops.stack(s, "Ocat", outputs, label=f"[O_1; …; O_{H}]")
+            Attn = ops.matmul(s, "Attn", "Wo", Ocat, label="Attn = Wo·[O_1; …]")
+            s.place(Ocat, below=above)
+            s.place(Attn, below=Ocat, gap=0)
+        cache = s.add("cache", (1, 2), role=OUTPUT, label="cache / token: MLA | MHA",
+                      formula=lambda i, j: (f"COUNT({Ckv.col_range(0)})+COUNT({Kr.col_range(0)})" if j == 0
+                                            else f"2*COUNT({s.blocks['Wo'].row_range(0)})"))
+        s.next_to(cache, Attn if by_head else Ocat, LEFT, gap=3)  # beside, where no weights stand
     _mixture(s, d, Attn, gate, shared, normalize_gates)
+
+
+def _by_head(d) -> bool:
+    """Wo, a gap and Attn wider than a page: Attn = Wo·[O_1; …] = Σ_h Wo_h·O_h, head by head (Wo_h:
+    head h's d_h columns of Wo), so that each product prints with its weights and its input."""
+    return d.heads * d.d_h + 1 + d.tokens > ops.page_columns("letter", landscape=True)
+
+
+@op
+def _head_output(s, d, h, O):
+    """P_h = Wo_h·O_h: Wo_h, a copy of head h's columns of Wo, left of P_h under O_h."""
+    cols = slice((h - 1) * d.d_h, h * d.d_h)
+    Wo = s.blocks["Wo"]
+    columns = s.add(f"Wo_{h}", (d.d, d.d_h), role=COMPUTED, label=f"Wo_{h}",
+                    formula=lambda i, j: Wo.cell(i, cols.start + j), expect=lambda v: np.asarray(v["Wo"])[:, cols])
+    part = ops.Part(d.d_h, lambda spot: s.place(columns, at=spot))
+    return ops.matmul_parts(s, f"P_{h}", [part], O, label=f"P_{h} = Wo_{h}·O_{h}",
+                            expect=lambda v: np.asarray(v["Wo"])[:, cols] @ np.asarray(v[f"O_{h}"]))
 
 
 ROWS_TOGETHER = 40  # rows of a copy and the products under it that print together on a page
@@ -190,8 +223,7 @@ def _batches(d, n, copy_rows, unit_rows):
     run where Wo, a gap and Attn are wider than a page: Attn prints apart from Wo whatever the
     layout, the columns of weights on another page than the products, and copies would keep nothing
     together."""
-    wide = d.heads * d.d_h + 1 + d.tokens > ops.page_columns("letter", landscape=True)
-    size = n if wide else max(1, (ROWS_TOGETHER - copy_rows) // unit_rows)
+    size = max(1, (ROWS_TOGETHER - copy_rows) // unit_rows)
     return [list(range(k, min(k + size, n + 1))) for k in range(1, n + 1, size)]
 
 
@@ -218,7 +250,7 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates):
     with s.step(f"Router: logits = Wr·Attn, gate = {gate_text}; chosen = [rank ≤ {k}]; g = chosen ⊙ gate"
                 + (" / Σ" if normalize_gates else "")):
         logits = ops.matmul(s, "logits", "Wr", Attn, label="logits = Wr·Attn")
-        s.place(logits, below=s.blocks["cache"])
+        s.place(logits, below=Attn)
         if gate == "softmax":
             G = s.place(ops.softmax(s, "gate", logits, direction=DOWN, label="gate = softmax(logits)"), below=logits)
         else:
@@ -249,7 +281,7 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates):
         firsts = {batch[0] for batch in _batches(d, E, d.d + 3, (d.hidden + 3) + (d.d + 2))}
         for e in range(1, E + 1):
             if e in firsts:  # Attn again, in view over the experts that follow
-                source = s.place(ops.copy(s, f"Attn_e{e}", Attn, label="Attn"), below=above, gap=2)
+                source = s.place(ops.copy(s, f"Attn_e{e}", Attn, label="Attn"), below=above, gap=1)
                 above = ops.ones_row(s, source)
             He = ops.linear_act(s, f"He_{e}", fx.relu, ops.given_part(s, "W1", e, d.d), source,
                                 ops.given_part(s, "b1", e, 1), label=f"He_{e} = ReLU(·)")
@@ -274,7 +306,7 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates):
 
         Out = s.add("Out", (d.d, d.tokens), role=OUTPUT,
                     label="Out = Σ g_e·E_e" + (" + Es" if shared else ""), formula=cell)
-        s.place(Out, below=above, gap=2)
+        s.place(Out, below=above, gap=1)
         if not shared:
             with s.group() as unused:
                 W1s = s.given("W1s")
