@@ -13,10 +13,14 @@ MoE on each column x of Attn: logits = Wr·x; gate = softmax over the experts (o
 refused); g = chosen ⊙ gate (option normalize_gates: divided by their sum); expert e:
 E_e = ReLU(W2_e·ReLU(W1_e·x + b1_e) + b2_e); Out = Σ_e g_e·E_e (option shared: plus the output of
 one shared expert, always on, with weights W1s, b1s, W2s, b2s).
-The sheet is a narrow page (the tokens' columns, weights at their left): each head's K beside its Q,
-e^S under Kᵀ and A under S; the latents Cq, Ckv (copies, Cq_h1 …) stand again over the heads'
-projections, and Attn (Attn_e1 …) over every run of experts that a page holds, so that a product
-prints on the page of its input.
+The sheet is a narrow page (the tokens' columns, weights at their left): Kr beside Qr, each head's
+K beside its Q, e^S under Kᵀ and A under S; the latents Cq, Ckv (copies, Cq_h1 …) stand again over
+the heads' projections, and Attn (Attn_e1 …) over every run of experts that a page holds, so that a
+product prints on the page of its input. Where Wo (heads·d_h columns), a gap and Attn are wider than
+a page, Attn = Wo·[O_1; …] = Σ_h Wo_h·O_h is worked head by head: P_h = Wo_h·O_h (Wo_h a copy of head
+h's columns of Wo, O_h a copy), Attn = P_1 + … + P_H. The router in two columns: rank left of the
+gate, chosen left of g = chosen ⊙ gate. The shared expert's weights, unused without the option
+shared, are set aside (on screen, off paper).
 """
 from __future__ import annotations
 
