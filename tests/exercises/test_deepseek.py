@@ -140,3 +140,23 @@ def test_a_tie_for_the_last_chosen_place_is_refused(tmp_path):
 def test_an_unknown_gate_is_refused(tmp_path):
     line = rejected_build(tmp_path, "deepseek", "--opt", "gate=relu")
     assert "gate" in line and "softmax" in line and "sigmoid" in line
+
+
+def test_medium_works_the_output_projection_head_by_head():
+    """Wo (12 columns), a gap and Attn are wider than a page at medium: Attn = Σ_h Wo_h·O_h, each P_h
+    with a copy of head h's columns of Wo at its left, and the sheet one page wide; small keeps
+    Attn = Wo·[O_1; O_2]."""
+    from xlhand.build import key_sheet, page_plan
+
+    medium = resolve(EX, size="medium")
+    sheet = key_sheet(medium)
+    heads, d_h = medium.dims.heads, medium.dims.d_h
+    assert {f"P_{h}" for h in range(1, heads + 1)} <= set(sheet.blocks) and "Ocat" not in sheet.blocks
+    for h in range(1, heads + 1):
+        assert sheet.blocks[f"Wo_{h}"].shape == (medium.dims.d, d_h)
+        assert sheet.blocks[f"P_{h}"].extra["operands"][0] == f"Wo_{h}"
+    ref = EX.reference(medium.dims, medium.params)
+    parts = sum(medium.params.Wo[:, (h - 1) * d_h:h * d_h] @ ref[f"O_{h}"] for h in range(1, heads + 1))
+    np.testing.assert_allclose(parts, ref["Attn"], rtol=1e-12, atol=1e-12)
+    assert all(not page_plan(medium, paper).col_breaks for paper in ("a4", "letter"))
+    assert "Ocat" in key_sheet(resolve(EX)).blocks

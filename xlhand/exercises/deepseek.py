@@ -13,16 +13,20 @@ MoE on each column x of Attn: logits = Wr·x; gate = softmax over the experts (o
 refused); g = chosen ⊙ gate (option normalize_gates: divided by their sum); expert e:
 E_e = ReLU(W2_e·ReLU(W1_e·x + b1_e) + b2_e); Out = Σ_e g_e·E_e (option shared: plus the output of
 one shared expert, always on, with weights W1s, b1s, W2s, b2s).
-The sheet is a narrow page (the tokens' columns, weights at their left): each head's K beside its Q,
-e^S under Kᵀ and A under S; the latents Cq, Ckv (copies, Cq_h1 …) stand again over the heads'
-projections, and Attn (Attn_e1 …) over every run of experts that a page holds, so that a product
-prints on the page of its input.
+The sheet is a narrow page (the tokens' columns, weights at their left): Kr beside Qr, each head's
+K beside its Q, e^S under Kᵀ and A under S; the latents Cq, Ckv (copies, Cq_h1 …) stand again over
+the heads' projections, and Attn (Attn_e1 …) over every run of experts that a page holds, so that a
+product prints on the page of its input. Where Wo (heads·d_h columns), a gap and Attn are wider than
+a page, Attn = Wo·[O_1; …] = Σ_h Wo_h·O_h is worked head by head: P_h = Wo_h·O_h (Wo_h a copy of head
+h's columns of Wo, O_h a copy), Attn = P_1 + … + P_H. The router in two columns: rank left of the
+gate, chosen left of g = chosen ⊙ gate. The shared expert's weights, unused without the option
+shared, are set aside (on screen, off paper).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, GIVEN, LEFT, OUTPUT, WEIGHT, fx, ops
+from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, GIVEN, LEFT, OUTPUT, WEIGHT, fx, op, ops
 from xlhand.model.exercise import Exercise, Option, Source, STABLE_SOFTMAX
 from xlhand.model.npref import causal_mask, relu, sigmoid, softmax_columns
 from xlhand.model.givens import Given
@@ -108,7 +112,7 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
         s.place(Krp, below=Ckv)
         Qrp = ops.matmul(s, "Qrp", "Wqr", Cq, label="Qrp = Wqr·Cq")
         s.place(Qrp, below=Krp)
-    with s.step("Rotary parts: turn each pair of rows of token t by t·θ: Kr = Rot(Krp) (cached), Qr = Rot(Qrp)"):
+    with s.step("Rotary: turn rows (2m, 2m+1) of token t by t·θ: Kr = Rot(Krp) (cached), Qr = Rot(Qrp)"):
         pos = s.add("pos", (1, T), role=GIVEN, label="", values=np.arange(1, T + 1)[None, :], named=False,
                     side_label="t")
         s.place(pos, below=Qrp)
@@ -126,14 +130,13 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
                     formula=lambda i, j: f"SIN({ang.cell(0, j)})",
                     expect=lambda v: np.sin(np.arange(1, T + 1)[None, :] * float(np.ravel(v["theta"])[0])))
         s.place(sin, adjoining=cos)
-        Kr = _rotated(s, "Kr", Krp, cos, sin, "Kr = Rot(Krp) (cache)")
-        s.place(Kr, below=sin)
         Qr = _rotated(s, "Qr", Qrp, cos, sin, "Qr = Rot(Qrp)")
-        s.place(Qr, below=Kr)
-    outputs = []
-    with s.step(f"Heads h = 1…{H}: Qc_h = Wuq_h·Cq, Kc_h = Wuk_h·Ckv, V_h = Wuv_h·Ckv; "
-                f"S_h = [Kr; Kc_h]ᵀ·[Qr; Qc_h] / √{scale}; A_h = softmax{' (causal)' if causal else ''}; "
-                f"O_h = V_h·A_h"):
+        s.place(Qr, below=sin)
+        Kr = _rotated(s, "Kr", Krp, cos, sin, "Kr = Rot(Krp) (cache)")
+        s.next_to(Kr, Qr, LEFT)  # keys left of queries, as in every head below
+    outputs, parts = [], []
+    by_head = _by_head(d)
+    with s.step(f"Heads: Qc = Wuq·Cq, Kc = Wuk·Ckv, V = Wuv·Ckv; S = KᵀQ/√{scale}; A = softmax(S); O = V·A"):
         above = Qr
         for batch in _batches(d, H, (d.d_cq + 2) + (d.d_c + 2), 3 * (d.d_h + 2)):
             # the latents again, in view over the projections of the heads that follow (one page
@@ -149,8 +152,8 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
                                       label=f"Kc_{h} = Wuk_{h}·Ckv")
                 V = ops.matmul_parts(s, f"V_{h}", [ops.given_part(s, "Wuv", h, d.d_c)], Ckv_c,
                                      label=f"V_{h} = Wuv_{h}·Ckv")
-                for block in (Qc, Kc, V):
-                    above = s.place(block, below=above)
+                for block, gap in ((Qc, 1), (Kc, 0), (V, 0)):  # one head's three: their label rows are the gaps
+                    above = s.place(block, below=above, gap=gap)
                 proj[h] = (Qc, Kc, V)
             for h in batch:
                 Qc, Kc, V = proj[h]
@@ -159,10 +162,11 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
                 K = ops.stack(s, f"K_{h}", [Kr, Kc], label=f"K_{h} = [Kr; Kc_{h}]")
                 s.next_to(K, Q, LEFT)
                 S = ops.scores(s, f"S_{h}", K, Q, scale=scale, label=f"S_{h} = K_{h}ᵀ·Q_{h}/√{scale}")
-                s.place(S, below=Q)
+                s.place(S, below=Q, gap=0)
                 a_label = f"A_{h} = softmax, causal" if causal else f"A_{h} = softmax(S_{h})"
                 A = ops.softmax(s, f"A_{h}", S, mask="causal" if causal else None, label=a_label)
-                s.place(A, below=S, in_columns_of=s.blocks[f"S_{h}_Kt"])  # e^S under Kᵀ, A under S
+                s.place(A, below=S, in_columns_of=s.blocks[f"S_{h}_Kt"],  # e^S under Kᵀ, A under S,
+                        gap=1 if s.settings.get("stable") else 0)  # (its label row the gap, or under max)
                 ops.heat(A)
                 Vc = ops.copy(s, f"O_{h}_V", V, label=f"V_{h}")
                 s.place(Vc, below=EVERYTHING)
@@ -171,16 +175,47 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
                 s.next_to(Vc, O, LEFT)
                 outputs.append(O)
                 above = O
-    with s.step(f"Attn = Wo·[O_1; …; O_{H}]; cache per token: d_c + d_r = {d.d_c + d.d_r} numbers "
-                f"against 2·heads·d_h = {2 * H * d.d_h} for ordinary attention"):
-        Ocat = ops.stack(s, "Ocat", outputs, label=f"[O_1; …; O_{H}]")
-        Attn = ops.matmul(s, "Attn", "Wo", Ocat, label="Attn = Wo·[O_1; …]")
-        s.place(Ocat, below=above)
-        s.place(Attn, below=Ocat)
-        s.place(s.add("cache", (1, 2), role=OUTPUT, label="cache / token: MLA | MHA",
-              formula=lambda i, j: (f"COUNT({Ckv.col_range(0)})+COUNT({Kr.col_range(0)})" if j == 0
-                                    else f"2*COUNT({s.blocks['Wo'].row_range(0)})")), below=Attn)
+    with s.step(f"Attn = Wo·[O_1; …; O_{H}]" + (f" = P_1 + … + P_{H}" if by_head else "")
+                + f"; cache per token: d_c + d_r = {d.d_c + d.d_r} numbers, not 2·heads·d_h = {2 * H * d.d_h}"):
+        if by_head:  # Wo wider than a page beside Attn: each head multiplies its own columns of Wo
+            Wo = s.given("Wo", label=f"Wo = [Wo_1 | … | Wo_{H}], d_h = {d.d_h} columns a head")
+            s.next_to(Wo, above, DOWN, align="end")
+            above = Wo
+            for h, O in enumerate(outputs, start=1):
+                Oc = s.place(ops.copy(s, f"P_{h}_O", O, label=f"O_{h}"), below=above, in_columns_of=outputs[0])
+                above = s.place(_head_output(s, d, h, Oc), below=Oc, gap=0)
+                parts.append(above)
+            Attn = s.add("Attn", (d.d, T), role=COMPUTED, label=f"Attn = P_1 + … + P_{H}",
+                         formula=lambda i, j: "+".join(P.cell(i, j) for P in parts))
+            s.place(Attn, below=above)
+        else:
+            Ocat = ops.stack(s, "Ocat", outputs, label=f"[O_1; …; O_{H}]")
+            Attn = ops.matmul(s, "Attn", "Wo", Ocat, label="Attn = Wo·[O_1; …]")
+            s.place(Ocat, below=above)
+            s.place(Attn, below=Ocat, gap=0)
+        cache = s.add("cache", (1, 2), role=OUTPUT, label="cache / token: MLA | MHA",
+                      formula=lambda i, j: (f"COUNT({Ckv.col_range(0)})+COUNT({Kr.col_range(0)})" if j == 0
+                                            else f"2*COUNT({s.blocks['Wo'].row_range(0)})"))
+        s.next_to(cache, Attn if by_head else Ocat, LEFT, gap=3)  # beside, where no weights stand
     _mixture(s, d, Attn, gate, shared, normalize_gates)
+
+
+def _by_head(d) -> bool:
+    """Wo, a gap and Attn wider than a page: Attn = Wo·[O_1; …] = Σ_h Wo_h·O_h, head by head (Wo_h:
+    head h's d_h columns of Wo), so that each product prints with its weights and its input."""
+    return d.heads * d.d_h + 1 + d.tokens > ops.page_columns("letter", landscape=True)
+
+
+@op
+def _head_output(s, d, h, O):
+    """P_h = Wo_h·O_h: Wo_h, a copy of head h's columns of Wo, left of P_h under O_h."""
+    cols = slice((h - 1) * d.d_h, h * d.d_h)
+    Wo = s.blocks["Wo"]
+    columns = s.add(f"Wo_{h}", (d.d, d.d_h), role=COMPUTED, label=f"Wo_{h}",
+                    formula=lambda i, j: Wo.cell(i, cols.start + j), expect=lambda v: np.asarray(v["Wo"])[:, cols])
+    part = ops.Part(d.d_h, lambda spot: s.place(columns, at=spot))
+    return ops.matmul_parts(s, f"P_{h}", [part], O, label=f"P_{h} = Wo_{h}·O_{h}",
+                            expect=lambda v: np.asarray(v["Wo"])[:, cols] @ np.asarray(v[f"O_{h}"]))
 
 
 ROWS_TOGETHER = 40  # rows of a copy and the products under it that print together on a page
@@ -192,8 +227,7 @@ def _batches(d, n, copy_rows, unit_rows):
     run where Wo, a gap and Attn are wider than a page: Attn prints apart from Wo whatever the
     layout, the columns of weights on another page than the products, and copies would keep nothing
     together."""
-    wide = d.heads * d.d_h + 1 + d.tokens > ops.page_columns("letter", landscape=True)
-    size = n if wide else max(1, (ROWS_TOGETHER - copy_rows) // unit_rows)
+    size = max(1, (ROWS_TOGETHER - copy_rows) // unit_rows)
     return [list(range(k, min(k + size, n + 1))) for k in range(1, n + 1, size)]
 
 
@@ -216,12 +250,11 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates):
     Attn's columns (a narrow page). The experts work on copies of Attn, one for every two of them,
     so that each product prints on the page of its input."""
     E, k = d.experts, d.top_k
-    gate_text = "softmax over the experts" if gate == "softmax" else "σ(logits)"
-    with s.step(f"Router: logits = Wr·Attn, gate = {gate_text}"
-                + f"; rank = 1 + the number of larger logits; chosen = [rank ≤ top_k = {k}]; g = chosen ⊙ gate"
+    gate_text = "softmax" if gate == "softmax" else "σ(logits)"
+    with s.step(f"Router: logits = Wr·Attn, gate = {gate_text}; chosen = [rank ≤ {k}]; g = chosen ⊙ gate"
                 + (" / Σ" if normalize_gates else "")):
         logits = ops.matmul(s, "logits", "Wr", Attn, label="logits = Wr·Attn")
-        s.place(logits, below=s.blocks["cache"])
+        s.place(logits, below=Attn)
         if gate == "softmax":
             G = s.place(ops.softmax(s, "gate", logits, direction=DOWN, label="gate = softmax(logits)"), below=logits)
         else:
@@ -230,14 +263,14 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates):
                      formula=lambda i, j: f"1+SUMPRODUCT(({logits.col_range(j)}>{logits.cell(i, j)})*1)")
         chosen = s.add("chosen", (E, d.tokens), role=COMPUTED, label="chosen = [rank ≤ top_k]",
                        formula=lambda i, j: f"IF({rank.cell(i, j)}<={ops.absolute(top_k)},1,0)")
-        s.place(chosen, below=G)
-        s.next_to(rank, chosen, LEFT)  # rank → chosen, in a row
-        top_k = s.add("top_k", (1, 1), role=GIVEN, label="top_k", values=np.array([[k]]), named=False)
-        s.next_to(top_k, rank, LEFT)
+        s.next_to(rank, G, LEFT)  # rank left of gate, chosen under it left of g = chosen ⊙ gate
         picked = ops.elementwise(s, "gsel" if normalize_gates else "g", fx.mul, [chosen, G],
                                  role="computed" if normalize_gates else "output",
                                  label="gsel = chosen ⊙ gate" if normalize_gates else "g = chosen ⊙ gate")
-        s.place(picked, below=chosen)
+        s.place(picked, below=G)
+        s.next_to(chosen, picked, LEFT)
+        top_k = s.add("top_k", (1, 1), role=GIVEN, label="top_k", values=np.array([[k]]), named=False)
+        s.next_to(top_k, chosen, LEFT)
         if normalize_gates:
             sums = ops.col_sums(s, "gsel_sum", picked,
                                 expect=lambda v: np.asarray(v["gsel"]).sum(axis=0, keepdims=True))
@@ -248,19 +281,18 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates):
             g = picked
     experts = []
     above = g
-    with s.step(f"Experts e = 1…{E}, every token: He_e = ReLU(W1_e·Attn + b1_e), E_e = ReLU(W2_e·He_e + b2_e) "
-                "(a token uses only its chosen ones)"):
+    with s.step(f"Experts e = 1…{E}: He_e = ReLU(W1_e·Attn + b1_e), E_e = ReLU(W2_e·He_e + b2_e)"):
         firsts = {batch[0] for batch in _batches(d, E, d.d + 3, (d.hidden + 3) + (d.d + 2))}
         for e in range(1, E + 1):
             if e in firsts:  # Attn again, in view over the experts that follow
-                source = s.place(ops.copy(s, f"Attn_e{e}", Attn, label="Attn"), below=above, gap=2)
+                source = s.place(ops.copy(s, f"Attn_e{e}", Attn, label="Attn"), below=above, gap=1)
                 above = ops.ones_row(s, source)
             He = ops.linear_act(s, f"He_{e}", fx.relu, ops.given_part(s, "W1", e, d.d), source,
                                 ops.given_part(s, "b1", e, 1), label=f"He_{e} = ReLU(·)")
-            s.place(He, below=above)
+            s.place(He, below=above, gap=0 if e in firsts else 1)
             Ee = ops.linear_act(s, f"E_{e}", fx.relu, ops.given_part(s, "W2", e, d.hidden), He,
                                 ops.given_part(s, "b2", e, 1), label=f"E_{e} = ReLU(·)")
-            s.place(Ee, below=ops.ones_row(s, He))
+            s.place(Ee, below=ops.ones_row(s, He), gap=0)
             experts.append(Ee)
             above = Ee
     if shared:
@@ -278,7 +310,7 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates):
 
         Out = s.add("Out", (d.d, d.tokens), role=OUTPUT,
                     label="Out = Σ g_e·E_e" + (" + Es" if shared else ""), formula=cell)
-        s.place(Out, below=above, gap=2)
+        s.place(Out, below=above, gap=1)
         if not shared:
             with s.group() as unused:
                 W1s = s.given("W1s")
@@ -287,7 +319,8 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates):
                 W2s = s.given("W2s")
                 s.place(W2s, below=W1s)
                 s.place(s.given("b2s"), right_of=W2s)
-            s.note_below(unused, "the shared expert's weights: not used (shared: false)")
+                s.note_below(W2s, "the shared expert's weights: not used (shared: false)")
+            s.set_aside(unused)  # on screen only, off paper
 
 
 # --- numbers -----------------------------------------------------------------------------------
