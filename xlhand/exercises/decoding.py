@@ -11,14 +11,14 @@ greedy choice x_{t+1} = onehot(argmax l_t), tok_{t+1} its word. seq lists all to
 On the sheet each step is a panel a portrait page wide, one under the other: x_t, e_t, k_t, v_t,
 q_t down one column with their weights left (the givens at step 1, copies of them at every later
 step, so that each product prints on its weights' page), the caches beside k_t and v_t, the scores
-under q_t and the softmax under them.
+under q_t, their exponentials under them with the weights a_t beside, z_t and l_t under a_t.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from xlhand.model.npref import one_hot, softmax_columns as softmax
-from xlhand.layout import COMPUTED, EVERYTHING, OUTPUT, UP, WEIGHT, ops
+from xlhand.layout import COMPUTED, DOWN, EVERYTHING, OUTPUT, RIGHT, UP, WEIGHT, ops
 from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.givens import Given, check_vocabulary, word_problem
 from xlhand.model.makers import fixed
@@ -53,10 +53,10 @@ def reference(d, p):
 def layout(s, d, p):
     # One panel per step, a portrait page wide: x_t, e_t, k_t, v_t and q_t down one column with their
     # weights left (step 1 the given weights, every later step copies of them, so that each product
-    # prints on its weights' page), the caches beside k_t and v_t, the scores under q_t, the softmax
-    # down under them, z_t and l_t under a_t. A page may end above q_t (its input e_t copied over it)
-    # and above the exponentials. The panels flow down the pages.
-    panels, tokens = [], []
+    # prints on its weights' page), the caches beside k_t and v_t, the scores under q_t, their
+    # exponentials under them with a_t beside, z_t and l_t under a_t. A page may end above q_t (its
+    # input e_t copied over it) and above the exponentials. The panels flow down the pages.
+    panels, tokens, heads = [], [], []
     Kc = Vc = logits = vocab = None
     for t in range(1, d.steps + 2):
         with s.group() as panel, s.step(_describe(t, d)):
@@ -65,26 +65,27 @@ def layout(s, d, p):
                 vocab = s.given("vocab", label="vocab")
                 x = ops.one_hot(s, "x_1", vocab, token, label="x_1 = onehot(tok_1)")
                 s.place(token, left_of=x, gap=2)
-            else:  # the greedy choice of the step before heads the panel (the last one stands right of it)
+            else:  # the greedy choice of the step before heads the panel
                 x = ops.argmax_one_hot(s, f"x_{t}", logits, label=f"x_{t} = argmax l_{t - 1}")
                 token = ops.word_of(s, f"tok_{t}", vocab, x, label=f"tok_{t}")
                 if t <= d.steps:
                     s.place(x, below=EVERYTHING)
-                    s.place(token, left_of=x, gap=2)
-                else:
-                    s.place(x, right_of=logits)
-                    s.place(token, above=x)
+                else:  # under the last panel, in the column of its x_t
+                    s.place(x, below=panels[-1], in_columns_of=heads[-1])
+                s.place(token, left_of=x, gap=2)
             tokens.append(token)
+            heads.append(x)
             if t <= d.steps:
                 Kc, Vc, logits = _attend(s, t, x, Kc, Vc, d.d)
                 if t == 1:
                     s.next_to(vocab, s.blocks["E"], UP, gap=0)  # the words over E's columns
             else:
-                s.place(s.add("seq", (1, d.steps + 1), role=OUTPUT, label="seq = the decoded tokens",
-                              formula=lambda i, j: tokens[j].cell(0, 0)), below=logits)
+                seq = s.add("seq", (1, d.steps + 1), role=OUTPUT, label="seq = the decoded tokens",
+                            formula=lambda i, j: tokens[j].cell(0, 0))
+                s.next_to(seq, token, DOWN, align="end")  # under tok_t, beside x_t
         if t <= d.steps:
             panels.append(panel)
-        else:  # the greedy choice after the last step stands by its logits, in the last panel
+        else:  # the greedy choice after the last step closes the last panel
             panels[-1].add(panel)
     ops.flow(s, panels)
     return Kc
@@ -100,8 +101,8 @@ def _weights(s, t, name):
 
 def _attend(s, t, x, Kc, Vc, dm):
     """Step t under x_t: the lookup e_t, k_t, v_t (the grown caches right of them) and q_t, the scores
-    s_t under q_t (Kc_tᵀ left of them), the softmax a_t under them, z_t = Vc_t·a_t and the logits l_t
-    under a_t. Returns (Kc_t, Vc_t, l_t)."""
+    s_t under q_t (Kc_tᵀ left of them), their exponentials under them with a_t beside, z_t = Vc_t·a_t
+    and the logits l_t under a_t. Returns (Kc_t, Vc_t, l_t)."""
     e = ops.matmul_parts(s, f"e_{t}", [_weights(s, t, "E")], x, label=f"e_{t} = E·x_{t}")
     k = ops.matmul_parts(s, f"k_{t}", [_weights(s, t, "Wk")], e, label=f"k_{t}")
     v = s.place(ops.matmul_parts(s, f"v_{t}", [_weights(s, t, "Wv")], e, label=f"v_{t}"), below=k)
@@ -114,6 +115,7 @@ def _attend(s, t, x, Kc, Vc, dm):
     s.place(Vc, right_of=v)
     S = ops.scores(s, f"s_{t}", Kc, q, scale=dm, label=f"s_{t} = Kc_{t}ᵀ·q_{t}/√{dm}")
     A = ops.heat(ops.softmax(s, f"a_{t}", S, label=f"a_{t}", direction="down"))
+    s.next_to(A, s.blocks[f"a_{t}_exp"], RIGHT)  # the weights beside the exponentials they divide
     z = ops.matmul(s, f"z_{t}", ops.copy_left(s, f"z_{t}_V", Vc, s.below(A), label=f"Vc_{t}"), A, label=f"z_{t}")
     return Kc, Vc, ops.matmul_parts(s, f"l_{t}", [_weights(s, t, "Wo")], z, label=f"l_{t}")
 
