@@ -1,4 +1,4 @@
-"""decoding: greedy decoding with a KV cache, one column group per step.
+"""decoding: greedy decoding with a KV cache, one panel per step.
 
 A one-layer, one-head attention decoder over a small vocabulary. Step t = 1…steps takes the
 current token (the start token, then each step's choice):
@@ -8,15 +8,17 @@ are references to the previous cache, never recomputed);
 s_t = Kc_tᵀ·q_t / √d, a_t = softmax(s_t), z_t = Vc_t·a_t, logits l_t = Wo·z_t;
 greedy choice x_{t+1} = onehot(argmax l_t), tok_{t+1} its word. seq lists all tokens.
 (No positional encoding: this toy decoder attends by content only.)
-On the sheet each step is a column of blocks, E, Wq, Wk, Wv and Wo left of the first; the steps
-stand side by side where the page has room, else one under the other.
+On the sheet each step is a panel a portrait page wide, one under the other: x_t, e_t, k_t, v_t,
+q_t down one column with their weights left (the givens at step 1, copies of them at every later
+step, so that each product prints on its weights' page), the caches beside k_t and v_t, the scores
+under q_t, their exponentials under them with the weights a_t beside, z_t and l_t under a_t.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from xlhand.model.npref import one_hot, softmax_columns as softmax
-from xlhand.layout import COMPUTED, EVERYTHING, OUTPUT, WEIGHT, ops
+from xlhand.layout import COMPUTED, DOWN, EVERYTHING, OUTPUT, RIGHT, UP, WEIGHT, ops
 from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.givens import Given, check_vocabulary, word_problem
 from xlhand.model.makers import fixed
@@ -49,67 +51,80 @@ def reference(d, p):
 
 
 def layout(s, d, p):
-    columns, tokens = [], []
+    # One panel per step, a portrait page wide: x_t, e_t, k_t, v_t and q_t down one column with their
+    # weights left (step 1 the given weights, every later step copies of them, so that each product
+    # prints on its weights' page), the caches beside k_t and v_t, the scores under q_t, their
+    # exponentials under them with a_t beside, z_t and l_t under a_t. A page may end above q_t (its
+    # input e_t copied over it) and above the exponentials. The panels flow down the pages.
+    panels, tokens, heads = [], [], []
     Kc = Vc = logits = vocab = None
     for t in range(1, d.steps + 2):
-        with s.group() as column, s.step(_describe(t, d)):
+        with s.group() as panel, s.step(_describe(t, d)):
             if t == 1:
                 token = s.given("start", label="tok_1 (start)")
-                vocab = s.given("vocab", label="vocab")  # above E: one word a column
-                s.place(vocab, left_of=token)
+                vocab = s.given("vocab", label="vocab")
                 x = ops.one_hot(s, "x_1", vocab, token, label="x_1 = onehot(tok_1)")
-                s.place(x, below=token)
-            else:  # the greedy choice of the step before heads the column
+                s.place(token, left_of=x, gap=2)
+            else:  # the greedy choice of the step before heads the panel
                 x = ops.argmax_one_hot(s, f"x_{t}", logits, label=f"x_{t} = argmax l_{t - 1}")
-                s.place(x, below=EVERYTHING)
                 token = ops.word_of(s, f"tok_{t}", vocab, x, label=f"tok_{t}")
-                s.place(token, above=x)
+                if t <= d.steps:
+                    s.place(x, below=EVERYTHING)
+                else:  # under the last panel, in the column of its x_t
+                    s.place(x, below=panels[-1], in_columns_of=heads[-1])
+                s.place(token, left_of=x, gap=2)
             tokens.append(token)
+            heads.append(x)
             if t <= d.steps:
                 Kc, Vc, logits = _attend(s, t, x, Kc, Vc, d.d)
+                if t == 1:
+                    s.next_to(vocab, s.blocks["E"], UP, gap=0)  # the words over E's columns
             else:
-                s.place(s.add("seq", (1, d.steps + 1), role=OUTPUT, label="seq = the decoded tokens",
-                      formula=lambda i, j: tokens[j].cell(0, 0)), below=x)
-        columns.append(column)
-    ops.flow(s, columns)
+                seq = s.add("seq", (1, d.steps + 1), role=OUTPUT, label="seq = the decoded tokens",
+                            formula=lambda i, j: tokens[j].cell(0, 0))
+                s.next_to(seq, token, DOWN, align="end")  # under tok_t, beside x_t
+        if t <= d.steps:
+            panels.append(panel)
+        else:  # the greedy choice after the last step closes the last panel
+            panels[-1].add(panel)
+    ops.flow(s, panels)
     return Kc
 
 
+def _weights(s, t, name):
+    """The weights ``name`` for step t: the given at step 1, a copy of it left of the product after."""
+    if t == 1:
+        return name
+    src = s.blocks[name]
+    return ops.Part(src.cols, lambda spot: s.place(ops.carry(s, f"{name}_step{t}", src, label=name), at=spot))
+
+
 def _attend(s, t, x, Kc, Vc, dm):
-    """Step t under x_t: the lookup e_t, q_t, k_t, v_t, the grown caches, the scores s_t (Kc_tᵀ left
-    of them, q_t above), the softmax a_t, z_t = Vc_t·a_t and the logits l_t. Returns (Kc_t, Vc_t, l_t)."""
-    e = ops.matmul(s, f"e_{t}", "E", x, label=f"e_{t} = E·x_{t}")
-    q = ops.matmul(s, f"q_{t}", "Wq", e, label=f"q_{t}")
-    k = ops.matmul(s, f"k_{t}", "Wk", e, label=f"k_{t}")
-    v = ops.matmul(s, f"v_{t}", "Wv", e, label=f"v_{t}")
+    """Step t under x_t: the lookup e_t, k_t, v_t (the grown caches right of them) and q_t, the scores
+    s_t under q_t (Kc_tᵀ left of them), their exponentials under them with a_t beside, z_t = Vc_t·a_t
+    and the logits l_t under a_t. Returns (Kc_t, Vc_t, l_t)."""
+    e = ops.matmul_parts(s, f"e_{t}", [_weights(s, t, "E")], x, label=f"e_{t} = E·x_{t}")
+    k = ops.matmul_parts(s, f"k_{t}", [_weights(s, t, "Wk")], e, label=f"k_{t}")
+    v = s.place(ops.matmul_parts(s, f"v_{t}", [_weights(s, t, "Wv")], e, label=f"v_{t}"), below=k)
+    # q_t's input in view above it: a page may end between v_t and q_t
+    e_q = s.place(ops.copy(s, f"q_{t}_e", e, label=f"e_{t} (copy)"), below=v)
+    q = ops.matmul_parts(s, f"q_{t}", [_weights(s, t, "Wq")], e_q, label=f"q_{t}")
     Kc = _grow(s, f"Kc_{t}", Kc, k, f"Kc_{t} = [Kc_{t - 1} | k_{t}]" if t > 1 else "Kc_1 = [k_1]")
     Vc = _grow(s, f"Vc_{t}", Vc, v, f"Vc_{t} = [Vc_{t - 1} | v_{t}]" if t > 1 else "Vc_1 = [v_1]")
-    if t == 1:  # the weights at the left of the first step, each by its product
-        s.place(k, below=q)
-        s.place(v, below=k)
-        s.place(Kc, below=v)
-        s.place(Vc, below=Kc)
-    else:  # shared weights stand at the left of step 1: q, k, v side by side, the caches side by side
-        s.place(k, right_of=q)
-        s.place(v, right_of=k)
-        s.place(Kc, below=q)
-        s.place(Vc, right_of=Kc)
+    s.place(Kc, right_of=k)
+    s.place(Vc, right_of=v)
     S = ops.scores(s, f"s_{t}", Kc, q, scale=dm, label=f"s_{t} = Kc_{t}ᵀ·q_{t}/√{dm}")
-    s.place(S, below=Vc)
-    # the exponentials under the scores (past their max row) and a_t right of them: a page wide
-    A = ops.heat(s.place(ops.softmax(s, f"a_{t}", S, label=f"a_{t}"), below=S, gap=2))
+    A = ops.heat(ops.softmax(s, f"a_{t}", S, label=f"a_{t}", direction="down"))
+    s.next_to(A, s.blocks[f"a_{t}_exp"], RIGHT)  # the weights beside the exponentials they divide
     z = ops.matmul(s, f"z_{t}", ops.copy_left(s, f"z_{t}_V", Vc, s.below(A), label=f"Vc_{t}"), A, label=f"z_{t}")
-    return Kc, Vc, ops.matmul(s, f"l_{t}", "Wo", z, label=f"l_{t}")
+    return Kc, Vc, ops.matmul_parts(s, f"l_{t}", [_weights(s, t, "Wo")], z, label=f"l_{t}")
 
 
 def _describe(t: int, d) -> str:
     if t == 1:
-        return (f"Step 1: x_1 = onehot(start); e_1 = E·x_1; q_1, k_1, v_1 = Wq·e_1, Wk·e_1, Wv·e_1; the caches "
-                f"Kc_1 = [k_1], Vc_1 = [v_1]; scores s_1 = Kc_1ᵀ·q_1/√{d.d}, weights a_1 = softmax(s_1), "
-                "context z_1 = Vc_1·a_1; logits l_1 = Wo·z_1")
+        return f"Step 1: e = E·x, k/v/q = Wk/Wv/Wq·e, s = Kcᵀ·q/√{d.d}, a = softmax(s), z = Vc·a, l = Wo·z"
     if t <= d.steps:
-        return (f"Step {t}: greedy choice x_{t} = onehot(argmax l_{t - 1}), tok_{t}; then as in step 1, "
-                f"the caches grown to {t} columns")
+        return f"Step {t}: x_{t} = onehot(argmax l_{t - 1}), tok_{t}; as step 1, caches grown to {t} columns"
     return f"Greedy choice x_{t} = onehot(argmax l_{t - 1}), tok_{t}; the decoded sequence seq"
 
 

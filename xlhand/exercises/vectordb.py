@@ -77,6 +77,8 @@ def layout(s, d, p):
                 words[key] = ops.split_words(s, f"tok_{key}", texts[key], widths[key], label=f"tok_{key}: the words")
                 s.place(words[key], below=texts[key])
                 s.next_to(texts[key], s.blocks[f"tok_{key}_sp"], LEFT, gap=2)  # the sentence left of its words
+                # that row ends where the words end: its long label stays within the pipe's columns
+                s.next_to(s.together([texts[key], s.blocks[f"tok_{key}_sp"]]), words[key], UP, align="end")
     with s.step("One-hot: OneHot[w, t] = 1 where word t is vocabulary word w"):
         for key in keys:
             with s.group() as part:
@@ -114,6 +116,7 @@ def layout(s, d, p):
         for key in keys:
             with s.group() as part:
                 pooled[key] = ops.row_means(s, f"pooled_{key}", H[key], label=f"pooled_{key}")
+                s.place(pooled[key], left_of=H[key])  # in the columns the weights leave free: a portrait page wide
             pipes[key].add(part)
     with s.step("Index: index = P·pooled (the query's index is q)"):
         for key in keys:
