@@ -114,7 +114,7 @@ def read_params(wb, exercise, dims: Dims, path: Path) -> Params:
         elif given.kind == "number" and len(size) == 3:
             value = [_cells(wb, ranges, f"{given.name}_{k}", path) for k in range(1, size[0] + 1)]
         elif given.kind == "texts":
-            value = [str(v) for v in _cells(wb, ranges, given.name, path)[0]]
+            value = [str(v) for row in _cells(wb, ranges, given.name, path) for v in row]  # a row or a column
         elif given.kind in ("text", "choice"):
             value = str(_cells(wb, ranges, given.name, path)[0][0])
         else:

@@ -16,6 +16,7 @@ import numpy as np
 
 from xlhand.model.npref import has_both_signs, relu
 from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, LEFT, OUTPUT, RIGHT, UP, WEIGHT, ops
+from xlhand.layout.style import text_columns
 from xlhand.model.exercise import Exercise, Source
 from xlhand.model.givens import Given, check_vocabulary
 
@@ -63,15 +64,16 @@ def layout(s, d, p):
     pipes, texts, words, onehots, X, H, pooled, index = ({} for _ in range(8))
 
     with s.step("Tokenize: split each sentence and the query on spaces (where each word ends, then the words)"):
-        sentences = s.given("sentences", label="sentences (the database)")
+        room = _sentence_room(p.vocab, d.L)
+        sentences = s.given("sentences", label="sentences (the database)", down=True, text_room=room)
         for key in keys:
             with s.group() as pipes[key]:
                 if key == "q":
                     texts[key] = s.given("query", label="query")
                     s.place(texts[key], right_of=sentences)
                 else:
-                    texts[key] = s.add(f"text_{key}", (1, 1), role=COMPUTED, label=f"sentence {key}",
-                                       formula=lambda i, j, k=int(key): sentences.cell(0, k - 1),
+                    texts[key] = s.add(f"text_{key}", (1, 1), role=COMPUTED, label=f"sentence {key}", text_room=room,
+                                       formula=lambda i, j, k=int(key): sentences.cell(k - 1, 0),
                                        expect=lambda v, k=int(key): v["sentences"][k - 1])
                     s.place(texts[key], right_of=sentences)
                 words[key] = ops.split_words(s, f"tok_{key}", texts[key], widths[key], label=f"tok_{key}: the words")
@@ -128,6 +130,7 @@ def layout(s, d, p):
                                               label=name)  # the step says index = P·pooled; short keeps columns narrow
             pipes[key].add(part)
     pipeline = s.arrange([pipes[key] for key in keys], DOWN, align="end")
+    s.place(sentences, above=pipeline)  # the database over the pipelines, its sentences whole
     with s.group() as search:
         with s.step("The database: DB = [index_1 … index_S], one column per sentence"):
             DB = ops.copy_columns(s, "DB", [index[k] for k in keys[:-1]], role=COMPUTED,
@@ -139,10 +142,18 @@ def layout(s, d, p):
             scores = ops.matmul(s, "scores", qT, DB, label="scores = qᵀ·DB")
             s.next_to(qT, scores, LEFT)
         with s.step("Nearest: the sentence whose score is the largest (argmax of the scores)"):
-            s.place(s.add("nearest", (1, 1), role=OUTPUT, label="nearest sentence",
-                  formula=lambda i, j: (f"INDEX({sentences.range()},1,"
-                                        f"MATCH(MAX({scores.range()}),{scores.range()},0))")), below=scores)
+            s.place(s.add("nearest", (1, 1), role=OUTPUT, label="nearest sentence", text_room=room,
+                          formula=lambda i, j: (f"INDEX({sentences.range()},"
+                                                f"MATCH(MAX({scores.range()}),{scores.range()},0),1)")),
+                    below=scores)
     s.next_to(search, pipeline, DOWN, align="end")  # the search under the query
+
+
+def _sentence_room(vocab, words: int) -> int:
+    """Columns the longest sentence of ``words`` vocabulary words needs: the same for every variant
+    of a class (the vocabulary is the same), so that every worksheet has the same layout."""
+    longest = max((str(w) for w in vocab), key=text_columns)
+    return text_columns(" ".join([longest] * words))
 
 
 def _copy(s, name, src):

@@ -77,6 +77,7 @@ class Block(Box):
     step: int | None = None
     named: bool = True
     side_label: str = ""
+    text_room: int = 0  # columns a text in the block's cells needs (a sentence): the cells right of it stay empty
     extra: dict = field(default_factory=dict)
     final: bool = False  # set by Sheet.finish(): only then are cell addresses known
 
@@ -86,9 +87,10 @@ class Block(Box):
         return self.formula is not None
 
     def footprint(self) -> Box:
-        """Every cell the block writes in: its cells, the label row above them as wide as the label's
-        text, and the cell left of it for a side label."""
+        """Every cell the block writes in: its cells (and the room its texts run on into), the label
+        row above them as wide as the label's text, and the cell left of it for a side label."""
         width = max(self.cols, label_columns(self.label)) if self.label else self.cols
+        width = max(width, self.cols - 1 + self.text_room)
         top, left = self.top - (1 if self.label else 0), self.left - (1 if self.side_label else 0)
         return Box(top, left, self.bottom - top, self.left + width - left)
 
@@ -100,6 +102,7 @@ class Block(Box):
             cells.extend((self.top - 1, self.left + c, True) for c in range(label_columns(self.label)))
         for r in range(self.top, self.bottom):
             cells.extend((r, c, False) for c in range(self.left, self.right))
+            cells.extend((r, c, True) for c in range(self.right, self.left + self.cols - 1 + self.text_room))
             if self.side_label:
                 cells.append((r, self.left - 1, True))
         return cells

@@ -35,7 +35,7 @@ from xlhand.layout.blocks import NAME_PATTERN, ROLES, Block, ExpectFn, FormulaFn
 from xlhand.layout.box import GAP, Box, LayoutError, ShapeError, box
 from xlhand.layout.drawing import Chart, Glyph, Group
 from xlhand.layout.placing import DIRECTIONS, DOWN, EVERYTHING, LEFT, RIGHT, UP, Anchored, Placing, op
-from xlhand.layout.style import COLUMN_WIDTH  # noqa: F401 - the writer sets every column to it
+from xlhand.layout.style import COLUMN_WIDTH, text_columns  # noqa: F401 - COLUMN_WIDTH: the writer sets every column to it
 
 __all__ = ["DIRECTIONS", "DOWN", "EVERYTHING", "GAP", "LEFT", "MARGIN_COLS", "RIGHT", "SCREEN_ROWS", "UP", "Box",
            "Chart", "Glyph",
@@ -125,10 +125,12 @@ class Sheet(Placing):
         expect: ExpectFn | None = None,
         named: bool = True,
         side_label: str = "",
+        text_room: int = 0,
     ) -> Block:
         """A block of ``shape``, standing at the origin until it is placed (:meth:`place`); the shared
         steps give ``at``, its top-left cell, relative to the blocks it goes with. ``side_label`` is a
-        short word written left of a one-row helper block (Σ, max, mean)."""
+        short word written left of a one-row helper block (Σ, max, mean); ``text_room``, the columns a
+        text in the block needs (a sentence), which stay empty right of it so that it shows whole."""
         if not NAME_PATTERN.match(name):
             raise ValueError(f"block name {name!r} must be letters, digits and underscores")
         if name.lower() in {n.lower() for n in self.blocks}:
@@ -149,7 +151,8 @@ class Sheet(Placing):
         if step is not None and formula is not None and label:
             label = f"[{step}] {label}"
         block = Block(name, role, at[0], at[1], rows, cols, label, values=values, formula=formula,
-                      text=text, expect=expect, step=step, named=named, side_label=side_label)
+                      text=text, expect=expect, step=step, named=named, side_label=side_label,
+                      text_room=text_room)
         self.blocks[name] = block
         if isinstance(at, Anchored):
             self.adjoined.setdefault(at.anchor.name, []).append(block)
@@ -157,8 +160,11 @@ class Sheet(Placing):
         return block
 
     def given(self, name: str, *, at: tuple[int, int] | None = None, label: str | None = None,
-              index: int | None = None, role: str | None = None) -> Block:
-        """Place a given from the params: a number, matrix, text or list of texts.
+              index: int | None = None, role: str | None = None, down: bool = False,
+              text_room: int | None = None) -> Block:
+        """Place a given from the params: a number, matrix, text or list of texts (in a row, or
+        ``down`` a column with ``text_room`` columns for each, by default the longest's: sentences
+        show whole).
 
         For a stack of matrices (a 3-D given), ``index`` (from 1) picks one: block ``NAME_index``;
         for a ragged stack (``Given.stack``), ``index`` is the item number.
@@ -170,6 +176,10 @@ class Sheet(Placing):
         if spec.kind == "number":
             matrix = np.atleast_2d(np.asarray(value, dtype=float))
             return self.add(block_name, matrix.shape, at=at, role=role, label=label or block_name, values=matrix)
+        if spec.kind == "texts" and down:
+            return self.add(block_name, (len(value), 1), at=at, role=role, label=label or block_name,
+                            text=[[t] for t in value],
+                            text_room=text_room or max(text_columns(t) for t in value))
         if spec.kind == "texts":
             return self.add(block_name, (1, len(value)), at=at, role=role, label=label or block_name,
                             text=[list(value)])
@@ -181,12 +191,14 @@ class Sheet(Placing):
             return value[list(spec.items(self.dims)).index(index)]
         return value if index is None else value[index - 1]
 
-    def given_shape(self, name: str, index: int | None = None) -> tuple[int, int]:
+    def given_shape(self, name: str, index: int | None = None, down: bool = False) -> tuple[int, int]:
         """The shape of the block :meth:`given` would place (before placing it)."""
         value = self._given_value(name, index)
         if self.specs[name].kind == "number":
             return np.atleast_2d(np.asarray(value, dtype=float)).shape
-        return (1, len(value)) if self.specs[name].kind == "texts" else (1, 1)
+        if self.specs[name].kind == "texts":
+            return (len(value), 1) if down else (1, len(value))
+        return (1, 1)
 
     def operand(self, name: str, *, at: tuple[int, int] | None = None, label: str | None = None, **kw) -> Block:
         """The given ``name``: placed at ``at`` the first time it is asked for, the same block after."""

@@ -215,7 +215,7 @@ class WorkbookWriter:
                     value = float(block.values[i, j])
                     ws.write_number(block.top + i, block.left + j, value, whole if value.is_integer() else fraction)
         elif block.text is not None:
-            fmt = self.fmt(style.role_format(block.role))
+            fmt = self.fmt(_runs_on(style.role_format(block.role), block))
             for i in range(block.rows):
                 for j in range(block.cols):
                     ws.write_string(block.top + i, block.left + j, str(block.text[i][j]), fmt)
@@ -223,7 +223,7 @@ class WorkbookWriter:
             self._write_formulas(ws, block, cached)
 
     def _write_formulas(self, ws, block: Block, cached: CachedValue | None) -> None:
-        fmt = self.fmt(style.role_format(block.role))
+        fmt = self.fmt(_runs_on(style.role_format(block.role), block))
 
         def result(i: int, j: int):
             value = cached(block, i, j) if cached is not None else None
@@ -263,6 +263,12 @@ class WorkbookWriter:
     def to_bytes(self) -> bytes:
         self.workbook.close()
         return self._buffer.getvalue()
+
+
+def _runs_on(fmt: dict, block: Block) -> dict:
+    """A block with room for its texts starts them at the left of their cell, so that they run on
+    into the empty cells on their right."""
+    return {**fmt, "align": "left"} if block.text_room > 1 else fmt
 
 
 FUNCTION_NAME = re.compile(r"\b([A-Za-z_][A-Za-z0-9_.]*)\(")

@@ -170,6 +170,9 @@ def expected_values(exercise: Exercise, resolved: Resolved, sheet: Sheet) -> dic
     for given in exercise.givens:
         value = resolved.params[given.name]
         values[given.name] = value
+        placed = sheet.blocks.get(given.name)
+        if given.kind == "texts" and placed is not None and placed.cols == 1 < placed.rows:
+            values[given.name] = [[text] for text in value]  # placed down a column (Sheet.given, down)
         if given.stack is not None:
             values.update({f"{given.name}_{k}": m for k, m in zip(given.items(resolved.dims), value)})
         elif given.kind == "number" and len(given.size(resolved.dims)) == 3:
