@@ -146,7 +146,9 @@ def _layer_back(s, n, step, k, dZ, grads, used, Z, X, above, gap, loss):
     """Layer k of the backward pass, one step, a band at the pass's left edge under ``above``:
     [db | dZ | dW] with Aᵀ over dW, and under dZ [Wᵀ | dA] (under a copy of dZ, in a band of its
     own, where the two are wider together than a portrait page); then dZ of the layer below, under
-    dA until its band moves it. Returns that dZ (None after the first layer) and everything placed."""
+    dA until its band moves it. ``gap``: the rows left above the band (0 under a copy's band, whose
+    last block stands left of the next Aᵀ: the Aᵀ's label row is the gap). Returns that dZ (None
+    after the first layer), everything placed so far and the gap the next band leaves."""
     _, W, b, _, _, _, _ = LAYERS[k - 1]
     prev = LAYERS[k - 2][4] if k > 1 else "X"  # the layer's input
     prev_z = LAYERS[k - 2][3] if k > 1 else None
