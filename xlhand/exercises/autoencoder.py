@@ -18,7 +18,8 @@ from contextlib import nullcontext
 import numpy as np
 
 from xlhand.model.npref import descent, has_both_signs, iteration_name, relu
-from xlhand.layout import BIAS, DOWN, EVERYTHING, GRADIENT, WEIGHT, ops
+from xlhand.layout import BIAS, DOWN, EVERYTHING, GRADIENT, LEFT, RIGHT, UP, WEIGHT, ops
+from xlhand.layout.blocks import label_columns
 from xlhand.model.exercise import Exercise, Option, Source
 from xlhand.model.givens import Given
 from xlhand.model.makers import fixed, relu_bias
@@ -89,10 +90,10 @@ def layout(s, d, p, iters=1):
 
 
 def _iteration(s, d, it, X, weights, first):
-    """One iteration, three groups stacked down: the forward pass and the loss (one column, weights
-    to its left), the backward pass (dZ and dA down the middle, Wᵀ and db left, Aᵀ over dW right)
-    and the update. ``weights`` are the givens' names in the first iteration, the last one's updates
-    after. Returns the loss and this iteration's updates."""
+    """One iteration, three groups stacked down, each a portrait page wide (11 columns at medium): the
+    forward pass (one column, weights to its left), the loss and the backward pass (a band per layer,
+    see :func:`_layer_back`) and the update. ``weights`` are the givens' names in the first
+    iteration, the last one's updates after. Returns the loss and this iteration's updates."""
     n = lambda name: named(name, it)  # noqa: E731
     later = it > 1
     step = (lambda text: nullcontext()) if later else s.step
@@ -121,35 +122,89 @@ def _iteration(s, d, it, X, weights, first):
                     s.note_below(used[k][0], f"PyTorch: {torch}")
                     A = s.place(ops.relu(s, n(a), Z[z], label=f"{n(a)} = ReLU({n(z)})"), below=Z[z]) if a else Z[z]
             Y = A
-            with step("Loss: L = mean((Y − X)²) over all d·batch entries; the target is X itself"):
+        with s.group() as backward:
+            # the target and the loss open the output layer's band, the target over dY
+            with step("Loss: L = mean((Y − X)²) over the N = d·batch entries, the target X itself; dY = 2(Y − X)/N"):
                 target = ops.carry(s, n("Xtarget"), X, label="X (target)")
                 s.place(target, below=Y)
-                L, count = s.place(ops.mse_loss(s, n("L"), Y, target, label=f"{n('L')} = Σ({Y.name} − X)² / N"),
-                                   below=target)
-                s.note_below(count, "PyTorch: nn.MSELoss()")
-        with s.group() as backward:
-            with step("Output gradient: dY = 2(Y − X)/N"):
+                L, count = ops.mse_loss(s, n("L"), Y, target, label=f"{n('L')} = Σ({Y.name} − X)² / N")
                 dZ = ops.elementwise(s, n("dY"), lambda y, x: f"2*({y}-{x})/{ops.absolute(count)}", [Y, target],
                                      role=GRADIENT, label=f"{n('dY')} = 2({Y.name} − X)/N")
-                s.place(dZ, below=EVERYTHING)
-            grads = {}
-            for k, W, b, z, a, _, _ in reversed(LAYERS):
-                prev = LAYERS[k - 2][4] if k > 1 else "X"  # the layer's input
-                with step(f"d{W} = {dZ.name}·{prev}ᵀ, d{b} = row sums of {dZ.name}"):
-                    grads[k] = ops.layer_gradient(s, n(f"d{W}"), n(f"d{b}"), dZ, s.blocks[n(prev)] if k > 1 else X)
-                if k > 1:
-                    prev_z = LAYERS[k - 2][3]
-                    with step(f"d{prev} = {W}ᵀ·{dZ.name}, d{prev_z} = d{prev} ⊙ [{prev_z} > 0]"):
-                        # the next layer's Aᵀ, d{prev_z} and dW under d{prev}, not beside it: a page may end there
-                        dA = ops.input_gradient(s, n(f"d{prev}"), used[k][0], dZ)
-                        dZ = ops.relu_backward(s, n(f"d{prev_z}"), dA, Z[prev_z])
-                        s.place(dZ, below=dA, gap=X.cols + 3)  # a gap, Aᵀ's label and rows, a gap
-        s.next_to(backward, forward, DOWN, gap=2)
+                s.place(dZ, below=target)
+            grads, above, gap = {}, forward, 1
+            for k in reversed(range(1, len(LAYERS) + 1)):
+                dZ, above, gap = _layer_back(s, n, step, k, dZ, grads, used, Z, X, above, gap, (target, count, L))
+            s.note_below(L, "PyTorch: nn.MSELoss()")  # where the bands put L
         with step("Gradient descent: Wn = W − lr·dW, bn = b − lr·db"):
             with s.group() as update:
-                new = ops.gradient_descent_by_layer(s, "lr", [used[k] + grads[k] for k in range(1, 5)])
-            s.next_to(update, backward, DOWN, gap=2)
+                new = _update(s, used, grads)
+            s.next_to(update, backward, DOWN)
     return L, {k: (new[f"{W.name}n"], new[f"{b.name}n"]) for k, (W, b) in used.items()}
+
+
+def _layer_back(s, n, step, k, dZ, grads, used, Z, X, above, gap, loss):
+    """Layer k of the backward pass, one step, a band at the pass's left edge under ``above``:
+    [db | dZ | dW] with Aᵀ over dW, and under dZ [Wᵀ | dA] (under a copy of dZ, in a band of its
+    own, where the two are wider together than a portrait page); then dZ of the layer below, under
+    dA until its band moves it. ``gap``: the rows left above the band (0 under a copy's band, whose
+    last block stands left of the next Aᵀ: the Aᵀ's label row is the gap). Returns that dZ (None
+    after the first layer), everything placed so far and the gap the next band leaves."""
+    _, W, b, _, _, _, _ = LAYERS[k - 1]
+    prev = LAYERS[k - 2][4] if k > 1 else "X"  # the layer's input
+    prev_z = LAYERS[k - 2][3] if k > 1 else None
+    back = f"; d{prev} = {W}ᵀ·{dZ.name}, d{prev_z} = d{prev} ⊙ [{prev_z} > 0]" if k > 1 else ""
+    with step(f"d{W} = {dZ.name}·{prev}ᵀ, d{b} = Σ {dZ.name}{back}"):  # one step a layer: a short header
+        grads[k] = ops.layer_gradient(s, n(f"d{W}"), n(f"d{b}"), dZ, s.blocks[n(prev)] if k > 1 else X)
+        s.next_to(grads[k][1], dZ, LEFT, gap=0, align="end")  # db's label is its gap
+        band = [dZ, *grads[k], s.blocks[f"{n(prev)}T"]]
+        if k == len(LAYERS):  # the target over dY, N left of it, L over Aᵀ (its note in the gap between)
+            target, count, L = loss
+            s.next_to(count, target, LEFT, gap=0, align="start")
+            s.next_to(L, band[-1], UP, align="start")
+            band += [target, count, L]
+        if k == 1:
+            s.next_to(s.together(band), above, DOWN, gap=gap, align="start")
+            return None, above, 1
+        weights, top = used[k][0], dZ
+        if _narrow(weights, dZ, grads[k][0]):
+            top = ops.carry(s, f"{dZ.name}c", dZ, label=f"{dZ.name}c = {dZ.name}")
+            s.place(top, below=dZ)
+        dA = ops.input_gradient(s, n(f"d{prev}"), weights, top)
+        part = [dA, s.blocks[f"{weights.name}T"]]
+        if top is not dZ:
+            s.next_to(s.arrange([s.together(band), s.together([top, *part])], DOWN, align="start"),
+                      above, DOWN, gap=gap, align="start")
+        else:
+            s.next_to(s.together(band + part), above, DOWN, gap=gap, align="start")
+        dZ_next = ops.relu_backward(s, n(f"d{prev_z}"), dA, Z[prev_z])
+        s.place(dZ_next, below=dA, gap=X.cols + 3)  # room for the next Aᵀ; its band moves it after
+    return dZ_next, s.together([above, *band, *part, top]), 0 if top is not dZ else 1
+
+
+def _update(s, used, grads) -> dict:
+    """Wn = W − lr·dW and bn = b − lr·db for every layer, each bn against its Wn as b stands against
+    W, in rows a portrait page wide: [lr | W1n b1n], [W2n b2n | W3n b3n], [W4n b4n] (the step says
+    what they hold, the labels name them). Returns the new blocks by name."""
+    pairs = [(p, g) for k in range(1, len(LAYERS) + 1) for p, g in zip(used[k], grads[k])]
+    new = ops.gradient_descent(s, "lr", pairs, labels={f"{p.name}n": f"{p.name}n" for p, _ in pairs})
+    units = []
+    for W, b in used.values():
+        s.next_to(new[f"{b.name}n"], new[f"{W.name}n"], RIGHT, gap=0)
+        units.append(s.together([new[f"{W.name}n"], new[f"{b.name}n"]]))
+    lr = s.blocks["lr"]
+    s.next_to(units[0], lr, RIGHT)
+    s.next_to(units[2], units[1], RIGHT)
+    s.arrange([s.together([lr, units[0]]), s.together(units[1:3]), units[3]], DOWN)
+    return new
+
+
+def _narrow(W, dZ, dW) -> bool:
+    """Whether [Wᵀ | dA] under dZ, beside [db | dZ | dW] (labels and gaps included), would be wider
+    than a portrait page: then dA stands in a band of its own, under a copy of dZ."""
+    def wide(block) -> int:
+        return max(block.cols, label_columns(block.label))
+
+    return max(W.rows + 1, 2) + wide(dZ) + 1 + wide(dW) > ops.page_columns("letter", landscape=False)
 
 
 def instructive(d, p, iters=1) -> bool:

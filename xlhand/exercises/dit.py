@@ -115,7 +115,10 @@ def reference(d, p):
 
 # --- the sheet ---------------------------------------------------------------------------------
 def layout(s, d, p):
-    """One column of blocks (the spine, a patch a column), weights at their left: narrow enough for a page."""
+    """One column of blocks (the spine, a patch a column), weights at their left: narrow enough for a
+    page. Beside the spine where it leaves room: the noise left of Latent, scale and shift right of
+    [scale; shift], the target left of dPred, the frames by Out; on a narrow page (medium) also e^S
+    and its Σ row left of A, so that the softmax takes S's rows once."""
     pt, ph, pw = geometry(d)
     n = d.latent
     with s.step(f"Video → patches: column j of Patches is spacetime patch j ({ph}×{pw}×{pt} pixels; Video: "
@@ -136,8 +139,8 @@ def layout(s, d, p):
     with s.step("Add the noise of step t: Noised = Latent + Noise"):
         noise = s.given("Noise", label="Noise (for step t)")
         noised = ops.elementwise(s, "Noised", fx.add, [noise, latent], label="Noised = Latent + Noise")
-        s.place(noise, below=latent)
-        s.place(noised, below=noise)
+        s.place(noise, left_of=latent)  # Noise beside Latent, Noised under them
+        s.place(noised, below=latent)
     with s.step(f"Conditions: t_bits = t in {T_BITS} bits, c = [text; t_bits]; [scale; shift] = Wc·c + bc"):
         with s.group() as conditions:
             text = s.given("text", label="text")
@@ -150,9 +153,9 @@ def layout(s, d, p):
             s.place(c, right_of=t)
             SS = ops.linear(s, "SS", "Wc", c, "bc", label="[scale; shift]")
             scale = ops.copy_rows(s, "scale", SS, 0, n, label="scale")
-            s.place(scale, below=SS)  # [scale; shift] taken apart under it, side by side
+            s.place(scale, right_of=SS)  # [scale; shift] taken apart beside it, one over the other
             shift = ops.copy_rows(s, "shift", SS, n, 2 * n, label="shift")
-            s.place(shift, right_of=scale)
+            s.place(shift, below=scale, gap=0)  # its label row is the gap
         # the conditions under Noised from the left edge (Wc under We: as narrow as the spine), then the spine goes on
         s.place(conditions, below=noised, in_columns_of=s.blocks["We"], gap=0)
         above = s.together([noised, conditions])
@@ -168,29 +171,34 @@ def layout(s, d, p):
         S = ops.scores(s, "S", QK, query, label="S = QKᵀ·Cond")
     with s.step("A = softmax of each column of S"):
         A = ops.heat(ops.softmax(s, "A", S, direction=DOWN))
+        if not _beside(d):  # A under S, e^S and its Σ row left of A (under QKᵀ): S's rows once
+            s.next_to(A, S, DOWN)
+            s.next_to(s.together([s.blocks["A_exp"], s.blocks["A_sum"]]), A, LEFT, align="start")
     with s.step("Attention pooling Att = Cond·A (no values, as in the seed)"):
         values = ops.carry(s, "Cond_v", cond, label="Cond")
         s.place(values, below=EVERYTHING)
         att = ops.matmul(s, "Att", values, A, label="Att = Cond·A")
+        if not _beside(d):  # under the Σ row of e^S too (left of A)
+            s.place(att, below=s.together([A, s.blocks["A_sum"]]), in_columns_of=A)
         s.next_to(values, att, LEFT)
     with s.step("Pointwise FFN: PredNoise = Wf·Att + bf (the predicted noise)"):
         pred = ops.linear(s, "PredNoise", "Wf", att, "bf", label="PredNoise = Wf·Att + bf")
     with s.step("Train: L = mean((PredNoise − Noise)²), dPred = 2(PredNoise − Noise)/N"):
         target = ops.carry(s, "Noise_c", noise, label="Noise (target)")
-        if _beside(d):  # the target right of the prediction, the gradient under the prediction
+        if _beside(d):  # the target right of the prediction (else left of the gradient, under Wf)
             s.place(target, right_of=pred)
-        else:
-            s.place(target, below=pred)
         with s.group() as loss:
             L, N = s.place(ops.mse_loss(s, "L", pred, target, label="L = mean((PredNoise − Noise)²)"), below=EVERYTHING)
             s.note_below(L, "learnable: Wc, bc, Wqk, Wf, bf")
         dPred = ops.elementwise(s, "dPred", lambda a, b: f"2*({a}-{b})/{ops.absolute(N)}", [pred, target],
                                 role=GRADIENT, label="dPred = 2(PredNoise − Noise)/N")
-        s.place(dPred, below=pred if _beside(d) else target)
-        s.next_to(loss, dPred, DOWN)
+        s.place(dPred, below=pred)
+        if not _beside(d):
+            s.next_to(target, dPred, LEFT, align="end")
+        s.next_to(loss, dPred, DOWN, align="end")  # within the spine's right edge
     with s.step("Generate: Denoised = Noised − PredNoise"):
         denoised = ops.elementwise(s, "Denoised", fx.sub, [noised, pred], label="Denoised = Noised − PredNoise")
-        s.place(denoised, below=loss)
+        s.place(denoised, below=loss, in_columns_of=pred)
     with s.step("Visual decoder (frozen): Out = ReLU(Wd·Denoised + bd)"):
         Zout = ops.linear(s, "Zout", "Wd", denoised, "bd", label="Zout = Wd·Denoised + bd")
         out = ops.relu(s, "Out", Zout, label="Out = ReLU(Zout)")
@@ -200,9 +208,8 @@ def layout(s, d, p):
                        formula=lambda r, col: out.cell(*_patch_pixel(d, r, col)))
         if _beside(d):  # right of Out, as the video stands right of the patches
             s.place(frames, right_of=out)
-        else:
-            s.place(frames, below=out)
-            s.next_to(frames, out, DOWN, align="end")
+        else:  # left of Out, under the decoder's weights
+            s.place(frames, left_of=out)
 
 
 def _beside(d) -> bool:
