@@ -24,7 +24,7 @@ SIZES = ("small", "medium")
 BUDGET = {"small": 2, "medium": 4}
 THREE_TIMES = {"transformer-full", "deepseek", "alphafold-triangle"}  # over 600 cells at small
 OVER_BUDGET = {  # (exercise, size) not yet within the budget on every paper, key and worksheet
-    ("autoencoder", "small"), ("autoencoder", "medium"),
+    ("autoencoder", "small"),
     ("vectordb", "small"), ("vectordb", "medium"), ("transformer", "small"), ("decoding", "small"),
     ("decoding", "medium"), ("mhc", "small"), ("alphafold-msa", "small"),
     ("alphafold-msa", "medium"), ("gcn", "small"), ("resnet", "small"), ("resnet", "medium"),
