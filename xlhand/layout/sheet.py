@@ -33,7 +33,7 @@ import numpy as np
 
 from xlhand.layout.blocks import NAME_PATTERN, ROLES, Block, ExpectFn, FormulaFn
 from xlhand.layout.box import GAP, Box, LayoutError, ShapeError, box
-from xlhand.layout.drawing import Chart, Glyph, Group
+from xlhand.layout.drawing import CHART_COLS, CHART_ROWS, Chart, Glyph, Group
 from xlhand.layout.placing import DIRECTIONS, DOWN, EVERYTHING, LEFT, RIGHT, UP, Anchored, Placing, op
 from xlhand.layout.style import COLUMN_WIDTH, text_columns  # noqa: F401 - COLUMN_WIDTH: the writer sets every column to it
 
@@ -236,10 +236,11 @@ class Sheet(Placing):
             self.arrows_while_beside.append((self.glyphs[-1], source))
 
     def chart(self, title: str, series: list, *, at: tuple[int, int] | None = None, kind: str = "line",
-              x_title: str = "", y_title: str = "") -> Chart:
-        """A chart (see :class:`Chart`), at the origin until it is placed (or with its top-left cell at ``at``)."""
+              x_title: str = "", y_title: str = "", rows: int = CHART_ROWS, cols: int = CHART_COLS) -> Chart:
+        """A chart (see :class:`Chart`) ``rows`` × ``cols`` cells, at the origin until it is placed (or
+        with its top-left cell at ``at``); a smaller one where a page is short."""
         at = at if at is not None else (0, 0)
-        chart = Chart(title, list(series), at[0], at[1], kind, x_title, y_title, name=f"chart {title!r}")
+        chart = Chart(title, list(series), at[0], at[1], kind, x_title, y_title, rows, cols, name=f"chart {title!r}")
         self.charts.append(chart)
         for group in self.open_groups:
             group.add(chart)

@@ -11,6 +11,7 @@ import numpy as np
 
 from xlhand.layout import fx
 from xlhand.layout.blocks import Block
+from xlhand.layout.box import GAP
 from xlhand.layout.sheet import ShapeError, Sheet, op
 from xlhand.layout.ops.copies import carry, transpose
 from xlhand.layout.ops.shared import Operand, shape_text, width_of, with_operands
@@ -31,11 +32,12 @@ def ones_row(s: Sheet, X: Block) -> Block:
 @op
 def matmul(s: Sheet, name: str, A: Operand, B: Block, *, bias: Operand | None = None,
            at: Position | None = None, role: str = "computed", label: str | None = None,
-           expect=None) -> Block:
-    """``name = A·B (+ bias)``, each cell a dot product of one row of [A | b] and one column of [B; 1]."""
+           expect=None, weights_gap: int = GAP) -> Block:
+    """``name = A·B (+ bias)``, each cell a dot product of one row of [A | b] and one column of [B; 1];
+    [A | b] ``weights_gap`` columns left of the result (0: touching it, where a page is narrow)."""
     ones = ones_row(s, B) if bias is not None else None
     at = at or s.below(ones or B)
-    placed = place_left_of(s, at, [A] + ([bias] if bias is not None else []))
+    placed = place_left_of(s, at, [A] + ([bias] if bias is not None else []), gap=weights_gap)
     A, bias = placed[0], (placed[1] if bias is not None else None)
     if A.cols != B.rows:
         raise ShapeError(f"{name} = {A.name}·{B.name}: {A.name} is {shape_text(A)} but {B.name} is "
@@ -74,15 +76,15 @@ class Part:
     place: Callable[[Position], Block]
 
 
-def place_left_of(s: Sheet, at: Position, parts: Sequence["Operand | Part"]) -> list[Block]:
-    """Place the parts of a left operand side by side, in order, ending one gap left of ``at`` (the
-    result's top-left cell), in its first row: given names on first use (a given already on the
+def place_left_of(s: Sheet, at: Position, parts: Sequence["Operand | Part"], gap: int = GAP) -> list[Block]:
+    """Place the parts of a left operand side by side, in order, ending ``gap`` columns left of ``at``
+    (the result's top-left cell), in its first row: given names on first use (a given already on the
     sheet, such as weights shared by every time step, is used where it stands), :class:`Part`\\ s
     made there. Returns the parts as blocks."""
     widths = [p.width if isinstance(p, Part) else width_of(s, p) for p in parts]
     placed = []
     for k, part in enumerate(parts):
-        spot = s.left_of(at, sum(widths[k:]))
+        spot = s.left_of(at, sum(widths[k:]), gap=gap)
         if isinstance(part, Part):
             part = part.place(spot)
         elif isinstance(part, str):
@@ -94,28 +96,29 @@ def place_left_of(s: Sheet, at: Position, parts: Sequence["Operand | Part"]) -> 
 @op
 def linear_parts(s: Sheet, name: str, Ws: Sequence[Operand], X: Block, b: Operand | None = None, *,
                  at: Position | None = None, role: str = "computed", label: str | None = None,
-                 expect=None) -> Block:
+                 expect=None, weights_gap: int = GAP) -> Block:
     """``name = [W_1 | W_2 | …]·X (+ b)``: a product whose left operand stands as several blocks side
     by side, e.g. an RNN's ``[Wx | Wh | b]`` against ``[x_t; h_{t−1}; 1]``.
 
     Given names are placed left of the result, in order, with b as the last column; X's rows must
     match the parts' columns taken together. Every cell is one written-out dot product.
     """
-    return matmul_parts(s, name, Ws, X, b, at=at, role=role, label=label, expect=expect)
+    return matmul_parts(s, name, Ws, X, b, at=at, role=role, label=label, expect=expect, weights_gap=weights_gap)
 
 
 @op
 def matmul_parts(s: Sheet, name: str, parts: Sequence["Operand | Part"], X: Block, b: "Operand | Part | None" = None, *,
                  at: Position | None = None, role: str = "computed", label: str | None = None,
-                 expect=None) -> Block:
+                 expect=None, weights_gap: int = GAP) -> Block:
     """:func:`linear_parts` whose parts may also be :class:`Part`\\ s made in place: ``[I | Wb | b]``
     against ``[x; z; 1]`` (a residual block: the shortcut as a visible identity), ``[I | Waᵀ]``
     against ``[dS; dA]`` (its backward pass). Given names are placed on first use, placed blocks are
-    used where they stand, parts are made left of the result in order, b as the last column."""
+    used where they stand, parts are made left of the result in order, b as the last column,
+    ``weights_gap`` columns left of the result."""
     ones = ones_row(s, X) if b is not None else None
     at = at or s.below(ones or X)
     everything = list(parts) + ([b] if b is not None else [])
-    placed = place_left_of(s, at, everything)
+    placed = place_left_of(s, at, everything, gap=weights_gap)
     weights, bias = (placed[:-1], placed[-1]) if b is not None else (placed, None)
     width = sum(w.cols for w in weights)
     if any(w.rows != weights[0].rows for w in placed) or width != X.rows or (bias is not None and bias.cols != 1):
