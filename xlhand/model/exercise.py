@@ -130,12 +130,14 @@ class Exercise:
         doc = (self.accept.__doc__ or "") if self.accept is not None else ""
         return " ".join(doc.split()).rstrip(".") or "its accept test"
 
+    def problem(self, dims: Dims, params: Params) -> str | None:
+        """What the checks that span several givens find wrong (a word missing from a vocabulary, …)."""
+        return self.checks(dims, params) if self.checks is not None else None
+
     def validate(self, dims: Dims, params: Params, origin: str) -> None:
-        """Checks that span several givens (a word missing from a vocabulary, …)."""
-        if self.checks is not None:
-            problem = self.checks(dims, params)
-            if problem:
-                raise XlhandError(f"{origin}: {problem}")
+        problem = self.problem(dims, params)
+        if problem:
+            raise XlhandError(f"{origin}: {problem}")
 
     def run_reference(self, resolved: Resolved) -> dict[str, np.ndarray]:
         return self.reference(resolved.dims, resolved.params, **self.option_kwargs(resolved.options))

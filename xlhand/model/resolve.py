@@ -153,14 +153,21 @@ def generate(exercise, dims: Dims, seed: int, params: Params | None = None,
 
     Each given's numbers are drawn in a scale that keeps the exercise instructive (``row_sum``,
     ``step``, an exercise's own maker), so nearly every draw passes the exercise's ``accept`` test;
-    of at most ``GENERATION_DRAWS`` draws the first that passes is kept, and if none does that is
-    :class:`NotInstructive`, never numbers that do not teach (``resolve`` draws plainly instead
-    when the other givens are the instructor's own)."""
+    of at most ``GENERATION_DRAWS`` draws the first that passes it and the checks across givens is
+    kept, and if none does that is :class:`NotInstructive`, never numbers that do not teach
+    (``resolve`` draws plainly instead when the other givens are the instructor's own). A draw that
+    only the checks refuse is kept when no draw passes both: the instructor's givens are at fault,
+    and ``resolve`` says which."""
     givens = list(exercise.givens) if givens is None else givens
+    first = None
     for number in range(GENERATION_DRAWS):
         drawn = draw(exercise, dims, seed, params, givens, number)
         if exercise.instructive(dims, drawn, options):
-            return drawn
+            if not exercise.problem(dims, drawn):
+                return drawn
+            first = first or drawn
+    if first is not None:
+        return first
     sizes = ", ".join(f"{k}={v}" for k, v in dims.items())
     names = ", ".join(g.name for g in givens)
     raise NotInstructive(f"{exercise.name} ({sizes}): no instructive numbers for {names} from seed {seed} in "
