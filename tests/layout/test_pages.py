@@ -16,7 +16,9 @@ import pytest
 
 from xlhand.build import key_sheet, page_plan
 from xlhand.layout.fx import PORTABLE_FUNCTIONS
-from xlhand.layout.paper import PageGrid, PAPERS
+from xlhand.layout.paper import MARGIN_COLS, PageGrid, PAPERS
+from xlhand.layout.style import text_lines
+from xlhand.layout.writer import HEADER_MIN_COLS
 from xlhand.model import catalog
 from xlhand.model.resolve import resolve
 
@@ -150,3 +152,19 @@ def test_no_block_an_option_leaves_out_is_printed(name):
         sheet = key_sheet(resolve(exercise, size="small", options=options))
         printed = [thing.text for thing in sheet.printed() if getattr(thing, "text", None)]
         assert not [t for t in printed if "not used" in str(t)], options
+
+
+STEPS_WRAP = {"transformer", "alphafold-triangle", "alphafold-msa", "resnet", "xlstm"}  # a step on two lines
+
+
+@pytest.mark.parametrize("name", names_but(STEPS_WRAP, "a step's text wraps in the header"))
+def test_each_step_is_one_line_of_the_header(name):
+    """The numbered steps one line each, across the first page's width (portrait or landscape)."""
+    for size in SIZES:
+        resolved = resolve(catalog.get(name), size=size)
+        sheet = key_sheet(resolved)
+        for paper in PAPERS:
+            grid = page_plan(resolved, paper, student=True)
+            width = max(grid.first_page_last_col, MARGIN_COLS + HEADER_MIN_COLS - 1) - MARGIN_COLS  # after [k]
+            wrapped = [k for k, text in enumerate(sheet.steps, start=1) if text_lines(text, width) > 1]
+            assert not wrapped, f"{size} {paper}: steps {wrapped} wrap in {width} columns"

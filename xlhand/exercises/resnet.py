@@ -184,7 +184,7 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
         plain.append((Zp, Fp, H))
     _, ploss = _head_and_loss(s, "p", H, act, residual=False, level_with=loss, head=head)
     with s.step(f"Backward, plain: dH = {'Woutᵀ·dZpout' if head == 'linear' else 'dZpout (no head)'}; "
-                "per block dFp, dZp = Wbᵀ·dFp, dAp, dH_{l−1} = Waᵀ·dAp (every path passes a ReLU)"):
+                "per block dFp, dZp = Wbᵀ·dFp, dAp, dH_{l−1} = Waᵀ·dAp"):
         if head == "linear":
             dH = ops.linear_parts(s, f"dH_{L}", [s.blocks["WoutT"]], ploss["dZpout"], role=GRADIENT,
                                   label=f"{_top('dH', L)} = Woutᵀ·dZpout")

@@ -63,7 +63,7 @@ def layout(s, d, p):
     # other sentence has copies of them left of its own, so that each product prints with its weights.
     pipes, texts, words, onehots, X, H, pooled, index = ({} for _ in range(8))
 
-    with s.step("Tokenize: split each sentence and the query on spaces (where each word ends, then the words)"):
+    with s.step("Tokenize: split each sentence and the query on spaces"):
         room = _sentence_room(p.vocab, d.L)
         sentences = s.given("sentences", label="sentences (the database)", down=True, text_room=room)
         for key in keys:

@@ -78,7 +78,7 @@ def layout(s, d, p):
                 dWin, _ = ops.weight_gradient(s, "dWin", None, dh, x)
             s.next_to(beside, dh, RIGHT, align="end")  # dWin level with dh, right of it, xᵀ above
     s.next_to(backward, forward, DOWN)
-    with s.step("Gradient descent: Winn = Win − lr·dWin (the new embeddings), Woutn = Wout − lr·dWout"):
+    with s.step("Gradient descent: Winn = Win − lr·dWin, Woutn = Wout − lr·dWout"):
         ops.gradient_descent(s, "lr", [(s.operand("Win"), dWin), (s.operand("Wout"), dWout)])
     return L
 

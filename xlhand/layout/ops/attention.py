@@ -75,7 +75,7 @@ def attention_steps(d_k: float) -> tuple[str, str, str]:
     """The three numbered steps of scaled dot-product attention in the column convention (for
     :func:`attention`'s ``steps``): the scores, the softmax of each column, the mixing of the values."""
     return (f"Scores S = Kᵀ·Q / √{d_k:g} (row j = key j, column i = query i)",
-            "A = softmax of each column of S (each query's weights over the keys sum to 1)",
+            "A = softmax of each column of S (each column sums to 1)",
             "F = V·A (column i mixes the values with query i's weights)")
 
 
