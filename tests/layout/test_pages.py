@@ -130,7 +130,8 @@ def test_paper_names_no_spreadsheet_function(name):
     """Labels, step texts, notes and the header show the math (e^x, Σ, ln), not the spreadsheet."""
     sheet = key_sheet(resolve(catalog.get(name), size="small"))
     texts = [sheet.title, sheet.subtitle, sheet.source, *sheet.steps,
-             *(t for b in sheet.blocks.values() for t in (b.label, b.side_label)),
+             *(t for b in sheet.blocks.values()
+               for t in (b.label, *([b.side_label] if isinstance(b.side_label, str) else b.side_label))),
              *(g.text for g in sheet.glyphs)]
     named = sorted({m for text in texts if text for m in FUNCTION_NAME.findall(text)})
     assert not named, f"{name}: {', '.join(named)} on paper"

@@ -53,7 +53,8 @@ def layout(s, d, p):
         for t in times:
             with s.group() as part:
                 us[t] = s.add(f"u_{t}", (d.d_in + d.d_h, 1), role=COMPUTED, label=f"u_{t}",
-                              formula=_input(X, t - 1, d.d_in, lambda t=t: h0 if t == 1 else hs[t - 1]))
+                              formula=_input(X, t - 1, d.d_in, lambda t=t: h0 if t == 1 else hs[t - 1]),
+                              side_label=("x",) * d.d_in + ("h",) * d.d_h)  # where each row comes from
                 s.place(us[t], below=X)
                 ones[t] = ops.ones_row(s, us[t])
             parts[t].append(part)

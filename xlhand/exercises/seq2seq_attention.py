@@ -42,7 +42,7 @@ def layout(s, d, p):
     with s.group() as decoder:
         with s.step("Decoder step: sd = tanh([Ux | Uh | c]·[y0; h_T; 1]), starting from the last encoder state"):
             y0 = s.given("y0", label="y0 (decoder input)")
-            ud = ops.column_over_state(s, "ud", y0, 0, hs[-1], label="ud = [y0; h_T]")
+            ud = ops.column_over_state(s, "ud", y0, 0, hs[-1], label="ud = [y0; h_T]", row_labels=("y", "h"))
             s.place(ud, below=y0)
             zd = ops.linear_parts(s, "zd", ["Ux", "Uh"], ud, "c", label="zd")
             sd = ops.tanh(s, "sd", zd, role=OUTPUT, label="sd (decoder state)")

@@ -76,7 +76,7 @@ class Block(Box):
     expect: ExpectFn | None = None
     step: int | None = None
     named: bool = True
-    side_label: str = ""
+    side_label: str | tuple[str, ...] = ""  # left of every row, or one a row (where a stacked vector's rows come from)
     text_room: int = 0  # columns a text in the block's cells needs (a sentence): the cells right of it stay empty
     extra: dict = field(default_factory=dict)
     final: bool = False  # set by Sheet.finish(): only then are cell addresses known

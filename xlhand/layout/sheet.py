@@ -124,12 +124,13 @@ class Sheet(Placing):
         text: list[list[str]] | None = None,
         expect: ExpectFn | None = None,
         named: bool = True,
-        side_label: str = "",
+        side_label: str | tuple[str, ...] = "",
         text_room: int = 0,
     ) -> Block:
         """A block of ``shape``, standing at the origin until it is placed (:meth:`place`); the shared
         steps give ``at``, its top-left cell, relative to the blocks it goes with. ``side_label`` is a
-        short word written left of a one-row helper block (Σ, max, mean); ``text_room``, the columns a
+        short word written left of a one-row helper block (Σ, max, mean), or one word a row (x, x, h:
+        where the rows of a stacked vector come from); ``text_room``, the columns a
         text in the block needs (a sentence), which stay empty right of it so that it shows whole."""
         if not NAME_PATTERN.match(name):
             raise ValueError(f"block name {name!r} must be letters, digits and underscores")

@@ -194,9 +194,10 @@ class WorkbookWriter:
     def _write_label(self, ws, block: Block) -> None:
         if block.label:
             ws.write_string(block.top - 1, block.left, block.label, self.fmt(style.LABEL))
-        if block.side_label:
+        if block.side_label:  # one word for every row (Σ, max, 1s), or one a row (x, x, h, h)
             for i in range(block.rows):
-                ws.write_string(block.top + i, block.left - 1, block.side_label, self.fmt(style.SIDE_LABEL))
+                word = block.side_label if isinstance(block.side_label, str) else block.side_label[i]
+                ws.write_string(block.top + i, block.left - 1, word, self.fmt(style.SIDE_LABEL))
 
     def _write_blank(self, ws, block: Block) -> None:
         blank = self.fmt(style.role_format("blank"))

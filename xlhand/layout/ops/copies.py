@@ -83,14 +83,16 @@ def stack(s: Sheet, name: str, parts: Sequence[Block], at: Position | None = Non
 
 @op
 def column_over_state(s: Sheet, name: str, X: Block, j: int, h_prev: Block, at: Position | None = None,
-                      label: str | None = None) -> Block:
-    """``[x_j; h]``: copies of column j of X over the previous hidden state (a recurrent cell's input)."""
+                      label: str | None = None, row_labels: tuple[str, str] = ("x", "h")) -> Block:
+    """``[x_j; h]``: copies of column j of X over the previous hidden state (a recurrent cell's input),
+    each row marked with where it comes from (``row_labels``)."""
     n = X.rows
 
     def cell(i: int, _: int) -> str:
         return X.cell(i, j) if i < n else h_prev.cell(i - n, 0)
 
-    return s.add(name, (n + h_prev.rows, 1), at=at, role="computed", label=label or name, formula=cell)
+    return s.add(name, (n + h_prev.rows, 1), at=at, role="computed", label=label or name, formula=cell,
+                 side_label=(row_labels[0],) * n + (row_labels[1],) * h_prev.rows)
 
 
 @op
