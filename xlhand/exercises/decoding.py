@@ -116,7 +116,7 @@ def _attend(s, t, x, Kc, Vc, dm):
     S = ops.scores(s, f"s_{t}", Kc, q, scale=dm, label=f"s_{t} = Kc_{t}ᵀ·q_{t}/√{dm}")
     A = ops.heat(ops.softmax(s, f"a_{t}", S, label=f"a_{t}", direction="down"))
     s.next_to(A, s.blocks[f"a_{t}_exp"], RIGHT)  # the weights beside the exponentials they divide
-    z = ops.matmul(s, f"z_{t}", ops.copy_left(s, f"z_{t}_V", Vc, s.below(A), label=f"Vc_{t}"), A, label=f"z_{t}")
+    z = ops.matmul(s, f"z_{t}", ops.copy_part(s, f"z_{t}_V", Vc, label=f"Vc_{t}"), A, label=f"z_{t}")
     return Kc, Vc, ops.matmul_parts(s, f"l_{t}", [_weights(s, t, "Wo")], z, label=f"l_{t}")
 
 

@@ -153,10 +153,9 @@ def _position(s, l, U, B, C, delta, h_prev, discretize):
     def h_prev_of(c, n):
         return s.blocks["h_0" if l == 1 else f"h_{l - 1}"].cell(c, n)
 
-    y_at = s.right_of(h)
-    col = ops.copy_above(s, f"c_{l}", C, y_at, label=f"c_{l}", column=j)
-    y = ops.matmul(s, f"y_{l}", h, col, label=f"y_{l}")
-    s.place(y, at=y_at)
+    col = ops.copy(s, f"c_{l}", C, label=f"c_{l}", column=j)  # c_l brought into view above y_l
+    y = s.place(ops.matmul(s, f"y_{l}", h, col, label=f"y_{l}"), right_of=h)
+    s.place(col, above=y)
     return Abar, Bbar, BU, h, y
 
 

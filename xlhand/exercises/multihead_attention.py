@@ -98,7 +98,7 @@ def _attention_narrow(s, names, Q, K, V, above, *, scale, down=False):
     else:
         S = s.place(ops.scores(s, s_name, K, Q, scale=scale, label=label), under=above, in_columns_of=Q)
     A = ops.heat(s.place(ops.softmax(s, a_name, S, direction="down" if down else "right"), below=S, gap=0))
-    F = ops.matmul(s, f_name, ops.copy_left(s, f"{f_name}_V", V, s.below(A)), A,
+    F = ops.matmul(s, f_name, ops.copy_part(s, f"{f_name}_V", V), A,
                    label=f"{f_name} = {V.name}·{a_name}")
     return S, A, F
 

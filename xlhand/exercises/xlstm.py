@@ -176,9 +176,7 @@ def _memory(s, t, q, k, v, i, f, o, last, stabilized):  # noqa: PLR0913
     D = q.rows
     kT = ops.transpose(s, f"kT_{t}", k, label=f"k_{t}ᵀ", role=COMPUTED)
     s.place(kT, below=last)
-    vk_at = s.below(kT)
-    vk = ops.matmul(s, f"vk_{t}", ops.copy_left(s, f"vc_{t}", v, vk_at, label=f"v_{t}"), kT, label=f"vk_{t} = v·kᵀ")
-    s.place(vk, at=vk_at)
+    vk = ops.matmul(s, f"vk_{t}", ops.copy_part(s, f"vc_{t}", v, label=f"v_{t}"), kT, label=f"vk_{t} = v·kᵀ")
     fi, ii = f.cell, i.cell  # the gates (f', i' when stabilised) are 1x1
 
     def prev(name):
@@ -198,10 +196,9 @@ def _memory(s, t, q, k, v, i, f, o, last, stabilized):  # noqa: PLR0913
         if t == 1:
             s.place(s.given("C0", label="C_0"), left_of=C)
             s.place(s.given("n0", label="n_0"), left_of=n)
-    Cq_at = s.right_of(C)
-    qc = ops.copy_above(s, f"qc_{t}", q, Cq_at, label=f"q_{t}")
-    Cq = ops.matmul(s, f"Cq_{t}", C, qc, label=f"Cq_{t} = C·q")
-    s.place(Cq, at=Cq_at)
+    qc = ops.copy(s, f"qc_{t}", q, label=f"q_{t}")  # q brought into view above Cq
+    Cq = s.place(ops.matmul(s, f"Cq_{t}", C, qc, label=f"Cq_{t} = C·q"), right_of=C)
+    s.place(qc, above=Cq)
     if across and t == 1:  # the memory and normaliser before step 1, right of q over the read-out
         s.place(s.given("n0", label="n_0"), right_of=s.place(s.given("C0", label="C_0"), right_of=qc))
     floor = (lambda: fx.exp("-" + s.blocks[f"m_{t}"].cell())) if stabilized else (lambda: "1")

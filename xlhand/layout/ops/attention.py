@@ -6,9 +6,9 @@ from __future__ import annotations
 from xlhand.layout import fx, paper
 from xlhand.layout.blocks import Block
 from xlhand.layout.sheet import ShapeError, Sheet, op
-from xlhand.layout.ops.copies import copy_left, transpose
+from xlhand.layout.ops.copies import transpose
 from xlhand.layout.ops.norms import softmax
-from xlhand.layout.ops.products import matmul
+from xlhand.layout.ops.products import copy_part, matmul
 from xlhand.layout.ops.shared import Operand, name_of, shape_text, step_or_not, with_operands
 
 Position = tuple[int, int]
@@ -66,7 +66,7 @@ def attend(s: Sheet, names: tuple[str, str], S: Block, V: Block, *, mask: str | 
     with step_or_not(s, steps[0]):
         A = heat(softmax(s, a_name, S, mask=mask, mask_cells=mask_cells, label=a_label, direction=direction))
     with step_or_not(s, steps[1]):
-        F = matmul(s, f_name, copy_left(s, f"{f_name}_V", V, s.below(A), label=v_label), A, role=role,
+        F = matmul(s, f_name, copy_part(s, f"{f_name}_V", V, label=v_label), A, role=role,
                    label=f_label or f"{f_name} = {V.name}·{a_name}")
     return A, F
 

@@ -14,10 +14,16 @@ Position = tuple[int, int]
 
 
 @op
-def copy(s: Sheet, name: str, src: Block, at: Position | None = None, label: str | None = None) -> Block:
-    """A copy of ``src`` (cell by cell) where a step needs it in view, as on paper."""
-    return s.add(name, src.shape, at=at, role=src.role, label=label or src.name,
-                 formula=lambda i, j: src.cell(i, j), expect=value_of(src))
+def copy(s: Sheet, name: str, src: Block, at: Position | None = None, label: str | None = None, *,
+         column: int | None = None) -> Block:
+    """A copy of ``src`` (cell by cell; with ``column``, of that column only) where a step needs it in
+    view, as on paper: an operand brought next to a product (``y_l = h_l·c_l`` with c_l the column l
+    of C, placed above y_l)."""
+    if column is None:
+        return s.add(name, src.shape, at=at, role=src.role, label=label or src.name,
+                     formula=lambda i, j: src.cell(i, j), expect=value_of(src))
+    return s.add(name, (src.rows, 1), at=at, role=src.role, label=label or f"{src.name}[:, {column + 1}]",
+                 formula=lambda i, j: src.cell(i, column), expect=lambda v: value_of(src)(v)[:, column:column + 1])
 
 
 @op
@@ -37,20 +43,6 @@ def copy_rows(s: Sheet, name: str, src: Block, start: int, stop: int, at: Positi
     return s.add(name, (stop - start, src.cols), at=at, role=role or src.role,
                  label=label or f"{name} = {src.name}[rows {start + 1}–{stop}]",
                  formula=lambda i, j: src.cell(start + i, j), expect=lambda v: value_of(src)(v)[start:stop])
-
-
-@op
-def copy_above(s: Sheet, name: str, src: Block, result_at: Position, label: str | None = None, *,
-               column: int | None = None) -> Block:
-    """A copy of ``src`` (cell by cell; with ``column``, of that column only) standing over where a
-    product's result will stand, in its columns with a label row between: the right operand of
-    ``C = A·B`` brought into view above C when A is a block already on the sheet (``Cq = C·q`` right
-    of the memory C, ``y_l = h_l·c_l`` with c_l the column l of C)."""
-    if column is None:
-        return copy(s, name, src, s.above(result_at, src.rows), label)
-    return s.add(name, (src.rows, 1), at=s.above(result_at, src.rows), role=src.role,
-                 label=label or f"{src.name}[:, {column + 1}]", formula=lambda i, j: src.cell(i, column),
-                 expect=lambda v: value_of(src)(v)[:, column:column + 1])
 
 
 @op

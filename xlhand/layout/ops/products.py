@@ -13,7 +13,7 @@ from xlhand.layout import fx
 from xlhand.layout.blocks import Block
 from xlhand.layout.box import GAP
 from xlhand.layout.sheet import ShapeError, Sheet, op
-from xlhand.layout.ops.copies import carry, transpose
+from xlhand.layout.ops.copies import carry, copy, transpose
 from xlhand.layout.ops.shared import Operand, shape_text, width_of, with_operands
 
 Position = tuple[int, int]
@@ -156,6 +156,12 @@ def given_part(s: Sheet, name: str, index: int, width: int | None = None, label:
 def copied_part(s: Sheet, name: str, src: Block) -> Part:
     """A copy of ``src`` (formulas) as a part of a left operand: weights computed elsewhere."""
     return Part(src.cols, lambda at: carry(s, name, src, at=at))
+
+
+def copy_part(s: Sheet, name: str, src: Block, label: str | None = None) -> Part:
+    """A copy of ``src`` (cell by cell, its role kept) made left of a product's result, in its rows:
+    the left operand of ``C = A·B`` brought into view (``F = V·A`` under the attention weights)."""
+    return Part(src.cols, lambda at: copy(s, name, src, at=at, label=label))
 
 
 @op
