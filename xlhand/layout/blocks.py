@@ -81,6 +81,11 @@ class Block(Box):
     extra: dict = field(default_factory=dict)
     final: bool = False  # set by Sheet.finish(): only then are cell addresses known
 
+    @property
+    def is_helper_row(self) -> bool:
+        """A one-row helper under a matrix, named by one short side label (Σ, max, mean, 1s)."""
+        return self.rows == 1 and isinstance(self.side_label, str) and bool(self.side_label)
+
     # --- geometry (top, left, rows, cols, bottom, right: see box.Box) ---------------------
     @property
     def is_computed(self) -> bool:

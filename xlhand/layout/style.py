@@ -21,6 +21,10 @@ PALETTE = {
 NUMBER_FORMAT = "0.0##"
 INTEGER_FORMAT = "0"
 COLOUR_SCALE = {"min_color": "#FFFFFF", "max_color": "#5B9BD5"}  # attention weights: white (0) to blue (max)
+# a helper row under a matrix (Σ, max, mean, 1s): grey, its border dashed apart from the matrix's
+HELPER = {"bg_color": "#EDEDED", "border": 3, "border_color": "#7F7F7F"}
+HELPER_BLANK = {"bg_color": "#F2F2F2", "border": 8, "border_color": "#404040"}  # medium dashed: still to fill in
+HELPER_LEGEND = "Σ, max, 1s"
 CHECK_RIGHT = {"bg_color": "#63BE7B", "font_color": "#000000"}
 CHECK_WRONG = {"bg_color": "#F8696B", "font_color": "#000000"}
 

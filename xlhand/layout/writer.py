@@ -176,15 +176,17 @@ class WorkbookWriter:
 
     def _write_legend(self, ws, sheet: Sheet, include_blank: bool) -> None:
         """The colours in one row, one column each: each role's colour with its name in small
-        letters (a blank reads "answer"), so that all eight fit a portrait page."""
+        letters (a blank reads "answer"), then the helper rows' tint, so that all fit a portrait page."""
         roles = [r for r in style.PALETTE if r != "blank" and any(b.role == r for b in sheet.blocks.values())]
         if include_blank:
             roles.append("blank")
+        chips = [(style.LEGEND_NAMES.get(role, role), style.role_format(role)) for role in roles]
+        if any(block.is_helper_row for block in sheet.blocks.values()):
+            chips.append((style.HELPER_LEGEND, {**style.role_format("computed"), **style.HELPER}))
         row, col = sheet.legend_row, MARGIN_COLS
-        for role in roles:
-            text = style.LEGEND_NAMES.get(role, role)
+        for text, chip in chips:
             width = style.text_columns(text, scale=style.SMALL_SCALE)
-            fmt = self.fmt({**style.role_format(role), "font_size": 9})
+            fmt = self.fmt({**chip, "font_size": 9})
             if width > 1:
                 ws.merge_range(row, col, row, col + width - 1, text, fmt)
             else:
@@ -200,7 +202,7 @@ class WorkbookWriter:
                 ws.write_string(block.top + i, block.left - 1, word, self.fmt(style.SIDE_LABEL))
 
     def _write_blank(self, ws, block: Block) -> None:
-        blank = self.fmt(style.role_format("blank"))
+        blank = self.fmt(_cell_format(block, "blank"))
         for i in range(block.rows):
             for j in range(block.cols):
                 ws.write_blank(block.top + i, block.left + j, None, blank)
@@ -209,14 +211,14 @@ class WorkbookWriter:
         if block.values is not None:
             # one number format for every role: whole numbers as 1, others with up to three decimals
             # (formula cells do the same through a conditional format, as their values can change)
-            whole = self.fmt(style.role_format(block.role, style.INTEGER_FORMAT))
-            fraction = self.fmt(style.role_format(block.role, style.NUMBER_FORMAT))
+            whole = self.fmt(_cell_format(block, block.role, style.INTEGER_FORMAT))
+            fraction = self.fmt(_cell_format(block, block.role, style.NUMBER_FORMAT))
             for i in range(block.rows):
                 for j in range(block.cols):
                     value = float(block.values[i, j])
                     ws.write_number(block.top + i, block.left + j, value, whole if value.is_integer() else fraction)
         elif block.text is not None:
-            fmt = self.fmt(_runs_on(style.role_format(block.role), block))
+            fmt = self.fmt(_cell_format(block, block.role))
             for i in range(block.rows):
                 for j in range(block.cols):
                     ws.write_string(block.top + i, block.left + j, str(block.text[i][j]), fmt)
@@ -224,7 +226,7 @@ class WorkbookWriter:
             self._write_formulas(ws, block, cached)
 
     def _write_formulas(self, ws, block: Block, cached: CachedValue | None) -> None:
-        fmt = self.fmt(_runs_on(style.role_format(block.role), block))
+        fmt = self.fmt(_cell_format(block, block.role))
 
         def result(i: int, j: int):
             value = cached(block, i, j) if cached is not None else None
@@ -266,10 +268,16 @@ class WorkbookWriter:
         return self._buffer.getvalue()
 
 
-def _runs_on(fmt: dict, block: Block) -> dict:
-    """A block with room for its texts starts them at the left of their cell, so that they run on
-    into the empty cells on their right."""
-    return {**fmt, "align": "left"} if block.text_room > 1 else fmt
+def _cell_format(block: Block, role: str, number_format: str = style.NUMBER_FORMAT) -> dict:
+    """The cells of ``block`` in ``role``'s colours; a helper row (Σ, max, 1s) in its own tint, its
+    border dashed apart from the matrix above; a block with room for its texts starts them at the
+    left of their cell, so that they run on into the empty cells on their right."""
+    fmt = style.role_format(role, number_format)
+    if block.is_helper_row:
+        fmt.update(style.HELPER_BLANK if role == "blank" else style.HELPER)
+    if block.text_room > 1:
+        fmt["align"] = "left"
+    return fmt
 
 
 FUNCTION_NAME = re.compile(r"\b([A-Za-z_][A-Za-z0-9_.]*)\(")
