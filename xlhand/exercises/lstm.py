@@ -15,6 +15,7 @@ import numpy as np
 
 from xlhand.model.npref import sigmoid
 from xlhand.layout import BIAS, COMPUTED, LEFT, OUTPUT, UP, WEIGHT, fx, ops
+from xlhand.layout.paper import narrowest_page_columns
 from xlhand.model.exercise import Exercise, Source
 from xlhand.model.givens import Given
 
@@ -43,6 +44,26 @@ def reference(d, p):
     return out
 
 
+ROW_WIDTH = narrowest_page_columns(landscape=True)  # time steps in rows a landscape page wide
+STEP_WIDTH = 3  # a time step's columns after the first: z | gate, and the column of the arrows
+
+
+def _steps_per_row(d) -> int:
+    """Time steps in a row a landscape page wide: the first row holds the weights ([W | b] and a gap)
+    and step 1, then steps of ``STEP_WIDTH`` columns; 0 where the weights leave room for one step only
+    (large sizes, which print shrunk: their steps flow in rows without copies)."""
+    first = d.d_in + d.d_h + 1 + 1 + STEP_WIDTH - 1
+    per_row = 1 + (ROW_WIDTH - first) // STEP_WIDTH
+    return per_row if per_row >= 2 else 0
+
+
+def _row_starts(d) -> set[int]:
+    """The time steps (after the first) that begin a row of steps: each has copies of the weights at
+    its left, so that its products print with their weights."""
+    per_row = _steps_per_row(d)
+    return set(range(1 + per_row, d.T + 1, per_row)) if per_row else set()
+
+
 def layout(s, d, p):
     X = s.given("X", label="X (one column per step)")
     h0, c0 = s.operand("h0"), s.operand("c0")
@@ -58,12 +79,15 @@ def layout(s, d, p):
                 s.place(us[t], below=X)
                 ones[t] = ops.ones_row(s, us[t])
             parts[t].append(part)
+    row_starts = _row_starts(d)
     for k, (gate, W, b, z, act) in enumerate(GATES):
         with s.step(f"{z}_t = [{W} | {b}]·[u_t; 1], {gate}_t = {act}({z}_t): {MEANING[gate]}"):
             for t in times:
                 with s.group() as part:
                     above = ones[t] if k == 0 else zs[GATES[k - 1][3], t]  # the four products in one stack
-                    zs[z, t] = s.place(ops.linear(s, f"{z}_{t}", W, us[t], b, label=z), below=above,
+                    weights = (W, b) if t not in row_starts else (  # a later row of steps: the weights again
+                        ops.copy_part(s, f"{W}_{t}", s.blocks[W], label=W), ops.copy_part(s, f"{b}_{t}", s.blocks[b], label=b))
+                    zs[z, t] = s.place(ops.linear(s, f"{z}_{t}", weights[0], us[t], weights[1], label=z), below=above,
                                        gap=None if k == 0 else 0)
                     activation = ops.tanh if act == "tanh" else ops.sigmoid
                     gates[gate, t] = s.place(activation(s, f"{gate}_{t}", zs[z, t], label=gate),
@@ -94,7 +118,7 @@ def layout(s, d, p):
     steps = [s.together(parts[t]) for t in times]
     # time steps side by side, touching: the arrows c_t → c_t+1 and h_t → u_t+1 stand in the gates'
     # column, in the rows of c_t and h_t, which nothing else uses
-    grid = ops.flow(s, steps, gap=0)
+    grid = ops.flow(s, steps, gap=0, width=ROW_WIDTH if _steps_per_row(d) else None)
     ops.chain_arrows(s, [cs[t] for t in times])
     for t in times[1:]:  # the recurrence: h_{t−1} goes into u_t
         s.arrow(hs[t - 1], us[t])
