@@ -220,14 +220,19 @@ def layout(s, d, p):
         Py = ops.matmul(s, "Py", HpostT, y, label="Py = Hpostᵀ·y")
         s.place(Py, at=ops.level(HX, y))  # y above Py, Hpostᵀ left of it, level with HX
         s.place(HpostT, left_of=Py)
-        # the three outputs in a row under HrawX, their labels level with Hres_raw's Σ row
+        # compact: the three outputs in a row under HrawX, their labels level with Hres_raw's Σ row; else
+        # Xs_hc right of HrawX (on its page), Xs_next and Xs_plain under it
         Xs_next = ops.elementwise(s, "Xs_next", fx.add, [HX, Py], role=OUTPUT, label="Xs_next = HX + Py",
                                   arrow=False)
         Xs_hc = ops.elementwise(s, "Xs_hc", fx.add, [HrawX, Py], role=OUTPUT, label="Xs_hc = HrawX + Py",
                                 arrow=False)
         Xs_plain = ops.elementwise(s, "Xs_plain", fx.add, [Xs, Py], role=OUTPUT, label="Xs_plain = Xs + Py",
                                    arrow=False)
-        s.next_to(s.arrange([Xs_next, Xs_hc, Xs_plain], RIGHT, gap=0), HrawX, DOWN, gap=tight)
+        if compact:
+            s.next_to(s.arrange([Xs_next, Xs_hc, Xs_plain], RIGHT, gap=0), HrawX, DOWN, gap=0)
+        else:
+            s.place(Xs_hc, right_of=HrawX)
+            s.next_to(s.arrange([Xs_next, Xs_plain], RIGHT), HrawX, DOWN)
 
     with s.step("Distance from doubly stochastic: row_err_t = max_i |Σ_j Mc_t[i, j] − 1|, "
                 "col_err_t = max_j |Σ_i M_t[i, j] − 1|; both go to 0"), \
