@@ -21,7 +21,8 @@ from xlhand.model.makers import both_signs, bounded_rows, fixed
 
 RMS_EPS = 1e-6
 CONVERGENCE_ITERS = 20  # the paper's t_max: random variants must be doubly stochastic by then
-CHART_BESIDE_ITERS = 8  # up to this many iterations, the convergence chart stands right of its two rows
+SINKHORN_BESIDE_ITERS = 3  # up to this many iterations, M0 and the iterations two by two, the chart beside them
+CHART_BESIDE_ROWS, CHART_BESIDE_COLS = 9, 6  # that chart, small enough to stand right of them on a landscape page
 
 
 def sinkhorn(M0, iters):
@@ -79,6 +80,8 @@ def reference(d, p):
 # --- layout ------------------------------------------------------------------------------------
 def layout(s, d, p):
     n, C = d.n, d.C
+    compact = d.iters <= SINKHORN_BESIDE_ITERS
+    tight = 0 if compact else 1  # compact: label rows as the gaps between bands (one page holds steps 4-7)
     with s.group() as top:  # steps 1-3: x̂, and right of it the maps in x̂'s row
         with s.step("x = vec(Xs) (stream 1's C values first), x̂ = x / √(mean(x²) + 1e-6) (RMSNorm, no gain)"), \
                 s.group() as norm:
@@ -117,6 +120,8 @@ def layout(s, d, p):
             own_band = "xhat_res" in s.blocks
             beside = [columns["pre"], columns["post"]] + ([] if own_band else [columns["res"]])
             s.next_to(s.arrange(beside, RIGHT, align="end"), norm, RIGHT, align="end")  # the maps in x̂'s row
+            if compact:  # b_res under the map it is added to, with the other biases on page 1
+                b_res = s.place(s.given("b_res"), below=maps["res"])
 
         with s.step("Hpre = σ(Hpre_raw), Hpost = 2σ(Hpost_raw)"), s.group():
             Hpre = ops.sigmoid(s, "Hpre", maps["pre"], label="Hpre = σ(·)")
@@ -132,15 +137,24 @@ def layout(s, d, p):
     with s.step("Hres_raw = mat(Hres_vec) + b_res (row i: entries i·n+1…i·n+n); Sinkhorn: "
                 "M0 = e^Hres_raw, M_t = M_{t−1} ÷ col Σ, ÷ row Σ"), \
             s.group() as sinkhorn_step:
-        with s.group() as start:  # b_res | Hres_raw → M0, over M1 …
-            vec = maps["res"]
-            b_res = s.given("b_res")
-            s.place(b_res, below=EVERYTHING)
-            Hres_raw = s.add("Hres_raw", (n, n), role=COMPUTED, label="Hres_raw = mat(·) + b_res",
+        vec = maps["res"]
+        with s.group() as start:  # compact: Hres_raw over M0, as Mc_t over M_t; else b_res | Hres_raw → M0
+            if not compact:
+                b_res = s.given("b_res")
+                s.place(b_res, below=EVERYTHING)
+            Hres_raw = s.add("Hres_raw", (n, n), role=COMPUTED,
+                             label="Hres_raw" if compact else "Hres_raw = mat(·) + b_res",
                              formula=lambda i, j: fx.add(vec.cell(0, i * n + j), b_res.cell(i, j)))
-            s.place(Hres_raw, right_of=b_res)
-            M = ops.elementwise(s, "M0", fx.exp, [Hres_raw], label="M0 = exp(·)")
-            ops.row_sums(s, "M0_rows", M, label="Σ")
+            if compact:
+                s.place(Hres_raw, below=EVERYTHING)
+            else:
+                s.place(Hres_raw, right_of=b_res)
+            M = ops.elementwise(s, "M0", fx.exp, [Hres_raw], label="M0 = exp(·)", arrow=not compact)
+            if compact:
+                s.place(M, below=Hres_raw, gap=0)
+            M_rows = ops.row_sums(s, "M0_rows", M, label="Σ")
+            if compact:
+                s.next_to(M_rows, M, RIGHT, gap=0)
             cols = ops.col_sums(s, "M0_cols", M)
         iterations, row_sums_c, col_sums_m = [], [], []
         for t in range(1, d.iters + 1):
@@ -150,87 +164,106 @@ def layout(s, d, p):
                 Mc_rows = s.next_to(ops.row_sums(s, f"Mc{t}_rows", Mc, label="Σ"), Mc, RIGHT, gap=0)
                 M = ops.elementwise(s, f"M{t}", fx.div, [Mc, Mc_rows], label=f"M{t} = Mc{t}/Σ",
                                     role="output" if t == d.iters else "computed")
-                s.place(M, below=Mc)
+                s.place(M, below=Mc, gap=0 if compact else None)
                 s.next_to(ops.row_sums(s, f"M{t}_rows", M, label="Σ"), M, RIGHT, gap=0)  # Σ columns close up
                 cols = ops.col_sums(s, f"M{t}_cols", M)
             iterations.append(iteration)
             row_sums_c.append(Mc_rows)
             col_sums_m.append(cols)
-        # the iterations left to right in rows a page wide, under M0: each Mc_t reads the Σ row of M_{t−1}
-        # at its left (or, where a row wraps, up-right)
-        s.arrange([start, ops.flow(s, iterations, width=paper.narrowest_page_columns(), gap=0)], DOWN)
+        if compact:
+            # M0 and the iterations left to right in rows as wide as the page leaves beside the chart
+            # (two by two), label rows as the gaps: each Mc_t reads the Σ row of M_{t−1} at its left
+            # (or, where a row wraps, up-right)
+            ops.flow(s, [start, *iterations], width=paper.narrowest_page_columns() - CHART_BESIDE_COLS - 1,
+                     gap=0, row_gap=0)
+        else:
+            # the iterations left to right in rows a page wide, under M0: each Mc_t reads the Σ row of M_{t−1}
+            # at its left (or, where a row wraps, up-right)
+            s.arrange([start, ops.flow(s, iterations, width=paper.narrowest_page_columns(), gap=0)], DOWN)
 
     with s.step("Layer input h = Hpre·Xs (1×C), y = F(h) = ReLU(h·Wfᵀ)"), s.group() as layer:
+        # Xs over h (and over HX, HrawX under it), Wfᵀ over y_pre, h touching y_pre as its left operand
         Xs_c = ops.carry(s, "Xs_c", Xs, label="Xs")
         s.place(Xs_c, below=EVERYTHING)
         Hpre_c = ops.copy(s, "Hpre_c", Hpre, label="Hpre")
         s.place(Hpre_c, below=EVERYTHING)
         h = ops.matmul(s, "h", Hpre_c, Xs_c, label="h = Hpre·Xs")
+        s.place(h, below=Xs_c, gap=tight)
         s.next_to(Hpre_c, h, LEFT)
-        with s.group() as weights:  # Wfᵀ above y_pre, Wf beside it
-            Wf = s.given("Wf")
-            s.place(Wf, below=EVERYTHING)
-            WfT = ops.transpose(s, "WfT", Wf, label="Wfᵀ", role=COMPUTED)
-            s.place(WfT, below=EVERYTHING)
-            s.next_to(Wf, WfT, RIGHT)
+        Wf = s.given("Wf")
+        s.place(Wf, below=EVERYTHING)
+        WfT = ops.transpose(s, "WfT", Wf, label="Wfᵀ", role=COMPUTED)
+        s.place(WfT, below=EVERYTHING)
         y_pre = ops.matmul(s, "y_pre", h, WfT, label="y_pre = h·Wfᵀ")
-        s.place(y_pre, right_of=h)
-        s.next_to(weights, y_pre, UP)
-        y = ops.relu(s, "y", y_pre, label="y = ReLU(·)")
-        s.next_to(y, y_pre, RIGHT, gap=2)  # room under y for Hpostᵀ left of Py
+        s.place(y_pre, right_of=h, gap=0)
+        s.next_to(WfT, y_pre, UP, gap=tight)
+        y = ops.relu(s, "y", y_pre, label="y = ReLU(·)", arrow=False)
+        s.next_to(y, y_pre, RIGHT)
+        s.arrow(y_pre, y)
+        s.next_to(Wf, WfT, RIGHT)
 
     with s.step("Xs_next = Hres·Xs + Hpostᵀ·y (Hres = M_iters, doubly stochastic); "
                 "Xs_hc: Hres_raw in its place; Xs_plain: Hres = I"), \
             s.group() as update:
-        # Hres·Xs and Hres_raw·Xs under h, Hpostᵀ·y under y: Xs and y stand above
+        # Hres·Xs under h and Hres_raw·Xs under it, Xs above both; Hpostᵀ·y under y; each sum right of a product
         Hres, Hres_sums = _with_sums(s, "Hres", M, f"Hres = M{d.iters}")
         HX = ops.matmul(s, "HX", Hres, Xs_c, label="HX = Hres·Xs")
-        s.place(HX, below=h, gap=2)
+        s.place(HX, below=h, gap=tight)
         s.next_to(Hres_sums, HX, LEFT)
         Hraw, Hraw_sums = _with_sums(s, "Hraw", Hres_raw, "Hres_raw")
         HrawX = ops.matmul(s, "HrawX", Hraw, Xs_c, label="HrawX = Hres_raw·Xs")
-        s.place(HrawX, below=HX)
-        s.next_to(Hraw_sums, HrawX, LEFT)
+        s.place(HrawX, below=EVERYTHING)
+        s.next_to(Hraw_sums, Hres_sums, DOWN, gap=0, align="end")
+        s.place(HrawX, at=ops.level(Hraw, HX))
         HpostT = ops.transpose(s, "HpostT", Hpost, label="Hpostᵀ")
-        s.place(HpostT, right_of=HX)
+        s.place(HpostT, below=EVERYTHING)
         Py = ops.matmul(s, "Py", HpostT, y, label="Py = Hpostᵀ·y")
-        s.place(Py, right_of=HpostT)
-        # the hyper-connection right of HrawX, the mHC output and the plain residual under the products
-        Xs_next = ops.elementwise(s, "Xs_next", fx.add, [HX, Py], role=OUTPUT, label="Xs_next = HX + Py")
-        s.place(Xs_next, below=EVERYTHING)
-        Xs_hc = ops.elementwise(s, "Xs_hc", fx.add, [HrawX, Py], role=OUTPUT, label="Xs_hc = HrawX + Py")
-        s.place(Xs_hc, right_of=HrawX)
-        Xs_plain = ops.elementwise(s, "Xs_plain", fx.add, [Xs, Py], role=OUTPUT, label="Xs_plain = Xs + Py")
-        s.place(Xs_plain, below=Xs_next)
-        s.next_to(s.together([Xs_next, Xs_plain]), Hraw_sums, DOWN, align="start")
+        s.place(Py, at=ops.level(HX, y))  # y above Py, Hpostᵀ left of it, level with HX
+        s.place(HpostT, left_of=Py)
+        # compact: the three outputs in a row under HrawX, their labels level with Hres_raw's Σ row; else
+        # Xs_hc right of HrawX (on its page), Xs_next and Xs_plain under it
+        Xs_next = ops.elementwise(s, "Xs_next", fx.add, [HX, Py], role=OUTPUT, label="Xs_next = HX + Py",
+                                  arrow=False)
+        Xs_hc = ops.elementwise(s, "Xs_hc", fx.add, [HrawX, Py], role=OUTPUT, label="Xs_hc = HrawX + Py",
+                                arrow=False)
+        Xs_plain = ops.elementwise(s, "Xs_plain", fx.add, [Xs, Py], role=OUTPUT, label="Xs_plain = Xs + Py",
+                                   arrow=False)
+        if compact:
+            s.next_to(s.arrange([Xs_next, Xs_hc, Xs_plain], RIGHT, gap=0), HrawX, DOWN, gap=0)
+        else:
+            s.place(Xs_hc, right_of=HrawX)
+            s.next_to(s.arrange([Xs_next, Xs_plain], RIGHT), HrawX, DOWN)
 
     with s.step("Distance from doubly stochastic: row_err_t = max_i |Σ_j Mc_t[i, j] − 1|, "
                 "col_err_t = max_j |Σ_i M_t[i, j] − 1|; both go to 0"), \
             s.group() as convergence:
         row_err = s.add("row_err", (1, d.iters), role=COMPUTED, label=f"row_err (t = 1…{d.iters})",
                         formula=lambda i, t: _largest_distance_from_1(row_sums_c[t].col(0)))
-        s.place(row_err, below=Xs_plain)
+        s.place(row_err, below=EVERYTHING)
         col_err = s.add("col_err", (1, d.iters), role=COMPUTED, label=f"col_err (t = 1…{d.iters})",
                         formula=lambda i, t: _largest_distance_from_1(col_sums_m[t].row(0)))
-        s.place(col_err, below=row_err)
-        chart = s.chart("Sinkhorn: distance from doubly stochastic",
-                        [("max |row sum − 1|", row_err, 0, "row"), ("max |column sum − 1|", col_err, 0, "row")],
-                        kind="line", x_title="iteration t", y_title="largest |sum − 1|")
-        s.place(chart, below=col_err)
-        if d.iters <= CHART_BESIDE_ITERS:  # right of the outputs and the distances, level with Xs_next
-            s.next_to(chart, s.together([Xs_next, Xs_plain, row_err, col_err]), RIGHT, gap=2)
+        s.place(col_err, below=row_err, gap=0)
+        series = [("max |row sum − 1|", row_err, 0, "row"), ("max |column sum − 1|", col_err, 0, "row")]
+        chart = s.chart("Sinkhorn: distance from doubly stochastic", series, kind="line", x_title="iteration t",
+                        y_title="largest |sum − 1|",
+                        **(dict(rows=CHART_BESIDE_ROWS, cols=CHART_BESIDE_COLS) if compact else {}))
+        s.place(chart, below=col_err, gap=0 if compact else None)
 
-    s.arrange([top, sinkhorn_step, layer, s.together([update, convergence])], DOWN)
-    s.place(Py, at=ops.level(HX, y))  # y above Py, Hpostᵀ left of it, level with HX
-    s.place(HpostT, left_of=Py)
+    if compact:  # the distances and their chart right of the iterations, the layer and the update under them
+        s.next_to(convergence, sinkhorn_step, RIGHT)
+        s.arrange([top, s.together([sinkhorn_step, convergence])], DOWN)
+        # under both, in the columns of the iterations, its label row as the gap
+        s.next_to(s.together([layer, update]), s.together([sinkhorn_step, convergence]), DOWN, gap=0)
+    else:
+        s.arrange([top, sinkhorn_step, s.together([layer, update]), convergence], DOWN)
 
 
 def _with_sums(s, name, src, label):
-    """A copy of ``src`` with its row sums right of it and its column sums under it (a group)."""
+    """A copy of ``src`` with its row sums touching it on the right and its column sums under it (a group)."""
     with s.group() as group:
         block = ops.copy(s, name, src, label=label)
         s.place(block, below=EVERYTHING)
-        ops.row_sums(s, f"{name}_rows", block, label="Σ")
+        s.next_to(ops.row_sums(s, f"{name}_rows", block, label="Σ"), block, RIGHT, gap=0)
         ops.col_sums(s, f"{name}_cols", block)
     return block, group
 
