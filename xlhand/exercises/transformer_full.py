@@ -198,10 +198,17 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
             x = _add_and_norm(s, side, 2, x, a, norm_opts)
             last = 3
         with s.step(f"{name} feed-forward: Zf = W1·N{last - 1} + b1, Hf = ReLU(Zf), O = W2·Hf + b2"):
-            Zf = ops.matmul_parts(s, f"{side}_Zf", [_labelled(s, f"{side}_W1", "W1")], x,
-                                  _labelled(s, f"{side}_b1", "b1"), label=f"{side}_Zf = W1·N{last - 1}+b1")
-            Hf = ops.relu(s, f"{side}_Hf", Zf, label=f"{side}_Hf = ReLU(Zf)")
-            s.place(Hf, below=Zf)
+            ops.ones_row(s, x)  # under N, where it stays
+            with s.group() as first:
+                Zf = ops.matmul_parts(s, f"{side}_Zf", [_labelled(s, f"{side}_W1", "W1")], x,
+                                      _labelled(s, f"{side}_b1", "b1"), label=f"{side}_Zf = W1·N{last - 1}+b1")
+            Hf = ops.relu(s, f"{side}_Hf", Zf, label="Hf = ReLU(Zf)")
+            width = x.rows + 1 + 1 + 2 * (x.cols + 1)  # [W1 | b1], Zf, Hf
+            if width <= PAGE:  # Zf from the frame's left edge, Hf right of it: O under Hf
+                s.next_to(first, s.together([x, s.blocks[f"{x.name}_ones"], s.blocks["enc_Wq_1"]]), DOWN)
+                s.place(Hf, right_of=Zf)
+            else:
+                s.place(Hf, below=Zf)
             s.arrow(Zf, Hf)
             O = ops.matmul_parts(s, f"{side}_O", [_labelled(s, f"{side}_W2", "W2")], Hf,
                                  _labelled(s, f"{side}_b2", "b2"), label=f"{side}_O = W2·Hf + b2")
@@ -260,11 +267,11 @@ def _input(s, d, side, words, emb, pre, PE, above, pe):
     W = s.given(words, label=f"{words} ({'source' if side == 'enc' else 'target'})")
     if side == "enc":  # the embedding starts a weight's width left of the lane: the words right of it
         lane_right = max(d.d, d.d_dec) + 1 + d.n_src  # the frame's columns up to the lane's last
-        # X right of the embedding: on the page when both fit, else from the next page's first column
-        norm_band = 3 * max(d.d, d.d_dec) + 3  # mean's side label, R | R − mean | x̂: the widest band
-        x_at = d.vocab + 1 if d.vocab + 1 + d.n_src <= PAGE else max(WIDEST, d.vocab + 1, norm_band + 1)
-        s.place(W, right_of=PE if PE is not None else above, gap=max(1, x_at - lane_right))
+        s.place(W, right_of=PE if PE is not None else above, gap=max(1, _x_at(d) - lane_right))
         s.place(W, under=above, in_columns_of=W)
+    elif _x_at(d) >= WIDEST and PE is not None:  # on the next page: beside the encoder's last band, from its top
+        s.place(W, right_of=s.blocks["enc_X"], gap=0)
+        s.place(W, at=ops.level(s.blocks["enc_R2"], s.blocks["enc_X"]))
     else:
         s.place(W, under=above, in_columns_of=s.blocks["enc_X"])
     onehot = ops.one_hot_columns(s, f"{side}_OneHot", vocab, W, label=f"{side}_OneHot")
@@ -285,6 +292,14 @@ def _input(s, d, side, words, emb, pre, PE, above, pe):
                formula=lambda i, j, X=X, P=pe_block: f"{X.cell(i, j)}+{P.cell(i, j)}")
     lane = PE if side == "enc" else s.blocks["enc_Xp"]
     return s.place(Xp, under=s.together([X, s.blocks[emb]]), in_columns_of=lane)
+
+
+def _x_at(d):
+    """The frame column of X (right of the embedding): on the page when both fit, else from the
+    next page's first column (on every paper), right of the widest band."""
+    norm_band = 3 * max(d.n_src, d.n_tgt) + 3  # mean's side label, R | R − mean | x̂: the widest band
+    widest = max(d.vocab, d.vocab_dec) + 1
+    return widest if widest + max(d.n_src, d.n_tgt) <= PAGE else max(WIDEST, widest, norm_band + 1)
 
 
 def _unused(s, pe, mask):
@@ -364,6 +379,12 @@ def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=No
                 "Attn = Wo·[F_1; …]"):
         lane = s.blocks.get(f"{side}_Xp", Xq)  # the cross-attention's queries too: N1 stands right of it
         K = [None] * heads
+        extra = Xq.cols + 1 if causal and mask == "value" else 0  # S + Mask beside S
+        score_width = d.d_k + 1 + Xq.cols + extra
+        used = max(Xq.rows, Xkv.rows) + 1 + max(Xq.cols, Xkv.cols)  # weights, gap, lane
+        spacing = (d.d_k + 1) * (2 if cross else 3)  # rows from one head's keys to the next's
+        beside = used + 1 + score_width <= PAGE and Xkv.cols + 2 <= spacing
+        memory_beside = cross and not beside and used + 1 + Xkv.cols <= PAGE
         with s.group() as projections:
             above = Xq
             Q = [None] * heads
@@ -372,16 +393,18 @@ def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=No
                                            gap=TIGHT)
                 if not cross:
                     K[h - 1], above = _keys_and_values(s, names, h, Xkv, above)
-            if cross:  # the encoder's output copied under the queries: keys and values in its n_src columns
-                Xkv = above = s.place(ops.carry(s, "dec_M", Xkv, label="dec_M = enc_N2"), under=above,
-                                      in_columns_of=lane)
+            if cross:  # the encoder's output copied under the queries (or beside them, where the page
+                # has room): keys and values in its n_src columns
+                M = ops.carry(s, "dec_M", Xkv, label="dec_M = enc_N2")
+                if memory_beside:
+                    s.next_to(M, Q[0], RIGHT)
+                    above = s.together([above, M])
+                else:
+                    s.place(M, under=above, in_columns_of=lane)
+                    above = M
+                Xkv = M
                 for h in range(1, heads + 1):
                     K[h - 1], above = _keys_and_values(s, names, h, Xkv, above)
-        extra = Q[0].cols + 1 if causal and mask == "value" else 0  # S + Mask beside S
-        score_width = d.d_k + 1 + Q[0].cols + extra
-        used = max(Xq.rows, Xkv.rows) + 1 + max(Q[0].cols, Xkv.cols)  # weights, gap, lane
-        spacing = (d.d_k + 1) * (2 if cross else 3)  # rows from one head's keys to the next's
-        beside = used + 1 + score_width <= PAGE and Xkv.cols + 2 <= spacing
         S = []
         for h in range(1, heads + 1):
             with s.group() as unit:
