@@ -203,7 +203,7 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
                 Zf = ops.matmul_parts(s, f"{side}_Zf", [_labelled(s, f"{side}_W1", "W1")], x,
                                       _labelled(s, f"{side}_b1", "b1"), label=f"{side}_Zf = W1·N{last - 1}+b1")
             Hf = ops.relu(s, f"{side}_Hf", Zf, label="Hf = ReLU(Zf)")
-            width = x.rows + 1 + 1 + 2 * (x.cols + 1)  # [W1 | b1], Zf, Hf
+            width = x.rows + 1 + 1 + 2 * x.cols + 1  # [W1 | b1], Zf, Hf
             if width <= PAGE:  # Zf from the frame's left edge, Hf right of it: O under Hf
                 s.next_to(first, s.together([x, s.blocks[f"{x.name}_ones"], s.blocks["enc_Wq_1"]]), DOWN)
                 s.place(Hf, right_of=Zf)
@@ -212,13 +212,21 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
             s.arrow(Zf, Hf)
             O = ops.matmul_parts(s, f"{side}_O", [_labelled(s, f"{side}_W2", "W2")], Hf,
                                  _labelled(s, f"{side}_b2", "b2"), label=f"{side}_O = W2·Hf + b2")
+            s.place(O, below=s.blocks[f"{Hf.name}_ones"], gap=TIGHT)
         x = _add_and_norm(s, side, last, x, O, norm_opts)
         memory, above = x, x
     vocab = s.blocks["dec_vocab_words"]
     with s.step("Output: logits = Wout·N3, P = softmax; pred = word of largest P; the last is next"):
         logits = ops.matmul(s, "logits", "Wout", memory, label="logits = Wout·N3")
-        s.place(logits, below=memory)
         P = ops.softmax(s, "P", logits, role=OUTPUT, label="P = softmax(logits)", direction="down")
+        lane = s.blocks.get("dec_Xp")
+        if lane is not None and d.d_dec + 1 + 2 * d.n_tgt + 1 <= PAGE:
+            # logits in the lane (Wout left of it), e^ right of them, Σ and P under e^
+            s.place(logits, under=memory, in_columns_of=lane)
+            s.place(P, right_of=logits)
+            s.arrow(logits, s.blocks["P_exp"])
+        else:
+            s.place(logits, below=memory)
         best = ops.argmax_columns(s, "best", P, label="row of the largest P")
         s.place(best, below=P, gap=2)
         pred = s.add("pred", (1, d.n_tgt), role=OUTPUT, label="pred = vocab[row]",
@@ -265,11 +273,16 @@ def _input(s, d, side, words, emb, pre, PE, above, pe):
     the embedding. Returns Xp (X without positions)."""
     vocab = s.given(f"{pre}vocab_words", label=f"{pre}vocab")
     W = s.given(words, label=f"{words} ({'source' if side == 'enc' else 'target'})")
+    own_pe = side == "dec" and pe == "sinusoid" and d.d_dec != d.d
     if side == "enc":  # the embedding starts a weight's width left of the lane: the words right of it
         lane_right = max(d.d, d.d_dec) + 1 + d.n_src  # the frame's columns up to the lane's last
         s.place(W, right_of=PE if PE is not None else above, gap=max(1, _x_at(d) - lane_right))
-        s.place(W, under=above, in_columns_of=W)
-    elif _x_at(d) >= WIDEST and PE is not None:  # on the next page: beside the encoder's last band, from its top
+        if _x_at(d) >= WIDEST and PE is not None:  # on the next page, level with the positions
+            s.place(W, at=ops.level(PE, W))
+        else:
+            s.place(W, under=above, in_columns_of=W)
+    elif _x_at(d) >= WIDEST and PE is not None and not own_pe:  # on the next page: beside the encoder's
+        # last band, from its top
         s.place(W, right_of=s.blocks["enc_X"], gap=0)
         s.place(W, at=ops.level(s.blocks["enc_R2"], s.blocks["enc_X"]))
     else:
@@ -278,13 +291,15 @@ def _input(s, d, side, words, emb, pre, PE, above, pe):
     s.place(onehot, below=W)
     pe_block = PE
     with s.group() as beside:
-        if side == "dec" and pe == "sinusoid" and d.d_dec != d.d:
+        if own_pe:
             with s.group() as own:  # its frequencies left of it, the positions read from the top
                 pe_block = _sinusoid(s, "dec_PEs", d.d_dec, d.n_tgt, s.blocks["pos"], label="dec_PEs (d_dec rows)")
             s.next_to(own, onehot, LEFT)
     X = ops.matmul(s, f"{side}_X", emb, onehot, label=f"X = {emb}·{'OneHot' if side == 'enc' else '1hot'}")
     # under the one-hot columns and what stands left of them, leaving a row for the words over Emb
-    s.place(X, below=s.together([onehot, beside] if beside.blocks else [onehot]), in_columns_of=onehot, gap=2)
+    # (and under what stands before: the encoder's last band, when the words stand beside it)
+    s.place(X, below=s.together([onehot, above] + ([beside] if beside.blocks else [])), in_columns_of=onehot,
+            gap=2)
     s.next_to(vocab, s.blocks[emb], UP, gap=0)  # the words head the embedding's columns
     if pe == "none":
         return X
