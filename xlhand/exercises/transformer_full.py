@@ -190,6 +190,8 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
         with s.step(f"{name} input: OneHot of the {words} words, X = {emb}·OneHot"
                     + ("" if PE is None else ", Xp = X + PE")):
             X = _input(s, d, side, words, emb, pre, PE, above, pe)
+            if side == "enc":
+                aside = _unused(s, pe, mask)
         a = _multi_head(s, d, side, X, X, causal=side == "dec", mask=mask, Mask=Mask)
         x = _add_and_norm(s, side, 1, X, a, norm_opts)
         last = 2
@@ -236,7 +238,8 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
         s.place(s.add("next_word", (1, 1), role=OUTPUT, label="next word",
               formula=lambda i, j: f"INDEX({vocab.range()},1,MATCH(MAX({P.col_range(last)}),{P.col_range(last)},0))"),
                 left_of=pred)
-    _unused(s, pe, mask)
+    if aside is not None:  # under everything, where it stands until the sheet sets it aside
+        s.next_to(aside, s.together([b for b in s.blocks.values() if not any(b is a for a in aside.blocks)]), DOWN)
 
 
 def _givens_step(pe, mask):
@@ -322,7 +325,7 @@ def _unused(s, pe, mask):
     grading read them), set aside with a note: on screen right of the drawing, not printed."""
     unused = ([] if pe == "given" else [("PE", "PE (given)")]) + ([] if mask == "value" else [("mask_value", "mask")])
     if not unused:
-        return
+        return None
     with s.group() as aside:
         left = None
         for name, label in unused:
@@ -332,6 +335,7 @@ def _unused(s, pe, mask):
             f"{k}: {v}" for k, v, used in (("pe", pe, pe == "given"), ("mask", mask, mask == "value")) if not used)
             + ")")
     s.set_aside(aside)
+    return aside
 
 
 def _labelled(s, name, label):
