@@ -35,8 +35,8 @@ import itertools
 
 import numpy as np
 
-from xlhand.layout import BIAS, COMPUTED, DOWN, GIVEN, LEFT, OUTPUT, RIGHT, UP, WEIGHT, Scope, op, ops
-from xlhand.layout.paper import narrowest_page_columns
+from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, GIVEN, LEFT, OUTPUT, RIGHT, UP, WEIGHT, Scope, op, ops
+from xlhand.layout.paper import PAPERS, narrowest_page_columns, page_columns
 from xlhand.model.exercise import Exercise, Option, Source, STABLE_SOFTMAX
 from xlhand.model.npref import relu, softmax_columns
 from xlhand.model.givens import Given, check_vocabulary, word_problem
@@ -168,10 +168,14 @@ def reference(d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
 
 
 # --- layout --------------------------------------------------------------------------------------
-# The page is the unit: one lane of token columns runs down the sheet (weights left of it, each
-# product under its input), every stage a band as wide as a landscape page, started under the one
-# before; heads' scores and softmax to the right of the lane when they fit the page, else down.
+# The page is the unit: every stage a band as wide as a landscape page (the narrower of A4 and
+# Letter), started under the one before, all bands on one frame: the embeddings' left edge. The
+# lane of token columns (the positions, Xp, each head's Q, K, V) stands a weight's width in from
+# it, with the weights left of it; each head's scores beside its keys where the page has room, its
+# softmax and F = V·A in a row under the projections. A layer norm is R | R − mean | x̂ across the
+# frame, N under x̂: the feed-forward and the output go on in N's columns.
 PAGE = narrowest_page_columns(landscape=True)
+WIDEST = max(page_columns(paper, landscape=True) for paper in PAPERS)  # a block from here is on the next page
 
 
 def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="inf"):
@@ -186,6 +190,8 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
         with s.step(f"{name} input: OneHot of the {words} words, X = {emb}·OneHot"
                     + ("" if PE is None else ", Xp = X + PE")):
             X = _input(s, d, side, words, emb, pre, PE, above, pe)
+            if side == "enc":
+                aside = _unused(s, pe, mask)
         a = _multi_head(s, d, side, X, X, causal=side == "dec", mask=mask, Mask=Mask)
         x = _add_and_norm(s, side, 1, X, a, norm_opts)
         last = 2
@@ -194,20 +200,35 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
             x = _add_and_norm(s, side, 2, x, a, norm_opts)
             last = 3
         with s.step(f"{name} feed-forward: Zf = W1·N{last - 1} + b1, Hf = ReLU(Zf), O = W2·Hf + b2"):
-            Zf = ops.matmul_parts(s, f"{side}_Zf", [_labelled(s, f"{side}_W1", "W1")], x,
-                                  _labelled(s, f"{side}_b1", "b1"), label=f"{side}_Zf = W1·N{last - 1}+b1")
-            Hf = ops.relu(s, f"{side}_Hf", Zf, label=f"{side}_Hf = ReLU(Zf)")
-            s.place(Hf, below=Zf)
+            ops.ones_row(s, x)  # under N, where it stays
+            with s.group() as first:
+                Zf = ops.matmul_parts(s, f"{side}_Zf", [_labelled(s, f"{side}_W1", "W1")], x,
+                                      _labelled(s, f"{side}_b1", "b1"), label=f"{side}_Zf = W1·N{last - 1}+b1")
+            Hf = ops.relu(s, f"{side}_Hf", Zf, label="Hf = ReLU(Zf)")
+            width = x.rows + 1 + 1 + 2 * x.cols + 1  # [W1 | b1], Zf, Hf
+            if width <= PAGE:  # Zf from the frame's left edge, Hf right of it: O under Hf
+                s.next_to(first, s.together([x, s.blocks[f"{x.name}_ones"], s.blocks["enc_Wq_1"]]), DOWN)
+                s.place(Hf, right_of=Zf)
+            else:
+                s.place(Hf, below=Zf)
             s.arrow(Zf, Hf)
             O = ops.matmul_parts(s, f"{side}_O", [_labelled(s, f"{side}_W2", "W2")], Hf,
                                  _labelled(s, f"{side}_b2", "b2"), label=f"{side}_O = W2·Hf + b2")
+            s.place(O, below=s.blocks[f"{Hf.name}_ones"], gap=TIGHT)
         x = _add_and_norm(s, side, last, x, O, norm_opts)
         memory, above = x, x
     vocab = s.blocks["dec_vocab_words"]
     with s.step("Output: logits = Wout·N3, P = softmax; pred = word of largest P; the last is next"):
         logits = ops.matmul(s, "logits", "Wout", memory, label="logits = Wout·N3")
-        s.place(logits, below=memory)
         P = ops.softmax(s, "P", logits, role=OUTPUT, label="P = softmax(logits)", direction="down")
+        lane = s.blocks.get("dec_Xp")
+        if lane is not None and d.d_dec + 1 + 2 * d.n_tgt + 1 <= PAGE:
+            # logits in the lane (Wout left of it), e^ right of them, Σ and P under e^
+            s.place(logits, under=memory, in_columns_of=lane)
+            s.place(P, right_of=logits)
+            s.arrow(logits, s.blocks["P_exp"])
+        else:
+            s.place(logits, below=memory)
         best = ops.argmax_columns(s, "best", P, label="row of the largest P")
         s.place(best, below=P, gap=2)
         pred = s.add("pred", (1, d.n_tgt), role=OUTPUT, label="pred = vocab[row]",
@@ -217,6 +238,8 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
         s.place(s.add("next_word", (1, 1), role=OUTPUT, label="next word",
               formula=lambda i, j: f"INDEX({vocab.range()},1,MATCH(MAX({P.col_range(last)}),{P.col_range(last)},0))"),
                 left_of=pred)
+    if aside is not None:  # under everything, where it stands until the sheet sets it aside
+        s.next_to(aside, s.together([b for b in s.blocks.values() if not any(b is a for a in aside.blocks)]), DOWN)
 
 
 def _givens_step(pe, mask):
@@ -227,9 +250,9 @@ def _givens_step(pe, mask):
 
 
 def _constants(s, d, pe, mask):
-    """The positions, ε and the decoder's causal mask in one band at the top, from the right: the
-    positional encoding (in the lane's columns), ε, (the mask value,) the mask. Returns (the band,
-    PE or None, the mask)."""
+    """The positions, ε and the decoder's causal mask in one band at the top: ε (and the mask value)
+    and the frequencies left of the positional encoding (in the lane's columns), the mask right of
+    it. Returns (the band, PE or None, the mask)."""
     with s.group() as top:
         PE = _positions(s, d, pe)
         eps = s.given("ln_eps", label="ε")
@@ -238,35 +261,48 @@ def _constants(s, d, pe, mask):
         value = None
         if mask == "value":
             value = s.place(s.given("mask_value", label="mask"), below=eps)
-        Mask = s.next_to(_causal_mask(s, "dec_Mask", d.n_tgt, value, mask), eps, LEFT)
+        Mask = _causal_mask(s, "dec_Mask", d.n_tgt, value, mask)
+        if PE is not None:
+            s.next_to(Mask, PE, RIGHT)
+        else:
+            s.next_to(Mask, eps, RIGHT)
     return top, PE, Mask
 
 
 def _input(s, d, side, words, emb, pre, PE, above, pe):
-    """The words right of the lane (over the embedding's last column), their one-hot columns (what
-    an option leaves unused, or the decoder's own PE, in the room left of them), X = Emb·OneHot
-    with the embedding's words over its columns, and Xp = X + PE in the lane under them. Returns
-    Xp (X without positions)."""
+    """The words right of the lane (over the embedding's last column), their one-hot columns (the
+    decoder's own PE, if any, in the room left of them), X = Emb·OneHot with the embedding's words
+    over its columns (the embedding from the frame's left edge), and Xp = X + PE in the lane under
+    the embedding. Returns Xp (X without positions)."""
     vocab = s.given(f"{pre}vocab_words", label=f"{pre}vocab")
     W = s.given(words, label=f"{words} ({'source' if side == 'enc' else 'target'})")
-    if side == "enc":  # the lane is the PE's columns: the words start right after it
-        s.place(W, right_of=PE if PE is not None else above, gap=0)
-        s.place(W, under=above, in_columns_of=W)
+    own_pe = side == "dec" and pe == "sinusoid" and d.d_dec != d.d
+    if side == "enc":  # the embedding starts a weight's width left of the lane: the words right of it
+        lane_right = max(d.d, d.d_dec) + 1 + d.n_src  # the frame's columns up to the lane's last
+        s.place(W, right_of=PE if PE is not None else above, gap=max(1, _x_at(d) - lane_right))
+        if _x_at(d) >= WIDEST and PE is not None:  # on the next page, level with the positions
+            s.place(W, at=ops.level(PE, W))
+        else:
+            s.place(W, under=above, in_columns_of=W)
+    elif _x_at(d) >= WIDEST and PE is not None and not own_pe:  # on the next page: beside the encoder's
+        # last band, from its top
+        s.place(W, right_of=s.blocks["enc_X"], gap=0)
+        s.place(W, at=ops.level(s.blocks["enc_R2"], s.blocks["enc_X"]))
     else:
         s.place(W, under=above, in_columns_of=s.blocks["enc_X"])
     onehot = ops.one_hot_columns(s, f"{side}_OneHot", vocab, W, label=f"{side}_OneHot")
     s.place(onehot, below=W)
     pe_block = PE
     with s.group() as beside:
-        if side == "enc":
-            _unused(s, pe, onehot, s.blocks.get("mask_value"))
-        if side == "dec" and pe == "sinusoid" and d.d_dec != d.d:
+        if own_pe:
             with s.group() as own:  # its frequencies left of it, the positions read from the top
                 pe_block = _sinusoid(s, "dec_PEs", d.d_dec, d.n_tgt, s.blocks["pos"], label="dec_PEs (d_dec rows)")
             s.next_to(own, onehot, LEFT)
     X = ops.matmul(s, f"{side}_X", emb, onehot, label=f"X = {emb}·{'OneHot' if side == 'enc' else '1hot'}")
     # under the one-hot columns and what stands left of them, leaving a row for the words over Emb
-    s.place(X, below=s.together([onehot, beside] if beside.blocks else [onehot]), in_columns_of=onehot, gap=2)
+    # (and under what stands before: the encoder's last band, when the words stand beside it)
+    s.place(X, below=s.together([onehot, above] + ([beside] if beside.blocks else [])), in_columns_of=onehot,
+            gap=2)
     s.next_to(vocab, s.blocks[emb], UP, gap=0)  # the words head the embedding's columns
     if pe == "none":
         return X
@@ -276,16 +312,30 @@ def _input(s, d, side, words, emb, pre, PE, above, pe):
     return s.place(Xp, under=s.together([X, s.blocks[emb]]), in_columns_of=lane)
 
 
-def _unused(s, pe, onehot, mask_value):
+def _x_at(d):
+    """The frame column of X (right of the embedding): on the page when both fit, else from the
+    next page's first column (on every paper), right of the widest band."""
+    norm_band = 3 * max(d.n_src, d.n_tgt) + 3  # mean's side label, R | R − mean | x̂: the widest band
+    widest = max(d.vocab, d.vocab_dec) + 1
+    return widest if widest + max(d.n_src, d.n_tgt) <= PAGE else max(WIDEST, widest, norm_band + 1)
+
+
+def _unused(s, pe, mask):
     """The givens an option leaves unused (the workbook keeps every given: ``xlhand check`` and
-    grading read them), with a note, in the free room left of the encoder's one-hot columns."""
-    left = onehot
-    if pe != "given":
-        left = s.next_to(s.given("PE", label="PE (given)"), onehot, LEFT)
-        s.note_below(left, f"not used (pe: {pe})")
-    if mask_value is None:
-        unused = s.next_to(s.given("mask_value", label="mask"), left, LEFT, gap=3)  # room for its note
-        s.note_below(unused, "not used (mask: inf)")
+    grading read them), set aside with a note: on screen right of the drawing, not printed."""
+    unused = ([] if pe == "given" else [("PE", "PE (given)")]) + ([] if mask == "value" else [("mask_value", "mask")])
+    if not unused:
+        return None
+    with s.group() as aside:
+        left = None
+        for name, label in unused:
+            block = s.given(name, label=label)
+            left = s.place(block, below=EVERYTHING) if left is None else s.place(block, right_of=left, gap=2)
+        s.note_below(left, "not used (" + ", ".join(
+            f"{k}: {v}" for k, v, used in (("pe", pe, pe == "given"), ("mask", mask, mask == "value")) if not used)
+            + ")")
+    s.set_aside(aside)
+    return aside
 
 
 def _labelled(s, name, label):
@@ -334,8 +384,9 @@ def _tag(names):
 def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=None):
     """One numbered step: the projections of every head one under the other in the lane (for the
     cross-attention the queries under N1, then the memory M = enc_N2 and the keys and values under
-    it), then each head's scores, softmax and F = V·A (to the right of the lane when a head fits
-    the page's width, else down the lane), then Fcat = [F_1; …] and Attn = Wo·Fcat in the lane."""
+    it), each head's scores S = Kᵀ·Q beside its keys when the page has room (else in a row under
+    the projections), each head's softmax and F = V·A in a row under them (one under the other
+    when the page is too narrow), then Fcat = [F_1; …] and Attn = Wo·Fcat in the lane."""
     what = "cross-attention" if cross else ("masked attention" if causal else "self-attention")
     names = CROSS if cross else SIDES[side]
     heads = d.heads_x if cross else d.heads if side == "enc" else d.heads_dec
@@ -345,23 +396,69 @@ def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=No
     projected = f"Q = Wq·{short(Xq)}, K, V = W·{kv}" if cross else f"Q, K, V = W·{short(Xq)}"
     with s.step(f"{_side_name(side)} {what}: {projected}; A = softmax(Kᵀ·Q/√{d.d_k:g}{masked}); F = V·A; "
                 "Attn = Wo·[F_1; …]"):
-        lane = Xq
+        lane = s.blocks.get(f"{side}_Xp", Xq)  # the cross-attention's queries too: N1 stands right of it
+        K = [None] * heads
+        extra = Xq.cols + 1 if causal and mask == "value" else 0  # S + Mask beside S
+        score_width = d.d_k + 1 + Xq.cols + extra
+        used = max(Xq.rows, Xkv.rows) + 1 + max(Xq.cols, Xkv.cols)  # weights, gap, lane
+        spacing = (d.d_k + 1) * (2 if cross else 3)  # rows from one head's keys to the next's
+        beside = used + 1 + score_width <= PAGE and Xkv.cols + 2 <= spacing
+        memory_beside = cross and not beside and used + 1 + Xkv.cols <= PAGE
         with s.group() as projections:
             above = Xq
             Q = [None] * heads
             for h in range(1, heads + 1):
-                Q[h - 1] = above = s.place(_project(s, names, "Q", h, Xq), under=above, in_columns_of=Xq)
+                Q[h - 1] = above = s.place(_project(s, names, "Q", h, Xq), under=above, in_columns_of=lane,
+                                           gap=TIGHT)
                 if not cross:
-                    above = _keys_and_values(s, names, h, Xkv, above)
-            if cross:  # the encoder's output copied under the queries: keys and values in its n_src columns
-                Xkv = above = s.place(ops.carry(s, "dec_M", Xkv, label="dec_M = enc_N2"), under=above,
-                                      in_columns_of=Xq)
+                    K[h - 1], above = _keys_and_values(s, names, h, Xkv, above)
+            if cross:  # the encoder's output copied under the queries (or beside them, where the page
+                # has room): keys and values in its n_src columns
+                M = ops.carry(s, "dec_M", Xkv, label="dec_M = enc_N2")
+                if memory_beside:
+                    s.next_to(M, Q[0], RIGHT)
+                    above = s.together([above, M])
+                else:
+                    s.place(M, under=above, in_columns_of=lane)
+                    above = M
+                Xkv = M
                 for h in range(1, heads + 1):
-                    above = _keys_and_values(s, names, h, Xkv, above)
-        outputs, row = _heads(s, d, names, heads, Q, projections, Mask if causal else None, mask)
+                    K[h - 1], above = _keys_and_values(s, names, h, Xkv, above)
+        S = []
+        for h in range(1, heads + 1):
+            with s.group() as unit:
+                S.append(_scores(s, d, names, h, K[h - 1], Q[h - 1], Mask if causal else None, mask))
+            if beside:  # right of the lane, level with its keys
+                s.next_to(unit, K[h - 1], RIGHT)
+            else:
+                S[-1] = unit
+        if not beside:  # in a row (or a column) under the projections
+            row = s.arrange(S, RIGHT if heads * (score_width + 1) - 1 <= PAGE else DOWN)
+            s.next_to(row, projections, DOWN)
+            above = s.together([projections, row])
+        else:
+            above = s.together([projections, *[s.blocks[names("S", h)] for h in range(1, heads + 1)]])
+        mixes, outputs = [], []
+        n = Q[0].cols
+        for h in range(1, heads + 1):
+            with s.group() as mix:
+                Z = s.blocks.get(names("Sm", h), s.blocks[names("S", h)])
+                F = _weights_and_mix(s, names, h, Z, s.blocks[names("V", h)], Mask if causal else None, mask)
+            mixes.append(mix)
+            outputs.append(F)
+        wide = 2 * n + 2  # Σ's side label, e^, a gap, A
+        across = heads * (wide + 1) - 1 <= PAGE
+        row = s.arrange(mixes, RIGHT if across else DOWN)
+        s.next_to(row, above, DOWN)
         Fcat = ops.stack(s, names("Fcat"), outputs, label=f"{names('Fcat')} = [F_1; …]")
-        s.place(Fcat, under=row, in_columns_of=lane)
+        if not across and wide + 1 + n <= PAGE:  # beside the last head, over Attn
+            s.next_to(Fcat, row, RIGHT, align="end")
+        else:
+            s.place(Fcat, under=row, in_columns_of=lane)
         return ops.matmul(s, names("Attn"), names("Wo"), Fcat, label=f"{_tag(names)('Attn')} = Wo·Fcat")
+
+
+TIGHT = 0  # rows between the projections one under the other: each label row parts them
 
 
 def _project(s, names, what, h, X):
@@ -370,55 +467,35 @@ def _project(s, names, what, h, X):
 
 
 def _keys_and_values(s, names, h, X, above):
-    """K_h and V_h under ``above`` in X's columns; returns V_h."""
-    K = s.place(_project(s, names, "K", h, X), under=above, in_columns_of=X)
-    return s.place(_project(s, names, "V", h, X), below=K)
+    """K_h and V_h under ``above`` in X's columns; returns (K_h, V_h)."""
+    K = s.place(_project(s, names, "K", h, X), under=above, in_columns_of=X, gap=TIGHT)
+    return K, s.place(_project(s, names, "V", h, X), below=K, gap=TIGHT)
 
 
-def _heads(s, d, names, heads, Q, projections, Mask, mask):
-    """Each head's S = Kᵀ·Q/√d_k, A = softmax and F = V·A under the projections: across the page
-    (softmax to the right) and one head under the other when that fits the page, else the softmax
-    down and the heads side by side when they fit, else one under the other. Returns the F_h."""
-    n = Q[0].cols
-    extra = n + 1 if Mask is not None and mask == "value" else 0  # S + Mask beside S
-    across = d.d_k + 1 + extra + 3 * (n + 1) <= PAGE
-    down_width = max(d.d_k + 1 + n + extra, 2 * n + 1)
-    beside = not across and heads * (down_width + 1) <= PAGE
-    cores, outputs = [], []
-    for h in range(1, heads + 1):
-        with s.group() as core:
-            K, V = s.blocks[names("K", h)], s.blocks[names("V", h)]
-            S = ops.scores(s, names("S", h), K, Q[h - 1], scale=d.d_k, label=f"{_tag(names)('S', h)} = Kᵀ·Q/√{d.d_k:g}")
-            s.place(S, below=cores[-1] if cores else projections)
-            A, F = _weights_and_mix(s, names, h, S, V, Mask, mask, "right" if across else "down")
-        cores.append(core)
-        outputs.append(F)
-    row = s.arrange(cores, RIGHT if beside else DOWN)
-    # across the page: the heads end under the words (the band's right edge); else under the lane
-    s.next_to(row, s.together([projections, s.blocks["enc_X"]]) if across else projections, DOWN, align="end")
-    return outputs, row
-
-
-def _weights_and_mix(s, names, h, S, V, Mask, mask, direction):
-    """A_h = softmax of S_h (with the causal Mask: added as numbers, or −∞ read by each e^ cell),
-    F_h = V_h·A_h under A_h, a copy of V_h left of it. Returns (A_h, F_h)."""
-    Z, a_label = S, f"{names('A', h)} = softmax"
+def _scores(s, d, names, h, K, Q, Mask, mask):
+    """S_h = K_hᵀ·Q_h/√d_k (K_hᵀ left of it), and with mask: value Sm_h = S_h + Mask right of it."""
+    S = ops.scores(s, names("S", h), K, Q, scale=d.d_k, label=f"{_tag(names)('S', h)} = Kᵀ·Q/√{d.d_k:g}")
     if Mask is not None and mask == "value":
         Z = s.add(names("Sm", h), S.shape, role=COMPUTED, label=f"{names('Sm', h)} = S + Mask",
                   formula=lambda i, j: f"{S.cell(i, j)}+{Mask.cell(i, j)}")
         s.place(Z, right_of=S)
         s.arrow(S, Z)
-        a_label = f"{names('A', h)} = softmax"
+    return S
+
+
+def _weights_and_mix(s, names, h, Z, V, Mask, mask):
+    """A_h = softmax of the scores Z (with the causal Mask −∞ read by each e^ cell), e^ left of A,
+    F_h = V_h·A_h under A_h, a copy of V_h left of it. Returns F_h."""
     causal = Mask is not None and mask == "inf"  # −∞ by hand: each e^ cell reads the mask, e^−∞ = 0
-    if causal:
-        a_label = f"{names('A', h)} (causal)"
-    A = ops.heat(ops.softmax(s, names("A", h), Z, direction=direction, label=a_label,
+    a_label = f"{names('A', h)} (causal)" if causal else f"{names('A', h)} = softmax"
+    A = ops.heat(ops.softmax(s, names("A", h), Z, direction="right", label=a_label,
                              mask="causal" if causal else None, mask_cells=Mask if causal else None))
+    s.place(A, below=Z)  # away from the scores (the arrow from them goes): the caller places the head
     Vc = ops.copy(s, f"{names('F', h)}_V", V, label=f"V_{h}")
     F = ops.matmul(s, names("F", h), Vc, A, label=f"{names('F', h)} = V·A")
     s.place(F, below=A)
     s.place(Vc, left_of=F)
-    return A, F
+    return F
 
 
 def _causal_mask(s, name, n, value, mask):
@@ -452,7 +529,7 @@ def _add_and_norm(s, side, k, x, a, opts):
             N = ops.layernorm(s, f"{side}_N{k}", R, gamma=f"{side}_gamma{k}", beta=f"{side}_beta{k}",
                               eps=s.blocks["ln_eps"], label=f"{side}_N{k} = γ⊙x̂ + β", **opts)
             s.place(N, under=band, in_columns_of=s.blocks[f"{side}_N{k}_hat"])
-        s.next_to(band, a, DOWN, align="end")  # x̂ and N in the lane, R and R − mean left of it
+        s.next_to(band, s.together([a, s.blocks["enc_Wq_1"]]), DOWN)  # from the frame's left edge (the weights')
         return N
 
 
