@@ -146,8 +146,16 @@ class Placing:
         target = self._target(spot, unit, below, right_of, left_of, above, adjoining, under, at, gap, in_columns_of)
         if target != (spot.top, spot.left):
             self._drop_arrows_from_outside(unit)
-        unit.move(target[0] - spot.top, target[1] - spot.left)
+        d_row, d_col = target[0] - spot.top, target[1] - spot.left
+        for row in self._hanging_rows(unit):  # a Σ, max or 1s row made under a block goes where it goes
+            row.move(d_row, d_col)
+        unit.move(d_row, d_col)
         return item
+
+    def _hanging_rows(self, unit) -> list[Block]:
+        """The rows made adjoining the blocks of ``unit`` by later steps (outside the unit)."""
+        blocks = [unit] if isinstance(unit, Block) else getattr(unit, "blocks", [])
+        return [row for block in blocks for row in self.adjoined.get(block.name, ()) if not _within(row, unit)]
 
     def anchor(self, block: Block) -> None:
         """Inside an operation (:func:`op`): ``block``, not the result, is what :meth:`place` puts at
