@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xlhand.layout import BIAS, LEFT, OUTPUT, UP, WEIGHT, fx, ops
+from xlhand.layout import BIAS, LEFT, OUTPUT, WEIGHT, fx, op, ops, paper
 from xlhand.model.exercise import Exercise, Option, Source
 from xlhand.model.npref import has_both_signs, relu, sigmoid
 from xlhand.model.givens import Given
@@ -91,41 +91,35 @@ def layout(s, d, p, normalize=False):
     n = d.nodes
     nodes = view_nodes(n)
     normalized = ", AdjN = D^−½·AdjI·D^−½" if normalize else ""
+    # a portrait page holds Msgk beside Hk: then every block's label row is its gap (2 pages), where
+    # the view's Σ row (f columns and its mark) leaves Msgk's label room over Msgk
+    tight = 2 * n + 1 <= paper.narrowest_page_columns(landscape=False) and 3 <= min(d.f1, d.f2) <= max(d.f1, d.f2) <= n - 2
+    # Two columns of blocks down the page: results on the right, what multiplies them on the left.
+    # X stands first, top right, with the graph's inputs (names, edges and their ends) beside it;
+    # the adjacency is placed under Y1, right over its copy P1 and H1 = Msg1·P1.
     with s.step(f"Graph: edges → Adj (both ways), AdjI = Adj + I{normalized}"):
-        names = s.given("names", label="names (nodes)")
-        Adj = s.add("Adj", (n, n), label="Adj: edges u–v",
-                    formula=lambda u, v: _edge_count(src, dst, names, u, v))
-        s.place(Adj, below=names)
-        AdjI = s.add("AdjI", (n, n), label="AdjI = Adj + I",
-                     formula=lambda u, v: f"{Adj.cell(u, v)}+1" if u == v else Adj.cell(u, v))
-        s.place(AdjI, right_of=Adj)
-        s.arrow(Adj, AdjI)
-        with s.group() as edge_rows:
-            edges = s.given("edges", label="edges (edit one!)")
-            src = s.add("src", (1, edges.cols), label="from = name before -",
+        with s.group() as graph_inputs:
+            names = s.given("names", label="names (nodes)")
+            edges = s.given("edges", label="edges (edit one!), from, to")
+            s.place(edges, below=names, gap=0)
+            src = s.add("src", (1, edges.cols), label="",
                         formula=lambda i, j: fx.mid(edges.cell(0, j), "1", f"{fx.find(_DASH, edges.cell(0, j))}-1"))
-            s.place(src, below=edges)
-            dst = s.add("dst", (1, edges.cols), label="to = name after -",
+            s.place(src, adjoining=edges)
+            dst = s.add("dst", (1, edges.cols), label="",
                         formula=lambda i, j: fx.mid(edges.cell(0, j), f"{fx.find(_DASH, edges.cell(0, j))}+1", "99"))
-            s.place(dst, below=src)
-        s.next_to(edge_rows, AdjI, UP)
-        P = AdjI
-        if normalize:
-            deg = ops.row_sums(s, "deg", AdjI, label="deg = Σ row")
-            P = s.add("AdjN", (n, n), label="AdjN = D^−½·AdjI·D^−½ (deg u, deg v)",
-                      formula=lambda u, v: fx.div(AdjI.cell(u, v), fx.sqrt(f"{deg.cell(u, 0)}*{deg.cell(v, 0)}")))
-            s.place(P, below=AdjI)
+            s.place(dst, adjoining=src)  # the two rows under the edges: their ends, named in edges' label
+        P = _graph(s, n, names, src, dst, normalize)
     X = s.given("X", label="X (one column per node)")
-    s.place(X, below=P)
-    H1 = _gcn_layer(s, 1, X, P, nodes[0])
-    H2 = _gcn_layer(s, 2, H1, P, nodes[1])
+    s.next_to(graph_inputs, X, LEFT)
+    H1 = _gcn_layer(s, 1, X, P, nodes[0], tight, graph=graph_inputs)
+    H2 = _gcn_layer(s, 2, H1, P, nodes[1], tight)
     with s.step("Head: Z3 = ReLU(W3·H2 + b3)"):
         Y3 = ops.linear(s, "Y3", "W3", H2, "b3", label="Y3 = W3·H2 + b3")
         s.place(Y3, below=H2.extra["ones"], gap=0)
         Z3 = ops.relu(s, "Z3", Y3)
         s.place(Z3, below=Y3, gap=0)
     with s.step("Z4 = W4·Z3 + b4, Prob = σ(Z4): one per node"):
-        Z4 = ops.linear(s, "Z4", "W4", Z3, "b4", label="Z4 = W4·Z3 + b4")
+        Z4 = ops.linear(s, "Z4", "W4", Z3, "b4", label="Z4 = W4·Z3 + b4", weights_gap=0)
         s.place(Z4, below=Z3.extra["ones"], gap=0)
         Prob = ops.sigmoid(s, "Prob", Z4, role=OUTPUT)
         s.place(Prob, below=Z4, gap=0)
@@ -135,6 +129,26 @@ def layout(s, d, p, normalize=False):
             s.place(hand, left_of=Prob)
         else:
             s.place(hand, below=Prob)
+
+
+@op
+def _graph(s, n: int, names, src, dst, normalize: bool):
+    """Adj from the edges' ends, AdjI = Adj + I right of it (and with ``normalize`` the degrees right
+    of it and AdjN under it): one unit, placed by AdjI. Returns the pooling matrix (AdjI or AdjN)."""
+    Adj = s.add("Adj", (n, n), label="Adj: edges u–v",
+                formula=lambda u, v: _edge_count(src, dst, names, u, v))
+    AdjI = s.add("AdjI", (n, n), label="AdjI = Adj + I",
+                 formula=lambda u, v: f"{Adj.cell(u, v)}+1" if u == v else Adj.cell(u, v))
+    s.place(AdjI, right_of=Adj)
+    s.arrow(Adj, AdjI)
+    s.anchor(AdjI)
+    if not normalize:
+        return AdjI
+    deg = ops.row_sums(s, "deg", AdjI, label="deg = Σ row")
+    P = s.add("AdjN", (n, n), label="AdjN = D^−½·AdjI·D^−½ (deg u, deg v)",
+              formula=lambda u, v: fx.div(AdjI.cell(u, v), fx.sqrt(f"{deg.cell(u, 0)}*{deg.cell(v, 0)}")))
+    s.place(P, below=AdjI)
+    return P
 
 
 _DASH = f'"{SEPARATOR}"'
@@ -147,30 +161,42 @@ def _edge_count(src, dst, names, u: int, v: int) -> str:
             f"+({src.range()}={b})*({dst.range()}={a}))")
 
 
-def _gcn_layer(s, k: int, inputs, P, node: int):
+def _gcn_layer(s, k: int, inputs, P, node: int, tight: bool, graph=None):
     """One GCN layer under ``inputs``: Yk = Wk·inputs + bk and Msgk = ReLU(Yk); a copy of the pooling
     matrix P under Yk and Hk = Msgk·P under it, Msgk at its left. Left of P's copy, the view of node
     ``node`` (0-based) as a column addition: row j is node j's message times its weight P[j, node],
-    and the sum under them is Hk's column for that node."""
-    name = s.params["names"][node]
+    and the sum under them is Hk's column for that node. With ``graph`` (the graph's inputs, beside
+    X) Yk stands under them too, and the graph (made in step 1) between Yk and the copy. ``tight``
+    (a portrait page): in layer 1 no gap rows, H1's label in the row of the view's Σ, the view
+    touching P's copy; a later layer starts the next page with a copy of its input."""
+    squeeze = tight and graph is not None  # the first page is the full one; the second has room
+    gap = {"gap": 0} if squeeze else {}
     with s.step(f"GCN{k} messages: Msg{k} = ReLU(W{k}·{inputs.name} + b{k})"):
-        Y = ops.linear(s, f"Y{k}", f"W{k}", inputs, f"b{k}", label=f"Y{k} = W{k}·{inputs.name} + b{k}")
-        s.place(Y, below=inputs.extra["ones"], gap=0)  # its label is the gap: the layers fit their pages
-        Msg = ops.relu(s, f"Msg{k}", Y)
+        shown = inputs.name
+        if k > 1 and tight:  # the page turns before this layer: its input, copied, stands over Yk
+            inputs = s.place(ops.carry(s, f"{shown}c", inputs, label=f"{shown} (copy)"), below=inputs)
+        Y = ops.linear(s, f"Y{k}", f"W{k}", inputs, f"b{k}", label=f"Y{k} = W{k}·{shown} + b{k}")
+        over = inputs.extra["ones"] if graph is None else s.together([inputs.extra["ones"], graph])
+        s.place(Y, below=over, gap=0, in_columns_of=inputs)  # its label is the gap: the layers fit their pages
+        Msg = ops.relu(s, f"Msg{k}", Y, **({"label": f"Msg{k}"} if squeeze else {}))
         s.place(Msg, below=Y)
+    if graph is not None:  # the graph, made in step 1, over the copy of its pooling matrix
+        s.place(P, below=Y, **gap)
+    name = s.params["names"][node]
     with s.step(f"GCN{k} pooling: H{k} = Msg{k}·{P.name}; node {name}'s view"):
         Pk = ops.copy(s, f"P{k}", P, label=f"{P.name} (copy)")
-        s.place(Pk, below=Y)
+        s.place(Pk, below=Y if graph is None else P, **gap)
         H = ops.matmul(s, f"H{k}", Msg, Pk, label=f"H{k} = Msg{k}·{P.name}")
+        s.place(H, below=Pk, **gap)  # tight: its label row is the Σ row of the view
         s.next_to(Msg, H, LEFT)
         with s.group() as view:
             weights = s.add(f"View{k}_w", (P.rows, 1), label="w",
                             formula=lambda i, j: Pk.cell(i, node))
-            messages = s.add(f"View{k}", (Msg.cols, Msg.rows), label=f"node {name} sums w × Msg{k}",
+            messages = s.add(f"View{k}", (Msg.cols, Msg.rows), label=f"w × Msg{k}, summed" if squeeze else f"node {name} sums w × Msg{k}",
                              formula=lambda i, j: f"{weights.cell(i, 0)}*{Msg.cell(j, i)}")
             s.place(messages, right_of=weights, gap=0)
             ops.col_sums(s, f"View{k}_sum", messages)
-        s.next_to(view, Pk, LEFT)
+        s.next_to(view, Pk, LEFT, **gap)  # tight: beside P's copy, leaving Msgk's label room over its Σ
     return H
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.model.npref import has_both_signs, layernorm_columns as layernorm, softmax_columns as softmax
-from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, GIVEN, OUTPUT, WEIGHT, fx, ops
+from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, GIVEN, OUTPUT, WEIGHT, fx, ops, paper
 from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.givens import Given
 
@@ -47,29 +47,52 @@ def reference(d, p):
 
 def layout(s, d, p):
     dm, n = d.d, d.n
+    # On a portrait page wide enough, PE, X and Xp stand side by side (Xp = X + PE row by row),
+    # the projections under Xp: the whole forward pass up to the scores fits under the header.
+    across = 3 * n + 5 <= paper.narrowest_page_columns(landscape=False)
     with s.step("Positional encoding: freq_i = 1/10000^(2k/d) (rows 2k, 2k+1), PE = sin / cos(pos·freq)"):
         idx = s.add("idx", (dm, 1), role=GIVEN, label="i", values=np.arange(dm)[:, None], named=False)
         freq = s.add("freq", (dm, 1), role=COMPUTED, label="freq",
                      formula=lambda i, j: f"1/POWER(10000,{_pair(idx.cell(i), i)}/{dm})")
-        s.place(freq, right_of=idx)
-        s.arrow(idx, freq)
+        if across:
+            s.place(freq, right_of=idx, gap=0)
+        else:
+            s.place(freq, right_of=idx)
+            s.arrow(idx, freq)
         PE = s.add("PE", (dm, n), role=COMPUTED, label="PE (sin, cos)",
                    formula=lambda i, j: f"{'SIN' if i % 2 == 0 else 'COS'}({pos.cell(0, j)}*{freq.cell(i)})")
-        s.place(PE, right_of=freq)
-        pos = s.add("pos", (1, n), role=GIVEN, label="pos", values=np.arange(n)[None, :], named=False)
+        s.place(PE, right_of=freq, **({"gap": 0} if across else {}))  # freq's label reaches over the gap
+        pos = s.add("pos", (1, n), role=GIVEN, label="" if across else "pos", side_label="pos" if across else None,
+                    values=np.arange(n)[None, :], named=False)
         s.place(pos, above=PE, gap=0)
-    with s.step("Add the positions to the token embeddings: Xp = X + PE (PE over X, the sum under them)"):
+    with s.step("Add the positions to the token embeddings: Xp = X + PE"):
         X = s.given("X", label="X (tokens)")
-        s.place(X, below=PE)
         Xp = ops.elementwise(s, "Xp", fx.add, [X, PE], label="Xp = X + PE")
-        s.place(Xp, below=X)
+        if across:
+            s.place(X, right_of=PE)
+            s.place(Xp, right_of=X)
+        else:
+            s.place(X, below=PE)
+            s.place(Xp, below=X)
+    tight = {"gap": 0} if across else {}
     with s.step("Queries, keys, values: Q = Wq·Xp, K = Wk·Xp, V = Wv·Xp"):
         with s.group() as projected:
-            Q, K, V = ops.projections(s, Xp)
+            Q = s.place(ops.matmul(s, "Q", "Wq", Xp, label="Q = Wq·Xp"), below=Xp, **tight)
+            K = s.place(ops.matmul(s, "K", "Wk", Xp, label="K = Wk·Xp"), below=Q, **tight)
+            V = s.place(ops.matmul(s, "V", "Wv", Xp, label="V = Wv·Xp"), below=K, **tight)
     with s.step(f"Attention: S = Kᵀ·Q / √{dm}, A = softmax over each column, F = V·A"), s.group() as attended:
-        # the exponentials under S and A right of them, F = V·A under A: ten columns, not fourteen
-        S = s.place(ops.scores(s, "S", K, Q, scale=dm), under=projected, in_columns_of=Q)
-        A = ops.heat(s.place(ops.softmax(s, "A", S), below=S))
+        S = s.place(ops.scores(s, "S", K, Q, scale=dm, label=f"S = Kᵀ·Q/√{dm}"), under=projected, in_columns_of=Q, **tight)
+        if across:
+            # the page turns after the scores: a copy of S starts the next page, the exponentials
+            # and the weights right of it, F = V·A under A
+            A_S = ops.copy(s, "A_S", S, label="S")
+            s.place(A_S, below=EVERYTHING)
+            A = ops.heat(ops.softmax(s, "A", A_S, label="A = softmax(S)"))
+            exps = s.blocks["A_exp"]  # the copy stands for S: its exponentials read e^S
+            exps.label = exps.label.replace(f"e^{A_S.name}", f"e^{S.name}")
+        else:
+            # the exponentials under S and A right of them, F = V·A under A: ten columns, not fourteen
+            A = ops.heat(s.place(ops.softmax(s, "A", S), below=S))
         F = ops.matmul(s, "F", ops.copy_left(s, "F_V", V, s.below(A)), A, label="F = V·A")
     # each residual starts a new row at the left edge (its side labels included), so the chain
     # stays as wide as the attention and turns down instead of drifting right
@@ -79,10 +102,10 @@ def layout(s, d, p):
             s.place(R1, below=EVERYTHING)
             N1 = ops.layernorm(s, "N1", R1, eps=EPS)
         s.next_to(norm1, attended, DOWN)
-        with s.step("Feed-forward: Zf = W1·N1 + b1, Hf = ReLU(Zf), O = W2·Hf + b2 (N1 above Zf, Hf above O)"):
-            Zf = ops.linear(s, "Zf", "W1", N1, "b1", label="Zf = W1·N1 + b1")
-            Hf = s.place(ops.relu(s, "Hf", Zf), below=Zf)
-            O = ops.linear(s, "O", "W2", Hf, "b2", label="O = W2·Hf + b2")
+        with s.step("Feed-forward: Zf = W1·N1 + b1, Hf = ReLU(Zf), O = W2·Hf + b2"):
+            Zf = s.place(ops.linear(s, "Zf", "W1", N1, "b1", label="Zf = W1·N1 + b1"), below=N1, **tight)
+            Hf = s.place(ops.relu(s, "Hf", Zf), below=Zf, **tight)
+            O = s.place(ops.linear(s, "O", "W2", Hf, "b2", label="O = W2·Hf + b2"), below=Hf, **tight)
     with s.step("Residual and LayerNorm: R2 = N1 + O, N2 = LayerNorm(R2) (the block's output)"), s.group() as norm2:
         R2 = ops.elementwise(s, "R2", fx.add, [N1, O], label="R2 = N1 + O")
         s.place(R2, below=EVERYTHING)
