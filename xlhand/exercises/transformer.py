@@ -93,7 +93,7 @@ def layout(s, d, p):
         else:
             # the exponentials under S and A right of them, F = V·A under A: ten columns, not fourteen
             A = ops.heat(s.place(ops.softmax(s, "A", S), below=S))
-        F = ops.matmul(s, "F", ops.copy_left(s, "F_V", V, s.below(A)), A, label="F = V·A")
+        F = ops.matmul(s, "F", ops.copy_part(s, "F_V", V), A, label="F = V·A")
     # each residual starts a new row at the left edge (its side labels included), so the chain
     # stays as wide as the attention and turns down instead of drifting right
     with s.group() as sublayers:

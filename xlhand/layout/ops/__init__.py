@@ -23,7 +23,7 @@ from xlhand.layout.paper import page_columns
 from xlhand.layout.ops.attention import attend, attention, attention_steps, attention_under, heat, projections, scores
 from xlhand.layout.ops.backprop import (gradient_descent, gradient_descent_by_layer, input_gradient, iterations,
                                         layer_gradient, relu_backward_below, weight_gradient)
-from xlhand.layout.ops.copies import (carry, column_over_state, copy, copy_columns, copy_left, copy_rows,
+from xlhand.layout.ops.copies import (carry, column_over_state, copy, copy_columns, copy_rows,
                                       row_under, stack, transpose)
 from xlhand.layout.ops.curves import curve_table, loss_curve
 from xlhand.layout.ops.elementwise import (elementwise, gate, leaky_relu, outer, relu, relu_backward, sgd_step,
@@ -41,7 +41,7 @@ from xlhand.layout.ops.tokens import argmax_one_hot, one_hot, one_hot_columns, s
 __all__ = [
     "Operand", "Part", "absolute", "argmax_columns", "argmax_one_hot", "at_", "attend", "attention", "attention_steps",
     "attention_under", "carry", "chain_arrows", "col_max", "col_sums", "column_over_state", "copy",
-    "copy_columns", "copy_left", "copy_part", "copy_rows", "cross_entropy", "curve_table", "elementwise", "flow", "gate",
+    "copy_columns", "copy_part", "copy_rows", "cross_entropy", "curve_table", "elementwise", "flow", "gate",
     "given_part", "gradient_descent", "gradient_descent_by_layer", "heat", "identity_part", "input_gradient",
     "iterations", "layer_gradient", "layernorm", "leaky_relu", "level", "linear", "linear_act", "linear_from",
     "linear_parts", "loss_curve", "matmul", "matmul_parts", "mse_loss", "one_hot", "one_hot_columns", "ones_row",

@@ -46,13 +46,6 @@ def copy_rows(s: Sheet, name: str, src: Block, start: int, stop: int, at: Positi
 
 
 @op
-def copy_left(s: Sheet, name: str, src: Block, result_at: Position, label: str | None = None) -> Block:
-    """A copy of ``src`` (cell by cell) standing left of where a product's result will stand, in its
-    rows: the left operand of ``C = A·B`` brought into view (``O = V·A`` under the attention weights)."""
-    return copy(s, name, src, s.left_of(result_at, src.cols), label)
-
-
-@op
 def transpose(s: Sheet, name: str, src: Block, at: Position | None = None, label: str | None = None,
               role: str | None = None) -> Block:
     """A transposed copy of ``src``: cell (i, j) reads src (j, i)."""
