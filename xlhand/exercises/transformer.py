@@ -87,9 +87,7 @@ def layout(s, d, p):
             # and the weights right of it, F = V·A under A
             A_S = ops.copy(s, "A_S", S, label="S")
             s.place(A_S, below=EVERYTHING)
-            A = ops.heat(ops.softmax(s, "A", A_S, label="A = softmax(S)"))
-            exps = s.blocks["A_exp"]  # the copy stands for S: its exponentials read e^S
-            exps.label = exps.label.replace(f"e^{A_S.name}", f"e^{S.name}")
+            A = ops.heat(ops.softmax(s, "A", A_S, label="A = softmax(S)", z_label=S.name))
         else:
             # the exponentials under S and A right of them, F = V·A under A: ten columns, not fourteen
             A = ops.heat(s.place(ops.softmax(s, "A", S), below=S))

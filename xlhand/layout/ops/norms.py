@@ -28,7 +28,7 @@ MINUS_INFINITY = "−∞"  # the text a mask done by hand shows where it shuts a
 @op
 def softmax(s: Sheet, name: str, Z: Block, *, direction: str = "right", mask: str | None = None,
             mask_cells: Block | None = None, at: Position | None = None, role: str = "computed",
-            label: str | None = None) -> Block:
+            label: str | None = None, z_label: str | None = None) -> Block:
     """Softmax over each column of Z, as the walkthrough works it: raise each score to ``e^z``, sum
     each column into a total Σ (the row under the exponentials), divide each ``e^z`` by its Σ. The
     exponentials stand right of Z (or at ``at``) and the probabilities right of them, with arrows;
@@ -46,14 +46,15 @@ def softmax(s: Sheet, name: str, Z: Block, *, direction: str = "right", mask: st
     weight 0. The math adds −1e9 to those scores, and e^(−1e9) is exactly 0: the sheet writes the 0
     it becomes (a score of −1e9 does not fit a cell), so the masked triangle is visible. With
     ``mask_cells`` (a block of Z's shape showing 0 or the text −∞, the mask done by hand), each e^ cell
-    reads it: ``IF(mask = "−∞", 0, e^z)``.
+    reads it: ``IF(mask = "−∞", 0, e^z)``. ``z_label`` names Z in the exponentials' label where Z is a
+    copy standing for the scores (``e^S`` under a copy of S).
     """
     if direction not in DIRECTIONS or mask not in MASKS:
         raise ShapeError(f"{name}: softmax direction {direction!r}, mask {mask!r}: expected one of "
                          f"{DIRECTIONS} and one of {MASKS}")
     future = np.tri(Z.rows, Z.cols, -1, dtype=bool) if mask else np.zeros(Z.shape, dtype=bool)
     top = _column_max(s, name, Z, future) if s.settings.get("stable") else None
-    exps = _exponentials(s, name, Z, top, future, at=s.below(top or Z) if direction == "down" else at,
+    exps = _exponentials(s, name, Z, top, future, at=s.below(top or Z) if direction == "down" else at, z_label=z_label,
                          masked=mask is not None, mask_cells=mask_cells)
     s.anchor(exps)
     sums = col_sums(s, f"{name}_sum", exps, at=s.adjoining(exps),
@@ -78,7 +79,8 @@ def _column_max(s: Sheet, name: str, Z: Block, future: np.ndarray) -> Block:
 
 
 def _exponentials(s: Sheet, name: str, Z: Block, top: Block | None, future: np.ndarray, *,
-                  at: Position | None, masked: bool, mask_cells: Block | None = None) -> Block:
+                  at: Position | None, masked: bool, mask_cells: Block | None = None,
+                  z_label: str | None = None) -> Block:
     """``e^z`` (``e^(z − max)`` after a max row ``top``), 0 where the mask shuts a score, right of Z
     (with an arrow) unless ``at`` says."""
     def power(i: int, j: int) -> str:
@@ -90,7 +92,8 @@ def _exponentials(s: Sheet, name: str, Z: Block, top: Block | None, future: np.n
         return "0" if future[i, j] else fx.exp(power(i, j))
 
     right = s.right_of(Z)
-    exponent = Z.name if top is None else f"({Z.name} − max)"
+    z_name = z_label or Z.name  # a copy may stand for the scores it copies (e^S under a copy of S)
+    exponent = z_name if top is None else f"({z_name} − max)"
     exps = s.add(f"{name}_exp", Z.shape, at=at or right, role="computed",
                  label=f"e^{exponent}" + (", future 0" if masked else ""),
                  formula=formula, expect=lambda v: _exp_of(s, Z, future, top is not None, v))
