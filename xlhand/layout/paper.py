@@ -41,6 +41,8 @@ def name_line(who: str = "") -> str:
     return f"{who or 'Name: ______________________'}      Date: ______________      {ROUNDING}"
 
 
+HEADER_MIN_COLS = 8  # the header is at least this wide, however narrow the drawing: no column break in it
+
 @dataclass(frozen=True)
 class PageGrid:
     """How much of the sheet one page holds, and where the pages break."""
@@ -131,7 +133,7 @@ def _grid(sheet: Sheet, paper: str, landscape: bool, row_points: dict[int, float
     row_spans = (_touching([(top, bottom, left, right) for top, left, bottom, right in boxes + [header]])
                  + [(top, bottom) for top, _, bottom, _ in texts])
     col_spans = (_touching([(left, right, top, bottom) for top, left, bottom, right in boxes])
-                 + [(left, right) for _, left, _, right in texts])
+                 + [(left, right) for _, left, _, right in texts] + [(MARGIN_COLS, MARGIN_COLS + HEADER_MIN_COLS)])
     last_row = max((s[1] for s in row_spans), default=1)
     last_col = max((s[1] for s in col_spans), default=MARGIN_COLS + 1)
     below = list(accumulate((row_points.get(r, ROW_POINTS) * MM_PER_POINT for r in range(last_row)), initial=0.0))

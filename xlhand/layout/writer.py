@@ -21,7 +21,6 @@ from xlhand.layout.sheet import COLUMN_WIDTH, MARGIN_COLS, Sheet
 
 FIXED_TIME = _dt.datetime(2024, 1, 1, 0, 0, 0)
 CachedValue = Callable[[Block, int, int], object]
-HEADER_MIN_COLS = 8  # the header is at least this wide, however narrow the drawing
 
 
 def quote_sheet(name: str) -> str:
@@ -148,7 +147,7 @@ class WorkbookWriter:
         note);
         a text longer than the width wraps, never runs past the page. Returns the heights (points)
         of the rows that wrapped."""
-        last_col = max(last_col, MARGIN_COLS + HEADER_MIN_COLS - 1)
+        last_col = max(last_col, MARGIN_COLS + paper.HEADER_MIN_COLS - 1)
         heights: dict[int, float] = {}
 
         def line(row: int, first_col: int, text: str, fmt: dict, scale: float = 1.0, room_for: str = "") -> None:
