@@ -99,31 +99,33 @@ def page_of(grid: PageGrid, block) -> tuple[int, int]:
     return band(block.footprint().top, grid.row_breaks), band(block.left, grid.col_breaks)
 
 
-@pytest.mark.parametrize("name", names_but(APART, "a product prints apart from its operands"))
-def test_a_product_and_its_operands_share_a_page(name):
-    """C = A·B: A (left), B (above) and C on one page, wherever the pages break."""
+def sheets_and_plans(name: str, student: bool = False, skip=frozenset()):
+    """(size, paper, the key's sheet, the page plan) at sizes small and medium on every paper."""
     for size in SIZES:
-        if (name, size) in OVER_BUDGET:  # tested once they fit
+        if (name, size) in skip:
             continue
         resolved = resolve(catalog.get(name), size=size)
         sheet = key_sheet(resolved)
         for paper in PAPERS:
-            grid = page_plan(resolved, paper)
-            apart = [f"{b.name} and {o}" for b in sheet.blocks.values() for o in b.extra.get("operands", [])
-                     if page_of(grid, sheet.blocks[o]) != page_of(grid, b)]
-            assert not apart, f"{size} {paper}: on different pages: {', '.join(apart[:5])}"
+            yield size, paper, sheet, page_plan(resolved, paper, student=student)
+
+
+@pytest.mark.parametrize("name", names_but(APART, "a product prints apart from its operands"))
+def test_a_product_and_its_operands_share_a_page(name):
+    """C = A·B: A (left), B (above) and C on one page, wherever the pages break (tested once a size fits
+    its budget)."""
+    for size, paper, sheet, grid in sheets_and_plans(name, skip=OVER_BUDGET):
+        apart = [f"{b.name} and {o}" for b in sheet.blocks.values() for o in b.extra.get("operands", [])
+                 if page_of(grid, sheet.blocks[o]) != page_of(grid, b)]
+        assert not apart, f"{size} {paper}: on different pages: {', '.join(apart[:5])}"
 
 
 @pytest.mark.parametrize("name", names_but(HEADER_TOO_LONG, "the header is longer than a page"))
 def test_the_header_is_whole_on_the_first_page(name):
-    for size in SIZES:
-        resolved = resolve(catalog.get(name), size=size)
-        sheet = key_sheet(resolved)
-        for paper in PAPERS:
-            grid = page_plan(resolved, paper)
-            assert not [b for b in grid.row_breaks if b <= sheet.header_rows - 1], (size, paper)
-            # nor across: the header is at least HEADER_MIN_COLS wide (cross-attention's title ran onto page 2)
-            assert not [b for b in grid.col_breaks if b < MARGIN_COLS + HEADER_MIN_COLS], (size, paper)
+    for size, paper, sheet, grid in sheets_and_plans(name):
+        assert not [b for b in grid.row_breaks if b <= sheet.header_rows - 1], (size, paper)
+        # nor across: the header is at least HEADER_MIN_COLS wide (cross-attention's title ran onto page 2)
+        assert not [b for b in grid.col_breaks if b < MARGIN_COLS + HEADER_MIN_COLS], (size, paper)
 
 
 @pytest.mark.parametrize("name", catalog.names())
@@ -162,11 +164,7 @@ STEPS_WRAP = {"alphafold-triangle", "alphafold-msa", "resnet", "xlstm"}  # a ste
 @pytest.mark.parametrize("name", names_but(STEPS_WRAP, "a step's text wraps in the header"))
 def test_each_step_is_one_line_of_the_header(name):
     """The numbered steps one line each, across the first page's width (portrait or landscape)."""
-    for size in SIZES:
-        resolved = resolve(catalog.get(name), size=size)
-        sheet = key_sheet(resolved)
-        for paper in PAPERS:
-            grid = page_plan(resolved, paper, student=True)
-            width = max(grid.first_page_last_col, MARGIN_COLS + HEADER_MIN_COLS - 1) - MARGIN_COLS  # after [k]
-            wrapped = [k for k, text in enumerate(sheet.steps, start=1) if text_lines(text, width) > 1]
-            assert not wrapped, f"{size} {paper}: steps {wrapped} wrap in {width} columns"
+    for size, paper, sheet, grid in sheets_and_plans(name, student=True):
+        width = max(grid.first_page_last_col, MARGIN_COLS + HEADER_MIN_COLS - 1) - MARGIN_COLS  # after [k]
+        wrapped = [k for k, text in enumerate(sheet.steps, start=1) if text_lines(text, width) > 1]
+        assert not wrapped, f"{size} {paper}: steps {wrapped} wrap in {width} columns"
