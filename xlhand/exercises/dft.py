@@ -66,8 +66,9 @@ def layout(s, d, p, with_sine=False):
     # F·W wider than a page at full size (large): the sheet shrinks (to 70 %, where a Letter landscape
     # page holds 22 columns = k + n at large), laid as on a page as wide as F·W: F against T (no gap;
     # the header's 8 columns allow no column break left of W), the DFT in a band under it with a copy
-    # of W left of R and W·Xᵀ against R ([R | W·Xᵀ] = W·[Tt | Xᵀ]), nothing wider than F·W
-    wide = not with_sine and k + 1 + n > paper.narrowest_page_columns()
+    # of W left of R and W·Xᵀ against R ([R | W·Xᵀ] = W·[Tt | Xᵀ]), nothing wider than F·W; with the
+    # sine part, Ws under W's copy, Ws·Tt and Ws·Xᵀ under R and W·Xᵀ ([W; Ws]·[Tt | Xᵀ])
+    wide = k + 1 + n > paper.narrowest_page_columns()
     weights_gap = 0 if wide else 1
     with s.step("Cosine matrix: W[f, t] = cos(2π·f·t/n) for f = 1…k, t = 1…n"):
         # the index headers are labels of the picture, not data: unnamed, so neither checked nor graded
@@ -138,27 +139,34 @@ def layout(s, d, p, with_sine=False):
     spectrum = [("Xf (cosine part)", Xf, 0)]
     if with_sine:
         with s.step("Sine matrix: Ws[f, t] = sin(2π·f·t/n)"):
-            freqs_s = s.add("freq_s", (k, 1), role=GIVEN, label="f", values=np.arange(1, k + 1)[:, None],
-                            named=False)
-            s.place(freqs_s, below=X)
-            Ws = _wave(s, "Ws", "SIN", freqs_s, times, npts, label="Ws = sin(2π·f·t/n)")
-            s.place(Ws, below=X)
-            s.next_to(freqs_s, Ws, LEFT)
+            if wide:  # under W's copy and the DFT (no f beside it, as beside the copy)
+                Ws = _wave(s, "Ws", "SIN", freqs, times, npts, label="Ws = sin(2π·f·t/n)")
+                s.next_to(Ws, s.together([W_left, R, WX, Fr, Xf]), DOWN, align="start")
+            else:
+                freqs_s = s.add("freq_s", (k, 1), role=GIVEN, label="f", values=np.arange(1, k + 1)[:, None],
+                                named=False)
+                s.place(freqs_s, below=X)
+                Ws = _wave(s, "Ws", "SIN", freqs_s, times, npts, label="Ws = sin(2π·f·t/n)")
+                s.place(Ws, below=X)
+                s.next_to(freqs_s, Ws, LEFT)
         with s.step("Sine coefficients: Fs = (2/n)·(Ws·Tt)ᵀ, Xs = (2/n)·(Ws·Xᵀ)ᵀ (Tt and Xᵀ above)"):
             Rs = ops.matmul(s, "Rs", Ws, Tt, label="Rs = Ws·Tt")
             s.place(Rs, right_of=Ws)
             WsX = ops.matmul(s, "WsX", Ws, Xt, label="Ws·Xᵀ")
-            s.place(WsX, right_of=Rs)
+            s.place(WsX, right_of=Rs, gap=0 if wide else 1)
             Fs = _scaled_transpose(s, "Fs", Rs, scale, label="Fs = (2/n)·Rsᵀ", role=OUTPUT)
-            s.place(Fs, below=Rs)
+            s.place(Fs, below=Ws if wide else Rs)  # wide: the coefficients in a band under Ws
             Xs = _scaled_transpose(s, "Xs", WsX, scale, label="Xs = (2/n)·(Ws·Xᵀ)ᵀ",
                                    role=OUTPUT)
             s.place(Xs, below=Fs)
         with s.step("Magnitude m = √(a² + b²), phase φ: a·cos + b·sin = m·cos(ωt − φ) (a from Fr, b from Fs)"):
             eps = s.add("eps", (1, 1), role=GIVEN, label="ε = 1e-9 (noise)",
                         values=np.array([[EPS]]), named=False)
-            s.place(eps, right_of=scale)
-            s.next_to(eps, npts, LEFT)
+            if wide:  # with n and 2/n on the first page, left of X (under F)
+                s.next_to(eps, X, LEFT)
+            else:
+                s.place(eps, right_of=scale)
+                s.next_to(eps, npts, LEFT)
             Mag = _magnitude(s, "Mag", Fr, Fs)
             s.place(Mag, right_of=Fs)
             MagX = _magnitude(s, "MagX", Xf, Xs)
@@ -170,9 +178,9 @@ def layout(s, d, p, with_sine=False):
         series = [(name, T, i) for i, name in enumerate(SIGNALS)] + [("X", X, 0)]
         signals = s.chart("Signals over time", series, x_title="t", y_title="value")
         bars = s.chart("Spectrum of X", spectrum, kind="column", x_title="f", y_title="coefficient")
-        if with_sine:  # side by side under the sine matrix, ending where W ends (the coefficients fill the right)
+        if with_sine and not wide:  # side by side under the sine matrix, ending where W ends (coefficients right)
             s.next_to(s.arrange([signals, bars], RIGHT), Ws, DOWN, align="end")
-        elif copied and compact:  # side by side under W's copy and R, on the DFT's page
+        elif compact and not with_sine:  # side by side under W's copy and R, on the DFT's page
             s.next_to(s.arrange([signals, bars], RIGHT), s.together([W_left, R, WX]), DOWN, align="start")
         else:  # side by side under everything
             s.place(signals, below=EVERYTHING)
