@@ -63,6 +63,13 @@ def reference(d, p, with_sine=False):
 
 def layout(s, d, p, with_sine=False):
     n, k = d.n, d.k
+    # F·W wider than a page at full size (large): the sheet shrinks (to 70 %, where a Letter landscape
+    # page holds 22 columns = k + n at large), laid as on a page as wide as F·W: F against T (no gap;
+    # the header's 8 columns allow no column break left of W), the DFT in a band under it with a copy
+    # of W left of R and W·Xᵀ against R ([R | W·Xᵀ] = W·[Tt | Xᵀ]), nothing wider than F·W; with the
+    # sine part, Ws under W's copy, Ws·Tt and Ws·Xᵀ under R and W·Xᵀ ([W; Ws]·[Tt | Xᵀ])
+    wide = k + 1 + n > paper.narrowest_page_columns()
+    weights_gap = 0 if wide else 1
     with s.step("Cosine matrix: W[f, t] = cos(2π·f·t/n) for f = 1…k, t = 1…n"):
         # the index headers are labels of the picture, not data: unnamed, so neither checked nor graded
         times = s.add("time", (1, n), role=GIVEN, label="t (time)", values=np.arange(1, n + 1)[None, :], named=False)
@@ -75,18 +82,18 @@ def layout(s, d, p, with_sine=False):
         freqs = s.add("freq", (k, 1), role=GIVEN, label="f", values=np.arange(1, k + 1)[:, None], named=False)
         s.place(freqs, below=times)
         W = _wave(s, "W", "COS", freqs, times, npts, label="W = cos(2π·f·t/n)")
-        s.place(W, right_of=freqs)
+        s.place(W, right_of=freqs, gap=0 if wide else None)  # wide: f against W, clear of n over F
         s.next_to(times, W, UP, gap=0)  # t over W's columns, f beside its rows
     with s.step("Inverse DFT: T = F·W, one signal over time per row of F (A, B, C)"):
         F = s.given("F", label="F (rows A, B, C)")
-        T = ops.matmul(s, "T", F, W, label="T = F·W")
-        s.next_to(F, T, LEFT)
+        T = ops.matmul(s, "T", F, W, label="T = F·W", weights_gap=weights_gap)
+        s.next_to(F, T, LEFT, gap=weights_gap)
         X = s.given("X", label="X (the seed notes' signal)")
         s.place(X, below=T)
     # on a page as wide as F and T: the DFT in a second band under X, W copied left of R (as on
-    # paper when W is needed again a band on), so that each product prints with its operands; on a
-    # sheet wider than a page anyway (large, or with the sine part): right of W, which R and W·Xᵀ share
-    copied = not with_sine and s.together([F, T]).cols <= paper.narrowest_page_columns()
+    # paper when W is needed again a band on), so that each product prints with its operands; with
+    # the sine part (a sheet wider than a page anyway): right of W, which R and W·Xᵀ share
+    copied = wide or (not with_sine and s.together([F, T]).cols <= paper.narrowest_page_columns())
     if copied:  # n and 2/n left of W, over F
         s.next_to(s.arrange([npts, scale], DOWN), F, UP, align="start")
     else:  # n and 2/n over t's end, clear of Tt
@@ -99,8 +106,8 @@ def layout(s, d, p, with_sine=False):
                 R = ops.matmul_parts(s, "R", [_copy(s, "W_R", W)], Tt, label="R = W·Tt")
                 W_left = s.blocks["W_R"]
                 # W·Xᵀ right of R where a page has room for it (a gap and its label's two columns),
-                # else in a band of its own under R's, with a copy of W of its own
-                beside = s.together([R, W_left]).cols + 3 <= paper.narrowest_page_columns()
+                # else in a band of its own under R's, with a copy of W of its own; wide: against R
+                beside = wide or s.together([R, W_left]).cols + 3 <= paper.narrowest_page_columns()
             else:
                 R = ops.matmul(s, "R", W, Tt, label="R = W·Tt")
                 s.place(R, right_of=W)
@@ -108,7 +115,7 @@ def layout(s, d, p, with_sine=False):
             s.next_to(Tt, R, UP)
             if beside:
                 WX = ops.matmul(s, "WX", W_left, Xt, label="W·Xᵀ")
-                s.place(WX, right_of=R)
+                s.place(WX, right_of=R, gap=0 if wide else 1)
             else:
                 WX = ops.matmul_parts(s, "WX", [_copy(s, "W_X", W)], Xt, label="W·Xᵀ")
             s.next_to(Xt, WX, UP)
@@ -132,27 +139,34 @@ def layout(s, d, p, with_sine=False):
     spectrum = [("Xf (cosine part)", Xf, 0)]
     if with_sine:
         with s.step("Sine matrix: Ws[f, t] = sin(2π·f·t/n)"):
-            freqs_s = s.add("freq_s", (k, 1), role=GIVEN, label="f", values=np.arange(1, k + 1)[:, None],
-                            named=False)
-            s.place(freqs_s, below=X)
-            Ws = _wave(s, "Ws", "SIN", freqs_s, times, npts, label="Ws = sin(2π·f·t/n)")
-            s.place(Ws, below=X)
-            s.next_to(freqs_s, Ws, LEFT)
+            if wide:  # under W's copy and the DFT (no f beside it, as beside the copy)
+                Ws = _wave(s, "Ws", "SIN", freqs, times, npts, label="Ws = sin(2π·f·t/n)")
+                s.next_to(Ws, s.together([W_left, R, WX, Fr, Xf]), DOWN, align="start")
+            else:
+                freqs_s = s.add("freq_s", (k, 1), role=GIVEN, label="f", values=np.arange(1, k + 1)[:, None],
+                                named=False)
+                s.place(freqs_s, below=X)
+                Ws = _wave(s, "Ws", "SIN", freqs_s, times, npts, label="Ws = sin(2π·f·t/n)")
+                s.place(Ws, below=X)
+                s.next_to(freqs_s, Ws, LEFT)
         with s.step("Sine coefficients: Fs = (2/n)·(Ws·Tt)ᵀ, Xs = (2/n)·(Ws·Xᵀ)ᵀ (Tt and Xᵀ above)"):
             Rs = ops.matmul(s, "Rs", Ws, Tt, label="Rs = Ws·Tt")
             s.place(Rs, right_of=Ws)
             WsX = ops.matmul(s, "WsX", Ws, Xt, label="Ws·Xᵀ")
-            s.place(WsX, right_of=Rs)
+            s.place(WsX, right_of=Rs, gap=0 if wide else 1)
             Fs = _scaled_transpose(s, "Fs", Rs, scale, label="Fs = (2/n)·Rsᵀ", role=OUTPUT)
-            s.place(Fs, below=Rs)
+            s.place(Fs, below=Ws if wide else Rs)  # wide: the coefficients in a band under Ws
             Xs = _scaled_transpose(s, "Xs", WsX, scale, label="Xs = (2/n)·(Ws·Xᵀ)ᵀ",
                                    role=OUTPUT)
             s.place(Xs, below=Fs)
         with s.step("Magnitude m = √(a² + b²), phase φ: a·cos + b·sin = m·cos(ωt − φ) (a from Fr, b from Fs)"):
             eps = s.add("eps", (1, 1), role=GIVEN, label="ε = 1e-9 (noise)",
                         values=np.array([[EPS]]), named=False)
-            s.place(eps, right_of=scale)
-            s.next_to(eps, npts, LEFT)
+            if wide:  # with n and 2/n on the first page, left of X (under F)
+                s.next_to(eps, X, LEFT)
+            else:
+                s.place(eps, right_of=scale)
+                s.next_to(eps, npts, LEFT)
             Mag = _magnitude(s, "Mag", Fr, Fs)
             s.place(Mag, right_of=Fs)
             MagX = _magnitude(s, "MagX", Xf, Xs)
@@ -164,9 +178,9 @@ def layout(s, d, p, with_sine=False):
         series = [(name, T, i) for i, name in enumerate(SIGNALS)] + [("X", X, 0)]
         signals = s.chart("Signals over time", series, x_title="t", y_title="value")
         bars = s.chart("Spectrum of X", spectrum, kind="column", x_title="f", y_title="coefficient")
-        if with_sine:  # side by side under the sine matrix, ending where W ends (the coefficients fill the right)
+        if with_sine and not wide:  # side by side under the sine matrix, ending where W ends (coefficients right)
             s.next_to(s.arrange([signals, bars], RIGHT), Ws, DOWN, align="end")
-        elif copied and compact:  # side by side under W's copy and R, on the DFT's page
+        elif compact and not with_sine:  # side by side under W's copy and R, on the DFT's page
             s.next_to(s.arrange([signals, bars], RIGHT), s.together([W_left, R, WX]), DOWN, align="start")
         else:  # side by side under everything
             s.place(signals, below=EVERYTHING)
