@@ -108,14 +108,16 @@ SCALE_STEP = 0.05
 
 def _scaled_grid(sheet: Sheet, paper: str, landscape: bool, row_points: dict[int, float]) -> PageGrid:
     """Full size, unless the sheet may shrink (``sheet.min_scale``) and is wider than the page or
-    has a block larger than one: then the largest scale, in steps of 5 % down to the sheet's floor,
-    at which it fits the page width and cuts no block (or, if none does, cuts none; else the floor)."""
+    has a block larger than one: then, in steps of 5 % down to the sheet's floor, the largest scale at
+    which it fits the page width, cuts no block and keeps the most products with their operands (or,
+    if none fits the width, the largest that cuts none; else the floor)."""
     full = _grid(sheet, paper, landscape, row_points)
     if sheet.min_scale >= 1 or (not full.cuts and not full.col_breaks):
         return full
     scales = [round(1 - SCALE_STEP * k, 2) for k in range(1, int((1 - sheet.min_scale) / SCALE_STEP + 1e-9) + 1)]
     grids = [_grid(sheet, paper, landscape, row_points, scale) for scale in scales]
-    return next((g for g in grids if not g.cuts and not g.col_breaks), None) \
+    fits = [g for g in grids if not g.cuts and not g.col_breaks]  # of those, the fewest products apart
+    return (min(fits, key=lambda g: (g.apart, -g.scale)) if fits else None) \
         or next((g for g in grids if not g.cuts), None) or (grids[-1] if grids else full)
 
 
