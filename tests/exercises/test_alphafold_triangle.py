@@ -55,6 +55,7 @@ def test_directions_differ_and_products_are_the_triangle_edges():
     np.testing.assert_allclose(inc["ab_1_3"][:, 1], inc["a_2"][:, 0] * inc["b_2"][:, 2])
 
 
+@pytest.mark.slow  # the formulas engine over the whole sheet
 def test_incoming_builds_and_verifies(tmp_path):
     from support import assert_verified
     params = tmp_path / "p.yaml"

@@ -67,6 +67,7 @@ def test_bad_shape_is_a_one_line_error(tmp_path):
     assert "W2" in message
 
 
+@pytest.mark.slow  # three iterations in the formulas engine
 def test_three_iterations_build_verify_and_lower_the_loss(tmp_path):
     """--opt iters=3: every iteration laid out (iteration k ≥ 2 from copies of the last updates),
     recalculated by two engines against the reference's own three iterations; the loss falls."""

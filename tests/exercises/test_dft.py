@@ -64,6 +64,7 @@ def test_random_signals_are_whole_waves():
     np.testing.assert_allclose(coefficients, np.round(coefficients), atol=0.2)
 
 
+@pytest.mark.slow  # LibreOffice, and the large size in the formulas engine
 def test_with_sine_verifies_in_both_engines(tmp_path):
     default = build(tmp_path, "dft", "dft-sine.xlsx", options={"with_sine": True})
     large = build(tmp_path, "dft", "dft-sine-large.xlsx", size="large", options={"with_sine": True})

@@ -13,7 +13,7 @@ from xlhand.grading.score import ECF_CREDIT
 STATES = {6, 7}  # lstm's numbered steps c_t = f_t⊙c_{t−1} + i_t⊙g_t and h_t = o_t⊙tanh(c_t), for every t
 
 
-@pytest.mark.parametrize("steps", [3, 64])
+@pytest.mark.parametrize("steps", [3, pytest.param(64, marks=pytest.mark.slow)])
 def test_the_states_of_a_long_lstm_earn_carried_forward_credit(tmp_path, monkeypatch, steps):
     # any numbers do for grading; long sequences need not pass the exercise's teaching test
     monkeypatch.setattr(catalog.get("lstm"), "accept", None)
