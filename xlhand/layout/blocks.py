@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+
+from xlhand.layout.style import text_columns
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from xlhand.layout.box import Box
@@ -151,8 +153,6 @@ class EarlyAddress(RuntimeError):
 
 def label_columns(text: str) -> int:
     """How many columns a bold label needs, measured with Excel's character widths (Calibri 11)."""
-    from xlhand.layout.style import text_columns
-
     return text_columns(text, bold=True)
 
 
