@@ -10,7 +10,7 @@ from support import assert_verified, build, rejected_build
 
 from xlhand.model import catalog
 from xlhand.engines import readback
-from xlhand.model.givens import Dims, Params
+from xlhand.model.givens import Dims
 from xlhand.model.resolve import resolve
 
 EX = catalog.get("deepseek")

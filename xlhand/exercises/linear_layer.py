@@ -170,7 +170,7 @@ def _layer(s, d):
     with s.step(f"Z = W·X + b: each cell is one row of [W | b] times one column of [X; 1] "
                 f"(nn.Linear({d.n_in}, {d.n_out}))"):
         X = s.given("X", label="X (one sample per column)")
-        Z = ops.linear(s, "Z", "W", X, "b", role=OUTPUT, label="Z = W·X + b")
+        ops.linear(s, "Z", "W", X, "b", role=OUTPUT, label="Z = W·X + b")
     W, b, ones = s.blocks["W"], s.blocks["b"], ops.ones_row(s, X)
     with s.step("Count: parameters = entries of W and b; multiplications = entries of W × samples"):
         n = s.add("nparams", (1, 1), role=COMPUTED, label="parameters",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, GIVEN, LEFT, OUTPUT, WEIGHT, fx, ops
+from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, GIVEN, OUTPUT, WEIGHT, fx, ops
 from xlhand.model.exercise import Exercise, Option, Source
 from xlhand.model.givens import Given
 

@@ -206,7 +206,7 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
     # every given stands on the sheet: those the option leaves out set aside, off paper, marked
     unused = ["Td"] if head == "linear" else ["T", "Wout", "bout"]
     with s.group() as aside:
-        first = left = s.given(unused[0], label=unused[0])
+        left = s.given(unused[0], label=unused[0])
         s.place(left, below=EVERYTHING)
         for name in unused[1:]:
             left = s.place(s.given(name, label=name), right_of=left)

@@ -37,7 +37,7 @@ def layout(s, d, p):
              "Raise each score to e^z, sum them into a total Σ, divide each e^z by Σ: P = e^z / Σ")
     with s.step(first):
         z = s.given("z", label="z (scores)")
-        P = ops.softmax(s, "P", z, role=OUTPUT, label="P = e^(z − max) / Σ" if stable else "P = e^z / Σ")
+        ops.softmax(s, "P", z, role=OUTPUT, label="P = e^(z − max) / Σ" if stable else "P = e^z / Σ")
     with s.step("Two classes: stack each input x over a 0, X2 = [x; 0]"):
         x = s.given("x", label="x (inputs)")
         s.place(x, below=EVERYTHING)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.model.npref import has_both_signs, relu
-from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, LEFT, OUTPUT, RIGHT, UP, WEIGHT, ops
+from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, LEFT, OUTPUT, UP, WEIGHT, ops
 from xlhand.layout.style import text_columns
 from xlhand.model.exercise import Exercise, Source
 from xlhand.model.givens import Given, check_vocabulary
