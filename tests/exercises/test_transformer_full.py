@@ -88,8 +88,12 @@ CASES = [dict(), dict(size="medium"), dict(size="large"), dict(size="large", see
          dict(sets=OWN_DECODER, seed=1), dict(sets={**OWN_DECODER, "d": 6, "d_dec": 3, "vocab_dec": 6}, seed=4)]
 
 
-@pytest.mark.parametrize("options", OPTIONS, ids=str)
-@pytest.mark.parametrize("case", CASES, ids=str)
+# every case with the default options and every option with the default case in the fast tier; the rest slow
+ROW_CASES = [pytest.param(case, options, id=f"{case}-{options}", marks=[] if k == 0 or m == 0 else [pytest.mark.slow])
+             for k, case in enumerate(CASES) for m, options in enumerate(OPTIONS)]
+
+
+@pytest.mark.parametrize("case, options", ROW_CASES)
 def test_reference_against_the_row_formulation(case, options):
     r = resolve(EX, **case)
     full = {"pe": "sinusoid", "ln_eps_on": "var", "ln_var": "population", "mask": "inf", **options}

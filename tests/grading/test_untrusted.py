@@ -170,6 +170,7 @@ def test_defusedxml_is_active():
     assert openpyxl.DEFUSEDXML
 
 
+@pytest.mark.slow  # waits out a time limit; test_child_time_limit is its fast representative
 def test_a_stalling_file_costs_only_its_own_row(tmp_path, monkeypatch):
     manifest_path, manifest, cls = make_class(tmp_path, "backprop", ids=("slow", "quick", "later"))
     files = [fill(cls / f"{sid}.xlsx", tmp_path / f"{sid}.xlsx", key_formula_values(manifest, sid))
