@@ -43,6 +43,7 @@ def name_line(who: str = "") -> str:
 
 HEADER_MIN_COLS = 8  # the header is at least this wide, however narrow the drawing: no column break in it
 
+
 @dataclass(frozen=True)
 class PageGrid:
     """How much of the sheet one page holds, and where the pages break."""

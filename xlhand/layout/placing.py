@@ -203,7 +203,7 @@ class Placing:
         """The first row a labelled block may start at under the rows adjoining ``item`` (a stable
         softmax's max row under its scores): what is placed below an item never covers them."""
         rows = [b.bottom for b in self.adjoined.get(getattr(item, "name", None), ())]
-        return max(rows, default=0) + 1 if rows else 0
+        return max(rows) + 1 if rows else 0
 
     # --- groups and arrangement -----------------------------------------------------------
     @contextmanager
