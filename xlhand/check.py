@@ -6,6 +6,7 @@ Three engines, each catching what another misses: IronCalc in memory (the defaul
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import warnings
@@ -51,6 +52,7 @@ class Rebuilt:
     expected: dict
     ranges: dict
     notes: list[str]
+    mismatches: list[Mismatch] = field(default_factory=list)  # found while rebuilding (a student's self-check)
 
 
 def rebuild(path: Path, wb=None) -> Rebuilt:
@@ -72,9 +74,10 @@ def rebuild(path: Path, wb=None) -> Rebuilt:
     expected = {name: value for name, value in expected_values(exercise, resolved, sheet).items()
                 if name in sheet.blocks and sheet.blocks[name].named}
     ranges = readback.block_ranges(wb)
+    rebuilt = Rebuilt(resolved, expected, ranges, notes)
     if meta.get("mode") == "student":
-        _student_ranges(meta, wb, sheet, expected, ranges, notes)
-    return Rebuilt(resolved, expected, ranges, notes)
+        _student_blocks(meta, wb, sheet, rebuilt)
+    return rebuilt
 
 
 def _metadata(path: Path) -> dict:
@@ -89,29 +92,33 @@ def _metadata(path: Path) -> dict:
                           f"compare it with; to find formula mistakes in any workbook, run: xlhand lint {path}") from None
 
 
-def _student_ranges(meta: dict, wb, sheet, expected: dict, ranges: dict, notes: list[str]) -> None:
-    """A student workbook's blanks are empty, and computed cells after them depend on them: check
-    every computed block on its hidden key sheet, which has the same layout, or (without a
-    self-check, so without a key sheet) check only the givens."""
-    import dataclasses
-
-    from xlhand.classroom.worksheet import KEY_SHEET, blank_names, steps_from_metadata
+def _student_blocks(meta: dict, wb, sheet, rebuilt: Rebuilt) -> None:
+    """A student workbook's blanks are empty, and computed cells after them depend on them, so its
+    computed blocks are not compared; its givens are, and (with a self-check) each check formula
+    must test its blank against the reference value with the workbook's tolerance."""
+    from xlhand.classroom.manifest import Tolerance
+    from xlhand.classroom.worksheet import CHECK_SHEET, blank_names, self_check_mismatches, steps_from_metadata
 
     blanks = blank_names(sheet, steps_from_metadata(meta.get("blank_steps")))
-    computed = [b.name for b in sheet.blocks.values() if b.is_computed]
-    if KEY_SHEET in wb.sheets:
-        for name in computed:
-            if name in ranges:
-                ranges[name] = dataclasses.replace(ranges[name], sheet=KEY_SHEET)
-        notes.append(f"student workbook ({len(blanks)} blank blocks): computed blocks checked on its hidden key sheet")
-    else:
-        for name in computed:
-            expected.pop(name, None)
-        notes.append(f"student workbook without self-check ({len(blanks)} blank blocks): only the givens checked")
+    answers = {name: rebuilt.expected[name] for name in blanks}
+    for block in sheet.blocks.values():
+        if block.is_computed:
+            rebuilt.expected.pop(block.name, None)
+    if CHECK_SHEET not in wb.sheets:
+        rebuilt.notes.append(f"student workbook without self-check ({len(blanks)} blank blocks): only the givens checked")
+        return
+    tolerance = json.loads(meta.get("tolerance") or "{}")
+    tol = Tolerance(**{k: float(v) for k, v in tolerance.items() if k in ("rtol", "atol")})
+    found = {(r - 1, c - 1): text for (r, c), text in wb.formulas(wb.sheets.index(CHECK_SHEET)).items()}
+    rebuilt.mismatches.extend(self_check_mismatches(found, sheet, blanks, answers, tol))
+    rebuilt.notes.append(f"student workbook ({len(blanks)} blank blocks): the givens and the expected value "
+                         f"in every self-check ({sum(sheet.blocks[b].rows * sheet.blocks[b].cols for b in blanks)} "
+                         f"cells) checked")
 
 
 def compare(rebuilt: Rebuilt, read_cells: CellReader, path: Path) -> Report:
-    report = Report(path, rebuilt.resolved.exercise.name, notes=list(rebuilt.notes))
+    report = Report(path, rebuilt.resolved.exercise.name, notes=list(rebuilt.notes),
+                    mismatches=list(rebuilt.mismatches))
     for name, expected in rebuilt.expected.items():
         where = rebuilt.ranges.get(name)
         if where is None:

@@ -13,7 +13,7 @@ from xlhand.model import catalog
 from xlhand.engines import libreoffice
 from xlhand.build import key_sheet, key_workbook
 from xlhand.cli import cli
-from xlhand.classroom.worksheet import CHECK_SHEET, KEY_SHEET, blank_names, parse_steps, student_workbook
+from xlhand.classroom.worksheet import CHECK_SHEET, RIGHT, WRONG, blank_names, parse_steps, student_workbook
 from xlhand.model.resolve import resolve
 from xlhand.check import check_file
 
@@ -28,8 +28,8 @@ def test_student_workbook_structure(tmp_path, name):
     path = tmp_path / "s.xlsx"
     path.write_bytes(data)
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == [name, KEY_SHEET, CHECK_SHEET]
-    assert [ws.sheet_state for ws in wb.worksheets] == ["visible", "veryHidden", "veryHidden"]
+    assert wb.sheetnames == [name, CHECK_SHEET]
+    assert [ws.sheet_state for ws in wb.worksheets] == ["visible", "veryHidden"]
     assert wb.security.lockStructure
     ws = wb[name]
     # in OOXML, insertRows="1" means inserting rows is forbidden
@@ -49,7 +49,7 @@ def test_student_workbook_structure(tmp_path, name):
     assert sum(CHECK_SHEET in r.formula[0] for r in rules) == 2 * len(blanks)
     meta = {p.name: p.value for p in wb.custom_doc_props.props}
     assert meta["xlhand_mode"] == "student"
-    assert check_file(path).ok  # the hidden key holds the right formulas
+    assert check_file(path).ok  # every self-check expects the reference value
 
 
 def test_key_is_unchanged_and_matches(tmp_path):
@@ -85,7 +85,7 @@ def test_no_expected_value_on_the_visible_sheet(tmp_path):
     path.write_bytes(student_workbook(resolve(catalog.get("backprop"))))
     with zipfile.ZipFile(path) as z:
         visible = z.read("xl/worksheets/sheet1.xml").decode()
-    assert "xlhand_key" not in visible  # the visible sheet only reads the check sheet
+    assert "xlhand_key" not in visible and "xlhand_check" in visible  # the visible sheet only reads the check sheet
     assert "<f>" not in visible.replace("<f>COUNTIF", "")  # no formulas but the progress count
 
 
@@ -107,10 +107,10 @@ def test_self_check_after_libreoffice(tmp_path, name):
     check = wb[CHECK_SHEET]
     got = {(r, c): check.cell(r, c).value for _, _, _, r, c, _ in cells}
     for _, _, _, r, c, _ in right:
-        assert got[(r, c)] == 1
-    assert got[(wrong[3], wrong[4])] == -1 and got[(text[3], text[4])] == -1
+        assert got[(r, c)] == RIGHT
+    assert got[(wrong[3], wrong[4])] == WRONG and got[(text[3], text[4])] == WRONG
     empty = [x for x in cells if x not in right and x not in (wrong, text)]
-    assert all(got[(r, c)] == 0 for _, _, _, r, c, _ in empty)
+    assert all(got[(r, c)] in ("", None) for _, _, _, r, c, _ in empty)
     progress = wb[name].cell(1, 2).value  # the screen row, above the print area
     assert progress == f"{len(right)} of {len(cells)} cells right"
 
@@ -124,4 +124,4 @@ def test_the_workbook_structure_is_locked():
 
     book = openpyxl.load_workbook(io.BytesIO(student_workbook(resolve(catalog.get("relu"), size="small", seed=1))))
     assert book.security is not None and book.security.lockStructure
-    assert [ws.sheet_state for ws in book.worksheets] == ["visible", "veryHidden", "veryHidden"]
+    assert [ws.sheet_state for ws in book.worksheets] == ["visible", "veryHidden"]

@@ -15,7 +15,7 @@ from xlhand.layout import fx
 from xlhand.build import key_sheet
 from xlhand.cli import cli
 from xlhand.model.exercise import expected_values
-from xlhand.classroom.worksheet import CHECK_SHEET, KEY_SHEET
+from xlhand.classroom.worksheet import CHECK_SHEET
 from xlhand.model.resolve import resolve
 from xlhand.check import check_file
 from xlhand.layout.writer import fast_formulas
@@ -35,7 +35,17 @@ def test_a_planted_layout_bug_is_caught_by_the_in_build_check(tmp_path, monkeypa
 def test_a_planted_bug_in_a_student_worksheet_is_caught(tmp_path, monkeypatch):
     monkeypatch.setattr(fx, "sigmoid", lambda x: f"1/(1+EXP({x}))")
     message = rejected_build(tmp_path, "lstm", "--student")
-    assert "not written" in message and "student worksheet" in message
+    assert "not written" in message and "lstm" in message and "NumPy" in message
+
+
+def test_a_self_check_that_is_not_empty_on_an_empty_worksheet_is_caught(tmp_path, monkeypatch):
+    from xlhand.classroom import worksheet
+
+    right_when_empty = worksheet.check_formula
+    monkeypatch.setattr(worksheet, "check_formula",
+                        lambda *a: right_when_empty(*a).replace('"",', f'"{worksheet.RIGHT}",', 1))
+    message = rejected_build(tmp_path, "backprop", "--student")
+    assert "not written" in message and "self-check" in message and "while the cell is empty" in message
 
 
 def test_tied_decoding_scores_are_refused_naming_the_givens(tmp_path):
@@ -84,8 +94,8 @@ def test_every_formula_of_a_key_stores_its_result(tmp_path, name):
 
 
 def test_a_student_worksheet_gives_away_no_result(tmp_path):
-    """Blanks stay empty, the self-check stores the results of an empty worksheet (0), and the
-    hidden key stores no results at all."""
+    """Blanks stay empty, the self-check stores the marks of an empty worksheet (none), and there is
+    no key sheet whose cells a formula could read."""
     path = build(tmp_path, "backprop", student=True)
     values = openpyxl.load_workbook(path, data_only=True)
     formulas = openpyxl.load_workbook(path)
@@ -93,13 +103,9 @@ def test_a_student_worksheet_gives_away_no_result(tmp_path):
     for block in key_sheet(resolve(catalog.get("backprop"))).computed_blocks():
         assert all(v is None for row in readback.read_block(values, ranges[block.name]) for v in row)
     check = values[CHECK_SHEET]
-    stored = [c.value for row in check.iter_rows() for c in row if c.value is not None]
-    assert stored and all(v == 0 for v in stored)
-    key = values[KEY_SHEET]
-    key_formulas = formulas[KEY_SHEET]
-    leaked = [c.coordinate for row in key_formulas.iter_rows() for c in row
-              if isinstance(c.value, str) and c.value.startswith("=") and key[c.coordinate].value is not None]
-    assert leaked == []
+    checks = [c.coordinate for row in formulas[CHECK_SHEET].iter_rows() for c in row if c.value is not None]
+    assert checks and all(check[a].value in ("", None) for a in checks)
+    assert values.sheetnames == ["backprop", CHECK_SHEET]
 
 
 def test_formulas_left_on_a_partial_worksheet_store_what_they_compute(tmp_path):

@@ -19,7 +19,8 @@ from gradekit import (blank_cells, fill, key_formula_values, key_of, make_class,
 from xlhand.grading.pipeline import grade
 
 EXERCISE = "rnn"
-KEY = "xlhand_key"
+KEY = "xlhand_key"  # the hidden key sheet of older worksheets: a formula naming it is still refused
+CHECK = "xlhand_check"
 
 
 @dataclass(frozen=True)
@@ -68,16 +69,21 @@ def key_in_scratch_cells(wb, manifest, blanks):
 
 def arrays(anchor_above: bool):
     """One array formula per blank block reading the key's block; anchored on the block, or on the
-    label cell above it so that the blanks only receive the spilled values."""
+    label cell above it (which it fills with the label) so that the blanks only receive the spilled
+    values."""
     def edit(wb, manifest, blanks):
         ws = wb.worksheets[0]
         for top, left, bottom, right in block_ranges(manifest).values():
             first = top - 1 if anchor_above else top
+            label = ws.cell(first, left).value
             for r in range(first, bottom + 1):
                 for c in range(left, right + 1):
                     ws.cell(r, c).value = None
             ref = span(first, left, bottom, right)
-            ws.cell(first, left).value = ArrayFormula(ref, f"={KEY}!{ref}")
+            read = f"{KEY}!{ref}"
+            if anchor_above:
+                read = f'IF(ROW({ref})={first},"{label}",{read})'
+            ws.cell(first, left).value = ArrayFormula(ref, "=" + read)
     return edit
 
 
@@ -102,6 +108,8 @@ CHEATS = [
     Cheat("key-inside-if", f"formula reads another sheet '{KEY}'", lambda b: f"=IF(1>0,{KEY}!{b.a},0)"),
     Cheat("key-range", f"formula reads another sheet '{KEY}'", lambda b: f"=SUMPRODUCT({KEY}!{b.a}:{b.a})"),
     Cheat("check-sheet", "formula reads another sheet 'xlhand_check'", lambda b: f"=xlhand_check!{b.a}*0+{KEY}!{b.a}"),
+    Cheat("check-mark", f"formula reads another sheet '{CHECK}'", lambda b: f"={CHECK}!{b.a}"),
+    Cheat("check-indirect", "formula uses INDIRECT", lambda b: f'=LEN(INDIRECT("{CHECK}!{b.a}"))'),
     Cheat("3d", "formula uses a 3-D reference", lambda b: f"=SUM({EXERCISE}:{KEY}!{b.a})"),
     Cheat("external", "formula reads an external workbook", lambda b: f"=[1]{KEY}!{b.a}"),
     Cheat("block-name", "formula uses the defined name x_", lambda b: f"=INDEX(x_{b.name},{b.i + 1},{b.j + 1})"),
@@ -174,8 +182,8 @@ HONEST = ["key-formulas", "own-sheet-lowercase", "array-constants", "scratch-num
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cheats")
-    ids = [c.id for c in CHEATS] + HONEST + ["stale-cache", "edited-key", "changed-givens", "borrowed",
-                                             "key-handed-in", "key-sheet-renamed"]
+    ids = [c.id for c in CHEATS] + HONEST + ["stale-cache", "edited-check", "changed-givens", "borrowed",
+                                             "key-handed-in", "check-sheet-renamed"]
     manifest_path, manifest, cls = make_class(tmp, EXERCISE, ids=ids)
     sub = tmp / "sub"
     sub.mkdir()
@@ -204,15 +212,14 @@ def graded(tmp_path_factory):
                              {xl_rowcol_to_cell(r - 1, c - 1): want for *_, r, c, want in cells}))
     stale.unlink()
 
-    # wrong numbers typed, and the hidden key (and check) sheets edited to agree, so the sheet goes green
+    # wrong numbers typed, and the hidden check sheet edited to agree, so the sheet goes green
     def agree(wb):
-        for *_, r, c, _ in blank_cells(manifest, "edited-key"):
-            wb[KEY].cell(r, c).value = 7
-            wb["xlhand_check"].cell(r, c).value = 1
-    files.append(fill(cls / "edited-key.xlsx", sub / "edited-key.xlsx",
-                      {(r, c): 7 for *_, r, c, _ in blank_cells(manifest, "edited-key")}, edit=agree))
+        for *_, r, c, _ in blank_cells(manifest, "edited-check"):
+            wb[CHECK].cell(r, c).value = '="right"'
+    files.append(fill(cls / "edited-check.xlsx", sub / "edited-check.xlsx",
+                      {(r, c): 7 for *_, r, c, _ in blank_cells(manifest, "edited-check")}, edit=agree))
 
-    # every given (on the visible and the hidden key sheet) changed, honest formulas computing on them
+    # every given changed, honest formulas computing on them
     sheet, _ = key_of(manifest, "changed-givens")
 
     def shift_givens(wb):
@@ -220,8 +227,8 @@ def graded(tmp_path_factory):
             if block.values is not None:
                 for i in range(block.rows):
                     for j in range(block.cols):
-                        for ws in (wb.worksheets[0], wb[KEY]):
-                            ws.cell(block.top + i + 1, block.left + j + 1).value = float(block.values[i, j]) + 1
+                        wb.worksheets[0].cell(block.top + i + 1, block.left + j + 1).value = \
+                            float(block.values[i, j]) + 1
     files.append(fill(cls / "changed-givens.xlsx", sub / "changed-givens.xlsx",
                       key_formula_values(manifest, "changed-givens"), edit=shift_givens))
 
@@ -235,10 +242,10 @@ def graded(tmp_path_factory):
 
     # the student's own answer key (from the keys folder), handed in under the worksheet's name
     files.append(shutil.copy(manifest_path.parent / "key-handed-in-key.xlsx", sub / "key-handed-in.xlsx"))
-    # the hidden key sheet renamed to the visible sheet's name (and the visible one renamed away)
+    # the hidden check sheet renamed to the visible sheet's name (and the visible one renamed away)
     sheet_name = manifest["sheet"].encode()
-    files.append(rezip(cls / "key-sheet-renamed.xlsx", sub / "key-sheet-renamed.xlsx", lambda n, d: d.replace(
-        b'name="' + sheet_name + b'"', b'name="mine"').replace(b'name="xlhand_key"', b'name="' + sheet_name + b'"')
+    files.append(rezip(cls / "check-sheet-renamed.xlsx", sub / "check-sheet-renamed.xlsx", lambda n, d: d.replace(
+        b'name="' + sheet_name + b'"', b'name="mine"').replace(b'name="xlhand_check"', b'name="' + sheet_name + b'"')
         if n == "xl/workbook.xml" else d))
 
     out = tmp / "grades"
@@ -276,9 +283,9 @@ def test_a_saved_result_is_never_trusted(graded):
     assert not any(c.status == "right" for c in s.cells)  # (copies of its own wrong cells carry forward)
 
 
-def test_editing_the_hidden_key_does_not_make_wrong_answers_right(graded):
-    s = graded[1]["edited-key"]
-    assert all(c.got == 7 for c in s.cells) and not any(c.status == "right" for c in s.cells)
+def test_editing_the_hidden_check_is_not_the_worksheet_handed_out(graded):
+    s = graded[1]["edited-check"]
+    assert s.status == "rejected" and s.score == 0 and "its self-check of" in s.reason, s.reason
 
 
 def test_every_given_changed_is_not_the_worksheet_handed_out(graded):
@@ -302,8 +309,8 @@ def test_an_answer_key_handed_in_is_flagged(graded):
     assert s.status == "rejected" and s.score == 0 and "an answer key" in s.reason
 
 
-def test_the_hidden_key_renamed_to_the_graded_sheet_scores_zero(graded):
-    # its formulas are the key's own, which a student may also type: the tell is the sheet's state
-    s = graded[1]["key-sheet-renamed"]
+def test_the_hidden_check_renamed_to_the_graded_sheet_scores_zero(graded):
+    # the tell is the sheet's state
+    s = graded[1]["check-sheet-renamed"]
     assert s.status == "rejected" and s.score == 0 and "not the worksheet handed out" in s.reason
     assert any("is veryHidden in this workbook" in f for f in s.flags), s.flags

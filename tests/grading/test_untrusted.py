@@ -86,9 +86,9 @@ def batch(tmp_path_factory):
     wb.worksheets[0].title = "Sheet1"
     wb.save(sub / "renamed.xlsx")
     files["renamed"] = sub / "renamed.xlsx"
-    # the hidden key renamed to the visible sheet's name in capitals (openpyxl would not allow it)
+    # the hidden check sheet renamed to the visible sheet's name in capitals (openpyxl would not allow it)
     files["twins"] = rezip(fill(cls / "twins.xlsx", sub / "twins-plain.xlsx", {}), sub / "twins.xlsx",
-                           lambda n, d: d.replace(b'name="xlhand_key"', f'name="{manifest["sheet"].upper()}"'.encode())
+                           lambda n, d: d.replace(b'name="xlhand_check"', f'name="{manifest["sheet"].upper()}"'.encode())
                            if n == "xl/workbook.xml" else d)
     wb = openpyxl.load_workbook(cls / "absurd.xlsx")
     wb.worksheets[0].protection.sheet = False

@@ -102,7 +102,7 @@ def build_class(exercise_name: str, roster: Path, out_dir: Path, *, keys_dir: Pa
         "class_seed": None if params_path is not None else seed or 0,
         "params_file": None if params_path is None else str(params_path), "size": size,
         "blank_steps": sorted(steps) if steps else "all", "blanks": blanks,
-        "self_check": self_check, "password_protected": bool(password),
+        "self_check": self_check, "check_holds_expected": self_check, "password_protected": bool(password),
         "tolerance": {"rtol": rtol, "atol": atol}, "sheet": sheet_name(exercise), "students": entries,
     }
     if listed.info:  # what the roster reader found (format, columns): the LMS exports write it back

@@ -79,6 +79,10 @@ class Manifest:
     tolerance: Tolerance
     self_check: bool
     students: tuple[ManifestStudent, ...]
+    # the check sheet tests each blank against its expected value, written in its formula; a manifest
+    # written before that (its worksheets' checks read a hidden key sheet) has no such key: only the
+    # check sheet's presence is required of its hand-ins
+    check_holds_expected: bool = False
     roster: dict = field(default_factory=dict)  # what the roster reader reported (format, columns, headers)
     class_seed: int | None = None
     params_file: str | None = None
@@ -109,6 +113,7 @@ class Manifest:
                    tolerance=Tolerance(float(tolerance.get("rtol", DEFAULT_RTOL)),
                                        float(tolerance.get("atol", DEFAULT_ATOL))),
                    self_check=bool(data.get("self_check", True)),
+                   check_holds_expected=bool(data.get("check_holds_expected", False)),
                    students=tuple(ManifestStudent.from_dict(e) for e in data["students"]),
                    roster=dict(data.get("roster") or {}), class_seed=data.get("class_seed"),
                    params_file=data.get("params_file"), size=data.get("size"),

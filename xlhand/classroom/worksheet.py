@@ -1,21 +1,21 @@
 """Student worksheets, built from the same laid-out sheet as the key.
 
-A student workbook holds three sheets:
+A student workbook holds two sheets:
 
 * the visible sheet: the key's layout, with the cells of the chosen steps left empty and unlocked
   (the blank role), everything else locked by sheet protection;
-* ``xlhand_key`` (very hidden, protected): the same layout with every formula, computed from its own
-  copy of the givens. It has no defined names, so nothing finds it by accident;
-* ``xlhand_check`` (very hidden, protected): at each blank's address, 1 when the visible cell is
-  right within the tolerance, -1 when it holds something wrong, 0 while it is empty.
+* ``xlhand_check`` (very hidden, protected): at each blank's address, "right" when the visible cell
+  is right within the tolerance, "wrong" when it holds something else, "" while it is empty. Each
+  check holds its expected value inside its own formula, so no cell of the workbook holds an answer:
+  a formula that reads the hidden sheet finds marks, never a value that would turn a blank green.
 
-Conditional formats on the blanks read ``xlhand_check`` (green for 1, red for -1), and a progress
-cell counts the 1s, so the sheet never shows an expected value. The workbook structure is protected
-so the hidden sheets cannot be unhidden from the application. ``--no-self-check`` leaves both hidden
-sheets out (exams).
+Conditional formats on the blanks read ``xlhand_check`` (green for right, red for wrong), and a
+progress cell counts the right ones, so the sheet never shows an expected value. The workbook
+structure is protected so the hidden sheet cannot be unhidden from the application.
+``--no-self-check`` leaves the check sheet out (exams).
 
-The sheet is laid out once: the visible sheet and the hidden key are the same layout (only the
-subtitle, which names the mode, differs), and a class set reuses it for the student's key workbook.
+The sheet is laid out once: the worksheet is the key's layout (only the subtitle, which names the
+mode, differs), and a class set reuses it for the student's key workbook.
 """
 from __future__ import annotations
 
@@ -29,8 +29,9 @@ from dataclasses import dataclass
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xlhand.build import key_sheet, key_workbook, metadata, sheet_name, subtitle
-from xlhand.classroom.manifest import DEFAULT_ATOL, DEFAULT_RTOL, limit_formula
+from xlhand.classroom.manifest import DEFAULT_ATOL, DEFAULT_RTOL, Tolerance
 from xlhand.classroom.roster import Student
+from xlhand.engines.compare import Mismatch, as_grid
 from xlhand.engines.recalc import BuildRefused, SheetCheck, reference_values, verify_built
 from xlhand.errors import XlhandError
 from xlhand.layout import style
@@ -41,8 +42,9 @@ from xlhand.layout.sheet import MARGIN_COLS
 from xlhand.layout.writer import WorkbookWriter, fast_formulas, quote_sheet
 from xlhand.model.resolve import Resolved
 
-KEY_SHEET = "xlhand_key"
 CHECK_SHEET = "xlhand_check"
+NOT_A_CHECK = "not a self-check xlhand writes"
+RIGHT, WRONG = "right", "wrong"  # the marks of the check sheet (text: no mark reads as an answer)
 PROGRESS_FORMAT = {"bold": True, "font_color": "#1F3864"}
 
 
@@ -102,15 +104,65 @@ def blank_cells(sheet: Sheet, blanks: list[str]) -> list[tuple[str, int, int, in
     return out
 
 
-def check_formula(visible: str, address: str, rtol: float, atol: float) -> str:
-    """1 right (a number within the grader's tolerance, :class:`~xlhand.classroom.manifest.Tolerance`,
-    or the same text where the key is text), -1 anything else typed (text, an error, a wrong
-    number), 0 empty."""
+def check_formula(visible: str, address: str, want: float | str, tol: Tolerance) -> str:
+    """RIGHT when the visible cell holds ``want`` (a number within the grader's tolerance, or the
+    same text), WRONG for anything else typed (text, an error, a wrong number), "" while empty. The
+    expected value is a literal of the formula, so no cell holds it."""
     mine = f"{quote_sheet(visible)}!{address}"
-    key = f"{quote_sheet(KEY_SHEET)}!{address}"
-    close = f"IF(ABS({mine}-{key})<={limit_formula(key, rtol, atol)},1,-1)"
-    return (f"IF(ISBLANK({mine}),0,IF(ISERROR({mine}),-1,IF(ISNUMBER({mine}),"
-            f"IF(ISNUMBER({key}),{close},-1),IF({mine}={key},1,-1))))")
+    if isinstance(want, str):
+        text = want.replace('"', '""')
+        test = f'IF(ISERROR({mine}),"{WRONG}",IF({mine}="{text}","{RIGHT}","{WRONG}"))'
+    else:
+        test = (f'IF(ISNUMBER({mine}),IF(ABS({_literal(want)}-{mine})<={_literal(tol.limit(want))},'
+                f'"{RIGHT}","{WRONG}"),"{WRONG}")')
+    return f'IF(ISBLANK({mine}),"",{test})'
+
+
+def _literal(number: float) -> str:
+    """A number as a formula writes it: 15 significant digits, as the application keeps it."""
+    return f"{float(number):.15G}"
+
+
+_NUMBER = r"-?[0-9.]+(?:[Ee][-+]?[0-9]+)?"
+_EXPECTS = re.compile(rf'ABS\((?P<want>{_NUMBER})-(?P<cell>[^)]+)\)<=(?P<limit>{_NUMBER}),'
+                      r'|(?P<cell2>[^(=]+)="(?P<text>(?:[^"]|"")*)",')
+
+
+def expected_in(formula: str) -> tuple[str, float | str, float | None] | None:
+    """(cell, expected value, limit) that a check formula written by :func:`check_formula` tests
+    against, read back from its text (``None`` for any other formula)."""
+    m = _EXPECTS.search(formula or "")
+    if m is None:
+        return None
+    if m["want"] is not None:
+        return m["cell"], float(m["want"]), float(m["limit"])
+    return m["cell2"], m["text"].replace('""', '"'), None
+
+
+def self_check_mismatches(found: dict, sheet: Sheet, blanks: list[str], expected: dict,
+                          tol: Tolerance) -> list[Mismatch]:
+    """Where the check formulas ``found`` ({(row, col) 0-based: formula text} of a check sheet) do not
+    test each blank against its expected value with the tolerance ``tol`` (formulas as an engine
+    writes them back: quotes and number format may differ from ours, the numbers may not)."""
+    out = []
+    for block, i, j, r, c in blank_cells(sheet, blanks):
+        address = xl_rowcol_to_cell(r, c)
+        want = as_grid(expected[block])[i][j]
+        read = expected_in(found.get((r, c)))
+        if read is None or read[0].split("!")[-1] != address:
+            out.append(Mismatch(block, address, want, NOT_A_CHECK))
+        elif isinstance(want, str) or isinstance(read[1], str):
+            if read[1] != want:
+                out.append(Mismatch(block, address, want, read[1]))
+        elif not (_same(read[1], float(want)) and _same(read[2], tol.limit(float(want)))):
+            out.append(Mismatch(block, address, want, read[1] if not _same(read[1], float(want)) else
+                                f"a tolerance of {read[2]:g}"))
+    return out
+
+
+def _same(a: float, b: float) -> bool:
+    """Equal as 15 significant digits keep them."""
+    return abs(a - b) <= 1e-13 * max(abs(a), abs(b), 1e-300)
 
 
 # --- the student workbook ------------------------------------------------------------------
@@ -123,12 +175,12 @@ def student_workbook(resolved: Resolved, *, steps: set[int] | None = None, passw
 
     ``key`` is the variant's laid-out key sheet (laid out here when not given) and ``expected`` its
     reference values: a class set passes the ones it also writes the key workbook from, so each
-    sheet is laid out once. Recalculated in memory before it is returned: the hidden key sheet must
-    equal the NumPy reference, the givens must stand as given, and every self-check cell must read
-    0 (empty). The formulas left on the visible sheet (steps not blanked) then store the results
-    they have while the blanks are empty, as any spreadsheet would show them; the hidden key stores
-    none. Without a self-check the key workbook is built to verify the layout, unless the caller
-    says it verified (or will verify) it itself (``key_verified``). ``sample``: print a labelled excerpt.
+    sheet is laid out once. Recalculated in memory before it is returned: the givens must stand as
+    given and every self-check cell must read "" (empty). The formulas left on the visible sheet
+    (steps not blanked) then store the results they have while the blanks are empty, as any
+    spreadsheet would show them. The layout's formulas are verified through the key workbook, built
+    here unless the caller says it verified (or will verify) it itself (``key_verified``).
+    ``sample``: print a labelled excerpt.
     """
     key = key if key is not None else key_sheet(resolved, "key")
     expected = expected if expected is not None else reference_values(resolved, key)
@@ -138,15 +190,15 @@ def student_workbook(resolved: Resolved, *, steps: set[int] | None = None, passw
              "tolerance": {"rtol": rtol, "atol": atol}}
     if student is not None:
         extra.update(student_id=student.id, student_name=student.name)
-    parts = _StudentParts(resolved, sheet, key if self_check else None, blanks, password, student, rtol, atol,
-                          extra, paper, sample)
+    parts = _StudentParts(resolved, sheet, expected if self_check else None, blanks, password, student,
+                          Tolerance(rtol, atol), extra, paper, sample)
     data = parts.write(None)
     evaluated = _verify_student(parts, data, expected)
     shown = [b for b in sheet.blocks.values() if b.is_computed and b.name not in blanks]
     if shown:
         data = parts.write(_results_on(evaluated, parts.name))
-    if not self_check and not key_verified:
-        key_workbook(resolved, sheet=key, expected=expected)  # no key sheet inside: verify through the key
+    if not key_verified:
+        key_workbook(resolved, sheet=key, expected=expected)  # the layout's formulas, verified through the key
     return data
 
 
@@ -154,12 +206,11 @@ def student_workbook(resolved: Resolved, *, steps: set[int] | None = None, passw
 class _StudentParts:
     resolved: Resolved
     sheet: Sheet
-    key: Sheet | None
+    expected: dict | None  # the reference values the self-check tests against; None: no self-check
     blanks: list[str]
     password: str | None
     student: Student | None
-    rtol: float
-    atol: float
+    tol: Tolerance
     extra: dict
     paper: str
     sample: bool = False
@@ -175,50 +226,50 @@ class _StudentParts:
         writer = WorkbookWriter(self.paper)
         ws = writer.write_sheet(sheet, name, blanks=frozenset(blanks), cached=cached, who=who,
                                 name_line=name_line(st), note=REFUSED_NOTE, sample=self.sample)
-        cells = blank_cells(sheet, blanks)
-        if self.key is not None:
-            writer.write_cells_only(self.key, KEY_SHEET).protect(self.password or "")
-            check = writer.workbook.add_worksheet(CHECK_SHEET)
-            fast_formulas(check)
-            for _, _, _, r, c in cells:
-                check.write_formula(r, c, "=" + check_formula(name, xl_rowcol_to_cell(r, c), self.rtol, self.atol),
-                                    None, 0)
-            check.very_hidden()
-            check.protect(self.password or "")
-            green, red = writer.fmt(style.CHECK_RIGHT), writer.fmt(style.CHECK_WRONG)
-            for block in blanks:
-                b = sheet.blocks[block]
-                first = f"{quote_sheet(CHECK_SHEET)}!{xl_rowcol_to_cell(b.top, b.left)}"
-                ws.conditional_format(b.range(), {"type": "formula", "criteria": f"={first}=1", "format": green})
-                ws.conditional_format(b.range(), {"type": "formula", "criteria": f"={first}=-1", "format": red})
-            rows = [r for *_, r, _ in cells]
-            cols = [c for *_, c in cells]
-            span = f"{xl_rowcol_to_cell(min(rows), min(cols))}:{xl_rowcol_to_cell(max(rows), max(cols))}"
-            ws.write_formula(0, MARGIN_COLS,  # on screen, above the print area
-                             f'=COUNTIF({quote_sheet(CHECK_SHEET)}!{span},1)&" of {len(cells)} cells right"',
-                             writer.fmt(PROGRESS_FORMAT), f"0 of {len(cells)} cells right")
+        if self.expected is not None:
+            self._write_check(writer, ws)
         ws.protect(self.password or "", {"select_locked_cells": True, "select_unlocked_cells": True})
         writer.set_metadata(metadata(self.resolved, "student", **self.extra))
         _lock_structure_on_write(writer.workbook)
         return writer.to_bytes()
 
+    def _write_check(self, writer: WorkbookWriter, ws) -> None:
+        """The very hidden check sheet, the blanks' green and red, and the progress cell."""
+        cells = blank_cells(self.sheet, self.blanks)
+        check = writer.workbook.add_worksheet(CHECK_SHEET)
+        fast_formulas(check)
+        for block, i, j, r, c in cells:
+            want = as_grid(self.expected[block])[i][j]
+            check.write_formula(r, c, "=" + check_formula(self.name, xl_rowcol_to_cell(r, c), want, self.tol), None, "")
+        check.very_hidden()
+        check.protect(self.password or "")
+        green, red = writer.fmt(style.CHECK_RIGHT), writer.fmt(style.CHECK_WRONG)
+        for block in self.blanks:
+            b = self.sheet.blocks[block]
+            first = f"{quote_sheet(CHECK_SHEET)}!{xl_rowcol_to_cell(b.top, b.left)}"
+            ws.conditional_format(b.range(), {"type": "formula", "criteria": f'={first}="{RIGHT}"', "format": green})
+            ws.conditional_format(b.range(), {"type": "formula", "criteria": f'={first}="{WRONG}"', "format": red})
+        rows = [r for *_, r, _ in cells]
+        cols = [c for *_, c in cells]
+        span = f"{xl_rowcol_to_cell(min(rows), min(cols))}:{xl_rowcol_to_cell(max(rows), max(cols))}"
+        ws.write_formula(0, MARGIN_COLS,  # on screen, above the print area
+                         f'=COUNTIF({quote_sheet(CHECK_SHEET)}!{span},"{RIGHT}")&" of {len(cells)} cells right"',
+                         writer.fmt(PROGRESS_FORMAT), f"0 of {len(cells)} cells right")
+
 
 def _verify_student(parts: _StudentParts, data: bytes, expected: dict):
-    """Recalculate the worksheet in memory: hidden key = NumPy, givens intact, self-check all 0."""
+    """Recalculate the worksheet in memory: givens intact, every self-check empty."""
     sheet = parts.sheet
     label = f"{parts.resolved.exercise.name} (student worksheet)"
     givens = [b for b in sheet.blocks.values() if not b.is_computed]
-    checks = [SheetCheck(parts.name, sheet, givens)]
-    if parts.key is not None:
-        checks.append(SheetCheck(KEY_SHEET, parts.key, list(parts.key.blocks.values())))
-    evaluated = verify_built(data, label, checks, expected)
-    if parts.key is not None:
+    evaluated = verify_built(data, label, [SheetCheck(parts.name, sheet, givens)], expected)
+    if parts.expected is not None:
         index = evaluated.sheet_index(CHECK_SHEET)
         for block, i, j, r, c in blank_cells(sheet, parts.blanks):
             value = evaluated.value(index, r + 1, c + 1)
-            if value != 0:
+            if value not in ("", None):
                 raise BuildRefused(f"{label}: not written: the self-check of {block} {xl_rowcol_to_cell(r, c)} "
-                                   f"reads {value!r} while the cell is empty (expected 0)")
+                                   f"reads {value!r} while the cell is empty (expected nothing)")
     return evaluated
 
 

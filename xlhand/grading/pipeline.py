@@ -14,6 +14,7 @@ from pathlib import Path
 from xlhand.build import key_sheet
 from xlhand.classroom.roster import file_stems
 from xlhand.classroom.manifest import Manifest, Tolerance
+from xlhand.classroom.worksheet import CHECK_SHEET
 from xlhand.errors import XlhandError
 from xlhand.grading import outdir
 from xlhand.grading.feedback import feedback_workbook
@@ -50,7 +51,7 @@ def grade(manifest_path: Path, paths: list[Path], out_dir: Path, *, rtol: float 
                    for i in range(b.rows) for j in range(b.cols))
 
     reads = read_all([f for f in found if not f.skipped], manifest.sheet, rows, cols, blanks, workers, timeout,
-                     progress)
+                     progress, CHECK_SHEET if manifest.self_check else "")
     identified = identify_all(reads, manifest, keep)
     if not any(item.student for item in identified):
         raise XlhandError(_nothing_to_grade(paths, found, matched=False))

@@ -1,10 +1,11 @@
 """What a formula in a student's blank may do: compute with any function on cells of the visible
 sheet, and nothing that reaches beyond it.
 
-A submitted workbook still holds the answer key (the very hidden ``xlhand_key`` sheet, the
-``xlhand_check`` sheet, and defined names ``x_…`` for every block), so a formula that reaches any of
-it scores full marks without the work: ``=INDIRECT("xlhand_key"&CHAR(33)&"B12")``, ``='xlhand_key'!B12``,
-``=INDEX(x_Z1,1,1)``, a name the student added to workbook.xml. The rule is read off a real
+A formula that reaches beyond the visible sheet could read an answer it did not compute: another
+workbook (a key linked in), a sheet added to the file, a worksheet of an older xlhand that carried its
+key (``=INDIRECT("xlhand_key"&CHAR(33)&"B12")``, ``='xlhand_key'!B12``), a name the student added to
+workbook.xml, the hidden ``xlhand_check`` sheet (``x_…`` names stand for the visible blocks, but a
+name can be pointed anywhere). The rule is read off a real
 tokenizer (openpyxl's), never a search for suspicious text. Refused:
 
 * the functions of :data:`REACHING`: references built from text or offsets (INDIRECT, OFFSET),

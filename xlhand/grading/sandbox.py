@@ -48,6 +48,7 @@ class Extracted:
     values: list[list[object]] = field(default_factory=list)  # as IronCalc computes them; errors as "#DIV/0!"
     formulas: dict[tuple[int, int], str] = field(default_factory=dict)  # blank -> the formula giving its value
     refused: dict[tuple[int, int], str] = field(default_factory=dict)  # blank -> why its formula is refused
+    checks: dict[tuple[int, int], str] = field(default_factory=dict)  # blank -> its self-check's formula
     sheet_state: str = "visible"  # of the graded sheet: "hidden" or "veryHidden" when the file hides it
     notes: list[str] = field(default_factory=list)
 
@@ -72,6 +73,7 @@ class Job:
     rows: int
     cols: int
     blanks: tuple[tuple[int, int], ...] = ()  # 0-based cells the student fills in
+    check_sheet: str = ""  # the hidden sheet whose formulas check the blanks ("": none read)
 
 
 def _extract(job: Job) -> Extracted:
@@ -101,6 +103,9 @@ def _extract(job: Job) -> Extracted:
             out.formulas[(r - 1, c - 1)] = text
     refused = policy.refused(own + arrays, blanks, job.sheet)
     out.refused = {(r - 1, c - 1): reason for (r, c), reason in refused.items()}
+    if job.check_sheet in out.sheets:
+        checks = book.formulas(out.sheets.index(job.check_sheet))
+        out.checks = {(r - 1, c - 1): checks[(r, c)] for r, c in blanks if (r, c) in checks}
     return out
 
 
@@ -289,7 +294,7 @@ class Read:
 
 
 def read_all(found: list, sheet: str, rows: int, cols: int, blanks, workers=None, timeout: float = TIMEOUT,
-             progress: bool = False) -> list[Read]:
+             progress: bool = False, check_sheet: str = "") -> list[Read]:
     """Precheck every file, then read (and recalculate) each in its own limited child: the one place
     where a file is refused for what it is (a bad zip, an attack, a file too slow to read)."""
     from xlhand.parallel import progress_bar
@@ -298,7 +303,7 @@ def read_all(found: list, sheet: str, rows: int, cols: int, blanks, workers=None
     for k, f in enumerate(found):
         try:
             notes[k] = tuple(precheck(f.path))
-            jobs.append(Job(k, f.path, sheet, rows, cols, blanks))
+            jobs.append(Job(k, f.path, sheet, rows, cols, blanks, check_sheet))
         except Rejected as e:
             refused[k] = e.reason
     with progress_bar(len(jobs), "reading hand-ins" if progress else "") as bar:

@@ -18,7 +18,7 @@ student's worksheet or another exercise's scores 0 with the reason.
 
 Values are trusted only when the grader computed them: IronCalc recalculates every submission in
 the sandboxed reader (:mod:`xlhand.grading.sandbox`), results saved in the file are never read, and
-a blank whose formula reads anything but the visible sheet (the hidden key, a defined name,
+a blank whose formula reads anything but the visible sheet (another sheet, a defined name,
 INDIRECT, …; see :mod:`xlhand.grading.policy`) scores 0 and is flagged by what it used.
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from xlhand.build import key_sheet, subtitle
 from xlhand.classroom.manifest import Manifest, Tolerance
-from xlhand.classroom.worksheet import CHECK_SHEET, KEY_SHEET, name_line
+from xlhand.classroom.worksheet import CHECK_SHEET, NOT_A_CHECK, name_line, self_check_mismatches
 from xlhand.engines.compare import as_grid, as_number
 from xlhand.engines.workbook import EngineError
 from xlhand.grading.credit import World
@@ -96,7 +96,7 @@ def _score(item: Identified, manifest: Manifest, tol: Tolerance, ecf: float, fla
     sheet = key_sheet(resolved, "feedback")
     expected = expected_values(resolved.exercise, resolved, sheet)
     changed = _changed_givens(sheet, ex)
-    handed_out(ex, manifest, student, resolved, sheet, changed, flags)
+    handed_out(ex, manifest, student, resolved, sheet, expected, changed, flags)
     if changed:
         flags.append(f"changed givens: {_some([f'{name} {a}' for name, a in changed])} (graded against the key)")
 
@@ -157,10 +157,12 @@ def _blank_cells(sheet, blanks, expected: dict, ex: Extracted) -> list[CellGrade
     return cells
 
 
-def handed_out(ex: Extracted, manifest: Manifest, student, resolved, sheet, changed, flags: list[str]) -> None:
+def handed_out(ex: Extracted, manifest: Manifest, student, resolved, sheet, expected: dict, changed,
+               flags: list[str]) -> None:
     """Raise :class:`Rejected` unless the file is this student's worksheet as it was handed out: a
     worksheet (not a key, whatever its metadata says), of this exercise, with the student's own
-    numbers, labels and layout, and (with a self-check) the hidden check sheets."""
+    numbers, labels and layout, and (with a self-check) the hidden check sheet testing each blank
+    against the student's own answers."""
     exercise = ex.meta.get("xlhand_exercise")
     if exercise and exercise != manifest.exercise:
         raise Rejected(f"a workbook for exercise '{exercise}', not '{manifest.exercise}'")
@@ -179,8 +181,8 @@ def handed_out(ex: Extracted, manifest: Manifest, student, resolved, sheet, chan
                      f"(was the hidden answer key renamed?)")
         raise Rejected(f"not the worksheet handed out: sheet '{manifest.sheet}' is {ex.sheet_state} "
                        f"(the hidden answer key renamed?)")
-    if manifest.self_check and not {KEY_SHEET, CHECK_SHEET} <= set(ex.sheets):
-        raise Rejected("not the worksheet handed out: its hidden self-check sheets are missing (an answer key?)")
+    if manifest.self_check:
+        _self_check_handed_out(ex, manifest, student, sheet, expected)
     for (row, col), want, what in _texts(resolved, student, sheet):
         got = ex.value(row, col)
         if not (isinstance(got, str) and (got == want if what != "subtitle" else _same_subtitle(got, want))):
@@ -190,6 +192,21 @@ def handed_out(ex: Extracted, manifest: Manifest, student, resolved, sheet, chan
     if 2 * len(changed) > givens:
         raise Rejected(f"not this student's worksheet: {len(changed)} of {givens} givens are not the student's "
                        f"numbers")
+
+
+def _self_check_handed_out(ex: Extracted, manifest: Manifest, student, sheet, expected: dict) -> None:
+    """The hidden check sheet is there and tests every blank against this student's answers."""
+    if CHECK_SHEET not in ex.sheets:
+        raise Rejected("not the worksheet handed out: its hidden self-check sheet is missing (an answer key?)")
+    if not manifest.check_holds_expected:
+        return  # an older class set: its checks read a hidden key sheet, which is not compared
+    wrong = self_check_mismatches(ex.checks, sheet, manifest.blanks, expected, manifest.tolerance)
+    if wrong:
+        first = wrong[0]
+        what = first.got if first.got == NOT_A_CHECK or str(first.got).startswith("a tolerance") else \
+            f"expects {_show(first.got)}, not {_show(first.expected)}"
+        raise Rejected(f"not the worksheet handed out to '{student.id}': its self-check of {first.block} "
+                       f"{first.cell}: {what} ({len(wrong)} checks differ: another student's worksheet?)")
 
 
 def _texts(resolved, student, sheet):

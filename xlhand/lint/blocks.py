@@ -82,15 +82,10 @@ def _members(book: Book, sheet: Sheet) -> dict[tuple[int, int], int]:
     return out
 
 
-MIRRORS = {"xlhand_key": 0}  # a worksheet's hidden key sheet has the layout of the workbook's first sheet
-
-
 def _named_rectangles(book: Book, sheet: Sheet) -> list[tuple[str, Area]]:
     """Defined names that stand for one rectangle of this sheet (or, on xlhand's hidden key sheet,
     of the worksheet it copies cell for cell), smallest first."""
     names_of = {sheet.name.casefold()}
-    if sheet.name in MIRRORS and len(book.sheets) > MIRRORS[sheet.name]:
-        names_of.add(book.sheets[MIRRORS[sheet.name]].name.casefold())
     out = []
     for name, text in book.names.items():
         if "," in text or "(" in text:
