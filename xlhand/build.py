@@ -90,19 +90,31 @@ def check_writable(directory: Path) -> None:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside ``path``, then rename: readers never see half a file.
+    """Write to a temporary file beside ``path``, then rename: readers never see half a file."""
+    tmp = write_temporary(path, data)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
-    The temporary file is created with mode 0666 for the system to reduce by the umask, as any
-    file a program writes (mkstemp's 0600 would leave workbooks and grades unreadable to others
-    whatever the umask); O_EXCL and a random name keep it our own."""
-    tmp = path.parent / f".{path.name}.{os.urandom(8).hex()}.tmp"
+
+def write_temporary(path: Path, data: bytes, tag: str | None = None) -> Path:
+    """``data`` written whole (and flushed to disk) to a temporary file beside ``path``, to be renamed
+    to ``path`` by the caller: ``.<name>.<tag>.tmp``, the tag random unless given (a batch gives
+    one tag to all its files, so that it can find and remove them if it fails).
+
+    The file is created with mode 0666 for the system to reduce by the umask, as any file a program
+    writes (mkstemp's 0600 would leave workbooks and grades unreadable to others whatever the
+    umask); O_EXCL keeps it our own."""
+    tmp = path.parent / f".{path.name}.{tag or os.urandom(8).hex()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+    return tmp

@@ -45,8 +45,11 @@ def test_student_workbook_structure(tmp_path, name):
                 assert cell.value is None and cell.protection.locked is False
     givens = [b for b in sheet.blocks.values() if b.values is not None]
     assert all(ws.cell(b.top + 1, b.left + 1).protection.locked for b in givens)
-    rules = [r for cf in ws.conditional_formatting for r in cf.rules]
-    assert sum(CHECK_SHEET in r.formula[0] for r in rules) == 2 * len(blanks)
+    checked = [cf for cf in ws.conditional_formatting if any(CHECK_SHEET in r.formula[0] for r in cf.rules)]
+    assert len(checked) == 1 and len(checked[0].rules) == 2  # green and red, over every blank
+    covered = {c for rng in checked[0].sqref.ranges for c in rng.cells}
+    assert all((sheet.blocks[b].top + 1 + i, sheet.blocks[b].left + 1 + j) in covered for b in blanks
+               for i in range(sheet.blocks[b].rows) for j in range(sheet.blocks[b].cols))
     meta = {p.name: p.value for p in wb.custom_doc_props.props}
     assert meta["xlhand_mode"] == "student"
     assert check_file(path).ok  # every self-check expects the reference value

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from xlhand.build import check_writable, key_sheet, key_workbook, sheet_name, write_atomic
+from xlhand.build import check_writable, key_sheet, key_workbook, sheet_name, write_atomic, write_temporary
 from xlhand.classroom.manifest import DEFAULT_ATOL, DEFAULT_RTOL, Manifest
 from xlhand.classroom.roster import Student, file_stems, read_roster
 from xlhand.classroom.worksheet import blank_names, student_workbook
@@ -70,7 +71,14 @@ def build_class(exercise_name: str, roster: Path, out_dir: Path, *, keys_dir: Pa
         variant = lambda st: resolve(exercise, size=size, sets=sets, seed=student_seed(seed or 0, st.id),  # noqa: E731
                                      options=options)
 
+    created = [d for d in (Path(out_dir), keys_dir) if not d.exists()]
+    check_writable(out_dir)
+    check_writable(keys_dir)
+    tag = f"{os.urandom(8).hex()}.class"  # every temporary file of this run, found again if it fails
+
     def build_one(st: Student) -> tuple:
+        """One student's worksheet and key, verified and written to temporary files (by the worker:
+        the files are written side by side, and nothing but their names comes back)."""
         resolved = variant(st)
         stem = stems[st.id]
         key = key_sheet(resolved)  # laid out once: the worksheet and the key workbook share it
@@ -83,20 +91,22 @@ def build_class(exercise_name: str, roster: Path, out_dir: Path, *, keys_dir: Pa
             "key_file": f"{stem}-key.xlsx",
             "params": {g.name: plain(resolved.params[g.name]) for g in exercise.givens},
         }
-        return worksheet, key_workbook(resolved, sheet=key, expected=expected, answers=blanks), entry
+        key_data = key_workbook(resolved, sheet=key, expected=expected, answers=blanks)
+        files = [(out_dir / f"{stem}.xlsx", worksheet), (keys_dir / f"{stem}-key.xlsx", key_data)]
+        return [(path, write_temporary(path, data, tag)) for path, data in files], entry
 
     first = variant(students[0])
     blanks = blank_names(key_sheet(first), steps)  # every variant has the same layout
-    built = run_all(build_one, students, jobs, label=progress_label)
-    files, entries = [], []
-    for st, (worksheet, key, entry) in zip(students, built):
-        files.append((out_dir / f"{stems[st.id]}.xlsx", worksheet))
-        files.append((keys_dir / f"{stems[st.id]}-key.xlsx", key))
-        entries.append(entry)
-    check_writable(out_dir)
-    check_writable(keys_dir)
-    for path, data in files:
-        write_atomic(path, data)
+    entries = []
+    try:
+        built = run_all(build_one, students, jobs, label=progress_label)
+        for files, entry in built:  # every student built and verified: now the files take their names
+            for path, tmp in files:
+                os.replace(tmp, path)
+            entries.append(entry)
+    except BaseException:
+        _remove_unfinished(tag, created, (Path(out_dir), keys_dir))
+        raise
     manifest = {
         "xlhand_manifest": 1, "exercise": exercise.name, "dims": dict(first.dims), "options": first.options,
         "class_seed": None if params_path is not None else seed or 0,
@@ -109,6 +119,18 @@ def build_class(exercise_name: str, roster: Path, out_dir: Path, *, keys_dir: Pa
         manifest["roster"] = listed.info
     write_atomic(keys_dir / "manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False).encode("utf-8"))
     return ClassSet(Manifest.from_dict(manifest, keys_dir / "manifest.json"), Path(out_dir), keys_dir, listed.notes)
+
+
+def _remove_unfinished(tag: str, created: list[Path], folders) -> None:
+    """A class set that failed leaves nothing behind: its temporary files, and the folders it made."""
+    for folder in folders:
+        for tmp in folder.glob(f".*.{tag}.tmp"):
+            tmp.unlink(missing_ok=True)
+    for folder in created:
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
 
 
 def _check_apart(out_dir: Path, keys_dir: Path) -> None:

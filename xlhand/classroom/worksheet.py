@@ -39,7 +39,7 @@ from xlhand.layout import paper
 from xlhand.layout.paper import REFUSED_NOTE
 from xlhand.layout.sheet import Sheet
 from xlhand.layout.sheet import MARGIN_COLS
-from xlhand.layout.writer import WorkbookWriter, fast_formulas, quote_sheet
+from xlhand.layout.writer import WorkbookWriter, conditional_over, fast_formulas, quote_sheet
 from xlhand.model.resolve import Resolved
 
 CHECK_SHEET = "xlhand_check"
@@ -145,9 +145,10 @@ def self_check_mismatches(found: dict, sheet: Sheet, blanks: list[str], expected
     test each blank against its expected value with the tolerance ``tol`` (formulas as an engine
     writes them back: quotes and number format may differ from ours, the numbers may not)."""
     out = []
+    grids = {block: as_grid(expected[block]) for block in blanks}
     for block, i, j, r, c in blank_cells(sheet, blanks):
         address = xl_rowcol_to_cell(r, c)
-        want = as_grid(expected[block])[i][j]
+        want = grids[block][i][j]
         read = expected_in(found.get((r, c)))
         if read is None or read[0].split("!")[-1] != address:
             out.append(Mismatch(block, address, want, NOT_A_CHECK))
@@ -238,17 +239,16 @@ class _StudentParts:
         cells = blank_cells(self.sheet, self.blanks)
         check = writer.workbook.add_worksheet(CHECK_SHEET)
         fast_formulas(check)
+        grids = {block: as_grid(self.expected[block]) for block in self.blanks}
         for block, i, j, r, c in cells:
-            want = as_grid(self.expected[block])[i][j]
+            want = grids[block][i][j]
             check.write_formula(r, c, "=" + check_formula(self.name, xl_rowcol_to_cell(r, c), want, self.tol), None, "")
         check.very_hidden()
         check.protect(self.password or "")
-        green, red = writer.fmt(style.CHECK_RIGHT), writer.fmt(style.CHECK_WRONG)
-        for block in self.blanks:
-            b = self.sheet.blocks[block]
-            first = f"{quote_sheet(CHECK_SHEET)}!{xl_rowcol_to_cell(b.top, b.left)}"
-            ws.conditional_format(b.range(), {"type": "formula", "criteria": f'={first}="{RIGHT}"', "format": green})
-            ws.conditional_format(b.range(), {"type": "formula", "criteria": f'={first}="{WRONG}"', "format": red})
+        blocks = [self.sheet.blocks[name] for name in self.blanks]
+        for mark, colours in ((RIGHT, style.CHECK_RIGHT), (WRONG, style.CHECK_WRONG)):
+            conditional_over(ws, blocks, lambda cell, mark=mark: f'={quote_sheet(CHECK_SHEET)}!{cell}="{mark}"',
+                             writer.fmt(colours))
         rows = [r for *_, r, _ in cells]
         cols = [c for *_, c in cells]
         span = f"{xl_rowcol_to_cell(min(rows), min(cols))}:{xl_rowcol_to_cell(max(rows), max(cols))}"
@@ -265,7 +265,7 @@ def _verify_student(parts: _StudentParts, data: bytes, expected: dict):
     evaluated = verify_built(data, label, [SheetCheck(parts.name, sheet, givens)], expected)
     if parts.expected is not None:
         index = evaluated.sheet_index(CHECK_SHEET)
-        for block, i, j, r, c in blank_cells(sheet, parts.blanks):
+        for block, _, _, r, c in blank_cells(sheet, parts.blanks):
             value = evaluated.value(index, r + 1, c + 1)
             if value not in ("", None):
                 raise BuildRefused(f"{label}: not written: the self-check of {block} {xl_rowcol_to_cell(r, c)} "

@@ -48,6 +48,7 @@ class WorkbookWriter:
         )
         self.workbook.set_calc_mode("auto")
         self._formats: dict[object, object] = {}
+        self._whole_shown: list[Block] = []  # the formula blocks of the sheet being written
 
     # --- formats --------------------------------------------------------------------------
     def fmt(self, props: dict):
@@ -69,7 +70,7 @@ class WorkbookWriter:
 
     # --- sheets ---------------------------------------------------------------------------
     def write_sheet(self, sheet: Sheet, sheet_name: str, *, blanks: frozenset[str] = frozenset(),
-                    define_names: bool = True, hidden: bool = False, cached: CachedValue | None = None,
+                    define_names: bool = True, cached: CachedValue | None = None,
                     who: str = "", blank_legend: bool = True, name_line: str = "", note: str = "",
                     tall: frozenset[str] = frozenset(), sample: bool = False):
         """Write ``sheet`` (already finished); blocks named in ``blanks`` are left empty and unlocked.
@@ -100,6 +101,10 @@ class WorkbookWriter:
                 self.workbook.define_name(
                     defined_name(block.name), f"={quote_sheet(sheet_name)}!{block.range(absolute=True)}"
                 )
+        # one number format for every role: formula cells holding a whole number show it as 1, not 1.0
+        conditional_over(ws, self._whole_shown, lambda cell: f"=ROUND({cell},0)={cell}",
+                         self.fmt({"num_format": style.INTEGER_FORMAT}))
+        self._whole_shown = []
         for g in sheet.glyphs:
             ws.write_string(g.row, g.col, g.text, self.fmt(style.NOTE if g.kind == "note" else style.GLYPH))
         for chart in sheet.charts:
@@ -111,33 +116,10 @@ class WorkbookWriter:
             ws.set_row(row, points)
         ws.freeze_panes(sheet.title_row + 1, 0)  # the screen row and the title stay in view
         ws.hide_gridlines(2)
-        if hidden:
-            ws.very_hidden()
-        else:
-            # the header's wrapped rows are known now: plan the pages again in the orientation chosen
-            final = paper.page_grid(sheet, self.paper, row_points, landscape=grid.landscape, full_size=sample)
-            paper.setup(ws, sheet, self.paper, final, who, sample)
-            self.plans[sheet_name] = final
-        return ws
-
-    def write_cells_only(self, sheet: Sheet, sheet_name: str):
-        """A very hidden sheet nobody sees or prints (a worksheet's answer key, which its self-check
-        reads): each block's label, numbers, texts and formulas where the visible sheet has them,
-        and nothing else (no header, notes, charts, cell formats or page setup)."""
-        ws = self.workbook.add_worksheet(sheet_name)
-        fast_formulas(ws)
-        for block in sheet.blocks.values():
-            self._write_label(ws, block)
-            for i in range(block.rows):
-                for j in range(block.cols):
-                    row, col = block.top + i, block.left + j
-                    if block.values is not None:
-                        ws.write_number(row, col, float(block.values[i, j]))
-                    elif block.text is not None:
-                        ws.write_string(row, col, str(block.text[i][j]))
-                    else:
-                        ws.write_formula(row, col, "=" + block.formula(i, j), None, "")
-        ws.very_hidden()
+        # the header's wrapped rows are known now: plan the pages again in the orientation chosen
+        final = paper.page_grid(sheet, self.paper, row_points, landscape=grid.landscape, full_size=sample)
+        paper.setup(ws, sheet, self.paper, final, who, sample)
+        self.plans[sheet_name] = final
         return ws
 
     def _write_header(self, ws, sheet: Sheet, include_blank: bool, last_col: int, name_line: str = "",
@@ -234,12 +216,7 @@ class WorkbookWriter:
         for i in range(block.rows):
             for j in range(block.cols):
                 ws.write_formula(block.top + i, block.left + j, "=" + block.formula(i, j), fmt, result(i, j))
-        first = xl_rowcol_to_cell(block.top, block.left)
-        ws.conditional_format(
-            block.range(),
-            {"type": "formula", "criteria": f"=ROUND({first},0)={first}",
-             "format": self.fmt({"num_format": style.INTEGER_FORMAT})},
-        )
+        self._whole_shown.append(block)
         if block.extra.get("colour_scale"):
             ws.conditional_format(block.range(), {"type": "2_color_scale", **style.COLOUR_SCALE})
 
@@ -280,6 +257,26 @@ def _cell_format(block: Block, role: str, number_format: str = style.NUMBER_FORM
 
 
 FUNCTION_NAME = re.compile(r"\b([A-Za-z_][A-Za-z0-9_.]*)\(")
+
+
+def conditional_over(ws, blocks: list, criteria: Callable[[str], str], fmt) -> None:
+    """One formula conditional format over every cell of ``blocks`` (one rule, not one per block:
+    a class set writes thousands). ``criteria(cell)`` is the rule for the top-left cell of all the
+    blocks, which comes first in the list of ranges: Excel reads a rule's relative references from
+    the first range's first cell, and that cell is also the corner of the whole area."""
+    if not blocks:
+        return
+    top, left = min(b.top for b in blocks), min(b.left for b in blocks)
+    corner = xl_rowcol_to_cell(top, left)
+    ranges = [b.range() for b in blocks]
+    if not any(b.top == top and b.left == left for b in blocks):
+        ranges.insert(0, corner)  # a cell the rule leaves as it is: the anchor of its references
+    else:
+        first = next(b for b in blocks if b.top == top and b.left == left)
+        ranges.remove(first.range())
+        ranges.insert(0, first.range())
+    ws.conditional_format(top, left, top, left, {"type": "formula", "criteria": criteria(corner), "format": fmt,
+                                                 "multi_range": " ".join(ranges)})
 
 
 def fast_formulas(ws) -> None:
