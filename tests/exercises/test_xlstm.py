@@ -9,6 +9,9 @@ import numpy as np
 import pytest
 from support import assert_verified, build, rejected_build
 
+from xlhand.build import key_sheet, page_plan
+from xlhand.layout.paper import HEADER_MIN_COLS, MARGIN_COLS
+from xlhand.layout.style import text_lines
 from xlhand.model import catalog
 from xlhand.model.givens import Dims, Params
 from xlhand.model.resolve import resolve
@@ -106,6 +109,22 @@ def test_default_numbers():
 def test_both_forms_build_and_verify(tmp_path, stabilized, size):
     path = build(tmp_path, "xlstm", size=size, options={"stabilized": stabilized})
     assert_verified(path, ("ironcalc", "formulas") if size == "small" else ("ironcalc",))
+
+
+@pytest.mark.parametrize("stabilized", [False, True])
+def test_each_step_is_one_line_with_either_form(stabilized):
+    """The header's steps one line each at small and medium, A4 and Letter (test_pages checks the default
+    form only): the gates, the stabiliser and the memory of step 1 each their own number."""
+    for size in ("small", "medium"):
+        r = resolve(EX, size=size, options={"stabilized": stabilized})
+        sheet = key_sheet(r, "student")
+        assert sheet.steps[1].startswith("Step 1: gates ")
+        assert any(text.startswith("Step 1: m_1 = max(") for text in sheet.steps) == stabilized
+        for paper in ("a4", "letter"):
+            grid = page_plan(r, paper, student=True)
+            width = max(grid.first_page_last_col, MARGIN_COLS + HEADER_MIN_COLS - 1) - MARGIN_COLS
+            wrapped = [k for k, text in enumerate(sheet.steps, start=1) if text_lines(text, width) > 1]
+            assert not wrapped, f"{size} {paper}: steps {wrapped} wrap in {width} columns"
 
 
 def test_a_given_memory_builds_and_verifies(tmp_path):

@@ -14,6 +14,8 @@ e^−m_t (no exp overflows), and h_t is the same.
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import numpy as np
 
 from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, GIVEN, OUTPUT, RIGHT, WEIGHT, fx, ops
@@ -66,7 +68,7 @@ def layout(s, d, p, stabilized=False):
     s.place(Wk, left_of=X)
     columns, gates = [], []
     for t in range(1, T + 1):  # the gates of every step side by side, the weights left of the first
-        with s.group() as column, s.step(_gates_step(t, D, stabilized)):
+        with s.group() as column, s.step(_projections_step(t, D, stabilized)):
             x = s.add(f"x_{t}", (d.d_in, 1), role=COMPUTED, label=f"x_{t}",
                       formula=lambda i, j, t=t: X.cell(i, t - 1))
             s.place(x, below=X, gap=0)  # X's column t right over x_t
@@ -76,18 +78,22 @@ def layout(s, d, p, stabilized=False):
             s.place(k, below=q, gap=0)  # the gates one under the other, label rows between
             v = ops.linear(s, f"v_{t}", _w(s, "Wv"), x, _w(s, "bv"), label=f"v_{t}")
             s.place(v, below=k, gap=0)
-            if stabilized:
-                i = ops.linear(s, f"itil_{t}", _w(s, "wi"), x, _w(s, "bi"), label=f"itil_{t}")
-                s.place(i, below=v, gap=0)
-                f = ops.linear(s, f"ftil_{t}", _w(s, "wf"), x, _w(s, "bf"), label=f"ftil_{t}")
-                s.place(f, below=i, gap=0)
-            else:
-                i = ops.linear_act(s, f"i_{t}", fx.exp, _w(s, "wi"), x, _w(s, "bi"), label=f"i_{t} = exp(·)")
-                s.place(i, below=v, gap=0)
-                f = ops.linear_act(s, f"f_{t}", fx.sigmoid, _w(s, "wf"), x, _w(s, "bf"), label=f"f_{t} = σ(·)")
-                s.place(f, below=i, gap=0)
-            o = ops.linear_act(s, f"o_{t}", fx.sigmoid, _w(s, "Wo"), x, _w(s, "bo"), label=f"o_{t} = σ(·)")
-            s.place(o, below=f, gap=0)
+            # at step 1 the gates have their own number (an inner step, after the projections'); a later
+            # step is one number, "as at step 1"
+            with s.step(_gates_step(stabilized)) if t == 1 else nullcontext():
+                if stabilized:
+                    i = ops.linear(s, f"itil_{t}", _w(s, "wi"), x, _w(s, "bi"), label=f"itil_{t}")
+                    s.place(i, below=v, gap=0)
+                    f = ops.linear(s, f"ftil_{t}", _w(s, "wf"), x, _w(s, "bf"), label=f"ftil_{t}")
+                    s.place(f, below=i, gap=0)
+                else:
+                    i = ops.linear_act(s, f"i_{t}", fx.exp, _w(s, "wi"), x, _w(s, "bi"), label=f"i_{t} = exp(·)")
+                    s.place(i, below=v, gap=0)
+                    f = ops.linear_act(s, f"f_{t}", fx.sigmoid, _w(s, "wf"), x, _w(s, "bf"),
+                                       label=f"f_{t} = σ(·)")
+                    s.place(f, below=i, gap=0)
+                o = ops.linear_act(s, f"o_{t}", fx.sigmoid, _w(s, "Wo"), x, _w(s, "bo"), label=f"o_{t} = σ(·)")
+                s.place(o, below=f, gap=0)
         if columns:
             s.next_to(column, columns[-1], RIGHT, gap=1)
         columns.append(column)
@@ -95,11 +101,15 @@ def layout(s, d, p, stabilized=False):
     band = s.together(columns)
     previous, hs = band, []
     for t, (q, k, v, i, f, o) in enumerate(gates, start=1):  # then each step's memory, one under the other
-        with s.group() as memory, s.step(_memory_step(t, stabilized)):
+        with s.group() as memory:
             last = o
-            if stabilized:
-                i, f, last = _stabilizer(s, t, i, f, o)
-            h = _memory(s, t, q, k, v, i, f, o, last, stabilized)
+            if stabilized and t == 1:  # the stabiliser its own number at step 1, then the memory
+                with s.step(_stabilizer_step(t)):
+                    i, f, last = _stabilizer(s, t, i, f, o)
+            with s.step(_memory_step(t, stabilized)):
+                if stabilized and t > 1:  # one number from step 2 on (see _memory_step)
+                    i, f, last = _stabilizer(s, t, i, f, o)
+                h = _memory(s, t, q, k, v, i, f, o, last, stabilized)
         s.next_to(memory, previous, DOWN, gap=1)
         previous = memory
         hs.append(h)
@@ -128,18 +138,30 @@ def _scaled_keys(s, Wk, D):
     return ops.Part(Wk.cols, place)
 
 
-def _gates_step(t, D, stabilized):
-    gates = "itil = wi·x + bi, ftil = wf·x + bf" if stabilized else "i = exp(wi·x + bi), f = σ(wf·x + bf)"
+def _projections_step(t, D, stabilized):
     if t > 1:  # one line each: the header stays on the first page
         return f"Step {t}: q, k, v, {'itil, ftil' if stabilized else 'i, f'} and o as at step 1, from x_{t}"
-    return f"Step {t}: q = Wq·x + bq, k = Wk_s·x + bk (Wk_s = Wk/√{D}), v = Wv·x + bv, {gates}, o = σ(Wo·x + bo)"
+    return f"Step {t}: q = Wq·x + bq, k = Wk_s·x + bk (Wk_s = Wk/√{D}), v = Wv·x + bv"
+
+
+def _gates_step(stabilized):
+    gates = "itil = wi·x + bi, ftil = wf·x + bf" if stabilized else "i = exp(wi·x + bi), f = σ(wf·x + bf)"
+    return f"Step 1: gates {gates}, o = σ(Wo·x + bo)"
+
+
+def _stabilizer_step(t):
+    return (f"Step {t}: m_{t} = max(log f + m_{t - 1}, itil), i' = exp(itil − m_{t}), "
+            f"f' = exp(log f + m_{t - 1} − m_{t})")
 
 
 def _memory_step(t, stabilized):
+    if stabilized and t > 1:  # stabiliser and memory one number, "as at step 1": at medium a step
+        # number of two digits ("[10] h_3 = o⊙htil") would widen the memory past a Letter page
+        return (f"Step {t}: m_{t}, i', f', C_{t} = f'·C_{t - 1} + i'·v·kᵀ, n_{t} = f'·n_{t - 1} + i'·k "
+                f"and h_{t} as at step 1")
     if stabilized:
-        return (f"Step {t}: m_{t} = max(log f + m_{t - 1}, itil), i' = exp(itil − m_{t}), "
-                f"f' = exp(log f + m_{t - 1} − m_{t}); C_{t} = f'·C_{t - 1} + i'·v·kᵀ, "
-                f"n_{t} = f'·n_{t - 1} + i'·k; h_{t} = o ⊙ C_{t}·q / max(|n_{t}ᵀq|, e^−m)")
+        return (f"Step {t}: C_{t} = f'·C_{t - 1} + i'·v·kᵀ, n_{t} = f'·n_{t - 1} + i'·k; "
+                f"h_{t} = o ⊙ C_{t}·q / max(|n_{t}ᵀq|, e^−m)")
     return (f"Step {t}: C_{t} = f·C_{t - 1} + i·v·kᵀ, n_{t} = f·n_{t - 1} + i·k; "
             f"h_{t} = o ⊙ C_{t}·q / max(|n_{t}ᵀ·q|, 1)")
 
