@@ -66,26 +66,21 @@ def layout(s, d, p, direction=DIRECTIONS[0]):
     parts = []
     for i in residues:  # residue 1 worked one operation a step; every later one, one step
         later = f"Residue {i}: ẑ_{i}j, a_{i}j, b_{i}j and g_{i}j, with the same weights (copied: Wag_{i} = Wag, …)"
-        with _steps(s, i, later), s.group() as part:
-            a[i], b[i], g[i] = _projections(s, i, _stage(s, i))
+        with (nullcontext() if i == 1 else s.step(later)), s.group() as part:
+            a[i], b[i], g[i] = _projections(s, i, s.step if i == 1 else _no_step)
         parts.append(part)
     outgoing = direction == "outgoing"
     for i in residues:
         later = f"Residue {i}'s triangles: ab_{i}_j, t_{i} and Zout_{i} as for residue 1 (Wz_{i} = Wz, bz_{i} = bz)"
-        with _steps(s, i, later), s.group() as part:
-            _triangles(s, i, r, a, b, g[i], outgoing, _stage(s, i))
+        with (nullcontext() if i == 1 else s.step(later)), s.group() as part:
+            _triangles(s, i, r, a, b, g[i], outgoing, s.step if i == 1 else _no_step)
         parts.append(part)
     s.arrange(parts, DOWN, gap=2)
 
 
-def _steps(s, i, later):
-    """A later residue's one step ``later``; residue 1 opens its steps one operation at a time."""
-    return nullcontext() if i == 1 else s.step(later)
-
-
-def _stage(s, i):
-    """Residue 1's steps, one operation each (``s.step``); for a later residue, inside its one step."""
-    return s.step if i == 1 else (lambda text: nullcontext())
+def _no_step(text):
+    """Inside the one step that holds a later residue: no step of its own."""
+    return nullcontext()
 
 
 def _linear(s, name, W, X, bias, i, label, below):
