@@ -18,6 +18,8 @@ weights and its input print on one page.
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import numpy as np
 
 from xlhand.model.npref import layernorm_columns, sigmoid, softmax_columns
@@ -81,16 +83,17 @@ def layout(s, d, p):
                 for h in range(1, d.heads + 1)}
         s.place(s.arrange(list(bias.values()), RIGHT), below=pb[1])
     rows = [pair]
-    for m in range(1, d.s + 1):
-        if m == 1:
-            title = ("MSA row 1: M̂ = LayerNorm(M_1); per head h: Q, K, V = W·M̂; G = σ(Wg·M̂ + bg); "
-                     "S = Kᵀ·Q/√c + Bias_h; A = softmax(S); O = G ⊙ (V·A); Mout_1 = Wo·[O_1; …] + bo")
-        else:
-            title = f"MSA row {m}: as row 1, with the same weights (copied: Wq_1_r{m} = Wq_1, …)"
-        with s.step(title), s.group() as row:
-            _msa_row(s, m, d, bias)
+    for m in range(1, d.s + 1):  # MSA row 1 worked one operation a step; every later row, one step
+        later = f"MSA row {m}: as row 1, with the same weights (copied: Wq_1_r{m} = Wq_1, …)"
+        with (nullcontext() if m == 1 else s.step(later)), s.group() as row:
+            _msa_row(s, m, d, bias, s.step if m == 1 else _no_step)
         rows.append(row)
     s.arrange(rows, DOWN, gap=2)
+
+
+def _no_step(text):
+    """Inside a step that holds the whole of a later row (or head): no step of its own."""
+    return nullcontext()
 
 
 def _given_name(given, head):
@@ -119,49 +122,63 @@ def _product(s, m, name, X, W, b=None, *, below, label, role=COMPUTED):
     return result
 
 
-def _msa_row(s, m, d, bias):
+def _msa_row(s, m, d, bias, stage):
     """M̂_m = LayerNorm(M_m), then the heads one under the other in M̂'s columns (each projection
     under M̂ with its weights at the left; a later head starts from a copy of M̂), the heads' outputs
-    stacked and mixed by Wo."""
-    M = s.given("M", index=m, label=f"M_{m} (MSA row {m})")
-    mhat = ops.layernorm(s, f"Mhat_{m}", M, eps=EPS, label=f"Mhat_{m} = (M_{m} − mean)/√(var + ε)", direction="under")
-    source, above = mhat, ops.ones_row(s, mhat)  # bg's row of 1s, under M̂ before the heads
+    stacked and mixed by Wo. ``stage(text)`` opens each operation's step (MSA row 1's head 1; a later
+    head of row 1, one step)."""
+    with stage(f"MSA row {m}: M̂ = LayerNorm(M_{m}) over the c_m features of each residue "
+               "(population variance, ε = 1e-5, no affine)"):
+        M = s.given("M", index=m, label=f"M_{m} (MSA row {m})")
+        mhat = ops.layernorm(s, f"Mhat_{m}", M, eps=EPS, label=f"Mhat_{m} = (M_{m} − mean)/√(var + ε)",
+                             direction="under")
+        source, above = mhat, ops.ones_row(s, mhat)  # bg's row of 1s, under M̂ before the heads
     outputs = []
     for h in range(1, d.heads + 1):
-        if h > 1:
-            source = s.place(ops.copy(s, f"Mhat_{m}_h{h}", mhat, label=f"Mhat_{m} (head {h})"),
-                             below=outputs[-1], in_columns_of=mhat)
-            above = ops.ones_row(s, source)
-        with s.group():
-            outputs.append(_head(s, m, h, d.c, source, above, bias[h]))
+        later = (f"MSA row {m}, head {h}: as head 1, from a copy of M̂ "
+                 f"(Wq_{h}, Wk_{h}, Wv_{h}, Wg_{h}, bg_{h})")
+        with (nullcontext() if h == 1 else stage(later)):
+            if h > 1:
+                source = s.place(ops.copy(s, f"Mhat_{m}_h{h}", mhat, label=f"Mhat_{m} (head {h})"),
+                                 below=outputs[-1], in_columns_of=mhat)
+                above = ops.ones_row(s, source)
+            with s.group():
+                outputs.append(_head(s, m, h, d.c, source, above, bias[h], stage if h == 1 else _no_step))
     heads = f"[O_{m}_1; …; O_{m}_{d.heads}]" if d.heads > 1 else f"O_{m}_1"
-    Ocat = ops.stack(s, f"Ocat_{m}", outputs, label=f"Ocat_{m} = {heads}")
-    s.place(Ocat, below=outputs[-1], in_columns_of=mhat)
-    _product(s, m, f"Mout_{m}", Ocat, ("Wo", None), ("bo", None), below=ops.ones_row(s, Ocat), role=OUTPUT,
-             label=f"Mout_{m} = Wo·Ocat_{m} + bo")
+    with stage(f"MSA row {m}: Mout_{m} = Wo·{heads} + bo" + (", the heads' outputs stacked" if d.heads > 1 else "")):
+        Ocat = ops.stack(s, f"Ocat_{m}", outputs, label=f"Ocat_{m} = {heads}")
+        s.place(Ocat, below=outputs[-1], in_columns_of=mhat)
+        _product(s, m, f"Mout_{m}", Ocat, ("Wo", None), ("bo", None), below=ops.ones_row(s, Ocat), role=OUTPUT,
+                 label=f"Mout_{m} = Wo·Ocat_{m} + bo")
 
 
-def _head(s, m, h, c, mhat, above, bias):
+def _head(s, m, h, c, mhat, above, bias, stage):
     """Head h of MSA row m. In M̂'s columns: Q, K, V and Wg·M̂ + bg (weights at the left, G = σ right of
     it), the scores Kᵀ·Q/√c (Kᵀ at the left), e^S, V again; right of them S (with the pair bias), A,
-    V·A (A above it) and O = G ⊙ V·A under it. Returns O."""
+    V·A (A above it) and O = G ⊙ V·A under it. ``stage(text)`` opens each operation's step. Returns O."""
+    where = f"MSA row {m}, head {h}"
     proj = {}
-    for key in "QKV":
-        above = proj[key] = _product(s, m, f"{key}_{m}_{h}", mhat, (f"W{key.lower()}", h), below=above,
-                                     label=f"{key}_{m}_{h} = W{key.lower()}_{h}·M̂")
-    Gz = _product(s, m, f"Gz_{m}_{h}", mhat, ("Wg", h), ("bg", h), below=above, label=f"Gz_{m}_{h} = Wg·M̂+bg")
-    G = ops.sigmoid(s, f"G_{m}_{h}", Gz, label=f"G_{m}_{h} = σ(Gz)")
-    QK = ops.scores(s, f"QK_{m}_{h}", proj["K"], proj["Q"], scale=c, label=f"QK_{m}_{h} = Kᵀ·Q / √{c}")
-    s.place(QK, below=Gz)
-    S = ops.elementwise(s, f"S_{m}_{h}", fx.add, [QK, bias], label=f"S_{m}_{h} = QK + {bias.name}")
-    A = ops.heat(s.place(ops.softmax(s, f"A_{m}_{h}", S, label=f"A_{m}_{h} = softmax(S)"), below=QK, gap=2))
-    Vc = ops.copy(s, f"V_{m}_{h}_c", proj["V"], label=f"V_{m}_{h}")
-    s.place(Vc, below=EVERYTHING)
-    VA = ops.matmul(s, f"VA_{m}_{h}", Vc, A, label=f"VA_{m}_{h} = V·A")  # clear of the Σ row
-    s.place(VA, below=A, gap=2)
-    s.next_to(Vc, VA, LEFT)
-    O = ops.elementwise(s, f"O_{m}_{h}", fx.mul, [G, VA], label=f"O_{m}_{h} = G ⊙ VA")
-    return s.place(O, below=VA)
+    with stage(f"{where}: Q = Wq_{h}·M̂, K = Wk_{h}·M̂, V = Wv_{h}·M̂ (c × r each, no bias)"):
+        for key in "QKV":
+            above = proj[key] = _product(s, m, f"{key}_{m}_{h}", mhat, (f"W{key.lower()}", h), below=above,
+                                         label=f"{key}_{m}_{h} = W{key.lower()}_{h}·M̂")
+    with stage(f"{where}: the gate G = σ(Wg_{h}·M̂ + bg_{h})"):
+        Gz = _product(s, m, f"Gz_{m}_{h}", mhat, ("Wg", h), ("bg", h), below=above, label=f"Gz_{m}_{h} = Wg·M̂+bg")
+        G = ops.sigmoid(s, f"G_{m}_{h}", Gz, label=f"G_{m}_{h} = σ(Gz)")
+    with stage(f"{where}: S = Kᵀ·Q/√c + {bias.name}, the scores with the pair bias"):
+        QK = ops.scores(s, f"QK_{m}_{h}", proj["K"], proj["Q"], scale=c, label=f"QK_{m}_{h} = Kᵀ·Q / √{c}")
+        s.place(QK, below=Gz)
+        S = ops.elementwise(s, f"S_{m}_{h}", fx.add, [QK, bias], label=f"S_{m}_{h} = QK + {bias.name}")
+    with stage(f"{where}: A = softmax(S) over each column (over the keys j)"):
+        A = ops.heat(s.place(ops.softmax(s, f"A_{m}_{h}", S, label=f"A_{m}_{h} = softmax(S)"), below=QK, gap=2))
+    with stage(f"{where}: O = G ⊙ (V·A)"):
+        Vc = ops.copy(s, f"V_{m}_{h}_c", proj["V"], label=f"V_{m}_{h}")
+        s.place(Vc, below=EVERYTHING)
+        VA = ops.matmul(s, f"VA_{m}_{h}", Vc, A, label=f"VA_{m}_{h} = V·A")  # clear of the Σ row
+        s.place(VA, below=A, gap=2)
+        s.next_to(Vc, VA, LEFT)
+        O = ops.elementwise(s, f"O_{m}_{h}", fx.mul, [G, VA], label=f"O_{m}_{h} = G ⊙ VA")
+        return s.place(O, below=VA)
 
 
 # --- numbers -----------------------------------------------------------------------------------

@@ -16,6 +16,8 @@ them. The weights stand as givens by residue 1; every later residue works with c
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import numpy as np
 
 from xlhand.model.npref import layernorm_columns, sigmoid
@@ -62,27 +64,23 @@ def layout(s, d, p, direction=DIRECTIONS[0]):
     residues = range(1, r + 1)
     a, b, g = {}, {}, {}
     parts = []
-    for i in residues:
-        if i == 1:
-            title = ("Residue 1: ẑ_1j = LayerNorm(z_1j) over the c_z channels (population variance, ε = 1e-5, "
-                     "no affine); a = σ(Wag·ẑ + bag) ⊙ (Wa·ẑ + ba), b likewise (Wbg, bbg, Wb, bb); g = σ(Wg·ẑ + bg)")
-        else:
-            title = f"Residue {i}: ẑ_{i}j, a_{i}j, b_{i}j and g_{i}j, with the same weights (copied: Wag_{i} = Wag, …)"
-        with s.step(title), s.group() as part:
-            a[i], b[i], g[i] = _projections(s, i)
+    for i in residues:  # residue 1 worked one operation a step; every later one, one step
+        later = f"Residue {i}: ẑ_{i}j, a_{i}j, b_{i}j and g_{i}j, with the same weights (copied: Wag_{i} = Wag, …)"
+        with (nullcontext() if i == 1 else s.step(later)), s.group() as part:
+            a[i], b[i], g[i] = _projections(s, i, s.step if i == 1 else _no_step)
         parts.append(part)
     outgoing = direction == "outgoing"
     for i in residues:
-        if i == 1:
-            edges = "Σ_k a_1k ⊙ b_jk (outgoing edges, Alg. 11)" if outgoing else "Σ_k a_k1 ⊙ b_kj (incoming edges, Alg. 12)"
-            title = (f"Residue 1's triangles: t_1j = {edges}, each product a column of ab_1_j and t_1's column j "
-                     "the sums of its rows; Zout_1j = g_1j ⊙ (Wz·LayerNorm(t_1j) + bz)")
-        else:
-            title = f"Residue {i}'s triangles: ab_{i}_j, t_{i} and Zout_{i} as for residue 1 (Wz_{i} = Wz, bz_{i} = bz)"
-        with s.step(title), s.group() as part:
-            _triangles(s, i, r, a, b, g[i], outgoing)
+        later = f"Residue {i}'s triangles: ab_{i}_j, t_{i} and Zout_{i} as for residue 1 (Wz_{i} = Wz, bz_{i} = bz)"
+        with (nullcontext() if i == 1 else s.step(later)), s.group() as part:
+            _triangles(s, i, r, a, b, g[i], outgoing, s.step if i == 1 else _no_step)
         parts.append(part)
     s.arrange(parts, DOWN, gap=2)
+
+
+def _no_step(text):
+    """Inside the one step that holds a later residue: no step of its own."""
+    return nullcontext()
 
 
 def _linear(s, name, W, X, bias, i, label, below):
@@ -99,51 +97,59 @@ def _linear(s, name, W, X, bias, i, label, below):
     return result
 
 
-def _projections(s, i):
+def _projections(s, i, stage):
     """Zp_i, then ẑ_i = LayerNorm(Zp_i) under it, then each linear map under ẑ_i (weights at its left,
     the row of 1s under ẑ_i for the biases) with its gate σ right of it: a = σ(Wag·ẑ + bag) ⊙ (Wa·ẑ + ba)
-    under the gate, b likewise, g = σ(Wg·ẑ + bg)."""
-    Zp = s.given("Zp", index=i, label=f"Zp_{i} (column j = z_{i}j)")
-    Zhat = ops.layernorm(s, f"Zhat_{i}", Zp, eps=EPS, label=f"Zhat_{i} = (Zp_{i} − mean)/√(var + ε)",
-                         direction="under")
-    above = ops.ones_row(s, Zhat)
+    under the gate, b likewise, g = σ(Wg·ẑ + bg). ``stage(text)`` opens each operation's step."""
+    with stage(f"Residue {i}: ẑ_{i}j = LayerNorm(z_{i}j) (population variance, ε = 1e-5, no affine)"):
+        Zp = s.given("Zp", index=i, label=f"Zp_{i} (column j = z_{i}j)")
+        Zhat = ops.layernorm(s, f"Zhat_{i}", Zp, eps=EPS, label=f"Zhat_{i} = (Zp_{i} − mean)/√(var + ε)",
+                             direction="under")
+        above = ops.ones_row(s, Zhat)
     out = []
-    for x in ("a", "b"):
-        gz = _linear(s, f"{x}_gz_{i}", f"W{x}g", Zhat, f"b{x}g", i, label=f"W{x}g·ẑ + b{x}g", below=above)
-        gate = ops.sigmoid(s, f"{x}_g_{i}", gz, label=f"{x}_g_{i} = σ(·)")
-        z = _linear(s, f"{x}_z_{i}", f"W{x}", Zhat, f"b{x}", i, label=f"W{x}·ẑ + b{x}", below=gz)
-        out.append(s.place(ops.elementwise(s, f"{x}_{i}", fx.mul, [gate, z], label=f"{x}_{i} = σ(·) ⊙ (·)"),
-                           below=gate))
-        above = z
-    gz = _linear(s, f"g_z_{i}", "Wg", Zhat, "bg", i, label="Wg·ẑ + bg", below=above)
-    out.append(ops.sigmoid(s, f"g_{i}", gz, label=f"g_{i} = σ(·)"))
+    with stage(f"Residue {i}: a_{i}j = σ(Wag·ẑ_{i}j + bag) ⊙ (Wa·ẑ_{i}j + ba), b_{i}j likewise"):
+        for x in ("a", "b"):
+            gz = _linear(s, f"{x}_gz_{i}", f"W{x}g", Zhat, f"b{x}g", i, label=f"W{x}g·ẑ + b{x}g", below=above)
+            gate = ops.sigmoid(s, f"{x}_g_{i}", gz, label=f"{x}_g_{i} = σ(·)")
+            z = _linear(s, f"{x}_z_{i}", f"W{x}", Zhat, f"b{x}", i, label=f"W{x}·ẑ + b{x}", below=gz)
+            out.append(s.place(ops.elementwise(s, f"{x}_{i}", fx.mul, [gate, z], label=f"{x}_{i} = σ(·) ⊙ (·)"),
+                               below=gate))
+            above = z
+    with stage(f"Residue {i}: g_{i}j = σ(Wg·ẑ_{i}j + bg)"):
+        gz = _linear(s, f"g_z_{i}", "Wg", Zhat, "bg", i, label="Wg·ẑ + bg", below=above)
+        out.append(ops.sigmoid(s, f"g_{i}", gz, label=f"g_{i} = σ(·)"))
     return out
 
 
-def _triangles(s, i, r, a, b, g, outgoing):
+def _triangles(s, i, r, a, b, g, outgoing, stage):
     """Every product of residue i's sums, ab_i_j (column k: the two edges of the triangle i, j, k),
     side by side as a narrow page holds them; t_i under them (column j adds up the rows of ab_i_j);
-    LayerNorm(t_i) under t_i; then Zlin_i = Wz·LayerNorm(t_i) + bz and Zout_i = g_i ⊙ Zlin_i right of it."""
+    LayerNorm(t_i) under t_i; then Zlin_i = Wz·LayerNorm(t_i) + bz and Zout_i = g_i ⊙ Zlin_i right of it.
+    ``stage(text)`` opens each operation's step."""
     c = a[i].rows
+    edges = f"a_{i}k ⊙ b_jk" if outgoing else f"a_k{i} ⊙ b_kj"
+    which = "outgoing, Alg. 11" if outgoing else "incoming, Alg. 12"
     products = []
-    for j in range(1, r + 1):
-        if outgoing:
-            cell = lambda ch, k, j=j: fx.mul(a[i].cell(ch, k), b[j].cell(ch, k))
-            label = f"a_{i}k ⊙ b_{j}k"
-        else:
-            cell = lambda ch, k, j=j: fx.mul(a[k + 1].cell(ch, i - 1), b[k + 1].cell(ch, j - 1))
-            label = f"a_k{i} ⊙ b_k{j}"
-        products.append(s.add(f"ab_{i}_{j}", (c, r), role=COMPUTED, label=label, formula=cell))
-    across = max(1, min(r, (ops.page_columns(landscape=False) + 1) // (r + 1)))
-    s.grid(products, across)
-    t = s.add(f"t_{i}", (c, r), role=COMPUTED, label=f"t_{i}: col j = Σ_k ab_{i}_j",
-              formula=lambda ch, j: fx.sum_range(products[j].row_range(ch)))
-    s.place(t, below=s.together(products), in_columns_of=products[min(1, r - 1)])
-    tn = ops.layernorm(s, f"tn_{i}", t, eps=EPS, label=f"tn_{i} = LayerNorm(t_{i})", direction="under")
-    ones = ops.ones_row(s, tn)
-    z_lin = _linear(s, f"Zlin_{i}", "Wz", tn, "bz", i, label="Wz·tn + bz", below=ones)
-    s.place(ops.elementwise(s, f"Zout_{i}", fx.mul, [g, z_lin], role=OUTPUT,
-                    label=f"Zout_{i} = g_{i} ⊙ Zlin_{i}"), right_of=z_lin)
+    with stage(f"Residue {i}'s triangles: t_{i}j = Σ_k {edges} ({which}): ab_{i}_j's row sums"):
+        for j in range(1, r + 1):
+            if outgoing:
+                cell = lambda ch, k, j=j: fx.mul(a[i].cell(ch, k), b[j].cell(ch, k))
+                label = f"a_{i}k ⊙ b_{j}k"
+            else:
+                cell = lambda ch, k, j=j: fx.mul(a[k + 1].cell(ch, i - 1), b[k + 1].cell(ch, j - 1))
+                label = f"a_k{i} ⊙ b_k{j}"
+            products.append(s.add(f"ab_{i}_{j}", (c, r), role=COMPUTED, label=label, formula=cell))
+        across = max(1, min(r, (ops.page_columns(landscape=False) + 1) // (r + 1)))
+        s.grid(products, across)
+        t = s.add(f"t_{i}", (c, r), role=COMPUTED, label=f"t_{i}: col j = Σ_k ab_{i}_j",
+                  formula=lambda ch, j: fx.sum_range(products[j].row_range(ch)))
+        s.place(t, below=s.together(products), in_columns_of=products[min(1, r - 1)])
+    with stage(f"Residue {i}'s output: Zout_{i}j = g_{i}j ⊙ (Wz·LayerNorm(t_{i}j) + bz)"):
+        tn = ops.layernorm(s, f"tn_{i}", t, eps=EPS, label=f"tn_{i} = LayerNorm(t_{i})", direction="under")
+        ones = ops.ones_row(s, tn)
+        z_lin = _linear(s, f"Zlin_{i}", "Wz", tn, "bz", i, label="Wz·tn + bz", below=ones)
+        s.place(ops.elementwise(s, f"Zout_{i}", fx.mul, [g, z_lin], role=OUTPUT,
+                        label=f"Zout_{i} = g_{i} ⊙ Zlin_{i}"), right_of=z_lin)
 
 
 # --- numbers -----------------------------------------------------------------------------------
