@@ -128,49 +128,55 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
         forward = []
         for l in range(1, L + 1):
             with s.step(f"Residual block {l}: Z_{l} = ReLU(Wa_{l}·R_{l - 1} + ba_{l}), "
-                        f"F_{l} = Wb_{l}·Z_{l} + bb_{l}, "
-                        f"S_{l} = I·R_{l - 1} + F_{l}, R_{l} = ReLU(S_{l})"):
+                        f"F_{l} = Wb_{l}·Z_{l} + bb_{l}"):
                 Z = ops.linear_act(s, f"Z_{l}", fx.relu, ops.given_part(s, "Wa", l, d.d), R,
                                    ops.given_part(s, "ba", l, 1), label=f"Z_{l} = ReLU(·)")
                 s.place(Z, below=R.extra["ones"], gap=0)  # its label row is the gap: a block fits page 1
                 F = ops.matmul_parts(s, f"F_{l}", [ops.given_part(s, "Wb", l, hidden(d, l))], Z,
                                      ops.given_part(s, "bb", l, 1), label=f"F_{l} = Wb·Z + bb")
                 s.place(F, below=Z.extra["ones"], gap=0)
+            with s.step(f"Residual block {l}, shortcut: S_{l} = I·R_{l - 1} + F_{l}, R_{l} = ReLU(S_{l})"):
                 S = ops.shortcut(s, f"S_{l}", R, F, identity=f"I_{l}", copy_name=f"Rs_{l}",
                                  label=f"S_{l} = I·R_{l - 1} + F_{l}")
                 R = _relu_below(s, f"R_{l}", S)
             forward.append((Z, F, S, R))
-        _, loss = _head_and_loss(s, "", R, act, residual=True, head=head)
-        with s.step(f"Backward, residual: dR = {'Woutᵀ·dZout' if head == 'linear' else 'dZout (no head)'}; "
-                    "per block dS, dZ = Wbᵀ·dS, dA, dRf = Waᵀ·dA, dR_{l−1} = I·dS + dRf (I hands dS on)"):
+        L_top = _top("dR", L)
+        with s.step((f"Head and loss, residual: Zout = Wout·{R.name} + bout, " if head == "linear"
+                     else "Output and loss, residual, no head: ")
+                    + f"Y = {_act_text(act, 'Zout' if head == 'linear' else R.name)}, L = ½‖Y − {_target(head)}‖²"):
+            Y, T, Lb = _head_and_loss(s, "", R, act, residual=True, head=head)
+        with s.step(f"Backward, residual, {'the head' if head == 'linear' else 'no head'}: dY = Y − {_target(head)}, "
+                    + ("dZout = Y ⊙ (dY − Σ dY⊙Y)" if act == "softmax" else "dZout = dY ⊙ Y ⊙ (1 − Y)")
+                    + f", {L_top} = " + ("Woutᵀ·dZout" if head == "linear" else "dZout")):
+            dZout = _head_gradient(s, "", Y, T, Lb, act, head)
             if head == "linear":
                 dR = ops.matmul_parts(s, f"dR_{L}", [ops.transposed_part(s, "WoutT", s.blocks["Wout"])],
-                                      loss["dZout"], role=GRADIENT, label=f"{_top('dR', L)} = Woutᵀ·dZout")
+                                      dZout, role=GRADIENT, label=f"{L_top} = Woutᵀ·dZout")
             else:
-                dR = ops.carry(s, f"dR_{L}", loss["dZout"], role=GRADIENT,
-                               label=f"{_top('dR', L)} = dZout")
-                s.place(dR, below=loss["dZout"])
-            backward = {}
-            for l in range(L, 0, -1):
-                Z, F, S, _ = forward[l - 1]
+                dR = ops.carry(s, f"dR_{L}", dZout, role=GRADIENT, label=f"{L_top} = dZout")
+                s.place(dR, below=dZout)
+        backward = {}
+        for l in range(L, 0, -1):
+            Z, F, S, _ = forward[l - 1]
+            name = "dX_res" if l == 1 else f"dR_{l - 1}"
+            with s.step(f"Backward, residual block {l}: dS, dZ = Wbᵀ·dS, dA, dRf = Waᵀ·dA, {name} = I·dS + dRf"):
                 dS = _mask_below(s, f"dS_{l}", dR, S, f"dS_{l} = dR⊙[S>0]")
                 dZ = ops.matmul_parts(s, f"dZ_{l}", [ops.transposed_part(s, f"Wb_{l}T", s.blocks[f"Wb_{l}"])], dS,
                                       role=GRADIENT, label=f"dZ_{l} = Wbᵀ·dS")
                 dA = _mask_below(s, f"dA_{l}", dZ, Z, f"dA_{l} = dZ⊙[Z>0]")
                 dRf = ops.matmul_parts(s, f"dRf_{l}", [ops.transposed_part(s, f"Wa_{l}T", s.blocks[f"Wa_{l}"])],
                                        dA, role=GRADIENT, label=f"dRf_{l} = Waᵀ·dA")
-                name = "dX_res" if l == 1 else f"dR_{l - 1}"
                 dR = ops.shortcut(s, name, dS, dRf, identity=f"Id_{l}", copy_name=f"dSs_{l}",
                                   role="output" if l == 1 else "gradient", label=f"{name} = I·dS + dRf")
-                backward[l] = (dS, dRf, dR)
+            backward[l] = (dS, dRf, dR)
 
     # the plain network: the same weights, each block level with its residual counterpart
     H = None
     plain = []
     for l in range(1, L + 1):
         Z, F, S, R = forward[l - 1]
-        with s.step(f"Plain block {l}, no shortcut: Zp_{l} = ReLU(Wa_{l}·H_{l - 1} + ba_{l}), "
-                    f"Fp_{l} = Wb_{l}·Zp_{l} + bb_{l}, H_{l} = ReLU(Fp_{l})"):
+        with s.step(f"Plain block {l}: Zp_{l} = ReLU(Wa·H_{l - 1} + ba), Fp_{l} = Wb·Zp_{l} + bb, "
+                    f"H_{l} = ReLU(Fp_{l})"):
             if H is None:
                 H = ops.carry(s, "H_0", X, label="H_0 = X")
                 s.place(H, right_of=residual)
@@ -182,25 +188,28 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
             H = s.place(ops.relu(s, f"H_{l}", Fp, label=f"H_{l} = ReLU(Fp_{l})"), at=ops.level(R, H))
             s.arrow(Fp, H)
         plain.append((Zp, Fp, H))
-    _, ploss = _head_and_loss(s, "p", H, act, residual=False, level_with=loss, head=head)
-    with s.step(f"Backward, plain: dH = {'Woutᵀ·dZpout' if head == 'linear' else 'dZpout (no head)'}; "
-                "per block dFp, dZp = Wbᵀ·dFp, dAp, dH_{l−1} = Waᵀ·dAp"):
+    H_top = _top("dH", L)
+    with s.step(("Head and loss, plain, then back: Zpout, " if head == "linear"
+                 else "Output and loss, plain, then back: ")
+                + f"Yp, Lp, dYp, dZpout, {H_top} = " + ("Woutᵀ·dZpout" if head == "linear" else "dZpout")):
+        Yp, _, Lp = _head_and_loss(s, "p", H, act, residual=False, level_with=Lb, head=head)
+        dZpout = _head_gradient(s, "p", Yp, T, Lp, act, head)
         if head == "linear":
-            dH = ops.linear_parts(s, f"dH_{L}", [s.blocks["WoutT"]], ploss["dZpout"], role=GRADIENT,
-                                  label=f"{_top('dH', L)} = Woutᵀ·dZpout")
+            dH = ops.linear_parts(s, f"dH_{L}", [s.blocks["WoutT"]], dZpout, role=GRADIENT,
+                                  label=f"{H_top} = Woutᵀ·dZpout")
         else:
-            dH = ops.carry(s, f"dH_{L}", ploss["dZpout"], role=GRADIENT,
-                           label=f"{_top('dH', L)} = dZpout")
-            s.place(dH, below=ploss["dZpout"])
-        for l in range(L, 0, -1):
-            Zp, Fp, _ = plain[l - 1]
-            dS, dRf, dR = backward[l]
+            dH = ops.carry(s, f"dH_{L}", dZpout, role=GRADIENT, label=f"{H_top} = dZpout")
+            s.place(dH, below=dZpout)
+    for l in range(L, 0, -1):
+        Zp, Fp, _ = plain[l - 1]
+        dS, dRf, dR = backward[l]
+        name = "dX_plain" if l == 1 else f"dH_{l - 1}"
+        with s.step(f"Backward, plain block {l}: dFp, dZp = Wbᵀ·dFp, dAp, {name} = Waᵀ·dAp"):
             dF = ops.relu_backward(s, f"dFp_{l}", dH, Fp, label=f"dFp_{l} = dH⊙[Fp>0]")
             s.place(dF, at=ops.level(dS, dH))
             dZp = ops.linear_parts(s, f"dZp_{l}", [s.blocks[f"Wb_{l}T"]], dF, role=GRADIENT,
                                    label=f"dZp_{l} = Wbᵀ·dFp")
             dAp = _mask_below(s, f"dAp_{l}", dZp, Zp, f"dAp_{l} = dZp⊙[Zp>0]")
-            name = "dX_plain" if l == 1 else f"dH_{l - 1}"
             dH = ops.linear_parts(s, name, [s.blocks[f"Wa_{l}T"]], dAp, role="output" if l == 1 else "gradient",
                                   label=f"{name} = Waᵀ·dAp")
     # every given stands on the sheet: those the option leaves out set aside, off paper, marked
@@ -213,7 +222,7 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
         s.note_right(left, f"not used (head: {head})")
     s.set_aside(aside)
     if act == "sigmoid" and last_act == "softmax" and head == "linear":
-        s.note_below(s.blocks["dX_plain"], "n_out = 1: a softmax over one output is always 1, so the head is σ")
+        s.note_below(s.blocks["dX_plain"], "n_out = 1: σ, as a softmax of one output is 1")
 
 
 def _top(name, L):
@@ -235,53 +244,58 @@ def _mask_below(s, name, d, Z, label):
 
 
 def _head_and_loss(s, tag, R, act, *, residual, level_with=None, head="linear"):
-    """Head, loss and the head's gradient of one network (``tag`` "" or "p"); the plain network's
-    loss blocks stand level with the residual network's (``level_with``)."""
-    net = "residual" if residual else "plain"
+    """Head and loss of one network (``tag`` "" or "p"), in the step open; the plain network's loss
+    stands level with the residual network's (``level_with``)."""
     src = R.name
-    top = f"Z{tag}out" if head == "linear" else src
-    with s.step((f"Head, {net}: Z{tag}out = Wout·{src} + bout, " if head == "linear"
-                 else f"Output, {net}, no head: ") + f"Y{tag} = "
-                + (f"softmax({top}) over each column" if act == "softmax" else f"σ({top})")):
-        if head == "linear":
-            Zout = ops.linear(s, f"Z{tag}out", "Wout" if residual else s.blocks["Wout"], R,
-                              "bout" if residual else s.blocks["bout"], label=f"Z{tag}out = Wout·{src}+b")
-        else:
-            Zout = R
-        if act == "softmax":
-            Y = ops.softmax(s, f"Y{tag}", Zout, role=OUTPUT)
-            s.place(Y, below=Zout, gap=2)
-        else:
-            Y = ops.sigmoid(s, f"Y{tag}", Zout, role=OUTPUT)
-            s.place(Y, below=Zout)
-            s.arrow(Zout, Y)
-    target = "T" if head == "linear" else "Td"
-    with s.step(f"Loss, {net}: L{tag} = ½‖Y{tag} − {target}‖², dY{tag} = Y{tag} − {target}, dZ{tag}out = "
-                + (f"Y{tag} ⊙ (dY{tag} − Σ dY{tag}⊙Y{tag})" if act == "softmax"
-                   else f"dY{tag} ⊙ Y{tag} ⊙ (1 − Y{tag})")):
-        T = s.place(s.given(target, label=f"{target} (targets)"), below=Y) if residual else s.blocks[target]
-        anchor = T if residual else None
-        loss_at = s.below(anchor) if residual else ops.level(level_with["L"], Y)
-        Lb = s.add(f"L{tag}", (1, 1), role=OUTPUT, label=f"L{tag} = ½Σ(Y{tag} − {target})²",
-                   formula=lambda i, j: f"{fx.sumproduct(f'{Y.range()}-{T.range()}', f'{Y.range()}-{T.range()}')}/2")
-        s.place(Lb, at=loss_at)
-        dY = ops.elementwise(s, f"dY{tag}", fx.sub, [Y, T], role=GRADIENT,
-                             label=f"dY{tag} = Y{tag} − {target}")
-        s.place(dY, below=Lb)
-        if act == "softmax":
-            prod = ops.elementwise(s, f"dYY{tag}", lambda a, b: f"{a}*{b}", [dY, Y], role=GRADIENT,
-                                   label=f"dY{tag} ⊙ Y{tag}")
-            s.place(prod, below=dY)
-            sums = ops.col_sums(s, f"dYYs{tag}", prod, role=GRADIENT)
-            dZ = ops.elementwise(s, f"dZ{tag}out", lambda y, g, c: f"{y}*({g}-{c})", [Y, dY, sums],
-                                 role=GRADIENT,
-                                 label=f"dZ{tag}out = Y⊙(dY−Σ)")
-            s.place(dZ, below=prod, gap=2)
-        else:
-            dZ = ops.elementwise(s, f"dZ{tag}out", lambda g, y: f"{g}*{y}*(1-{y})", [dY, Y], role=GRADIENT,
-                                 label=f"dZ{tag}out = dY⊙Y⊙(1−Y)")
-            s.place(dZ, below=dY)
-    return (Zout, Y), {"L": Lb, "dY": dY, f"dZ{tag}out": dZ}
+    if head == "linear":
+        Zout = ops.linear(s, f"Z{tag}out", "Wout" if residual else s.blocks["Wout"], R,
+                          "bout" if residual else s.blocks["bout"], label=f"Z{tag}out = Wout·{src}+b")
+    else:
+        Zout = R
+    if act == "softmax":
+        Y = ops.softmax(s, f"Y{tag}", Zout, role=OUTPUT)
+        s.place(Y, below=Zout, gap=2)
+    else:
+        Y = ops.sigmoid(s, f"Y{tag}", Zout, role=OUTPUT)
+        s.place(Y, below=Zout)
+        s.arrow(Zout, Y)
+    target = _target(head)
+    T = s.place(s.given(target, label=f"{target} (targets)"), below=Y) if residual else s.blocks[target]
+    loss_at = s.below(T) if residual else ops.level(level_with, Y)
+    Lb = s.add(f"L{tag}", (1, 1), role=OUTPUT, label=f"L{tag} = ½Σ(Y{tag} − {target})²",
+               formula=lambda i, j: f"{fx.sumproduct(f'{Y.range()}-{T.range()}', f'{Y.range()}-{T.range()}')}/2")
+    s.place(Lb, at=loss_at)
+    return Y, T, Lb
+
+
+def _head_gradient(s, tag, Y, T, Lb, act, head="linear"):
+    """The loss's gradient back through the head's activation, under the loss, in the step open:
+    dY = Y − T, then dZout."""
+    target = _target(head)
+    dY = ops.elementwise(s, f"dY{tag}", fx.sub, [Y, T], role=GRADIENT, label=f"dY{tag} = Y{tag} − {target}")
+    s.place(dY, below=Lb)
+    if act == "softmax":
+        prod = ops.elementwise(s, f"dYY{tag}", lambda a, b: f"{a}*{b}", [dY, Y], role=GRADIENT,
+                               label=f"dY{tag} ⊙ Y{tag}")
+        s.place(prod, below=dY)
+        sums = ops.col_sums(s, f"dYYs{tag}", prod, role=GRADIENT)
+        dZ = ops.elementwise(s, f"dZ{tag}out", lambda y, g, c: f"{y}*({g}-{c})", [Y, dY, sums],
+                             role=GRADIENT,
+                             label=f"dZ{tag}out = Y⊙(dY−Σ)")
+        s.place(dZ, below=prod, gap=2)
+    else:
+        dZ = ops.elementwise(s, f"dZ{tag}out", lambda g, y: f"{g}*{y}*(1-{y})", [dY, Y], role=GRADIENT,
+                             label=f"dZ{tag}out = dY⊙Y⊙(1−Y)")
+        s.place(dZ, below=dY)
+    return dZ
+
+
+def _target(head):
+    return "T" if head == "linear" else "Td"
+
+
+def _act_text(act, z):
+    return f"softmax({z}) over each column" if act == "softmax" else f"σ({z})"
 
 
 # --- numbers -----------------------------------------------------------------------------------
