@@ -92,6 +92,9 @@ def _metadata(path: Path) -> dict:
                           f"compare it with; to find formula mistakes in any workbook, run: xlhand lint {path}") from None
 
 
+OLDER_KEY_SHEET = "xlhand_key"  # the hidden key that worksheets carried before their checks held the answers
+
+
 def _student_blocks(meta: dict, wb, sheet, rebuilt: Rebuilt) -> None:
     """A student workbook's blanks are empty, and computed cells after them depend on them, so its
     computed blocks are not compared; its givens are, and (with a self-check) each check formula
@@ -106,6 +109,10 @@ def _student_blocks(meta: dict, wb, sheet, rebuilt: Rebuilt) -> None:
             rebuilt.expected.pop(block.name, None)
     if CHECK_SHEET not in wb.sheets:
         rebuilt.notes.append(f"student workbook without self-check ({len(blanks)} blank blocks): only the givens checked")
+        return
+    if OLDER_KEY_SHEET in wb.sheets:
+        rebuilt.notes.append(f"an older student workbook (its self-check reads a hidden key sheet; {len(blanks)} "
+                             f"blank blocks): only the givens checked")
         return
     tolerance = json.loads(meta.get("tolerance") or "{}")
     tol = Tolerance(**{k: float(v) for k, v in tolerance.items() if k in ("rtol", "atol")})

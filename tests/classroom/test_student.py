@@ -2,6 +2,7 @@
 and the live self-check right after LibreOffice recalculates."""
 from __future__ import annotations
 
+import re
 import zipfile
 
 import openpyxl
@@ -128,3 +129,23 @@ def test_the_workbook_structure_is_locked():
     book = openpyxl.load_workbook(io.BytesIO(student_workbook(resolve(catalog.get("relu"), size="small", seed=1))))
     assert book.security is not None and book.security.lockStructure
     assert [ws.sheet_state for ws in book.worksheets] == ["visible", "veryHidden"]
+
+
+def test_check_reads_the_expected_values_of_the_self_check(tmp_path):
+    """`xlhand check` on a worksheet compares each check formula's expected value with NumPy: one
+    changed answer is found; a worksheet of older xlhand (a hidden key sheet) has its givens checked."""
+    path = tmp_path / "s.xlsx"
+    path.write_bytes(student_workbook(resolve(catalog.get("backprop"))))
+    assert check_file(path).ok
+    wb = openpyxl.load_workbook(path)
+    check = wb[CHECK_SHEET]
+    cell = next(c for row in check.iter_rows() for c in row if c.value)
+    cell.value = re.sub(r"ABS\((-?[0-9.]+)", lambda m: f"ABS({float(m[1]) + 7:g}", cell.value, count=1)
+    wb.save(tmp_path / "doctored.xlsx")
+    report = check_file(tmp_path / "doctored.xlsx")
+    assert not report.ok and [m.cell for m in report.mismatches] == [cell.coordinate]
+    assert report.mismatches[0].got == report.mismatches[0].expected + 7
+    wb.create_sheet("xlhand_key")
+    wb.save(tmp_path / "older.xlsx")
+    report = check_file(tmp_path / "older.xlsx")
+    assert report.ok and any("older student workbook" in n for n in report.notes)

@@ -83,8 +83,7 @@ def _members(book: Book, sheet: Sheet) -> dict[tuple[int, int], int]:
 
 
 def _named_rectangles(book: Book, sheet: Sheet) -> list[tuple[str, Area]]:
-    """Defined names that stand for one rectangle of this sheet (or, on xlhand's hidden key sheet,
-    of the worksheet it copies cell for cell), smallest first."""
+    """Defined names that stand for one rectangle of this sheet, smallest first."""
     names_of = {sheet.name.casefold()}
     out = []
     for name, text in book.names.items():
