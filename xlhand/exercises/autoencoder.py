@@ -104,7 +104,7 @@ def _iteration(s, d, it, X, weights, first):
                 X = ops.carry(s, n("X"), X, label=f"{n('X')} (inputs)")
                 s.place(X, below=EVERYTHING)
                 s.note_right(X, f"Iteration {it}: from the weights iteration {it - 1} made")
-            A, Z, used = X, {}, {}
+            A, Z, used, acts = X, {}, {}, {}
             for k, W, b, z, a, n_in, n_out in LAYERS:
                 part = "encoder" if k <= 2 else "decoder"
                 what = (f"{z} = {W}·{A.name} + {b}, {a} = ReLU({z})" if a
@@ -121,6 +121,8 @@ def _iteration(s, d, it, X, weights, first):
                     torch = f"nn.Linear({d[n_in]}, {d[n_out]})" + (" + nn.ReLU()" if a else "")
                     s.note_below(used[k][0], f"PyTorch: {torch}")
                     A = s.place(ops.relu(s, n(a), Z[z], label=f"{n(a)} = ReLU({n(z)})"), below=Z[z]) if a else Z[z]
+                    if a:
+                        acts[k] = A
             Y = A
         with s.group() as backward:
             # the target and the loss open the output layer's band, the target over dY
@@ -132,14 +134,59 @@ def _iteration(s, d, it, X, weights, first):
                                      role=GRADIENT, label=f"{n('dY')} = 2({Y.name} − X)/N")
                 s.place(dZ, below=target)
             grads, above, gap = {}, forward, 1
+            compact, done = _compact(n, used, dZ, X, not later), []
             for k in reversed(range(1, len(LAYERS) + 1)):
-                dZ, above, gap = _layer_back(s, n, step, k, dZ, grads, used, Z, X, above, gap, (target, count, L))
+                if compact:
+                    dZ = _layer_back_compact(s, n, step, k, dZ, grads, used, Z, X, [target, count, L], done)
+                else:
+                    dZ, above, gap = _layer_back(s, n, step, k, dZ, grads, used, Z, X, above, gap,
+                                                 (target, count, L))
             s.note_below(L, "PyTorch: nn.MSELoss()")  # where the bands put L
         with step("Gradient descent: Wn = W − lr·dW, bn = b − lr·db"):
             with s.group() as update:
-                new = _update(s, used, grads)
+                new, beside = _update(s, used, grads, acts, compact, backward)
+        if compact:  # the backward pass at the page's left edge, under the forward pass (and W4n)
+            s.next_to(backward, s.together([forward, update]) if beside else forward, DOWN, align="start")
+        if not beside:
             s.next_to(update, backward, DOWN)
     return L, {k: (new[f"{W.name}n"], new[f"{b.name}n"]) for k, (W, b) in used.items()}
+
+
+def _layer_back_compact(s, n, step, k, dZ, grads, used, Z, X, loss, done):
+    """Layer k of the backward pass, one step, where [Wᵀ | dA] fits under dZ with dW right of dZ on a
+    portrait page (see :func:`_compact`): the gradients dZ, dA, dZ' … stand one under the other in one
+    column, each [db | dZ | dW] with Aᵀ over dW beside the dA above it, each [Wᵀ | dA] under its dZ,
+    Wᵀ touching dA; layer 1's band, [db | dZ | dW] with Xᵀ over dW, under the rest at the pass's left
+    edge (dW1 is the widest). Returns the next dZ (None after layer 1)."""
+    _, W, b, _, _, _, _ = LAYERS[k - 1]
+    prev = LAYERS[k - 2][4] if k > 1 else "X"  # the layer's input
+    prev_z = LAYERS[k - 2][3] if k > 1 else None
+    back = f"; d{prev} = {W}ᵀ·{dZ.name}, d{prev_z} = d{prev} ⊙ [{prev_z} > 0]" if k > 1 else ""
+    with step(f"d{W} = {dZ.name}·{prev}ᵀ, d{b} = Σ {dZ.name}{back}"):  # one step a layer: a short header
+        if k == len(LAYERS):  # N left of the target, L out of the way of Aᵀ until it stands over it
+            target, count, L = loss
+            s.next_to(count, target, LEFT, gap=0, align="start")
+            s.next_to(L, target, UP)
+        grads[k] = ops.layer_gradient(s, n(f"d{W}"), n(f"d{b}"), dZ, s.blocks[n(prev)] if k > 1 else X)
+        s.next_to(grads[k][1], dZ, LEFT, gap=0, align="end")  # db's label is its gap
+        At = s.blocks[f"{n(prev)}T"]
+        if k == len(LAYERS):
+            s.next_to(L, At, UP, align="start")
+        if k == len(LAYERS):
+            done += loss
+        if k == 1:
+            s.next_to(s.together([dZ, *grads[k], At]), s.together(done), DOWN, gap=0, align="start")
+            return None
+        weights = used[k][0]
+        dA = ops.matmul_parts(s, n(f"d{prev}"), [ops.transposed_part(s, f"{weights.name}T", weights)], dZ,
+                              role=GRADIENT, label=f"{n(f'd{prev}')} = {weights.name}ᵀ·{dZ.name}", weights_gap=0)
+        s.place(dA, below=dZ, gap=0)
+        dZ_next = ops.relu_backward(s, n(f"d{prev_z}"), dA, Z[prev_z],
+                                    label=_mask_label(n(f"d{prev_z}"), dA.name, Z[prev_z].name))
+        # the next Aᵀ (a row per sample, a label) and its gap stand beside dA and the labels around it
+        s.place(dZ_next, below=dA, gap=max(0, dZ.cols + 1 - dA.rows))
+        done += [dZ, *grads[k], At, dA, s.blocks[f"{weights.name}T"]]
+    return dZ_next
 
 
 def _layer_back(s, n, step, k, dZ, grads, used, Z, X, above, gap, loss):
@@ -181,21 +228,69 @@ def _layer_back(s, n, step, k, dZ, grads, used, Z, X, above, gap, loss):
     return dZ_next, s.together([above, *band, *part, top]), 0 if top is not dZ else 1
 
 
-def _update(s, used, grads) -> dict:
-    """Wn = W − lr·dW and bn = b − lr·db for every layer, each bn against its Wn as b stands against
-    W, in rows a portrait page wide: [lr | W1n b1n], [W2n b2n | W3n b3n], [W4n b4n] (the step says
-    what they hold, the labels name them). Returns the new blocks by name."""
-    pairs = [(p, g) for k in range(1, len(LAYERS) + 1) for p, g in zip(used[k], grads[k])]
-    new = ops.gradient_descent(s, "lr", pairs, labels={f"{p.name}n": f"{p.name}n" for p, _ in pairs})
-    units = []
-    for W, b in used.values():
+def _update(s, used, grads, acts, compact, backward) -> tuple[dict, bool]:
+    """Wn = W − lr·dW and bn = b − lr·db for every layer. Where every Wn is as wide as its label, each
+    stands under its W and b, in the rows of the layer's activation (the room the forward pass leaves
+    left of it), and the output layer's with ``compact`` under W4 and b4 (its note between), lr left
+    of it, else right of lr; otherwise [lr | W1n b1n] and one row a layer under it. Returns the new
+    blocks by name, and whether they stand beside the forward pass (else the caller places them
+    under the backward pass)."""
+    first = "lr" not in s.blocks  # lr is the first iteration's, every later one reads it there
+    lr = s.given("lr", label="lr") if first else s.blocks["lr"]
+    new, units = {}, []
+    for k, (W, b) in used.items():
+        for p, g in zip((W, b), grads[k]):
+            new[f"{p.name}n"] = ops.sgd_step(s, f"{p.name}n", p, g, lr, label=f"{p.name}n")
         s.next_to(new[f"{b.name}n"], new[f"{W.name}n"], RIGHT, gap=0)
         units.append(s.together([new[f"{W.name}n"], new[f"{b.name}n"]]))
-    lr = s.blocks["lr"]
-    s.next_to(units[0], lr, RIGHT)
-    s.next_to(units[2], units[1], RIGHT)
-    s.arrange([s.together([lr, units[0]]), s.together(units[1:3]), units[3]], DOWN)
-    return new
+    beside = all(label_columns(new[f"{W.name}n"].label) <= W.cols for W, _ in used.values())
+    if not beside:
+        s.arrange([s.together([lr, units[0]]) if first else units[0], *units[1:]], DOWN)
+        if first:
+            s.next_to(units[0], lr, RIGHT)
+        return new, False
+    for k, (W, b) in used.items():
+        Wn, bn = new[f"{W.name}n"], new[f"{b.name}n"]
+        if k in acts:  # in the rows of the layer's activation, under W and b
+            s.place(Wn, at=ops.level(acts[k], W))
+            s.place(bn, at=ops.level(acts[k], b))
+        elif compact:  # under W4 and b4 and their note, over the backward pass
+            s.next_to(units[k - 1], W, DOWN, gap=1)
+            if first:
+                s.next_to(lr, Wn, LEFT, gap=0)
+        else:  # right of lr under the backward pass
+            unit = s.together([lr, units[k - 1]]) if first else units[k - 1]
+            if first:
+                s.next_to(units[k - 1], lr, RIGHT)
+            s.next_to(unit, backward, DOWN)
+    return new, True
+
+
+def _compact(n, used, dY, X, numbered) -> bool:
+    """Whether the gradients can stand in one column on a portrait page (:func:`_layer_back_compact`):
+    for layers 4 to 2, Wᵀ touching dA left of the column and dW one column right of dZ's label; for
+    layer 1, [db1 | dZ1 | dW1] from the pass's left edge. ``numbered``: the labels carry step numbers."""
+    def wide(cols, label, k) -> int:
+        return max(cols, label_columns(f"[{10 - k}] {label}" if numbered else label))
+
+    left = max(used[k][0].rows for k in range(2, len(LAYERS) + 1))  # the widest Wᵀ
+    if any(used[k][0].rows < wide(1, f"{used[k][0].name}ᵀ", k) for k in range(2, len(LAYERS) + 1)):
+        return False  # a Wᵀ narrower than its label: its label would run into dA's
+    rows = []
+    for k in range(1, len(LAYERS) + 1):
+        _, W, _, z, _, _, _ = LAYERS[k - 1]
+        prev = LAYERS[k - 2][4] if k > 1 else "X"
+        if k == len(LAYERS):
+            dZ, dZ_label = dY.name, dY.label
+        else:
+            dZ, dZ_label = n(f"d{z}"), _mask_label(n(f"d{z}"), n(f"d{LAYERS[k - 1][4]}"), n(z))
+        dW = wide(used[k][0].cols, f"{n(f'd{W}')} = {dZ}·{n(prev)}ᵀ", k)
+        rows.append((2 if k == 1 else left) + wide(2, dZ_label, k) + 1 + dW)
+    return max(rows) <= ops.page_columns("letter", landscape=False)
+
+
+def _mask_label(name, dA, Z) -> str:
+    return f"{name} = {dA} ⊙ [{Z}>0]"
 
 
 def _narrow(W, dZ, dW) -> bool:
