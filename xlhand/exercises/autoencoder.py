@@ -90,10 +90,12 @@ def layout(s, d, p, iters=1):
 
 
 def _iteration(s, d, it, X, weights, first):
-    """One iteration, three groups stacked down, each a portrait page wide (11 columns at medium): the
-    forward pass (one column, weights to its left), the loss and the backward pass (a band per layer,
-    see :func:`_layer_back`) and the update. ``weights`` are the givens' names in the first
-    iteration, the last one's updates after. Returns the loss and this iteration's updates."""
+    """One iteration, a portrait page wide (11 columns): the forward pass (one column, weights to its
+    left), each update Wn, bn under its W, b (in the rows of the layer's activation, which leaves that
+    room), then the loss and the backward pass: where it fits, its gradients in one column, each dA
+    under its dZ (:func:`_layer_back_compact`, the template's size: no copies, no band gaps), else a
+    band per layer (:func:`_layer_back`). ``weights`` are the givens' names in the first iteration,
+    the last one's updates after. Returns the loss and this iteration's updates."""
     n = lambda name: named(name, it)  # noqa: E731
     later = it > 1
     step = (lambda text: nullcontext()) if later else s.step
@@ -172,7 +174,6 @@ def _layer_back_compact(s, n, step, k, dZ, grads, used, Z, X, loss, done):
         At = s.blocks[f"{n(prev)}T"]
         if k == len(LAYERS):
             s.next_to(L, At, UP, align="start")
-        if k == len(LAYERS):
             done += loss
         if k == 1:
             s.next_to(s.together([dZ, *grads[k], At]), s.together(done), DOWN, gap=0, align="start")
@@ -268,28 +269,28 @@ def _update(s, used, grads, acts, compact, backward) -> tuple[dict, bool]:
 
 def _compact(n, used, dY, X, numbered) -> bool:
     """Whether the gradients can stand in one column on a portrait page (:func:`_layer_back_compact`):
-    for layers 4 to 2, Wᵀ touching dA left of the column and dW one column right of dZ's label; for
-    layer 1, [db1 | dZ1 | dW1] from the pass's left edge. ``numbered``: the labels carry step numbers."""
+    for layers 4 to 2, [db | dZ | dW] over [Wᵀ | dA], Wᵀ touching dA, dW one column right of dZ's
+    label; for layer 1, [db1 | dZ1 | dW1] from the pass's left edge. ``numbered``: the labels carry
+    step numbers (the first iteration's)."""
     def wide(cols, label, k) -> int:
         return max(cols, label_columns(f"[{10 - k}] {label}" if numbered else label))
 
-    left = max(used[k][0].rows for k in range(2, len(LAYERS) + 1))  # the widest Wᵀ
     if any(used[k][0].rows < wide(1, f"{used[k][0].name}ᵀ", k) for k in range(2, len(LAYERS) + 1)):
         return False  # a Wᵀ narrower than its label: its label would run into dA's
+    left = max(used[k][0].rows for k in range(2, len(LAYERS) + 1))  # the widest Wᵀ
     rows = []
     for k in range(1, len(LAYERS) + 1):
-        _, W, _, z, _, _, _ = LAYERS[k - 1]
+        _, W, b, z, a, _, _ = LAYERS[k - 1]
         prev = LAYERS[k - 2][4] if k > 1 else "X"
-        if k == len(LAYERS):
-            dZ, dZ_label = dY.name, dY.label
-        else:
-            dZ, dZ_label = n(f"d{z}"), _mask_label(n(f"d{z}"), n(f"d{LAYERS[k - 1][4]}"), n(z))
+        dZ, dZ_label = (dY.name, dY.label) if k == len(LAYERS) else (n(f"d{z}"), _mask_label(n(f"d{z}"), n(f"d{a}"), n(z)))
+        db = wide(1, f"{n(f'd{b}')} = Σ {dZ}", k)
         dW = wide(used[k][0].cols, f"{n(f'd{W}')} = {dZ}·{n(prev)}ᵀ", k)
-        rows.append((2 if k == 1 else left) + wide(2, dZ_label, k) + 1 + dW)
+        rows.append((db if k == 1 else max(left, db)) + wide(dY.cols, dZ_label, k) + 1 + dW)
     return max(rows) <= ops.page_columns("letter", landscape=False)
 
 
 def _mask_label(name, dA, Z) -> str:
+    """dZ = dA ⊙ [Z>0], short enough for dW to stand right of it on a portrait page."""
     return f"{name} = {dA} ⊙ [{Z}>0]"
 
 
