@@ -146,9 +146,9 @@ def _iteration(s, d, it, X, weights, first):
             s.note_below(L, "PyTorch: nn.MSELoss()")  # where the bands put L
         with step("Gradient descent: Wn = W − lr·dW, bn = b − lr·db"):
             with s.group() as update:
-                new, beside = _update(s, used, grads, acts, compact, backward)
-        if compact:  # the backward pass at the page's left edge, under the forward pass (and W4n)
-            s.next_to(backward, s.together([forward, update]) if beside else forward, DOWN, align="start")
+                new, beside = _update(s, used, grads, acts)
+        # the backward pass at the page's left edge, under the forward pass (and W4n)
+        s.next_to(backward, s.together([forward, update]) if beside else forward, DOWN, align="start")
         if not beside:
             s.next_to(update, backward, DOWN)
     return L, {k: (new[f"{W.name}n"], new[f"{b.name}n"]) for k, (W, b) in used.items()}
@@ -229,13 +229,13 @@ def _layer_back(s, n, step, k, dZ, grads, used, Z, X, above, gap, loss):
     return dZ_next, s.together([above, *band, *part, top]), 0 if top is not dZ else 1
 
 
-def _update(s, used, grads, acts, compact, backward) -> tuple[dict, bool]:
+def _update(s, used, grads, acts) -> tuple[dict, bool]:
     """Wn = W − lr·dW and bn = b − lr·db for every layer. Where every Wn is as wide as its label, each
     stands under its W and b, in the rows of the layer's activation (the room the forward pass leaves
-    left of it), and the output layer's with ``compact`` under W4 and b4 (its note between), lr left
-    of it, else right of lr; otherwise [lr | W1n b1n] and one row a layer under it. Returns the new
-    blocks by name, and whether they stand beside the forward pass (else the caller places them
-    under the backward pass)."""
+    left of it), and the output layer's under W4 and b4 (its note between), lr left of it;
+    otherwise [lr | W1n b1n] and one row a layer under it. Returns the new blocks by name, and
+    whether they stand beside the forward pass (else the caller places them under the backward
+    pass)."""
     first = "lr" not in s.blocks  # lr is the first iteration's, every later one reads it there
     lr = s.given("lr", label="lr") if first else s.blocks["lr"]
     new, units = {}, []
@@ -255,15 +255,10 @@ def _update(s, used, grads, acts, compact, backward) -> tuple[dict, bool]:
         if k in acts:  # in the rows of the layer's activation, under W and b
             s.place(Wn, at=ops.level(acts[k], W))
             s.place(bn, at=ops.level(acts[k], b))
-        elif compact:  # under W4 and b4 and their note, over the backward pass
+        else:  # under W4 and b4 and their note, over the backward pass
             s.next_to(units[k - 1], W, DOWN, gap=1)
             if first:
                 s.next_to(lr, Wn, LEFT, gap=0)
-        else:  # right of lr under the backward pass
-            unit = s.together([lr, units[k - 1]]) if first else units[k - 1]
-            if first:
-                s.next_to(units[k - 1], lr, RIGHT)
-            s.next_to(unit, backward, DOWN)
     return new, True
 
 
