@@ -31,8 +31,7 @@ MARGIN_COLUMN_MM = 6.5
 
 # the lines a worksheet's header adds (the key prints them too, so that it keeps the worksheet's pages)
 ROUNDING = "Round each answer to 2 decimals."
-REFUSED_NOTE = ("Scores 0: a formula reading another sheet or a name, a reference built from text or an offset, "
-                "random numbers or the date.")
+REFUSED_NOTE = "Scores 0: formulas reading other sheets or names, built references, chance, the date."
 
 
 def name_line(who: str = "") -> str:
