@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xlhand.layout import BIAS, DOWN, EVERYTHING, GRADIENT, LEFT, OUTPUT, UP, WEIGHT, fx, ops
+from xlhand.layout import BIAS, DOWN, EVERYTHING, GRADIENT, LEFT, OUTPUT, WEIGHT, fx, ops
 from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.npref import has_both_signs, relu, softmax_columns
 from xlhand.model.givens import Given, Params
@@ -115,109 +115,124 @@ def reference(d, p):
 
 # --- the sheet ---------------------------------------------------------------------------------
 def layout(s, d, p):
-    """One column of blocks (the spine, a patch a column), weights at their left: narrow enough for a
-    page. Beside the spine where it leaves room: the noise left of Latent, scale and shift right of
-    [scale; shift], the target left of dPred, the frames by Out; on a narrow page (medium) also e^S
-    and its Σ row left of A, so that the softmax takes S's rows once."""
+    """The forward pass down a spine of blocks (a patch a column), the weights at their left, and
+    nine steps (a header short enough to leave room under it for the video on page 1). Beside the
+    spine, where no weights stand: the video left of its patches, the conditions left of Latent …
+    [scale, shift], e^S left of A, the noise target left of dPred, the loss left of Denoised, the
+    frames left of Out. The blocks of a stage follow each other without a gap row (each one's label
+    row is the gap); a gap row is left only where a page may end (before Latent, Cond_q and dPred),
+    since blocks that touch are never parted by a page break."""
+    n, g = d.latent, _gap(d)
     pt, ph, pw = geometry(d)
-    n = d.latent
-    with s.step(f"Video → patches: column j of Patches is spacetime patch j ({ph}×{pw}×{pt} pixels; Video: "
-                f"{d.patches * pt} frames, a patch every {ph} rows)"):
+    with s.step(_STEP_PATCHES.format(ph=ph, pw=pw, pt=pt, frames=d.patches * pt)):
         video = s.given("Video", label="Video")
         patches = s.add("Patches", (d.p_dim, d.patches), label="Patches (a patch a column)",
                         formula=lambda i, j: video.cell(*pixel(d, i, j)))
-        if _beside(d):  # the video right of its patches (the encoder under them)
-            s.place(video, right_of=patches)
-        else:  # over them, at their right edge
-            s.place(patches, below=video)
-            s.next_to(video, patches, UP, align="end")
-    with s.step("Visual encoder (frozen): Latent = ReLU(We·Patches + be)"):
+    with s.step(_STEP_ENCODER):
         Zlat = ops.linear(s, "Zlat", "We", patches, "be", label="Zlat = We·Patches + be")
-        s.note_below(s.blocks["We"], "frozen (blue): We, be, Wd, bd")
+        s.place(Zlat, below=patches, gap=g)
+        s.next_to(video, s.blocks["We"], LEFT, align="end")  # the video left of its patches, over the weights
         latent = ops.relu(s, "Latent", Zlat, label="Latent = ReLU(Zlat)")
-        s.place(latent, below=Zlat)
-    with s.step("Add the noise of step t: Noised = Latent + Noise"):
+        s.place(latent, below=Zlat)  # a gap row: where page 1 may end
         noise = s.given("Noise", label="Noise (for step t)")
         noised = ops.elementwise(s, "Noised", fx.add, [noise, latent], label="Noised = Latent + Noise")
-        s.place(noise, left_of=latent)  # Noise beside Latent, Noised under them
-        s.place(noised, below=latent)
-    with s.step(f"Conditions: t_bits = t in {T_BITS} bits, c = [text; t_bits]; [scale; shift] = Wc·c + bc"):
-        with s.group() as conditions:
-            text = s.given("text", label="text")
-            t = s.given("t", label="t")
-            s.place(t, right_of=text)
-            t_bits = s.add("t_bits", (T_BITS, 1), label="t_bits",
-                           formula=lambda i, j: _bit(t, t_bits, i))
-            s.place(t_bits, below=t)
-            c = ops.stack(s, "c", [text, t_bits], label="c")
-            s.place(c, right_of=t)
-            SS = ops.linear(s, "SS", "Wc", c, "bc", label="[scale; shift]")
-            scale = ops.copy_rows(s, "scale", SS, 0, n, label="scale")
-            s.place(scale, right_of=SS)  # [scale; shift] taken apart beside it, one over the other
-            shift = ops.copy_rows(s, "shift", SS, n, 2 * n, label="shift")
-            s.place(shift, below=scale, gap=0)  # its label row is the gap
-        # the conditions under Noised from the left edge (Wc under We: as narrow as the spine), then the spine goes on
-        s.place(conditions, below=noised, in_columns_of=s.blocks["We"], gap=0)
-        above = s.together([noised, conditions])
-    with s.step("Adaptive layer norm: Cond = Noised ⊙ scale + shift (each row scaled and shifted)"):
+        s.place(noise, below=latent, gap=g)
+        s.place(noised, below=noise, gap=g)
+    with s.step(_STEP_CONDITIONS):
+        conditions, SS = _conditions(s, d, g)
+        s.next_to(conditions, latent, LEFT, gap=g)  # left of Latent … Noised, SS at the bottom
+        scale = ops.copy_rows(s, "scale", SS, 0, n, label="scale")
+        shift = ops.copy_rows(s, "shift", SS, n, 2 * n, label="shift")
+        s.place(scale, below=noised, gap=g)  # [scale; shift] taken apart right of it, over Cond
+        s.place(shift, right_of=scale)
+    with s.step(_STEP_ADALN):
         cond = ops.elementwise(s, "Cond", lambda x, a, b: f"{x}*{a}+{b}", [noised, scale, shift],
                                label="Cond = Noised ⊙ scale + shift")
-        s.place(cond, below=above, in_columns_of=noised)
-    with s.step("Queries and keys in one: QK = Wqk·Cond"):
+        s.place(cond, below=s.together([scale, shift]), in_columns_of=noised, gap=g)
+    with s.step(_STEP_SCORES):
         QK = ops.matmul(s, "QK", "Wqk", cond, label="QK = Wqk·Cond")
-    with s.step("Scores S = QKᵀ·Cond (row j = patch j's key, column i = patch i's query)"):
+        s.place(QK, below=cond, gap=g)
         query = ops.carry(s, "Cond_q", cond, label="Cond")
-        s.place(query, below=QK)
+        s.place(query, below=QK)  # a gap row: where a page may end
         S = ops.scores(s, "S", QK, query, label="S = QKᵀ·Cond")
-    with s.step("A = softmax of each column of S"):
+        s.place(S, below=query, gap=g)
+    with s.step(_STEP_ATTENTION):
         A = ops.heat(ops.softmax(s, "A", S, direction=DOWN))
-        if not _beside(d):  # A under S, e^S and its Σ row left of A (under QKᵀ): S's rows once
-            s.next_to(A, S, DOWN)
-            s.next_to(s.together([s.blocks["A_exp"], s.blocks["A_sum"]]), A, LEFT, align="start")
-    with s.step("Attention pooling Att = Cond·A (no values, as in the seed)"):
+        over = [S] + ([s.blocks["A_max"]] if "A_max" in s.blocks else [])  # and the max row (option stable)
+        s.next_to(A, s.together(over), DOWN, gap=g)  # A under S, e^S and its Σ row left of A (under QKᵀ)
+        s.next_to(s.together([s.blocks["A_exp"], s.blocks["A_sum"]]), A, LEFT, align="start")
         values = ops.carry(s, "Cond_v", cond, label="Cond")
         s.place(values, below=EVERYTHING)
         att = ops.matmul(s, "Att", values, A, label="Att = Cond·A")
-        if not _beside(d):  # under the Σ row of e^S too (left of A)
-            s.place(att, below=s.together([A, s.blocks["A_sum"]]), in_columns_of=A)
+        s.place(att, below=s.together([A, s.blocks["A_sum"]]), in_columns_of=A, gap=g)
         s.next_to(values, att, LEFT)
-    with s.step("Pointwise FFN: PredNoise = Wf·Att + bf (the predicted noise)"):
+    with s.step(_STEP_FFN):
         pred = ops.linear(s, "PredNoise", "Wf", att, "bf", label="PredNoise = Wf·Att + bf")
-    with s.step("Train: L = mean((PredNoise − Noise)²), dPred = 2(PredNoise − Noise)/N"):
+        s.place(pred, below=att, gap=g)
+    with s.step(_STEP_TRAIN):
         target = ops.carry(s, "Noise_c", noise, label="Noise (target)")
-        if _beside(d):  # the target right of the prediction (else left of the gradient, under Wf)
-            s.place(target, right_of=pred)
-        with s.group() as loss:
-            L, N = s.place(ops.mse_loss(s, "L", pred, target, label="L = mean((PredNoise − Noise)²)"), below=EVERYTHING)
-            s.note_below(L, "learnable: Wc, bc, Wqk, Wf, bf")
-        dPred = ops.elementwise(s, "dPred", lambda a, b: f"2*({a}-{b})/{ops.absolute(N)}", [pred, target],
-                                role=GRADIENT, label="dPred = 2(PredNoise − Noise)/N")
-        s.place(dPred, below=pred)
-        if not _beside(d):
-            s.next_to(target, dPred, LEFT, align="end")
-        s.next_to(loss, dPred, DOWN, align="end")  # within the spine's right edge
-    with s.step("Generate: Denoised = Noised − PredNoise"):
+        loss = _loss(s, pred, target)
+        dPred = ops.elementwise(s, "dPred", lambda a, b: f"2*({a}-{b})/{ops.absolute(s.blocks['L_N'])}",
+                                [pred, target], role=GRADIENT, label="dPred = 2(PredNoise − Noise)/N")
+        s.place(dPred, below=pred)  # a gap row: where a page may end
+        s.next_to(target, dPred, LEFT, align="end")
+    with s.step(_STEP_GENERATE):
         denoised = ops.elementwise(s, "Denoised", fx.sub, [noised, pred], label="Denoised = Noised − PredNoise")
-        s.place(denoised, below=loss, in_columns_of=pred)
-    with s.step("Visual decoder (frozen): Out = ReLU(Wd·Denoised + bd)"):
+        s.place(denoised, below=dPred, gap=g)
+        s.next_to(loss, denoised, LEFT, align="start")
         Zout = ops.linear(s, "Zout", "Wd", denoised, "bd", label="Zout = Wd·Denoised + bd")
+        s.place(Zout, below=denoised, gap=g)
         out = ops.relu(s, "Out", Zout, label="Out = ReLU(Zout)")
-        s.place(out, below=Zout)
-    with s.step("Patches → frames: the inverse of step 1"):
+        s.place(out, below=Zout, gap=g)
         frames = s.add("Frames", video.shape, role=OUTPUT, label="Frames (generated)",
                        formula=lambda r, col: out.cell(*_patch_pixel(d, r, col)))
-        if _beside(d):  # right of Out, as the video stands right of the patches
-            s.place(frames, right_of=out)
-        else:  # left of Out, under the decoder's weights
-            s.place(frames, left_of=out)
+        # left of the decoder's weights (from their label down), as the video stands left of the encoder's
+        s.next_to(frames, s.together([s.blocks["Wd"], out]), LEFT)
+        s.note_below(frames, "frozen (blue): We, be, Wd, bd")
 
 
-def _beside(d) -> bool:
-    """Whether a block as wide as the patches (the noise, the target; the video and the frames, which
-    are narrower) can stand right of the spine within the narrower landscape page: the spine is as
-    wide as its widest row (We | be, Patches; Cond | Att), the block one gap more."""
-    spine = max(d.p_dim + 2 + d.patches, 2 * d.patches + 1)
-    return spine + 1 + max(d.patches, pixel_columns(d)) <= ops.page_columns("letter", landscape=True)
+_STEP_PATCHES = ("Video → patches: column j of Patches is spacetime patch j ({ph}×{pw}×{pt} pixels; Video: "
+                 "{frames} frames, a patch every {ph} rows)")
+_STEP_ENCODER = "Visual encoder (frozen): Latent = ReLU(We·Patches + be); add the noise of step t: Noised = Latent + Noise"
+_STEP_CONDITIONS = f"Conditions: t_bits = t in {T_BITS} bits, c = [text; t_bits]; [scale; shift] = Wc·c + bc"
+_STEP_ADALN = "Adaptive layer norm: Cond = Noised ⊙ scale + shift (each row scaled and shifted)"
+_STEP_SCORES = "Queries and keys in one, QK = Wqk·Cond; scores S = QKᵀ·Cond (row j = patch j's key, column i = patch i's query)"
+_STEP_ATTENTION = "A = softmax of each column of S; attention pooling Att = Cond·A (no values, as in the seed)"
+_STEP_FFN = "Pointwise FFN: PredNoise = Wf·Att + bf (the predicted noise)"
+_STEP_TRAIN = "Train: L = mean((PredNoise − Noise)²), dPred = 2(PredNoise − Noise)/N"
+_STEP_GENERATE = "Generate: Denoised = Noised − PredNoise, Out = ReLU(Wd·Denoised + bd) (frozen decoder), Frames = step 1 undone"
+
+
+def _gap(d) -> int:
+    """Empty rows between the blocks of a stage: none (each block's label row is the gap) where the
+    attention stage, S and A (patches × patches) with Cond over them and Att, PredNoise under them,
+    fits a landscape page that way (up to 6 patches); one on a larger sheet, so that its pages may
+    break between any two blocks (blocks that touch are never parted)."""
+    return 0 if d.patches <= 6 else 1
+
+
+def _conditions(s, d, g):
+    """text, t and its bits, c = [text; t_bits] over [scale; shift] = Wc·c + bc: one group."""
+    with s.group() as conditions:
+        text = s.given("text", label="text")
+        t = s.given("t", label="t")
+        s.place(t, right_of=text)
+        t_bits = s.add("t_bits", (T_BITS, 1), label="t_bits", formula=lambda i, j: _bit(t, t_bits, i))
+        s.place(t_bits, below=t)
+        c = ops.stack(s, "c", [text, t_bits], label="c")
+        s.place(c, right_of=t)
+        SS = ops.linear(s, "SS", "Wc", c, "bc", label="[scale; shift]")
+        s.place(SS, below=s.together([c, s.blocks["c_ones"], t_bits]), in_columns_of=c, gap=g)
+    return conditions, SS
+
+
+def _loss(s, pred, target):
+    """N and L = mean((PredNoise − Noise)²) side by side, the learnable weights noted under them."""
+    with s.group() as loss:
+        L, _ = ops.mse_loss(s, "L", pred, target, label="L = mean((PredNoise − Noise)²)")
+        s.place(L, below=EVERYTHING)
+        s.note_below(L, "learnable: Wc, bc, Wqk, Wf, bf")
+    return loss
 
 
 def _bit(t, t_bits, i: int) -> str:
