@@ -78,7 +78,7 @@ def layout(s, d, p):
             with s.group() as left:
                 s.place(token, left_of=x, gap=2)
                 if t <= d.steps:
-                    Kc, Vc, e = _attend(s, t, x, Kc, Vc, d.d)
+                    Kc, Vc, e = _attend(s, t, x, Kc, Vc)
                     if t == 1:
                         s.next_to(vocab, s.blocks["E"], UP, gap=0)  # the words over E's columns
             tokens.append(token)
@@ -108,7 +108,7 @@ def _weights(s, t, name):
     return ops.Part(src.cols, lambda spot: s.place(ops.carry(s, f"{name}_step{t}", src, label=name), at=spot))
 
 
-def _attend(s, t, x, Kc, Vc, dm):
+def _attend(s, t, x, Kc, Vc):
     """The left column of step t under x_t: the lookup e_t, k_t and v_t under it, each right under
     the one before, the grown caches side by side under them. Returns (Kc_t, Vc_t, e_t)."""
     # at step 1 the words (vocab) stand over E, beside x_1 under tok_1: a one-hot of two words
@@ -127,7 +127,7 @@ def _attend(s, t, x, Kc, Vc, dm):
 def _right_column(s, t, e, Kc, Vc, dm):
     """The right column of step t, from the panel's top: a copy of e_t over q_t, the scores s_t
     under q_t (Kc_tᵀ left of them), their exponentials under them with a_t beside, z_t = Vc_t·a_t
-    and the logits l_t under a_t. Returns l_t."""
+    and the logits l_t under a_t. Returns (the column as a group, l_t)."""
     with s.group() as right:
         e_q = s.place(ops.copy(s, f"q_{t}_e", e, label=f"e_{t} (copy)"), right_of=e)
         q = s.place(ops.matmul_parts(s, f"q_{t}", [_weights(s, t, "Wq")], e_q, label=f"q_{t}"),
