@@ -8,10 +8,11 @@ are references to the previous cache, never recomputed);
 s_t = Kc_tᵀ·q_t / √d, a_t = softmax(s_t), z_t = Vc_t·a_t, logits l_t = Wo·z_t;
 greedy choice x_{t+1} = onehot(argmax l_t), tok_{t+1} its word. seq lists all tokens.
 (No positional encoding: this toy decoder attends by content only.)
-On the sheet each step is a panel a portrait page wide, one under the other: x_t, e_t, k_t, v_t,
-q_t down one column with their weights left (the givens at step 1, copies of them at every later
-step, so that each product prints on its weights' page), the caches beside k_t and v_t, the scores
-under q_t, their exponentials under them with the weights a_t beside, z_t and l_t under a_t.
+On the sheet each step is a panel a landscape page wide, in two columns read one after the other:
+left, x_t, e_t, k_t and v_t down one column with their weights left (the givens at step 1, copies
+of them at every later step, so that each product prints on its weights' page) and the grown
+caches under them; right, from the panel's top, a copy of e_t over q_t, the scores under q_t, their
+exponentials under them with the weights a_t beside, z_t and l_t under a_t.
 """
 from __future__ import annotations
 
@@ -51,38 +52,46 @@ def reference(d, p):
 
 
 def layout(s, d, p):
-    # One panel per step, a portrait page wide: x_t, e_t, k_t, v_t and q_t down one column with their
-    # weights left (step 1 the given weights, every later step copies of them, so that each product
-    # prints on its weights' page), the caches beside k_t and v_t, the scores under q_t, their
-    # exponentials under them with a_t beside, z_t and l_t under a_t. A page may end above q_t (its
-    # input e_t copied over it) and above the exponentials. The panels flow down the pages.
-    panels, tokens, heads = [], [], []
+    # One panel per step, a landscape page wide, in two columns read one after the other as in a
+    # newspaper, each stage right under the one before (its label row the only gap). Left: x_t (with
+    # tok_t), e_t = E·x_t, k_t and v_t with their weights left (the givens at step 1, copies of them at
+    # every later step, so that each product prints on its weights' page), the grown caches Kc_t and
+    # Vc_t side by side under them. Right, from the panel's top: a copy of e_t over q_t = Wq·e_t, the
+    # scores under q_t, their exponentials under them with a_t beside, z_t and l_t under a_t. The
+    # panels flow down the pages; the greedy choice after the last step closes the last panel.
+    panels, tokens, heads, lefts = [], [], [], []
     Kc = Vc = logits = vocab = None
     for t in range(1, d.steps + 2):
         with s.group() as panel, s.step(_describe(t, d)):
             if t == 1:
-                token = s.given("start", label="tok_1 (start)")
                 vocab = s.given("vocab", label="vocab")
-                x = ops.one_hot(s, "x_1", vocab, token, label="x_1 = onehot(tok_1)")
-                s.place(token, left_of=x, gap=2)
+                x = ops.one_hot(s, "x_1", vocab, s.given("start", label="tok_1 (start)"),
+                                label="x_1 = onehot(tok_1)")
+                token = s.blocks["start"]
             else:  # the greedy choice of the step before heads the panel
                 x = ops.argmax_one_hot(s, f"x_{t}", logits, label=f"x_{t} = argmax l_{t - 1}")
                 token = ops.word_of(s, f"tok_{t}", vocab, x, label=f"tok_{t}")
                 if t <= d.steps:
                     s.place(x, below=EVERYTHING)
-                else:  # under the last panel, in the column of its x_t
-                    s.place(x, below=panels[-1], in_columns_of=heads[-1])
+                else:  # under the last panel's left column, in the column of its x_t
+                    s.place(x, below=lefts[-1], in_columns_of=heads[-1], gap=0)
+            with s.group() as left:
                 s.place(token, left_of=x, gap=2)
+                if t <= d.steps:
+                    Kc, Vc, e = _attend(s, t, x, Kc, Vc)
+                    if t == 1:
+                        s.next_to(vocab, s.blocks["E"], UP, gap=0)  # the words over E's columns
             tokens.append(token)
-            heads.append(x)
             if t <= d.steps:
-                Kc, Vc, logits = _attend(s, t, x, Kc, Vc, d.d)
-                if t == 1:
-                    s.next_to(vocab, s.blocks["E"], UP, gap=0)  # the words over E's columns
+                heads.append(x)
+                lefts.append(left)
+                right, logits = _right_column(s, t, e, Kc, Vc, d.d)
+                # both columns from the panel's top (tok_t's row), the right one clear of the left
+                s.next_to(right, s.together([token, left]), RIGHT, gap=0, align="start")
             else:
                 seq = s.add("seq", (1, d.steps + 1), role=OUTPUT, label="seq = the decoded tokens",
                             formula=lambda i, j: tokens[j].cell(0, 0))
-                s.next_to(seq, token, DOWN, align="end")  # under tok_t, beside x_t
+                s.next_to(seq, token, DOWN, gap=0, align="end")  # under tok_t, beside x_t
         if t <= d.steps:
             panels.append(panel)
         else:  # the greedy choice after the last step closes the last panel
@@ -99,25 +108,39 @@ def _weights(s, t, name):
     return ops.Part(src.cols, lambda spot: s.place(ops.carry(s, f"{name}_step{t}", src, label=name), at=spot))
 
 
-def _attend(s, t, x, Kc, Vc, dm):
-    """Step t under x_t: the lookup e_t, k_t, v_t (the grown caches right of them) and q_t, the scores
-    s_t under q_t (Kc_tᵀ left of them), their exponentials under them with a_t beside, z_t = Vc_t·a_t
-    and the logits l_t under a_t. Returns (Kc_t, Vc_t, l_t)."""
-    e = ops.matmul_parts(s, f"e_{t}", [_weights(s, t, "E")], x, label=f"e_{t} = E·x_{t}")
-    k = ops.matmul_parts(s, f"k_{t}", [_weights(s, t, "Wk")], e, label=f"k_{t}")
-    v = s.place(ops.matmul_parts(s, f"v_{t}", [_weights(s, t, "Wv")], e, label=f"v_{t}"), below=k)
-    # q_t's input in view above it: a page may end between v_t and q_t
-    e_q = s.place(ops.copy(s, f"q_{t}_e", e, label=f"e_{t} (copy)"), below=v)
-    q = ops.matmul_parts(s, f"q_{t}", [_weights(s, t, "Wq")], e_q, label=f"q_{t}")
+def _attend(s, t, x, Kc, Vc):
+    """The left column of step t under x_t: the lookup e_t, k_t and v_t under it, each right under
+    the one before, the grown caches side by side under them. Returns (Kc_t, Vc_t, e_t)."""
+    # at step 1 the words (vocab) stand over E, beside x_1 under tok_1: a one-hot of two words
+    # leaves them no room there, so E goes a row lower
+    e = s.place(ops.matmul_parts(s, f"e_{t}", [_weights(s, t, "E")], x, label=f"e_{t} = E·x_{t}"),
+                below=x, gap=1 if t == 1 and x.rows < 3 else 0)
+    k = s.place(ops.matmul_parts(s, f"k_{t}", [_weights(s, t, "Wk")], e, label=f"k_{t}"), below=e, gap=0)
+    v = s.place(ops.matmul_parts(s, f"v_{t}", [_weights(s, t, "Wv")], e, label=f"v_{t}"), below=k, gap=0)
     Kc = _grow(s, f"Kc_{t}", Kc, k, f"Kc_{t} = [Kc_{t - 1} | k_{t}]" if t > 1 else "Kc_1 = [k_1]")
     Vc = _grow(s, f"Vc_{t}", Vc, v, f"Vc_{t} = [Vc_{t - 1} | v_{t}]" if t > 1 else "Vc_1 = [v_1]")
-    s.place(Kc, right_of=k)
-    s.place(Vc, right_of=v)
-    S = ops.scores(s, f"s_{t}", Kc, q, scale=dm, label=f"s_{t} = Kc_{t}ᵀ·q_{t}/√{dm}")
-    A = ops.heat(ops.softmax(s, f"a_{t}", S, label=f"a_{t}", direction="down"))
-    s.next_to(A, s.blocks[f"a_{t}_exp"], RIGHT)  # the weights beside the exponentials they divide
-    z = ops.matmul(s, f"z_{t}", ops.copy_part(s, f"z_{t}_V", Vc, label=f"Vc_{t}"), A, label=f"z_{t}")
-    return Kc, Vc, ops.matmul_parts(s, f"l_{t}", [_weights(s, t, "Wo")], z, label=f"l_{t}")
+    s.place(Kc, below=v, gap=0, in_columns_of=s.blocks["E" if t == 1 else f"E_step{t}"])
+    s.next_to(Vc, Kc, RIGHT)
+    return Kc, Vc, e
+
+
+def _right_column(s, t, e, Kc, Vc, dm):
+    """The right column of step t, from the panel's top: a copy of e_t over q_t, the scores s_t
+    under q_t (Kc_tᵀ left of them), their exponentials under them with a_t beside, z_t = Vc_t·a_t
+    and the logits l_t under a_t. Returns (the column as a group, l_t)."""
+    with s.group() as right:
+        e_q = s.place(ops.copy(s, f"q_{t}_e", e, label=f"e_{t} (copy)"), right_of=e)
+        q = s.place(ops.matmul_parts(s, f"q_{t}", [_weights(s, t, "Wq")], e_q, label=f"q_{t}"),
+                    below=e_q, gap=0)
+        S = s.place(ops.scores(s, f"s_{t}", Kc, q, scale=dm, label=f"s_{t} = Kc_{t}ᵀ·q_{t}/√{dm}"),
+                    below=q, gap=0)
+        A = ops.heat(ops.softmax(s, f"a_{t}", S, label=f"a_{t}", direction="down"))
+        s.place(A, below=S, gap=0)
+        s.next_to(A, s.blocks[f"a_{t}_exp"], RIGHT, gap=0)  # the weights beside the exponentials they divide
+        z = ops.matmul(s, f"z_{t}", ops.copy_part(s, f"z_{t}_V", Vc, label=f"Vc_{t}"), A, label=f"z_{t}")
+        logits = s.place(ops.matmul_parts(s, f"l_{t}", [_weights(s, t, "Wo")], z, label=f"l_{t}"),
+                         below=z, gap=0)
+    return right, logits
 
 
 def _describe(t: int, d) -> str:
