@@ -119,3 +119,22 @@ def test_check_on_a_workbook_xlhand_did_not_make_says_to_use_lint(tmp_path):
     result = CliRunner().invoke(cli, ["check", str(path)])
     assert result.exit_code == 1
     assert "not made by xlhand" in result.output and f"xlhand lint {path}" in result.output
+
+
+def test_a_row_gathering_one_cell_from_each_block_has_no_shape_to_break(tmp_path):
+    """Outputs collected from blocks that stand at uneven places, one cell from each: no shape to break
+    (the last block one row lower would break it); two cells from one block: the shape rule reads the row."""
+    from openpyxl import Workbook
+
+    def book(tops: tuple, sources: list[int]):
+        wb = Workbook()
+        ws = wb.active
+        for k, top in enumerate(tops):  # four one-cell blocks
+            lintkit.block(ws, top, 2, 1, 1, lambda i, j, k=k: k + 1, label=f"y_{k + 1}", role="computed")
+        lintkit.block(ws, 30, 2, 1, 4, lambda i, j: f"=B{sources[j]}", label="Y", role="output")
+        path = tmp_path / f"gather-{'-'.join(map(str, sources))}.xlsx"
+        wb.save(path)
+        return path
+
+    assert lint_book(book((3, 9, 15, 22), [3, 9, 15, 22])) == []
+    assert [(f.rule, f.range) for f in lint_book(book((3, 9, 15, 21), [3, 9, 9, 21]))] == [("shape", "D30")]

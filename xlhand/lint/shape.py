@@ -58,7 +58,7 @@ def check(ctx: Context, sheet: Sheet) -> list[Hit]:
             fit = None
         else:
             fit, breaks = fit_block(block.area.top, block.area.left, {at: parsed[at] for at in formulas})
-            if by_design(set(breaks), formulas, block.area):
+            if by_design(set(breaks), formulas, block.area) or _gathers(block, parsed, formulas, ctx.layouts[sheet.name]):
                 breaks = []
             breaks = [at for at in breaks if not (fit and parsed[at].skeleton != fit.skeleton and
                                                   _starts_recurrence(fit, at, block, sheet))]
@@ -91,6 +91,25 @@ def fit_block(top: int, left: int, formulas: dict[tuple[int, int], Parsed]) -> t
         return None, []
     example = min(at for at in same if at not in broken)
     return Fit(top, left, example, skeleton, edges, same[example]), sorted(broken)
+
+
+def _gathers(block, parsed: dict, formulas: list, layout) -> bool:
+    """A row or a column that collects one cell from each of several other blocks (a decoded sequence,
+    every time step's output): each formula a lone reference into a block of its own, so where it
+    reads follows where those blocks stand, not a shape."""
+    if block.area.top != block.area.bottom and block.area.left != block.area.right:
+        return False
+    sources = []
+    for at in formulas:
+        p = parsed[at]
+        if p.skeleton != "@" or p.refs[0].sheet is not None or p.refs[0].area is None or p.refs[0].area.size != 1:
+            return False
+        cell = (p.refs[0].area.top, p.refs[0].area.left)
+        source = layout.block_of.get(cell)
+        if source is block:
+            return False
+        sources.append(id(source) if source is not None else cell)  # a cell in no block: a source of its own
+    return len(set(sources)) == len(sources)
 
 
 def _starts_recurrence(fit: Fit | None, at: tuple[int, int], block, sheet: Sheet) -> bool:
