@@ -162,8 +162,10 @@ def self_check_mismatches(found: dict, sheet: Sheet, blanks: list[str], expected
 
 
 def _same(a: float, b: float) -> bool:
-    """Equal as 15 significant digits keep them."""
-    return abs(a - b) <= 1e-13 * max(abs(a), abs(b), 1e-300)
+    """The same number, as 15 significant digits keep it and as another machine's NumPy may compute
+    it (a difference of cancelling terms, 1e-17 here and -2e-17 there, is the same 0); another
+    variant's answers differ by far more."""
+    return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
 
 
 # --- the student workbook ------------------------------------------------------------------
