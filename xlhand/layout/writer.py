@@ -48,7 +48,6 @@ class WorkbookWriter:
         )
         self.workbook.set_calc_mode("auto")
         self._formats: dict[object, object] = {}
-        self._whole_shown: list[Block] = []  # the formula blocks of the sheet being written
 
     # --- formats --------------------------------------------------------------------------
     def fmt(self, props: dict):
@@ -102,9 +101,9 @@ class WorkbookWriter:
                     defined_name(block.name), f"={quote_sheet(sheet_name)}!{block.range(absolute=True)}"
                 )
         # one number format for every role: formula cells holding a whole number show it as 1, not 1.0
-        conditional_over(ws, self._whole_shown, lambda cell: f"=ROUND({cell},0)={cell}",
+        formulas = [b for b in sheet.blocks.values() if b.values is None and b.text is None and b.name not in blanks]
+        conditional_over(ws, formulas, lambda cell: f"=ROUND({cell},0)={cell}",
                          self.fmt({"num_format": style.INTEGER_FORMAT}))
-        self._whole_shown = []
         for g in sheet.glyphs:
             ws.write_string(g.row, g.col, g.text, self.fmt(style.NOTE if g.kind == "note" else style.GLYPH))
         for chart in sheet.charts:
@@ -216,7 +215,6 @@ class WorkbookWriter:
         for i in range(block.rows):
             for j in range(block.cols):
                 ws.write_formula(block.top + i, block.left + j, "=" + block.formula(i, j), fmt, result(i, j))
-        self._whole_shown.append(block)
         if block.extra.get("colour_scale"):
             ws.conditional_format(block.range(), {"type": "2_color_scale", **style.COLOUR_SCALE})
 
@@ -268,13 +266,8 @@ def conditional_over(ws, blocks: list, criteria: Callable[[str], str], fmt) -> N
         return
     top, left = min(b.top for b in blocks), min(b.left for b in blocks)
     corner = xl_rowcol_to_cell(top, left)
-    ranges = [b.range() for b in blocks]
-    if not any(b.top == top and b.left == left for b in blocks):
-        ranges.insert(0, corner)  # a cell the rule leaves as it is: the anchor of its references
-    else:
-        first = next(b for b in blocks if b.top == top and b.left == left)
-        ranges.remove(first.range())
-        ranges.insert(0, first.range())
+    at_corner = [b.range() for b in blocks if (b.top, b.left) == (top, left)]
+    ranges = (at_corner or [corner]) + [b.range() for b in blocks if (b.top, b.left) != (top, left)]
     ws.conditional_format(top, left, top, left, {"type": "formula", "criteria": criteria(corner), "format": fmt,
                                                  "multi_range": " ".join(ranges)})
 
