@@ -448,7 +448,7 @@ def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=No
             outputs.append(F)
         wide = 2 * n + 2  # Σ's side label, e^, a gap, A
         across = heads * (wide + 1) - 1 <= PAGE
-        row = s.arrange(mixes, RIGHT if across else DOWN)
+        row = s.arrange(mixes, RIGHT if across else DOWN, gap=1 if across else TIGHT)
         s.next_to(row, above, DOWN)
         Fcat = ops.stack(s, names("Fcat"), outputs, label=f"{names('Fcat')} = [F_1; …]")
         if not across and wide + 1 + n <= PAGE:  # beside the last head, over Attn
