@@ -106,32 +106,39 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
     with s.step("Latents: Cq = Wdq·X, Ckv = Wdkv·X (cached); rotary inputs Krp = Wkr·X, Qrp = Wqr·Cq"):
         X = s.given("X", label="X (one token a column)")
         Cq = ops.matmul(s, "Cq", "Wdq", X, label="Cq = Wdq·X")
+        s.place(Cq, below=X, gap=0)
         Ckv = ops.matmul(s, "Ckv", "Wdkv", X, label="Ckv = Wdkv·X (cache)")
-        s.place(Ckv, below=Cq)
+        s.place(Ckv, below=Cq, gap=0)
         Krp = ops.matmul(s, "Krp", "Wkr", X, label="Krp = Wkr·X")
-        s.place(Krp, below=Ckv)
-        Qrp = ops.matmul(s, "Qrp", "Wqr", Cq, label="Qrp = Wqr·Cq")
-        s.place(Qrp, below=Krp)
+        s.place(Krp, below=Ckv, gap=0)
+        # Cq again (the first heads' projections read it too): Qrp under it, on the next page where
+        # the header leaves no room
+        Cq_c = s.place(ops.copy(s, "Cq_h1", Cq, label="Cq"), below=Krp,
+                       gap=max(1, 4 - d.d_cq))  # room beside it for the four rows of angles
+        Qrp = ops.matmul(s, "Qrp", "Wqr", Cq_c, label="Qrp = Wqr·Cq")
+        s.place(Qrp, below=Cq_c, gap=0)
     with s.step("Rotary: turn rows (2m, 2m+1) of token t by t·θ: Kr = Rot(Krp) (cached), Qr = Rot(Qrp)"):
-        pos = s.add("pos", (1, T), role=GIVEN, label="", values=np.arange(1, T + 1)[None, :], named=False,
-                    side_label="t")
-        s.place(pos, below=Qrp)
-        theta = s.given("theta", label="θ")
-        s.place(theta, left_of=pos)
-        ang = s.add("ang", (1, T), role=COMPUTED, label="", side_label="t·θ",
-                    formula=lambda i, j: f"{pos.cell(0, j)}*{ops.absolute(theta)}",
-                    expect=lambda v: np.arange(1, T + 1)[None, :] * float(np.ravel(v["theta"])[0]))
-        s.place(ang, adjoining=pos)
-        cos = s.add("cos", (1, T), role=COMPUTED, label="", side_label="cos",
-                    formula=lambda i, j: f"COS({ang.cell(0, j)})",
-                    expect=lambda v: np.cos(np.arange(1, T + 1)[None, :] * float(np.ravel(v["theta"])[0])))
-        s.place(cos, adjoining=ang)
-        sin = s.add("sin", (1, T), role=COMPUTED, label="", side_label="sin",
-                    formula=lambda i, j: f"SIN({ang.cell(0, j)})",
-                    expect=lambda v: np.sin(np.arange(1, T + 1)[None, :] * float(np.ravel(v["theta"])[0])))
-        s.place(sin, adjoining=cos)
+        with s.group() as angles:
+            pos = s.add("pos", (1, T), role=GIVEN, label="", values=np.arange(1, T + 1)[None, :], named=False,
+                        side_label="t")
+            s.place(pos, left_of=Cq_c)
+            theta = s.given("theta", label="θ")
+            ang = s.add("ang", (1, T), role=COMPUTED, label="", side_label="t·θ",
+                        formula=lambda i, j: f"{pos.cell(0, j)}*{ops.absolute(theta)}",
+                        expect=lambda v: np.arange(1, T + 1)[None, :] * float(np.ravel(v["theta"])[0]))
+            s.place(ang, adjoining=pos)
+            cos = s.add("cos", (1, T), role=COMPUTED, label="", side_label="cos",
+                        formula=lambda i, j: f"COS({ang.cell(0, j)})",
+                        expect=lambda v: np.cos(np.arange(1, T + 1)[None, :] * float(np.ravel(v["theta"])[0])))
+            s.place(cos, adjoining=ang)
+            sin = s.add("sin", (1, T), role=COMPUTED, label="", side_label="sin",
+                        formula=lambda i, j: f"SIN({ang.cell(0, j)})",
+                        expect=lambda v: np.sin(np.arange(1, T + 1)[None, :] * float(np.ravel(v["theta"])[0])))
+            s.place(sin, adjoining=cos)
+        s.next_to(angles, Cq_c, LEFT, gap=0, align="end")  # beside Cq, in the columns of the keys below
+        s.place(theta, right_of=ang, gap=0)  # θ at the end of the row t·θ
         Qr = _rotated(s, "Qr", Qrp, cos, sin, "Qr = Rot(Qrp)")
-        s.place(Qr, below=sin)
+        s.place(Qr, below=Qrp, gap=0)
         Kr = _rotated(s, "Kr", Krp, cos, sin, "Kr = Rot(Krp) (cache)")
         s.next_to(Kr, Qr, LEFT)  # keys left of queries, as in every head below
     outputs, parts = [], []
@@ -142,8 +149,10 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
             # the latents again, in view over the projections of the heads that follow (one page
             # holds a product and its input)
             first = batch[0]
-            Cq_c = s.place(ops.copy(s, f"Cq_h{first}", Cq, label="Cq"), below=above)
-            Ckv_c = s.place(ops.copy(s, f"Ckv_h{first}", Ckv, label="Ckv"), below=Cq_c)
+            if first > 1:  # the first batch reads the copy over Qrp
+                Cq_c = s.place(ops.copy(s, f"Cq_h{first}", Cq, label="Cq"), below=above)
+                above = Cq_c
+            Ckv_c = s.place(ops.copy(s, f"Ckv_h{first}", Ckv, label="Ckv"), below=above, gap=0)
             above, proj = Ckv_c, {}
             for h in batch:
                 Qc = ops.matmul_parts(s, f"Qc_{h}", [ops.given_part(s, "Wuq", h, d.d_cq)], Cq_c,
@@ -152,7 +161,7 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
                                       label=f"Kc_{h} = Wuk_{h}·Ckv")
                 V = ops.matmul_parts(s, f"V_{h}", [ops.given_part(s, "Wuv", h, d.d_c)], Ckv_c,
                                      label=f"V_{h} = Wuv_{h}·Ckv")
-                for block, gap in ((Qc, 1), (Kc, 0), (V, 0)):  # one head's three: their label rows are the gaps
+                for block, gap in ((Qc, 0), (Kc, 0), (V, 0)):  # one head's three: their label rows are the gaps
                     above = s.place(block, below=above, gap=gap)
                 proj[h] = (Qc, Kc, V)
             for h in batch:
@@ -187,7 +196,7 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
                 parts.append(above)
             Attn = s.add("Attn", (d.d, T), role=COMPUTED, label=f"Attn = P_1 + … + P_{H}",
                          formula=lambda i, j: "+".join(P.cell(i, j) for P in parts))
-            s.place(Attn, below=above)
+            s.place(Attn, below=above, gap=0)
         else:
             Ocat = ops.stack(s, "Ocat", outputs, label=f"[O_1; …; O_{H}]")
             Attn = ops.matmul(s, "Attn", "Wo", Ocat, label="Attn = Wo·[O_1; …]")
