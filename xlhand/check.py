@@ -114,8 +114,7 @@ def _student_blocks(meta: dict, wb, sheet, rebuilt: Rebuilt) -> None:
         rebuilt.notes.append(f"an older student workbook (its self-check reads a hidden key sheet; {len(blanks)} "
                              f"blank blocks): only the givens checked")
         return
-    tolerance = json.loads(meta.get("tolerance") or "{}")
-    tol = Tolerance(**{k: float(v) for k, v in tolerance.items() if k in ("rtol", "atol")})
+    tol = Tolerance.from_dict(json.loads(meta.get("tolerance") or "{}"))
     found = {(r - 1, c - 1): text for (r, c), text in wb.formulas(wb.sheets.index(CHECK_SHEET)).items()}
     rebuilt.mismatches.extend(self_check_mismatches(found, sheet, blanks, answers, tol))
     rebuilt.notes.append(f"student workbook ({len(blanks)} blank blocks): the givens and the expected value "

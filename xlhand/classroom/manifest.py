@@ -35,6 +35,13 @@ class Tolerance:
     rtol: float = DEFAULT_RTOL
     atol: float = DEFAULT_ATOL
 
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "Tolerance":
+        """From ``{"rtol": …, "atol": …}`` as a manifest and a worksheet's metadata store it (either may
+        be missing: the default)."""
+        data = data or {}
+        return cls(float(data.get("rtol", DEFAULT_RTOL)), float(data.get("atol", DEFAULT_ATOL)))
+
     def limit(self, want: float) -> float:
         size = abs(want)
         return self.atol if size < PRINTED else max(self.rtol * size, min(self.atol, size / 2))
@@ -107,11 +114,9 @@ class Manifest:
 
     @classmethod
     def from_dict(cls, data: dict, path: Path | None = None) -> "Manifest":
-        tolerance = data.get("tolerance") or {}
         return cls(exercise=data["exercise"], dims=dict(data["dims"]), options=dict(data.get("options") or {}),
                    sheet=data["sheet"], blanks=tuple(data["blanks"]), blank_steps=data.get("blank_steps", "all"),
-                   tolerance=Tolerance(float(tolerance.get("rtol", DEFAULT_RTOL)),
-                                       float(tolerance.get("atol", DEFAULT_ATOL))),
+                   tolerance=Tolerance.from_dict(data.get("tolerance")),
                    self_check=bool(data.get("self_check", True)),
                    check_holds_expected=bool(data.get("check_holds_expected", False)),
                    students=tuple(ManifestStudent.from_dict(e) for e in data["students"]),
