@@ -182,24 +182,31 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
     norm_opts = dict(sample=ln_var == "sample", eps_on=ln_eps_on)
     with s.step(_givens_step(pe, mask)):
         top, PE, Mask = _constants(s, d, pe, mask)
-    memory, above = None, top
+    with s.step("Inputs: OneHot of the src and tgt words; X = Emb·OneHot, dec_X = dec_Emb·OneHot"
+                + ("" if PE is None else "; Xp = X + PE")):
+        inputs = _inputs(s, d, PE, pe, top)
+        aside = _unused(s, pe, mask)
+    memory, above = None, inputs["enc"]
     for side, words in (("enc", "src"), ("dec", "tgt")):
         name = _side_name(side)
-        emb = "Emb" if side == "enc" else "dec_Emb"
-        pre = "" if side == "enc" else "dec_"
-        with s.step(f"{name} input: OneHot of the {words} words, X = {emb}·OneHot"
-                    + ("" if PE is None else ", Xp = X + PE")):
-            X = _input(s, d, side, words, emb, pre, PE, above, pe)
-            if side == "enc":
-                aside = _unused(s, pe, mask)
-        a = _multi_head(s, d, side, X, X, causal=side == "dec", mask=mask, Mask=Mask)
-        x = _add_and_norm(s, side, 1, X, a, norm_opts)
+        X = inputs[side]
+        if side == "dec":  # the decoder's input, brought down from the inputs' band: its projections read it
+            X = ops.carry(s, f"{X.name}_in", X, label=f"{X.name} (from [2])")
+            s.place(X, under=memory, in_columns_of=inputs["enc"])
+        xname = "X" if PE is None else "Xp"
+        with s.step(_attention_step(d, side, xname, 1, causal=side == "dec")):
+            start = X if side == "dec" else s.together(  # under both sides' inputs
+                [X, inputs["dec"]] + ([] if PE is not None else [s.blocks["dec_Emb"]]))
+            a = _multi_head(s, d, side, X, X, causal=side == "dec", mask=mask, Mask=Mask, start=start)
+            x = _add_and_norm(s, side, 1, X, a, norm_opts)
         last = 2
         if side == "dec":
-            a = _multi_head(s, d, side, x, memory, cross=True, causal=False, mask=mask)
-            x = _add_and_norm(s, side, 2, x, a, norm_opts)
+            with s.step(_attention_step(d, side, "N1", 2, cross=True)):
+                a = _multi_head(s, d, side, x, memory, cross=True, causal=False, mask=mask)
+                x = _add_and_norm(s, side, 2, x, a, norm_opts)
             last = 3
-        with s.step(f"{name} feed-forward: Zf = W1·N{last - 1} + b1, Hf = ReLU(Zf), O = W2·Hf + b2"):
+        with s.step(f"{name} feed-forward: Zf = W1·N{last - 1} + b1, Hf = ReLU(Zf), O = W2·Hf + b2; "
+                    f"N{last} = norm(N{last - 1} + O)"):
             ops.ones_row(s, x)  # under N, where it stays
             with s.group() as first:
                 Zf = ops.matmul_parts(s, f"{side}_Zf", [_labelled(s, f"{side}_W1", "W1")], x,
@@ -215,22 +222,35 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
             O = ops.matmul_parts(s, f"{side}_O", [_labelled(s, f"{side}_W2", "W2")], Hf,
                                  _labelled(s, f"{side}_b2", "b2"), label=f"{side}_O = W2·Hf + b2")
             s.place(O, below=s.blocks[f"{Hf.name}_ones"], gap=TIGHT)
-        x = _add_and_norm(s, side, last, x, O, norm_opts)
+            x = _add_and_norm(s, side, last, x, O, norm_opts)
         memory, above = x, x
     vocab = s.blocks["dec_vocab_words"]
     with s.step("Output: logits = Wout·N3, P = softmax; pred = word of largest P; the last is next"):
-        logits = ops.matmul(s, "logits", "Wout", memory, label="logits = Wout·N3")
-        P = ops.softmax(s, "P", logits, role=OUTPUT, label="P = softmax(logits)", direction="down")
-        lane = s.blocks.get("dec_Xp")
-        if lane is not None and d.d_dec + 1 + 2 * d.n_tgt + 1 <= PAGE:
+        n = d.n_tgt
+        across = d.d_dec + 3 * n + 2 <= PAGE  # Wout | logits, e^, P in one row band
+        with s.group() as band:
+            logits = ops.matmul(s, "logits", "Wout", memory, label="logits = Wout·N3", weights_gap=0 if across else 1)
+            P = ops.softmax(s, "P", logits, role=OUTPUT, label="P = softmax(logits)",
+                            direction="right" if across else "down")
+        lane = _lane(s, "dec", None)
+        beside = not across and lane is not None and d.d_dec + 1 + 2 * n + 1 <= PAGE
+        if across:  # from the frame's left edge, under N3 and its γ, β
+            s.next_to(band, s.together([memory, s.blocks["enc_Wq_1"]]), DOWN)
+        elif beside:
             # logits in the lane (Wout left of it), e^ right of them, Σ and P under e^
             s.place(logits, under=memory, in_columns_of=lane)
             s.place(P, right_of=logits)
             s.arrow(logits, s.blocks["P_exp"])
         else:
             s.place(logits, below=memory)
-        best = ops.argmax_columns(s, "best", P, label="row of the largest P")
-        s.place(best, below=P, gap=2)
+        if across:  # the row of each column's largest P right under P
+            best = ops.argmax_columns(s, "best", P)
+        else:
+            best = ops.argmax_columns(s, "best", P, label="row of the largest P")
+        if beside:  # in the lane under the logits, left of P (level with it)
+            s.place(best, at=ops.level(P, lane))
+        elif not across:
+            s.place(best, below=P, gap=2)
         pred = s.add("pred", (1, d.n_tgt), role=OUTPUT, label="pred = vocab[row]",
                      formula=lambda i, j: f"INDEX({vocab.range()},1,{best.cell(0, j)})")
         s.place(pred, below=best)
@@ -242,6 +262,14 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
         s.next_to(aside, s.together([b for b in s.blocks.values() if not any(b is a for a in aside.blocks)]), DOWN)
 
 
+def _attention_step(d, side, x, k, *, causal=False, cross=False):
+    """One numbered step: a multi-head attention and the add & norm after it."""
+    what = "cross-attention" if cross else ("masked attention" if causal else "self-attention")
+    projected = f"Q = Wq·{x}, K, V = W·M" if cross else f"Q, K, V = W·{x}"
+    return (f"{_side_name(side)} {what}: {projected}; A = softmax(Kᵀ·Q/√{d.d_k:g}{' + Mask' if causal else ''}); "
+            f"F = V·A; Attn = Wo·[F_h]; N{k} = norm({x} + Attn)")
+
+
 def _givens_step(pe, mask):
     """Step 1: what every later step reads (the positions, ε, the decoder's mask)."""
     positions = {"sinusoid": "PE = sin | cos(t·freq), freq = 1/10000^(2k/d)", "given": "PE as given",
@@ -250,9 +278,9 @@ def _givens_step(pe, mask):
 
 
 def _constants(s, d, pe, mask):
-    """The positions, ε and the decoder's causal mask in one band at the top: ε (and the mask value)
-    and the frequencies left of the positional encoding (in the lane's columns), the mask right of
-    it. Returns (the band, PE or None, the mask)."""
+    """The positions, ε and the decoder's causal mask at the top: ε (and the mask value) and the
+    frequencies left of the positional encoding (in the lane's columns), the mask right of it.
+    Returns (the group, PE or None, the mask)."""
     with s.group() as top:
         PE = _positions(s, d, pe)
         eps = s.given("ln_eps", label="ε")
@@ -269,47 +297,72 @@ def _constants(s, d, pe, mask):
     return top, PE, Mask
 
 
-def _input(s, d, side, words, emb, pre, PE, above, pe):
-    """The words right of the lane (over the embedding's last column), their one-hot columns (the
-    decoder's own PE, if any, in the room left of them), X = Emb·OneHot with the embedding's words
-    over its columns (the embedding from the frame's left edge), and Xp = X + PE in the lane under
-    the embedding. Returns Xp (X without positions)."""
-    vocab = s.given(f"{pre}vocab_words", label=f"{pre}vocab")
-    W = s.given(words, label=f"{words} ({'source' if side == 'enc' else 'target'})")
-    own_pe = side == "dec" and pe == "sinusoid" and d.d_dec != d.d
-    if side == "enc":  # the embedding starts a weight's width left of the lane: the words right of it
-        lane_right = max(d.d, d.d_dec) + 1 + d.n_src  # the frame's columns up to the lane's last
-        s.place(W, right_of=PE if PE is not None else above, gap=max(1, _x_at(d) - lane_right))
-        if _x_at(d) >= WIDEST and PE is not None:  # on the next page, level with the positions
-            s.place(W, at=ops.level(PE, W))
-        else:
-            s.place(W, under=above, in_columns_of=W)
-    elif _x_at(d) >= WIDEST and PE is not None and not own_pe:  # on the next page: beside the encoder's
-        # last band, from its top
-        s.place(W, right_of=s.blocks["enc_X"], gap=0)
-        s.place(W, at=ops.level(s.blocks["enc_R2"], s.blocks["enc_X"]))
+def _inputs(s, d, PE, pe, top):
+    """Both sides' words at once, right of the positions: the source and the target words side by
+    side (their one-hot columns under them), X = Emb·OneHot under the source's one-hot columns and
+    dec_X = dec_Emb·OneHot under the target's (each embedding from the frame's left edge, its words
+    over its columns), then Xp = X + PE in the lane and the decoder's Xp under dec_X. Returns
+    {side: Xp (X without positions)}."""
+    own_pe = pe == "sinusoid" and d.d_dec != d.d
+    x_at = _x_at(d)
+    lane_right = max(d.d, d.d_dec) + 1 + d.n_src  # the frame's columns up to the lane's last
+    gap = 1 if x_at + d.n_src + 1 + d.n_tgt <= PAGE or x_at >= WIDEST else 0
+    src = s.given("src", label="src (source)")
+    tgt = s.given("tgt", label="tgt (target)")
+    s.place(src, right_of=PE if PE is not None else top, gap=max(1, x_at - lane_right))
+    if x_at >= WIDEST and PE is not None:  # on the next page, level with the positions
+        s.place(src, at=ops.level(PE, src))
     else:
-        s.place(W, under=above, in_columns_of=s.blocks["enc_X"])
-    onehot = ops.one_hot_columns(s, f"{side}_OneHot", vocab, W, label=f"{side}_OneHot")
-    s.place(onehot, below=W)
-    pe_block = PE
-    with s.group() as beside:
-        if own_pe:
-            with s.group() as own:  # its frequencies left of it, the positions read from the top
-                pe_block = _sinusoid(s, "dec_PEs", d.d_dec, d.n_tgt, s.blocks["pos"], label="dec_PEs (d_dec rows)")
-            s.next_to(own, onehot, LEFT)
-    X = ops.matmul(s, f"{side}_X", emb, onehot, label=f"X = {emb}·{'OneHot' if side == 'enc' else '1hot'}")
-    # under the one-hot columns and what stands left of them, leaving a row for the words over Emb
-    # (and under what stands before: the encoder's last band, when the words stand beside it)
-    s.place(X, below=s.together([onehot, above] + ([beside] if beside.blocks else [])), in_columns_of=onehot,
-            gap=2)
-    s.next_to(vocab, s.blocks[emb], UP, gap=0)  # the words head the embedding's columns
+        s.place(src, under=top, in_columns_of=src)
+    s.place(tgt, right_of=src, gap=gap)
+    X, onehots = {}, {}
+    for side, words in (("enc", src), ("dec", tgt)):
+        pre = "" if side == "enc" else "dec_"
+        onehots[side] = ops.one_hot_columns(s, f"{side}_OneHot", s.given(f"{pre}vocab_words", label=f"{pre}vocab"),
+                                            words, label=f"{side}_OneHot")
+        s.place(onehots[side], below=words)
+    for side in ("enc", "dec"):
+        emb = "Emb" if side == "enc" else "dec_Emb"
+        vocab = s.blocks[f"{'' if side == 'enc' else 'dec_'}vocab_words"]
+        X[side] = ops.matmul(s, f"{side}_X", emb, onehots[side],  # the embeddings one under the other
+                             label=f"X = {emb}·1hot",
+                             weights_gap=1 if side == "enc" else d.n_src + gap + 1)
+        # under the one-hot columns and what stands before (the positions, the source's X and its
+        # embedding), leaving a row for the words over the embedding
+        before = [onehots["enc"], onehots["dec"], top] + ([X["enc"], s.blocks["Emb"]] if side == "dec" else [])
+        s.place(X[side], below=s.together(before), in_columns_of=onehots[side], gap=2)
+        s.next_to(vocab, s.blocks[emb], UP, gap=0)  # the words head the embedding's columns
     if pe == "none":
         return X
-    Xp = s.add(f"{side}_Xp", X.shape, role=COMPUTED, label=f"{side}_Xp = X + PE",
-               formula=lambda i, j, X=X, P=pe_block: f"{X.cell(i, j)}+{P.cell(i, j)}")
-    lane = PE if side == "enc" else s.blocks["enc_Xp"]
-    return s.place(Xp, under=s.together([X, s.blocks[emb]]), in_columns_of=lane)
+    lane = PE
+    out = {}
+    Xp = s.add("enc_Xp", X["enc"].shape, role=COMPUTED, label="enc_Xp = X + PE",
+               formula=lambda i, j, X=X["enc"], P=PE: f"{X.cell(i, j)}+{P.cell(i, j)}")
+    out["enc"] = s.place(Xp, under=s.together([X["enc"], X["dec"], s.blocks["Emb"], s.blocks["dec_Emb"]]),
+                         in_columns_of=lane)
+    pe_block = PE
+    if own_pe:
+        with s.group() as own:  # its frequencies left of it, the positions read from the top
+            pe_block = _sinusoid(s, "dec_PEs", d.d_dec, d.n_tgt, s.blocks["pos"], label="dec_PEs (d_dec rows)")
+        s.next_to(own, X["dec"], DOWN, align="end")
+    dec = s.add("dec_Xp", X["dec"].shape, role=COMPUTED, label="dec_Xp = X + PE",
+                formula=lambda i, j, X=X["dec"], P=pe_block: f"{X.cell(i, j)}+{P.cell(i, j)}")
+    if own_pe:
+        s.place(dec, below=s.blocks["dec_PEs"])
+    elif x_at >= WIDEST:  # under dec_X, on the page of the one-hot columns
+        s.place(dec, below=X["dec"])
+    else:  # level with the encoder's, in dec_X's columns
+        s.place(dec, at=ops.level(Xp, X["dec"]))
+    out["dec"] = dec
+    return out
+
+
+def _lane(s, side, default):
+    """The lane of token columns of a side's layers: its input (the decoder's, as brought down)."""
+    for name in ((f"{side}_Xp", f"{side}_X") if side == "enc" else ("dec_Xp_in", "dec_X_in")):
+        if name in s.blocks:
+            return s.blocks[name]
+    return default
 
 
 def _x_at(d):
@@ -317,7 +370,7 @@ def _x_at(d):
     next page's first column (on every paper), right of the widest band."""
     norm_band = 3 * max(d.n_src, d.n_tgt) + 3  # mean's side label, R | R − mean | x̂: the widest band
     widest = max(d.vocab, d.vocab_dec) + 1
-    return widest if widest + max(d.n_src, d.n_tgt) <= PAGE else max(WIDEST, widest, norm_band + 1)
+    return widest if widest + d.n_src + d.n_tgt <= PAGE else max(WIDEST, widest, norm_band + 1)
 
 
 def _unused(s, pe, mask):
@@ -381,81 +434,74 @@ def _tag(names):
     return Scope("c") if names is CROSS else names
 
 
-def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=None):
+def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=None, start=None):
     """One numbered step: the projections of every head one under the other in the lane (for the
     cross-attention the queries under N1, then the memory M = enc_N2 and the keys and values under
     it), each head's scores S = Kᵀ·Q beside its keys when the page has room (else in a row under
     the projections), each head's softmax and F = V·A in a row under them (one under the other
     when the page is too narrow), then Fcat = [F_1; …] and Attn = Wo·Fcat in the lane."""
-    what = "cross-attention" if cross else ("masked attention" if causal else "self-attention")
     names = CROSS if cross else SIDES[side]
     heads = d.heads_x if cross else d.heads if side == "enc" else d.heads_dec
-    short = SIDES[side].short
-    kv = "M" if cross else short(Xkv)
-    masked = " + Mask" if causal else ""
-    projected = f"Q = Wq·{short(Xq)}, K, V = W·{kv}" if cross else f"Q, K, V = W·{short(Xq)}"
-    with s.step(f"{_side_name(side)} {what}: {projected}; A = softmax(Kᵀ·Q/√{d.d_k:g}{masked}); F = V·A; "
-                "Attn = Wo·[F_1; …]"):
-        lane = s.blocks.get(f"{side}_Xp", Xq)  # the cross-attention's queries too: N1 stands right of it
-        K = [None] * heads
-        extra = Xq.cols + 1 if causal and mask == "value" else 0  # S + Mask beside S
-        score_width = d.d_k + 1 + Xq.cols + extra
-        used = max(Xq.rows, Xkv.rows) + 1 + max(Xq.cols, Xkv.cols)  # weights, gap, lane
-        spacing = (d.d_k + 1) * (2 if cross else 3)  # rows from one head's keys to the next's
-        beside = used + 1 + score_width <= PAGE and Xkv.cols + 2 <= spacing
-        memory_beside = cross and not beside and used + 1 + Xkv.cols <= PAGE
-        with s.group() as projections:
-            above = Xq
-            Q = [None] * heads
-            for h in range(1, heads + 1):
-                Q[h - 1] = above = s.place(_project(s, names, "Q", h, Xq), under=above, in_columns_of=lane,
-                                           gap=TIGHT)
-                if not cross:
-                    K[h - 1], above = _keys_and_values(s, names, h, Xkv, above)
-            if cross:  # the encoder's output copied under the queries (or beside them, where the page
-                # has room): keys and values in its n_src columns
-                M = ops.carry(s, "dec_M", Xkv, label="dec_M = enc_N2")
-                if memory_beside:
-                    s.next_to(M, Q[0], RIGHT)
-                    above = s.together([above, M])
-                else:
-                    s.place(M, under=above, in_columns_of=lane)
-                    above = M
-                Xkv = M
-                for h in range(1, heads + 1):
-                    K[h - 1], above = _keys_and_values(s, names, h, Xkv, above)
-        S = []
+    lane = _lane(s, side, Xq)  # the cross-attention's queries too: N1 stands right of it
+    K = [None] * heads
+    extra = Xq.cols + 1 if causal and mask == "value" else 0  # S + Mask beside S
+    score_width = d.d_k + 1 + Xq.cols + extra
+    used = max(Xq.rows, Xkv.rows) + 1 + max(Xq.cols, Xkv.cols)  # weights, gap, lane
+    spacing = (d.d_k + 1) * (2 if cross else 3)  # rows from one head's keys to the next's
+    beside = used + 1 + score_width <= PAGE and Xkv.cols + 2 <= spacing
+    memory_beside = cross and not beside and used + 1 + Xkv.cols <= PAGE
+    with s.group() as projections:
+        above = start or Xq
+        Q = [None] * heads
         for h in range(1, heads + 1):
-            with s.group() as unit:
-                S.append(_scores(s, d, names, h, K[h - 1], Q[h - 1], Mask if causal else None, mask))
-            if beside:  # right of the lane, level with its keys
-                s.next_to(unit, K[h - 1], RIGHT)
+            Q[h - 1] = above = s.place(_project(s, names, "Q", h, Xq), under=above, in_columns_of=lane,
+                                       gap=TIGHT)
+            if not cross:
+                K[h - 1], above = _keys_and_values(s, names, h, Xkv, above)
+        if cross:  # the encoder's output copied under the queries (or beside them, where the page
+            # has room): keys and values in its n_src columns
+            M = ops.carry(s, "dec_M", Xkv, label="dec_M = enc_N2")
+            if memory_beside:
+                s.next_to(M, Q[0], RIGHT)
+                above = s.together([above, M])
             else:
-                S[-1] = unit
-        if not beside:  # in a row (or a column) under the projections
-            row = s.arrange(S, RIGHT if heads * (score_width + 1) - 1 <= PAGE else DOWN)
-            s.next_to(row, projections, DOWN)
-            above = s.together([projections, row])
+                s.place(M, under=above, in_columns_of=lane)
+                above = M
+            Xkv = M
+            for h in range(1, heads + 1):
+                K[h - 1], above = _keys_and_values(s, names, h, Xkv, above)
+    S = []
+    for h in range(1, heads + 1):
+        with s.group() as unit:
+            S.append(_scores(s, d, names, h, K[h - 1], Q[h - 1], Mask if causal else None, mask))
+        if beside:  # right of the lane, level with its keys
+            s.next_to(unit, K[h - 1], RIGHT)
         else:
-            above = s.together([projections, *[s.blocks[names("S", h)] for h in range(1, heads + 1)]])
-        mixes, outputs = [], []
-        n = Q[0].cols
-        for h in range(1, heads + 1):
-            with s.group() as mix:
-                Z = s.blocks.get(names("Sm", h), s.blocks[names("S", h)])
-                F = _weights_and_mix(s, names, h, Z, s.blocks[names("V", h)], Mask if causal else None, mask)
-            mixes.append(mix)
-            outputs.append(F)
-        wide = 2 * n + 2  # Σ's side label, e^, a gap, A
-        across = heads * (wide + 1) - 1 <= PAGE
-        row = s.arrange(mixes, RIGHT if across else DOWN, gap=1 if across else TIGHT)
-        s.next_to(row, above, DOWN)
-        Fcat = ops.stack(s, names("Fcat"), outputs, label=f"{names('Fcat')} = [F_1; …]")
-        if not across and wide + 1 + n <= PAGE:  # beside the last head, over Attn
-            s.next_to(Fcat, row, RIGHT, align="end")
-        else:
-            s.place(Fcat, under=row, in_columns_of=lane)
-        return ops.matmul(s, names("Attn"), names("Wo"), Fcat, label=f"{_tag(names)('Attn')} = Wo·Fcat")
+            S[-1] = unit
+    if not beside:  # in a row (or a column) under the projections
+        row = s.arrange(S, RIGHT if heads * (score_width + 1) - 1 <= PAGE else DOWN)
+        s.next_to(row, projections, DOWN)
+        above = s.together([projections, row])
+    else:
+        above = s.together([projections, *[s.blocks[names("S", h)] for h in range(1, heads + 1)]])
+    mixes, outputs = [], []
+    n = Q[0].cols
+    for h in range(1, heads + 1):
+        with s.group() as mix:
+            Z = s.blocks.get(names("Sm", h), s.blocks[names("S", h)])
+            F = _weights_and_mix(s, names, h, Z, s.blocks[names("V", h)], Mask if causal else None, mask)
+        mixes.append(mix)
+        outputs.append(F)
+    wide = 2 * n + 2  # Σ's side label, e^, a gap, A
+    across = heads * (wide + 1) - 1 <= PAGE
+    row = s.arrange(mixes, RIGHT if across else DOWN, gap=1 if across else TIGHT)
+    s.next_to(row, above, DOWN)
+    Fcat = ops.stack(s, names("Fcat"), outputs, label=f"{names('Fcat')} = [F_1; …]")
+    if not across and wide + 1 + n <= PAGE:  # beside the last head, over Attn
+        s.next_to(Fcat, row, RIGHT, align="end")
+    else:
+        s.place(Fcat, under=row, in_columns_of=lane)
+    return ops.matmul(s, names("Attn"), names("Wo"), Fcat, label=f"{_tag(names)('Attn')} = Wo·Fcat")
 
 
 TIGHT = 0  # rows between the projections one under the other: each label row parts them
@@ -519,18 +565,16 @@ def _side_name(side):
 def _add_and_norm(s, side, k, x, a, opts):
     """R_k = x + sublayer, then LayerNorm across the page: R_k, R_k − mean, x̂ (in the lane's
     columns), and N_k = γ_k ⊙ x̂ + β_k under x̂ (γ_k | β_k left of it)."""
-    with s.step(f"{_side_name(side)} add & norm: R{k} = {SIDES[side].short(x)} + {SIDES[side].short(a)}, "
-                f"N{k} = γ{k} ⊙ (R{k} − mean)/σ + β{k}"):
-        short = SIDES[side].short
-        with s.group() as band:
-            R = s.add(f"{side}_R{k}", x.shape, role=COMPUTED, label=f"{side}_R{k} = {short(x)} + {short(a)}",
-                      formula=lambda i, j: f"{x.cell(i, j)}+{a.cell(i, j)}")
-            s.place(R, below=a)
-            N = ops.layernorm(s, f"{side}_N{k}", R, gamma=f"{side}_gamma{k}", beta=f"{side}_beta{k}",
-                              eps=s.blocks["ln_eps"], label=f"{side}_N{k} = γ⊙x̂ + β", **opts)
-            s.place(N, under=band, in_columns_of=s.blocks[f"{side}_N{k}_hat"])
-        s.next_to(band, s.together([a, s.blocks["enc_Wq_1"]]), DOWN)  # from the frame's left edge (the weights')
-        return N
+    short = SIDES[side].short
+    with s.group() as band:
+        R = s.add(f"{side}_R{k}", x.shape, role=COMPUTED, label=f"{side}_R{k} = {short(x)} + {short(a)}",
+                  formula=lambda i, j: f"{x.cell(i, j)}+{a.cell(i, j)}")
+        s.place(R, below=a)
+        N = ops.layernorm(s, f"{side}_N{k}", R, gamma=f"{side}_gamma{k}", beta=f"{side}_beta{k}",
+                          eps=s.blocks["ln_eps"], label=f"{side}_N{k} = γ⊙x̂ + β", **opts)
+        s.place(N, under=band, in_columns_of=s.blocks[f"{side}_N{k}_hat"])
+    s.next_to(band, s.together([a, s.blocks["enc_Wq_1"]]), DOWN)  # from the frame's left edge (the weights')
+    return N
 
 
 # --- numbers -------------------------------------------------------------------------------------
