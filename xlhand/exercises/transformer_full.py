@@ -190,14 +190,16 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
     for side, words in (("enc", "src"), ("dec", "tgt")):
         name = _side_name(side)
         X = inputs[side]
-        if side == "dec":  # the decoder's input, brought down from the inputs' band: its projections read it
-            X = ops.carry(s, f"{X.name}_in", X, label=f"{X.name} (from [2])")
-            s.place(X, under=memory, in_columns_of=inputs["enc"])
+        if side == "dec":  # the decoder's input where the decoder starts: its projections read it
+            if PE is None or s.blocks.get("dec_PEs") is not None:  # it stands in the inputs' band: a copy
+                X = ops.carry(s, f"{X.name}_in", X, label=f"{X.name} (from [2])")
+            s.place(X, under=memory, in_columns_of=inputs["enc"], gap=0 if _tower(d) else 1)  # its label parts them
         xname = "X" if PE is None else "Xp"
         with s.step(_attention_step(d, side, xname, 1, causal=side == "dec")):
             start = X if side == "dec" else s.together(  # under both sides' inputs
                 [X, inputs["dec"]] + ([] if PE is not None else [s.blocks["dec_Emb"]]))
-            a = _multi_head(s, d, side, X, X, causal=side == "dec", mask=mask, Mask=Mask, start=start)
+            a = _multi_head(s, d, side, X, X, causal=side == "dec", mask=mask, Mask=Mask, start=start,
+                            tower=_tower(d) and PE is not None, level=s.together([X, memory]) if memory else X)
             x = _add_and_norm(s, side, 1, X, a, norm_opts)
         last = 2
         if side == "dec":
@@ -222,7 +224,8 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
             O = ops.matmul_parts(s, f"{side}_O", [_labelled(s, f"{side}_W2", "W2")], Hf,
                                  _labelled(s, f"{side}_b2", "b2"), label=f"{side}_O = W2·Hf + b2")
             s.place(O, below=s.blocks[f"{Hf.name}_ones"], gap=TIGHT)
-            x = _add_and_norm(s, side, last, x, O, norm_opts)
+            tower = _tower(d) and PE is not None
+            x = _add_and_norm(s, side, last, x, O, norm_opts, in_lane=inputs["enc"] if tower and side == "enc" else None)
         memory, above = x, x
     vocab = s.blocks["dec_vocab_words"]
     with s.step("Output: logits = Wout·N3, P = softmax; pred = word of largest P; the last is next"):
@@ -284,8 +287,8 @@ def _constants(s, d, pe, mask):
     with s.group() as top:
         PE = _positions(s, d, pe)
         eps = s.given("ln_eps", label="ε")
-        if PE is not None:
-            s.place(eps, left_of=s.blocks.get("freq", PE))
+        if PE is not None:  # touching where the attention is a tower: the lane starts a weight's width in
+            s.place(eps, left_of=s.blocks.get("freq", PE), gap=0 if _tower(d) else 1)
         value = None
         if mask == "value":
             value = s.place(s.given("mask_value", label="mask"), below=eps)
@@ -305,22 +308,19 @@ def _inputs(s, d, PE, pe, top):
     {side: Xp (X without positions)}."""
     own_pe = pe == "sinusoid" and d.d_dec != d.d
     x_at = _x_at(d)
-    lane_right = max(d.d, d.d_dec) + 1 + d.n_src  # the frame's columns up to the lane's last
+    lane_right = max(d.d, d.d_dec) + (0 if _tower(d) else 1) + d.n_src  # the frame's columns up to the lane's last
     gap = 1 if x_at + d.n_src + 1 + d.n_tgt <= PAGE or x_at >= WIDEST else 0
     src = s.given("src", label="src (source)")
     tgt = s.given("tgt", label="tgt (target)")
     s.place(src, right_of=PE if PE is not None else top, gap=max(1, x_at - lane_right))
-    if x_at >= WIDEST and PE is not None:  # on the next page, level with the positions
-        s.place(src, at=ops.level(PE, src))
-    else:
-        s.place(src, under=top, in_columns_of=src)
+    s.place(src, under=top, in_columns_of=src)
     s.place(tgt, right_of=src, gap=gap)
     X, onehots = {}, {}
     for side, words in (("enc", src), ("dec", tgt)):
         pre = "" if side == "enc" else "dec_"
         onehots[side] = ops.one_hot_columns(s, f"{side}_OneHot", s.given(f"{pre}vocab_words", label=f"{pre}vocab"),
                                             words, label=f"{side}_OneHot")
-        s.place(onehots[side], below=words)
+        s.place(onehots[side], below=words, gap=0)  # its label parts them: the words stay with it
     for side in ("enc", "dec"):
         emb = "Emb" if side == "enc" else "dec_Emb"
         vocab = s.blocks[f"{'' if side == 'enc' else 'dec_'}vocab_words"]
@@ -349,17 +349,15 @@ def _inputs(s, d, PE, pe, top):
                 formula=lambda i, j, X=X["dec"], P=pe_block: f"{X.cell(i, j)}+{P.cell(i, j)}")
     if own_pe:
         s.place(dec, below=s.blocks["dec_PEs"])
-    elif x_at >= WIDEST:  # under dec_X, on the page of the one-hot columns
-        s.place(dec, below=X["dec"])
-    else:  # level with the encoder's, in dec_X's columns
-        s.place(dec, at=ops.level(Xp, X["dec"]))
+    # else the decoder's Xp stands where the decoder starts (the caller places it): X + PE reads
+    # across pages as well, its projections need it at hand
     out["dec"] = dec
     return out
 
 
 def _lane(s, side, default):
     """The lane of token columns of a side's layers: its input (the decoder's, as brought down)."""
-    for name in ((f"{side}_Xp", f"{side}_X") if side == "enc" else ("dec_Xp_in", "dec_X_in")):
+    for name in ((f"{side}_Xp", f"{side}_X") if side == "enc" else ("dec_Xp_in", "dec_X_in", "dec_Xp")):
         if name in s.blocks:
             return s.blocks[name]
     return default
@@ -434,7 +432,8 @@ def _tag(names):
     return Scope("c") if names is CROSS else names
 
 
-def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=None, start=None):
+def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=None, start=None, tower=False,
+                level=None):
     """One numbered step: the projections of every head one under the other in the lane (for the
     cross-attention the queries under N1, then the memory M = enc_N2 and the keys and values under
     it), each head's scores S = Kᵀ·Q beside its keys when the page has room (else in a row under
@@ -443,10 +442,13 @@ def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=No
     names = CROSS if cross else SIDES[side]
     heads = d.heads_x if cross else d.heads if side == "enc" else d.heads_dec
     lane = _lane(s, side, Xq)  # the cross-attention's queries too: N1 stands right of it
+    if tower and not cross and not (causal and mask == "value"):
+        return _tower_heads(s, d, names, heads, Xq, lane, Mask if causal else None, mask, start or Xq, level or Xq)
     K = [None] * heads
     extra = Xq.cols + 1 if causal and mask == "value" else 0  # S + Mask beside S
     score_width = d.d_k + 1 + Xq.cols + extra
-    used = max(Xq.rows, Xkv.rows) + 1 + max(Xq.cols, Xkv.cols)  # weights, gap, lane
+    wgap = 0 if _tower(d) else 1  # the lane starts a weight's width in where the self-attentions are towers
+    used = max(Xq.rows, Xkv.rows) + wgap + max(Xq.cols, Xkv.cols)  # weights, gap, lane
     spacing = (d.d_k + 1) * (2 if cross else 3)  # rows from one head's keys to the next's
     beside = used + 1 + score_width <= PAGE and Xkv.cols + 2 <= spacing
     memory_beside = cross and not beside and used + 1 + Xkv.cols <= PAGE
@@ -454,10 +456,10 @@ def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=No
         above = start or Xq
         Q = [None] * heads
         for h in range(1, heads + 1):
-            Q[h - 1] = above = s.place(_project(s, names, "Q", h, Xq), under=above, in_columns_of=lane,
+            Q[h - 1] = above = s.place(_project(s, names, "Q", h, Xq, wgap), under=above, in_columns_of=lane,
                                        gap=TIGHT)
             if not cross:
-                K[h - 1], above = _keys_and_values(s, names, h, Xkv, above)
+                K[h - 1], above = _keys_and_values(s, names, h, Xkv, above, wgap)
         if cross:  # the encoder's output copied under the queries (or beside them, where the page
             # has room): keys and values in its n_src columns
             M = ops.carry(s, "dec_M", Xkv, label="dec_M = enc_N2")
@@ -465,11 +467,11 @@ def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=No
                 s.next_to(M, Q[0], RIGHT)
                 above = s.together([above, M])
             else:
-                s.place(M, under=above, in_columns_of=lane)
+                s.place(M, under=above, in_columns_of=lane, gap=1)  # a row where a page may break
                 above = M
             Xkv = M
             for h in range(1, heads + 1):
-                K[h - 1], above = _keys_and_values(s, names, h, Xkv, above)
+                K[h - 1], above = _keys_and_values(s, names, h, Xkv, above, wgap)
     S = []
     for h in range(1, heads + 1):
         with s.group() as unit:
@@ -501,21 +503,59 @@ def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=No
         s.next_to(Fcat, row, RIGHT, align="end")
     else:
         s.place(Fcat, under=row, in_columns_of=lane)
-    return ops.matmul(s, names("Attn"), names("Wo"), Fcat, label=f"{_tag(names)('Attn')} = Wo·Fcat")
+    return ops.matmul(s, names("Attn"), names("Wo"), Fcat, label=f"{_tag(names)('Attn')} = Wo·Fcat",
+                      weights_gap=wgap)
+
+
+NORM_GAP = 1  # rows from a sublayer's output to its add & norm, and from x̂ to N
+def _tower(d):
+    """Whether a self-attention fits the page as a tower: the projections in the lane (weights
+    touching them) and, right of them, every head's scores and softmax and F = V·A one under the
+    other (e^ | A with Σ's side label, V | F under them)."""
+    lane, weights = max(d.n_src, d.n_tgt), max(d.d, d.d_dec)
+    narrow = min(d.n_src, d.n_tgt)  # the labels of the lane's blocks and of each Wo need room beside them
+    return (weights + lane + 2 * lane + 2 <= PAGE and narrow >= 2 and d.d_k <= narrow and min(d.d, d.d_dec) >= 3
+            and min(d.heads, d.heads_dec, d.heads_x) * d.d_k >= 2)
+
+
+def _tower_heads(s, d, names, heads, X, lane, Mask, mask, start, level):
+    """A self-attention as a tower a page tall: Q_h, K_h, V_h of every head one under the other in
+    the lane (each weight touching its product), and from X's top right of them each head's scores
+    S_h = K_hᵀ·Q_h (K_hᵀ left of S_h), its softmax (e^ | A, Σ under e^) and F_h = V_h·A_h (a copy of
+    V_h left, A_h above), one head under the other; then Fcat = [F_1; …] and Attn = Wo·Fcat in the
+    lane under both. Returns Attn."""
+    with s.group() as projections:
+        above, K, V, Q = start, [], [], []
+        for h in range(1, heads + 1):
+            for what, out in (("Q", Q), ("K", K), ("V", V)):
+                above = s.place(_project(s, names, what, h, X, gap=0), under=above, in_columns_of=lane, gap=TIGHT)
+                out.append(above)
+    column, outputs = [], []
+    for h in range(1, heads + 1):
+        with s.group() as unit:
+            S = _scores(s, d, names, h, K[h - 1], Q[h - 1], Mask, mask)
+        with s.group() as mix:
+            outputs.append(_weights_and_mix(s, names, h, S, V[h - 1], Mask, mask))
+        column += [unit, mix]
+    right = s.arrange(column, DOWN, gap=TIGHT, align="end")  # each label parts a block from the one above
+    s.next_to(right, s.together([level, projections]), RIGHT, gap=0)  # from the top of ``level``
+    Fcat = ops.stack(s, names("Fcat"), outputs, label=f"{names('Fcat')} = [F_1; …]")
+    s.place(Fcat, under=s.together([projections, right]), in_columns_of=lane)
+    return ops.matmul(s, names("Attn"), names("Wo"), Fcat, label=f"{names('Attn')} = Wo·Fcat", weights_gap=0)
 
 
 TIGHT = 0  # rows between the projections one under the other: each label row parts them
 
 
-def _project(s, names, what, h, X):
+def _project(s, names, what, h, X, gap=1):
     return ops.matmul_parts(s, names(what, h), [ops.given_part(s, names(f"W{what.lower()}"), h, X.rows)], X,
-                            label=names(what, h))
+                            label=names(what, h), weights_gap=gap)
 
 
-def _keys_and_values(s, names, h, X, above):
+def _keys_and_values(s, names, h, X, above, gap=1):
     """K_h and V_h under ``above`` in X's columns; returns (K_h, V_h)."""
-    K = s.place(_project(s, names, "K", h, X), under=above, in_columns_of=X, gap=TIGHT)
-    return K, s.place(_project(s, names, "V", h, X), below=K, gap=TIGHT)
+    K = s.place(_project(s, names, "K", h, X, gap), under=above, in_columns_of=X, gap=TIGHT)
+    return K, s.place(_project(s, names, "V", h, X, gap), below=K, gap=TIGHT)
 
 
 def _scores(s, d, names, h, K, Q, Mask, mask):
@@ -562,9 +602,10 @@ def _side_name(side):
     return "Encoder" if side == "enc" else "Decoder"
 
 
-def _add_and_norm(s, side, k, x, a, opts):
+def _add_and_norm(s, side, k, x, a, opts, in_lane=None):
     """R_k = x + sublayer, then LayerNorm across the page: R_k, R_k − mean, x̂ (in the lane's
-    columns), and N_k = γ_k ⊙ x̂ + β_k under x̂ (γ_k | β_k left of it)."""
+    columns), and N_k = γ_k ⊙ x̂ + β_k under x̂ (γ_k | β_k left of it), or under the band in the
+    columns of ``in_lane`` (the encoder's output, where the decoder's tower starts beside it)."""
     short = SIDES[side].short
     with s.group() as band:
         R = s.add(f"{side}_R{k}", x.shape, role=COMPUTED, label=f"{side}_R{k} = {short(x)} + {short(a)}",
@@ -572,8 +613,10 @@ def _add_and_norm(s, side, k, x, a, opts):
         s.place(R, below=a)
         N = ops.layernorm(s, f"{side}_N{k}", R, gamma=f"{side}_gamma{k}", beta=f"{side}_beta{k}",
                           eps=s.blocks["ln_eps"], label=f"{side}_N{k} = γ⊙x̂ + β", **opts)
-        s.place(N, under=band, in_columns_of=s.blocks[f"{side}_N{k}_hat"])
-    s.next_to(band, s.together([a, s.blocks["enc_Wq_1"]]), DOWN)  # from the frame's left edge (the weights')
+        s.place(N, under=band, in_columns_of=s.blocks[f"{side}_N{k}_hat"], gap=NORM_GAP)
+    s.next_to(band, s.together([a, s.blocks["enc_Wq_1"]]), DOWN, gap=NORM_GAP)  # from the frame's left edge
+    if in_lane is not None:
+        s.place(N, under=band, in_columns_of=in_lane, gap=NORM_GAP)
     return N
 
 
