@@ -169,11 +169,14 @@ def reference(d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
 
 # --- layout --------------------------------------------------------------------------------------
 # The page is the unit: every stage a band as wide as a landscape page (the narrower of A4 and
-# Letter), started under the one before, all bands on one frame: the embeddings' left edge. The
-# lane of token columns (the positions, Xp, each head's Q, K, V) stands a weight's width in from
-# it, with the weights left of it; each head's scores beside its keys where the page has room, its
-# softmax and F = V·A in a row under the projections. A layer norm is R | R − mean | x̂ across the
-# frame, N under x̂: the feed-forward and the output go on in N's columns.
+# Letter), started under the one before, all bands on one frame: the embeddings' left edge. Both
+# sides' words come first, side by side (their one-hot columns under them, the embeddings one under
+# the other). The lane of token columns (the positions, Xp, each head's Q, K, V) stands a weight's
+# width in from the frame (touching its weights where a self-attention is a page-tall tower: every
+# head's scores, softmax and F = V·A right of the projections; else each head's scores beside its
+# keys where the page has room, its softmax and F = V·A in a row under the projections). A layer
+# norm is R | R − mean | x̂ across the frame, N under x̂ (the encoder's output in the lane, beside
+# the decoder's tower): the feed-forward and the output go on in N's columns.
 PAGE = narrowest_page_columns(landscape=True)
 WIDEST = max(page_columns(paper, landscape=True) for paper in PAPERS)  # a block from here is on the next page
 
@@ -186,7 +189,7 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
                 + ("" if PE is None else "; Xp = X + PE")):
         inputs = _inputs(s, d, PE, pe, top)
         aside = _unused(s, pe, mask)
-    memory, above = None, inputs["enc"]
+    memory = None
     for side, words in (("enc", "src"), ("dec", "tgt")):
         name = _side_name(side)
         X = inputs[side]
@@ -224,9 +227,9 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
             O = ops.matmul_parts(s, f"{side}_O", [_labelled(s, f"{side}_W2", "W2")], Hf,
                                  _labelled(s, f"{side}_b2", "b2"), label=f"{side}_O = W2·Hf + b2")
             s.place(O, below=s.blocks[f"{Hf.name}_ones"], gap=TIGHT)
-            tower = _tower(d) and PE is not None
-            x = _add_and_norm(s, side, last, x, O, norm_opts, in_lane=inputs["enc"] if tower and side == "enc" else None)
-        memory, above = x, x
+            beside = _tower(d) and PE is not None and side == "enc"  # the memory, beside the decoder's tower
+            x = _add_and_norm(s, side, last, x, O, norm_opts, in_lane=inputs["enc"] if beside else None)
+        memory = x
     vocab = s.blocks["dec_vocab_words"]
     with s.step("Output: logits = Wout·N3, P = softmax; pred = word of largest P; the last is next"):
         n = d.n_tgt
@@ -434,11 +437,13 @@ def _tag(names):
 
 def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=None, start=None, tower=False,
                 level=None):
-    """One numbered step: the projections of every head one under the other in the lane (for the
-    cross-attention the queries under N1, then the memory M = enc_N2 and the keys and values under
-    it), each head's scores S = Kᵀ·Q beside its keys when the page has room (else in a row under
-    the projections), each head's softmax and F = V·A in a row under them (one under the other
-    when the page is too narrow), then Fcat = [F_1; …] and Attn = Wo·Fcat in the lane."""
+    """A multi-head attention (its step is the caller's): with ``tower``, a self-attention as
+    :func:`_tower_heads` (from the top of ``level``); else the projections of every head one under
+    the other in the lane (for the cross-attention the queries under N1, then the memory M = enc_N2
+    and the keys and values under it), each head's scores S = Kᵀ·Q beside its keys when the page
+    has room (else in a row under the projections), each head's softmax and F = V·A in a row under
+    them (one under the other when the page is too narrow), then Fcat = [F_1; …] and Attn = Wo·Fcat
+    in the lane. The projections start under ``start`` (default: the queries' input)."""
     names = CROSS if cross else SIDES[side]
     heads = d.heads_x if cross else d.heads if side == "enc" else d.heads_dec
     lane = _lane(s, side, Xq)  # the cross-attention's queries too: N1 stands right of it
