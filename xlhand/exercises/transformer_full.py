@@ -203,11 +203,12 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
                 [X, inputs["dec"]] + ([] if PE is not None else [s.blocks["dec_Emb"]]))
             a = _multi_head(s, d, side, X, X, causal=side == "dec", mask=mask, Mask=Mask, start=start,
                             tower=_tower(d) and PE is not None, level=s.together([X, memory]) if memory else X)
-            x = _add_and_norm(s, side, 1, X, a, norm_opts)
+            tower = _tower(d) and PE is not None
+            x = _add_and_norm(s, side, 1, X, a, norm_opts, in_lane=X if tower and side == "dec" else None)
         last = 2
         if side == "dec":
             with s.step(_attention_step(d, side, "N1", 2, cross=True)):
-                a = _multi_head(s, d, side, x, memory, cross=True, causal=False, mask=mask)
+                a = _multi_head(s, d, side, x, memory, cross=True, causal=False, mask=mask, tower=tower, level=x)
                 x = _add_and_norm(s, side, 2, x, a, norm_opts)
             last = 3
         with s.step(f"{name} feed-forward: Zf = W1·N{last - 1} + b1, Hf = ReLU(Zf), O = W2·Hf + b2; "
@@ -447,8 +448,9 @@ def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=No
     names = CROSS if cross else SIDES[side]
     heads = d.heads_x if cross else d.heads if side == "enc" else d.heads_dec
     lane = _lane(s, side, Xq)  # the cross-attention's queries too: N1 stands right of it
-    if tower and not cross and not (causal and mask == "value"):
-        return _tower_heads(s, d, names, heads, Xq, lane, Mask if causal else None, mask, start or Xq, level or Xq)
+    if tower and not (causal and mask == "value") and (not cross or Xkv.cols <= Xq.cols):
+        return _tower_heads(s, d, names, heads, Xq, lane, Mask if causal else None, mask, start or Xq, level or Xq,
+                            memory=Xkv if cross else None)
     K = [None] * heads
     extra = Xq.cols + 1 if causal and mask == "value" else 0  # S + Mask beside S
     score_width = d.d_k + 1 + Xq.cols + extra
@@ -523,18 +525,32 @@ def _tower(d):
             and min(d.heads, d.heads_dec, d.heads_x) * d.d_k >= 2)
 
 
-def _tower_heads(s, d, names, heads, X, lane, Mask, mask, start, level):
+def _tower_heads(s, d, names, heads, X, lane, Mask, mask, start, level, memory=None):
     """A self-attention as a tower a page tall: Q_h, K_h, V_h of every head one under the other in
     the lane (each weight touching its product), and from X's top right of them each head's scores
     S_h = K_hᵀ·Q_h (K_hᵀ left of S_h), its softmax (e^ | A, Σ under e^) and F_h = V_h·A_h (a copy of
     V_h left, A_h above), one head under the other; then Fcat = [F_1; …] and Attn = Wo·Fcat in the
-    lane under both. Returns Attn."""
+    lane under both. With a ``memory`` (the cross-attention): the queries of every head first, then
+    the memory copied (M = enc_N2) and the keys and values under it. Returns Attn."""
     with s.group() as projections:
         above, K, V, Q = start, [], [], []
-        for h in range(1, heads + 1):
-            for what, out in (("Q", Q), ("K", K), ("V", V)):
-                above = s.place(_project(s, names, what, h, X, gap=0), under=above, in_columns_of=lane, gap=TIGHT)
-                out.append(above)
+        if memory is None:
+            for h in range(1, heads + 1):
+                for what, out in (("Q", Q), ("K", K), ("V", V)):
+                    above = s.place(_project(s, names, what, h, X, gap=0), under=above, in_columns_of=lane,
+                                    gap=TIGHT)
+                    out.append(above)
+        else:
+            for h in range(1, heads + 1):
+                above = s.place(_project(s, names, "Q", h, X, gap=0), under=above, in_columns_of=lane, gap=TIGHT)
+                Q.append(above)
+            M = above = s.place(ops.carry(s, "dec_M", memory, label="dec_M = enc_N2"), under=above,
+                                in_columns_of=lane, gap=TIGHT)
+            for h in range(1, heads + 1):
+                for what, out in (("K", K), ("V", V)):
+                    above = s.place(_project(s, names, what, h, M, gap=0), under=above, in_columns_of=lane,
+                                    gap=TIGHT)
+                    out.append(above)
     column, outputs = [], []
     for h in range(1, heads + 1):
         with s.group() as unit:
