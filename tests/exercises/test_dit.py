@@ -110,7 +110,8 @@ def test_small_reads_cond_where_it_stands_and_draws_every_block_of_the_walkthrou
 
     sheet = key_sheet(resolve(EX, size="small"))
     blocks = sheet.blocks
-    named = "Patches Latent Noised t_bits c scale shift Cond S A Att PredNoise L dPred Denoised Out Frames".split()
+    named = ["Patches", "Latent", "Noised", "t_bits", "c", "scale", "shift", "Cond", "S", "A", "Att", "PredNoise", "L",
+             "dPred", "Denoised", "Out", "Frames"]  # the blocks docs/exercises.md names
     assert all(blocks[name].formula is not None for name in named)
     assert not {"Cond_q", "Cond_v", "Noise_c", "Zlat", "Zout"} & set(blocks)
     att, cond, A = blocks["Att"], blocks["Cond"], blocks["A"]
