@@ -122,9 +122,11 @@ def layout(s, d, p):
     | shift at its left, QK and S under it in its columns (Cond above both, no copy), the loss and
     dPred at the bottom; at the right the softmax of S down a column, A over Att = Cond·A level with
     Cond (Cond left of it, one block serving three products), then PredNoise, Denoised and Out under
-    it. Blocks of a stage follow each other without gap rows (each label row is the gap). Where the
-    two columns do not fit across a page (6 patches), the right column goes under the left one and
-    Att takes a copy of Cond at its left."""
+    it. Blocks follow each other without gap rows (each label row is the gap). Where the two
+    columns do not fit across a page (sizes medium and large, see ``_beside``), one column: Noise over
+    Noised right of the conditions, a copy of Cond over S (a page may end under QK), e^S | A under S,
+    Att under A with a copy of Cond at its left, the loss and the decoder under PredNoise (a gap row
+    before them), the frames left of the decoder's weights."""
     n = d.latent
     pt, ph, pw = geometry(d)
     beside = _beside(d)
