@@ -89,9 +89,10 @@ def layout(s, d, p, iters=1):
     ops.iterations(s, iters, iteration)
 
 
+ENCODER, DECODER = 1, 3  # the first layer of each half
 PHASES = {  # the forward pass in two steps, one a half of the network
-    1: "Encoder: Z1 = W1·X + b1, A1 = ReLU(Z1); Z2 = W2·A1 + b2, Code = ReLU(Z2)",
-    3: "Decoder: Z3 = W3·Code + b3, A3 = ReLU(Z3); Y = W4·A3 + b4 (linear: the reconstruction)",
+    ENCODER: "Encoder: Z1 = W1·X + b1, A1 = ReLU(Z1); Z2 = W2·A1 + b2, Code = ReLU(Z2)",
+    DECODER: "Decoder: Z3 = W3·Code + b3, A3 = ReLU(Z3); Y = W4·A3 + b4 (linear: the reconstruction)",
 }
 LOSS_STEP = "Loss: L = mean((Y − X)²) over the N = d·batch entries, the target X itself; dY = 2(Y − X)/N"
 UPDATE_STEP = "Gradient descent: Wn = W − lr·dW, bn = b − lr·db"
@@ -140,7 +141,7 @@ def _iteration(s, d, it, X, weights, first):
                     if a:
                         # tight: a gap row only where the decoder starts (where the page may break)
                         A = s.place(ops.relu(s, n(a), Z[z], label=f"{n(a)} = ReLU({n(z)})"), below=Z[z],
-                                    gap=None if not tight or k == 3 else 0)
+                                    gap=None if not tight or k == DECODER else 0)
                         acts[k] = A
                         if tight:
                             s.note_right(A, "nn.ReLU()")
