@@ -109,3 +109,12 @@ def test_the_template_size_reads_x_itself_and_updates_each_w_over_it():
         W, Wn = blocks[f"W{k}"], blocks[f"W{k}n"]
         assert (Wn.left, Wn.cols) == (W.left, W.cols) and Wn.bottom < W.top
     assert blocks["L"].top - 1 == blocks["Y"].bottom  # L's label row right under Y
+
+
+@pytest.mark.parametrize("dims", [dict(d=1, h=1, k=1, batch=1), dict(d=2, h=1, k=1, batch=2), dict(d=1, h=3, k=2, batch=1)])
+def test_a_second_iteration_builds_with_one_unit_layers(dims):
+    """The copies of the updated weights a later iteration starts from are one column wide here:
+    their numbered labels ("[9] W1_2") are wider, and must not run into the next part's."""
+    from xlhand.build import key_sheet
+    sheet = key_sheet(resolve(catalog.get("autoencoder"), size="small", sets=dims, options={"iters": 2}), "key")
+    assert {"W1_2", "b1_2", "W4_2T"} <= set(sheet.blocks)

@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from xlhand.layout import fx
-from xlhand.layout.blocks import Block
+from xlhand.layout.blocks import Block, label_columns
 from xlhand.layout.box import GAP
 from xlhand.layout.sheet import ShapeError, Sheet, op
 from xlhand.layout.ops.copies import carry, copy, transpose
@@ -74,6 +74,7 @@ class Part:
 
     width: int
     place: Callable[[Position], Block]
+    label: str = ""  # the label of a computed part (numbered as the sheet writes it): it may be wider
 
 
 def place_left_of(s: Sheet, at: Position, parts: Sequence["Operand | Part"], gap: int = GAP) -> list[Block]:
@@ -82,6 +83,10 @@ def place_left_of(s: Sheet, at: Position, parts: Sequence["Operand | Part"], gap
     sheet, such as weights shared by every time step, is used where it stands), :class:`Part`\\ s
     made there. Returns the parts as blocks."""
     widths = [p.width if isinstance(p, Part) else width_of(s, p) for p in parts]
+    for k, part in enumerate(parts):  # a label wider than its part takes the room it needs (the last, the gap too)
+        if isinstance(part, Part) and part.label:
+            spill = label_columns(s.numbered(part.label)) - (gap if k == len(parts) - 1 else 0)
+            widths[k] = max(widths[k], spill)
     placed = []
     for k, part in enumerate(parts):
         spot = s.left_of(at, sum(widths[k:]), gap=gap)
@@ -139,7 +144,8 @@ def identity_part(s: Sheet, name: str, n: int, label: str = "I") -> Part:
 def transposed_part(s: Sheet, name: str, W: Block, label: str | None = None) -> Part:
     """``Wᵀ`` as a part of a left operand: a transposed copy of W (formulas, role computed) where the
     product needs it, as in a backward pass ``dX = Wᵀ·dZ``."""
-    return Part(W.rows, lambda at: transpose(s, name, W, at, label=label or f"{W.name}ᵀ", role="computed"))
+    label = label or f"{W.name}ᵀ"
+    return Part(W.rows, lambda at: transpose(s, name, W, at, label=label, role="computed"), label)
 
 
 def given_part(s: Sheet, name: str, index: int, width: int | None = None, label: str | None = None) -> Part:
@@ -155,7 +161,7 @@ def given_part(s: Sheet, name: str, index: int, width: int | None = None, label:
 
 def copied_part(s: Sheet, name: str, src: Block) -> Part:
     """A copy of ``src`` (formulas) as a part of a left operand: weights computed elsewhere."""
-    return Part(src.cols, lambda at: carry(s, name, src, at=at))
+    return Part(src.cols, lambda at: carry(s, name, src, at=at), name)
 
 
 def copy_part(s: Sheet, name: str, src: Block, label: str | None = None) -> Part:
