@@ -168,7 +168,7 @@ def layout(s, d, p):
     s.arrange([s.together([vocab, tokens, sentences])] + groups, DOWN)
 
 
-PAGE_COLUMNS = 15  # a landscape page on the narrower paper (Letter)
+PAGE_COLUMNS = ops.page_columns("letter", landscape=True)  # a landscape page on the narrower paper
 
 
 def _left_columns(d, n: int) -> int:
