@@ -110,27 +110,38 @@ def _wide(d) -> bool:
     return d.heads == 1 and (d.c_m + 1) + 3 * d.r + 2 <= paper.narrowest_page_columns()  # Wg | bg against Gz
 
 
-def _product(s, m, name, X, W, b=None, *, below, label, role=COMPUTED, gap=0, weights_gap=1):
+def _product(s, m, name, X, W, b=None, *, below, label, role=COMPUTED, gap=0, weights_gap=1, act=None):
     """name = W·X (+ b) under ``below`` (its label row right under it), W (| b) at its left. W and b
     are (given, head or None): MSA row 1 places the givens (on first use); every later row works with
     copies of them (Wq_1_r2 = Wq_1), so that a product, its weights and its input print on one page. A
     copy's label is wider than one column: a one-column copy keeps a gap. ``weights_gap=0`` sets the
     weights against the product (a wide region on a narrow page: one head, a copy named by its given,
-    bg, so that its label stays over its column)."""
+    bg, so that its label stays over its column). ``act`` is written around each cell's dot product
+    (G = σ(Wg·M̂ + bg), as the math states it: one step)."""
     if m == 1:
         part = lambda w: w[0] if w[1] is None else ops.given_part(s, w[0], w[1])  # noqa: E731
-        return s.place(ops.matmul_parts(s, name, [part(W)], X, part(b) if b else None, label=label, role=role,
-                                        weights_gap=weights_gap), below=below, gap=gap)
+        result = ops.matmul_parts(s, name, [part(W)], X, part(b) if b else None, label=label, role=role,
+                                  weights_gap=weights_gap)
+        return s.place(_around(result, act), below=below, gap=gap)
     copy = lambda w: ops.carry(s, f"{_given_name(*w)}_r{m}", s.blocks[_given_name(*w)],  # noqa: E731
                                label=w[0] if weights_gap == 0 else _given_name(*w))  # one head: Wq is Wq_1
     W_copy, b_copy = copy(W), (copy(b) if b else None)
-    result = s.place(ops.matmul_parts(s, name, [W_copy], X, b_copy, label=label, role=role), below=below, gap=gap)
+    result = s.place(_around(ops.matmul_parts(s, name, [W_copy], X, b_copy, label=label, role=role), act),
+                     below=below, gap=gap)
     if b_copy is None:
         s.place(W_copy, left_of=result, gap=weights_gap)
     else:
         s.place(b_copy, left_of=result, gap=weights_gap)
         s.place(W_copy, left_of=b_copy, gap=0 if W_copy.cols > 1 else 1)
     return result
+
+
+def _around(block, act):
+    """``block`` with ``act`` written around each cell's formula (none: as it is)."""
+    if act is not None:
+        dot = block.formula
+        block.formula = lambda i, j: act(dot(i, j))
+    return block
 
 
 @op
@@ -148,51 +159,57 @@ def _scores(s, name, K, Q, bias, c, label):
 def _msa_row(s, m, d, bias, stage):
     """M̂_m = LayerNorm(M_m) (M − mean and the variance right of M, M̂ under it), then the heads one
     under the other in M̂'s columns (a later head from a copy of M̂), the heads' outputs stacked and
-    mixed by Wo. ``stage(text)`` opens each phase's step (MSA row 1)."""
-    head = "head 1: " if d.heads > 1 else ""
-    with stage(f"MSA row {m}: M̂ = LayerNorm(M_{m}) per residue (ε = 1e-5); {head}Q, K, V = Wq·M̂, Wk·M̂, Wv·M̂; "
-               "G = σ(Wg·M̂ + bg)"):
-        M = s.given("M", index=m, label=f"M_{m} (MSA row {m})")
-        mhat = ops.layernorm(s, f"Mhat_{m}", M, eps=EPS, label=f"Mhat_{m} = (M_{m} − mean)/√(var + ε)",
-                             direction="under")
-        top = (s.blocks[f"Mhat_{m}_xc"], s.blocks[f"Mhat_{m}_var"])  # M − mean right of M, its variance under it
-        heads = [_projections(s, m, 1, d, mhat, ops.ones_row(s, mhat), wide=_wide(d))]
-    where = f"MSA row {m}" + (", head 1" if d.heads > 1 else "")
-    with stage(f"{where}: S = Kᵀ·Q/√c + Bias_1, A = softmax(S) over each column (the keys j), O = G ⊙ (V·A)"):
-        outputs = [_attention(s, m, 1, d, *heads[0], bias[1], top if _wide(d) else None)]
-    for h in range(2, d.heads + 1):
-        with stage(f"MSA row {m}, head {h}: as head 1, from a copy of M̂ (Wq_{h}, Wk_{h}, Wv_{h}, Wg_{h}, bg_{h})"):
+    mixed by Wo. ``stage(text)`` opens each phase's step (MSA row 1; with several heads, the heads
+    after the first and Mout in one step, so that the header stays short)."""
+    several = d.heads > 1
+    # one head: M̂ with the projections, then the attention, a step each; several: head 1 whole in
+    # one step (a header two lines shorter leaves page 1 room for the pair bias)
+    whole = stage(f"MSA row {m}, head 1: M̂ = LayerNorm(M_{m}); Q, K, V, G from M̂; S = Kᵀ·Q/√c + Bias_1, "
+                  "A = softmax(S), O = G ⊙ V·A") if several else nullcontext()
+    with whole:
+        with (nullcontext() if several else stage(
+                f"MSA row {m}: M̂ = LayerNorm(M_{m}) per residue (ε = 1e-5); Q, K, V = Wq·M̂, Wk·M̂, Wv·M̂; "
+                "G = σ(Wg·M̂ + bg)")):
+            M = s.given("M", index=m, label=f"M_{m} (MSA row {m})")
+            mhat = ops.layernorm(s, f"Mhat_{m}", M, eps=EPS, label=f"Mhat_{m} = (M_{m} − mean)/√(var + ε)",
+                                 direction="under")
+            top = (s.blocks[f"Mhat_{m}_xc"], s.blocks[f"Mhat_{m}_var"])  # M − mean right of M, its variance under it
+            heads = [_projections(s, m, 1, d, mhat, ops.ones_row(s, mhat), wide=_wide(d))]
+        with (nullcontext() if several else stage(
+                f"MSA row {m}: S = Kᵀ·Q/√c + Bias_1, A = softmax(S) over each column (the keys j), O = G ⊙ (V·A)")):
+            outputs = [_attention(s, m, 1, d, *heads[0], bias[1], top if _wide(d) else None)]
+    stacked = f"[O_{m}_1; …; O_{m}_{d.heads}]" if several else f"O_{m}_1"
+    others = "head 2" if d.heads == 2 else f"heads 2–{d.heads}"
+    last = (f"MSA row {m}: {others} as head 1 (from a copy of M̂); Mout_{m} = Wo·{stacked} + bo"
+            if several else f"MSA row {m}: Mout_{m} = Wo·{stacked} + bo")
+    with stage(last):
+        for h in range(2, d.heads + 1):
             source = s.place(ops.copy(s, f"Mhat_{m}_h{h}", mhat, label=f"Mhat_{m} (head {h})"),
                              below=outputs[-1], in_columns_of=mhat)
             proj = _projections(s, m, h, d, source, ops.ones_row(s, source), wide=False)
             outputs.append(_attention(s, m, h, d, *proj, bias[h], None))
-    stacked = f"[O_{m}_1; …; O_{m}_{d.heads}]" if d.heads > 1 else f"O_{m}_1"
-    with stage(f"MSA row {m}: Mout_{m} = Wo·{stacked} + bo" + (", the heads' outputs stacked" if d.heads > 1 else "")):
-        if d.heads > 1:
+        if several:
             Ocat = ops.stack(s, f"Ocat_{m}", outputs, label=f"Ocat_{m} = {stacked}")
             s.place(Ocat, below=outputs[-1], in_columns_of=mhat)
         else:  # one head: its output is the input of Wo
             Ocat = outputs[0]
         _product(s, m, f"Mout_{m}", Ocat, ("Wo", None), ("bo", None), below=ops.ones_row(s, Ocat), role=OUTPUT,
-                 label=f"Mout_{m} = Wo·{'Ocat_' + str(m) if d.heads > 1 else 'O'} + bo")
+                 label=f"Mout_{m} = Wo·{'Ocat_' + str(m) if several else 'O'} + bo")
 
 
 def _projections(s, m, h, d, mhat, above, *, wide):
-    """Q, K, V and Wg·M̂ + bg of head h in M̂'s columns, one under the other, weights at the left; G = σ
-    right of Wg·M̂ + bg (on a wide page, under it: the columns to the right hold the attention)."""
+    """Q, K, V and G = σ(Wg·M̂ + bg) of head h in M̂'s columns, one under the other, weights at the
+    left (against the product on a wide page: the columns to the right hold the attention)."""
     proj, against = {}, dict(weights_gap=0 if wide else 1)
     for key in "QKV":
         above = proj[key] = _product(s, m, f"{key}_{m}_{h}", mhat, (f"W{key.lower()}", h), below=above,
                                      label=f"{key}_{m}_{h} = W{key.lower()}_{h}·M̂", **against)
-    Gz = _product(s, m, f"Gz_{m}_{h}", mhat, ("Wg", h), ("bg", h), below=above, label=f"Gz_{m}_{h} = Wg·M̂+bg",
-                  **against)
-    G = ops.sigmoid(s, f"G_{m}_{h}", Gz, label=f"G_{m}_{h} = σ(Gz)")
-    if wide:
-        s.place(G, below=Gz, gap=0)
-    return proj, Gz, G
+    G = _product(s, m, f"G_{m}_{h}", mhat, ("Wg", h), ("bg", h), below=above, label=f"G_{m}_{h} = σ(Wg·M̂+bg)",
+                 act=fx.sigmoid, **against)
+    return proj, G
 
 
-def _attention(s, m, h, d, proj, Gz, G, bias, top):
+def _attention(s, m, h, d, proj, G, bias, top):
     """Head h of MSA row m from its projections: S = Kᵀ·Q/√c + Bias (Kᵀ at its left), e^S | A,
     V | V·A, O = G ⊙ V·A. With ``top`` (a wide page), in the two columns right of the projections,
     under ``top`` (M − mean), the pair bias right of it above S; else under G, the bias right of S.
@@ -204,11 +221,11 @@ def _attention(s, m, h, d, proj, Gz, G, bias, top):
         s.place(S, under=s.together([*top, B]), in_columns_of=B, gap=0)
         column = top[0]  # e^S and V in the columns of M − mean
     else:
-        s.place(S, below=G, in_columns_of=Gz)  # a row free above: a page may break there
+        s.place(S, below=G, gap=0)
         s.place(B, right_of=S)
-        column = Gz
+        column = G
     A = ops.heat(ops.softmax(s, f"A_{m}_{h}", S, label=f"A_{m}_{h} = softmax(S)"))
-    s.place(A, below=S if top is not None else B, in_columns_of=column, gap=0)
+    s.place(A, below=S if top is not None else B, in_columns_of=column, gap=0 if top is not None else 1)  # narrow: a page may break
     Vc = ops.copy(s, f"V_{m}_{h}_c", proj["V"], label=f"V_{m}_{h}")
     s.place(Vc, below=EVERYTHING)
     VA = ops.matmul(s, f"VA_{m}_{h}", Vc, A, label=f"VA_{m}_{h} = V·A")
