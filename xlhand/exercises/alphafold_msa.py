@@ -10,11 +10,14 @@ residue i, Zp_i (c_z × r, column j = z_ij). For every row s and head h:
 6. G = σ(Wg_h·M̂ + bg_h), O = G ⊙ (V·A)
 7. Mout_s = Wo·[O_1; …; O_heads] + bo
 The pair bias stands at the top (shared by every row s): one column of blocks per residue (Zp_i, its
-LayerNorm worked down, Pb_i), Wb left of Pb_1, so that the row Wb | Pb_1 Pb_2 … reads Wb·[ẑ_1 ẑ_2 …].
-Below it one region per MSA row, a narrow page at a time: M̂ under M_s, the heads one under the other
-(a later head starts from a copy of M̂), each projection under M̂ with its weights at the left; MSA
-row 1 holds the givens, every later row copies of them (Wq_1_r2 = Wq_1, …), so that a product, its
-weights and its input print on one page.
+LayerNorm worked down, Pb_i), Wb left of Pb_1, so that the row Wb | Pb_1 Pb_2 … reads Wb·[ẑ_1 ẑ_2 …];
+Bias_h stands by the scores it is added to. Below it one region per MSA row, a landscape page at a
+time: M̂ under M_s (M − mean right of M), each projection under M̂ with its weights at the left (G =
+σ(Wg·M̂ + bg) in one product), and S = Kᵀ·Q/√c + Bias_h in one block (Kᵀ at its left). With one head
+the attention stands in two columns right of the projections (Bias above S, e^S | A, V | V·A, O, Wo |
+bo | Mout), so that an MSA row fills one page; with several, each head under the one before (a later
+head from a copy of M̂). MSA row 1 holds the givens, every later row copies of them (Wq_1_r2 = Wq_1,
+…), so that a product, its weights and its input print on one page.
 """
 from __future__ import annotations
 
@@ -107,7 +110,8 @@ def _given_name(given, head):
 def _wide(d) -> bool:
     """One head, on a page wide enough for three result columns: M̂'s (the projections, weights at
     the left) and two right of it for the attention (Kᵀ, e^S, V | S, A, V·A, O)."""
-    return d.heads == 1 and (d.c_m + 1) + 3 * d.r + 2 <= paper.narrowest_page_columns()  # Wg | bg against Gz
+    fits = (d.c_m + 1) + 3 * d.r + 2 <= paper.narrowest_page_columns()  # Wg | bg against G
+    return d.heads == 1 and fits and d.c <= d.r and d.r >= 3  # Kᵀ (c wide) and the labels within r columns
 
 
 def _product(s, m, name, X, W, b=None, *, below, label, role=COMPUTED, gap=0, weights_gap=1, act=None):
