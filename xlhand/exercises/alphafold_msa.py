@@ -204,7 +204,7 @@ def _msa_row(s, m, d, bias, stage):
 def _projections(s, m, h, d, mhat, above, *, wide):
     """Q, K, V and G = σ(Wg·M̂ + bg) of head h in M̂'s columns, one under the other, weights at the
     left (against the product on a wide page: the columns to the right hold the attention)."""
-    proj, against = {}, dict(weights_gap=0 if wide else 1)
+    proj, against = {}, {"weights_gap": 0 if wide else 1}
     for key in "QKV":
         above = proj[key] = _product(s, m, f"{key}_{m}_{h}", mhat, (f"W{key.lower()}", h), below=above,
                                      label=f"{key}_{m}_{h} = W{key.lower()}_{h}·M̂", **against)
