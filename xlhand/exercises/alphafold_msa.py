@@ -76,7 +76,7 @@ def layout(s, d, p):
                 with s.group() as residue:
                     Zp = s.given("Zp", index=i, label=f"Zp_{i} (column j = z_{i}j)")
                     zhat = ops.layernorm(s, f"Zhat_{i}", Zp, eps=EPS, label=f"Zhat_{i} = ·/√(var + ε)",
-                                         direction="down")
+                                         direction="down", gap=0)
                     pb[i] = s.place(ops.matmul(s, f"Pb_{i}", "Wb", zhat, label=f"Pb_{i} = Wb·Zhat_{i}"),
                                     below=zhat, gap=0)
                 residues.append(residue)
@@ -176,7 +176,7 @@ def _msa_row(s, m, d, bias, stage):
                 "G = σ(Wg·M̂ + bg)")):
             M = s.given("M", index=m, label=f"M_{m} (MSA row {m})")
             mhat = ops.layernorm(s, f"Mhat_{m}", M, eps=EPS, label=f"Mhat_{m} = (M_{m} − mean)/√(var + ε)",
-                                 direction="under")
+                                 direction="under", gap=0)
             top = (s.blocks[f"Mhat_{m}_xc"], s.blocks[f"Mhat_{m}_var"])  # M − mean right of M, its variance under it
             heads = [_projections(s, m, 1, d, mhat, ops.ones_row(s, mhat), wide=_wide(d))]
         with (nullcontext() if several else stage(
