@@ -143,14 +143,18 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
             s.place(Z, below=R.extra["ones"], gap=0)
             Zp = ops.linear_act(s, f"Zp_{l}", fx.relu, s.blocks[f"Wa_{l}"], H, s.blocks[f"ba_{l}"], label=f"Zp_{l}")
             s.place(Zp, below=H.extra["ones"], gap=0)
-            F = ops.matmul_parts(s, f"F_{l}", [ops.given_part(s, "Wb", l, hidden(d, l))], Z,
+            Zin, Zpin = Z, Zp
+            if L > 1:  # a deep network: Z_l copied over the second layer, which starts a page with its shortcut
+                Zin = s.place(ops.carry(s, f"Zc_{l}", Z, label=f"Z_{l}, copied"), below=Z)
+                Zpin = s.place(ops.carry(s, f"Zpc_{l}", Zp, label=f"Zp_{l}, copied"), at=ops.level(Zin, Zp))
+            F = ops.matmul_parts(s, f"F_{l}", [ops.given_part(s, "Wb", l, hidden(d, l))], Zin,
                                  ops.given_part(s, "bb", l, 1), label=f"F_{l}")
-            s.place(F, below=Z.extra["ones"], gap=0)
-            Fp = ops.linear(s, f"Fp_{l}", s.blocks[f"Wb_{l}"], Zp, s.blocks[f"bb_{l}"], label=f"Fp_{l}")
-            s.place(Fp, below=Zp.extra["ones"], gap=0)
+            s.place(F, below=Zin.extra["ones"], gap=0)
+            Fp = ops.linear(s, f"Fp_{l}", s.blocks[f"Wb_{l}"], Zpin, s.blocks[f"bb_{l}"], label=f"Fp_{l}")
+            s.place(Fp, below=Zpin.extra["ones"], gap=0)
         with s.step(f"Shortcut {l}: S_{l} = I·R_{l - 1} + F_{l}, R_{l} = ReLU(S_{l}); "
                     f"plain, no shortcut: H_{l} = ReLU(Fp_{l})"):
-            Rs = s.place(ops.carry(s, f"Rs_{l}", R, label=f"{R.name} (shortcut)"), below=F)
+            Rs = s.place(ops.carry(s, f"Rs_{l}", R, label=f"{R.name} (shortcut)"), below=F, gap=0 if L > 1 else 1)
             S = ops.matmul_parts(s, f"S_{l}", [ops.identity_part(s, f"I_{l}", d.d)], Rs,
                                  label=f"S_{l} = I·{'R_0' if l == 1 else R.name} + F_{l}")
             s.place(S, below=Rs, gap=0)
