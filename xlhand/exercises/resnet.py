@@ -286,10 +286,10 @@ def _head_gradient(s, tag, Y, T, Lb, act, head="linear", beside=None):
         sums = ops.col_sums(s, f"dYYs{tag}", prod, role=GRADIENT)
         dY = made[0]
         made += [prod, put(ops.elementwise(s, f"dZ{tag}out", lambda y, g, c: f"{y}*({g}-{c})", [Y, dY, sums],
-                                           role=GRADIENT, label=f"dZ{tag}out"), sums)]
+                                           role=GRADIENT, label=f"dZ{tag}out"), sums, 1)]
     else:
         made.append(put(ops.elementwise(s, f"dZ{tag}out", lambda g, y: f"{g}*{y}*(1-{y})", [made[0], Y],
-                                        role=GRADIENT, label=f"dZ{tag}out"), made[0]))
+                                        role=GRADIENT, label=f"dZ{tag}out"), made[0], 1))
     made[-1].extra["twins"] = made
     return made[-1]
 
