@@ -23,7 +23,9 @@ dX_res = dR_0. The plain network the same way without the I·dS_l term (every pa
 ReLU): dFp_l, dZp_l, dAp_l, dH_{l−1} = Wa_lᵀ·dAp_l; dX_plain = dH_0.
 On the sheet the two networks share one copy of each weight: each product's weights stand left of
 a band holding the residual result and, beside it, the plain one; the backward shortcut is written
-in one product, dR_{l−1} = Wa_lᵀ·dA_l + I·dS_l (each cell a dot product plus its dS_l).
+in one product, dR_{l−1} = Wa_lᵀ·dA_l + I·dS_l (each cell a dot product plus its dS_l). A deep network
+(two blocks or more) copies Z_l and Zp_l over the second layer, which then starts a page together with
+the shortcut S_l.
 """
 from __future__ import annotations
 
@@ -134,8 +136,8 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
     H = None
     forward = []
     for l in range(1, L + 1):
-        with s.step(f"Block {l}: Z_{l} = ReLU(Wa_{l}·R_{l - 1} + ba_{l}), F_{l} = Wb_{l}·Z_{l} + bb_{l}; "
-                    f"plain: Zp_{l}, Fp_{l}"):
+        with s.step(f"Block {l}: Z_{l} = ReLU(Wa_{l}·R_{l - 1} + ba_{l}), F_{l} = Wb_{l}·Z_{l} + bb_{l}"
+                    + (f" (Z_{l} copied)" if L > 1 else "") + f"; plain: Zp_{l}, Fp_{l}"):
             if H is None:
                 H = s.place(ops.carry(s, "H_0", R, label="H_0 = X"), right_of=R)
             Z = ops.linear_act(s, f"Z_{l}", fx.relu, ops.given_part(s, "Wa", l, d.d), R,
