@@ -192,7 +192,8 @@ def test_no_head_builds_and_verifies(tmp_path):
     assert_verified(path)
     wb = __import__("openpyxl").load_workbook(path)
     names = set(wb.defined_names)
-    assert "x_Zout" not in names and "x_WoutT" not in names and "x_dR_1" in names and "x_Wout" in names
+    assert "x_Zout" not in names and "x_WoutT" not in names and "x_Wout" in names
+    assert "x_dR_1" not in names and "x_dZout" in names  # dR_1 = dZout: the backward pass goes on from dZout
 
 
 def test_an_unknown_head_option_is_refused(tmp_path):

@@ -185,10 +185,9 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
                                   dZout, role=GRADIENT, label=top)
             s.place(dR, below=dZout, gap=0)
             dH = ops.linear_parts(s, f"dH_{L}", [s.blocks["WoutT"]], dZpout, role=GRADIENT, label=ptop)
-        else:
-            dR = s.place(ops.carry(s, f"dR_{L}", dZout, role=GRADIENT, label=top), below=dZout, gap=0)
-            dH = ops.carry(s, f"dH_{L}", dZpout, role=GRADIENT, label=ptop)
-        s.place(dH, at=ops.level(dR, dZpout))
+            s.place(dH, at=ops.level(dR, dZpout))
+        else:  # dR_L is dZout itself: the backward pass goes on from it (no copy)
+            dR, dH = dZout, dZpout
     for l in range(L, 0, -1):
         Z, F, S, _, Zp, Fp, _ = forward[l - 1]
         name, pname = ("dX_res", "dX_plain") if l == 1 else (f"dR_{l - 1}", f"dH_{l - 1}")
