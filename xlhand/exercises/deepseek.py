@@ -13,13 +13,17 @@ MoE on each column x of Attn: logits = Wr·x; gate = softmax over the experts (o
 refused); g = chosen ⊙ gate (option normalize_gates: divided by their sum); expert e:
 E_e = ReLU(W2_e·ReLU(W1_e·x + b1_e) + b2_e); Out = Σ_e g_e·E_e (option shared: plus the output of
 one shared expert, always on, with weights W1s, b1s, W2s, b2s).
-The sheet is a narrow page (the tokens' columns, weights at their left): Kr beside Qr, each head's
-K beside its Q, e^S under Kᵀ and A under S; the latents Cq, Ckv (copies, Cq_h1 …) stand again over
-the heads' projections, and Attn (Attn_e1 …) over every run of experts that a page holds, so that a
-product prints on the page of its input. Where Wo (heads·d_h columns), a gap and Attn are wider than
-a page, Attn = Wo·[O_1; …] = Σ_h Wo_h·O_h is worked head by head: P_h = Wo_h·O_h (Wo_h a copy of head
-h's columns of Wo, O_h a copy), Attn = P_1 + … + P_H. The router in two columns: rank left of the
-gate, chosen left of g = chosen ⊙ gate. The shared expert's weights, unused without the option
+The sheet is a narrow page (the tokens' columns, weights at their left), each stage under the one
+before: the latents under X on page 1; under a copy of Cq (Cq_h1) the rotary angles, Qrp, Kr beside
+Qr, and every head's Qc_h (the one copy serves them all); then a head a page: Q_h = [Qr; Qc_h] with a
+copy of Ckv (Ckv_h1 …) left of it and Kc_h = Wuk_h·Ckv under that copy, S_h under Q_h with
+[Krᵀ | Kc_hᵀ] at its left, e^S under those and A_h under S_h, and V_h = Wuv_h·Ckv (under the same
+copy of Ckv) left of O_h = V_h·A_h, so that every product of a head prints on the page of its
+operands. Where Wo (heads·d_h columns), a gap and Attn are wider than a page, Attn = Wo·[O_1; …] =
+Σ_h Wo_h·O_h is worked head by head: P_h = Wo_h·O_h (Wo_h a copy of head h's columns of Wo, O_h a
+copy), Attn = P_1 + … + P_H. The router in two columns: rank left of the gate, chosen left of
+g = chosen ⊙ gate; Attn again (Attn_e1 …) over every run of experts that a page holds. The shared
+expert's weights, unused without the option
 shared, are set aside (on screen, off paper).
 """
 from __future__ import annotations
@@ -205,8 +209,7 @@ def _head(s, d, h, Ckv, Qr, Kr, Qc, above, causal):
     s.place(S, below=Q, gap=0)
     a_label = f"A_{h} = softmax, causal" if causal else f"A_{h} = softmax(S_{h})"
     A = ops.softmax(s, f"A_{h}", S, mask="causal" if causal else None, label=a_label)
-    s.place(A, below=S, in_columns_of=s.blocks[f"S_{h}_Krt"],  # e^S under Kᵀ, A under S,
-            gap=1 if s.settings.get("stable") else 0)  # (its label row the gap, or under max)
+    s.place(A, below=S, in_columns_of=s.blocks[f"S_{h}_Krt"], gap=0)  # e^S under Kᵀ, A under S (or max)
     ops.heat(A)
     V = ops.matmul_parts(s, f"V_{h}", [ops.given_part(s, "Wuv", h, d.d_c)], Ckv_c,
                          label=f"V_{h} = Wuv_{h}·Ckv" if wide else f"V_{h}", weights_gap=0)
@@ -272,7 +275,9 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates):
         logits = ops.matmul(s, "logits", "Wr", Attn, label="logits = Wr·Attn")
         s.place(logits, below=Attn)
         if gate == "softmax":
-            G = s.place(ops.softmax(s, "gate", logits, direction=DOWN, label="gate = softmax(logits)"), below=logits)
+            # (stable: an empty row under logits' max row, where the pages may break)
+            G = s.place(ops.softmax(s, "gate", logits, direction=DOWN, label="gate = softmax(logits)"), below=logits,
+                        gap=2 if s.settings.get("stable") else 1)
         else:
             G = s.place(ops.sigmoid(s, "gate", logits, label="gate = σ(logits)"), below=logits)
         rank = s.add("rank", (E, d.tokens), role=COMPUTED, label="rank = 1 + #larger",
