@@ -241,11 +241,8 @@ ROWS_TOGETHER = 40  # rows of a copy and the products under it that print togeth
 
 
 def _batches(d, n, copy_rows, unit_rows):
-    """1…n in runs that fit under one copy of their input: each copy (``copy_rows`` tall, label and
-    gap included) and the units (``unit_rows`` each) under it within ROWS_TOGETHER rows. All in one
-    run where Wo, a gap and Attn are wider than a page: Attn prints apart from Wo whatever the
-    layout, the columns of weights on another page than the products, and copies would keep nothing
-    together."""
+    """1…n (the experts) in runs that fit under one copy of their input: each copy (``copy_rows`` tall,
+    label and gap included) and the units (``unit_rows`` each) under it within ROWS_TOGETHER rows."""
     size = max(1, (ROWS_TOGETHER - copy_rows) // unit_rows)
     return [list(range(k, min(k + size, n + 1))) for k in range(1, n + 1, size)]
 
