@@ -67,7 +67,9 @@ def layout(s, d, p):
     # with copies of the weights (none at the sizes small and medium). The greedy choice after the
     # last step stands under its logits, with the decoded sequence.
     T, dm = d.steps, d.d
-    rows = _rows_of_steps(d, bool(s.settings.get("stable")))
+    stable = bool(s.settings.get("stable"))
+    gap = _weights_gap(d, stable)
+    rows = _rows_of_steps(d, stable, gap)
     parts: dict[str, list] = {k: [] for k in ("x", "tok", "e", "k", "v", "Kc", "Vc", "ec", "q", "s", "Kt", "max",
                                               "exp", "sum", "a", "z", "l")}
     weights: dict[str, object] = {}
@@ -89,9 +91,9 @@ def layout(s, d, p):
                 break
             if any(row[0] == t for row in rows):  # a row of steps: its own weights (step 1: the givens)
                 weights = {name: _weights(s, t, name) for name in ("E", "Wk", "Wv", "Wq", "Wo")}
-            logits = _step(s, t, x, parts, weights, dm)
+            logits = _step(s, t, x, parts, weights, dm, gap)
     for row in rows:
-        _place_row(s, parts, row, d, vocab if row[0] == 1 else None)
+        _place_row(s, parts, row, d, gap, vocab if row[0] == 1 else None)
     # the greedy choice after the last step, under its logits; the decoded sequence beside it
     x, tok = parts["x"][T], parts["tok"][T]
     s.place(x, below=parts["l"][T - 1], gap=0)
@@ -100,34 +102,36 @@ def layout(s, d, p):
     return parts["Kc"][-1]
 
 
-def _spacing(d, last: int) -> tuple[int, int]:
+def _spacing(d, last: int, gap: int) -> tuple[int, int]:
     """The columns from one step to the next in a row of steps ending with step ``last``: in the
     lookup (x_t's label, three columns; the key cache of the step before and a column between) and
-    in the attention (Kc_tᵀ, d wide, against s_t, a column between where its label is wider; the
-    cache Vc_t against z_t and a column between it and z of the step before)."""
-    return max(3, last), max(d.d + 2 + _transpose_gap(d.d), last + 2, 4)
+    in the attention (Kc_tᵀ, d wide, ``gap`` columns left of s_t; the cache Vc_t against z_t and a
+    column between it and z of the step before)."""
+    return max(3, last), max(d.d + 2 + gap, last + 2, 4)
 
 
-def _transpose_gap(dm: int) -> int:
-    """Kc_tᵀ stands against s_t, or a column away where it is one column wide (its label is two)."""
-    return 1 if dm < 2 else 0
-
-
-def _rows_of_steps(d, stable: bool) -> list[list[int]]:
+def _rows_of_steps(d, stable: bool, gap: int) -> list[list[int]]:
     """The steps in rows as wide as a landscape page (all in one row at the sizes small and medium;
     the wider exponentials' label of a stable softmax moves a_t, z_t and l_t a column right)."""
     page = ops.page_columns("letter", landscape=True)
     rows: list[list[int]] = []
     for t in range(1, d.steps + 1):
         row = rows[-1] + [t] if rows else [t]
-        lookup, attention = _spacing(d, t)
-        wide = max(d.V + 1 + (len(row) - 1) * lookup + max(3, t),
-                   d.d + _transpose_gap(d.d) + (len(row) - 1) * attention + 2 + stable)
+        lookup, attention = _spacing(d, t, gap)
+        wide = max(d.V + 1 + (len(row) - 1) * lookup + max(3, t), d.d + gap + (len(row) - 1) * attention + 2 + stable)
         if rows and wide <= page:
             rows[-1] = row
         else:
             rows.append([t])
     return rows
+
+
+def _weights_gap(d, stable: bool) -> int:
+    """A column between Wq and q_t and between Kc_tᵀ and s_t where the steps fit across the page as
+    well with it (at the size small); none where it would cost a row of steps (medium), but for a
+    Kc_tᵀ one column wide (its label is two)."""
+    apart = _rows_of_steps(d, stable, 1)
+    return 1 if d.d < 2 or len(apart) == len(_rows_of_steps(d, stable, 0)) else 0
 
 
 def _weights(s, t, name):
@@ -139,7 +143,7 @@ def _weights(s, t, name):
     return ops.Part(src.cols, lambda spot: s.place(ops.carry(s, f"{name}_step{t}", src, label=name), at=spot))
 
 
-def _step(s, t, x, parts, weights, dm):
+def _step(s, t, x, parts, weights, dm, gap):
     """Make the blocks of decoding step t (placed afterwards, band by band) with the row's weights
     (a copy, made with its first product, serves the rest of the row); returns l_t."""
     def product(name, weight, operand, **kw):
@@ -155,9 +159,9 @@ def _step(s, t, x, parts, weights, dm):
     Kc = _grow(s, f"Kc_{t}", old_k, k, f"Kc_{t} = [Kc_{t - 1} | k_{t}]" if t > 1 else "Kc_1 = [k_1]")
     Vc = _grow(s, f"Vc_{t}", old_v, v, f"Vc_{t}")
     e_copy = ops.copy(s, f"q_{t}_e", e, label=f"e_{t} (copy)")
-    q = product(f"q_{t}", "Wq", e_copy, label=f"q_{t}", weights_gap=0)
+    q = product(f"q_{t}", "Wq", e_copy, label=f"q_{t}", weights_gap=gap)
     S = ops.matmul_parts(s, f"s_{t}", [ops.transposed_part(s, f"s_{t}_Kt", Kc)], q, label=f"s_{t}",
-                         weights_gap=_transpose_gap(dm))
+                         weights_gap=gap)
     dot = S.formula
     S.formula = lambda i, j: f"({dot(i, j)})/SQRT({dm})"  # s_t = Kc_tᵀ·q_t / √d
     A = ops.heat(ops.softmax(s, f"a_{t}", S, label=f"a_{t}", direction="down", z_label="s"))
@@ -172,7 +176,7 @@ def _step(s, t, x, parts, weights, dm):
     return logits
 
 
-def _place_row(s, parts, row, d, vocab):
+def _place_row(s, parts, row, d, gap, vocab):
     """Place a row of steps, band by band, under the rows before: the lookup and projections in
     columns three (or more) apart, then the attention in columns far enough apart for the widest of
     its bands, each band right under the one before (its label row between; an empty row where a
@@ -181,7 +185,7 @@ def _place_row(s, parts, row, d, vocab):
     x, tok, e, k, v, Kc, Vc, ec, q, S, Kt, maxima, exps, sums, A, z, l = (
         [parts[key][i] for i in steps]
         for key in ("x", "tok", "e", "k", "v", "Kc", "Vc", "ec", "q", "s", "Kt", "max", "exp", "sum", "a", "z", "l"))
-    lookup, attention = _spacing(d, row[-1])
+    lookup, attention = _spacing(d, row[-1], gap)
     E, Wq = (s.blocks[name] if first == 1 else s.blocks[f"{name}_step{first}"] for name in ("E", "Wq"))
     # the lookup and projections: the row's first step down one column, E, Wk and Wv left of it
     if first > 1:  # under the rows before, in the columns of step 1
@@ -202,7 +206,7 @@ def _place_row(s, parts, row, d, vocab):
         s.next_to(tok[i], x[i], LEFT, gap=0, align="end")  # its word at the one-hot's foot
     for i in range(len(row)):  # each key cache under its step's column (a row between: a page may break)
         s.place(Kc[i], below=v[i], gap=1)
-    # the attention: the row's first step d columns in from the left edge (Wq, Kc_tᵀ and Wo there)
+    # the attention: the row's first step d (+ gap) columns in from the left edge (Wq, Kc_tᵀ, Wo there)
     s.place(q[0], below=ec[0], gap=0)
     s.next_to(s.together([ec[0], q[0], Wq]), s.together([*Kc, E]), DOWN, gap=1)
     for i in range(len(row)):
