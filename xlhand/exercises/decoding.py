@@ -67,9 +67,8 @@ def layout(s, d, p):
     # with copies of the weights (none at the sizes small and medium). The greedy choice after the
     # last step stands under its logits, with the decoded sequence.
     T, dm = d.steps, d.d
-    stable = bool(s.settings.get("stable"))
-    gap = _weights_gap(d, stable)
-    rows = _rows_of_steps(d, stable, gap)
+    gap = _weights_gap(d)
+    rows = _rows_of_steps(d, gap)
     parts: dict[str, list] = {k: [] for k in ("x", "tok", "e", "k", "v", "Kc", "Vc", "ec", "q", "s", "Kt", "max",
                                               "exp", "sum", "a", "z", "l")}
     weights: dict[str, object] = {}
@@ -110,15 +109,14 @@ def _spacing(d, last: int, gap: int) -> tuple[int, int]:
     return max(3, last), max(d.d + 2 + gap, last + 2, 4)
 
 
-def _rows_of_steps(d, stable: bool, gap: int) -> list[list[int]]:
-    """The steps in rows as wide as a landscape page (all in one row at the sizes small and medium;
-    the wider exponentials' label of a stable softmax moves a_t, z_t and l_t a column right)."""
+def _rows_of_steps(d, gap: int) -> list[list[int]]:
+    """The steps in rows as wide as a landscape page (all in one row at the sizes small and medium)."""
     page = ops.page_columns("letter", landscape=True)
     rows: list[list[int]] = []
     for t in range(1, d.steps + 1):
         row = rows[-1] + [t] if rows else [t]
         lookup, attention = _spacing(d, t, gap)
-        wide = max(d.V + 1 + (len(row) - 1) * lookup + max(3, t), d.d + gap + (len(row) - 1) * attention + 2 + stable)
+        wide = max(d.V + 1 + (len(row) - 1) * lookup + max(3, t), d.d + gap + (len(row) - 1) * attention + 2)
         if rows and wide <= page:
             rows[-1] = row
         else:
@@ -126,12 +124,11 @@ def _rows_of_steps(d, stable: bool, gap: int) -> list[list[int]]:
     return rows
 
 
-def _weights_gap(d, stable: bool) -> int:
+def _weights_gap(d) -> int:
     """A column between Wq and q_t and between Kc_tᵀ and s_t where the steps fit across the page as
     well with it (at the size small); none where it would cost a row of steps (medium), but for a
     Kc_tᵀ one column wide (its label is two)."""
-    apart = _rows_of_steps(d, stable, 1)
-    return 1 if d.d < 2 or len(apart) == len(_rows_of_steps(d, stable, 0)) else 0
+    return 1 if d.d < 2 or len(_rows_of_steps(d, 1)) == len(_rows_of_steps(d, 0)) else 0
 
 
 def _weights(s, t, name):
@@ -167,7 +164,8 @@ def _step(s, t, x, parts, weights, dm, gap):
     A = ops.heat(ops.softmax(s, f"a_{t}", S, label=f"a_{t}", direction="down", z_label="s"))
     exps = s.blocks[f"a_{t}_exp"]
     z = ops.matmul(s, f"z_{t}", Vc, A, label=f"z_{t}")  # the value cache itself, left of z_t
-    logits = product(f"l_{t}", "Wo", z, label=f"l_{t}")
+    # l_t under z_t, under a_t: beside the exponentials, or under them (stable), in s_t's columns
+    logits = product(f"l_{t}", "Wo", z, label=f"l_{t}", weights_gap=gap if s.settings.get("stable") else 1)
     # (the max row under the scores of a stable softmax, the Σ row under the exponentials)
     for key, block in (("e", e), ("k", k), ("v", v), ("Kc", Kc), ("Vc", Vc), ("ec", e_copy), ("q", q),
                        ("s", S), ("Kt", s.blocks[f"s_{t}_Kt"]), ("max", s.blocks.get(f"a_{t}_max")),
@@ -217,7 +215,8 @@ def _place_row(s, parts, row, d, gap, vocab):
     scores = s.together(S + Kt + [m for m in maxima if m is not None])
     for i in range(len(row)):
         s.place(A[i], below=scores, in_columns_of=S[i], gap=1)
-        s.next_to(A[i], exps[i], RIGHT, gap=0)  # the weights beside the exponentials they divide
+        if maxima[i] is None:  # the weights beside the exponentials they divide (under them where
+            s.next_to(A[i], exps[i], RIGHT, gap=0)  # a stable softmax's e^(s − max) is a wider label)
     softmaxes = s.together(A + exps + sums)
     for i, t in enumerate(row):
         s.place(z[i], below=softmaxes, in_columns_of=A[i], gap=0)
