@@ -61,7 +61,8 @@ def layout(s, d, p):
     #   v_t = Wv·e_t, with E, Wk and Wv once at the left; the key cache Kc_t under each column;
     # - the attention, in columns of its own (wider: the caches grow): a copy of e_t over
     #   q_t = Wq·e_t, the scores s_t = Kc_tᵀ·q_t/√d (Kc_tᵀ left of them), their exponentials with
-    #   a_t beside, z_t = Vc_t·a_t with the value cache Vc_t itself as the left operand, and
+    #   a_t beside (under them with a stable softmax), z_t = Vc_t·a_t under a_t with the value cache
+    #   Vc_t itself as the left operand, and
     #   l_t = Wo·z_t, with Wq and Wo once at the left.
     # Steps that do not fit across a landscape page start a new row of steps under the last one,
     # with copies of the weights (none at the sizes small and medium). The greedy choice after the
@@ -164,7 +165,8 @@ def _step(s, t, x, parts, weights, dm, gap):
     A = ops.heat(ops.softmax(s, f"a_{t}", S, label=f"a_{t}", direction="down", z_label="s"))
     exps = s.blocks[f"a_{t}_exp"]
     z = ops.matmul(s, f"z_{t}", Vc, A, label=f"z_{t}")  # the value cache itself, left of z_t
-    # l_t under z_t, under a_t: beside the exponentials, or under them (stable), in s_t's columns
+    # l_t under z_t, in the column of a_t: beside the exponentials, or under them with a stable
+    # softmax (whose e^(s − max) is a wider label), in s_t's column, where Wo stands closer
     logits = product(f"l_{t}", "Wo", z, label=f"l_{t}", weights_gap=gap if s.settings.get("stable") else 1)
     # (the max row under the scores of a stable softmax, the Σ row under the exponentials)
     for key, block in (("e", e), ("k", k), ("v", v), ("Kc", Kc), ("Vc", Vc), ("ec", e_copy), ("q", q),
