@@ -27,8 +27,7 @@ import numpy as np
 
 from xlhand.model.npref import layernorm_columns, sigmoid, softmax_columns
 from xlhand.layout import paper
-from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, LEFT, OUTPUT, RIGHT, WEIGHT, fx, op, ops
-from xlhand.layout.ops.shared import with_operands
+from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, LEFT, OUTPUT, RIGHT, WEIGHT, fx, ops
 from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.givens import Given
 from xlhand.model.makers import sparse_signs, spread_columns
@@ -148,18 +147,6 @@ def _around(block, act):
     return block
 
 
-@op
-def _scores(s, name, K, Q, bias, c, label):
-    """S = Kᵀ·Q/√c + Bias: Kᵀ (a transposed copy of K) left of S; each cell one written-out dot product
-    of a row of Kᵀ and a column of Q, scaled, plus the pair bias of its cell."""
-    Kt = ops.transpose(s, f"{name}_Kt", K, label=f"{K.name}ᵀ")
-    S = s.add(name, (K.cols, Q.cols), role=COMPUTED, label=label,
-              formula=lambda i, j: f"({fx.dot(Kt.row(i), Q.col(j))})/{fx.sqrt(f'{c:g}')}+{bias.cell(i, j)}")
-    s.place(S, below=Q)
-    s.place(Kt, left_of=S)
-    return with_operands(S, [Kt, Q])
-
-
 def _msa_row(s, m, d, bias, stage):
     """M̂_m = LayerNorm(M_m) (M − mean and the variance right of M, M̂ under it), then the heads one
     under the other in M̂'s columns (a later head from a copy of M̂), the heads' outputs stacked and
@@ -219,7 +206,7 @@ def _attention(s, m, h, d, proj, G, bias, top):
     under ``top`` (M − mean), the pair bias right of it above S; else under G, the bias right of S.
     A later row works with a copy of the bias. Returns O."""
     B = bias if m == 1 else ops.carry(s, f"{bias.name}_r{m}", bias, label=bias.name)  # the original: out of reach
-    S = _scores(s, f"S_{m}_{h}", proj["K"], proj["Q"], B, d.c, f"S_{m}_{h} = Kᵀ·Q/√{d.c} + b")  # b: the bias above
+    S = ops.scores(s, f"S_{m}_{h}", proj["K"], proj["Q"], scale=d.c, bias=B, label=f"S_{m}_{h} = Kᵀ·Q/√{d.c} + b")  # b: the bias above
     if top is not None:
         s.place(B, right_of=top[0])
         s.place(S, under=s.together([*top, B]), in_columns_of=B, gap=0)

@@ -158,10 +158,7 @@ def _step(s, t, x, parts, weights, dm, gap):
     Vc = _grow(s, f"Vc_{t}", old_v, v, f"Vc_{t}")
     e_copy = ops.copy(s, f"q_{t}_e", e, label=f"e_{t} (copy)")
     q = product(f"q_{t}", "Wq", e_copy, label=f"q_{t}", weights_gap=gap)
-    S = ops.matmul_parts(s, f"s_{t}", [ops.transposed_part(s, f"s_{t}_Kt", Kc)], q, label=f"s_{t}",
-                         weights_gap=gap)
-    dot = S.formula
-    S.formula = lambda i, j: f"({dot(i, j)})/SQRT({dm})"  # s_t = Kc_tᵀ·q_t / √d
+    S = ops.scores(s, f"s_{t}", Kc, q, scale=dm, label=f"s_{t}", weights_gap=gap)  # s_t = Kc_tᵀ·q_t / √d
     A = ops.heat(ops.softmax(s, f"a_{t}", S, label=f"a_{t}", direction="down", z_label="s"))
     exps = s.blocks[f"a_{t}_exp"]
     z = ops.matmul(s, f"z_{t}", Vc, A, label=f"z_{t}")  # the value cache itself, left of z_t

@@ -272,7 +272,6 @@ def _head_and_loss(s, tag, R, act, *, head="linear", beside=None):
 def _head_gradient(s, tag, Y, T, Lb, act, head="linear", beside=None):
     """The loss's gradient back through the head's activation, under the loss, in the step open:
     dY = Y − T, then dZout; the plain network's level with the residual network's (``beside``)."""
-    target = _target(head)
     twins = iter(beside.extra["twins"]) if beside is not None else None
 
     def put(block, above, gap=0):
