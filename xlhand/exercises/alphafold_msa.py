@@ -124,12 +124,12 @@ def _product(s, m, name, X, W, b=None, *, below, label, role=COMPUTED, gap=0, we
     if m == 1:
         part = lambda w: w[0] if w[1] is None else ops.given_part(s, w[0], w[1])  # noqa: E731
         result = ops.matmul_parts(s, name, [part(W)], X, part(b) if b else None, label=label, role=role,
-                                  weights_gap=weights_gap)
-        return s.place(_around(result, act), below=below, gap=gap)
+                                  weights_gap=weights_gap, act=act)
+        return s.place(result, below=below, gap=gap)
     copy = lambda w: ops.carry(s, f"{_given_name(*w)}_r{m}", s.blocks[_given_name(*w)],  # noqa: E731
                                label=w[0] if weights_gap == 0 else _given_name(*w))  # one head: Wq is Wq_1
     W_copy, b_copy = copy(W), (copy(b) if b else None)
-    result = s.place(_around(ops.matmul_parts(s, name, [W_copy], X, b_copy, label=label, role=role), act),
+    result = s.place(ops.matmul_parts(s, name, [W_copy], X, b_copy, label=label, role=role, act=act),
                      below=below, gap=gap)
     if b_copy is None:
         s.place(W_copy, left_of=result, gap=weights_gap)
@@ -137,14 +137,6 @@ def _product(s, m, name, X, W, b=None, *, below, label, role=COMPUTED, gap=0, we
         s.place(b_copy, left_of=result, gap=weights_gap)
         s.place(W_copy, left_of=b_copy, gap=0 if W_copy.cols > 1 else 1)
     return result
-
-
-def _around(block, act):
-    """``block`` with ``act`` written around each cell's formula (none: as it is)."""
-    if act is not None:
-        dot = block.formula
-        block.formula = lambda i, j: act(dot(i, j))
-    return block
 
 
 def _msa_row(s, m, d, bias, stage):

@@ -114,12 +114,12 @@ def linear_parts(s: Sheet, name: str, Ws: Sequence[Operand], X: Block, b: Operan
 @op
 def matmul_parts(s: Sheet, name: str, parts: Sequence["Operand | Part"], X: Block, b: "Operand | Part | None" = None, *,
                  at: Position | None = None, role: str = "computed", label: str | None = None,
-                 expect=None, weights_gap: int = GAP) -> Block:
+                 expect=None, weights_gap: int = GAP, act: Callable[[str], str] | None = None) -> Block:
     """:func:`linear_parts` whose parts may also be :class:`Part`\\ s made in place: ``[I | Wb | b]``
     against ``[x; z; 1]`` (a residual block: the shortcut as a visible identity), ``[I | Waᵀ]``
     against ``[dS; dA]`` (its backward pass). Given names are placed on first use, placed blocks are
     used where they stand, parts are made left of the result in order, b as the last column,
-    ``weights_gap`` columns left of the result."""
+    ``weights_gap`` columns left of the result; ``act`` is written around each cell's dot product."""
     ones = ones_row(s, X) if b is not None else None
     at = at or s.below(ones or X)
     everything = list(parts) + ([b] if b is not None else [])
@@ -130,8 +130,9 @@ def matmul_parts(s: Sheet, name: str, parts: Sequence["Operand | Part"], X: Bloc
         shapes = ", ".join(f"{w.name} {shape_text(w)}" for w in placed)
         raise ShapeError(f"{name}: the parts [{shapes}] do not fit {X.name} {shape_text(X)} (the parts' rows "
                          f"must agree and their columns add up to {X.name}'s rows; a bias is one column)")
+    dots = _dots(weights, bias, X, ones)
     result = s.add(name, (weights[0].rows, X.cols), at=at, role=role, label=label,
-                   formula=_dots(weights, bias, X, ones), expect=expect)
+                   formula=dots if act is None else (lambda i, j: act(dots(i, j))), expect=expect)
     return with_operands(result, [*weights, bias, X, ones])
 
 
@@ -190,13 +191,11 @@ def linear_from(s: Sheet, name: str, W: Block, X: Block, b: Block, *, names: tup
 @op
 def linear_act(s: Sheet, name: str, fn: Callable[[str], str], W: "Operand | Part", X: Block,
                b: "Operand | Part", *, at: Position | None = None, role: str = "computed",
-               label: str | None = None, expect=None) -> Block:
+               label: str | None = None, expect=None, weights_gap: int = GAP) -> Block:
     """``name = fn(W·X + b)``: a linear layer whose activation is written around each cell's dot
     product (``MAX(0, …)`` for ReLU), for a step that the math states as one (``Z = ReLU(W·X + b)``)."""
-    block = matmul_parts(s, name, [W], X, b, at=at, role=role, label=label, expect=expect)
-    dot = block.formula
-    block.formula = lambda i, j: fn(dot(i, j))
-    return block
+    return matmul_parts(s, name, [W], X, b, at=at, role=role, label=label, expect=expect,
+                        weights_gap=weights_gap, act=fn)
 
 
 @op
