@@ -227,6 +227,7 @@ SHEET_PRIMITIVES = {
     "place", "anchor", "hanging_off",  # an operation's unit: what moves with its result
     "below", "adjoining", "right_of", "left_of", "above", "clear_right", "below_all",  # where, relative to
     "next_to", "arrange", "grid", "together",  # moving things next to each other
+    "numbered",  # a label as the sheet writes it (the room a part's label needs)
 }
 SHEET_DATA = {"title", "exercise", "blocks", "params", "specs", "dims", "settings", "steps"}
 

@@ -110,6 +110,10 @@ class Sheet(Placing):
         finally:
             self.current_step = previous
 
+    def numbered(self, label: str) -> str:
+        """A computed block's label as the sheet writes it: ``[n] label`` inside step n."""
+        return f"[{self.current_step}] {label}" if self.current_step is not None and label else label
+
     # --- placing blocks -------------------------------------------------------------------
     def add(
         self,
@@ -149,8 +153,8 @@ class Sheet(Placing):
         step = self.current_step
         if label is None:
             label = name
-        if step is not None and formula is not None and label:
-            label = f"[{step}] {label}"
+        if formula is not None:
+            label = self.numbered(label)
         block = Block(name, role, at[0], at[1], rows, cols, label, values=values, formula=formula,
                       text=text, expect=expect, step=step, named=named, side_label=side_label,
                       text_room=text_room)
