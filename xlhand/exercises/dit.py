@@ -249,10 +249,7 @@ def _beside(d) -> bool:
 def _relu_layer(s, name, W, X, b, weights_gap, label):
     """``name = ReLU(W·X + b)`` as one product (the math states it as one), [W | b] against X
     (``weights_gap`` 0: touching the result, on a narrow page): each cell ReLU of its dot product."""
-    block = ops.matmul_parts(s, name, [W], X, b, label=label, weights_gap=weights_gap)
-    dot = block.formula
-    block.formula = lambda i, j: fx.relu(dot(i, j))
-    return block
+    return ops.linear_act(s, name, fx.relu, W, X, b, label=label, weights_gap=weights_gap)
 
 
 def _conditions(s, d, weights_gap):
