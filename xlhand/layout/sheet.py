@@ -67,7 +67,7 @@ class Sheet(Placing):
     units: dict = field(default_factory=dict)  # block name -> the unit an operation laid out around it
     made_groups: list = field(default_factory=list)
     hanging: list = field(default_factory=list)  # blocks that what is placed now stands by (hanging_off)
-    arrows_while_beside: list = field(default_factory=list)  # (arrow, the block it leaves)
+    arrows_while_beside: list = field(default_factory=list)  # (arrow, the block it leaves, the one it enters)
     adjoined: dict = field(default_factory=dict)  # block name -> the rows made adjoining it (max, Σ, 1s)
     settings: dict = field(default_factory=dict)  # sheet options the shared steps read (stable softmax)
     min_scale: float = 1.0  # how far printing may shrink the sheet to fit the page (1: full size only)
@@ -238,7 +238,7 @@ class Sheet(Placing):
         else:
             return
         if while_beside:
-            self.arrows_while_beside.append((self.glyphs[-1], source))
+            self.arrows_while_beside.append((self.glyphs[-1], source, target))
 
     def chart(self, title: str, series: list, *, at: tuple[int, int] | None = None, kind: str = "line",
               x_title: str = "", y_title: str = "", rows: int = CHART_ROWS, cols: int = CHART_COLS) -> Chart:
