@@ -93,3 +93,28 @@ def test_three_iterations_build_verify_and_lower_the_loss(tmp_path):
 def test_iters_out_of_range_is_one_line_and_no_file(tmp_path):
     message = rejected_build(tmp_path, "autoencoder", "--opt", "iters=0")
     assert "iters" in message and "1, 2" in message
+
+
+def test_the_template_size_reads_x_itself_and_updates_each_w_over_it():
+    """At the template's size (two pages): the loss and dY read X itself (no copy of it as the
+    target), each update Wn stands over its W in the columns of W, the backward pass starts right
+    under Y, and the forward pass takes two steps (encoder, decoder) of the eight."""
+    from xlhand.build import key_sheet
+
+    sheet = key_sheet(resolve(EX, size="small"))
+    blocks = sheet.blocks
+    assert "Xtarget" not in blocks and len(sheet.steps) == 8
+    assert blocks["X"].range() in blocks["L"].formula(0, 0) and blocks["X"].cell(0, 0) in blocks["dY"].formula(0, 0)
+    for k in range(1, 5):
+        W, Wn = blocks[f"W{k}"], blocks[f"W{k}n"]
+        assert (Wn.left, Wn.cols) == (W.left, W.cols) and Wn.bottom < W.top
+    assert blocks["L"].top - 1 == blocks["Y"].bottom  # L's label row right under Y
+
+
+@pytest.mark.parametrize("dims", [dict(d=1, h=1, k=1, batch=1), dict(d=2, h=1, k=1, batch=2), dict(d=1, h=3, k=2, batch=1)])
+def test_a_second_iteration_builds_with_one_unit_layers(dims):
+    """The copies of the updated weights a later iteration starts from are one column wide here:
+    their numbered labels ("[9] W1_2") are wider, and must not run into the next part's."""
+    from xlhand.build import key_sheet
+    sheet = key_sheet(resolve(catalog.get("autoencoder"), size="small", sets=dims, options={"iters": 2}), "key")
+    assert {"W1_2", "b1_2", "W4_2T"} <= set(sheet.blocks)

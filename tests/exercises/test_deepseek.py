@@ -160,3 +160,26 @@ def test_medium_works_the_output_projection_head_by_head():
     np.testing.assert_allclose(parts, ref["Attn"], rtol=1e-12, atol=1e-12)
     assert all(not page_plan(medium, paper).col_breaks for paper in ("a4", "letter"))
     assert "Ocat" in key_sheet(resolve(EX)).blocks
+
+
+def test_medium_prints_a_head_a_page_with_every_product_by_its_operands():
+    """Over its page budget at medium, deepseek is skipped by the generic test that a product prints on
+    the page of its operands: checked here, and each head (its copy of Ckv, Kc_h, Q_h, S_h, A_h, V_h,
+    O_h) on one page, on A4 and Letter, key and worksheet alike."""
+    from xlhand.build import key_sheet, page_plan
+
+    medium = resolve(EX, size="medium")
+    sheet = key_sheet(medium)
+    band = lambda index, breaks: sum(b <= index for b in breaks)  # noqa: E731
+    for paper in ("a4", "letter"):
+        for student in (False, True):
+            grid = page_plan(medium, paper, student=student)
+            page = {name: (band(b.footprint().top, grid.row_breaks), band(b.left, grid.col_breaks))
+                    for name, b in sheet.blocks.items()}
+            assert not grid.cuts and not grid.apart, (paper, student)
+            apart = [(b.name, o) for b in sheet.blocks.values() for o in b.extra.get("operands", [])
+                     if page[o] != page[b.name]]
+            assert not apart, (paper, student, apart[:3])
+            for h in range(1, medium.dims.heads + 1):
+                head = [f"Ckv_h{h}", f"Kc_{h}", f"Q_{h}", f"S_{h}", f"A_{h}", f"V_{h}", f"O_{h}"]
+                assert len({page[name] for name in head}) == 1, (paper, student, h)

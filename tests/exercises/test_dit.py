@@ -100,3 +100,20 @@ def test_a_step_that_does_not_fit_the_code_is_refused(tmp_path, t):
 def test_builds_verify(tmp_path):
     assert_verified(build(tmp_path, "dit"))
     assert_verified(build(tmp_path, "dit", size="large", seed=3), ("ironcalc",))
+
+
+def test_small_reads_cond_where_it_stands_and_draws_every_block_of_the_walkthrough():
+    """At size small page 2 stands in two columns: Att = Cond·A takes Cond itself as its left operand
+    (Att level with it, A above Att), S takes it as its input above; no copy of Cond or of Noise, and
+    the ReLU layers are one product each (no Zlat, Zout)."""
+    from xlhand.build import key_sheet
+
+    sheet = key_sheet(resolve(EX, size="small"))
+    blocks = sheet.blocks
+    named = ["Patches", "Latent", "Noised", "t_bits", "c", "scale", "shift", "Cond", "S", "A", "Att", "PredNoise", "L",
+             "dPred", "Denoised", "Out", "Frames"]  # the blocks docs/exercises.md names
+    assert all(blocks[name].formula is not None for name in named)
+    assert not {"Cond_q", "Cond_v", "Noise_c", "Zlat", "Zout"} & set(blocks)
+    att, cond, A = blocks["Att"], blocks["Cond"], blocks["A"]
+    assert att.extra["operands"][:2] == ["Cond", "A"] and "Cond" in blocks["S"].extra["operands"]
+    assert att.top == cond.top and cond.right < att.left and A.bottom < att.top and A.left == att.left

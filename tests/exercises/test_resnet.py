@@ -192,7 +192,8 @@ def test_no_head_builds_and_verifies(tmp_path):
     assert_verified(path)
     wb = __import__("openpyxl").load_workbook(path)
     names = set(wb.defined_names)
-    assert "x_Zout" not in names and "x_WoutT" not in names and "x_dR_1" in names and "x_Wout" in names
+    assert "x_Zout" not in names and "x_WoutT" not in names and "x_Wout" in names
+    assert "x_dR_1" not in names and "x_dZout" in names  # dR_1 = dZout: the backward pass goes on from dZout
 
 
 def test_an_unknown_head_option_is_refused(tmp_path):
@@ -222,3 +223,23 @@ def test_new_structures_agree_in_libreoffice(tmp_path):
     converted = libreoffice.recalculate(built, tmp_path / "recalculated")
     for path in built:
         assert_report_ok(check_file(path, engine="saved", recalculated=converted[path]), f"{path.name} (LibreOffice)")
+
+
+# --- the layout: one copy of each weight for both networks ----------------------------------------
+def test_both_networks_share_each_weight_and_the_backward_shortcut_is_one_product():
+    """Zp_l and Fp_l multiply the residual network's Wa_l and Wb_l (no copies); dX_res = Wa_1ᵀ·dA_1 + I·dS_1
+    is one product whose cells add dS_1; every named block of the walkthrough stands on the sheet."""
+    from xlhand.build import key_sheet
+    for size in ("small", "medium"):
+        sheet = key_sheet(resolve(EX, size=size))
+        L = sheet.dims["blocks"]
+        for l in range(1, L + 1):
+            assert f"Wa_{l}" in sheet.blocks[f"Zp_{l}"].extra["operands"]
+            assert f"Wb_{l}" in sheet.blocks[f"Fp_{l}"].extra["operands"]
+            assert f"I_{l}" in sheet.blocks[f"S_{l}"].extra["operands"]
+        assert not [n for n in sheet.blocks if n.startswith(("Id_", "dSs_", "dRf_"))]
+        dX, dS = sheet.blocks["dX_res"], sheet.blocks["dS_1"]
+        assert dX.extra["operands"][0] == "Wa_1T" and dX.formula(0, 0).endswith("+" + dS.cell(0, 0))
+        names = {"Zout", "Y", "Yp", "dX_res", "dX_plain", *(f"{b}_{l}" for b in ("Z", "S", "R", "Zp", "Fp", "H")
+                                                        for l in range(1, L + 1))}
+        assert names <= set(sheet.blocks)

@@ -100,3 +100,24 @@ def test_too_many_sentences_for_the_dims(tmp_path):
 def test_vocabulary_words_differing_only_in_case(tmp_path):
     out = run_bad(tmp_path, "  vocab: [how, are, you, who, How, I]\n")
     assert "'vocab'" in out and "ignoring case" in out
+
+
+@pytest.mark.parametrize("size, bands", [("small", [["1", "2"], ["3", "q"]]), ("medium", [["1", "2"], ["3", "4"], ["q"]])])
+def test_sentences_share_one_copy_of_the_weights_per_band(size, bands):
+    """The sentences go through the encoder side by side in bands, each a landscape page wide: the
+    weights stand once per band, left of the band's first product, and every product of the band
+    reads that one copy (row for row: its results in the weights' rows)."""
+    from xlhand.build import key_sheet
+
+    blocks = key_sheet(resolve(EX, size=size)).blocks
+    for b, band in enumerate(bands):
+        suffix = "" if b == 0 else f"_{band[0]}"
+        for weights, result in [("E", "X"), ("We", "Zh"), ("P", "index")]:
+            W = blocks[weights + suffix]
+            for key in band:
+                name = "q" if (result, key) == ("index", "q") else f"{result}_{key}"
+                assert blocks[name].extra["operands"][0] == W.name
+                assert blocks[name].top == W.top and blocks[name].left > W.left
+    keys = [key for band in bands for key in band]
+    copies = {f"{w}_{key}" for w in ("E", "We", "be", "P") for key in keys}
+    assert copies & set(blocks) == {f"{w}_{band[0]}" for w in ("E", "We", "be", "P") for band in bands[1:]}

@@ -99,6 +99,21 @@ def test_an_arrow_from_the_input_goes_when_the_result_is_placed_elsewhere():
     assert [g.text for g in s.glyphs] == ["→"]
 
 
+def test_an_arrow_goes_when_next_to_moves_its_result_or_its_input_alone():
+    s = blank_sheet()
+    Z = values(s, "Z", (2, 2))
+    A = ops.relu(s, "A", Z)
+    s.next_to(A, Z, "down")  # the result alone moves: the arrow would point at nothing
+    assert s.glyphs == []
+    with s.group() as pair:
+        Y = values(s, "Y", (2, 2))
+        ops.relu(s, "B", Y, label="B")
+    s.next_to(pair, A, "down")  # input, result and arrow move together: it stays
+    assert [g.text for g in s.glyphs] == ["→"]
+    s.next_to(s.together([Y, s.blocks["B"]]), pair, "right")  # the blocks without their arrow: it goes
+    assert s.glyphs == []
+
+
 def test_below_everything_leaves_out_what_is_being_placed():
     s = blank_sheet()
     X = values(s, "X", (3, 1))
@@ -227,6 +242,7 @@ SHEET_PRIMITIVES = {
     "place", "anchor", "hanging_off",  # an operation's unit: what moves with its result
     "below", "adjoining", "right_of", "left_of", "above", "clear_right", "below_all",  # where, relative to
     "next_to", "arrange", "grid", "together",  # moving things next to each other
+    "numbered",  # a label as the sheet writes it (the room a part's label needs)
 }
 SHEET_DATA = {"title", "exercise", "blocks", "params", "specs", "dims", "settings", "steps"}
 

@@ -10,11 +10,14 @@ residue i, Zp_i (c_z × r, column j = z_ij). For every row s and head h:
 6. G = σ(Wg_h·M̂ + bg_h), O = G ⊙ (V·A)
 7. Mout_s = Wo·[O_1; …; O_heads] + bo
 The pair bias stands at the top (shared by every row s): one column of blocks per residue (Zp_i, its
-LayerNorm worked down, Pb_i), Wb left of Pb_1, so that the row Wb | Pb_1 Pb_2 … reads Wb·[ẑ_1 ẑ_2 …].
-Below it one region per MSA row, a narrow page at a time: M̂ under M_s, the heads one under the other
-(a later head starts from a copy of M̂), each projection under M̂ with its weights at the left; MSA
-row 1 holds the givens, every later row copies of them (Wq_1_r2 = Wq_1, …), so that a product, its
-weights and its input print on one page.
+LayerNorm worked down, Pb_i), Wb left of Pb_1, so that the row Wb | Pb_1 Pb_2 … reads Wb·[ẑ_1 ẑ_2 …];
+Bias_h stands by the scores it is added to. Below it one region per MSA row, a landscape page at a
+time: M̂ under M_s (M − mean right of M), each projection under M̂ with its weights at the left (G =
+σ(Wg·M̂ + bg) in one product), and S = Kᵀ·Q/√c + Bias_h in one block (Kᵀ at its left). With one head
+the attention stands in two columns right of the projections (Bias above S, e^S | A, V | V·A, O, Wo |
+bo | Mout), so that an MSA row fills one page; with several, each head under the one before (a later
+head from a copy of M̂). MSA row 1 holds the givens, every later row copies of them (Wq_1_r2 = Wq_1,
+…), so that a product, its weights and its input print on one page.
 """
 from __future__ import annotations
 
@@ -65,30 +68,32 @@ def reference(d, p):
 def layout(s, d, p):
     r = d.r
     with s.step("Pair bias: ẑ_ij = LayerNorm(z_ij), b_ij^h = Wb[h]·ẑ_ij, gathered as Bias_h (row j = key, "
-                "column i = query)"), s.group() as pair:
-        pb, residues = {}, []
-        for i in range(1, r + 1):  # one column of blocks per residue, Wb left of the first: Wb·[ẑ_1 ẑ_2 …]
-            with s.group() as residue:
-                Zp = s.given("Zp", index=i, label=f"Zp_{i} (column j = z_{i}j)")
-                zhat = ops.layernorm(s, f"Zhat_{i}", Zp, eps=EPS, label=f"Zhat_{i} = ·/√(var + ε)",
-                                     direction="down")
-                pb[i] = ops.matmul(s, f"Pb_{i}", "Wb", zhat, label=f"Pb_{i} = Wb·Zhat_{i}")
-            residues.append(residue)
-        # the residues side by side, a mean's side label against the residue before; where they are
-        # wider than a page, a free column between them, for a page to break in
-        if s.arrange(residues, RIGHT, gap=0).cols > paper.narrowest_page_columns():
-            s.arrange(residues, RIGHT, gap=1)
+                "column i = query)"):
+        with s.group() as pair:
+            pb, residues = {}, []
+            for i in range(1, r + 1):  # one column of blocks per residue, Wb left of the first: Wb·[ẑ_1 ẑ_2 …]
+                with s.group() as residue:
+                    Zp = s.given("Zp", index=i, label=f"Zp_{i} (column j = z_{i}j)")
+                    zhat = ops.layernorm(s, f"Zhat_{i}", Zp, eps=EPS, label=f"Zhat_{i} = ·/√(var + ε)",
+                                         direction="down", gap=0)
+                    pb[i] = s.place(ops.matmul(s, f"Pb_{i}", "Wb", zhat, label=f"Pb_{i} = Wb·Zhat_{i}"),
+                                    below=zhat, gap=0)
+                residues.append(residue)
+            # the residues side by side, a mean's side label against the residue before; where they
+            # are wider than a page, a free column between them, for a page to break in
+            if s.arrange(residues, RIGHT, gap=0).cols > paper.narrowest_page_columns():
+                s.arrange(residues, RIGHT, gap=1)
+        # Bias_h stands where it is added to the scores: by MSA row 1's S_1_h (a later row, a copy)
         bias = {h: s.add(f"Bias_{h}", (r, r), role=COMPUTED, label=f"Bias_{h}[j,i] = Pb_i[{h},j]",
                          formula=lambda j, i, h=h: pb[i + 1].cell(h - 1, j))
                 for h in range(1, d.heads + 1)}
-        s.place(s.arrange(list(bias.values()), RIGHT), below=pb[1])
     rows = [pair]
-    for m in range(1, d.s + 1):  # MSA row 1 worked one operation a step; every later row, one step
+    for m in range(1, d.s + 1):  # MSA row 1 worked a phase a step; every later row, one step
         later = f"MSA row {m}: as row 1, with the same weights (copied: Wq_1_r{m} = Wq_1, …)"
         with (nullcontext() if m == 1 else s.step(later)), s.group() as row:
             _msa_row(s, m, d, bias, s.step if m == 1 else _no_step)
-        rows.append(row)
-    s.arrange(rows, DOWN, gap=2)
+        rows.append(s.together([row, *bias.values()]) if m == 1 else row)
+    s.arrange(rows, DOWN, gap=1)
 
 
 def _no_step(text):
@@ -101,84 +106,116 @@ def _given_name(given, head):
     return given if head is None else f"{given}_{head}"
 
 
-def _product(s, m, name, X, W, b=None, *, below, label, role=COMPUTED):
-    """name = W·X (+ b) under ``below``, W (| b) at its left. W and b are (given, head or None): MSA
-    row 1 places the givens (on first use); every later row works with copies of them (Wq_1_r2 =
-    Wq_1), so that a product, its weights and its input print on one page. A copy's label is wider
-    than one column: a one-column copy keeps a gap."""
+def _wide(d) -> bool:
+    """One head, on a page wide enough for three result columns: M̂'s (the projections, weights at
+    the left) and two right of it for the attention (Kᵀ, e^S, V | S, A, V·A, O)."""
+    fits = (d.c_m + 1) + 3 * d.r + 2 <= paper.narrowest_page_columns()  # Wg | bg against G
+    return d.heads == 1 and fits and d.c <= d.r and d.r >= 3  # Kᵀ (c wide) and the labels within r columns
+
+
+def _product(s, m, name, X, W, b=None, *, below, label, role=COMPUTED, gap=0, weights_gap=1, act=None):
+    """name = W·X (+ b) under ``below`` (its label row right under it), W (| b) at its left. W and b
+    are (given, head or None): MSA row 1 places the givens (on first use); every later row works with
+    copies of them (Wq_1_r2 = Wq_1), so that a product, its weights and its input print on one page. A
+    copy's label is wider than one column: a one-column copy keeps a gap. ``weights_gap=0`` sets the
+    weights against the product (a wide region on a narrow page: one head, a copy named by its given,
+    bg, so that its label stays over its column). ``act`` is written around each cell's dot product
+    (G = σ(Wg·M̂ + bg), as the math states it: one step)."""
     if m == 1:
         part = lambda w: w[0] if w[1] is None else ops.given_part(s, w[0], w[1])  # noqa: E731
-        return s.place(ops.matmul_parts(s, name, [part(W)], X, part(b) if b else None, label=label, role=role),
-                       below=below)
-    copy = lambda w: ops.carry(s, f"{_given_name(*w)}_r{m}", s.blocks[_given_name(*w)],
-                               label=_given_name(*w))  # noqa: E731
+        result = ops.matmul_parts(s, name, [part(W)], X, part(b) if b else None, label=label, role=role,
+                                  weights_gap=weights_gap, act=act)
+        return s.place(result, below=below, gap=gap)
+    copy = lambda w: ops.carry(s, f"{_given_name(*w)}_r{m}", s.blocks[_given_name(*w)],  # noqa: E731
+                               label=w[0] if weights_gap == 0 else _given_name(*w))  # one head: Wq is Wq_1
     W_copy, b_copy = copy(W), (copy(b) if b else None)
-    result = s.place(ops.matmul_parts(s, name, [W_copy], X, b_copy, label=label, role=role), below=below)
+    result = s.place(ops.matmul_parts(s, name, [W_copy], X, b_copy, label=label, role=role, act=act),
+                     below=below, gap=gap)
     if b_copy is None:
-        s.place(W_copy, left_of=result)
+        s.place(W_copy, left_of=result, gap=weights_gap)
     else:
-        s.place(b_copy, left_of=result)
+        s.place(b_copy, left_of=result, gap=weights_gap)
         s.place(W_copy, left_of=b_copy, gap=0 if W_copy.cols > 1 else 1)
     return result
 
 
 def _msa_row(s, m, d, bias, stage):
-    """M̂_m = LayerNorm(M_m), then the heads one under the other in M̂'s columns (each projection
-    under M̂ with its weights at the left; a later head starts from a copy of M̂), the heads' outputs
-    stacked and mixed by Wo. ``stage(text)`` opens each operation's step (MSA row 1's head 1; a later
-    head of row 1, one step)."""
-    with stage(f"MSA row {m}: M̂ = LayerNorm(M_{m}) over the c_m features of each residue "
-               "(population variance, ε = 1e-5, no affine)"):
-        M = s.given("M", index=m, label=f"M_{m} (MSA row {m})")
-        mhat = ops.layernorm(s, f"Mhat_{m}", M, eps=EPS, label=f"Mhat_{m} = (M_{m} − mean)/√(var + ε)",
-                             direction="under")
-        source, above = mhat, ops.ones_row(s, mhat)  # bg's row of 1s, under M̂ before the heads
-    outputs = []
-    for h in range(1, d.heads + 1):
-        later = (f"MSA row {m}, head {h}: as head 1, from a copy of M̂ "
-                 f"(Wq_{h}, Wk_{h}, Wv_{h}, Wg_{h}, bg_{h})")
-        with (nullcontext() if h == 1 else stage(later)):
-            if h > 1:
-                source = s.place(ops.copy(s, f"Mhat_{m}_h{h}", mhat, label=f"Mhat_{m} (head {h})"),
-                                 below=outputs[-1], in_columns_of=mhat)
-                above = ops.ones_row(s, source)
-            with s.group():
-                outputs.append(_head(s, m, h, d.c, source, above, bias[h], stage if h == 1 else _no_step))
-    heads = f"[O_{m}_1; …; O_{m}_{d.heads}]" if d.heads > 1 else f"O_{m}_1"
-    with stage(f"MSA row {m}: Mout_{m} = Wo·{heads} + bo" + (", the heads' outputs stacked" if d.heads > 1 else "")):
-        Ocat = ops.stack(s, f"Ocat_{m}", outputs, label=f"Ocat_{m} = {heads}")
-        s.place(Ocat, below=outputs[-1], in_columns_of=mhat)
+    """M̂_m = LayerNorm(M_m) (M − mean and the variance right of M, M̂ under it), then the heads one
+    under the other in M̂'s columns (a later head from a copy of M̂), the heads' outputs stacked and
+    mixed by Wo. ``stage(text)`` opens each phase's step (MSA row 1; with several heads, the heads
+    after the first and Mout in one step, so that the header stays short)."""
+    several = d.heads > 1
+    # one head: M̂ with the projections, then the attention, a step each; several: head 1 whole in
+    # one step (a header two lines shorter leaves page 1 room for the pair bias)
+    whole = stage(f"MSA row {m}, head 1: M̂ = LayerNorm(M_{m}); Q, K, V, G from M̂; S = Kᵀ·Q/√c + Bias_1, "
+                  "A = softmax(S), O = G ⊙ V·A") if several else nullcontext()
+    with whole:
+        with (nullcontext() if several else stage(
+                f"MSA row {m}: M̂ = LayerNorm(M_{m}) per residue (ε = 1e-5); Q, K, V = Wq·M̂, Wk·M̂, Wv·M̂; "
+                "G = σ(Wg·M̂ + bg)")):
+            M = s.given("M", index=m, label=f"M_{m} (MSA row {m})")
+            mhat = ops.layernorm(s, f"Mhat_{m}", M, eps=EPS, label=f"Mhat_{m} = (M_{m} − mean)/√(var + ε)",
+                                 direction="under", gap=0)
+            top = (s.blocks[f"Mhat_{m}_xc"], s.blocks[f"Mhat_{m}_var"])  # M − mean right of M, its variance under it
+            heads = [_projections(s, m, 1, d, mhat, ops.ones_row(s, mhat), wide=_wide(d))]
+        with (nullcontext() if several else stage(
+                f"MSA row {m}: S = Kᵀ·Q/√c + Bias_1, A = softmax(S) over each column (the keys j), O = G ⊙ (V·A)")):
+            outputs = [_attention(s, m, 1, d, *heads[0], bias[1], top if _wide(d) else None)]
+    stacked = f"[O_{m}_1; …; O_{m}_{d.heads}]" if several else f"O_{m}_1"
+    others = "head 2" if d.heads == 2 else f"heads 2–{d.heads}"
+    last = (f"MSA row {m}: {others} as head 1 (from a copy of M̂); Mout_{m} = Wo·{stacked} + bo"
+            if several else f"MSA row {m}: Mout_{m} = Wo·{stacked} + bo")
+    with stage(last):
+        for h in range(2, d.heads + 1):
+            source = s.place(ops.copy(s, f"Mhat_{m}_h{h}", mhat, label=f"Mhat_{m} (head {h})"),
+                             below=outputs[-1], in_columns_of=mhat)
+            proj = _projections(s, m, h, d, source, ops.ones_row(s, source), wide=False)
+            outputs.append(_attention(s, m, h, d, *proj, bias[h], None))
+        if several:
+            Ocat = ops.stack(s, f"Ocat_{m}", outputs, label=f"Ocat_{m} = {stacked}")
+            s.place(Ocat, below=outputs[-1], in_columns_of=mhat)
+        else:  # one head: its output is the input of Wo
+            Ocat = outputs[0]
         _product(s, m, f"Mout_{m}", Ocat, ("Wo", None), ("bo", None), below=ops.ones_row(s, Ocat), role=OUTPUT,
-                 label=f"Mout_{m} = Wo·Ocat_{m} + bo")
+                 label=f"Mout_{m} = Wo·{'Ocat_' + str(m) if several else 'O'} + bo")
 
 
-def _head(s, m, h, c, mhat, above, bias, stage):
-    """Head h of MSA row m. In M̂'s columns: Q, K, V and Wg·M̂ + bg (weights at the left, G = σ right of
-    it), the scores Kᵀ·Q/√c (Kᵀ at the left), e^S, V again; right of them S (with the pair bias), A,
-    V·A (A above it) and O = G ⊙ V·A under it. ``stage(text)`` opens each operation's step. Returns O."""
-    where = f"MSA row {m}, head {h}"
-    proj = {}
-    with stage(f"{where}: Q = Wq_{h}·M̂, K = Wk_{h}·M̂, V = Wv_{h}·M̂ (c × r each, no bias)"):
-        for key in "QKV":
-            above = proj[key] = _product(s, m, f"{key}_{m}_{h}", mhat, (f"W{key.lower()}", h), below=above,
-                                         label=f"{key}_{m}_{h} = W{key.lower()}_{h}·M̂")
-    with stage(f"{where}: the gate G = σ(Wg_{h}·M̂ + bg_{h})"):
-        Gz = _product(s, m, f"Gz_{m}_{h}", mhat, ("Wg", h), ("bg", h), below=above, label=f"Gz_{m}_{h} = Wg·M̂+bg")
-        G = ops.sigmoid(s, f"G_{m}_{h}", Gz, label=f"G_{m}_{h} = σ(Gz)")
-    with stage(f"{where}: S = Kᵀ·Q/√c + {bias.name}, the scores with the pair bias"):
-        QK = ops.scores(s, f"QK_{m}_{h}", proj["K"], proj["Q"], scale=c, label=f"QK_{m}_{h} = Kᵀ·Q / √{c}")
-        s.place(QK, below=Gz)
-        S = ops.elementwise(s, f"S_{m}_{h}", fx.add, [QK, bias], label=f"S_{m}_{h} = QK + {bias.name}")
-    with stage(f"{where}: A = softmax(S) over each column (over the keys j)"):
-        A = ops.heat(s.place(ops.softmax(s, f"A_{m}_{h}", S, label=f"A_{m}_{h} = softmax(S)"), below=QK, gap=2))
-    with stage(f"{where}: O = G ⊙ (V·A)"):
-        Vc = ops.copy(s, f"V_{m}_{h}_c", proj["V"], label=f"V_{m}_{h}")
-        s.place(Vc, below=EVERYTHING)
-        VA = ops.matmul(s, f"VA_{m}_{h}", Vc, A, label=f"VA_{m}_{h} = V·A")  # clear of the Σ row
-        s.place(VA, below=A, gap=2)
-        s.next_to(Vc, VA, LEFT)
-        O = ops.elementwise(s, f"O_{m}_{h}", fx.mul, [G, VA], label=f"O_{m}_{h} = G ⊙ VA")
-        return s.place(O, below=VA)
+def _projections(s, m, h, d, mhat, above, *, wide):
+    """Q, K, V and G = σ(Wg·M̂ + bg) of head h in M̂'s columns, one under the other, weights at the
+    left (against the product on a wide page: the columns to the right hold the attention)."""
+    proj, against = {}, {"weights_gap": 0 if wide else 1}
+    for key in "QKV":
+        above = proj[key] = _product(s, m, f"{key}_{m}_{h}", mhat, (f"W{key.lower()}", h), below=above,
+                                     label=f"{key}_{m}_{h} = W{key.lower()}_{h}·M̂", **against)
+    G = _product(s, m, f"G_{m}_{h}", mhat, ("Wg", h), ("bg", h), below=above, label=f"G_{m}_{h} = σ(Wg·M̂+bg)",
+                 act=fx.sigmoid, **against)
+    return proj, G
+
+
+def _attention(s, m, h, d, proj, G, bias, top):
+    """Head h of MSA row m from its projections: S = Kᵀ·Q/√c + Bias (Kᵀ at its left), e^S | A,
+    V | V·A, O = G ⊙ V·A. With ``top`` (a wide page), in the two columns right of the projections,
+    under ``top`` (M − mean), the pair bias right of it above S; else under G, the bias right of S.
+    A later row works with a copy of the bias. Returns O."""
+    B = bias if m == 1 else ops.carry(s, f"{bias.name}_r{m}", bias, label=bias.name)  # the original: out of reach
+    S = ops.scores(s, f"S_{m}_{h}", proj["K"], proj["Q"], scale=d.c, bias=B, label=f"S_{m}_{h} = Kᵀ·Q/√{d.c} + b")  # b: the bias above
+    if top is not None:
+        s.place(B, right_of=top[0])
+        s.place(S, under=s.together([*top, B]), in_columns_of=B, gap=0)
+        column = top[0]  # e^S and V in the columns of M − mean
+    else:
+        s.place(S, below=G, gap=0)
+        s.place(B, right_of=S)
+        column = G
+    A = ops.heat(ops.softmax(s, f"A_{m}_{h}", S, label=f"A_{m}_{h} = softmax(S)"))
+    s.place(A, below=S if top is not None else B, in_columns_of=column, gap=0 if top is not None else 1)  # narrow: a page may break
+    Vc = ops.copy(s, f"V_{m}_{h}_c", proj["V"], label=f"V_{m}_{h}")
+    s.place(Vc, below=EVERYTHING)
+    VA = ops.matmul(s, f"VA_{m}_{h}", Vc, A, label=f"VA_{m}_{h} = V·A")
+    s.place(VA, below=A, gap=1)  # clear of the Σ row
+    s.next_to(Vc, VA, LEFT)
+    O = ops.elementwise(s, f"O_{m}_{h}", fx.mul, [G, VA], label=f"O_{m}_{h} = G ⊙ VA")
+    return s.place(O, below=VA, gap=0)
 
 
 # --- numbers -----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ iteration is gathered in ``losses`` (1×N) and drawn as a line chart.
 """
 from __future__ import annotations
 
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 
 import numpy as np
 
@@ -89,16 +89,29 @@ def layout(s, d, p, iters=1):
     ops.iterations(s, iters, iteration)
 
 
+ENCODER, DECODER = 1, 3  # the first layer of each half
+PHASES = {  # the forward pass in two steps, one a half of the network
+    ENCODER: "Encoder: Z1 = W1·X + b1, A1 = ReLU(Z1); Z2 = W2·A1 + b2, Code = ReLU(Z2)",
+    DECODER: "Decoder: Z3 = W3·Code + b3, A3 = ReLU(Z3); Y = W4·A3 + b4 (linear: the reconstruction)",
+}
+LOSS_STEP = "Loss: L = mean((Y − X)²) over the N = d·batch entries, the target X itself; dY = 2(Y − X)/N"
+UPDATE_STEP = "Gradient descent: Wn = W − lr·dW, bn = b − lr·db"
+
+
 def _iteration(s, d, it, X, weights, first):
     """One iteration, a portrait page wide (11 columns): the forward pass (one column, weights to its
-    left), each update Wn, bn under its W, b (in the rows of the layer's activation, which leaves that
-    room), then the loss and the backward pass: where it fits, its gradients in one column, each dA
-    under its dZ (:func:`_layer_back_compact`, the template's size: no copies, no band gaps), else a
-    band per layer (:func:`_layer_back`). ``weights`` are the givens' names in the first iteration,
-    the last one's updates after. Returns the loss and this iteration's updates."""
+    left), then the loss and the backward pass, then the updates. Where the sizes allow it (the
+    template's, :func:`_tight`), two pages hold it all: the forward pass without a gap row (each
+    PyTorch note right of its block), each update Wn, bn over its W, b (in the rows of the layer's
+    input, which leave that room), and under Y the loss and the backward pass in one column
+    (:func:`_backward_tight`). Else each update stands under its W (in the rows of the layer's
+    activation), and the backward pass either in one column (:func:`_layer_back_compact`) or a band a
+    layer (:func:`_layer_back`). ``weights`` are the givens' names in the first iteration, the last
+    one's updates after. Returns the loss and this iteration's updates."""
     n = lambda name: named(name, it)  # noqa: E731
     later = it > 1
     step = (lambda text: nullcontext()) if later else s.step
+    tight = _tight(d, not later)
     with s.step(f"Iteration {it}, from W1_{it} = {named('W1n', it - 1)} …: forward pass, loss L_{it}, "
                 f"gradients, update (as in steps {first.start}–{first.stop - 1})") if later else nullcontext():
         with s.group() as forward:
@@ -106,12 +119,12 @@ def _iteration(s, d, it, X, weights, first):
                 X = ops.carry(s, n("X"), X, label=f"{n('X')} (inputs)")
                 s.place(X, below=EVERYTHING)
                 s.note_right(X, f"Iteration {it}: from the weights iteration {it - 1} made")
-            A, Z, used, acts = X, {}, {}, {}
-            for k, W, b, z, a, n_in, n_out in LAYERS:
-                part = "encoder" if k <= 2 else "decoder"
-                what = (f"{z} = {W}·{A.name} + {b}, {a} = ReLU({z})" if a
-                        else f"{z} = {W}·{A.name} + {b} (linear: the reconstruction)")
-                with step(f"Layer {k} ({part}): {what}"):
+            A, Z, used, acts, inputs = X, {}, {}, {}, {}
+            with ExitStack() as phase:
+                for k, W, b, z, a, n_in, n_out in LAYERS:
+                    if k in PHASES:
+                        phase.close()
+                        phase.enter_context(step(PHASES[k]))
                     label = f"{n(z)} = {n(W)}·{A.name} + {n(b)}"
                     if later:
                         Z[z] = ops.linear_from(s, n(z), weights[k][0], A, weights[k][1], names=(n(W), n(b)),
@@ -119,39 +132,168 @@ def _iteration(s, d, it, X, weights, first):
                     else:
                         Z[z] = ops.linear(s, n(z), W, A, b, label=label)
                     s.place(Z[z], below=A.extra["ones"], gap=0)  # its label row is the gap
-                    used[k] = (s.blocks[n(W)], s.blocks[n(b)])
-                    torch = f"nn.Linear({d[n_in]}, {d[n_out]})" + (" + nn.ReLU()" if a else "")
-                    s.note_below(used[k][0], f"PyTorch: {torch}")
-                    A = s.place(ops.relu(s, n(a), Z[z], label=f"{n(a)} = ReLU({n(z)})"), below=Z[z]) if a else Z[z]
+                    used[k], inputs[k] = (s.blocks[n(W)], s.blocks[n(b)]), A
+                    linear = f"nn.Linear({d[n_in]}, {d[n_out]})"
+                    if tight:  # right of the layer's blocks: no gap row under its weights
+                        s.note_right(Z[z], linear)
+                    else:
+                        s.note_below(used[k][0], f"PyTorch: {linear}" + (" + nn.ReLU()" if a else ""))
                     if a:
+                        # tight: a gap row only where the decoder starts (where the page may break)
+                        A = s.place(ops.relu(s, n(a), Z[z], label=f"{n(a)} = ReLU({n(z)})"), below=Z[z],
+                                    gap=None if not tight or k == DECODER else 0)
                         acts[k] = A
+                        if tight:
+                            s.note_right(A, "nn.ReLU()")
+                    else:
+                        A = Z[z]
             Y = A
-        with s.group() as backward:
-            # the target and the loss open the output layer's band, the target over dY
-            with step("Loss: L = mean((Y − X)²) over the N = d·batch entries, the target X itself; dY = 2(Y − X)/N"):
-                target = ops.carry(s, n("Xtarget"), X, label="X (target)")
-                s.place(target, below=Y)
-                L, count = ops.mse_loss(s, n("L"), Y, target, label=f"{n('L')} = Σ({Y.name} − X)² / N")
-                dZ = ops.elementwise(s, n("dY"), lambda y, x: f"2*({y}-{x})/{ops.absolute(count)}", [Y, target],
-                                     role=GRADIENT, label=f"{n('dY')} = 2({Y.name} − X)/N")
-                s.place(dZ, below=target)
-            grads, above, gap = {}, forward, 1
-            compact, done = _compact(n, used, dZ, X, not later), []
-            for k in reversed(range(1, len(LAYERS) + 1)):
-                if compact:
-                    dZ = _layer_back_compact(s, n, step, k, dZ, grads, used, Z, X, [target, count, L], done)
-                else:
-                    dZ, above, gap = _layer_back(s, n, step, k, dZ, grads, used, Z, X, above, gap,
-                                                 (target, count, L))
-            s.note_below(L, "PyTorch: nn.MSELoss()")  # where the bands put L
-        with step("Gradient descent: Wn = W − lr·dW, bn = b − lr·db"):
+        if tight:
+            grads, L, column, first_pair = _backward_tight(s, n, step, d, X, Y, Z, used)
+            # the loss right under Y at the page's left edge, the gradients' column under it, and the
+            # output layer's Aᵀ over dW beside Y
+            s.next_to(column, s.together([used[1][0], Y]), DOWN, gap=0, align="start")
+            s.next_to(*first_pair, RIGHT, gap=_dw_gap(d, first_pair), align="end")
+        else:
+            grads, L, backward = _backward(s, n, step, X, Y, Z, used, forward, later)
+        with step(UPDATE_STEP):
             with s.group() as update:
-                new, beside = _update(s, used, grads, acts)
-        # the backward pass at the page's left edge, under the forward pass (and W4n)
-        s.next_to(backward, s.together([forward, update]) if beside else forward, DOWN, align="start")
-        if not beside:
-            s.next_to(update, backward, DOWN)
+                new, beside = _update(s, used, grads, inputs if tight else acts, over=tight)
+        if not tight:
+            # the backward pass at the page's left edge, under the forward pass (and W4n)
+            s.next_to(backward, s.together([forward, update]) if beside else forward, DOWN, align="start")
+            if not beside:
+                s.next_to(update, backward, DOWN)
     return L, {k: (new[f"{W.name}n"], new[f"{b.name}n"]) for k, (W, b) in used.items()}
+
+
+def _backward(s, n, step, X, Y, Z, used, forward, later):
+    """The loss and the backward pass under a copy of X as the target (:func:`_layer_back_compact` or
+    :func:`_layer_back`). Returns the gradients, the loss and the group of it all."""
+    with s.group() as backward:
+        # the target and the loss open the output layer's band, the target over dY
+        with step(LOSS_STEP):
+            target = ops.carry(s, n("Xtarget"), X, label="X (target)")
+            s.place(target, below=Y)
+            L, count = ops.mse_loss(s, n("L"), Y, target, label=f"{n('L')} = Σ({Y.name} − X)² / N")
+            dZ = ops.elementwise(s, n("dY"), lambda y, x: f"2*({y}-{x})/{ops.absolute(count)}", [Y, target],
+                                 role=GRADIENT, label=f"{n('dY')} = 2({Y.name} − X)/N")
+            s.place(dZ, below=target)
+        grads, above, gap = {}, forward, 1
+        compact, done = _compact(n, used, dZ, X, not later), []
+        for k in reversed(range(1, len(LAYERS) + 1)):
+            if compact:
+                dZ = _layer_back_compact(s, n, step, k, dZ, grads, used, Z, X, [target, count, L], done)
+            else:
+                dZ, above, gap = _layer_back(s, n, step, k, dZ, grads, used, Z, X, above, gap,
+                                             (target, count, L))
+        s.note_below(L, "PyTorch: nn.MSELoss()")  # where the bands put L
+    return grads, L, backward
+
+
+def _backward_tight(s, n, step, d, X, Y, Z, used):
+    """The loss and the backward pass in one column (see :func:`_tight`): [N | L] over dY, then for
+    each layer [db | dZ | dW] with Aᵀ over dW (beside the dA above), and [Wᵀ | dA] under dZ, Wᵀ
+    touching dA, the next dZ under dA with no gap row but where the next Aᵀ needs one. The target
+    is X itself (its copy would cost a band). Returns the gradients, the loss, the column (to place
+    under Y) and the output layer's (Aᵀ over dW, dY), which stands beside Y once the column is
+    placed."""
+    with step(LOSS_STEP):
+        with s.group() as loss:
+            L, count = ops.mse_loss(s, n("L"), Y, X, label=f"{n('L')} = Σ({Y.name} − X)² / N")
+            s.next_to(L, count, RIGHT, gap=0)  # N's label is the gap
+            s.note_right(L, "PyTorch: nn.MSELoss()")
+        dY = dZ = ops.elementwise(s, n("dY"), lambda y, x: f"2*({y}-{x})/{ops.absolute(count)}", [Y, X],
+                                  role=GRADIENT, label=f"{n('dY')} = 2({Y.name} − X)/N", arrow=False)
+    grads, column, first_pair = {}, [loss, dZ], None
+    for k in reversed(range(1, len(LAYERS) + 1)):
+        _, W, b, _, _, _, _ = LAYERS[k - 1]
+        prev = LAYERS[k - 2][4] if k > 1 else "X"  # the layer's input
+        prev_z = LAYERS[k - 2][3] if k > 1 else None
+        back = f"; d{prev} = {W}ᵀ·{dZ.name}, d{prev_z} = d{prev} ⊙ [{prev_z} > 0]" if k > 1 else ""
+        with step(f"d{W} = {dZ.name}·{prev}ᵀ, d{b} = Σ {dZ.name}{back}"):  # one step a layer
+            grads[k] = ops.layer_gradient(s, n(f"d{W}"), n(f"d{b}"), dZ, s.blocks[n(prev)] if k > 1 else X)
+            s.next_to(grads[k][1], dZ, LEFT, gap=0, align="end")  # db's label is its gap
+            At = s.blocks[f"{n(prev)}T"]
+            s.next_to(At, grads[k][0], UP, gap=0)  # dW's label is the gap
+            pair = (s.together([At, grads[k][0]]), dZ)
+            s.next_to(*pair, RIGHT, gap=_dw_gap(d, pair), align="end")
+            if first_pair is None:
+                first_pair = pair
+            else:
+                column.append(pair[0])
+            column.append(grads[k][1])
+            if k == 1:
+                break
+            weights = used[k][0]
+            dA = ops.matmul_parts(s, n(f"d{prev}"), [ops.transposed_part(s, f"{weights.name}T", weights)], dZ,
+                                  role=GRADIENT, label=f"{n(f'd{prev}')} = {weights.name}ᵀ·{dZ.name}",
+                                  weights_gap=0)
+            s.place(dA, below=dZ, gap=0)
+            dZ = ops.relu_backward(s, n(f"d{prev_z}"), dA, Z[prev_z],
+                                   label=_mask_label(n(f"d{prev_z}"), dA.name, Z[prev_z].name))
+            # the next Aᵀ (a row per sample, a label) stands beside dA and its label
+            s.place(dZ, below=dA, gap=max(0, d.batch - dA.rows))
+            column += [dA, s.blocks[f"{weights.name}T"], dZ]
+    # [N | L] right over the column, from its left edge (the widest Wᵀ)
+    s.next_to(loss, s.together([dY, grads[len(LAYERS)][1], s.blocks[f"{used[len(LAYERS)][0].name}T"]]), UP,
+              gap=0, align="start")
+    return grads, L, s.together(column), first_pair
+
+
+def _dw_gap(d, pair) -> int:
+    """The columns between dZ's label and [Aᵀ over dW]: one where the page has room, else none."""
+    (beside, dZ), left = pair, _column_left(d)
+    dW = beside.blocks[-1]
+    wide = max(dW.cols, label_columns(dW.label), beside.blocks[0].cols, label_columns(beside.blocks[0].label))
+    return 1 if left + max(dZ.cols, label_columns(dZ.label)) + 1 + wide <= PAGE else 0
+
+
+def _column_left(d) -> int:
+    """Columns left of the backward pass's column: the widest Wᵀ (W4ᵀ is h × d) or db's label."""
+    return max(d.d, d.h, d.k, label_columns("[9] db4 = Σ dZ3"))
+
+
+PAGE = ops.page_columns("letter", landscape=False)  # a portrait page's columns (A4's as many)
+
+
+def _tight(d, numbered) -> bool:
+    """Whether an iteration fits the tight layout: the PyTorch notes right of the forward pass's
+    blocks, each update over its W in the rows of the layer's input (X, A1, Code, A3 with its 1s
+    row), lr left of W4n, and the backward pass in one column whose widest row (the widest Wᵀ or db's
+    label, dZ's label, [Aᵀ over dW] touching it) is a portrait page wide. ``numbered``: labels carry
+    a step number (the first iteration's; a later one's names are longer and take the roomy
+    layout)."""
+    if not numbered:
+        return False
+    rows = {"X": d.d, "A1": d.h, "Code": d.k, "A3": d.h}
+    widest = max(d[n_in] for *_, n_in, _ in LAYERS) + 1  # [W | b]
+    z_col = widest + 1  # the 1s row's side label between
+    for k, W, b, z, a, n_in, n_out in LAYERS:
+        prev = LAYERS[k - 2][4] if k > 1 else "X"
+        texts = [f"[9] {z} = {W}·{prev} + {b}"] + ([f"[9] {a} = ReLU({z})"] if a else [])
+        if z_col + max(d.batch, *map(label_columns, texts)) + label_columns(f"nn.Linear({d.d}, {d.d})") > PAGE:
+            return False  # a note would run off the page
+        if d[n_out] > rows[prev] + 1 or label_columns(f"[9] {W}n") > d[n_in]:
+            return False  # Wn taller than the rows of the layer's input, or its label wider than it
+    if d.h + 1 >= widest:
+        return False  # no room for lr left of W4n
+    left = _column_left(d)
+    if any(rows_ < label_columns(f"[9] W{k}ᵀ") for k, rows_ in ((2, d.k), (3, d.h), (4, d.d))):
+        return False  # a Wᵀ narrower than its label
+    loss = label_columns("[9] N = entries") + label_columns("[9] L = Σ(Y − X)² / N") \
+        + label_columns("PyTorch: nn.MSELoss()")
+    dy = label_columns("[9] dY = 2(Y − X)/N")
+    dw4 = max(d.h, label_columns("[9] dW4 = dY·A3ᵀ"), d.batch)
+    if loss > left + dy + (1 if left + dy + 1 + dw4 <= PAGE else 0):
+        return False  # the loss's note would reach A3ᵀ
+    for k, W, b, z, a, n_in, n_out in LAYERS:
+        prev = LAYERS[k - 2][4] if k > 1 else "X"
+        dz = dy if k == len(LAYERS) else label_columns(_mask_label(f"[9] d{z}", f"d{a}", z))
+        dw = max(d[n_in], label_columns(f"[9] d{W} = d{z}·{prev}ᵀ"), d.batch)
+        if left + max(d.batch, dz) + dw > PAGE:
+            return False
+    return True
 
 
 def _layer_back_compact(s, n, step, k, dZ, grads, used, Z, X, loss, done):
@@ -229,13 +371,14 @@ def _layer_back(s, n, step, k, dZ, grads, used, Z, X, above, gap, loss):
     return dZ_next, s.together([above, *band, *part, top]), 0 if top is not dZ else 1
 
 
-def _update(s, used, grads, acts) -> tuple[dict, bool]:
-    """Wn = W − lr·dW and bn = b − lr·db for every layer. Where every Wn is as wide as its label, each
-    stands under its W and b, in the rows of the layer's activation (the room the forward pass leaves
-    left of it), and the output layer's under W4 and b4 (its note between), lr left of it;
-    otherwise [lr | W1n b1n] and one row a layer under it. Returns the new blocks by name, and
-    whether they stand beside the forward pass (else the caller places them under the backward
-    pass)."""
+def _update(s, used, grads, rows, over=False) -> tuple[dict, bool]:
+    """Wn = W − lr·dW and bn = b − lr·db for every layer. With ``over`` (see :func:`_tight`), each
+    stands over its W and b, in ``rows``, the layer's input (X, A1, Code, A3 and its 1s row: the room
+    the forward pass leaves left of it), lr left of W4n. Else, where every Wn is as wide as its
+    label, each stands under its W and b, in ``rows``, the rows of the layer's activation, and the
+    output layer's under W4 and b4 (its note between), lr left of it; otherwise [lr | W1n b1n] and
+    one row a layer under it. Returns the new blocks by name, and whether they stand beside the
+    forward pass (else the caller places them under the backward pass)."""
     first = "lr" not in s.blocks  # lr is the first iteration's, every later one reads it there
     lr = s.given("lr", label="lr") if first else s.blocks["lr"]
     new, units = {}, []
@@ -245,20 +388,20 @@ def _update(s, used, grads, acts) -> tuple[dict, bool]:
         s.next_to(new[f"{b.name}n"], new[f"{W.name}n"], RIGHT, gap=0)
         units.append(s.together([new[f"{W.name}n"], new[f"{b.name}n"]]))
     beside = all(label_columns(new[f"{W.name}n"].label) <= W.cols for W, _ in used.values())
-    if not beside:
+    if not beside and not over:
         s.arrange([s.together([lr, units[0]]) if first else units[0], *units[1:]], DOWN)
         if first:
             s.next_to(units[0], lr, RIGHT)
         return new, False
     for k, (W, b) in used.items():
         Wn, bn = new[f"{W.name}n"], new[f"{b.name}n"]
-        if k in acts:  # in the rows of the layer's activation, under W and b
-            s.place(Wn, at=ops.level(acts[k], W))
-            s.place(bn, at=ops.level(acts[k], b))
+        if over or k in rows:  # over W and b in the rows of the layer's input, or under them in its activation's
+            s.place(Wn, at=ops.level(rows[k], W))
+            s.place(bn, at=ops.level(rows[k], b))
         else:  # under W4 and b4 and their note, over the backward pass
             s.next_to(units[k - 1], W, DOWN, gap=1)
-            if first:
-                s.next_to(lr, Wn, LEFT, gap=0)
+        if first and k == len(LAYERS):
+            s.next_to(lr, Wn, LEFT, gap=0)
     return new, True
 
 
@@ -268,7 +411,7 @@ def _compact(n, used, dY, X, numbered) -> bool:
     label; for layer 1, [db1 | dZ1 | dW1] from the pass's left edge. ``numbered``: the labels carry
     step numbers (the first iteration's)."""
     def wide(cols, label, k) -> int:
-        return max(cols, label_columns(f"[{10 - k}] {label}" if numbered else label))
+        return max(cols, label_columns(f"[{8 - k}] {label}" if numbered else label))
 
     if any(used[k][0].rows < wide(1, f"{used[k][0].name}ᵀ", k) for k in range(2, len(LAYERS) + 1)):
         return False  # a Wᵀ narrower than its label: its label would run into dA's

@@ -1,4 +1,4 @@
-"""decoding: greedy decoding with a KV cache, one panel per step.
+"""decoding: greedy decoding with a KV cache, the steps side by side.
 
 A one-layer, one-head attention decoder over a small vocabulary. Step t = 1…steps takes the
 current token (the start token, then each step's choice):
@@ -8,18 +8,20 @@ are references to the previous cache, never recomputed);
 s_t = Kc_tᵀ·q_t / √d, a_t = softmax(s_t), z_t = Vc_t·a_t, logits l_t = Wo·z_t;
 greedy choice x_{t+1} = onehot(argmax l_t), tok_{t+1} its word. seq lists all tokens.
 (No positional encoding: this toy decoder attends by content only.)
-On the sheet each step is a panel a landscape page wide, in two columns read one after the other:
-left, x_t, e_t, k_t and v_t down one column with their weights left (the givens at step 1, copies
-of them at every later step, so that each product prints on its weights' page) and the grown
-caches under them; right, from the panel's top, a copy of e_t over q_t, the scores under q_t, their
-exponentials under them with the weights a_t beside, z_t and l_t under a_t.
+On the sheet the steps stand side by side, one column each, so that one copy of each weight
+serves them all (weights left, inputs above): first x_t (its word beside it), e_t = E·x_t, k_t and
+v_t down each step's column, E, Wk and Wv at the left, the key cache Kc_t under each column; then
+the attention in columns of its own, a copy of e_t over q_t = Wq·e_t, the scores under q_t (Kc_tᵀ
+left of them), their exponentials with a_t beside, z_t under a_t with the value cache Vc_t itself
+left of it, and l_t under z_t, Wq and Wo at the left. Steps that do not fit across a landscape
+page start a new row of steps with copies of the weights (never at the sizes small and medium).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from xlhand.model.npref import one_hot, softmax_columns as softmax
-from xlhand.layout import COMPUTED, DOWN, EVERYTHING, OUTPUT, RIGHT, UP, WEIGHT, ops
+from xlhand.layout import COMPUTED, DOWN, LEFT, OUTPUT, RIGHT, UP, WEIGHT, ops
 from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.givens import Given, check_vocabulary, word_problem
 from xlhand.model.makers import fixed
@@ -52,100 +54,179 @@ def reference(d, p):
 
 
 def layout(s, d, p):
-    # One panel per step, a landscape page wide, in two columns read one after the other as in a
-    # newspaper, each stage right under the one before (its label row the only gap). Left: x_t (with
-    # tok_t), e_t = E·x_t, k_t and v_t with their weights left (the givens at step 1, copies of them at
-    # every later step, so that each product prints on its weights' page), the grown caches Kc_t and
-    # Vc_t side by side under them. Right, from the panel's top: a copy of e_t over q_t = Wq·e_t, the
-    # scores under q_t, their exponentials under them with a_t beside, z_t and l_t under a_t. The
-    # panels flow down the pages; the greedy choice after the last step closes the last panel.
-    panels, tokens, heads, lefts = [], [], [], []
-    Kc = Vc = logits = vocab = None
-    for t in range(1, d.steps + 2):
-        with s.group() as panel, s.step(_describe(t, d)):
+    # The steps stand side by side, one column each, so that ONE copy of every weight serves them
+    # all (weights left, inputs above, results where row meets column), in two stages, each a band
+    # of rows across the page:
+    # - the lookup and the projections: x_t (its word beside it), e_t = E·x_t, k_t = Wk·e_t and
+    #   v_t = Wv·e_t, with E, Wk and Wv once at the left; the key cache Kc_t under each column;
+    # - the attention, in columns of its own (wider: the caches grow): a copy of e_t over
+    #   q_t = Wq·e_t, the scores s_t = Kc_tᵀ·q_t/√d (Kc_tᵀ left of them), their exponentials with
+    #   a_t beside (under them with a stable softmax), z_t = Vc_t·a_t under a_t with the value cache
+    #   Vc_t itself as the left operand, and
+    #   l_t = Wo·z_t, with Wq and Wo once at the left.
+    # Steps that do not fit across a landscape page start a new row of steps under the last one,
+    # with copies of the weights (none at the sizes small and medium). The greedy choice after the
+    # last step stands under its logits, with the decoded sequence.
+    T, dm = d.steps, d.d
+    gap = _weights_gap(d)
+    rows = _rows_of_steps(d, gap)
+    parts: dict[str, list] = {k: [] for k in ("x", "tok", "e", "k", "v", "Kc", "Vc", "ec", "q", "s", "Kt", "max",
+                                              "exp", "sum", "a", "z", "l")}
+    weights: dict[str, object] = {}
+    logits = vocab = seq = None
+    for t in range(1, T + 2):
+        with s.step(_describe(t, d)):
             if t == 1:
                 vocab = s.given("vocab", label="vocab")
-                x = ops.one_hot(s, "x_1", vocab, s.given("start", label="tok_1 (start)"),
-                                label="x_1 = onehot(tok_1)")
-                token = s.blocks["start"]
-            else:  # the greedy choice of the step before heads the panel
-                x = ops.argmax_one_hot(s, f"x_{t}", logits, label=f"x_{t} = argmax l_{t - 1}")
-                token = ops.word_of(s, f"tok_{t}", vocab, x, label=f"tok_{t}")
-                if t <= d.steps:
-                    s.place(x, below=EVERYTHING)
-                else:  # under the last panel's left column, in the column of its x_t
-                    s.place(x, below=lefts[-1], in_columns_of=heads[-1], gap=0)
-            with s.group() as left:
-                s.place(token, left_of=x, gap=2)
-                if t <= d.steps:
-                    Kc, Vc, e = _attend(s, t, x, Kc, Vc)
-                    if t == 1:
-                        s.next_to(vocab, s.blocks["E"], UP, gap=0)  # the words over E's columns
-            tokens.append(token)
-            if t <= d.steps:
-                heads.append(x)
-                lefts.append(left)
-                right, logits = _right_column(s, t, e, Kc, Vc, d.d)
-                # both columns from the panel's top (tok_t's row), the right one clear of the left
-                s.next_to(right, s.together([token, left]), RIGHT, gap=0, align="start")
-            else:
-                seq = s.add("seq", (1, d.steps + 1), role=OUTPUT, label="seq = the decoded tokens",
-                            formula=lambda i, j: tokens[j].cell(0, 0))
-                s.next_to(seq, token, DOWN, gap=0, align="end")  # under tok_t, beside x_t
-        if t <= d.steps:
-            panels.append(panel)
-        else:  # the greedy choice after the last step closes the last panel
-            panels[-1].add(panel)
-    ops.flow(s, panels)
-    return Kc
+                token = s.given("start", label="tok_1")
+                x = ops.one_hot(s, "x_1", vocab, token, label="x_1 = onehot(tok_1)")
+            else:  # the greedy choice of the step before
+                x = ops.argmax_one_hot(s, f"x_{t}", logits, label=f"x_{t} = argmax l_{t - 1}" if t <= T else f"x_{t}")
+                token = ops.word_of(s, f"tok_{t}", vocab, x, label="tok")
+            parts["x"].append(x)
+            parts["tok"].append(token)
+            if t > T:
+                seq = s.add("seq", (1, T + 1), role=OUTPUT, label="seq = the decoded tokens",
+                            formula=lambda i, j: parts["tok"][j].cell(0, 0))
+                break
+            if any(row[0] == t for row in rows):  # a row of steps: its own weights (step 1: the givens)
+                weights = {name: _weights(s, t, name) for name in ("E", "Wk", "Wv", "Wq", "Wo")}
+            logits = _step(s, t, x, parts, weights, dm, gap)
+    for row in rows:
+        _place_row(s, parts, row, d, gap, vocab if row[0] == 1 else None)
+    # the greedy choice after the last step, under its logits; the decoded sequence beside it
+    x, tok = parts["x"][T], parts["tok"][T]
+    s.place(x, below=parts["l"][T - 1], gap=0)
+    s.next_to(tok, x, LEFT, gap=0, align="end")
+    s.next_to(seq, tok, LEFT, gap=1, align="end")
+    return parts["Kc"][-1]
+
+
+def _spacing(d, last: int, gap: int) -> tuple[int, int]:
+    """The columns from one step to the next in a row of steps ending with step ``last``: in the
+    lookup (x_t's label, three columns; the key cache of the step before and a column between) and
+    in the attention (Kc_tᵀ, d wide, ``gap`` columns left of s_t; the cache Vc_t against z_t and a
+    column between it and z of the step before)."""
+    return max(3, last), max(d.d + 2 + gap, last + 2, 4)
+
+
+def _rows_of_steps(d, gap: int) -> list[list[int]]:
+    """The steps in rows as wide as a landscape page (all in one row at the sizes small and medium)."""
+    page = ops.page_columns("letter", landscape=True)
+    rows: list[list[int]] = []
+    for t in range(1, d.steps + 1):
+        row = rows[-1] + [t] if rows else [t]
+        lookup, attention = _spacing(d, t, gap)
+        wide = max(d.V + 1 + (len(row) - 1) * lookup + max(3, t), d.d + gap + (len(row) - 1) * attention + 2)
+        if rows and wide <= page:
+            rows[-1] = row
+        else:
+            rows.append([t])
+    return rows
+
+
+def _weights_gap(d) -> int:
+    """A column between Wq and q_t and between Kc_tᵀ and s_t where the steps fit across the page as
+    well with it (at the size small); none where it would cost a row of steps (medium), but for a
+    Kc_tᵀ one column wide (its label is two)."""
+    return 1 if d.d < 2 or len(_rows_of_steps(d, 1)) == len(_rows_of_steps(d, 0)) else 0
 
 
 def _weights(s, t, name):
-    """The weights ``name`` for step t: the given at step 1, a copy of it left of the product after."""
+    """The weights ``name`` for a row of steps starting at step t: the given at step 1, a copy of it
+    left of the row's first product after."""
     if t == 1:
         return name
     src = s.blocks[name]
     return ops.Part(src.cols, lambda spot: s.place(ops.carry(s, f"{name}_step{t}", src, label=name), at=spot))
 
 
-def _attend(s, t, x, Kc, Vc):
-    """The left column of step t under x_t: the lookup e_t, k_t and v_t under it, each right under
-    the one before, the grown caches side by side under them. Returns (Kc_t, Vc_t, e_t)."""
-    # at step 1 the words (vocab) stand over E, beside x_1 under tok_1: a one-hot of two words
-    # leaves them no room there, so E goes a row lower
-    e = s.place(ops.matmul_parts(s, f"e_{t}", [_weights(s, t, "E")], x, label=f"e_{t} = E·x_{t}"),
-                below=x, gap=1 if t == 1 and x.rows < 3 else 0)
-    k = s.place(ops.matmul_parts(s, f"k_{t}", [_weights(s, t, "Wk")], e, label=f"k_{t}"), below=e, gap=0)
-    v = s.place(ops.matmul_parts(s, f"v_{t}", [_weights(s, t, "Wv")], e, label=f"v_{t}"), below=k, gap=0)
-    Kc = _grow(s, f"Kc_{t}", Kc, k, f"Kc_{t} = [Kc_{t - 1} | k_{t}]" if t > 1 else "Kc_1 = [k_1]")
-    Vc = _grow(s, f"Vc_{t}", Vc, v, f"Vc_{t} = [Vc_{t - 1} | v_{t}]" if t > 1 else "Vc_1 = [v_1]")
-    s.place(Kc, below=v, gap=0, in_columns_of=s.blocks["E" if t == 1 else f"E_step{t}"])
-    s.next_to(Vc, Kc, RIGHT)
-    return Kc, Vc, e
+def _step(s, t, x, parts, weights, dm, gap):
+    """Make the blocks of decoding step t (placed afterwards, band by band) with the row's weights
+    (a copy, made with its first product, serves the rest of the row); returns l_t."""
+    def product(name, weight, operand, **kw):
+        block = ops.matmul_parts(s, name, [weights[weight]], operand, **kw)
+        if isinstance(weights[weight], ops.Part):  # the copy it made serves the rest of the row
+            weights[weight] = s.blocks[f"{weight}_step{t}"]
+        return block
+
+    e = product(f"e_{t}", "E", x, label=f"e_{t} = E·x_{t}")
+    k = product(f"k_{t}", "Wk", e, label=f"k_{t}")
+    v = product(f"v_{t}", "Wv", e, label=f"v_{t}")
+    old_k, old_v = (parts["Kc"][-1], parts["Vc"][-1]) if t > 1 else (None, None)
+    Kc = _grow(s, f"Kc_{t}", old_k, k, f"Kc_{t} = [Kc_{t - 1} | k_{t}]" if t > 1 else "Kc_1 = [k_1]")
+    Vc = _grow(s, f"Vc_{t}", old_v, v, f"Vc_{t}")
+    e_copy = ops.copy(s, f"q_{t}_e", e, label=f"e_{t} (copy)")
+    q = product(f"q_{t}", "Wq", e_copy, label=f"q_{t}", weights_gap=gap)
+    S = ops.scores(s, f"s_{t}", Kc, q, scale=dm, label=f"s_{t}", weights_gap=gap)  # s_t = Kc_tᵀ·q_t / √d
+    A = ops.heat(ops.softmax(s, f"a_{t}", S, label=f"a_{t}", direction="down", z_label="s"))
+    exps = s.blocks[f"a_{t}_exp"]
+    z = ops.matmul(s, f"z_{t}", Vc, A, label=f"z_{t}")  # the value cache itself, left of z_t
+    # l_t under z_t, in the column of a_t: beside the exponentials, or under them with a stable
+    # softmax (whose e^(s − max) is a wider label), in s_t's column, where Wo stands closer
+    logits = product(f"l_{t}", "Wo", z, label=f"l_{t}", weights_gap=gap if s.settings.get("stable") else 1)
+    # (the max row under the scores of a stable softmax, the Σ row under the exponentials)
+    for key, block in (("e", e), ("k", k), ("v", v), ("Kc", Kc), ("Vc", Vc), ("ec", e_copy), ("q", q),
+                       ("s", S), ("Kt", s.blocks[f"s_{t}_Kt"]), ("max", s.blocks.get(f"a_{t}_max")),
+                       ("exp", exps), ("sum", s.blocks[f"a_{t}_sum"]), ("a", A), ("z", z), ("l", logits)):
+        parts[key].append(block)
+    return logits
 
 
-def _right_column(s, t, e, Kc, Vc, dm):
-    """The right column of step t, from the panel's top: a copy of e_t over q_t, the scores s_t
-    under q_t (Kc_tᵀ left of them), their exponentials under them with a_t beside, z_t = Vc_t·a_t
-    and the logits l_t under a_t. Returns (the column as a group, l_t)."""
-    with s.group() as right:
-        e_q = s.place(ops.copy(s, f"q_{t}_e", e, label=f"e_{t} (copy)"), right_of=e)
-        q = s.place(ops.matmul_parts(s, f"q_{t}", [_weights(s, t, "Wq")], e_q, label=f"q_{t}"),
-                    below=e_q, gap=0)
-        S = s.place(ops.scores(s, f"s_{t}", Kc, q, scale=dm, label=f"s_{t} = Kc_{t}ᵀ·q_{t}/√{dm}"),
-                    below=q, gap=0)
-        A = ops.heat(ops.softmax(s, f"a_{t}", S, label=f"a_{t}", direction="down"))
-        s.place(A, below=S, gap=0)
-        s.next_to(A, s.blocks[f"a_{t}_exp"], RIGHT, gap=0)  # the weights beside the exponentials they divide
-        z = ops.matmul(s, f"z_{t}", ops.copy_part(s, f"z_{t}_V", Vc, label=f"Vc_{t}"), A, label=f"z_{t}")
-        logits = s.place(ops.matmul_parts(s, f"l_{t}", [_weights(s, t, "Wo")], z, label=f"l_{t}"),
-                         below=z, gap=0)
-    return right, logits
+def _place_row(s, parts, row, d, gap, vocab):
+    """Place a row of steps, band by band, under the rows before: the lookup and projections in
+    columns three (or more) apart, then the attention in columns far enough apart for the widest of
+    its bands, each band right under the one before (its label row between; an empty row where a
+    page may break: under the projections, the key caches and the scores)."""
+    first, steps = row[0], [t - 1 for t in row]
+    x, tok, e, k, v, Kc, Vc, ec, q, S, Kt, maxima, exps, sums, A, z, l = (
+        [parts[key][i] for i in steps]
+        for key in ("x", "tok", "e", "k", "v", "Kc", "Vc", "ec", "q", "s", "Kt", "max", "exp", "sum", "a", "z", "l"))
+    lookup, attention = _spacing(d, row[-1], gap)
+    E, Wq = (s.blocks[name] if first == 1 else s.blocks[f"{name}_step{first}"] for name in ("E", "Wq"))
+    # the lookup and projections: the row's first step down one column, E, Wk and Wv left of it
+    if first > 1:  # under the rows before, in the columns of step 1
+        s.place(x[0], below=s.together(parts["l"][:first - 1]), in_columns_of=parts["x"][0], gap=1)
+    s.place(e[0], below=x[0], gap=0)
+    s.place(k[0], below=e[0], gap=0)
+    s.place(v[0], below=k[0], gap=0)
+    if vocab is not None:
+        s.next_to(vocab, E, UP, gap=0)  # the words over E's columns
+        s.place(tok[0], left_of=x[0], gap=0)
+    else:
+        s.next_to(tok[0], x[0], LEFT, gap=0, align="end")
+    for i in range(1, len(row)):  # then each step a few columns right of the one before
+        s.place(k[i], right_of=k[i - 1], gap=lookup - 1)
+        s.place(e[i], above=k[i], gap=0)
+        s.place(x[i], above=e[i], gap=0)
+        s.place(v[i], below=k[i], gap=0)
+        s.next_to(tok[i], x[i], LEFT, gap=0, align="end")  # its word at the one-hot's foot
+    for i in range(len(row)):  # each key cache under its step's column (a row between: a page may break)
+        s.place(Kc[i], below=v[i], gap=1)
+    # the attention: the row's first step d (+ gap) columns in from the left edge (Wq, Kc_tᵀ, Wo there)
+    s.place(q[0], below=ec[0], gap=0)
+    s.next_to(s.together([ec[0], q[0], Wq]), s.together([*Kc, E]), DOWN, gap=1)
+    for i in range(len(row)):
+        if i:
+            s.place(q[i], right_of=q[i - 1], gap=attention - 1)
+            s.place(ec[i], above=q[i], gap=0)
+        s.place(S[i], below=q[i], gap=0)
+    scores = s.together(S + Kt + [m for m in maxima if m is not None])
+    for i in range(len(row)):
+        s.place(A[i], below=scores, in_columns_of=S[i], gap=1)
+        if maxima[i] is None:  # the weights beside the exponentials they divide (under them where
+            s.next_to(A[i], exps[i], RIGHT, gap=0)  # a stable softmax's e^(s − max) is a wider label)
+    softmaxes = s.together(A + exps + sums)
+    for i, t in enumerate(row):
+        s.place(z[i], below=softmaxes, in_columns_of=A[i], gap=0)
+        s.place(Vc[i], left_of=z[i], gap=0 if t > 1 else 1)  # the cache itself, the left operand of z_t
+        s.place(l[i], below=z[i], gap=0)
 
 
 def _describe(t: int, d) -> str:
     if t == 1:
-        return f"Step 1: e = E·x, k/v/q = Wk/Wv/Wq·e, s = Kcᵀ·q/√{d.d}, a = softmax(s), z = Vc·a, l = Wo·z"
+        return (f"Step 1: e = E·x, k/v/q = Wk/Wv/Wq·e, caches Kc = [k], Vc = [v]; s = Kcᵀ·q/√{d.d}, "
+                "a = softmax(s), z = Vc·a, l = Wo·z")
     if t <= d.steps:
         return f"Step {t}: x_{t} = onehot(argmax l_{t - 1}), tok_{t}; as step 1, caches grown to {t} columns"
     return f"Greedy choice x_{t} = onehot(argmax l_{t - 1}), tok_{t}; the decoded sequence seq"

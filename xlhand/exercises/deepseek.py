@@ -13,13 +13,17 @@ MoE on each column x of Attn: logits = Wr·x; gate = softmax over the experts (o
 refused); g = chosen ⊙ gate (option normalize_gates: divided by their sum); expert e:
 E_e = ReLU(W2_e·ReLU(W1_e·x + b1_e) + b2_e); Out = Σ_e g_e·E_e (option shared: plus the output of
 one shared expert, always on, with weights W1s, b1s, W2s, b2s).
-The sheet is a narrow page (the tokens' columns, weights at their left): Kr beside Qr, each head's
-K beside its Q, e^S under Kᵀ and A under S; the latents Cq, Ckv (copies, Cq_h1 …) stand again over
-the heads' projections, and Attn (Attn_e1 …) over every run of experts that a page holds, so that a
-product prints on the page of its input. Where Wo (heads·d_h columns), a gap and Attn are wider than
-a page, Attn = Wo·[O_1; …] = Σ_h Wo_h·O_h is worked head by head: P_h = Wo_h·O_h (Wo_h a copy of head
-h's columns of Wo, O_h a copy), Attn = P_1 + … + P_H. The router in two columns: rank left of the
-gate, chosen left of g = chosen ⊙ gate. The shared expert's weights, unused without the option
+The sheet is a narrow page (the tokens' columns, weights at their left), each stage under the one
+before: the latents under X on page 1; under a copy of Cq (Cq_h1) the rotary angles, Qrp, Kr beside
+Qr, and every head's Qc_h (the one copy serves them all); then a head a page: Q_h = [Qr; Qc_h] with a
+copy of Ckv (Ckv_h1 …) left of it and Kc_h = Wuk_h·Ckv under that copy, S_h under Q_h with
+[Krᵀ | Kc_hᵀ] at its left, e^S under those and A_h under S_h, and V_h = Wuv_h·Ckv (under the same
+copy of Ckv) left of O_h = V_h·A_h, so that every product of a head prints on the page of its
+operands. Where Wo (heads·d_h columns), a gap and Attn are wider than a page, Attn = Wo·[O_1; …] =
+Σ_h Wo_h·O_h is worked head by head: P_h = Wo_h·O_h (Wo_h a copy of head h's columns of Wo, O_h a
+copy), Attn = P_1 + … + P_H. The router in two columns: rank left of the gate, chosen left of
+g = chosen ⊙ gate; Attn again (Attn_e1 …) over every run of experts that a page holds. The shared
+expert's weights, unused without the option
 shared, are set aside (on screen, off paper).
 """
 from __future__ import annotations
@@ -103,7 +107,7 @@ def reference(d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
 def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=False):
     T, H = d.tokens, d.heads
     scale = d.d_h + d.d_r
-    with s.step("Latents: Cq = Wdq·X, Ckv = Wdkv·X (cached); rotary inputs Krp = Wkr·X, Qrp = Wqr·Cq"):
+    with s.step("Latents Cq = Wdq·X, Ckv = Wdkv·X; rotary by t·θ: Kr = Rot(Wkr·X), Qr = Rot(Wqr·Cq)"):
         X = s.given("X", label="X (one token a column)")
         Cq = ops.matmul(s, "Cq", "Wdq", X, label="Cq = Wdq·X")
         s.place(Cq, below=X, gap=0)
@@ -111,13 +115,11 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
         s.place(Ckv, below=Cq, gap=0)
         Krp = ops.matmul(s, "Krp", "Wkr", X, label="Krp = Wkr·X")
         s.place(Krp, below=Ckv, gap=0)
-        # Cq again (the first heads' projections read it too): Qrp under it, on the next page where
-        # the header leaves no room
+        # Cq again, on the next page where the header leaves no room: Qrp and every head's Qc under it
         Cq_c = s.place(ops.copy(s, "Cq_h1", Cq, label="Cq"), below=Krp,
                        gap=max(1, 4 - d.d_cq))  # room beside it for the four rows of angles
         Qrp = ops.matmul(s, "Qrp", "Wqr", Cq_c, label="Qrp = Wqr·Cq")
         s.place(Qrp, below=Cq_c, gap=0)
-    with s.step("Rotary: turn rows (2m, 2m+1) of token t by t·θ: Kr = Rot(Krp) (cached), Qr = Rot(Qrp)"):
         with s.group() as angles:
             pos = s.add("pos", (1, T), role=GIVEN, label="", values=np.arange(1, T + 1)[None, :], named=False,
                         side_label="t")
@@ -144,46 +146,15 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
     outputs, parts = [], []
     by_head = _by_head(d)
     with s.step(f"Heads: Qc = Wuq·Cq, Kc = Wuk·Ckv, V = Wuv·Ckv; S = KᵀQ/√{scale}; A = softmax(S); O = V·A"):
-        above = Qr
-        for batch in _batches(d, H, (d.d_cq + 2) + (d.d_c + 2), 3 * (d.d_h + 2)):
-            # the latents again, in view over the projections of the heads that follow (one page
-            # holds a product and its input)
-            first = batch[0]
-            if first > 1:  # the first batch reads the copy over Qrp
-                Cq_c = s.place(ops.copy(s, f"Cq_h{first}", Cq, label="Cq"), below=above)
-                above = Cq_c
-            Ckv_c = s.place(ops.copy(s, f"Ckv_h{first}", Ckv, label="Ckv"), below=above, gap=0)
-            above, proj = Ckv_c, {}
-            for h in batch:
-                Qc = ops.matmul_parts(s, f"Qc_{h}", [ops.given_part(s, "Wuq", h, d.d_cq)], Cq_c,
-                                      label=f"Qc_{h} = Wuq_{h}·Cq")
-                Kc = ops.matmul_parts(s, f"Kc_{h}", [ops.given_part(s, "Wuk", h, d.d_c)], Ckv_c,
-                                      label=f"Kc_{h} = Wuk_{h}·Ckv")
-                V = ops.matmul_parts(s, f"V_{h}", [ops.given_part(s, "Wuv", h, d.d_c)], Ckv_c,
-                                     label=f"V_{h} = Wuv_{h}·Ckv")
-                for block, gap in ((Qc, 0), (Kc, 0), (V, 0)):  # one head's three: their label rows are the gaps
-                    above = s.place(block, below=above, gap=gap)
-                proj[h] = (Qc, Kc, V)
-            for h in batch:
-                Qc, Kc, V = proj[h]
-                Q = ops.stack(s, f"Q_{h}", [Qr, Qc], label=f"Q_{h} = [Qr; Qc_{h}]")
-                s.place(Q, below=above)
-                K = ops.stack(s, f"K_{h}", [Kr, Kc], label=f"K_{h} = [Kr; Kc_{h}]")
-                s.next_to(K, Q, LEFT)
-                S = ops.scores(s, f"S_{h}", K, Q, scale=scale, label=f"S_{h} = K_{h}ᵀ·Q_{h}/√{scale}")
-                s.place(S, below=Q, gap=0)
-                a_label = f"A_{h} = softmax, causal" if causal else f"A_{h} = softmax(S_{h})"
-                A = ops.softmax(s, f"A_{h}", S, mask="causal" if causal else None, label=a_label)
-                s.place(A, below=S, in_columns_of=s.blocks[f"S_{h}_Kt"],  # e^S under Kᵀ, A under S,
-                        gap=1 if s.settings.get("stable") else 0)  # (its label row the gap, or under max)
-                ops.heat(A)
-                Vc = ops.copy(s, f"O_{h}_V", V, label=f"V_{h}")
-                s.place(Vc, below=EVERYTHING)
-                O = ops.matmul(s, f"O_{h}", Vc, A, label=f"O_{h} = V_{h}·A_{h}")
-                s.place(O, below=A)
-                s.next_to(Vc, O, LEFT)
-                outputs.append(O)
-                above = O
+        above, queries = Qr, {}
+        for h in range(1, H + 1):  # every head's queries under the one copy of Cq
+            Qc = ops.matmul_parts(s, f"Qc_{h}", [ops.given_part(s, "Wuq", h, d.d_cq)], Cq_c,
+                                  label=f"Qc_{h} = Wuq_{h}·Cq")
+            above = queries[h] = s.place(Qc, below=above, gap=0)  # the label rows are the gaps
+        for h in range(1, H + 1):  # then a head a page: its keys and values beside and left of its queries
+            O = _head(s, d, h, Ckv, Qr, Kr, queries[h], above, causal)
+            outputs.append(O)
+            above = O
     with s.step(f"Attn = Wo·[O_1; …; O_{H}]" + (f" = P_1 + … + P_{H}" if by_head else "")
                 + f"; cache per token: d_c + d_r = {d.d_c + d.d_r} numbers, not 2·heads·d_h = {2 * H * d.d_h}"):
         if by_head:  # Wo wider than a page beside Attn: each head multiplies its own columns of Wo
@@ -191,7 +162,9 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
             s.next_to(Wo, above, DOWN, align="end")
             above = Wo
             for h, O in enumerate(outputs, start=1):
-                Oc = s.place(ops.copy(s, f"P_{h}_O", O, label=f"O_{h}"), below=above, in_columns_of=outputs[0])
+                # the label rows the gaps; an empty row (where the pages may break) every two heads
+                Oc = s.place(ops.copy(s, f"P_{h}_O", O, label=f"O_{h}"), below=above, in_columns_of=outputs[0],
+                             gap=1 if h % 2 and h > 1 else 0)
                 above = s.place(_head_output(s, d, h, Oc), below=Oc, gap=0)
                 parts.append(above)
             Attn = s.add("Attn", (d.d, T), role=COMPUTED, label=f"Attn = P_1 + … + P_{H}",
@@ -207,6 +180,43 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
                                             else f"2*COUNT({s.blocks['Wo'].row_range(0)})"))
         s.next_to(cache, Attn if by_head else Ocat, LEFT, gap=3)  # beside, where no weights stand
     _mixture(s, d, Attn, gate, shared, normalize_gates)
+
+
+def _head(s, d, h, Ckv, Qr, Kr, Qc, above, causal):
+    """Head h on a page of its own: Q_h = [Qr; Qc_h] under ``above``, S_h under it with
+    [Krᵀ | Kc_hᵀ] at its left, e^S under those and A_h under S_h, O_h = V_h·A_h under A_h. The keys'
+    and values' latent Ckv (a copy) stands left of Q_h, Kc_h = Wuk_h·Ckv under it (ending with Q_h),
+    and V_h = Wuv_h·Ckv, in the same columns, left of O_h: each product with its operands."""
+    scale = d.d_h + d.d_r
+    wide = d.tokens >= 3  # room for a label that names the product (Q_h and O_h stand right of it)
+    with s.group() as keys:
+        # a copy marked at its left (no label row: the keys' column as tall as Q_h's)
+        Ckv_c = s.add(f"Ckv_h{h}", Ckv.shape, role=Ckv.role, label="", side_label=("Ckv",) + ("",) * (d.d_c - 1),
+                      formula=lambda i, j: Ckv.cell(i, j), expect=ops.value_of(Ckv))
+        s.place(Ckv_c, below=above)
+        Kc = ops.matmul_parts(s, f"Kc_{h}", [ops.given_part(s, "Wuk", h, d.d_c)], Ckv_c,
+                              label=f"Kc_{h} = Wuk_{h}·Ckv" if wide else f"Kc_{h}", weights_gap=0)
+        s.place(Kc, below=Ckv_c, gap=0)
+    Q = ops.stack(s, f"Q_{h}", [Qr, Qc], label=f"Q_{h} = [Qr; Qc_{h}]")
+    # the keys' column taller than Q_h's where d_c > d_r: one empty row over it either way
+    s.place(Q, below=above, gap=1 + max(0, d.d_c - d.d_r))
+    s.next_to(keys, Q, LEFT, align="end")
+    S = ops.matmul_parts(s, f"S_{h}", [ops.transposed_part(s, f"S_{h}_Krt", Kr, label="Krᵀ"),
+                                      ops.transposed_part(s, f"S_{h}_Kct", Kc, label=f"Kc_{h}ᵀ")], Q,
+                         label=f"S_{h} = [Kr; Kc_{h}]ᵀ·Q_{h}/√{scale}")
+    dot = S.formula
+    S.formula = lambda i, j: f"({dot(i, j)})/SQRT({scale})"
+    s.place(S, below=Q, gap=0)
+    a_label = f"A_{h} = softmax, causal" if causal else f"A_{h} = softmax(S_{h})"
+    A = ops.softmax(s, f"A_{h}", S, mask="causal" if causal else None, label=a_label)
+    s.place(A, below=S, in_columns_of=s.blocks[f"S_{h}_Krt"], gap=0)  # e^S under Kᵀ, A under S (or max)
+    ops.heat(A)
+    V = ops.matmul_parts(s, f"V_{h}", [ops.given_part(s, "Wuv", h, d.d_c)], Ckv_c,
+                         label=f"V_{h} = Wuv_{h}·Ckv" if wide else f"V_{h}", weights_gap=0)
+    O = ops.matmul(s, f"O_{h}", V, A, label=f"O_{h} = V_{h}·A_{h}")
+    s.place(O, below=A)
+    s.place(V, left_of=O)
+    return O
 
 
 def _by_head(d) -> bool:
@@ -231,11 +241,8 @@ ROWS_TOGETHER = 40  # rows of a copy and the products under it that print togeth
 
 
 def _batches(d, n, copy_rows, unit_rows):
-    """1…n in runs that fit under one copy of their input: each copy (``copy_rows`` tall, label and
-    gap included) and the units (``unit_rows`` each) under it within ROWS_TOGETHER rows. All in one
-    run where Wo, a gap and Attn are wider than a page: Attn prints apart from Wo whatever the
-    layout, the columns of weights on another page than the products, and copies would keep nothing
-    together."""
+    """1…n (the experts) in runs that fit under one copy of their input: each copy (``copy_rows`` tall,
+    label and gap included) and the units (``unit_rows`` each) under it within ROWS_TOGETHER rows."""
     size = max(1, (ROWS_TOGETHER - copy_rows) // unit_rows)
     return [list(range(k, min(k + size, n + 1))) for k in range(1, n + 1, size)]
 
@@ -265,7 +272,9 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates):
         logits = ops.matmul(s, "logits", "Wr", Attn, label="logits = Wr·Attn")
         s.place(logits, below=Attn)
         if gate == "softmax":
-            G = s.place(ops.softmax(s, "gate", logits, direction=DOWN, label="gate = softmax(logits)"), below=logits)
+            # (stable: an empty row under logits' max row, where the pages may break)
+            G = s.place(ops.softmax(s, "gate", logits, direction=DOWN, label="gate = softmax(logits)"), below=logits,
+                        gap=2 if s.settings.get("stable") else 1)
         else:
             G = s.place(ops.sigmoid(s, "gate", logits, label="gate = σ(logits)"), below=logits)
         rank = s.add("rank", (E, d.tokens), role=COMPUTED, label="rank = 1 + #larger",

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xlhand.layout import BIAS, DOWN, EVERYTHING, GRADIENT, LEFT, OUTPUT, WEIGHT, fx, ops
+from xlhand.layout import BIAS, DOWN, EVERYTHING, GRADIENT, LEFT, OUTPUT, RIGHT, UP, WEIGHT, fx, ops, paper
 from xlhand.model.exercise import Exercise, Source, STABLE_SOFTMAX
 from xlhand.model.npref import has_both_signs, relu, softmax_columns
 from xlhand.model.givens import Given, Params
@@ -115,80 +115,104 @@ def reference(d, p):
 
 # --- the sheet ---------------------------------------------------------------------------------
 def layout(s, d, p):
-    """The forward pass down a spine of blocks (a patch a column), the weights at their left, and
-    nine steps (a header short enough to leave room under it for the video on page 1). Beside the
-    spine, where no weights stand: the video left of its patches, the conditions left of Latent …
-    [scale, shift], e^S left of A, the noise target left of dPred, the loss left of Denoised, the
-    frames left of Out. The blocks of a stage follow each other without a gap row (each one's label
-    row is the gap); a gap row is left only where a page may end (before Latent, Cond_q and dPred),
-    since blocks that touch are never parted by a page break."""
-    n, g = d.latent, _gap(d)
+    """Two pages across a landscape sheet. Page 1: the video, its patches and the frozen encoder
+    (weights left of Latent = ReLU(We·Patches + be), written as one product), the noise added under
+    them, and the frames the decoder makes at the right edge (step 1 undone, beside the video it
+    mirrors). Page 2, two columns: the conditions ([scale; shift] = Wc·c + bc), then Cond with scale
+    | shift at its left, QK and S under it in its columns (Cond above both, no copy), the loss and
+    dPred at the bottom; at the right the softmax of S down a column, A over Att = Cond·A level with
+    Cond (Cond left of it, one block serving three products), then PredNoise, Denoised and Out under
+    it. Blocks follow each other without gap rows (each label row is the gap). Where the two
+    columns do not fit across a page (sizes medium and large, see ``_beside``), one column: Noise over
+    Noised right of the conditions, a copy of Cond over S (a page may end under QK), e^S | A under S,
+    Att under A with a copy of Cond at its left, the loss and the decoder under PredNoise (a gap row
+    before them), the frames left of the decoder's weights."""
+    n = d.latent
     pt, ph, pw = geometry(d)
+    beside = _beside(d)
+    g = 0 if beside else 1  # gap rows: none where page 2 is planned whole, else a page may end between blocks
     with s.step(_STEP_PATCHES.format(ph=ph, pw=pw, pt=pt, frames=d.patches * pt)):
         video = s.given("Video", label="Video")
         patches = s.add("Patches", (d.p_dim, d.patches), label="Patches (a patch a column)",
                         formula=lambda i, j: video.cell(*pixel(d, i, j)))
     with s.step(_STEP_ENCODER):
-        Zlat = ops.linear(s, "Zlat", "We", patches, "be", label="Zlat = We·Patches + be")
-        s.place(Zlat, below=patches, gap=g)
-        s.next_to(video, s.blocks["We"], LEFT, align="end")  # the video left of its patches, over the weights
-        latent = ops.relu(s, "Latent", Zlat, label="Latent = ReLU(Zlat)")
-        s.place(latent, below=Zlat)  # a gap row: where page 1 may end
+        latent = _relu_layer(s, "Latent", "We", patches, "be", weights_gap=0, label="Latent = ReLU(We·Patches + be)")
+        s.place(latent, below=patches, gap=0)
+        if pixel_columns(d) + 1 + d.p_dim + 1 + d.patches <= paper.narrowest_page_columns(landscape=True):
+            s.next_to(video, s.blocks["We"], LEFT, align="end")  # the video left of its patches' weights
+        else:  # a wide video over the weights, left of the patches
+            s.next_to(video, s.blocks["We"], UP)
         noise = s.given("Noise", label="Noise (for step t)")
-        noised = ops.elementwise(s, "Noised", fx.add, [noise, latent], label="Noised = Latent + Noise")
-        s.place(noise, below=latent, gap=g)
-        s.place(noised, below=noise, gap=g)
+        noised = ops.elementwise(s, "Noised", fx.add, [noise, latent], label="Noised = Latent + Noise",
+                                arrow=False)
+        if beside:  # under Latent, Noise left of it under the encoder's weights
+            s.place(noised, below=latent, gap=0)
+            s.next_to(noise, noised, LEFT)
+        else:  # Noise over Noised, right of the conditions (placed with them)
+            s.place(noised, below=noise, gap=0)
     with s.step(_STEP_CONDITIONS):
-        conditions, SS = _conditions(s, d, g)
-        s.next_to(conditions, latent, LEFT, gap=g)  # left of Latent … Noised, SS at the bottom
-        scale = ops.copy_rows(s, "scale", SS, 0, n, label="scale")
-        shift = ops.copy_rows(s, "shift", SS, n, 2 * n, label="shift")
-        s.place(scale, below=noised, gap=g)  # [scale; shift] taken apart right of it, over Cond
-        s.place(shift, right_of=scale)
+        conditions, SS = _conditions(s, d, weights_gap=1 if beside else 0)
+        s.place(conditions, below=EVERYTHING, gap=g)  # where page 1 ends
+        if not beside:
+            s.next_to(s.together([noise, noised]), conditions, RIGHT)
+        scale = ops.copy_rows(s, "scale", SS, 0, n, label="scale | shift")  # one label over the two columns
+        shift = s.add("shift", (n, 1), label="", formula=lambda i, j: SS.cell(n + i, j))
     with s.step(_STEP_ADALN):
         cond = ops.elementwise(s, "Cond", lambda x, a, b: f"{x}*{a}+{b}", [noised, scale, shift],
-                               label="Cond = Noised ⊙ scale + shift")
-        s.place(cond, below=s.together([scale, shift]), in_columns_of=noised, gap=g)
+                               label="Cond = Noised ⊙ scale + shift", arrow=False)
+        s.place(shift, left_of=cond, gap=max(1, n - 1))  # room for Wqk and QKᵀ (n columns) under them
+        s.place(scale, left_of=shift, gap=0)
+        s.next_to(s.together([scale, shift, cond]), conditions, DOWN, gap=0)
     with s.step(_STEP_SCORES):
         QK = ops.matmul(s, "QK", "Wqk", cond, label="QK = Wqk·Cond")
-        s.place(QK, below=cond, gap=g)
-        query = ops.carry(s, "Cond_q", cond, label="Cond")
-        s.place(query, below=QK)  # a gap row: where a page may end
-        S = ops.scores(s, "S", QK, query, label="S = QKᵀ·Cond")
-        s.place(S, below=query, gap=g)
+        s.place(QK, below=cond, gap=0)
+        if beside:  # Cond above S, QK between
+            S = ops.scores(s, "S", QK, cond, label="S = QKᵀ·Cond")
+            s.place(S, below=QK, gap=0)
+        else:  # a page may end under QK: a copy of Cond over S
+            query = ops.carry(s, "Cond_q", cond, label="Cond")
+            s.place(query, below=QK)
+            S = ops.scores(s, "S", QK, query, label="S = QKᵀ·Cond")
+            s.place(S, below=query, gap=0)
     with s.step(_STEP_ATTENTION):
-        A = ops.heat(ops.softmax(s, "A", S, direction=DOWN))
-        over = [S] + ([s.blocks["A_max"]] if "A_max" in s.blocks else [])  # and the max row (option stable)
-        s.next_to(A, s.together(over), DOWN, gap=g)  # A under S, e^S and its Σ row left of A (under QKᵀ)
-        s.next_to(s.together([s.blocks["A_exp"], s.blocks["A_sum"]]), A, LEFT, align="start")
-        values = ops.carry(s, "Cond_v", cond, label="Cond")
-        s.place(values, below=EVERYTHING)
-        att = ops.matmul(s, "Att", values, A, label="Att = Cond·A")
-        s.place(att, below=s.together([A, s.blocks["A_sum"]]), in_columns_of=A, gap=g)
-        s.next_to(values, att, LEFT)
+        A = ops.heat(ops.softmax(s, "A", S, direction=DOWN if beside else RIGHT))
+        exps = s.together([s.blocks["A_exp"], s.blocks["A_sum"]])
+        if beside:  # right of the conditions, A ending where they end: Att level with Cond
+            s.next_to(s.together([exps, A]), conditions, RIGHT, align="end")
+            att = ops.matmul(s, "Att", cond, A, label="Att = Cond·A")
+            s.place(att, at=ops.level(cond, A))
+        else:  # under S, e^S from the left edge and A right of it; a copy of Cond left of Att
+            over = [s.blocks["S_Kt"], S] + ([s.blocks["A_max"]] if "A_max" in s.blocks else [])  # (option stable)
+            s.place(A, below=s.together(over), gap=0, in_columns_of=shift)  # Σ under QKᵀ's edge
+            att = ops.matmul(s, "Att", ops.copy_part(s, "Cond_v", cond, label="Cond"), A, label="Att = Cond·A")
+            s.place(att, below=s.together([A, exps]), in_columns_of=A, gap=0)
     with s.step(_STEP_FFN):
-        pred = ops.linear(s, "PredNoise", "Wf", att, "bf", label="PredNoise = Wf·Att + bf")
-        s.place(pred, below=att, gap=g)
+        pred = ops.linear(s, "PredNoise", "Wf", att, "bf", label="PredNoise = Wf·Att + bf", weights_gap=g)
+        s.place(pred, below=att, gap=0)
     with s.step(_STEP_TRAIN):
-        target = ops.carry(s, "Noise_c", noise, label="Noise (target)")
-        loss = _loss(s, pred, target)
+        L, _ = ops.mse_loss(s, "L", pred, noise, label="L = mean((PredNoise − Noise)²)")
         dPred = ops.elementwise(s, "dPred", lambda a, b: f"2*({a}-{b})/{ops.absolute(s.blocks['L_N'])}",
-                                [pred, target], role=GRADIENT, label="dPred = 2(PredNoise − Noise)/N")
-        s.place(dPred, below=pred)  # a gap row: where a page may end
-        s.next_to(target, dPred, LEFT, align="end")
+                                [pred, noise], role=GRADIENT, label="dPred = 2(PredNoise − Noise)/N", arrow=False)
+        if beside:  # under S, in the left column
+            s.place(L, below=S, gap=g, in_columns_of=s.blocks["S_Kt"])
+        else:  # under PredNoise, from the weights' columns
+            s.place(L, below=pred, gap=g, in_columns_of=s.blocks["Wf"])
+        s.place(dPred, below=s.together([L, s.blocks["L_N"]]), gap=0,
+                in_columns_of=s.blocks["L_N"] if beside else pred)
     with s.step(_STEP_GENERATE):
-        denoised = ops.elementwise(s, "Denoised", fx.sub, [noised, pred], label="Denoised = Noised − PredNoise")
-        s.place(denoised, below=dPred, gap=g)
-        s.next_to(loss, denoised, LEFT, align="start")
-        Zout = ops.linear(s, "Zout", "Wd", denoised, "bd", label="Zout = Wd·Denoised + bd")
-        s.place(Zout, below=denoised, gap=g)
-        out = ops.relu(s, "Out", Zout, label="Out = ReLU(Zout)")
-        s.place(out, below=Zout, gap=g)
-        frames = s.add("Frames", video.shape, role=OUTPUT, label="Frames (generated)",
+        denoised = ops.elementwise(s, "Denoised", fx.sub, [noised, pred], arrow=False,
+                                   label="Denoised" if beside else "Denoised = Noised − PredNoise")
+        s.place(denoised, below=pred if beside else dPred, gap=0)
+        out = _relu_layer(s, "Out", "Wd", denoised, "bd", weights_gap=g,
+                          label="Out = ReLU(·)" if beside else "Out = ReLU(Wd·Denoised + bd)")
+        s.place(out, below=denoised, gap=0)
+        frames = s.add("Frames", video.shape, role=OUTPUT, label="Frames",
                        formula=lambda r, col: out.cell(*_patch_pixel(d, r, col)))
-        # left of the decoder's weights (from their label down), as the video stands left of the encoder's
-        s.next_to(frames, s.together([s.blocks["Wd"], out]), LEFT)
-        s.note_below(frames, "frozen (blue): We, be, Wd, bd")
+        if beside:  # at the right edge of page 1: the video the decoder made, across from the one it read
+            s.next_to(frames, patches, RIGHT)
+        else:  # left of the decoder's weights, as the video stands left of the encoder's
+            s.next_to(frames, s.together([s.blocks["Wd"], out]), LEFT)
+        s.note_below(s.together([noise, noised] if beside else [frames, s.blocks["Wd"], out]), _NOTE)
 
 
 _STEP_PATCHES = ("Video → patches: column j of Patches is spacetime patch j ({ph}×{pw}×{pt} pixels; Video: "
@@ -201,17 +225,34 @@ _STEP_ATTENTION = "A = softmax of each column of S; attention pooling Att = Cond
 _STEP_FFN = "Pointwise FFN: PredNoise = Wf·Att + bf (the predicted noise)"
 _STEP_TRAIN = "Train: L = mean((PredNoise − Noise)²), dPred = 2(PredNoise − Noise)/N"
 _STEP_GENERATE = "Generate: Denoised = Noised − PredNoise, Out = ReLU(Wd·Denoised + bd) (frozen decoder), Frames = step 1 undone"
+_NOTE = "learnable: Wc, bc, Wqk, Wf, bf · frozen (blue): We, be, Wd, bd"
 
 
-def _gap(d) -> int:
-    """Empty rows between the blocks of a stage: none (each block's label row is the gap) where the
-    attention stage, S and A (patches × patches) with Cond over them and Att, PredNoise under them,
-    fits a landscape page that way (up to 6 patches); one on a larger sheet, so that its pages may
-    break between any two blocks (blocks that touch are never parted)."""
-    return 0 if d.patches <= 6 else 1
+def _beside(d) -> bool:
+    """Whether the two-page plan holds for these sizes: page 1 (the video, [We | be] against the
+    patches, the frames) and page 2's two columns fit across a landscape page, the softmax column is
+    no taller than the conditions it stands beside, and the left column (Cond, QK, S with their
+    weights, the loss under them) ends left of the right column's weights (Wf | bf, Wd | bd)."""
+    width = paper.narrowest_page_columns(landscape=True)
+    video = pixel_columns(d)
+    page_1 = video + 1 + d.p_dim + 1 + max(d.patches, 4) + 1 + video
+    softmax_left = d.cond + 6  # [Wc | bc], the gap for the 1s, c; the label of [scale; shift]; a gap; Σ
+    cond_left = 2 + max(1, d.latent - 1)  # scale | shift, then room for Wqk and QKᵀ
+    loss_left = cond_left - 1 - d.latent  # QKᵀ's column: N, then L (its label five columns wide)
+    left_column = max(cond_left + d.patches + 1, cond_left + 4, loss_left + 8)  # Cond, a gap; labels
+    return (page_1 <= width and d.patches <= d.p_dim + 2 + video
+            and softmax_left + max(d.patches, 4) <= width
+            and 2 * d.patches + 4 <= d.cond + 2 * d.latent + 3
+            and left_column <= softmax_left - 1 - d.latent)
 
 
-def _conditions(s, d, g):
+def _relu_layer(s, name, W, X, b, weights_gap, label):
+    """``name = ReLU(W·X + b)`` as one product (the math states it as one), [W | b] against X
+    (``weights_gap`` 0: touching the result, on a narrow page): each cell ReLU of its dot product."""
+    return ops.linear_act(s, name, fx.relu, W, X, b, label=label, weights_gap=weights_gap)
+
+
+def _conditions(s, d, weights_gap):
     """text, t and its bits, c = [text; t_bits] over [scale; shift] = Wc·c + bc: one group."""
     with s.group() as conditions:
         text = s.given("text", label="text")
@@ -221,18 +262,9 @@ def _conditions(s, d, g):
         s.place(t_bits, below=t)
         c = ops.stack(s, "c", [text, t_bits], label="c")
         s.place(c, right_of=t)
-        SS = ops.linear(s, "SS", "Wc", c, "bc", label="[scale; shift]")
-        s.place(SS, below=s.together([c, s.blocks["c_ones"], t_bits]), in_columns_of=c, gap=g)
+        SS = ops.linear(s, "SS", "Wc", c, "bc", label="[scale; shift]", weights_gap=weights_gap)
+        s.place(SS, below=s.together([c, s.blocks["c_ones"], t_bits]), in_columns_of=c, gap=0)
     return conditions, SS
-
-
-def _loss(s, pred, target):
-    """N and L = mean((PredNoise − Noise)²) side by side, the learnable weights noted under them."""
-    with s.group() as loss:
-        L, _ = ops.mse_loss(s, "L", pred, target, label="L = mean((PredNoise − Noise)²)")
-        s.place(L, below=EVERYTHING)
-        s.note_below(L, "learnable: Wc, bc, Wqk, Wf, bf")
-    return loss
 
 
 def _bit(t, t_bits, i: int) -> str:

@@ -21,6 +21,11 @@ dR_L = Woutᵀ·dZout (head: none: dR_L = dZout); dS_l = dR_l ⊙ [S_l > 0]; dZ_
 through the branch dRf_l = Wa_lᵀ·dA_l; dR_{l−1} = I·dS_l + dRf_l (the shortcut hands dS_l on);
 dX_res = dR_0. The plain network the same way without the I·dS_l term (every path to X passes a
 ReLU): dFp_l, dZp_l, dAp_l, dH_{l−1} = Wa_lᵀ·dAp_l; dX_plain = dH_0.
+On the sheet the two networks share one copy of each weight: each product's weights stand left of
+a band holding the residual result and, beside it, the plain one; the backward shortcut is written
+in one product, dR_{l−1} = Wa_lᵀ·dA_l + I·dS_l (each cell a dot product plus its dS_l). A deep network
+(two blocks or more) copies Z_l and Zp_l over the second layer, which then starts a page together with
+the shortcut S_l.
 """
 from __future__ import annotations
 
@@ -119,99 +124,89 @@ def reference(d, p, last_act="sigmoid", head="linear"):
 
 
 # --- layout ------------------------------------------------------------------------------------
+# One column of bands down the page: each band is one product's weights (left), the residual network's
+# result and, one column right of it, the plain network's (the same weights, no shortcut), so that one
+# copy of each weight serves both networks. Labels are short (the step says the math) so that the two
+# columns stand close; a band's label row separates it from the band above, and a gap row stands only
+# before an element-wise step (a ReLU, the head's σ, a mask), where a page may break.
 def layout(s, d, p, last_act="sigmoid", head="linear"):
     act = act_of(d, last_act, head)
     L = d.blocks
-    with s.group() as residual:
-        X = s.given("X", label="X = R_0")
-        R = X
-        forward = []
-        for l in range(1, L + 1):
-            with s.step(f"Residual block {l}: Z_{l} = ReLU(Wa_{l}·R_{l - 1} + ba_{l}), "
-                        f"F_{l} = Wb_{l}·Z_{l} + bb_{l}"):
-                Z = ops.linear_act(s, f"Z_{l}", fx.relu, ops.given_part(s, "Wa", l, d.d), R,
-                                   ops.given_part(s, "ba", l, 1), label=f"Z_{l} = ReLU(·)")
-                s.place(Z, below=R.extra["ones"], gap=0)  # its label row is the gap: a block fits page 1
-                F = ops.matmul_parts(s, f"F_{l}", [ops.given_part(s, "Wb", l, hidden(d, l))], Z,
-                                     ops.given_part(s, "bb", l, 1), label=f"F_{l} = Wb·Z + bb")
-                s.place(F, below=Z.extra["ones"], gap=0)
-            with s.step(f"Residual block {l}, shortcut: S_{l} = I·R_{l - 1} + F_{l}, R_{l} = ReLU(S_{l})"):
-                S = ops.shortcut(s, f"S_{l}", R, F, identity=f"I_{l}", copy_name=f"Rs_{l}",
-                                 label=f"S_{l} = I·R_{l - 1} + F_{l}")
-                R = _relu_below(s, f"R_{l}", S)
-            forward.append((Z, F, S, R))
-        L_top = _top("dR", L)
-        with s.step((f"Head and loss, residual: Zout = Wout·{R.name} + bout, " if head == "linear"
-                     else "Output and loss, residual, no head: ")
-                    + f"Y = {_act_text(act, 'Zout' if head == 'linear' else R.name)}, L = ½‖Y − {_target(head)}‖²"):
-            Y, T, Lb = _head_and_loss(s, "", R, act, residual=True, head=head)
-        with s.step(f"Backward, residual, {'the head' if head == 'linear' else 'no head'}: dY = Y − {_target(head)}, "
-                    + ("dZout = Y ⊙ (dY − Σ dY⊙Y)" if act == "softmax" else "dZout = dY ⊙ Y ⊙ (1 − Y)")
-                    + f", {L_top} = " + ("Woutᵀ·dZout" if head == "linear" else "dZout")):
-            dZout = _head_gradient(s, "", Y, T, Lb, act, head)
-            if head == "linear":
-                dR = ops.matmul_parts(s, f"dR_{L}", [ops.transposed_part(s, "WoutT", s.blocks["Wout"])],
-                                      dZout, role=GRADIENT, label=f"{L_top} = Woutᵀ·dZout")
-            else:
-                dR = ops.carry(s, f"dR_{L}", dZout, role=GRADIENT, label=f"{L_top} = dZout")
-                s.place(dR, below=dZout)
-        backward = {}
-        for l in range(L, 0, -1):
-            Z, F, S, _ = forward[l - 1]
-            name = "dX_res" if l == 1 else f"dR_{l - 1}"
-            with s.step(f"Backward, residual block {l}: dS, dZ = Wbᵀ·dS, dA, dRf = Waᵀ·dA, {name} = I·dS + dRf"):
-                dS = _mask_below(s, f"dS_{l}", dR, S, f"dS_{l} = dR⊙[S>0]")
-                dZ = ops.matmul_parts(s, f"dZ_{l}", [ops.transposed_part(s, f"Wb_{l}T", s.blocks[f"Wb_{l}"])], dS,
-                                      role=GRADIENT, label=f"dZ_{l} = Wbᵀ·dS")
-                dA = _mask_below(s, f"dA_{l}", dZ, Z, f"dA_{l} = dZ⊙[Z>0]")
-                dRf = ops.matmul_parts(s, f"dRf_{l}", [ops.transposed_part(s, f"Wa_{l}T", s.blocks[f"Wa_{l}"])],
-                                       dA, role=GRADIENT, label=f"dRf_{l} = Waᵀ·dA")
-                dR = ops.shortcut(s, name, dS, dRf, identity=f"Id_{l}", copy_name=f"dSs_{l}",
-                                  role="output" if l == 1 else "gradient", label=f"{name} = I·dS + dRf")
-            backward[l] = (dS, dRf, dR)
-
-    # the plain network: the same weights, each block level with its residual counterpart
+    R = s.given("X", label="X = R_0")
     H = None
-    plain = []
+    forward = []
     for l in range(1, L + 1):
-        Z, F, S, R = forward[l - 1]
-        with s.step(f"Plain block {l}: Zp_{l} = ReLU(Wa·H_{l - 1} + ba), Fp_{l} = Wb·Zp_{l} + bb, "
-                    f"H_{l} = ReLU(Fp_{l})"):
+        with s.step(f"Block {l}: Z_{l} = ReLU(Wa_{l}·R_{l - 1} + ba_{l}), F_{l} = Wb_{l}·Z_{l} + bb_{l}"
+                    + (f" (Z_{l} copied)" if L > 1 else "") + f"; plain: Zp_{l}, Fp_{l}"):
             if H is None:
-                H = ops.carry(s, "H_0", X, label="H_0 = X")
-                s.place(H, right_of=residual)
-            Zp = ops.linear_act(s, f"Zp_{l}", fx.relu, s.blocks[f"Wa_{l}"], H, s.blocks[f"ba_{l}"],
-                                label=f"Zp_{l} = ReLU(·)")
+                H = s.place(ops.carry(s, "H_0", R, label="H_0 = X"), right_of=R)
+            Z = ops.linear_act(s, f"Z_{l}", fx.relu, ops.given_part(s, "Wa", l, d.d), R,
+                               ops.given_part(s, "ba", l, 1), label=f"Z_{l}")
+            s.place(Z, below=R.extra["ones"], gap=0)
+            Zp = ops.linear_act(s, f"Zp_{l}", fx.relu, s.blocks[f"Wa_{l}"], H, s.blocks[f"ba_{l}"], label=f"Zp_{l}")
             s.place(Zp, below=H.extra["ones"], gap=0)
-            Fp = ops.linear(s, f"Fp_{l}", s.blocks[f"Wb_{l}"], Zp, s.blocks[f"bb_{l}"], label=f"Fp_{l} = Wb·Zp + bb")
-            s.place(Fp, below=Zp.extra["ones"], gap=0)
-            H = s.place(ops.relu(s, f"H_{l}", Fp, label=f"H_{l} = ReLU(Fp_{l})"), at=ops.level(R, H))
-            s.arrow(Fp, H)
-        plain.append((Zp, Fp, H))
-    H_top = _top("dH", L)
-    with s.step(("Head and loss, plain, then back: Zpout, " if head == "linear"
-                 else "Output and loss, plain, then back: ")
-                + f"Yp, Lp, dYp, dZpout, {H_top} = " + ("Woutᵀ·dZpout" if head == "linear" else "dZpout")):
-        Yp, _, Lp = _head_and_loss(s, "p", H, act, residual=False, level_with=Lb, head=head)
-        dZpout = _head_gradient(s, "p", Yp, T, Lp, act, head)
+            Zin, Zpin = Z, Zp
+            if L > 1:  # a deep network: Z_l copied over the second layer, which starts a page with its shortcut
+                Zin = s.place(ops.carry(s, f"Zc_{l}", Z, label=f"Z_{l}, copied"), below=Z)
+                Zpin = s.place(ops.carry(s, f"Zpc_{l}", Zp, label=f"Zp_{l}, copied"), at=ops.level(Zin, Zp))
+            F = ops.matmul_parts(s, f"F_{l}", [ops.given_part(s, "Wb", l, hidden(d, l))], Zin,
+                                 ops.given_part(s, "bb", l, 1), label=f"F_{l}")
+            s.place(F, below=Zin.extra["ones"], gap=0)
+            Fp = ops.linear(s, f"Fp_{l}", s.blocks[f"Wb_{l}"], Zpin, s.blocks[f"bb_{l}"], label=f"Fp_{l}")
+            s.place(Fp, below=Zpin.extra["ones"], gap=0)
+        with s.step(f"Shortcut {l}: S_{l} = I·R_{l - 1} + F_{l}, R_{l} = ReLU(S_{l}); "
+                    f"plain, no shortcut: H_{l} = ReLU(Fp_{l})"):
+            Rs = s.place(ops.carry(s, f"Rs_{l}", R, label=f"{R.name} (shortcut)"), below=F, gap=0 if L > 1 else 1)
+            S = ops.matmul_parts(s, f"S_{l}", [ops.identity_part(s, f"I_{l}", d.d)], Rs,
+                                 label=f"S_{l} = I·{'R_0' if l == 1 else R.name} + F_{l}")
+            s.place(S, below=Rs, gap=0)
+            S.formula = _plus(S.formula, F)
+            R = _relu_below(s, f"R_{l}", S)
+            H = s.place(ops.relu(s, f"H_{l}", Fp, label=f"H_{l}"), at=ops.level(R, H))
+        forward.append((Z, F, S, R, Zp, Fp, H))
+    target = _target(head)
+    out = "Zout" if head == "linear" else R.name
+    with s.step((f"Head: Zout = Wout·{R.name} + bout, " if head == "linear" else "No head: ")
+                + f"Y = {_act_text(act, out)}, L = ½‖Y − {target}‖²; plain: "
+                + ("Zpout, " if head == "linear" else "") + "Yp, Lp"):
+        Y, T, Lb = _head_and_loss(s, "", R, act, head=head)
+        Yp, _, Lp = _head_and_loss(s, "p", H, act, head=head, beside=(s.blocks["Y_exp"] if act == "softmax" else Y,))
+    top, ptop = _top("dR", L), _top("dH", L)
+    with s.step(f"Back, {'head' if head == 'linear' else 'output'}: dY = Y − {target}, "
+                + ("dZout = Y⊙(dY − Σ dY⊙Y)" if act == "softmax" else "dZout = dY⊙Y⊙(1 − Y)")
+                + f", {top} = " + ("Woutᵀ·dZout" if head == "linear" else "dZout")
+                + f"; plain: {ptop}"):
+        dZout = _head_gradient(s, "", Y, T, Lb, act, head)
+        dZpout = _head_gradient(s, "p", Yp, T, Lp, act, head, beside=dZout)
+        s.place(Lp, left_of=s.blocks["dY"])  # the losses beside the gradient they start: L = ½‖dY‖²
+        s.place(Lb, left_of=Lp)
         if head == "linear":
-            dH = ops.linear_parts(s, f"dH_{L}", [s.blocks["WoutT"]], dZpout, role=GRADIENT,
-                                  label=f"{H_top} = Woutᵀ·dZpout")
-        else:
-            dH = ops.carry(s, f"dH_{L}", dZpout, role=GRADIENT, label=f"{H_top} = dZpout")
-            s.place(dH, below=dZpout)
+            dR = ops.matmul_parts(s, f"dR_{L}", [ops.transposed_part(s, "WoutT", s.blocks["Wout"])],
+                                  dZout, role=GRADIENT, label=top)
+            s.place(dR, below=dZout, gap=0)
+            dH = ops.linear_parts(s, f"dH_{L}", [s.blocks["WoutT"]], dZpout, role=GRADIENT, label=ptop)
+            s.place(dH, at=ops.level(dR, dZpout))
+        else:  # dR_L is dZout itself: the backward pass goes on from it (no copy)
+            dR, dH = dZout, dZpout
     for l in range(L, 0, -1):
-        Zp, Fp, _ = plain[l - 1]
-        dS, dRf, dR = backward[l]
-        name = "dX_plain" if l == 1 else f"dH_{l - 1}"
-        with s.step(f"Backward, plain block {l}: dFp, dZp = Wbᵀ·dFp, dAp, {name} = Waᵀ·dAp"):
-            dF = ops.relu_backward(s, f"dFp_{l}", dH, Fp, label=f"dFp_{l} = dH⊙[Fp>0]")
-            s.place(dF, at=ops.level(dS, dH))
-            dZp = ops.linear_parts(s, f"dZp_{l}", [s.blocks[f"Wb_{l}T"]], dF, role=GRADIENT,
-                                   label=f"dZp_{l} = Wbᵀ·dFp")
-            dAp = _mask_below(s, f"dAp_{l}", dZp, Zp, f"dAp_{l} = dZp⊙[Zp>0]")
-            dH = ops.linear_parts(s, name, [s.blocks[f"Wa_{l}T"]], dAp, role="output" if l == 1 else "gradient",
-                                  label=f"{name} = Waᵀ·dAp")
+        Z, F, S, _, Zp, Fp, _ = forward[l - 1]
+        name, pname = ("dX_res", "dX_plain") if l == 1 else (f"dR_{l - 1}", f"dH_{l - 1}")
+        with s.step(f"Back, block {l}: dS = dR⊙[S>0], dZ = Wbᵀ·dS, dA = dZ⊙[Z>0], {name} = Waᵀ·dA + I·dS"):
+            dS = _mask_below(s, f"dS_{l}", dR, S, f"dS_{l}")
+            dF = s.place(ops.relu_backward(s, f"dFp_{l}", dH, Fp, label=f"dFp_{l}"), at=ops.level(dS, dH))
+            dZ = ops.matmul_parts(s, f"dZ_{l}", [ops.transposed_part(s, f"Wb_{l}T", s.blocks[f"Wb_{l}"])], dS,
+                                  role=GRADIENT, label=f"dZ_{l}")
+            s.place(dZ, below=dS, gap=0)
+            dZp = _beside(s, ops.linear_parts(s, f"dZp_{l}", [s.blocks[f"Wb_{l}T"]], dF, role=GRADIENT,
+                                              label=f"dZp_{l}"), dZ, dF)
+            dA = _mask_below(s, f"dA_{l}", dZ, Z, f"dA_{l}")
+            dAp = s.place(ops.relu_backward(s, f"dAp_{l}", dZp, Zp, label=f"dAp_{l}"), at=ops.level(dA, dZp))
+            role = OUTPUT if l == 1 else GRADIENT
+            dR = ops.matmul_parts(s, name, [ops.transposed_part(s, f"Wa_{l}T", s.blocks[f"Wa_{l}"])], dA,
+                                  role=role, label=name)
+            s.place(dR, below=dA, gap=0)
+            dR.formula = _plus(dR.formula, dS)  # the shortcut hands dS_l on: I·dS_l
+            dH = _beside(s, ops.linear_parts(s, pname, [s.blocks[f"Wa_{l}T"]], dAp, role=role, label=pname), dR, dAp)
     # every given stands on the sheet: those the option leaves out set aside, off paper, marked
     unused = ["Td"] if head == "linear" else ["T", "Wout", "bout"]
     with s.group() as aside:
@@ -222,7 +217,17 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
         s.note_right(left, f"not used (head: {head})")
     s.set_aside(aside)
     if act == "sigmoid" and last_act == "softmax" and head == "linear":
-        s.note_below(s.blocks["dX_plain"], "n_out = 1: σ, as a softmax of one output is 1")
+        s.note_below(s.blocks["dX_res"], "n_out = 1: σ, as a softmax of one output is 1")
+
+
+def _plus(dot, block):
+    """A product's formula with ``block``'s cell added: I·x + branch, or the gradient the shortcut hands on."""
+    return lambda i, j: f"{dot(i, j)}+{block.cell(i, j)}"
+
+
+def _beside(s, result, twin, src):
+    """The plain network's ``result`` level with its residual ``twin``, in the columns of its input ``src``."""
+    return s.place(result, at=ops.level(twin, src))
 
 
 def _top(name, L):
@@ -232,7 +237,7 @@ def _top(name, L):
 
 def _relu_below(s, name, S):
     """``name = ReLU(S)`` under S (the chain flows down), with an arrow between."""
-    R = ops.relu(s, name, S)
+    R = ops.relu(s, name, S, label=name)
     s.place(R, below=S)
     s.arrow(S, R)
     return R
@@ -243,51 +248,50 @@ def _mask_below(s, name, d, Z, label):
     return s.place(ops.relu_backward(s, name, d, Z, label=label), below=d)
 
 
-def _head_and_loss(s, tag, R, act, *, residual, level_with=None, head="linear"):
-    """Head and loss of one network (``tag`` "" or "p"), in the step open; the plain network's loss
-    stands level with the residual network's (``level_with``)."""
-    src = R.name
+def _head_and_loss(s, tag, R, act, *, head="linear", beside=None):
+    """Head and loss of one network (``tag`` "" or "p"), in the step open; the plain network's blocks
+    stand level with the residual network's (``beside``: its Y and L), the targets left of Y."""
     if head == "linear":
-        Zout = ops.linear(s, f"Z{tag}out", "Wout" if residual else s.blocks["Wout"], R,
-                          "bout" if residual else s.blocks["bout"], label=f"Z{tag}out = Wout·{src}+b")
+        Zout = ops.linear(s, f"Z{tag}out", "Wout" if beside is None else s.blocks["Wout"], R,
+                          "bout" if beside is None else s.blocks["bout"], label=f"Z{tag}out")
+        s.place(Zout, below=R.extra["ones"], gap=0)
     else:
         Zout = R
     if act == "softmax":
-        Y = ops.softmax(s, f"Y{tag}", Zout, role=OUTPUT)
-        s.place(Y, below=Zout, gap=2)
+        Y = ops.softmax(s, f"Y{tag}", Zout, role=OUTPUT, direction="down", label=f"Y{tag}")
     else:
-        Y = ops.sigmoid(s, f"Y{tag}", Zout, role=OUTPUT)
-        s.place(Y, below=Zout)
-        s.arrow(Zout, Y)
+        Y = ops.sigmoid(s, f"Y{tag}", Zout, role=OUTPUT, label=f"Y{tag}")
+    s.place(Y, below=Zout, gap=0) if beside is None else s.place(Y, at=ops.level(beside[0], Zout))
     target = _target(head)
-    T = s.place(s.given(target, label=f"{target} (targets)"), below=Y) if residual else s.blocks[target]
-    loss_at = s.below(T) if residual else ops.level(level_with, Y)
-    Lb = s.add(f"L{tag}", (1, 1), role=OUTPUT, label=f"L{tag} = ½Σ(Y{tag} − {target})²",
+    T = s.place(s.given(target, label=target), left_of=Y) if beside is None else s.blocks[target]
+    Lb = s.add(f"L{tag}", (1, 1), role=OUTPUT, label=f"L{tag}",
                formula=lambda i, j: f"{fx.sumproduct(f'{Y.range()}-{T.range()}', f'{Y.range()}-{T.range()}')}/2")
-    s.place(Lb, at=loss_at)
     return Y, T, Lb
 
 
-def _head_gradient(s, tag, Y, T, Lb, act, head="linear"):
+def _head_gradient(s, tag, Y, T, Lb, act, head="linear", beside=None):
     """The loss's gradient back through the head's activation, under the loss, in the step open:
-    dY = Y − T, then dZout."""
-    target = _target(head)
-    dY = ops.elementwise(s, f"dY{tag}", fx.sub, [Y, T], role=GRADIENT, label=f"dY{tag} = Y{tag} − {target}")
-    s.place(dY, below=Lb)
+    dY = Y − T, then dZout; the plain network's level with the residual network's (``beside``)."""
+    twins = iter(beside.extra["twins"]) if beside is not None else None
+
+    def put(block, above, gap=0):
+        if twins is None:
+            return s.place(block, below=above, gap=gap)
+        return s.place(block, at=ops.level(next(twins), Y))
+
+    made = [put(ops.elementwise(s, f"dY{tag}", fx.sub, [Y, T], role=GRADIENT, label=f"dY{tag}"), Y)]
     if act == "softmax":
-        prod = ops.elementwise(s, f"dYY{tag}", lambda a, b: f"{a}*{b}", [dY, Y], role=GRADIENT,
-                               label=f"dY{tag} ⊙ Y{tag}")
-        s.place(prod, below=dY)
+        prod = put(ops.elementwise(s, f"dYY{tag}", lambda a, b: f"{a}*{b}", [made[0], Y], role=GRADIENT,
+                                   label=f"dY{tag}⊙Y{tag}"), made[0])
         sums = ops.col_sums(s, f"dYYs{tag}", prod, role=GRADIENT)
-        dZ = ops.elementwise(s, f"dZ{tag}out", lambda y, g, c: f"{y}*({g}-{c})", [Y, dY, sums],
-                             role=GRADIENT,
-                             label=f"dZ{tag}out = Y⊙(dY−Σ)")
-        s.place(dZ, below=prod, gap=2)
+        dY = made[0]
+        made += [prod, put(ops.elementwise(s, f"dZ{tag}out", lambda y, g, c: f"{y}*({g}-{c})", [Y, dY, sums],
+                                           role=GRADIENT, label=f"dZ{tag}out"), sums, 1)]
     else:
-        dZ = ops.elementwise(s, f"dZ{tag}out", lambda g, y: f"{g}*{y}*(1-{y})", [dY, Y], role=GRADIENT,
-                             label=f"dZ{tag}out = dY⊙Y⊙(1−Y)")
-        s.place(dZ, below=dY)
-    return dZ
+        made.append(put(ops.elementwise(s, f"dZ{tag}out", lambda g, y: f"{g}*{y}*(1-{y})", [made[0], Y],
+                                        role=GRADIENT, label=f"dZ{tag}out"), made[0], 1))
+    made[-1].extra["twins"] = made
+    return made[-1]
 
 
 def _target(head):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from xlhand.model.npref import has_both_signs, relu
-from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, LEFT, OUTPUT, UP, WEIGHT, ops
+from xlhand.layout import BIAS, COMPUTED, DOWN, LEFT, OUTPUT, RIGHT, UP, WEIGHT, ops
 from xlhand.layout.style import text_columns
 from xlhand.model.exercise import Exercise, Source
 from xlhand.model.givens import Given, check_vocabulary
@@ -57,96 +57,139 @@ def reference(d, p):
 def layout(s, d, p):
     keys = [str(k) for k in range(1, d.S + 1)] + ["q"]
     widths = {key: d.L for key in keys[:-1]} | {"q": len(words_of(p.query))}
-    # One band of blocks per sentence (and the query), built stage by stage: each stage's blocks of a
-    # sentence join that sentence's group, and the groups stand one under the other at the end. The
-    # first sentence uses the weights (E, We|be, P) where they are placed, left of its products; every
-    # other sentence has copies of them left of its own, so that each product prints with its weights.
-    pipes, texts, words, onehots, X, H, pooled, index = ({} for _ in range(8))
+    room = _sentence_room(p.vocab, d.L)
+    # Page 1: the givens and the tokenization, one row per sentence. Then the sentences go through
+    # the encoder in bands of a few side by side (as many as a landscape page is wide), each band a
+    # page: ONE copy of the weights left of the band (E left of every X, We|be left of every Zh, P
+    # left of every index), the pooled vectors and their indexes in the columns the weights leave
+    # free under them, and the search (DB, scores, nearest) under the last band.
+    bands = _bands(d, keys, widths)
+    words, onehots, X, H, pooled, index = ({} for _ in range(6))
+    groups = []
 
     with s.step("Tokenize: split each sentence and the query on spaces"):
-        room = _sentence_room(p.vocab, d.L)
-        sentences = s.given("sentences", label="sentences (the database)", down=True, text_room=room)
+        vocab = s.given("vocab", label="vocabulary")
+        sentences = s.given("sentences", label="sentences", down=True, text_room=room)
+        rows = []
         for key in keys:
-            with s.group() as pipes[key]:
+            with s.group() as row:
                 if key == "q":
-                    texts[key] = s.given("query", label="query")
-                    s.place(texts[key], right_of=sentences)
+                    text = s.given("query", label="query")
                 else:
-                    texts[key] = s.add(f"text_{key}", (1, 1), role=COMPUTED, label=f"sentence {key}", text_room=room,
-                                       formula=lambda i, j, k=int(key): sentences.cell(k - 1, 0),
-                                       expect=lambda v, k=int(key): v["sentences"][k - 1])
-                    s.place(texts[key], right_of=sentences)
-                words[key] = ops.split_words(s, f"tok_{key}", texts[key], widths[key], label=f"tok_{key}: the words")
-                s.place(words[key], below=texts[key])
-                s.next_to(texts[key], s.blocks[f"tok_{key}_sp"], LEFT, gap=2)  # the sentence left of its words
-                # that row ends where the words end: its long label stays within the pipe's columns
-                s.next_to(s.together([texts[key], s.blocks[f"tok_{key}_sp"]]), words[key], UP, align="end")
+                    text = s.add(f"text_{key}", (1, 1), role=COMPUTED, label=f"sentence {key}", text_room=room,
+                                 formula=lambda i, j, k=int(key): sentences.cell(k - 1, 0),
+                                 expect=lambda v, k=int(key): v["sentences"][k - 1])
+                words[key] = ops.split_words(s, f"tok_{key}", text, widths[key], label=f"tok_{key}: the words")
+                spaces = s.blocks[f"tok_{key}_sp"]
+                s.next_to(spaces, text, RIGHT)  # the sentence, where its words end, its words: one row
+                s.next_to(words[key], spaces, RIGHT, gap=0)  # past the long label of the row before it
+            rows.append(row)
+        tokens = s.arrange(rows, DOWN, gap=0, align="end")  # a label row parts two rows; words over words
+        s.next_to(vocab, tokens, UP)
+        s.next_to(sentences, s.together([vocab, tokens]), RIGHT)  # the database right of its rows
+
     with s.step("One-hot: OneHot[w, t] = 1 where word t is vocabulary word w"):
-        for key in keys:
+        for b, band in enumerate(bands):
             with s.group() as part:
-                if key == "1":  # the shared pieces join the first sentence's column
-                    vocab = s.given("vocab", label="vocabulary")
-                onehots[key] = ops.one_hot_columns(s, f"OneHot_{key}", vocab, words[key])
-                s.place(onehots[key], below=words[key])
-                if key == "1":  # the vocabulary down the side of the first one-hot matrix names its rows
+                for before, key in zip([None] + band, band):
+                    onehots[key] = ops.one_hot_columns(s, f"OneHot_{key}", vocab, words[key], label=f"OneHot_{key}")
+                    if before is not None:
+                        s.place(onehots[key], right_of=onehots[before])
+                if b == 0:  # the vocabulary down the side of the first one-hot matrices names their rows
                     s.place(s.add("vocabT", (d.V, 1), role=COMPUTED, label="vocab",
-                          formula=lambda i, j: vocab.cell(0,
-                                                          i), expect=lambda v: [[w] for w in v["vocab"]]), left_of=onehots[key])
-            pipes[key].add(part)
+                                  formula=lambda i, j: vocab.cell(0, i), expect=lambda v: [[w] for w in v["vocab"]]),
+                            left_of=onehots[band[0]])
+            groups.append(part)
     with s.step("Embeddings: X = E·OneHot (a lookup written as a matrix product)"):
-        for key in keys:
+        for b, band in enumerate(bands):
             with s.group() as part:
-                if key == "1":
-                    E = s.given("E", label="E (one column per word)")
-                X[key] = ops.matmul_parts(s, f"X_{key}", [_copy(s, f"E_{key}", E) if key != "1" else E],
-                                          onehots[key], label=f"X_{key} = E·OneHot_{key}")
-            pipes[key].add(part)
-        s.next_to(E, X["1"], LEFT)
-        s.next_to(vocab, E, UP, gap=0)  # the words over E's columns
-    with s.step("Encode: Zh = We·X + be, H = ReLU(Zh)"):
-        for key in keys:
-            with s.group() as part:
-                if key == "1":
-                    Zh = ops.linear(s, f"Zh_{key}", "We", X[key], "be", label=f"Zh_{key} = We·X_{key} + be")
+                if b == 0:  # placed left of the first product below (a placed block is used where it stands)
+                    E = weights = s.given("E", label="E (one column per word)")
                 else:
-                    Zh = ops.matmul_parts(s, f"Zh_{key}", [_copy(s, f"We_{key}", s.blocks["We"])], X[key],
-                                          _copy(s, f"be_{key}", s.blocks["be"]), label=f"Zh_{key} = We·X_{key} + be")
-                H[key] = ops.relu(s, f"H_{key}", Zh)
-                s.place(H[key], below=Zh)
-            pipes[key].add(part)
+                    weights = _copy(s, f"E_{band[0]}", E)
+                for key in band:
+                    X[key] = ops.matmul_parts(s, f"X_{key}", [weights], onehots[key], label=f"X_{key} = E·OneHot_{key}",
+                                              weights_gap=_gap(d, len(bands[0])))
+                    s.place(X[key], below=onehots[key], gap=0)  # its label row parts it from its input
+                    if key == band[0] and b == 0:
+                        s.next_to(E, X[key], LEFT, gap=_gap(d, len(bands[0])))
+                    weights = s.blocks[X[key].extra["operands"][0]]  # the same E for the band's other sentences
+            groups[b].add(part)
+    with s.step("Encode: Zh = We·X + be, H = ReLU(Zh)"):
+        for b, band in enumerate(bands):
+            with s.group() as part:
+                if b == 0:
+                    We, be = "We", "be"
+                else:
+                    We, be = _copy(s, f"We_{band[0]}", s.blocks["We"]), _copy(s, f"be_{band[0]}", s.blocks["be"])
+                for key in band:
+                    Zh = ops.matmul_parts(s, f"Zh_{key}", [We], X[key], be, label=f"Zh_{key} = We·X_{key} + be")
+                    s.place(Zh, below=X[key], gap=0)  # under X's row of 1s
+                    We, be = (s.blocks[name] for name in Zh.extra["operands"][:2])
+                    H[key] = ops.relu(s, f"H_{key}", Zh)
+                    s.place(H[key], below=Zh, gap=0)
+            groups[b].add(part)
     with s.step("Mean pooling: pooled = the average of H over the words (one vector per sentence)"):
-        for key in keys:
+        for b, band in enumerate(bands):
             with s.group() as part:
-                pooled[key] = ops.row_means(s, f"pooled_{key}", H[key], label=f"pooled_{key}")
-                s.place(pooled[key], left_of=H[key])  # in the columns the weights leave free: a portrait page wide
-            pipes[key].add(part)
+                for after, key in reversed(list(zip(band[1:] + [None], band))):
+                    pooled[key] = ops.row_means(s, f"pooled_{key}", H[key], label=f"pooled_{key}")
+                    # in the columns the weights leave free, left of the band's first H
+                    s.place(pooled[key], left_of=H[band[0]] if after is None else pooled[after])
+            groups[b].add(part)
     with s.step("Index: index = P·pooled (the query's index is q)"):
-        for key in keys:
-            name = "q" if key == "q" else f"index_{key}"
+        for b, band in enumerate(bands):
             with s.group() as part:
-                weights = "P" if key == "1" else _copy(s, f"P_{key}", s.blocks["P"])
-                index[key] = ops.matmul_parts(s, name, [weights], pooled[key],
-                                              role="output" if key == "q" else "computed",
-                                              label=name)  # the step says index = P·pooled; short keeps columns narrow
-            pipes[key].add(part)
-    pipeline = s.arrange([pipes[key] for key in keys], DOWN, align="end")
-    s.place(sentences, above=pipeline)  # the database over the pipelines, its sentences whole
+                weights = "P" if b == 0 else _copy(s, f"P_{band[0]}", s.blocks["P"])
+                for key in band:
+                    name = "q" if key == "q" else f"index_{key}"
+                    index[key] = ops.matmul_parts(s, name, [weights], pooled[key],
+                                                  role="output" if key == "q" else "computed", label=name,
+                                                  weights_gap=0)  # the step says index = P·pooled
+                    s.place(index[key], below=pooled[key], gap=0)
+                    weights = s.blocks[index[key].extra["operands"][0]]
+            groups[b].add(part)
     with s.group() as search:
         with s.step("The database: DB = [index_1 … index_S], one column per sentence"):
             DB = ops.copy_columns(s, "DB", [index[k] for k in keys[:-1]], role=COMPUTED,
                                   label="DB = [index_1 … index_S]")
-            s.place(DB, below=EVERYTHING)
+            s.place(DB, below=H[bands[-1][0]], gap=0)  # level with the last indexes, right of them
         with s.step("Scores: scores = qᵀ·DB (one dot product per sentence)"):
             qT = ops.transpose(s, "qT", index["q"], label="qᵀ", role=COMPUTED)
-            s.place(qT, below=DB)
             scores = ops.matmul(s, "scores", qT, DB, label="scores = qᵀ·DB")
+            s.place(scores, below=DB, gap=0)
             s.next_to(qT, scores, LEFT)
         with s.step("Nearest: the sentence whose score is the largest (argmax of the scores)"):
-            s.place(s.add("nearest", (1, 1), role=OUTPUT, label="nearest sentence", text_room=room,
+            s.place(s.add("nearest", (1, 1), role=OUTPUT, label="nearest", text_room=room,
                           formula=lambda i, j: (f"INDEX({sentences.range()},"
                                                 f"MATCH(MAX({scores.range()}),{scores.range()},0),1)")),
-                    below=scores)
-    s.next_to(search, pipeline, DOWN, align="end")  # the search under the query
+                    right_of=scores)
+    groups[-1].add(search)
+    s.arrange([s.together([vocab, tokens, sentences])] + groups, DOWN)
+
+
+PAGE_COLUMNS = ops.page_columns("letter", landscape=True)  # a landscape page on the narrower paper
+
+
+def _left_columns(d, n: int) -> int:
+    """Columns left of a band of ``n`` sentences: E (V wide), We|be, and under them P with the
+    pooled vectors and their indexes, one column and a gap each (their labels run into the gap)."""
+    return max(d.V, d.d + 2 * n, d.d_e + 2)
+
+
+def _gap(d, n: int) -> int:
+    """Columns between E and the band's first X: one where the columns left of the band allow."""
+    return 1 if _left_columns(d, n) > d.V else 0
+
+
+def _bands(d, keys, widths) -> list[list[str]]:
+    """The sentences (and the query) in bands of as many side by side as a landscape page holds
+    right of the weights (at least one): each band a page."""
+    def width(n):
+        return _left_columns(d, n) + sum(sorted(widths.values(), reverse=True)[:n]) + n - 1
+
+    n = max([k for k in range(1, len(keys) + 1) if width(k) <= PAGE_COLUMNS] or [1])
+    return [keys[k:k + n] for k in range(0, len(keys), n)]
 
 
 def _sentence_room(vocab, words: int) -> int:

@@ -21,7 +21,9 @@ from xlhand.layout.drawing import Chart, Glyph
 from xlhand.layout.sheet import MARGIN_COLS, SCREEN_ROWS, Sheet
 
 PAPERS = {"a4": (9, 210.0, 297.0), "letter": (1, 215.9, 279.4)}  # Excel's paper code, width and height in mm
-MARGIN_MM = {"left": 10.0, "right": 10.0, "top": 16.0, "bottom": 16.0, "header": 6.0, "footer": 6.0}
+# no page header is printed (the title stands once, on page 1), so the top margin only clears the
+# printer's edge; the bottom one leaves the footer its line
+MARGIN_MM = {"left": 10.0, "right": 10.0, "top": 10.0, "bottom": 13.0, "header": 6.0, "footer": 6.0}
 MM_PER_POINT = 25.4 / 72
 ROW_POINTS = 15.0
 BLANK_ROW_POINTS = 18.0  # 6.35 mm: tall enough to write a number in by hand

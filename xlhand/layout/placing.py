@@ -145,7 +145,7 @@ class Placing:
         spot = unit.anchor if isinstance(unit, Group) and unit.anchor is not None else unit
         target = self._target(spot, unit, below, right_of, left_of, above, adjoining, under, at, gap, in_columns_of)
         if target != (spot.top, spot.left):
-            self._drop_arrows_from_outside(unit)
+            self._drop_stale_arrows(unit)
         d_row, d_col = target[0] - spot.top, target[1] - spot.left
         for row in self._hanging_rows(unit):  # a Σ, max or 1s row made under a block goes where it goes
             row.move(d_row, d_col)
@@ -164,12 +164,13 @@ class Placing:
         if units:
             units[-1].anchor = block
 
-    def _drop_arrows_from_outside(self, unit) -> None:
-        """An arrow from an input outside ``unit`` to the result beside it points nowhere once the
-        unit moves: it goes."""
-        for arrow, source in list(self.arrows_while_beside):
-            if _within(arrow, unit) and not _within(source, unit):
-                self.arrows_while_beside.remove((arrow, source))
+    def _drop_stale_arrows(self, moving) -> None:
+        """An arrow from an input to the result beside it points nowhere once one of them moves
+        without the other (or both without the arrow): it goes."""
+        for entry in list(self.arrows_while_beside):
+            if len({_within(thing, moving) for thing in entry}) > 1:
+                self.arrows_while_beside.remove(entry)
+                arrow = entry[0]
                 self.glyphs = [g for g in self.glyphs if g is not arrow]
                 for group in self.made_groups:
                     group.glyphs = [g for g in group.glyphs if g is not arrow]
@@ -241,6 +242,8 @@ class Placing:
         else:
             d_row = an[2] + gap - it[0] if direction == "down" else an[0] - gap - it[2]
             d_col = _aligned(it[1], it[3], an[1], an[3], align)
+        if d_row or d_col:
+            self._drop_stale_arrows(item)
         item.move(d_row, d_col)
         return item
 

@@ -67,7 +67,7 @@ class Sheet(Placing):
     units: dict = field(default_factory=dict)  # block name -> the unit an operation laid out around it
     made_groups: list = field(default_factory=list)
     hanging: list = field(default_factory=list)  # blocks that what is placed now stands by (hanging_off)
-    arrows_while_beside: list = field(default_factory=list)  # (arrow, the block it leaves)
+    arrows_while_beside: list = field(default_factory=list)  # (arrow, the block it leaves, the one it enters)
     adjoined: dict = field(default_factory=dict)  # block name -> the rows made adjoining it (max, Σ, 1s)
     settings: dict = field(default_factory=dict)  # sheet options the shared steps read (stable softmax)
     min_scale: float = 1.0  # how far printing may shrink the sheet to fit the page (1: full size only)
@@ -110,6 +110,10 @@ class Sheet(Placing):
         finally:
             self.current_step = previous
 
+    def numbered(self, label: str) -> str:
+        """A computed block's label as the sheet writes it: ``[n] label`` inside step n."""
+        return f"[{self.current_step}] {label}" if self.current_step is not None and label else label
+
     # --- placing blocks -------------------------------------------------------------------
     def add(
         self,
@@ -149,8 +153,8 @@ class Sheet(Placing):
         step = self.current_step
         if label is None:
             label = name
-        if step is not None and formula is not None and label:
-            label = f"[{step}] {label}"
+        if formula is not None:
+            label = self.numbered(label)
         block = Block(name, role, at[0], at[1], rows, cols, label, values=values, formula=formula,
                       text=text, expect=expect, step=step, named=named, side_label=side_label,
                       text_room=text_room)
@@ -234,7 +238,7 @@ class Sheet(Placing):
         else:
             return
         if while_beside:
-            self.arrows_while_beside.append((self.glyphs[-1], source))
+            self.arrows_while_beside.append((self.glyphs[-1], source, target))
 
     def chart(self, title: str, series: list, *, at: tuple[int, int] | None = None, kind: str = "line",
               x_title: str = "", y_title: str = "", rows: int = CHART_ROWS, cols: int = CHART_COLS) -> Chart:

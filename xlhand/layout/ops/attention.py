@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from xlhand.layout import fx, paper
 from xlhand.layout.blocks import Block
+from xlhand.layout.box import GAP
 from xlhand.layout.sheet import ShapeError, Sheet, op
 from xlhand.layout.ops.copies import transpose
 from xlhand.layout.ops.norms import softmax
@@ -15,19 +16,23 @@ Position = tuple[int, int]
 
 
 @op
-def scores(s: Sheet, name: str, K: Block, Q: Block, *, scale: float | None = None,
-           at: Position | None = None, label: str | None = None, role: str = "computed") -> Block:
-    """``S = Kᵀ·Q (/ √d_k)``: Kᵀ left of S, Q above S; row j = key j, column i = query i."""
+def scores(s: Sheet, name: str, K: Block, Q: Block, *, scale: float | None = None, bias: Block | None = None,
+           at: Position | None = None, label: str | None = None, role: str = "computed",
+           weights_gap: int = GAP) -> Block:
+    """``S = Kᵀ·Q (/ √d_k) (+ bias)``: Kᵀ left of S (``weights_gap`` columns away), Q above S; row j =
+    key j, column i = query i; ``bias``, a block of S's shape, is added cell by cell (AlphaFold's pair
+    bias)."""
     if K.rows != Q.rows:
         raise ShapeError(f"{name} = {K.name}ᵀ·{Q.name}: {K.name} is {shape_text(K)} but {Q.name} is "
                          f"{shape_text(Q)} (keys and queries need the same number of rows)")
     at = at or s.below(Q)
-    Kt = transpose(s, f"{name}_Kt", K, at=s.left_of(at, K.rows), label=f"{K.name}ᵀ")
-    divisor = "" if scale is None else f"/SQRT({scale:g})"
+    Kt = transpose(s, f"{name}_Kt", K, at=s.left_of(at, K.rows, gap=weights_gap), label=f"{K.name}ᵀ")
+    divisor = "" if scale is None else f"/{fx.sqrt(f'{scale:g}')}"
+    added = (lambda i, j: f"+{bias.cell(i, j)}") if bias is not None else (lambda i, j: "")
     S = s.add(name, (K.cols, Q.cols), at=at, role=role,
               label=label or f"{name} = {K.name}ᵀ·{Q.name}" + (f" / √{scale:g}" if scale else ""),
-              formula=lambda i, j: f"({fx.dot(Kt.row(i), Q.col(j))}){divisor}" if divisor
-              else fx.dot(Kt.row(i), Q.col(j)))
+              formula=lambda i, j: (f"({fx.dot(Kt.row(i), Q.col(j))}){divisor}" if divisor
+                                    else fx.dot(Kt.row(i), Q.col(j))) + added(i, j))
     return with_operands(S, [Kt, Q])
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from xlhand.errors import XlhandError
 from xlhand.layout import fx
 from xlhand.layout.blocks import Block
+from xlhand.layout.box import GAP
 from xlhand.layout.sheet import ShapeError, Sheet, op
 from xlhand.layout.ops.reductions import col_sums
 from xlhand.layout.ops.shared import Operand, absolute, shape_text, value_of, width_of
@@ -121,7 +122,7 @@ def _exp_of(s: Sheet, Z: Block, future: np.ndarray, shifted: bool, v: dict) -> n
 def layernorm(s: Sheet, name: str, X: Block, *, eps: float | Block, gamma: Operand | None = None,
               beta: Operand | None = None, sample: bool = False, eps_on: str = "var",
               at: Position | None = None, role: str = "computed", label: str | None = None,
-              direction: str = "right") -> Block:
+              direction: str = "right", gap: int = GAP) -> Block:
     """LayerNorm over the rows (features) of each column: ``x̂ = (x − mean)/σ``, and with gain γ and
     shift β (d×1 givens) ``N = γ ⊙ x̂ + β``. ``sample`` divides the variance by n − 1 instead of n;
     ``eps_on`` is ``var`` (σ = √(var + ε), as PyTorch) or ``std`` (σ = √var + ε, as some course
@@ -129,7 +130,8 @@ def layernorm(s: Sheet, name: str, X: Block, *, eps: float | Block, gamma: Opera
 
     Laid out by hand: the mean under X, the centred values right of X with the variance under them,
     x̂ right of those; on a narrow page, ``direction="under"`` puts x̂ under the mean, in X's columns,
-    and ``direction="down"`` stacks everything there (mean, X − mean, variance, x̂). Without γ and β, x̂ is the result (``name``); with them, N stands under x̂ (or
+    and ``direction="down"`` stacks everything there (mean, X − mean, variance, x̂), ``gap`` rows apart
+    (0: each label row is the gap, and no page breaks inside the normalisation). Without γ and β, x̂ is the result (``name``); with them, N stands under x̂ (or
     at ``at``, such as under X, so that a chain of layers goes on in X's columns) with γ | β at its
     left, so row i of N reads γ_i·x̂ + β_i like a linear layer with a diagonal weight. Returns the
     result.
@@ -154,7 +156,7 @@ def layernorm(s: Sheet, name: str, X: Block, *, eps: float | Block, gamma: Opera
         mean = s.add(f"{name}_mu", (1, X.cols), at=s.adjoining(X), role="computed", label="", side_label="mean",
                      formula=lambda i, j: fx.average(X.col_range(j)), expect=lambda v: x(v).mean(axis=0, keepdims=True))
         beside = direction != "down"  # X − mean right of X (else under the mean)
-        centred = s.add(f"{name}_xc", X.shape, at=s.right_of(X) if beside else s.below(mean), role="computed",
+        centred = s.add(f"{name}_xc", X.shape, at=s.right_of(X) if beside else s.below(mean, gap=gap), role="computed",
                         label=f"{X.name} − mean",
                         formula=lambda i, j: fx.sub(X.cell(i, j), mean.cell(0, j)), expect=centred_of)
         var = s.add(f"{name}_var", (1, X.cols), at=s.adjoining(centred), role="computed", label="", side_label="var",
@@ -170,7 +172,7 @@ def layernorm(s: Sheet, name: str, X: Block, *, eps: float | Block, gamma: Opera
             hat_label = "x̂ = ·/√(var + ε)" if eps_on == "var" else "x̂ = ·/(√var + ε)"
         else:
             hat_name, hat_role, hat_label = name, role, label or f"{name} = LayerNorm({X.name})"
-        hat_at = {"right": s.right_of(centred), "under": s.below(mean), "down": s.below(var)}[direction]
+        hat_at = {"right": s.right_of(centred), "under": s.below(mean, gap=gap), "down": s.below(var, gap=gap)}[direction]
         hat = s.add(hat_name, X.shape, at=hat_at, role=hat_role, label=hat_label,
                     formula=lambda i, j: fx.div(centred.cell(i, j), sigma(j)),
                     expect=(lambda v: centred_of(v) / sigma_of(v)) if affine else None)

@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from xlhand.layout import fx
-from xlhand.layout.blocks import Block
+from xlhand.layout.blocks import Block, label_columns
 from xlhand.layout.box import GAP
 from xlhand.layout.sheet import ShapeError, Sheet, op
 from xlhand.layout.ops.copies import carry, copy, transpose
@@ -74,6 +74,7 @@ class Part:
 
     width: int
     place: Callable[[Position], Block]
+    label: str = ""  # the label of a computed part (numbered as the sheet writes it): it may be wider
 
 
 def place_left_of(s: Sheet, at: Position, parts: Sequence["Operand | Part"], gap: int = GAP) -> list[Block]:
@@ -82,6 +83,10 @@ def place_left_of(s: Sheet, at: Position, parts: Sequence["Operand | Part"], gap
     sheet, such as weights shared by every time step, is used where it stands), :class:`Part`\\ s
     made there. Returns the parts as blocks."""
     widths = [p.width if isinstance(p, Part) else width_of(s, p) for p in parts]
+    for k, part in enumerate(parts):  # a label wider than its part takes the room it needs (the last, the gap too)
+        if isinstance(part, Part) and part.label:
+            spill = label_columns(s.numbered(part.label)) - (gap if k == len(parts) - 1 else 0)
+            widths[k] = max(widths[k], spill)
     placed = []
     for k, part in enumerate(parts):
         spot = s.left_of(at, sum(widths[k:]), gap=gap)
@@ -109,12 +114,12 @@ def linear_parts(s: Sheet, name: str, Ws: Sequence[Operand], X: Block, b: Operan
 @op
 def matmul_parts(s: Sheet, name: str, parts: Sequence["Operand | Part"], X: Block, b: "Operand | Part | None" = None, *,
                  at: Position | None = None, role: str = "computed", label: str | None = None,
-                 expect=None, weights_gap: int = GAP) -> Block:
+                 expect=None, weights_gap: int = GAP, act: Callable[[str], str] | None = None) -> Block:
     """:func:`linear_parts` whose parts may also be :class:`Part`\\ s made in place: ``[I | Wb | b]``
     against ``[x; z; 1]`` (a residual block: the shortcut as a visible identity), ``[I | Waᵀ]``
     against ``[dS; dA]`` (its backward pass). Given names are placed on first use, placed blocks are
     used where they stand, parts are made left of the result in order, b as the last column,
-    ``weights_gap`` columns left of the result."""
+    ``weights_gap`` columns left of the result; ``act`` is written around each cell's dot product."""
     ones = ones_row(s, X) if b is not None else None
     at = at or s.below(ones or X)
     everything = list(parts) + ([b] if b is not None else [])
@@ -125,8 +130,9 @@ def matmul_parts(s: Sheet, name: str, parts: Sequence["Operand | Part"], X: Bloc
         shapes = ", ".join(f"{w.name} {shape_text(w)}" for w in placed)
         raise ShapeError(f"{name}: the parts [{shapes}] do not fit {X.name} {shape_text(X)} (the parts' rows "
                          f"must agree and their columns add up to {X.name}'s rows; a bias is one column)")
+    dots = _dots(weights, bias, X, ones)
     result = s.add(name, (weights[0].rows, X.cols), at=at, role=role, label=label,
-                   formula=_dots(weights, bias, X, ones), expect=expect)
+                   formula=dots if act is None else (lambda i, j: act(dots(i, j))), expect=expect)
     return with_operands(result, [*weights, bias, X, ones])
 
 
@@ -139,7 +145,8 @@ def identity_part(s: Sheet, name: str, n: int, label: str = "I") -> Part:
 def transposed_part(s: Sheet, name: str, W: Block, label: str | None = None) -> Part:
     """``Wᵀ`` as a part of a left operand: a transposed copy of W (formulas, role computed) where the
     product needs it, as in a backward pass ``dX = Wᵀ·dZ``."""
-    return Part(W.rows, lambda at: transpose(s, name, W, at, label=label or f"{W.name}ᵀ", role="computed"))
+    label = label or f"{W.name}ᵀ"
+    return Part(W.rows, lambda at: transpose(s, name, W, at, label=label, role="computed"), label)
 
 
 def given_part(s: Sheet, name: str, index: int, width: int | None = None, label: str | None = None) -> Part:
@@ -155,7 +162,7 @@ def given_part(s: Sheet, name: str, index: int, width: int | None = None, label:
 
 def copied_part(s: Sheet, name: str, src: Block) -> Part:
     """A copy of ``src`` (formulas) as a part of a left operand: weights computed elsewhere."""
-    return Part(src.cols, lambda at: carry(s, name, src, at=at))
+    return Part(src.cols, lambda at: carry(s, name, src, at=at), name)
 
 
 def copy_part(s: Sheet, name: str, src: Block, label: str | None = None) -> Part:
@@ -184,13 +191,11 @@ def linear_from(s: Sheet, name: str, W: Block, X: Block, b: Block, *, names: tup
 @op
 def linear_act(s: Sheet, name: str, fn: Callable[[str], str], W: "Operand | Part", X: Block,
                b: "Operand | Part", *, at: Position | None = None, role: str = "computed",
-               label: str | None = None, expect=None) -> Block:
+               label: str | None = None, expect=None, weights_gap: int = GAP) -> Block:
     """``name = fn(W·X + b)``: a linear layer whose activation is written around each cell's dot
     product (``MAX(0, …)`` for ReLU), for a step that the math states as one (``Z = ReLU(W·X + b)``)."""
-    block = matmul_parts(s, name, [W], X, b, at=at, role=role, label=label, expect=expect)
-    dot = block.formula
-    block.formula = lambda i, j: fn(dot(i, j))
-    return block
+    return matmul_parts(s, name, [W], X, b, at=at, role=role, label=label, expect=expect,
+                        weights_gap=weights_gap, act=fn)
 
 
 @op
