@@ -514,7 +514,7 @@ def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=No
                       weights_gap=wgap)
 
 
-NORM_GAP = 1  # rows from a sublayer's output to its add & norm, and from x̂ to N
+NORM_GAP = 1  # rows from x̂ to N (a sublayer's output and its add & norm: none, R's label parts them)
 def _tower(d):
     """Whether a self-attention fits the page as a tower: the projections in the lane (weights
     touching them) and, right of them, every head's scores and softmax and F = V·A one under the
@@ -635,7 +635,8 @@ def _add_and_norm(s, side, k, x, a, opts, in_lane=None):
         N = ops.layernorm(s, f"{side}_N{k}", R, gamma=f"{side}_gamma{k}", beta=f"{side}_beta{k}",
                           eps=s.blocks["ln_eps"], label=f"{side}_N{k} = γ⊙x̂ + β", **opts)
         s.place(N, under=band, in_columns_of=s.blocks[f"{side}_N{k}_hat"], gap=NORM_GAP)
-    s.next_to(band, s.together([a, s.blocks["enc_Wq_1"]]), DOWN, gap=NORM_GAP)  # from the frame's left edge
+    s.next_to(band, s.together([a, s.blocks["enc_Wq_1"]]), DOWN, gap=0)  # from the frame's left edge, R's label
+    # parting it from the sublayer's output
     if in_lane is not None:
         s.place(N, under=band, in_columns_of=in_lane, gap=NORM_GAP)
     return N
