@@ -236,7 +236,8 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
         n = d.n_tgt
         across = d.d_dec + 3 * n + 2 <= PAGE  # Wout | logits, e^, P in one row band
         with s.group() as band:
-            logits = ops.matmul(s, "logits", "Wout", memory, label="logits = Wout·N3", weights_gap=0 if across else 1)
+            logits = ops.matmul(s, "logits", "Wout", memory, label="logits = Wout·N3",
+                                weights_gap=0 if across or _tight(d) else 1)  # touching, as in the lane above
             P = ops.softmax(s, "P", logits, role=OUTPUT, label="P = softmax(logits)",
                             direction="right" if across else "down")
         lane = _lane(s, "dec", None)
@@ -292,7 +293,7 @@ def _constants(s, d, pe, mask):
         PE = _positions(s, d, pe)
         eps = s.given("ln_eps", label="ε")
         if PE is not None:  # touching where the attention is a tower: the lane starts a weight's width in
-            s.place(eps, left_of=s.blocks.get("freq", PE), gap=0 if _tower(d) else 1)
+            s.place(eps, left_of=s.blocks.get("freq", PE), gap=0 if _tight(d) else 1)
         value = None
         if mask == "value":
             value = s.place(s.given("mask_value", label="mask"), below=eps)
@@ -312,7 +313,7 @@ def _inputs(s, d, PE, pe, top):
     {side: Xp (X without positions)}."""
     own_pe = pe == "sinusoid" and d.d_dec != d.d
     x_at = _x_at(d)
-    lane_right = max(d.d, d.d_dec) + (0 if _tower(d) else 1) + d.n_src  # the frame's columns up to the lane's last
+    lane_right = max(d.d, d.d_dec) + (0 if _tight(d) else 1) + d.n_src  # the frame's columns up to the lane's last
     gap = 1 if x_at + d.n_src + 1 + d.n_tgt <= PAGE or x_at >= WIDEST else 0
     src = s.given("src", label="src (source)")
     tgt = s.given("tgt", label="tgt (target)")
@@ -454,10 +455,10 @@ def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=No
     K = [None] * heads
     extra = Xq.cols + 1 if causal and mask == "value" else 0  # S + Mask beside S
     score_width = d.d_k + 1 + Xq.cols + extra
-    wgap = 0 if _tower(d) else 1  # the lane starts a weight's width in where the self-attentions are towers
+    wgap = 0 if _tight(d) else 1  # the lane starts a weight's width in: weights and K_hᵀ touch it
     used = max(Xq.rows, Xkv.rows) + wgap + max(Xq.cols, Xkv.cols)  # weights, gap, lane
     spacing = (d.d_k + 1) * (2 if cross else 3)  # rows from one head's keys to the next's
-    beside = used + 1 + score_width <= PAGE and Xkv.cols + 2 <= spacing
+    beside = used + wgap + score_width <= PAGE and Xkv.cols + 2 <= spacing
     memory_beside = cross and not beside and used + 1 + Xkv.cols <= PAGE
     with s.group() as projections:
         above = start or Xq
@@ -484,7 +485,7 @@ def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=No
         with s.group() as unit:
             S.append(_scores(s, d, names, h, K[h - 1], Q[h - 1], Mask if causal else None, mask))
         if beside:  # right of the lane, level with its keys
-            s.next_to(unit, K[h - 1], RIGHT)
+            s.next_to(unit, K[h - 1], RIGHT, gap=wgap)
         else:
             S[-1] = unit
     if not beside:  # in a row (or a column) under the projections
@@ -515,6 +516,16 @@ def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=No
 
 
 NORM_GAP = 1  # rows from x̂ to N (a sublayer's output and its add & norm: none, R's label parts them)
+def _tight(d):
+    """Whether the lane stands a weight's width in from the frame, its weights touching it: where
+    the self-attentions are towers, or where each head's scores fit right of the lane with K_hᵀ
+    touching it (the labels of the lane's blocks and of each Wo need room beside them)."""
+    lane, weights = max(d.n_src, d.n_tgt), max(d.d, d.d_dec)
+    narrow = min(d.n_src, d.n_tgt)
+    return _tower(d) or (weights + lane + d.d_k + 1 + lane <= PAGE and narrow >= 2 and d.d_k <= narrow
+                         and min(d.d, d.d_dec) >= 3 and min(d.heads, d.heads_dec, d.heads_x) * d.d_k >= 2)
+
+
 def _tower(d):
     """Whether a self-attention fits the page as a tower: the projections in the lane (weights
     touching them) and, right of them, every head's scores and softmax and F = V·A one under the
