@@ -11,13 +11,20 @@ residue i, Zp_i (c_z × r, column j = z_ij). For every row s and head h:
 7. Mout_s = Wo·[O_1; …; O_heads] + bo
 The pair bias stands at the top (shared by every row s): one column of blocks per residue (Zp_i, its
 LayerNorm worked down, Pb_i), Wb left of Pb_1, so that the row Wb | Pb_1 Pb_2 … reads Wb·[ẑ_1 ẑ_2 …];
-Bias_h stands by the scores it is added to. Below it one region per MSA row, a landscape page at a
-time: M̂ under M_s (M − mean right of M), each projection under M̂ with its weights at the left (G =
-σ(Wg·M̂ + bg) in one product), and S = Kᵀ·Q/√c + Bias_h in one block (Kᵀ at its left). With one head
-the attention stands in two columns right of the projections (Bias above S, e^S | A, V | V·A, O, Wo |
-bo | Mout), so that an MSA row fills one page; with several, each head under the one before (a later
-head from a copy of M̂). MSA row 1 holds the givens, every later row copies of them (Wq_1_r2 = Wq_1,
-…), so that a product, its weights and its input print on one page.
+Bias_h stands by the scores it is added to.
+With several heads (where they fit a landscape page), the MSA rows stand side by side, a column of
+blocks each, and one block of weights at the left of a band serves every row (Wq_1 | Q_1_1 Q_2_1 …):
+M̂ = LayerNorm(M) worked down, head 1's projections under M̂; a later head from a copy of M̂, its Q
+last so that S = Kᵀ·Q/√c + Bias_h stands under it (Bias_h once, at the band's left), e^S | A, V·A;
+head 1's attention from a copy of Q_1 (the original a page back); the heads' O = G ⊙ V·A one under
+the other, the stack Wo multiplies: Mout = Wo·[O_1; …] + bo, Wo | bo once for every row. Otherwise
+one region per MSA row, a landscape page at a time: M̂ under M_s (M − mean right of M), each
+projection under M̂ with its weights at the left (G = σ(Wg·M̂ + bg) in one product), and S = Kᵀ·Q/√c
++ Bias_h in one block (Kᵀ at its left). With one head the attention stands in two columns right of
+the projections (Bias above S, e^S | A, V | V·A, O, Wo | bo | Mout), so that an MSA row fills one
+page; with several, each head under the one before (a later head from a copy of M̂). MSA row 1 holds
+the givens, every later row copies of them (Wq_1_r2 = Wq_1, …), so that a product, its weights and
+its input print on one page.
 """
 from __future__ import annotations
 
@@ -232,7 +239,7 @@ def _side_by_side(d) -> bool:
     return d.heads > 1 and width <= paper.narrowest_page_columns()
 
 
-def _band(s, name, inputs, make, above, *, gap=0):
+def _band(s, inputs, make, above, *, gap=0):
     """One block per MSA row in one row band: ``make(m, x)`` makes row m's block from its input x
     (weights already placed are used where they stand: one block of weights for the whole band);
     row 1's goes under ``above`` in the columns of its input, every later row's level with it in the
@@ -278,7 +285,7 @@ def _msa_rows_side_by_side(s, d, bias):
         with s.step(f"{others} from a copy of M̂: Q, K, V, G; S = Kᵀ·Q/√c + Bias_h, A = softmax(S) over "
                     "each column (the keys j), V·A"):
             for h in heads[1:]:
-                copies = _band(s, "Mhat", mhat, lambda m, x, h=h: ops.copy(s, f"Mhat_{m}_h{h}", x,
+                copies = _band(s, mhat, lambda m, x, h=h: ops.copy(s, f"Mhat_{m}_h{h}", x,
                                                                           label=f"Mhat_{m} (head {h})"), last,
                                gap=1)  # a free row: a page may break before the copy
                 for c in copies.values():
@@ -287,12 +294,12 @@ def _msa_rows_side_by_side(s, d, bias):
                 VA[h], last = _attention_band(s, d, h, proj[h], proj[h]["Q"], bias[h], last)
         with s.step("Head 1: S = Kᵀ·Q/√c + Bias_1 (Q_1 copied), A = softmax(S), V·A; O = G ⊙ V·A for "
                     "every head; Mout_s = Wo·[O_s_1; …] + bo"):
-            queries = _band(s, "Q", proj[1]["Q"], lambda m, x: ops.copy(s, f"Q_{m}_1_c", x,
+            queries = _band(s, proj[1]["Q"], lambda m, x: ops.copy(s, f"Q_{m}_1_c", x,
                                                                         label=f"Q_{m}_1 (copied)"), last,
                             gap=1)  # a free row: a page may break before the copy
             VA[1], last = _attention_band(s, d, 1, proj[1], queries, bias[1], queries[1])
             for h in heads:
-                O[h] = _band(s, "O", VA[h], lambda m, x, h=h: ops.elementwise(
+                O[h] = _band(s, VA[h], lambda m, x, h=h: ops.elementwise(
                     s, f"O_{m}_{h}", fx.mul, [proj[h]["G"][m], x], label=f"O_{m}_{h} = G ⊙ VA", arrow=False),
                     last)
                 last = O[h][1]
@@ -312,7 +319,7 @@ def _projections_band(s, d, h, inputs, above, order):
                 return ops.matmul_parts(s, f"G_{m}_{h}", parts, x, ops.given_part(s, "bg", h),
                                         label=f"G_{m}_{h} = σ(W·M̂+b)", act=fx.sigmoid, weights_gap=0)
             return ops.matmul_parts(s, f"{key}_{m}_{h}", parts, x, label=f"{key}_{m}_{h} = {W}_{h}·M̂")
-        out[key] = _band(s, key, inputs, make, above)
+        out[key] = _band(s, inputs, make, above)
         above = out[key][1]
     return out, above
 
@@ -321,7 +328,7 @@ def _attention_band(s, d, h, proj, queries, bias, above):
     """Head h of every MSA row from its queries (Q, or a copy of it): S = Kᵀ·Q/√c + Bias_h under
     them (Kᵀ against S, Bias_h once at the band's left), e^S | A under S (A in S's columns), V·A
     under A with a copy of V at its left. Returns (V·A by row, the last block of row 1)."""
-    S = _band(s, "S", queries, lambda m, q: ops.scores(
+    S = _band(s, queries, lambda m, q: ops.scores(
         s, f"S_{m}_{h}", proj["K"][m], q, scale=d.c, bias=bias, label=f"S_{m}_{h} = Kᵀ·Q/√{d.c} + b",
         weights_gap=0), above)
     s.place(bias, left_of=s.blocks[f"S_1_{h}_Kt"], gap=0)
@@ -333,7 +340,7 @@ def _attention_band(s, d, h, proj, queries, bias, above):
     VA = {}
     for m in S:
         VA[m] = ops.matmul(s, f"VA_{m}_{h}", ops.copy_part(s, f"V_{m}_{h}_c", proj["V"][m], label=f"V_{m}_{h}"),
-                           A[m], label=f"VA_{m}_{h} = V·A")
+                           A[m], label=f"VA_{m}_{h} = V·A", weights_gap=0)  # a free column before the copy
         s.place(VA[m], below=A[m], gap=1)  # clear of the Σ row
     return VA, VA[1]
 
@@ -351,6 +358,8 @@ def _mix(s, d, O, above):
         def cell(i, j, stack=stack, ones=ones):
             return fx.dot([*Wo.row(i), bo.cell(i, 0)], [c for o in stack for c in o.col(j)] + [ones.cell(0, j)])
         Mout = s.add(f"Mout_{m}", (d.c_m, d.r), role=OUTPUT, label=f"Mout_{m} (Wo·O + bo)", formula=cell)
+        # its operands, as ops.matmul_parts notes them (the page planner keeps them on Mout's page):
+        # ops.matmul_parts takes one input block, and here the input is the heads' O one under the other
         Mout.extra["operands"] = [Wo.name, bo.name, *(o.name for o in stack), ones.name]
         if m == 1:
             s.place(Mout, below=ones, gap=0)
