@@ -332,16 +332,15 @@ def _attention_band(s, d, h, proj, queries, bias, above):
         s, f"S_{m}_{h}", proj["K"][m], q, scale=d.c, bias=bias, label=f"S_{m}_{h} = Kᵀ·Q/√{d.c} + b",
         weights_gap=0), above)
     s.place(bias, left_of=s.blocks[f"S_1_{h}_Kt"], gap=0)
-    A = {}
+    A, VA = {}, {}
     for m in S:
-        with s.group() as unit:
-            A[m] = ops.heat(ops.softmax(s, f"A_{m}_{h}", S[m], label=f"A_{m}_{h} = softmax(S)"))
-        s.next_to(unit, S[m], DOWN, gap=0, align="end")
-    VA = {}
-    for m in S:
-        VA[m] = ops.matmul(s, f"VA_{m}_{h}", ops.copy_part(s, f"V_{m}_{h}_c", proj["V"][m], label=f"V_{m}_{h}"),
-                           A[m], label=f"VA_{m}_{h} = V·A", weights_gap=0)  # a free column before the copy
+        Vc = ops.copy(s, f"V_{m}_{h}_c", proj["V"][m], label=f"V_{m}_{h}")
+        s.place(Vc, left_of=S[m], gap=1)  # for now: marks the column of e^S, so that A stands in S's columns
+        A[m] = ops.heat(ops.softmax(s, f"A_{m}_{h}", S[m], label=f"A_{m}_{h} = softmax(S)"))
+        s.place(A[m], below=S[m], gap=0, in_columns_of=Vc)
+        VA[m] = ops.matmul(s, f"VA_{m}_{h}", Vc, A[m], label=f"VA_{m}_{h} = V·A")
         s.place(VA[m], below=A[m], gap=1)  # clear of the Σ row
+        s.next_to(Vc, VA[m], LEFT, gap=0)  # against V·A: a free column before it, after the row before
     return VA, VA[1]
 
 
