@@ -236,7 +236,8 @@ def _side_by_side(d) -> bool:
     for the next row's Kᵀ, e^S and copy of V)."""
     left = max(d.c_m + 1, d.r + d.c, d.r + 1)
     width = left + d.s * d.r + (d.s - 1) * (max(d.r, d.c) + 1)
-    return d.heads > 1 and width <= paper.narrowest_page_columns()
+    labels = d.r >= 3 and 2 <= d.c <= d.r  # the labels within their blocks' columns (Bias_h, Kᵀ, Mout)
+    return d.heads > 1 and labels and width <= paper.narrowest_page_columns()
 
 
 def _band(s, inputs, make, above, *, gap=0):
