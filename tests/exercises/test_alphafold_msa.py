@@ -54,3 +54,20 @@ def test_every_attention_column_sums_to_one_and_is_not_one_hot():
         A = ref[f"A_{s}_1"]
         np.testing.assert_allclose(A.sum(axis=0), 1, rtol=1e-12)
         assert A.max() < 0.9
+
+
+def test_medium_sets_the_msa_rows_side_by_side_against_one_block_of_weights():
+    """At medium (two heads), Wq_1 | Q_1_1 Q_2_1: the MSA rows' products stand in one band, right of the
+    one block of weights they share (no copy of a weight), and Mout reads the heads' O stacked."""
+    from xlhand.build import key_sheet
+
+    sheet = key_sheet(resolve(EX, size="medium"))
+    blocks = sheet.blocks
+    assert not [name for name in blocks if "_r2" in name]  # no copies of the weights for MSA row 2
+    for key, W in (("Q", "Wq"), ("K", "Wk"), ("V", "Wv"), ("G", "Wg")):
+        for h in (1, 2):
+            first, second = blocks[f"{key}_1_{h}"], blocks[f"{key}_2_{h}"]
+            assert first.top == second.top and first.left < second.left
+            assert blocks[f"{W}_{h}"].name in first.extra["operands"] and f"{W}_{h}" in second.extra["operands"]
+    for m in (1, 2):
+        assert {f"O_{m}_1", f"O_{m}_2", "Wo", "bo"} <= set(blocks[f"Mout_{m}"].extra["operands"])

@@ -11,13 +11,20 @@ residue i, Zp_i (c_z × r, column j = z_ij). For every row s and head h:
 7. Mout_s = Wo·[O_1; …; O_heads] + bo
 The pair bias stands at the top (shared by every row s): one column of blocks per residue (Zp_i, its
 LayerNorm worked down, Pb_i), Wb left of Pb_1, so that the row Wb | Pb_1 Pb_2 … reads Wb·[ẑ_1 ẑ_2 …];
-Bias_h stands by the scores it is added to. Below it one region per MSA row, a landscape page at a
-time: M̂ under M_s (M − mean right of M), each projection under M̂ with its weights at the left (G =
-σ(Wg·M̂ + bg) in one product), and S = Kᵀ·Q/√c + Bias_h in one block (Kᵀ at its left). With one head
-the attention stands in two columns right of the projections (Bias above S, e^S | A, V | V·A, O, Wo |
-bo | Mout), so that an MSA row fills one page; with several, each head under the one before (a later
-head from a copy of M̂). MSA row 1 holds the givens, every later row copies of them (Wq_1_r2 = Wq_1,
-…), so that a product, its weights and its input print on one page.
+Bias_h stands by the scores it is added to.
+With several heads (where they fit a landscape page), the MSA rows stand side by side, a column of
+blocks each, and one block of weights at the left of a band serves every row (Wq_1 | Q_1_1 Q_2_1 …):
+M̂ = LayerNorm(M) worked down, head 1's projections under M̂; a later head from a copy of M̂, its Q
+last so that S = Kᵀ·Q/√c + Bias_h stands under it (Bias_h once, at the band's left), e^S | A, V·A;
+head 1's attention from a copy of Q_1 (the original a page back); the heads' O = G ⊙ V·A one under
+the other, the stack Wo multiplies: Mout = Wo·[O_1; …] + bo, Wo | bo once for every row. Otherwise
+one region per MSA row, a landscape page at a time: M̂ under M_s (M − mean right of M), each
+projection under M̂ with its weights at the left (G = σ(Wg·M̂ + bg) in one product), and S = Kᵀ·Q/√c
++ Bias_h in one block (Kᵀ at its left). With one head the attention stands in two columns right of
+the projections (Bias above S, e^S | A, V | V·A, O, Wo | bo | Mout), so that an MSA row fills one
+page; with several, each head under the one before (a later head from a copy of M̂). MSA row 1 holds
+the givens, every later row copies of them (Wq_1_r2 = Wq_1, …), so that a product, its weights and
+its input print on one page.
 """
 from __future__ import annotations
 
@@ -87,6 +94,9 @@ def layout(s, d, p):
         bias = {h: s.add(f"Bias_{h}", (r, r), role=COMPUTED, label=f"Bias_{h}[j,i] = Pb_i[{h},j]",
                          formula=lambda j, i, h=h: pb[i + 1].cell(h - 1, j))
                 for h in range(1, d.heads + 1)}
+    if _side_by_side(d):
+        s.arrange([pair, _msa_rows_side_by_side(s, d, bias)], DOWN, gap=1)
+        return
     rows = [pair]
     for m in range(1, d.s + 1):  # MSA row 1 worked a phase a step; every later row, one step
         later = f"MSA row {m}: as row 1, with the same weights (copied: Wq_1_r{m} = Wq_1, …)"
@@ -216,6 +226,149 @@ def _attention(s, m, h, d, proj, G, bias, top):
     s.next_to(Vc, VA, LEFT)
     O = ops.elementwise(s, f"O_{m}_{h}", fx.mul, [G, VA], label=f"O_{m}_{h} = G ⊙ VA")
     return s.place(O, below=VA, gap=0)
+
+
+# --- several heads: the MSA rows side by side, one weight block for all of them ---------------
+def _side_by_side(d) -> bool:
+    """Several heads, and the MSA rows fit side by side across a landscape page: at the left the
+    weights (Wg | bg against G; Bias_h | Kᵀ against S; e^S and the copy of V against A and V·A), then
+    one column of blocks per MSA row, each row's column max(r, c) + 1 columns from the one before (room
+    for the next row's Kᵀ, e^S and copy of V)."""
+    left = max(d.c_m + 1, d.r + d.c, d.r + 1)
+    width = left + d.s * d.r + (d.s - 1) * (max(d.r, d.c) + 1)
+    labels = d.r >= 3 and 2 <= d.c <= d.r  # the labels within their blocks' columns (Bias_h, Kᵀ, Mout)
+    return d.heads > 1 and labels and width <= paper.narrowest_page_columns()
+
+
+def _band(s, inputs, make, above, *, gap=0):
+    """One block per MSA row in one row band: ``make(m, x)`` makes row m's block from its input x
+    (weights already placed are used where they stand: one block of weights for the whole band);
+    row 1's goes under ``above`` in the columns of its input, every later row's level with it in the
+    columns of its own. Returns the blocks by row."""
+    out = {}
+    for m, x in inputs.items():
+        block = make(m, x)
+        if m == 1:
+            s.place(block, below=above, gap=gap, in_columns_of=x)
+        else:
+            s.place(block, at=ops.level(out[1], x))
+        out[m] = block
+    return out
+
+
+def _msa_rows_side_by_side(s, d, bias):
+    """The MSA rows side by side, a column of blocks each, every product of a band served by one block
+    of weights at its left (Wq_1 | Q_1_1 Q_2_1 …): M̂ = LayerNorm(M) (worked down), head 1's
+    projections under M̂; each later head from a copy of M̂ (a page further), its projections with Q
+    last, S = Kᵀ·Q/√c + Bias_h under Q (Bias_h at the left, one for every row), e^S | A, V·A; head 1's
+    attention from a copy of Q_1 (the original a page back); O = G ⊙ V·A of every head stacked, and
+    Mout = Wo·[O_1; …] + bo under them. Returns the group."""
+    rows, heads = range(1, d.s + 1), range(1, d.heads + 1)
+    pitch = max(d.r, d.c) + 1
+    with s.group() as region:
+        with s.step("M̂_s = LayerNorm(M_s) for every MSA row s, side by side (over the c_m features of each "
+                    "residue, ε = 1e-5)"):
+            lns, mhat = [], {}
+            for m in rows:
+                with s.group() as ln:
+                    M = s.given("M", index=m, label=f"M_{m} (MSA row {m})")
+                    mhat[m] = ops.layernorm(s, f"Mhat_{m}", M, eps=EPS, label=f"Mhat_{m} = ·/√(var+ε)",
+                                            direction="down", gap=0)
+                    ops.ones_row(s, mhat[m])
+                lns.append(ln)
+            s.arrange(lns, RIGHT, gap=pitch - 1)  # a row's side labels (mean, var, 1s) in the column before it
+        proj, last = {}, ops.ones_row(s, mhat[1])
+        with s.step("Head 1: Q, K, V = Wq_1·M̂, Wk_1·M̂, Wv_1·M̂ and G = σ(Wg_1·M̂ + bg_1), one block of "
+                    "weights for every MSA row"):
+            proj[1], last = _projections_band(s, d, 1, mhat, last, "QKVG")
+        others = "Head 2" if d.heads == 2 else f"Heads 2–{d.heads}"
+        O, VA = {}, {}
+        with s.step(f"{others} from a copy of M̂: Q, K, V, G; S = Kᵀ·Q/√c + Bias_h, A = softmax(S) over "
+                    "each column (the keys j), V·A"):
+            for h in heads[1:]:
+                copies = _band(s, mhat, lambda m, x, h=h: ops.copy(s, f"Mhat_{m}_h{h}", x,
+                                                                          label=f"Mhat_{m} (head {h})"), last,
+                               gap=1)  # a free row: a page may break before the copy
+                for c in copies.values():
+                    ops.ones_row(s, c)
+                proj[h], last = _projections_band(s, d, h, copies, ops.ones_row(s, copies[1]), "KVGQ")
+                VA[h], last = _attention_band(s, d, h, proj[h], proj[h]["Q"], bias[h], last)
+        with s.step("Head 1: S = Kᵀ·Q/√c + Bias_1 (Q_1 copied), A = softmax(S), V·A; O = G ⊙ V·A for "
+                    "every head; Mout_s = Wo·[O_s_1; …] + bo"):
+            queries = _band(s, proj[1]["Q"], lambda m, x: ops.copy(s, f"Q_{m}_1_c", x,
+                                                                        label=f"Q_{m}_1 (copied)"), last,
+                            gap=1)  # a free row: a page may break before the copy
+            VA[1], last = _attention_band(s, d, 1, proj[1], queries, bias[1], queries[1])
+            for h in heads:
+                O[h] = _band(s, VA[h], lambda m, x, h=h: ops.elementwise(
+                    s, f"O_{m}_{h}", fx.mul, [proj[h]["G"][m], x], label=f"O_{m}_{h} = G ⊙ VA", arrow=False),
+                    last)
+                last = O[h][1]
+            _mix(s, d, O, last)
+    return s.together([region, *bias.values()])  # Bias_h, made with the pair bias, stands by its scores
+
+
+def _projections_band(s, d, h, inputs, above, order):
+    """Head h's Q, K, V and G = σ(Wg·M̂ + bg) of every MSA row, in ``order``, one band each under
+    ``above``: one block of weights at the left of each band, every row's product right of it."""
+    out = {}
+    for key in order:
+        W = f"W{key.lower()}"
+        def make(m, x, key=key, W=W):
+            parts = [ops.given_part(s, W, h)]
+            if key == "G":
+                return ops.matmul_parts(s, f"G_{m}_{h}", parts, x, ops.given_part(s, "bg", h),
+                                        label=f"G_{m}_{h} = σ(W·M̂+b)", act=fx.sigmoid, weights_gap=0)
+            return ops.matmul_parts(s, f"{key}_{m}_{h}", parts, x, label=f"{key}_{m}_{h} = {W}_{h}·M̂")
+        out[key] = _band(s, inputs, make, above)
+        above = out[key][1]
+    return out, above
+
+
+def _attention_band(s, d, h, proj, queries, bias, above):
+    """Head h of every MSA row from its queries (Q, or a copy of it): S = Kᵀ·Q/√c + Bias_h under
+    them (Kᵀ against S, Bias_h once at the band's left), e^S | A under S (A in S's columns), V·A
+    under A with a copy of V at its left. Returns (V·A by row, the last block of row 1)."""
+    S = _band(s, queries, lambda m, q: ops.scores(
+        s, f"S_{m}_{h}", proj["K"][m], q, scale=d.c, bias=bias, label=f"S_{m}_{h} = Kᵀ·Q/√{d.c} + b",
+        weights_gap=0), above)
+    s.place(bias, left_of=s.blocks[f"S_1_{h}_Kt"], gap=0)
+    A, VA = {}, {}
+    for m in S:
+        Vc = ops.copy(s, f"V_{m}_{h}_c", proj["V"][m], label=f"V_{m}_{h}")
+        s.place(Vc, left_of=S[m], gap=1)  # for now: marks the column of e^S, so that A stands in S's columns
+        A[m] = ops.heat(ops.softmax(s, f"A_{m}_{h}", S[m], label=f"A_{m}_{h} = softmax(S)"))
+        s.place(A[m], below=S[m], gap=0, in_columns_of=Vc)
+        VA[m] = ops.matmul(s, f"VA_{m}_{h}", Vc, A[m], label=f"VA_{m}_{h} = V·A")
+        s.place(VA[m], below=A[m], gap=1)  # clear of the Σ row
+        s.next_to(Vc, VA[m], LEFT, gap=0)  # against V·A: a free column before it, after the row before
+    return VA, VA[1]
+
+
+def _mix(s, d, O, above):
+    """Mout_m = Wo·[O_m_1; …; O_m_heads] + bo: the heads' outputs stand one under the other (the stack
+    Wo multiplies), the row of 1s under the last, Wo | bo at the left of Mout_1, every row's Mout right
+    of it against the same Wo | bo."""
+    heads = sorted(O)
+    Wo, bo = s.given("Wo"), s.given("bo")
+    out = {}
+    for m in O[heads[0]]:
+        stack = [O[h][m] for h in heads]
+        ones = ops.ones_row(s, stack[-1])
+        def cell(i, j, stack=stack, ones=ones):
+            return fx.dot([*Wo.row(i), bo.cell(i, 0)], [c for o in stack for c in o.col(j)] + [ones.cell(0, j)])
+        Mout = s.add(f"Mout_{m}", (d.c_m, d.r), role=OUTPUT, label=f"Mout_{m} (Wo·O + bo)", formula=cell)
+        # its operands, as ops.matmul_parts notes them (the page planner keeps them on Mout's page):
+        # ops.matmul_parts takes one input block, and here the input is the heads' O one under the other
+        Mout.extra["operands"] = [Wo.name, bo.name, *(o.name for o in stack), ones.name]
+        if m == 1:
+            s.place(Mout, below=ones, gap=0)
+            s.place(bo, left_of=Mout, gap=0)
+            s.place(Wo, left_of=bo, gap=0)
+        else:
+            s.place(Mout, at=ops.level(out[1], stack[-1]))
+        out[m] = Mout
+    return out
 
 
 # --- numbers -----------------------------------------------------------------------------------
