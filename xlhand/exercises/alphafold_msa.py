@@ -350,23 +350,15 @@ def _mix(s, d, O, above):
     Wo multiplies), the row of 1s under the last, Wo | bo at the left of Mout_1, every row's Mout right
     of it against the same Wo | bo."""
     heads = sorted(O)
-    Wo, bo = s.given("Wo"), s.given("bo")
     out = {}
     for m in O[heads[0]]:
-        stack = [O[h][m] for h in heads]
-        ones = ops.ones_row(s, stack[-1])
-        def cell(i, j, stack=stack, ones=ones):
-            return fx.dot([*Wo.row(i), bo.cell(i, 0)], [c for o in stack for c in o.col(j)] + [ones.cell(0, j)])
-        Mout = s.add(f"Mout_{m}", (d.c_m, d.r), role=OUTPUT, label=f"Mout_{m} (Wo·O + bo)", formula=cell)
-        # its operands, as ops.matmul_parts notes them (the page planner keeps them on Mout's page):
-        # ops.matmul_parts takes one input block, and here the input is the heads' O one under the other
-        Mout.extra["operands"] = [Wo.name, bo.name, *(o.name for o in stack), ones.name]
+        Mout = ops.matmul_parts(s, f"Mout_{m}", ["Wo"], [O[h][m] for h in heads], "bo", role=OUTPUT,
+                                label=f"Mout_{m} (Wo·O + bo)", weights_gap=0)
+        last = O[heads[-1]][m]  # the foot of the stack, its row of 1s under it
         if m == 1:
-            s.place(Mout, below=ones, gap=0)
-            s.place(bo, left_of=Mout, gap=0)
-            s.place(Wo, left_of=bo, gap=0)
+            s.place(Mout, below=last.extra["ones"], gap=0)
         else:
-            s.place(Mout, at=ops.level(out[1], stack[-1]))
+            s.place(Mout, at=ops.level(out[1], last))
         out[m] = Mout
     return out
 

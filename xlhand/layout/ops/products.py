@@ -56,14 +56,21 @@ def linear(s: Sheet, name: str, W: Operand, X: Block, b: Operand, **kw) -> Block
     return matmul(s, name, W, X, bias=b, **kw)
 
 
-def _dots(weights: Sequence[Block], bias: Block | None, X: Block, ones: Block | None):
-    """The formula of a product: cell (i, j) is row i of [W_1 | … | b] times column j of [X; 1]."""
+def _dots(weights: Sequence[Block], bias: Block | None, X: "Block | Sequence[Block]", ones: Block | None):
+    """The formula of a product: cell (i, j) is row i of [W_1 | … | b] times column j of [X; 1] (X
+    may be several blocks one under the other: [X_1; X_2; 1])."""
+    stack = _stack(X)
+
     def cell(i: int, j: int) -> str:
         left = [c for w in weights for c in w.row(i)] + ([bias.cell(i, 0)] if bias is not None else [])
-        top = X.col(j) + ([ones.cell(0, j)] if ones is not None else [])
+        top = [c for x in stack for c in x.col(j)] + ([ones.cell(0, j)] if ones is not None else [])
         return fx.dot(left, top)
 
     return cell
+
+
+def _stack(X: "Block | Sequence[Block]") -> list[Block]:
+    return list(X) if isinstance(X, (list, tuple)) else [X]
 
 
 @dataclass(frozen=True)
@@ -112,28 +119,36 @@ def linear_parts(s: Sheet, name: str, Ws: Sequence[Operand], X: Block, b: Operan
 
 
 @op
-def matmul_parts(s: Sheet, name: str, parts: Sequence["Operand | Part"], X: Block, b: "Operand | Part | None" = None, *,
+def matmul_parts(s: Sheet, name: str, parts: Sequence["Operand | Part"], X: "Block | Sequence[Block]",
+                 b: "Operand | Part | None" = None, *,
                  at: Position | None = None, role: str = "computed", label: str | None = None,
                  expect=None, weights_gap: int = GAP, act: Callable[[str], str] | None = None) -> Block:
     """:func:`linear_parts` whose parts may also be :class:`Part`\\ s made in place: ``[I | Wb | b]``
     against ``[x; z; 1]`` (a residual block: the shortcut as a visible identity), ``[I | Waᵀ]``
     against ``[dS; dA]`` (its backward pass). Given names are placed on first use, placed blocks are
     used where they stand, parts are made left of the result in order, b as the last column,
-    ``weights_gap`` columns left of the result; ``act`` is written around each cell's dot product."""
-    ones = ones_row(s, X) if b is not None else None
-    at = at or s.below(ones or X)
+    ``weights_gap`` columns left of the result; ``act`` is written around each cell's dot product.
+    ``X`` may be several blocks one under the other, read as one stack (``Wo·[O_1; O_2]``), the row
+    of 1s under the last."""
+    stack = _stack(X)
+    ones = ones_row(s, stack[-1]) if b is not None else None
+    at = at or s.below(ones or stack[-1])
     everything = list(parts) + ([b] if b is not None else [])
     placed = place_left_of(s, at, everything, gap=weights_gap)
     weights, bias = (placed[:-1], placed[-1]) if b is not None else (placed, None)
     width = sum(w.cols for w in weights)
-    if any(w.rows != weights[0].rows for w in placed) or width != X.rows or (bias is not None and bias.cols != 1):
+    rows, cols = sum(x.rows for x in stack), stack[0].cols
+    inputs = "; ".join(f"{x.name} {shape_text(x)}" for x in stack)
+    if any(x.cols != cols for x in stack):
+        raise ShapeError(f"{name}: the stacked inputs [{inputs}] must have the same columns")
+    if any(w.rows != weights[0].rows for w in placed) or width != rows or (bias is not None and bias.cols != 1):
         shapes = ", ".join(f"{w.name} {shape_text(w)}" for w in placed)
-        raise ShapeError(f"{name}: the parts [{shapes}] do not fit {X.name} {shape_text(X)} (the parts' rows "
-                         f"must agree and their columns add up to {X.name}'s rows; a bias is one column)")
+        raise ShapeError(f"{name}: the parts [{shapes}] do not fit {inputs} (the parts' rows "
+                         f"must agree and their columns add up to the input's rows; a bias is one column)")
     dots = _dots(weights, bias, X, ones)
-    result = s.add(name, (weights[0].rows, X.cols), at=at, role=role, label=label,
+    result = s.add(name, (weights[0].rows, cols), at=at, role=role, label=label,
                    formula=dots if act is None else (lambda i, j: act(dots(i, j))), expect=expect)
-    return with_operands(result, [*weights, bias, X, ones])
+    return with_operands(result, [*weights, bias, *stack, ones])
 
 
 def identity_part(s: Sheet, name: str, n: int, label: str = "I") -> Part:
