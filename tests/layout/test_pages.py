@@ -93,6 +93,25 @@ def test_the_key_prints_on_the_pages_of_its_worksheet(name):
                 (sheet.pages, sheet.landscape, sheet.row_breaks, sheet.col_breaks), (size, paper)
 
 
+@pytest.mark.parametrize("name, size", [("relu", "small"), ("seq2seq-attention", "medium")])
+def test_a_long_name_on_a_class_worksheet_keeps_the_pages_of_the_key(name, size):
+    """A class set's worksheet names its student under the colours; a name longer than the line
+    shrinks to fit it rather than wrap (these two took a page more on Letter when it wrapped)."""
+    from xlhand.build import sheet_name
+    from xlhand.layout.paper import REFUSED_NOTE, name_line
+    from xlhand.layout.writer import WorkbookWriter
+    resolved = resolve(catalog.get(name), size=size)
+    who = name_line("Name: Maximiliana Alexandrova-Featherstonehaugh de la Cruz · id s1234567890")
+    sheet = key_sheet(resolved, "student")
+    answers = frozenset(sheet.answer_names())
+    writer = WorkbookWriter("letter")
+    writer.write_sheet(sheet, sheet_name(resolved.exercise), blanks=answers, tall=answers, name_line=who,
+                       note=REFUSED_NOTE)
+    worksheet = writer.plans[sheet_name(resolved.exercise)]
+    key = page_plan(resolved, "letter")
+    assert (worksheet.pages, worksheet.row_breaks) == (key.pages, key.row_breaks)
+
+
 def page_of(grid: PageGrid, block) -> tuple[int, int]:
     band = lambda index, breaks: sum(b <= index for b in breaks)  # noqa: E731
     return band(block.footprint().top, grid.row_breaks), band(block.left, grid.col_breaks)

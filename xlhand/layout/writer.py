@@ -131,10 +131,14 @@ class WorkbookWriter:
         last_col = max(last_col, MARGIN_COLS + paper.HEADER_MIN_COLS - 1)
         heights: dict[int, float] = {}
 
-        def line(row: int, first_col: int, text: str, fmt: dict, scale: float = 1.0, room_for: str = "") -> None:
-            """``text`` across the header's width; its row as tall as ``room_for`` needs too."""
-            ws.merge_range(row, first_col, row, last_col, text, self.fmt({**fmt, **style.HEADER_TEXT}))
-            lines = max(style.text_lines(t, last_col - first_col + 1, scale) for t in (text, room_for))
+        def line(row: int, first_col: int, text: str, fmt: dict, scale: float = 1.0, room_for: str = "",
+                 shrink: bool = False) -> None:
+            """``text`` across the header's width; its row as tall as ``room_for`` needs too. With
+            ``shrink``, the row is as tall as ``room_for`` alone and a longer text shrinks to fit it."""
+            look = {**fmt, **style.HEADER_TEXT, **({"text_wrap": False, "shrink": True} if shrink else {})}
+            ws.merge_range(row, first_col, row, last_col, text, self.fmt(look))
+            lines = max(style.text_lines(t, last_col - first_col + 1, scale)
+                        for t in ((room_for,) if shrink else (text, room_for)))
             if lines > 1 or scale > 1:
                 heights[row] = paper.ROW_POINTS * lines * max(scale, 1.0)
 
@@ -146,7 +150,8 @@ class WorkbookWriter:
             line(sheet.subtitle_row + 1, MARGIN_COLS, sheet.source, style.SOURCE, style.SMALL_SCALE)
         self._write_legend(ws, sheet, include_blank)
         if name_line:  # as tall as a worksheet's (a key prints on its worksheet's pages)
-            line(sheet.name_row, MARGIN_COLS, name_line, style.NAME_LINE, room_for=paper.name_line())
+            # a class set's long names shrink: every student's worksheet keeps the pages of the key
+            line(sheet.name_row, MARGIN_COLS, name_line, style.NAME_LINE, room_for=paper.name_line(), shrink=True)
         for k, description in enumerate(sheet.steps):
             ws.write_string(sheet.steps_row + k, MARGIN_COLS, f"[{k + 1}]", self.fmt(style.STEP_NUMBER))
             line(sheet.steps_row + k, MARGIN_COLS + 1, description, style.STEP_TEXT)
