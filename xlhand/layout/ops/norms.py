@@ -13,7 +13,7 @@ from xlhand.layout.blocks import Block
 from xlhand.layout.box import GAP
 from xlhand.layout.sheet import ShapeError, Sheet, op
 from xlhand.layout.ops.reductions import col_sums
-from xlhand.layout.ops.shared import Operand, absolute, shape_text, value_of, width_of
+from xlhand.layout.ops.shared import Operand, absolute, shape_text, value_of, width_of, with_operands
 
 Position = tuple[int, int]
 DIRECTIONS = ("right", "down")
@@ -192,8 +192,9 @@ def _gain_and_shift(s: Sheet, name: str, hat: Block, gamma: Operand, beta: Opera
     if g.shape != (n, 1) or b.shape != (n, 1):
         raise ShapeError(f"{name}: gain {g.name} {shape_text(g)} and shift {b.name} {shape_text(b)} "
                          f"must both be {n}x1")
-    return s.add(name, hat.shape, at=at, role=role, label=label or f"{name} = γ ⊙ x̂ + β",
-                 formula=lambda i, j: f"{g.cell(i, 0)}*{hat.cell(i, j)}+{b.cell(i, 0)}")
+    N = s.add(name, hat.shape, at=at, role=role, label=label or f"{name} = γ ⊙ x̂ + β",
+              formula=lambda i, j: f"{g.cell(i, 0)}*{hat.cell(i, j)}+{b.cell(i, 0)}")
+    return with_operands(N, [g, b, hat])  # the page planner keeps N with x̂ and γ | β where it can
 
 
 # --- RMSNorm ---------------------------------------------------------------------------------------
