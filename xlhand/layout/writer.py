@@ -134,11 +134,17 @@ class WorkbookWriter:
         def line(row: int, first_col: int, text: str, fmt: dict, scale: float = 1.0, room_for: str = "",
                  shrink: bool = False) -> None:
             """``text`` across the header's width; its row as tall as ``room_for`` needs too. With
-            ``shrink``, the row is as tall as ``room_for`` alone and a longer text shrinks to fit it."""
-            look = {**fmt, **style.HEADER_TEXT, **({"text_wrap": False, "shrink": True} if shrink else {})}
-            ws.merge_range(row, first_col, row, last_col, text, self.fmt(look))
-            lines = max(style.text_lines(t, last_col - first_col + 1, scale)
-                        for t in ((room_for,) if shrink else (text, room_for)))
+            ``shrink``, a text longer than ``room_for`` takes a smaller font (down to 7 points) before
+            it makes the row taller."""
+            width = last_col - first_col + 1
+            text_scale = scale
+            if shrink:
+                room = style.text_lines(room_for, width, scale)
+                points = next((p for p in range(11, 6, -1) if style.text_lines(text, width, scale * p / 11) <= room), 7)
+                if points < 11:
+                    fmt, text_scale = {**fmt, "font_size": points}, scale * points / 11
+            ws.merge_range(row, first_col, row, last_col, text, self.fmt({**fmt, **style.HEADER_TEXT}))
+            lines = max(style.text_lines(text, width, text_scale), style.text_lines(room_for, width, scale))
             if lines > 1 or scale > 1:
                 heights[row] = paper.ROW_POINTS * lines * max(scale, 1.0)
 
