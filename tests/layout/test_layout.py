@@ -316,3 +316,31 @@ def test_layout_snapshot(name):
     xlhand layout --all --write tests/snapshots, and review the diff."""
     expected = (SNAPSHOTS / f"{name}.txt").read_text(encoding="utf-8")
     assert layout_text(resolve(catalog.get(name), size=SNAPSHOT_SIZE)) == expected
+
+
+def test_two_touching_blocks_are_drawn_apart_where_they_meet():
+    """Blocks that touch (no column between them: weights against their product where a page is
+    narrow, V against F) read as one grid unless the edge they share is drawn heavier."""
+    import io
+
+    import openpyxl
+
+    from xlhand.layout.writer import WorkbookWriter, _touching_sides
+    s = blank_sheet()
+    W = values(s, "W", (2, 2))
+    b = values(s, "b", (2, 1))
+    s.place(b, right_of=W, gap=0)
+    ones = s.add("W_ones", (1, 2), role="given", label="", values=np.ones((1, 2)), side_label="1s")
+    s.place(ones, adjoining=W)  # a helper row keeps its own dashed border
+    far = values(s, "far", (2, 2))
+    s.place(far, right_of=b)
+    s.finish()
+    assert _touching_sides(s) == {"W": (False, False, False, True), "b": (False, False, True, False)}
+    writer = WorkbookWriter()
+    writer.write_sheet(s, "t")
+    ws = openpyxl.load_workbook(io.BytesIO(writer.to_bytes())).worksheets[0]
+    right_of_w = ws.cell(W.top + 1, W.right).border  # openpyxl counts from 1: W's last column
+    left_of_b = ws.cell(b.top + 1, b.left + 1).border
+    inside_w = ws.cell(W.top + 1, W.left + 1).border
+    assert right_of_w.right.style == left_of_b.left.style == "medium"
+    assert inside_w.right.style == "thin" and inside_w.left.style == "thin"

@@ -92,3 +92,22 @@ def text_lines(text: str, columns: int, scale: float = 1.0) -> int:
 
     room = columns * COLUMN_PIXELS - CELL_PADDING_PIXELS
     return max(1, ceil(xl_pixel_width(text) * 1.05 * scale / room))
+
+
+# where two blocks touch (no column or row between them), the edge they share is drawn heavier, so
+# that they read as two matrices, not one
+FRAME = {"blank": (6, "#404040")}  # between cells to write in (medium lines): a double line
+FRAME_DEFAULT = (2, "#404040")  # between filled blocks (thin grey): medium dark
+
+
+def framed(fmt: dict, role: str, edges: tuple[bool, bool, bool, bool]) -> dict:
+    """``fmt`` with the heavier line on the ``edges`` (top, bottom, left, right) where its cell meets
+    another block."""
+    if not any(edges):
+        return fmt
+    weight, colour = FRAME.get(role, FRAME_DEFAULT)
+    out = dict(fmt)
+    for side, on in zip(("top", "bottom", "left", "right"), edges):
+        if on:
+            out[side], out[f"{side}_color"] = weight, colour
+    return out

@@ -33,6 +33,7 @@ class WorkbookWriter:
     def __init__(self, paper: str = "a4") -> None:
         self.paper = paper
         self.plans: dict = {}  # sheet name -> the PageGrid it prints on
+        self._touching: dict = {}  # block name -> the sides where it meets another block (the sheet written)
         self._buffer = io.BytesIO()
         self.workbook = xlsxwriter.Workbook(
             self._buffer,
@@ -90,6 +91,7 @@ class WorkbookWriter:
         grid = paper.page_grid(sheet, self.paper, row_points, full_size=sample)
         row_points.update(self._write_header(ws, sheet, bool(blanks) and blank_legend, grid.first_page_last_col,
                                              name_line, note))
+        self._touching = _touching_sides(sheet)
         for block in sheet.blocks.values():
             self._write_label(ws, block)
             if block.name in blanks:
@@ -193,31 +195,32 @@ class WorkbookWriter:
                 ws.write_string(block.top + i, block.left - 1, word, self.fmt(style.SIDE_LABEL))
 
     def _write_blank(self, ws, block: Block) -> None:
-        blank = self.fmt(_cell_format(block, "blank"))
+        blank = self._cell_formats(block, "blank")
         for i in range(block.rows):
             for j in range(block.cols):
-                ws.write_blank(block.top + i, block.left + j, None, blank)
+                ws.write_blank(block.top + i, block.left + j, None, blank(i, j))
 
     def _write_block(self, ws, block: Block, cached: CachedValue | None = None) -> None:
         if block.values is not None:
             # one number format for every role: whole numbers as 1, others with up to three decimals
             # (formula cells do the same through a conditional format, as their values can change)
-            whole = self.fmt(_cell_format(block, block.role, style.INTEGER_FORMAT))
-            fraction = self.fmt(_cell_format(block, block.role, style.NUMBER_FORMAT))
+            whole = self._cell_formats(block, block.role, style.INTEGER_FORMAT)
+            fraction = self._cell_formats(block, block.role, style.NUMBER_FORMAT)
             for i in range(block.rows):
                 for j in range(block.cols):
                     value = float(block.values[i, j])
-                    ws.write_number(block.top + i, block.left + j, value, whole if value.is_integer() else fraction)
+                    ws.write_number(block.top + i, block.left + j, value,
+                                    (whole if value.is_integer() else fraction)(i, j))
         elif block.text is not None:
-            fmt = self.fmt(_cell_format(block, block.role))
+            fmt = self._cell_formats(block, block.role)
             for i in range(block.rows):
                 for j in range(block.cols):
-                    ws.write_string(block.top + i, block.left + j, str(block.text[i][j]), fmt)
+                    ws.write_string(block.top + i, block.left + j, str(block.text[i][j]), fmt(i, j))
         else:
             self._write_formulas(ws, block, cached)
 
     def _write_formulas(self, ws, block: Block, cached: CachedValue | None) -> None:
-        fmt = self.fmt(_cell_format(block, block.role))
+        fmt = self._cell_formats(block, block.role)
 
         def result(i: int, j: int):
             value = cached(block, i, j) if cached is not None else None
@@ -225,9 +228,24 @@ class WorkbookWriter:
 
         for i in range(block.rows):
             for j in range(block.cols):
-                ws.write_formula(block.top + i, block.left + j, "=" + block.formula(i, j), fmt, result(i, j))
+                ws.write_formula(block.top + i, block.left + j, "=" + block.formula(i, j), fmt(i, j), result(i, j))
         if block.extra.get("colour_scale"):
             ws.conditional_format(block.range(), {"type": "2_color_scale", **style.COLOUR_SCALE})
+
+    def _cell_formats(self, block: Block, role: str, number_format: str = style.NUMBER_FORMAT):
+        """The format of cell (i, j) of ``block`` in ``role``: its colours, and a heavier line on
+        the sides where it meets another block."""
+        base = _cell_format(block, role, number_format)
+        top, bottom, left, right = self._touching.get(block.name, (False,) * 4)
+        made: dict = {}
+
+        def cell(i: int, j: int):
+            edges = (top and i == 0, bottom and i == block.rows - 1, left and j == 0, right and j == block.cols - 1)
+            if edges not in made:
+                made[edges] = self.fmt(style.framed(base, role, edges))
+            return made[edges]
+
+        return cell
 
     def _write_chart(self, ws, sheet_name: str, chart) -> None:
         native = self.workbook.add_chart({"type": chart.kind})
@@ -251,6 +269,27 @@ class WorkbookWriter:
     def to_bytes(self) -> bytes:
         self.workbook.close()
         return self._buffer.getvalue()
+
+
+def _touching_sides(sheet: Sheet) -> dict[str, tuple[bool, bool, bool, bool]]:
+    """For each block that touches another (no row or column between them), the sides it touches:
+    (top, bottom, left, right). A helper row (Σ, max, 1s) is drawn apart by its own border."""
+    owner = {(block.top + i, block.left + j): block.name for block in sheet.blocks.values()
+             if not block.is_helper_row for i in range(block.rows) for j in range(block.cols)}
+    sides = {}
+    for block in sheet.blocks.values():
+        if block.is_helper_row:
+            continue
+        rows, cols = range(block.top, block.bottom), range(block.left, block.right)
+
+        def meets(cells) -> bool:
+            return any(owner.get(cell, block.name) != block.name for cell in cells)
+
+        found = (meets((block.top - 1, c) for c in cols), meets((block.bottom, c) for c in cols),
+                 meets((r, block.left - 1) for r in rows), meets((r, block.right) for r in rows))
+        if any(found):
+            sides[block.name] = found
+    return sides
 
 
 def _cell_format(block: Block, role: str, number_format: str = style.NUMBER_FORMAT) -> dict:
