@@ -296,17 +296,24 @@ def _tight(d, numbered) -> bool:
     return True
 
 
+def _back_names(k, dZ):
+    """Layer k's weights, its input and that input's pre-activation (None for X), and the text of its
+    backward step: one step a layer, a short header."""
+    _, W, b, _, _, _, _ = LAYERS[k - 1]
+    prev = LAYERS[k - 2][4] if k > 1 else "X"  # the layer's input
+    prev_z = LAYERS[k - 2][3] if k > 1 else None
+    back = f"; d{prev} = {W}ᵀ·{dZ.name}, d{prev_z} = d{prev} ⊙ [{prev_z} > 0]" if k > 1 else ""
+    return W, b, prev, prev_z, f"d{W} = {dZ.name}·{prev}ᵀ, d{b} = Σ {dZ.name}{back}"
+
+
 def _layer_back_compact(s, n, step, k, dZ, grads, used, Z, X, loss, done):
     """Layer k of the backward pass, one step, where [Wᵀ | dA] fits under dZ with dW right of dZ on a
     portrait page (see :func:`_compact`): the gradients dZ, dA, dZ' … stand one under the other in one
     column, each [db | dZ | dW] with Aᵀ over dW beside the dA above it, each [Wᵀ | dA] under its dZ,
     Wᵀ touching dA; layer 1's band, [db | dZ | dW] with Xᵀ over dW, under the rest at the pass's left
     edge (dW1 is the widest). Returns the next dZ (None after layer 1)."""
-    _, W, b, _, _, _, _ = LAYERS[k - 1]
-    prev = LAYERS[k - 2][4] if k > 1 else "X"  # the layer's input
-    prev_z = LAYERS[k - 2][3] if k > 1 else None
-    back = f"; d{prev} = {W}ᵀ·{dZ.name}, d{prev_z} = d{prev} ⊙ [{prev_z} > 0]" if k > 1 else ""
-    with step(f"d{W} = {dZ.name}·{prev}ᵀ, d{b} = Σ {dZ.name}{back}"):  # one step a layer: a short header
+    W, b, prev, prev_z, text = _back_names(k, dZ)
+    with step(text):
         if k == len(LAYERS):  # N left of the target, L out of the way of Aᵀ until it stands over it
             target, count, L = loss
             s.next_to(count, target, LEFT, gap=0, align="start")
@@ -339,11 +346,8 @@ def _layer_back(s, n, step, k, dZ, grads, used, Z, X, above, gap, loss):
     dA until its band moves it. ``gap``: the rows left above the band (0 under a copy's band, whose
     last block stands left of the next Aᵀ: the Aᵀ's label row is the gap). Returns that dZ (None
     after the first layer), everything placed so far and the gap the next band leaves."""
-    _, W, b, _, _, _, _ = LAYERS[k - 1]
-    prev = LAYERS[k - 2][4] if k > 1 else "X"  # the layer's input
-    prev_z = LAYERS[k - 2][3] if k > 1 else None
-    back = f"; d{prev} = {W}ᵀ·{dZ.name}, d{prev_z} = d{prev} ⊙ [{prev_z} > 0]" if k > 1 else ""
-    with step(f"d{W} = {dZ.name}·{prev}ᵀ, d{b} = Σ {dZ.name}{back}"):  # one step a layer: a short header
+    W, b, prev, prev_z, text = _back_names(k, dZ)
+    with step(text):
         grads[k] = ops.layer_gradient(s, n(f"d{W}"), n(f"d{b}"), dZ, s.blocks[n(prev)] if k > 1 else X)
         s.next_to(grads[k][1], dZ, LEFT, gap=0, align="end")  # db's label is its gap
         band = [dZ, *grads[k], s.blocks[f"{n(prev)}T"]]
