@@ -118,3 +118,12 @@ def test_a_second_iteration_builds_with_one_unit_layers(dims):
     from xlhand.build import key_sheet
     sheet = key_sheet(resolve(catalog.get("autoencoder"), size="small", sets=dims, options={"iters": 2}), "key")
     assert {"W1_2", "b1_2", "W4_2T"} <= set(sheet.blocks)
+
+
+def test_several_iterations_keep_the_roomy_layout_and_cut_no_block():
+    """The two-page layout is a single iteration's: a later iteration needs a landscape page, where
+    that layout's backward column, with no row to break in, would be taller than a page."""
+    from xlhand.build import page_plan
+    resolved = resolve(catalog.get("autoencoder"), size="small", options={"iters": 2})
+    assert {page_plan(resolved, paper, student=student).cuts for paper in ("a4", "letter")
+            for student in (False, True)} == {0}

@@ -83,7 +83,7 @@ def layout(s, d, p, iters=1):
 
     def iteration(it, first):
         nonlocal weights
-        L, weights = _iteration(s, d, it, X, weights, first)
+        L, weights = _iteration(s, d, it, X, weights, first, alone=iters == 1)
         return L
 
     ops.iterations(s, iters, iteration)
@@ -98,10 +98,11 @@ LOSS_STEP = "Loss: L = mean((Y − X)²) over the N = d·batch entries, the targ
 UPDATE_STEP = "Gradient descent: Wn = W − lr·dW, bn = b − lr·db"
 
 
-def _iteration(s, d, it, X, weights, first):
+def _iteration(s, d, it, X, weights, first, alone=True):
     """One iteration, a portrait page wide (11 columns): the forward pass (one column, weights to its
     left), then the loss and the backward pass, then the updates. Where the sizes allow it (the
-    template's, :func:`_tight`), two pages hold it all: the forward pass without a gap row (each
+    template's, :func:`_tight`) and the sheet holds one iteration (``alone``; later ones need a
+    landscape page, on which that column would be taller than a page), two pages hold it all: the forward pass without a gap row (each
     PyTorch note right of its block), each update Wn, bn over its W, b (in the rows of the layer's
     input, which leave that room), and under Y the loss and the backward pass in one column
     (:func:`_backward_tight`). Else each update stands under its W (in the rows of the layer's
@@ -111,7 +112,7 @@ def _iteration(s, d, it, X, weights, first):
     n = lambda name: named(name, it)  # noqa: E731
     later = it > 1
     step = (lambda text: nullcontext()) if later else s.step
-    tight = _tight(d, not later)
+    tight = alone and _tight(d)
     with s.step(f"Iteration {it}, from W1_{it} = {named('W1n', it - 1)} …: forward pass, loss L_{it}, "
                 f"gradients, update (as in steps {first.start}–{first.stop - 1})") if later else nullcontext():
         with s.group() as forward:
@@ -257,15 +258,12 @@ def _column_left(d) -> int:
 PAGE = ops.page_columns("letter", landscape=False)  # a portrait page's columns (A4's as many)
 
 
-def _tight(d, numbered) -> bool:
+def _tight(d) -> bool:
     """Whether an iteration fits the tight layout: the PyTorch notes right of the forward pass's
     blocks, each update over its W in the rows of the layer's input (X, A1, Code, A3 with its 1s
     row), lr left of W4n, and the backward pass in one column whose widest row (the widest Wᵀ or db's
-    label, dZ's label, [Aᵀ over dW] touching it) is a portrait page wide. ``numbered``: labels carry
-    a step number (the first iteration's; a later one's names are longer and take the roomy
-    layout)."""
-    if not numbered:
-        return False
+    label, dZ's label, [Aᵀ over dW] touching it) is a portrait page wide, its labels numbered as the
+    first iteration's."""
     rows = {"X": d.d, "A1": d.h, "Code": d.k, "A3": d.h}
     widest = max(d[n_in] for *_, n_in, _ in LAYERS) + 1  # [W | b]
     z_col = widest + 1  # the 1s row's side label between
