@@ -138,7 +138,7 @@ def _weights(s, t, name):
     if t == 1:
         return name
     src = s.blocks[name]
-    return ops.Part(src.cols, lambda spot: s.place(ops.carry(s, f"{name}_step{t}", src, label=name), at=spot))
+    return ops.copied_part(s, f"{name}_step{t}", src, label=name)
 
 
 def _step(s, t, x, parts, weights, dm, gap):

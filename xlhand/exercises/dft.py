@@ -189,7 +189,7 @@ def layout(s, d, p, with_sine=False):
 
 def _copy(s, name, W):
     """A copy of W made where it must stand, left of a product (see :class:`ops.Part`)."""
-    return ops.Part(W.cols, lambda spot: s.place(ops.carry(s, name, W, label="W"), at=spot))
+    return ops.copied_part(s, name, W, label="W")
 
 
 def _wave(s, name, fn, freqs, times, npts, *, label):

@@ -90,9 +90,7 @@ def layout(s, d, p, train=False):
             s.place(gamma, above=Krbf)
         with s.step("score_rbf = ay·Krbf + b (the same support vectors); class_rbf = its sign"):
             # ay and b copied left of the score, as on paper when a weight is needed again a page on
-            copied = [ops.Part(src.cols, lambda spot, name=name, src=src:
-                               s.place(ops.carry(s, name, src, label=src.name), at=spot))
-                      for name, src in (("ay_rbf", ay), ("b_rbf", b))]
+            copied = [ops.copied_part(s, name, src, label=src.name) for name, src in (("ay_rbf", ay), ("b_rbf", b))]
             score_rbf = ops.matmul_parts(s, "score_rbf", copied[:1], Krbf, copied[1], label="score_rbf")
             _sign(s, "class_rbf", score_rbf)
     s.next_to(rbf, s.together([signed, class_lin]), DOWN, align="start")

@@ -201,7 +201,7 @@ def _sentence_room(vocab, words: int) -> int:
 
 def _copy(s, name, src):
     """A copy of the weights ``src`` made where it must stand, left of a product (see :class:`ops.Part`)."""
-    return ops.Part(src.cols, lambda spot: s.place(ops.carry(s, name, src, label=src.name), at=spot))
+    return ops.copied_part(s, name, src, label=src.name)
 
 
 # --- checks ---------------------------------------------------------------------------------

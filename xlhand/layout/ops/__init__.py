@@ -30,7 +30,7 @@ from xlhand.layout.ops.elementwise import (elementwise, gate, leaky_relu, outer,
                                            sigmoid, tanh)
 from xlhand.layout.ops.losses import cross_entropy, mse_loss
 from xlhand.layout.ops.norms import MINUS_INFINITY, layernorm, rmsnorm_rows, softmax
-from xlhand.layout.ops.products import (Part, copy_part, given_part, identity_part, linear, linear_act, linear_from, linear_parts,
+from xlhand.layout.ops.products import (Part, copied_part, copy_part, given_part, identity_part, linear, linear_act, linear_from, linear_parts,
                                         matmul, matmul_parts, ones_row, shortcut, solve_dot, transposed_part,
                                         weights_left_of)
 from xlhand.layout.ops.reductions import argmax_columns, col_max, col_sums, row_means, row_sums
@@ -41,7 +41,7 @@ from xlhand.layout.ops.tokens import argmax_one_hot, one_hot, one_hot_columns, s
 __all__ = [
     "Operand", "Part", "absolute", "argmax_columns", "argmax_one_hot", "at_", "attend", "attention", "attention_steps",
     "attention_under", "carry", "chain_arrows", "col_max", "col_sums", "column_over_state", "copy",
-    "copy_columns", "copy_part", "copy_rows", "cross_entropy", "curve_table", "elementwise", "flow", "gate",
+    "copied_part", "copy_columns", "copy_part", "copy_rows", "cross_entropy", "curve_table", "elementwise", "flow", "gate",
     "given_part", "gradient_descent", "gradient_descent_by_layer", "heat", "identity_part", "input_gradient",
     "iterations", "layer_gradient", "layernorm", "leaky_relu", "level", "linear", "linear_act", "linear_from",
     "linear_parts", "loss_curve", "matmul", "matmul_parts", "mse_loss", "one_hot", "one_hot_columns", "ones_row",

@@ -175,9 +175,11 @@ def given_part(s: Sheet, name: str, index: int, width: int | None = None, label:
     return Part(width if width is not None else s.given_shape(name, index)[1], place)
 
 
-def copied_part(s: Sheet, name: str, src: Block) -> Part:
-    """A copy of ``src`` (formulas) as a part of a left operand: weights computed elsewhere."""
-    return Part(src.cols, lambda at: carry(s, name, src, at=at), name)
+def copied_part(s: Sheet, name: str, src: Block, label: str | None = None) -> Part:
+    """A copy of ``src`` (formulas) as a part of a left operand: weights computed elsewhere, or
+    weights needed again where the original is out of reach (another page), labelled ``label``
+    (its name by default)."""
+    return Part(src.cols, lambda at: carry(s, name, src, at=at, label=label), label or name)
 
 
 def copy_part(s: Sheet, name: str, src: Block, label: str | None = None) -> Part:
