@@ -238,7 +238,7 @@ def test_the_lint_finds_a_block_placed_at_creation(tmp_path):
 # never do arithmetic on a position (``at[1] - GAP - width``) or with the gap.
 OPS_MODULES = sorted((ROOT / "xlhand" / "layout" / "ops").glob("*.py"))
 SHEET_PRIMITIVES = {
-    "add", "given", "operand", "given_shape", "step", "group", "chart", "arrow",  # placing things
+    "add", "given", "operand", "given_shape", "step", "group", "chart", "arrow", "note_right",  # placing things
     "place", "anchor", "hanging_off",  # an operation's unit: what moves with its result
     "below", "adjoining", "right_of", "left_of", "above", "clear_right", "below_all",  # where, relative to
     "next_to", "arrange", "grid", "together",  # moving things next to each other

@@ -113,13 +113,11 @@ def _iteration(s, d, it, X, weights, first, alone=True):
     later = it > 1
     step = (lambda text: nullcontext()) if later else s.step
     tight = alone and _tight(d)
-    with s.step(f"Iteration {it}, from W1_{it} = {named('W1n', it - 1)} …: forward pass, loss L_{it}, "
-                f"gradients, update (as in steps {first.start}–{first.stop - 1})") if later else nullcontext():
+    with s.step(ops.later_iteration_text(it, f"W1_{it} = {named('W1n', it - 1)}", first)) \
+            if later else nullcontext():
         with s.group() as forward:
             if later:
-                X = ops.carry(s, n("X"), X, label=f"{n('X')} (inputs)")
-                s.place(X, below=EVERYTHING)
-                s.note_right(X, f"Iteration {it}: from the weights iteration {it - 1} made")
+                X = ops.later_inputs(s, n("X"), X, it)
             A, Z, used, acts, inputs = X, {}, {}, {}, {}
             with ExitStack() as phase:
                 for k, W, b, z, a, n_in, n_out in LAYERS:

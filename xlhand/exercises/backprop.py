@@ -87,14 +87,11 @@ def _iteration(s, d, it, X, weights, first_steps):
     n = lambda name: named(name, it)  # noqa: E731
     later = it > 1
     step = (lambda text: nullcontext()) if later else s.step
-    first = f"W1_{it} = {named('W1n', it - 1)}" if later else ""
-    with s.step(f"Iteration {it}, from {first} …: forward pass, loss L_{it}, gradients, update "
-                f"(as in steps {first_steps.start}–{first_steps.stop - 1})") if later else nullcontext():
+    first = f"W1_{it} = {named('W1n', it - 1)}"
+    with s.step(ops.later_iteration_text(it, first, first_steps)) if later else nullcontext():
         with s.group() as forward:
             if later:
-                X = ops.carry(s, n("X"), X, label=f"{n('X')} (inputs)")
-                s.place(X, below=EVERYTHING)
-                s.note_right(X, f"Iteration {it}: from the weights iteration {it - 1} made")
+                X = ops.later_inputs(s, n("X"), X, it)
             A, Z, used, outs = X, {}, {}, {}
             for k in (1, 2, 3):
                 what = f"Z{k} = W{k}·{'X' if k == 1 else f'A{k - 1}'} + b{k}, " + (
@@ -123,9 +120,9 @@ def _iteration(s, d, it, X, weights, first_steps):
                     Y = ops.carry(s, n("Y"), s.blocks["Y"], label=f"{n('Y')} (targets)")
                 else:
                     Y = s.given("Y", label="Y (targets)")
-                if _landscape(d):
+                if _landscape(d):  # L under Y: right of it, a later iteration's longer label ran off the page
                     s.place(Y, right_of=P)
-                    L = ops.cross_entropy(s, n("L"), Y, P)
+                    L = s.place(ops.cross_entropy(s, n("L"), Y, P), below=Y)
                 else:  # under P, L right of it: right of P stand the updates of layer 3 (see _updates_beside)
                     s.place(Y, below=P, gap=0)
                     L = ops.cross_entropy(s, n("L"), Y, P)

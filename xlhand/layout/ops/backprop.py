@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from xlhand.layout.blocks import Block
+from xlhand.layout.placing import EVERYTHING
 from xlhand.layout.sheet import GAP, Sheet, op
-from xlhand.layout.ops.copies import transpose
+from xlhand.layout.ops.copies import carry, transpose
 from xlhand.layout.ops.curves import loss_curve
 from xlhand.layout.ops.elementwise import relu_backward, sgd_step
 from xlhand.layout.ops.products import matmul
@@ -91,6 +92,21 @@ def gradient_descent_by_layer(s: Sheet, lr: Operand, layers: Sequence[tuple[Bloc
     new = gradient_descent(s, lr, [pair for W, b, dW, db in layers for pair in ((W, dW), (b, db))], at=at)
     s.arrange([s.arrange([new[f"{W.name}n"], new[f"{b.name}n"]]) for W, b, _, _ in layers], "down")
     return new
+
+
+def later_iteration_text(it: int, first_weight: str, first: range) -> str:
+    """The one step a later iteration takes: what it starts from and which steps it repeats."""
+    return (f"Iteration {it}, from {first_weight} …: forward pass, loss L_{it}, gradients, update "
+            f"(as in steps {first.start}–{first.stop - 1})")
+
+
+@op
+def later_inputs(s: Sheet, name: str, X: Block, it: int) -> Block:
+    """A later iteration's inputs: a copy of X under everything so far, and a note beside it saying
+    where its weights come from (short: on Letter a longer note ran past the page's last column)."""
+    inputs = s.place(carry(s, name, X, label=f"{name} (inputs)"), below=EVERYTHING)
+    s.note_right(inputs, f"Iteration {it}: weights of iteration {it - 1}")
+    return inputs
 
 
 def iterations(s: Sheet, iters: int, one_iteration: Callable[[int, range | None], Block],
