@@ -86,6 +86,33 @@ def test_a_large_sheet_shrinks_to_70_percent_at_most_and_cuts_no_block(name):
         assert grid.scale >= 0.7 and not grid.cuts, (paper, grid.scale, grid.cuts)
 
 
+# (exercise, option, value) that cuts a block at small or medium (strict: the list only shrinks)
+OPTION_CUTS = {("transformer-full", "pe", "none"), ("transformer-full", "stable", True)}
+
+
+def option_cases():
+    """Every exercise's options, each value but the default (of a long range, the next and the last)."""
+    for name in catalog.names():
+        for option in catalog.get(name).options:
+            values = [value for value in option.allowed if value != option.default]
+            for value in values if len(values) <= 4 else [values[0], values[-1]]:
+                marks = [pytest.mark.xfail(strict=True, reason="a block cut")] \
+                    if (name, option.name, value) in OPTION_CUTS else []
+                yield pytest.param(name, option.name, value, id=f"{name}-{option.name}={value}", marks=marks)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, option, value", list(option_cases()))
+def test_no_option_cuts_a_block(name, option, value):
+    """An instructor's option (more iterations, a stable softmax, another positional encoding) lays
+    out other blocks: still none cut by a page break, key and worksheet, on either paper."""
+    for size in SIZES:
+        resolved = resolve(catalog.get(name), size=size, options={option: value})
+        cut = [f"{size} {paper}{' worksheet' if student else ''}" for paper in PAPERS for student in (False, True)
+               if page_plan(resolved, paper, student=student).cuts]
+        assert not cut, cut
+
+
 @pytest.mark.parametrize("name", catalog.names())
 def test_the_key_prints_on_the_pages_of_its_worksheet(name):
     for size in SIZES:

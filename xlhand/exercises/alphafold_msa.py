@@ -331,7 +331,8 @@ def _attention_band(s, d, h, proj, queries, bias, above):
     under A with a copy of V at its left. Returns (V·A by row, the last block of row 1)."""
     S = _band(s, queries, lambda m, q: ops.scores(
         s, f"S_{m}_{h}", proj["K"][m], q, scale=d.c, bias=bias, label=f"S_{m}_{h} = Kᵀ·Q/√{d.c} + b",
-        weights_gap=0), above)
+        weights_gap=0), above, gap=1 if s.settings.get("stable") else 0)  # a stable softmax's max row
+    # makes the band a page tall: a free row lets a page break before the scores rather than through V·A
     s.place(bias, left_of=s.blocks[f"S_1_{h}_Kt"], gap=0)
     A, VA = {}, {}
     for m in S:
