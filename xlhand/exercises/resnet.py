@@ -142,8 +142,9 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
     forward = []
     # the two networks' columns touch, under one row of 1s; a gap between them where a side label would
     # stand on the other network's cells (one column each: a 1s; a softmax: its Σ and max rows)
-    shared = d.batch > 1 and act != "softmax"
+    shared = d.batch > 1 and not (act == "softmax" and s.settings.get("stable"))
     lane_gap = 0 if shared else 1
+    stagger = shared and act == "softmax"  # the plain head one row lower: its Σ rows' label by no cell
     for l in range(1, L + 1):
         with s.step(f"Block {l}: Z = ReLU(Wa·R_{l - 1} + ba), F = Wb·Z + bb, S = I·R_{l - 1} + F, R_{l} = ReLU(S); "
                     "plain: no I"):
@@ -173,23 +174,24 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
     target = _target(head)
     out = "Zout" if head == "linear" else R.name
     with s.step((f"Head: Zout = Wout·{R.name} + bout, " if head == "linear" else "No head: ")
-                + f"Y = {_act_text(act, out)}, L = ½‖Y − {target}‖²; plain: "
+                + f"Y = {_act_text(act, out, head != 'linear')}, L = ½‖Y − {target}‖²; plain: "
                 + ("Zpout, " if head == "linear" else "") + "Yp, Lp"):
         Y, T, Lb = _head_and_loss(s, "", R, act, head=head, plain=H, shared=shared)
-        Yp, _, Lp = _head_and_loss(s, "p", H, act, head=head, beside=(s.blocks["Y_exp"] if act == "softmax" else Y,))
+        Yp, _, Lp = _head_and_loss(s, "p", H, act, head=head, beside=(s.blocks["Y_exp"] if act == "softmax" else Y,),
+                                   stagger=stagger)
     top, ptop = _top("dR", L), _top("dH", L)
     with s.step(f"Back, {'head' if head == 'linear' else 'output'}: dY = Y − {target}, "
                 + ("dZout = Y⊙(dY − Σ dY⊙Y)" if act == "softmax" else "dZout = dY⊙Y⊙(1 − Y)")
                 + f", {top} = " + ("Woutᵀ·dZout" if head == "linear" else "dZout")
                 + f"; plain: {ptop}"):
-        dZout = _head_gradient(s, "", Y, T, Lb, act, head)
-        dZpout = _head_gradient(s, "p", Yp, T, Lp, act, head, beside=dZout)
+        dZout = _head_gradient(s, "", Y, T, Lb, act, head, under=Yp if stagger else Y)
+        dZpout = _head_gradient(s, "p", Yp, T, Lp, act, head, beside=dZout, stagger=stagger)
         s.place(Lp, left_of=s.blocks["dY"])  # the losses beside the gradient they start: L = ½‖dY‖²
         s.place(Lb, left_of=Lp)
         if head == "linear":
             dR = ops.matmul_parts(s, f"dR_{L}", [ops.transposed_part(s, "WoutT", s.blocks["Wout"])],
                                   dZout, role=GRADIENT, label=top, weights_gap=0)
-            s.place(dR, below=dZout, gap=0)
+            s.place(dR, below=dZpout if stagger else dZout, in_columns_of=dZout, gap=0)
             dH = ops.linear_parts(s, f"dH_{L}", [s.blocks["WoutT"]], dZpout, role=GRADIENT, label=ptop)
             s.place(dH, at=ops.level(dR, dZpout))
         else:  # dR_L is dZout itself: the backward pass goes on from it (no copy)
@@ -276,7 +278,7 @@ def _mask_below(s, name, d, Z, label):
     return s.place(ops.relu_backward(s, name, d, Z, label=label), below=d)
 
 
-def _head_and_loss(s, tag, R, act, *, head="linear", beside=None, plain=None, shared=True):
+def _head_and_loss(s, tag, R, act, *, head="linear", beside=None, plain=None, shared=True, stagger=False):
     """Head and loss of one network (``tag`` "" or "p"), in the step open; the plain network's blocks
     stand level with the residual network's (``beside``: its Y and L), the targets left of Y; the
     residual network's head lays the row of 1s under both networks' outputs (``plain``: H_L)."""
@@ -295,7 +297,12 @@ def _head_and_loss(s, tag, R, act, *, head="linear", beside=None, plain=None, sh
         Y = ops.softmax(s, f"Y{tag}", Zout, role=OUTPUT, direction="down", label=f"Y{tag}")
     else:
         Y = ops.sigmoid(s, f"Y{tag}", Zout, role=OUTPUT, label=f"Y{tag}")
-    s.place(Y, below=Zout) if beside is None else s.place(Y, at=ops.level(beside[0], Zout))  # a page may break before it
+    if beside is None:
+        s.place(Y, below=Zout)  # a page may break before it
+    elif stagger:  # one row lower than the residual network's
+        s.place(Y, below=Zout, gap=2)
+    else:
+        s.place(Y, at=ops.level(beside[0], Zout))
     target = _target(head)
     T = s.place(s.given(target, label=target), left_of=Y) if beside is None else s.blocks[target]
     Lb = s.add(f"L{tag}", (1, 1), role=OUTPUT, label=f"L{tag}",
@@ -303,14 +310,18 @@ def _head_and_loss(s, tag, R, act, *, head="linear", beside=None, plain=None, sh
     return Y, T, Lb
 
 
-def _head_gradient(s, tag, Y, T, Lb, act, head="linear", beside=None):
+def _head_gradient(s, tag, Y, T, Lb, act, head="linear", beside=None, under=None, stagger=False):
     """The loss's gradient back through the head's activation, under the loss, in the step open:
-    dY = Y − T, then dZout; the plain network's level with the residual network's (``beside``)."""
+    dY = Y − T, then dZout (dY under ``under``: Y, or the plain network's Y where it stands lower);
+    the plain network's level with the residual network's (``beside``), or, ``stagger``\ ed, each one
+    row lower than its twin."""
     twins = iter(beside.extra["twins"]) if beside is not None else None
 
     def put(block, above, gap=0):
         if twins is None:
-            return s.place(block, below=above, gap=gap)
+            return s.place(block, below=under if above is Y else above, in_columns_of=Y, gap=gap)
+        if stagger:
+            return s.place(block, below=above, gap=gap + (above is Y))
         return s.place(block, at=ops.level(next(twins), Y))
 
     made = [put(ops.elementwise(s, f"dY{tag}", fx.sub, [Y, T], role=GRADIENT, label=f"dY{tag}"), Y)]
@@ -332,8 +343,10 @@ def _target(head):
     return "T" if head == "linear" else "Td"
 
 
-def _act_text(act, z):
-    return f"softmax({z}) over each column" if act == "softmax" else f"σ({z})"
+def _act_text(act, z, each=True):
+    """The output's activation in a step's words (``each``: saying the softmax runs down each column,
+    where the line has room)."""
+    return f"softmax({z})" + (" over each column" if each else "") if act == "softmax" else f"σ({z})"
 
 
 # --- numbers -----------------------------------------------------------------------------------
