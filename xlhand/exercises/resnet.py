@@ -155,13 +155,13 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
                                ops.given_part(s, "ba", l, 1), label=f"Z_{l}", weights_gap=0)
             s.place(Z, below=ones, gap=0)
             Zp = _plain(s, ops.linear_act(s, f"Zp_{l}", fx.relu, s.blocks[f"Wa_{l}"], H, s.blocks[f"ba_{l}"],
-                                          label=f"Zp_{l}"), R, fx.relu)
+                                          label=f"Zp_{l}"), fx.relu)
             s.place(Zp, at=ops.level(Z, H))
-            zones = _ones_under(s, Z, Zp, shared)
+            z_ones = _ones_under(s, Z, Zp, shared)
             F = ops.matmul_parts(s, f"F_{l}", [ops.given_part(s, "Wb", l, hidden(d, l))], Z,
                                  ops.given_part(s, "bb", l, 1), label=f"F_{l}", weights_gap=0)
-            s.place(F, below=zones, gap=0)
-            Fp = _plain(s, ops.linear(s, f"Fp_{l}", s.blocks[f"Wb_{l}"], Zp, s.blocks[f"bb_{l}"], label=f"Fp_{l}"), Z)
+            s.place(F, below=z_ones, gap=0)
+            Fp = _plain(s, ops.linear(s, f"Fp_{l}", s.blocks[f"Wb_{l}"], Zp, s.blocks[f"bb_{l}"], label=f"Fp_{l}"))
             s.place(Fp, at=ops.level(F, Zp))
             S = ops.matmul_parts(s, f"S_{l}", [ops.identity_part(s, f"I_{l}", d.d)], R,
                                  label=f"S_{l} = I·{'R_0' if l == 1 else R.name} + F_{l}", weights_gap=0)
@@ -245,11 +245,11 @@ def _ones_under(s, R, H, shared=True):
     return ones
 
 
-def _plain(s, block, twin, act=None):
-    """The plain network's product ``block`` (its weights and bias those of its residual ``twin``'s
-    band), its bias meeting the 1 under its own input: the row of 1s it shares starts under ``twin``'s input."""
+def _plain(s, block, act=None):
+    """The plain network's product ``block`` (the weights and bias of the residual network's band), its
+    bias meeting the 1 under its own input, the last columns of the row of 1s the two inputs share."""
     W, b, X, ones = (s.blocks[n] for n in block.extra["operands"])
-    offset = twin.extra["ones"].cols - X.cols
+    offset = ones.cols - X.cols
 
     def dots(i, j):
         return fx.dot(W.row(i) + [b.cell(i, 0)], X.col(j) + [ones.cell(0, offset + j)])
@@ -287,10 +287,8 @@ def _head_and_loss(s, tag, R, act, *, head="linear", beside=None, plain=None, sh
         Zout = ops.linear(s, "Zout", "Wout", R, "bout", label="Zout", weights_gap=0)
         s.place(Zout, below=ones, gap=0)
     elif head == "linear":
-        twin = s.blocks["Zout"]
-        Zout = _plain(s, ops.linear(s, f"Z{tag}out", s.blocks["Wout"], R, s.blocks["bout"], label=f"Z{tag}out"),
-                      s.blocks[twin.extra["operands"][2]])
-        s.place(Zout, at=ops.level(twin, R))
+        Zout = _plain(s, ops.linear(s, f"Z{tag}out", s.blocks["Wout"], R, s.blocks["bout"], label=f"Z{tag}out"))
+        s.place(Zout, at=ops.level(s.blocks["Zout"], R))
     else:
         Zout = R
     if act == "softmax":
