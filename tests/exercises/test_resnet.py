@@ -243,3 +243,23 @@ def test_both_networks_share_each_weight_and_the_backward_shortcut_is_one_produc
         names = {"Zout", "Y", "Yp", "dX_res", "dX_plain", *(f"{b}_{l}" for b in ("Z", "S", "R", "Zp", "Fp", "H")
                                                         for l in range(1, L + 1))}
         assert names <= set(sheet.blocks)
+
+
+def test_each_bias_meets_the_1_under_its_own_input_and_the_shortcut_reads_the_block_input():
+    """The two networks' inputs stand side by side over one row of 1s: the plain network's products
+    read the 1 in their own input's column; S_l = I·R_{l−1} + F_l reads R_{l−1} where it stands (no
+    copy of it, nor of Z_l)."""
+    import re
+    from xlhand.build import key_sheet
+    sheet = key_sheet(resolve(EX, size="medium"))
+    column = lambda address: re.sub(r"\d", "", address.replace("$", ""))  # noqa: E731
+    assert not [n for n in sheet.blocks if n.startswith(("Rs_", "Zc_", "Zpc_"))]
+    for l in (1, 2):
+        assert ("X" if l == 1 else f"R_{l - 1}") in sheet.blocks[f"S_{l}"].extra["operands"]
+        for name, src in ((f"Zp_{l}", "H_0" if l == 1 else f"H_{l - 1}"), (f"Fp_{l}", f"Zp_{l}")):
+            block = sheet.blocks[name]
+            ones = sheet.blocks[block.extra["operands"][-1]]
+            assert ones.rows == 1 and ones.cols == 4
+            for j in range(block.cols):
+                used = [k for k in range(ones.cols) if ones.cell(0, k) in block.formula(0, j)]
+                assert [column(ones.cell(0, k)) for k in used] == [column(sheet.blocks[src].cell(0, j))], name

@@ -22,10 +22,13 @@ through the branch dRf_l = Wa_lᵀ·dA_l; dR_{l−1} = I·dS_l + dRf_l (the shor
 dX_res = dR_0. The plain network the same way without the I·dS_l term (every path to X passes a
 ReLU): dFp_l, dZp_l, dAp_l, dH_{l−1} = Wa_lᵀ·dAp_l; dX_plain = dH_0.
 On the sheet the two networks share one copy of each weight: each product's weights stand left of
-a band holding the residual result and, beside it, the plain one; the backward shortcut is written
-in one product, dR_{l−1} = Wa_lᵀ·dA_l + I·dS_l (each cell a dot product plus its dS_l). A deep network
-(two blocks or more) copies Z_l and Zp_l over the second layer, which then starts a page together with
-the shortcut S_l.
+a band holding the residual result and, touching it, the plain one (a column between them where a
+helper row's side label needs it: one column each, or a softmax's Σ), under one row of 1s; the band is
+a portrait page wide. The shortcut S_l = I·R_{l−1} + F_l reads R_{l−1} up its own columns, where it
+stands as the block's input (no copy); the backward shortcut is written in one product,
+dR_{l−1} = Wa_lᵀ·dA_l + I·dS_l (each cell a dot product plus its dS_l). One step per block forward, one
+for the head, one for its gradient, one back through every block: the header stays short enough for
+block 1 (its input to S_1, one product's operands) to fit the first page.
 """
 from __future__ import annotations
 
@@ -124,78 +127,85 @@ def reference(d, p, last_act="sigmoid", head="linear"):
 
 
 # --- layout ------------------------------------------------------------------------------------
-# One column of bands down the page: each band is one product's weights (left), the residual network's
-# result and, one column right of it, the plain network's (the same weights, no shortcut), so that one
-# copy of each weight serves both networks. Labels are short (the step says the math) so that the two
-# columns stand close; a band's label row separates it from the band above, and a gap row stands only
-# before an element-wise step (a ReLU, the head's σ, a mask), where a page may break.
+# One column of bands down the page, 11 columns wide (a portrait page): each band is one product's
+# weights (left, touching the results), the residual network's result and, touching it on its right,
+# the plain network's (the same weights, no shortcut), so that one copy of each weight serves both
+# networks. One row of 1s runs under both inputs of a product, each bias meeting the 1 under its own
+# input. The shortcut S_l = I·R_{l−1} + F_l reads R_{l−1} up its own columns (the input of the block,
+# over Z_l and F_l): no copy of it. Labels are short (the step says the math) and a label row is the
+# only thing between two bands.
 def layout(s, d, p, last_act="sigmoid", head="linear"):
     act = act_of(d, last_act, head)
     L = d.blocks
     R = s.given("X", label="X = R_0")
     H = None
     forward = []
+    # the two networks' columns touch, under one row of 1s; a gap between them where a side label would
+    # stand on the other network's cells (one column each: a 1s; a softmax: its Σ and max rows)
+    shared = d.batch > 1 and not (act == "softmax" and s.settings.get("stable"))
+    lane_gap = 0 if shared else 1
+    stagger = shared and act == "softmax"  # the plain head one row lower: its Σ rows' label by no cell
     for l in range(1, L + 1):
-        with s.step(f"Block {l}: Z_{l} = ReLU(Wa_{l}·R_{l - 1} + ba_{l}), F_{l} = Wb_{l}·Z_{l} + bb_{l}"
-                    + (f" (Z_{l} copied)" if L > 1 else "") + f"; plain: Zp_{l}, Fp_{l}"):
+        with s.step(f"Block {l}: Z = ReLU(Wa·R_{l - 1} + ba), F = Wb·Z + bb, S = I·R_{l - 1} + F, R_{l} = ReLU(S); "
+                    "plain: no I"):
             if H is None:
-                H = s.place(ops.carry(s, "H_0", R, label="H_0 = X"), right_of=R)
+                H = s.place(ops.carry(s, "H_0", R, label="H_0 = X"), right_of=R, gap=lane_gap)
+            ones = _ones_under(s, R, H, shared)
             Z = ops.linear_act(s, f"Z_{l}", fx.relu, ops.given_part(s, "Wa", l, d.d), R,
-                               ops.given_part(s, "ba", l, 1), label=f"Z_{l}")
-            s.place(Z, below=R.extra["ones"], gap=0)
-            Zp = ops.linear_act(s, f"Zp_{l}", fx.relu, s.blocks[f"Wa_{l}"], H, s.blocks[f"ba_{l}"], label=f"Zp_{l}")
-            s.place(Zp, below=H.extra["ones"], gap=0)
-            Zin, Zpin = Z, Zp
-            if L > 1:  # a deep network: Z_l copied over the second layer, which starts a page with its shortcut
-                Zin = s.place(ops.carry(s, f"Zc_{l}", Z, label=f"Z_{l}, copied"), below=Z)
-                Zpin = s.place(ops.carry(s, f"Zpc_{l}", Zp, label=f"Zp_{l}, copied"), at=ops.level(Zin, Zp))
-            F = ops.matmul_parts(s, f"F_{l}", [ops.given_part(s, "Wb", l, hidden(d, l))], Zin,
-                                 ops.given_part(s, "bb", l, 1), label=f"F_{l}")
-            s.place(F, below=Zin.extra["ones"], gap=0)
-            Fp = ops.linear(s, f"Fp_{l}", s.blocks[f"Wb_{l}"], Zpin, s.blocks[f"bb_{l}"], label=f"Fp_{l}")
-            s.place(Fp, below=Zpin.extra["ones"], gap=0)
-        with s.step(f"Shortcut {l}: S_{l} = I·R_{l - 1} + F_{l}, R_{l} = ReLU(S_{l}); "
-                    f"plain, no shortcut: H_{l} = ReLU(Fp_{l})"):
-            Rs = s.place(ops.carry(s, f"Rs_{l}", R, label=f"{R.name} (shortcut)"), below=F, gap=0 if L > 1 else 1)
-            S = ops.matmul_parts(s, f"S_{l}", [ops.identity_part(s, f"I_{l}", d.d)], Rs,
-                                 label=f"S_{l} = I·{'R_0' if l == 1 else R.name} + F_{l}")
-            s.place(S, below=Rs, gap=0)
+                               ops.given_part(s, "ba", l, 1), label=f"Z_{l}", weights_gap=0)
+            s.place(Z, below=ones, gap=0)
+            Zp = _plain(s, ops.linear_act(s, f"Zp_{l}", fx.relu, s.blocks[f"Wa_{l}"], H, s.blocks[f"ba_{l}"],
+                                          label=f"Zp_{l}"), fx.relu)
+            s.place(Zp, at=ops.level(Z, H))
+            z_ones = _ones_under(s, Z, Zp, shared)
+            F = ops.matmul_parts(s, f"F_{l}", [ops.given_part(s, "Wb", l, hidden(d, l))], Z,
+                                 ops.given_part(s, "bb", l, 1), label=f"F_{l}", weights_gap=0)
+            s.place(F, below=z_ones, gap=0)
+            Fp = _plain(s, ops.linear(s, f"Fp_{l}", s.blocks[f"Wb_{l}"], Zp, s.blocks[f"bb_{l}"], label=f"Fp_{l}"))
+            s.place(Fp, at=ops.level(F, Zp))
+            S = ops.matmul_parts(s, f"S_{l}", [ops.identity_part(s, f"I_{l}", d.d)], R,
+                                 label=f"S_{l} = I·{'R_0' if l == 1 else R.name} + F_{l}", weights_gap=0)
+            s.place(S, below=F, gap=0)
             S.formula = _plus(S.formula, F)
-            R = _relu_below(s, f"R_{l}", S)
+            R = s.place(ops.relu(s, f"R_{l}", S, label=f"R_{l}"), below=S)  # a page may break before it
+            s.arrow(S, R)
             H = s.place(ops.relu(s, f"H_{l}", Fp, label=f"H_{l}"), at=ops.level(R, H))
         forward.append((Z, F, S, R, Zp, Fp, H))
     target = _target(head)
     out = "Zout" if head == "linear" else R.name
     with s.step((f"Head: Zout = Wout·{R.name} + bout, " if head == "linear" else "No head: ")
-                + f"Y = {_act_text(act, out)}, L = ½‖Y − {target}‖²; plain: "
+                + f"Y = {_act_text(act, out, head != 'linear')}, L = ½‖Y − {target}‖²; plain: "
                 + ("Zpout, " if head == "linear" else "") + "Yp, Lp"):
-        Y, T, Lb = _head_and_loss(s, "", R, act, head=head)
-        Yp, _, Lp = _head_and_loss(s, "p", H, act, head=head, beside=(s.blocks["Y_exp"] if act == "softmax" else Y,))
+        Y, T, Lb = _head_and_loss(s, "", R, act, head=head, plain=H, shared=shared)
+        Yp, _, Lp = _head_and_loss(s, "p", H, act, head=head, beside=(s.blocks["Y_exp"] if act == "softmax" else Y,),
+                                   stagger=stagger)
     top, ptop = _top("dR", L), _top("dH", L)
     with s.step(f"Back, {'head' if head == 'linear' else 'output'}: dY = Y − {target}, "
                 + ("dZout = Y⊙(dY − Σ dY⊙Y)" if act == "softmax" else "dZout = dY⊙Y⊙(1 − Y)")
                 + f", {top} = " + ("Woutᵀ·dZout" if head == "linear" else "dZout")
                 + f"; plain: {ptop}"):
-        dZout = _head_gradient(s, "", Y, T, Lb, act, head)
-        dZpout = _head_gradient(s, "p", Yp, T, Lp, act, head, beside=dZout)
+        dZout = _head_gradient(s, "", Y, T, Lb, act, head, under=Yp if stagger else Y)
+        dZpout = _head_gradient(s, "p", Yp, T, Lp, act, head, beside=dZout, stagger=stagger)
         s.place(Lp, left_of=s.blocks["dY"])  # the losses beside the gradient they start: L = ½‖dY‖²
         s.place(Lb, left_of=Lp)
         if head == "linear":
             dR = ops.matmul_parts(s, f"dR_{L}", [ops.transposed_part(s, "WoutT", s.blocks["Wout"])],
-                                  dZout, role=GRADIENT, label=top)
-            s.place(dR, below=dZout, gap=0)
+                                  dZout, role=GRADIENT, label=top, weights_gap=0)
+            s.place(dR, below=dZpout if stagger else dZout, in_columns_of=dZout, gap=0)
             dH = ops.linear_parts(s, f"dH_{L}", [s.blocks["WoutT"]], dZpout, role=GRADIENT, label=ptop)
             s.place(dH, at=ops.level(dR, dZpout))
         else:  # dR_L is dZout itself: the backward pass goes on from it (no copy)
             dR, dH = dZout, dZpout
-    for l in range(L, 0, -1):
-        Z, F, S, _, Zp, Fp, _ = forward[l - 1]
-        name, pname = ("dX_res", "dX_plain") if l == 1 else (f"dR_{l - 1}", f"dH_{l - 1}")
-        with s.step(f"Back, block {l}: dS = dR⊙[S>0], dZ = Wbᵀ·dS, dA = dZ⊙[Z>0], {name} = Waᵀ·dA + I·dS"):
+    blocks = " and ".join(str(l) for l in range(L, 0, -1)) if L < 3 else f"{L} to 1"
+    with s.step(f"Back, block{'s' if L > 1 else ''} {blocks}: dS = dR⊙[S>0], dZ = Wbᵀ·dS, dA = dZ⊙[Z>0], "
+                + ("dR = Waᵀ·dA + I·dS" if L > 1 else "dX_res = Waᵀ·dA + I·dS")):
+        for l in range(L, 0, -1):
+            Z, F, S, _, Zp, Fp, _ = forward[l - 1]
+            name, pname = ("dX_res", "dX_plain") if l == 1 else (f"dR_{l - 1}", f"dH_{l - 1}")
             dS = _mask_below(s, f"dS_{l}", dR, S, f"dS_{l}")
             dF = s.place(ops.relu_backward(s, f"dFp_{l}", dH, Fp, label=f"dFp_{l}"), at=ops.level(dS, dH))
             dZ = ops.matmul_parts(s, f"dZ_{l}", [ops.transposed_part(s, f"Wb_{l}T", s.blocks[f"Wb_{l}"])], dS,
-                                  role=GRADIENT, label=f"dZ_{l}")
+                                  role=GRADIENT, label=f"dZ_{l}", weights_gap=0)
             s.place(dZ, below=dS, gap=0)
             dZp = _beside(s, ops.linear_parts(s, f"dZp_{l}", [s.blocks[f"Wb_{l}T"]], dF, role=GRADIENT,
                                               label=f"dZp_{l}"), dZ, dF)
@@ -203,7 +213,7 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
             dAp = s.place(ops.relu_backward(s, f"dAp_{l}", dZp, Zp, label=f"dAp_{l}"), at=ops.level(dA, dZp))
             role = OUTPUT if l == 1 else GRADIENT
             dR = ops.matmul_parts(s, name, [ops.transposed_part(s, f"Wa_{l}T", s.blocks[f"Wa_{l}"])], dA,
-                                  role=role, label=name)
+                                  role=role, label=name, weights_gap=0)
             s.place(dR, below=dA, gap=0)
             dR.formula = _plus(dR.formula, dS)  # the shortcut hands dS_l on: I·dS_l
             dH = _beside(s, ops.linear_parts(s, pname, [s.blocks[f"Wa_{l}T"]], dAp, role=role, label=pname), dR, dAp)
@@ -218,6 +228,34 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
     s.set_aside(aside)
     if act == "sigmoid" and last_act == "softmax" and head == "linear":
         s.note_below(s.blocks["dX_res"], "n_out = 1: σ, as a softmax of one output is 1")
+
+
+def _ones_under(s, R, H, shared=True):
+    """One row of 1s under the two networks' inputs standing side by side (R, and H touching it on its
+    right), labelled once: each product's bias column meets the 1 under its own input. Not ``shared``
+    (one column each, a gap between them), a row of 1s under each."""
+    if not shared:
+        ops.ones_row(s, H)
+        return ops.ones_row(s, R)
+    width = R.cols + H.cols
+    ones = s.add(f"{R.name}_ones", (1, width), role="given", label="", values=np.ones((1, width)), side_label="1s")
+    ones.extra["constant"] = True  # part of the by-hand product, not a given to change
+    s.place(ones, adjoining=R)
+    R.extra["ones"] = H.extra["ones"] = ones
+    return ones
+
+
+def _plain(s, block, act=None):
+    """The plain network's product ``block`` (the weights and bias of the residual network's band), its
+    bias meeting the 1 under its own input, the last columns of the row of 1s the two inputs share."""
+    W, b, X, ones = (s.blocks[n] for n in block.extra["operands"])
+    offset = ones.cols - X.cols
+
+    def dots(i, j):
+        return fx.dot(W.row(i) + [b.cell(i, 0)], X.col(j) + [ones.cell(0, offset + j)])
+
+    block.formula = dots if act is None else (lambda i, j: act(dots(i, j)))
+    return block
 
 
 def _plus(dot, block):
@@ -235,33 +273,34 @@ def _top(name, L):
     return f"{name}_{L}" if L > 1 else name
 
 
-def _relu_below(s, name, S):
-    """``name = ReLU(S)`` under S (the chain flows down), with an arrow between."""
-    R = ops.relu(s, name, S, label=name)
-    s.place(R, below=S)
-    s.arrow(S, R)
-    return R
-
-
 def _mask_below(s, name, d, Z, label):
-    """``name = d ⊙ [Z > 0]`` under d: the gradient through a ReLU."""
+    """``name = d ⊙ [Z > 0]`` under d, a gap row between (where a page may break): the gradient through a ReLU."""
     return s.place(ops.relu_backward(s, name, d, Z, label=label), below=d)
 
 
-def _head_and_loss(s, tag, R, act, *, head="linear", beside=None):
+def _head_and_loss(s, tag, R, act, *, head="linear", beside=None, plain=None, shared=True, stagger=False):
     """Head and loss of one network (``tag`` "" or "p"), in the step open; the plain network's blocks
-    stand level with the residual network's (``beside``: its Y and L), the targets left of Y."""
-    if head == "linear":
-        Zout = ops.linear(s, f"Z{tag}out", "Wout" if beside is None else s.blocks["Wout"], R,
-                          "bout" if beside is None else s.blocks["bout"], label=f"Z{tag}out")
-        s.place(Zout, below=R.extra["ones"], gap=0)
+    stand level with the residual network's (``beside``: its Y and L), the targets left of Y; the
+    residual network's head lays the row of 1s under both networks' outputs (``plain``: H_L)."""
+    if head == "linear" and beside is None:
+        ones = _ones_under(s, R, plain, shared)
+        Zout = ops.linear(s, "Zout", "Wout", R, "bout", label="Zout", weights_gap=0)
+        s.place(Zout, below=ones, gap=0)
+    elif head == "linear":
+        Zout = _plain(s, ops.linear(s, f"Z{tag}out", s.blocks["Wout"], R, s.blocks["bout"], label=f"Z{tag}out"))
+        s.place(Zout, at=ops.level(s.blocks["Zout"], R))
     else:
         Zout = R
     if act == "softmax":
         Y = ops.softmax(s, f"Y{tag}", Zout, role=OUTPUT, direction="down", label=f"Y{tag}")
     else:
         Y = ops.sigmoid(s, f"Y{tag}", Zout, role=OUTPUT, label=f"Y{tag}")
-    s.place(Y, below=Zout, gap=0) if beside is None else s.place(Y, at=ops.level(beside[0], Zout))
+    if beside is None:
+        s.place(Y, below=Zout)  # a page may break before it
+    elif stagger:  # one row lower than the residual network's
+        s.place(Y, below=Zout, gap=2)
+    else:
+        s.place(Y, at=ops.level(beside[0], Zout))
     target = _target(head)
     T = s.place(s.given(target, label=target), left_of=Y) if beside is None else s.blocks[target]
     Lb = s.add(f"L{tag}", (1, 1), role=OUTPUT, label=f"L{tag}",
@@ -269,14 +308,18 @@ def _head_and_loss(s, tag, R, act, *, head="linear", beside=None):
     return Y, T, Lb
 
 
-def _head_gradient(s, tag, Y, T, Lb, act, head="linear", beside=None):
+def _head_gradient(s, tag, Y, T, Lb, act, head="linear", beside=None, under=None, stagger=False):
     """The loss's gradient back through the head's activation, under the loss, in the step open:
-    dY = Y − T, then dZout; the plain network's level with the residual network's (``beside``)."""
+    dY = Y − T, then dZout (dY under ``under``: Y, or the plain network's Y where it stands lower);
+    the plain network's level with the residual network's (``beside``), or, ``stagger``\ ed, each one
+    row lower than its twin."""
     twins = iter(beside.extra["twins"]) if beside is not None else None
 
     def put(block, above, gap=0):
         if twins is None:
-            return s.place(block, below=above, gap=gap)
+            return s.place(block, below=under if above is Y else above, in_columns_of=Y, gap=gap)
+        if stagger:
+            return s.place(block, below=above, gap=gap + (above is Y))
         return s.place(block, at=ops.level(next(twins), Y))
 
     made = [put(ops.elementwise(s, f"dY{tag}", fx.sub, [Y, T], role=GRADIENT, label=f"dY{tag}"), Y)]
@@ -298,8 +341,10 @@ def _target(head):
     return "T" if head == "linear" else "Td"
 
 
-def _act_text(act, z):
-    return f"softmax({z}) over each column" if act == "softmax" else f"σ({z})"
+def _act_text(act, z, each=True):
+    """The output's activation in a step's words (``each``: saying the softmax runs down each column,
+    where the line has room)."""
+    return f"softmax({z})" + (" over each column" if each else "") if act == "softmax" else f"σ({z})"
 
 
 # --- numbers -----------------------------------------------------------------------------------
