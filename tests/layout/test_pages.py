@@ -29,7 +29,6 @@ THREE_TIMES = {"transformer-full", "deepseek", "alphafold-triangle"}  # over 600
 OVER_BUDGET = {
     ("vectordb", "small"),  # 3; 3: a sentence's chain is 152 mm, two fit across a landscape page, 4 chains
     ("alphafold-msa", "small"),  # 3; 3: header, pair bias and the MSA rows need 1197 pt against 1060
-    ("resnet", "medium"),  # 7; 6: two blocks, both networks, forward and backward are 966 mm against 667
     ("deepseek", "medium"),  # 14; 13: six experts of 134 mm, none two to a page; attention 7 pages
     ("transformer-full", "small"),  # 11; 10: 243 rows of drawing against about 30 a page
     ("transformer-full", "medium"),  # 13; 13: 306 rows, and Emb·OneHot is 16 columns against 15

@@ -154,14 +154,13 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
             Z = ops.linear_act(s, f"Z_{l}", fx.relu, ops.given_part(s, "Wa", l, d.d), R,
                                ops.given_part(s, "ba", l, 1), label=f"Z_{l}", weights_gap=0)
             s.place(Z, below=ones, gap=0)
-            Zp = _plain(s, ops.linear_act(s, f"Zp_{l}", fx.relu, s.blocks[f"Wa_{l}"], H, s.blocks[f"ba_{l}"],
-                                          label=f"Zp_{l}"), fx.relu)
+            Zp = ops.linear_act(s, f"Zp_{l}", fx.relu, s.blocks[f"Wa_{l}"], H, s.blocks[f"ba_{l}"], label=f"Zp_{l}")
             s.place(Zp, at=ops.level(Z, H))
             z_ones = _ones_under(s, Z, Zp, shared)
             F = ops.matmul_parts(s, f"F_{l}", [ops.given_part(s, "Wb", l, hidden(d, l))], Z,
                                  ops.given_part(s, "bb", l, 1), label=f"F_{l}", weights_gap=0)
             s.place(F, below=z_ones, gap=0)
-            Fp = _plain(s, ops.linear(s, f"Fp_{l}", s.blocks[f"Wb_{l}"], Zp, s.blocks[f"bb_{l}"], label=f"Fp_{l}"))
+            Fp = ops.linear(s, f"Fp_{l}", s.blocks[f"Wb_{l}"], Zp, s.blocks[f"bb_{l}"], label=f"Fp_{l}")
             s.place(Fp, at=ops.level(F, Zp))
             S = ops.matmul_parts(s, f"S_{l}", [ops.identity_part(s, f"I_{l}", d.d)], R,
                                  label=f"S_{l} = I·{'R_0' if l == 1 else R.name} + F_{l}", weights_gap=0)
@@ -232,30 +231,11 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
 
 def _ones_under(s, R, H, shared=True):
     """One row of 1s under the two networks' inputs standing side by side (R, and H touching it on its
-    right), labelled once: each product's bias column meets the 1 under its own input. Not ``shared``
-    (one column each, a gap between them), a row of 1s under each."""
-    if not shared:
-        ops.ones_row(s, H)
-        return ops.ones_row(s, R)
-    width = R.cols + H.cols
-    ones = s.add(f"{R.name}_ones", (1, width), role="given", label="", values=np.ones((1, width)), side_label="1s")
-    ones.extra["constant"] = True  # part of the by-hand product, not a given to change
-    s.place(ones, adjoining=R)
-    R.extra["ones"] = H.extra["ones"] = ones
-    return ones
-
-
-def _plain(s, block, act=None):
-    """The plain network's product ``block`` (the weights and bias of the residual network's band), its
-    bias meeting the 1 under its own input, the last columns of the row of 1s the two inputs share."""
-    W, b, X, ones = (s.blocks[n] for n in block.extra["operands"])
-    offset = ones.cols - X.cols
-
-    def dots(i, j):
-        return fx.dot(W.row(i) + [b.cell(i, 0)], X.col(j) + [ones.cell(0, offset + j)])
-
-    block.formula = dots if act is None else (lambda i, j: act(dots(i, j)))
-    return block
+    right), labelled once; not ``shared`` (one column each, a gap between them), a row of 1s under each."""
+    if shared:
+        return ops.shared_ones_row(s, R, H)
+    ops.ones_row(s, H)
+    return ops.ones_row(s, R)
 
 
 def _plus(dot, block):
@@ -287,7 +267,7 @@ def _head_and_loss(s, tag, R, act, *, head="linear", beside=None, plain=None, sh
         Zout = ops.linear(s, "Zout", "Wout", R, "bout", label="Zout", weights_gap=0)
         s.place(Zout, below=ones, gap=0)
     elif head == "linear":
-        Zout = _plain(s, ops.linear(s, f"Z{tag}out", s.blocks["Wout"], R, s.blocks["bout"], label=f"Z{tag}out"))
+        Zout = ops.linear(s, f"Z{tag}out", s.blocks["Wout"], R, s.blocks["bout"], label=f"Z{tag}out")
         s.place(Zout, at=ops.level(s.blocks["Zout"], R))
     else:
         Zout = R

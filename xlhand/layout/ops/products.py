@@ -30,6 +30,19 @@ def ones_row(s: Sheet, X: Block) -> Block:
 
 
 @op
+def shared_ones_row(s: Sheet, X: Block, Y: Block) -> Block:
+    """One row of 1s under ``X`` and ``Y`` (Y touching X on its right: two inputs of products with the
+    same weights), labelled once: each product's bias column meets the 1 under its own input."""
+    width = X.cols + Y.cols
+    ones = s.place(s.add(f"{X.name}_ones", (1, width), role="given", label="", values=np.ones((1, width)),
+                         side_label="1s"), adjoining=X)
+    ones.extra["constant"] = True
+    X.extra["ones"] = Y.extra["ones"] = ones
+    Y.extra["ones_offset"] = X.cols  # Y's columns meet the row's last ones
+    return ones
+
+
+@op
 def matmul(s: Sheet, name: str, A: Operand, B: Block, *, bias: Operand | None = None,
            at: Position | None = None, role: str = "computed", label: str | None = None,
            expect=None, weights_gap: int = GAP) -> Block:
@@ -60,10 +73,11 @@ def _dots(weights: Sequence[Block], bias: Block | None, X: "Block | Sequence[Blo
     """The formula of a product: cell (i, j) is row i of [W_1 | … | b] times column j of [X; 1] (X
     may be several blocks one under the other: [X_1; X_2; 1])."""
     stack = _stack(X)
+    offset = stack[-1].extra.get("ones_offset", 0)  # an input sharing its row of 1s (shared_ones_row)
 
     def cell(i: int, j: int) -> str:
         left = [c for w in weights for c in w.row(i)] + ([bias.cell(i, 0)] if bias is not None else [])
-        top = [c for x in stack for c in x.col(j)] + ([ones.cell(0, j)] if ones is not None else [])
+        top = [c for x in stack for c in x.col(j)] + ([ones.cell(0, offset + j)] if ones is not None else [])
         return fx.dot(left, top)
 
     return cell
