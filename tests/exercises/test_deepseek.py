@@ -142,19 +142,22 @@ def test_an_unknown_gate_is_refused(tmp_path):
     assert "gate" in line and "softmax" in line and "sigmoid" in line
 
 
-def test_medium_works_the_output_projection_head_by_head():
-    """Wo (12 columns), a gap and Attn are wider than a page at medium: Attn = Σ_h Wo_h·O_h, each P_h
-    with a copy of head h's columns of Wo at its left, and the sheet one page wide; small keeps
-    Attn = Wo·[O_1; O_2]."""
+def test_medium_works_the_output_projection_in_runs_of_heads():
+    """Wo (12 columns), a gap and Attn are wider than a page at medium: Attn = Wo·[O_1; O_2; O_3] is
+    worked in runs of heads whose columns of Wo, a gap and the product fit across the page (heads 1
+    and 2: 8 + 1 + 6 = 15 columns, then head 3): P_12 = [Wo_1 | Wo_2]·[O_1; O_2], P_3 = Wo_3·O_3,
+    Attn = P_12 + P_3, each P with copies of its heads' columns of Wo at its left and copies of their
+    O_h above, and the sheet one page wide; small keeps Attn = Wo·[O_1; O_2]."""
     from xlhand.build import key_sheet, page_plan
 
     medium = resolve(EX, size="medium")
     sheet = key_sheet(medium)
     heads, d_h = medium.dims.heads, medium.dims.d_h
-    assert {f"P_{h}" for h in range(1, heads + 1)} <= set(sheet.blocks) and "Ocat" not in sheet.blocks
+    assert {"P_12", "P_3"} <= set(sheet.blocks) and "Ocat" not in sheet.blocks
+    assert sheet.blocks["P_12"].extra["operands"][:3] == ["Wo_1", "Wo_2", "P_12_O"]
+    assert sheet.blocks["P_3"].extra["operands"][:2] == ["Wo_3", "P_3_O"]
     for h in range(1, heads + 1):
         assert sheet.blocks[f"Wo_{h}"].shape == (medium.dims.d, d_h)
-        assert sheet.blocks[f"P_{h}"].extra["operands"][0] == f"Wo_{h}"
     ref = EX.reference(medium.dims, medium.params)
     parts = sum(medium.params.Wo[:, (h - 1) * d_h:h * d_h] @ ref[f"O_{h}"] for h in range(1, heads + 1))
     np.testing.assert_allclose(parts, ref["Attn"], rtol=1e-12, atol=1e-12)
@@ -162,10 +165,10 @@ def test_medium_works_the_output_projection_head_by_head():
     assert "Ocat" in key_sheet(resolve(EX)).blocks
 
 
-def test_medium_prints_a_head_a_page_with_every_product_by_its_operands():
-    """Over its page budget at medium, deepseek is skipped by the generic test that a product prints on
-    the page of its operands: checked here, and each head (its copy of Ckv, Kc_h, Q_h, S_h, A_h, V_h,
-    O_h) on one page, on A4 and Letter, key and worksheet alike."""
+def test_medium_prints_a_head_a_page_and_an_expert_a_page_with_every_product_by_its_operands():
+    """At medium (12 pages), every product on the page of its operands, each head (its copy of Ckv,
+    Kc_h, Q_h, S_h, A_h, V_h, O_h) on one page, each expert (He_e, E_e and the copy of Attn over them)
+    on one page with a band of the router over experts 2 to 4, on A4 and Letter, key and worksheet alike."""
     from xlhand.build import key_sheet, page_plan
 
     medium = resolve(EX, size="medium")
@@ -183,3 +186,10 @@ def test_medium_prints_a_head_a_page_with_every_product_by_its_operands():
             for h in range(1, medium.dims.heads + 1):
                 head = [f"Ckv_h{h}", f"Kc_{h}", f"Q_{h}", f"S_{h}", f"A_{h}", f"V_{h}", f"O_{h}"]
                 assert len({page[name] for name in head}) == 1, (paper, student, h)
+            # an expert a page, under its copy of Attn; the router's bands at the top of the pages of
+            # experts 2, 3 and 4 (logits under Attn itself, over expert 1)
+            for e in range(1, medium.dims.experts + 1):
+                expert = [f"He_{e}", f"E_{e}"] + ([f"Attn_e{e}"] if e > 1 else ["Attn", "logits"])
+                assert len({page[name] for name in expert}) == 1, (paper, student, e)
+            assert [page[name] for name in ("gate", "chosen", "g")] == [page[f"He_{e}"] for e in (2, 3, 4)]
+            assert grid.pages == 12, (paper, student)

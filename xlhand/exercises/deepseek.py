@@ -19,18 +19,23 @@ Qr, and every head's Qc_h (the one copy serves them all); then a head a page: Q_
 copy of Ckv (Ckv_h1 …) left of it and Kc_h = Wuk_h·Ckv under that copy, S_h under Q_h with
 [Krᵀ | Kc_hᵀ] at its left, e^S under those and A_h under S_h, and V_h = Wuv_h·Ckv (under the same
 copy of Ckv) left of O_h = V_h·A_h, so that every product of a head prints on the page of its
-operands. Where Wo (heads·d_h columns), a gap and Attn are wider than a page, Attn = Wo·[O_1; …] =
-Σ_h Wo_h·O_h is worked head by head: P_h = Wo_h·O_h (Wo_h a copy of head h's columns of Wo, O_h a
-copy), Attn = P_1 + … + P_H. The router in two columns: rank left of the gate, chosen left of
-g = chosen ⊙ gate; Attn again (Attn_e1 …) over every run of experts that a page holds. The shared
-expert's weights, unused without the option
+operands. Where Wo (heads·d_h columns), a gap and Attn are wider than a page, Attn = Wo·[O_1; …] is
+worked in runs of heads whose columns of Wo, a gap and the product fit across the page: P_12 =
+[Wo_1 | Wo_2]·[O_1; O_2] (copies of those columns of Wo left of it, copies of O_1 and O_2 over it,
+marked at their left), P_3 = Wo_3·O_3, …, and Attn = P_12 + P_3 + … on the next page. The router and
+the experts both read Attn and meet only in Out; where a page holds one expert (its copy of Attn,
+He_e and E_e), they are worked side by side: logits = Wr·Attn under Attn over the first expert, then
+one band of the router at the top of each following expert's page, over its copy of Attn (e^logits
+left of the gate; top_k, rank and chosen; g). Elsewhere the router stands in two columns under
+logits (rank left of the gate, chosen left of g = chosen ⊙ gate), Attn again (Attn_e1 …) over every
+run of experts that a page holds. The shared expert's weights, unused without the option
 shared, are set aside (on screen, off paper).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, GIVEN, LEFT, OUTPUT, WEIGHT, fx, op, ops
+from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, GIVEN, LEFT, OUTPUT, RIGHT, WEIGHT, fx, op, ops
 from xlhand.model.exercise import Exercise, Option, Source, STABLE_SOFTMAX
 from xlhand.model.npref import causal_mask, relu, sigmoid, softmax_columns
 from xlhand.model.givens import Given
@@ -155,21 +160,22 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
             O = _head(s, d, h, Ckv, Qr, Kr, queries[h], above, causal)
             outputs.append(O)
             above = O
-    with s.step(f"Attn = Wo·[O_1; …; O_{H}]" + (f" = P_1 + … + P_{H}" if by_head else "")
+    groups = _head_groups(d) if by_head else []
+    with s.step(f"Attn = Wo·[O_1; …; O_{H}]" + (" = " + " + ".join(_group_name(g) for g in groups) if by_head else "")
                 + f"; cache per token: d_c + d_r = {d.d_c + d.d_r} numbers, not 2·heads·d_h = {2 * H * d.d_h}"):
-        if by_head:  # Wo wider than a page beside Attn: each head multiplies its own columns of Wo
+        if by_head:  # Wo wider than a page beside Attn: each run of heads multiplies its own columns of Wo
             Wo = s.given("Wo", label=f"Wo = [Wo_1 | … | Wo_{H}], d_h = {d.d_h} columns a head")
             s.next_to(Wo, above, DOWN, align="end")
             above = Wo
-            for h, O in enumerate(outputs, start=1):
-                # the label rows the gaps; an empty row (where the pages may break) every two heads
-                Oc = s.place(ops.copy(s, f"P_{h}_O", O, label=f"O_{h}"), below=above, in_columns_of=outputs[0],
-                             gap=1 if h % 2 and h > 1 else 0)
-                above = s.place(_head_output(s, d, h, Oc), below=Oc, gap=0)
+            for heads in groups:
+                # copies of the run's O_h, one under the other, marked at their left (no label row)
+                Oc = _outputs_copy(s, d, heads, [outputs[h - 1] for h in heads])
+                s.next_to(Oc, above, DOWN, gap=0, align="end")
+                above = s.place(_head_output(s, d, heads, Oc), below=Oc, gap=0)
                 parts.append(above)
-            Attn = s.add("Attn", (d.d, T), role=COMPUTED, label=f"Attn = P_1 + … + P_{H}",
+            Attn = s.add("Attn", (d.d, T), role=COMPUTED, label="Attn = " + " + ".join(_group_name(g) for g in groups),
                          formula=lambda i, j: "+".join(P.cell(i, j) for P in parts))
-            s.place(Attn, below=above, gap=0)
+            s.place(Attn, below=above)  # an empty row over it, where the pages may break
         else:
             Ocat = ops.stack(s, "Ocat", outputs, label=f"[O_1; …; O_{H}]")
             Attn = ops.matmul(s, "Attn", "Wo", Ocat, label="Attn = Wo·[O_1; …]")
@@ -179,7 +185,7 @@ def layout(s, d, p, causal=True, gate="softmax", shared=False, normalize_gates=F
                       formula=lambda i, j: (f"COUNT({Ckv.col_range(0)})+COUNT({Kr.col_range(0)})" if j == 0
                                             else f"2*COUNT({s.blocks['Wo'].row_range(0)})"))
         s.next_to(cache, Attn if by_head else Ocat, LEFT, gap=3)  # beside, where no weights stand
-    _mixture(s, d, Attn, gate, shared, normalize_gates)
+    _mixture(s, d, Attn, gate, shared, normalize_gates, panels=by_head)
 
 
 def _head(s, d, h, Ckv, Qr, Kr, Qc, above, causal):
@@ -225,16 +231,47 @@ def _by_head(d) -> bool:
     return d.heads * d.d_h + 1 + d.tokens > ops.page_columns("letter", landscape=True)
 
 
+def _head_groups(d) -> list[list[int]]:
+    """The heads in runs whose columns of Wo, a gap and the product fit across a page."""
+    size = max(1, (ops.page_columns("letter", landscape=True) - 1 - d.tokens) // d.d_h)
+    return [list(range(k, min(k + size, d.heads + 1))) for k in range(1, d.heads + 1, size)]
+
+
+def _group_name(heads) -> str:
+    """P_h for one head, P_12 for heads 1 and 2 worked together."""
+    return "P_" + "".join(map(str, heads))
+
+
+def _outputs_copy(s, d, heads, outputs):
+    """[O_h; …] for a run of heads: copies, one under the other, each marked at its left."""
+    rows = [(O, i) for O in outputs for i in range(d.d_h)]
+    marks = tuple(f"O_{h}" if i == 0 else "" for h in heads for i in range(d.d_h))
+    return s.add(_group_name(heads) + "_O", (len(rows), d.tokens), role=COMPUTED, label="", side_label=marks,
+                 formula=lambda i, j: rows[i][0].cell(rows[i][1], j),
+                 expect=lambda v: np.vstack([np.asarray(v[f"O_{h}"]) for h in heads]))
+
+
 @op
-def _head_output(s, d, h, O):
-    """P_h = Wo_h·O_h: Wo_h, a copy of head h's columns of Wo, left of P_h under O_h."""
-    cols = slice((h - 1) * d.d_h, h * d.d_h)
+def _head_output(s, d, heads, O):
+    """P = [Wo_h | …]·[O_h; …]: copies of the run's columns of Wo left of P, under the copies of O_h."""
     Wo = s.blocks["Wo"]
-    columns = s.add(f"Wo_{h}", (d.d, d.d_h), role=COMPUTED, label=f"Wo_{h}",
-                    formula=lambda i, j: Wo.cell(i, cols.start + j), expect=lambda v: np.asarray(v["Wo"])[:, cols])
-    part = ops.Part(d.d_h, lambda spot: s.place(columns, at=spot))
-    return ops.matmul_parts(s, f"P_{h}", [part], O, label=f"P_{h} = Wo_{h}·O_{h}",
-                            expect=lambda v: np.asarray(v["Wo"])[:, cols] @ np.asarray(v[f"O_{h}"]))
+
+    def part(h):
+        cols = slice((h - 1) * d.d_h, h * d.d_h)
+        columns = s.add(f"Wo_{h}", (d.d, d.d_h), role=COMPUTED, label=f"Wo_{h}",
+                        formula=lambda i, j: Wo.cell(i, cols.start + j),
+                        expect=lambda v: np.asarray(v["Wo"])[:, cols])
+        return ops.Part(d.d_h, lambda spot: s.place(columns, at=spot))
+
+    cols = slice((heads[0] - 1) * d.d_h, heads[-1] * d.d_h)
+    name = _group_name(heads)
+    if len(heads) == 1:
+        label = f"{name} = Wo_{heads[0]}·O_{heads[0]}"
+    else:
+        label = f"{name} = [{' | '.join(f'Wo_{h}' for h in heads)}]·[{'; '.join(f'O_{h}' for h in heads)}]"
+    return ops.matmul_parts(s, name, [part(h) for h in heads], O, label=label,
+                            expect=lambda v: np.asarray(v["Wo"])[:, cols] @ np.vstack(
+                                [np.asarray(v[f"O_{h}"]) for h in heads]))
 
 
 ROWS_TOGETHER = 40  # rows of a copy and the products under it that print together on a page
@@ -261,49 +298,78 @@ def _rotated(s, name, M, cos, sin, label):
     return s.add(name, M.shape, role=COMPUTED, label=label, formula=cell)
 
 
-def _mixture(s, d, Attn, gate, shared, normalize_gates):
+def _mixture(s, d, Attn, gate, shared, normalize_gates, panels=False):
     """The router, the choice of experts, the experts and the weighted sum, one column per token, in
-    Attn's columns (a narrow page). The experts work on copies of Attn, one for every two of them,
-    so that each product prints on the page of its input."""
+    Attn's columns (a narrow page). The experts work on copies of Attn, one for every page of them,
+    so that each product prints on the page of its input. With ``panels`` (a page holds one expert),
+    the router and the experts, which both read Attn and meet only in Out, are worked side by side:
+    logits under Attn over the first expert, then one band of the router (gate; rank and chosen; g)
+    at the top of each following expert's page, over its copy of Attn."""
     E, k = d.experts, d.top_k
+    batches = _batches(d, E, d.d + 3, (d.hidden + 3) + (d.d + 2))
+    panels = panels and len(batches) > 3  # a band of the router for each of three pages after the first
     gate_text = "softmax" if gate == "softmax" else "σ(logits)"
     with s.step(f"Router: logits = Wr·Attn, gate = {gate_text}; chosen = [rank ≤ {k}]; g = chosen ⊙ gate"
                 + (" / Σ" if normalize_gates else "")):
+        if panels:
+            ops.ones_row(s, Attn)  # the first expert's [Attn; 1s], over the router's logits
         logits = ops.matmul(s, "logits", "Wr", Attn, label="logits = Wr·Attn")
         s.place(logits, below=Attn)
-        if gate == "softmax":
+        with s.group() as softmax_band:
+            if gate == "softmax":
+                G = ops.softmax(s, "gate", logits, direction="right" if panels else DOWN,
+                                label="gate = softmax(logits)")
+            else:
+                G = ops.sigmoid(s, "gate", logits, label="gate = σ(logits)")
+        if not panels:
             # (stable: an empty row under logits' max row, where the pages may break)
-            G = s.place(ops.softmax(s, "gate", logits, direction=DOWN, label="gate = softmax(logits)"), below=logits,
-                        gap=2 if s.settings.get("stable") else 1)
-        else:
-            G = s.place(ops.sigmoid(s, "gate", logits, label="gate = σ(logits)"), below=logits)
+            s.place(G, below=logits, gap=(2 if s.settings.get("stable") else 1) if gate == "softmax" else None)
         rank = s.add("rank", (E, d.tokens), role=COMPUTED, label="rank = 1 + #larger",
                      formula=lambda i, j: f"1+SUMPRODUCT(({logits.col_range(j)}>{logits.cell(i, j)})*1)")
         chosen = s.add("chosen", (E, d.tokens), role=COMPUTED, label="chosen = [rank ≤ top_k]",
                        formula=lambda i, j: f"IF({rank.cell(i, j)}<={ops.absolute(top_k)},1,0)")
-        s.next_to(rank, G, LEFT)  # rank left of gate, chosen under it left of g = chosen ⊙ gate
-        picked = ops.elementwise(s, "gsel" if normalize_gates else "g", fx.mul, [chosen, G],
-                                 role="computed" if normalize_gates else "output",
-                                 label="gsel = chosen ⊙ gate" if normalize_gates else "g = chosen ⊙ gate")
-        s.place(picked, below=G)
-        s.next_to(chosen, picked, LEFT)
+        if not panels:
+            s.next_to(rank, G, LEFT)  # rank left of gate, chosen under it left of g = chosen ⊙ gate
+        with s.group() as weights_band:
+            picked = ops.elementwise(s, "gsel" if normalize_gates else "g", fx.mul, [chosen, G],
+                                     role="computed" if normalize_gates else "output",
+                                     label="gsel = chosen ⊙ gate" if normalize_gates else "g = chosen ⊙ gate")
+            if not panels:
+                s.place(picked, below=G)
+                s.next_to(chosen, picked, LEFT)
+            if normalize_gates:
+                sums = ops.col_sums(s, "gsel_sum", picked,
+                                    expect=lambda v: np.asarray(v["gsel"]).sum(axis=0, keepdims=True))
+                g = ops.elementwise(s, "g", fx.div, [picked, sums], role=OUTPUT,
+                                    label="g = gsel / Σ gsel")
+                if not panels:
+                    s.place(g, below=picked, gap=2)
+            else:
+                g = picked
         top_k = s.add("top_k", (1, 1), role=GIVEN, label="top_k", values=np.array([[k]]), named=False)
-        s.next_to(top_k, chosen, LEFT)
-        if normalize_gates:
-            sums = ops.col_sums(s, "gsel_sum", picked,
-                                expect=lambda v: np.asarray(v["gsel"]).sum(axis=0, keepdims=True))
-            g = ops.elementwise(s, "g", fx.div, [picked, sums], role=OUTPUT,
-                                label="g = gsel / Σ gsel")
-            s.place(g, below=picked, gap=2)
+        if panels:
+            choice_band = s.arrange([top_k, rank, chosen], RIGHT)
         else:
-            g = picked
+            s.next_to(top_k, chosen, LEFT)
+    # the router's bands, each with the block that stands in Attn's columns (the copy of Attn goes under it)
+    bands = [(softmax_band, G), (choice_band, chosen), (weights_band, g)] if panels else []
     experts = []
-    above = g
+    above = logits if panels else g
     with s.step(f"Experts e = 1…{E}: He_e = ReLU(W1_e·Attn + b1_e), E_e = ReLU(W2_e·He_e + b2_e)"):
-        firsts = {batch[0] for batch in _batches(d, E, d.d + 3, (d.hidden + 3) + (d.d + 2))}
+        firsts = {batch[0] for batch in batches}
         for e in range(1, E + 1):
-            if e in firsts:  # Attn again, in view over the experts that follow
-                source = s.place(ops.copy(s, f"Attn_e{e}", Attn, label="Attn"), below=above, gap=1)
+            if panels and e == 1:  # Attn itself, with the router's logits under it
+                source = Attn
+                above = logits
+            elif e in firsts:  # Attn again, in view over the experts that follow
+                gap = 1  # an empty row over the page's first block, where the pages may break
+                if bands:  # the next band of the router first, over the copy
+                    band, right = bands.pop(0)
+                    s.next_to(band, above, DOWN, gap=gap, align="end")
+                    if "gate_max" in s.blocks:  # (stable: logits' max row stays under logits)
+                        s.place(s.blocks["gate_max"], adjoining=logits)
+                    above, gap = right, 0
+                source = s.place(ops.copy(s, f"Attn_e{e}", Attn, label="Attn"), below=above, gap=gap)
                 above = ops.ones_row(s, source)
             He = ops.linear_act(s, f"He_{e}", fx.relu, ops.given_part(s, "W1", e, d.d), source,
                                 ops.given_part(s, "b1", e, 1), label=f"He_{e} = ReLU(·)")
@@ -313,6 +379,9 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates):
             s.place(Ee, below=ops.ones_row(s, He), gap=0)
             experts.append(Ee)
             above = Ee
+        for band, right in bands:  # (more bands than pages of experts: after them)
+            s.next_to(band, above, DOWN, gap=1, align="end")
+            above = right
     if shared:
         with s.step("Shared expert, always on: Hs = ReLU(W1s·Attn + b1s), Es = ReLU(W2s·Hs + b2s)"):
             source = s.place(ops.copy(s, "Attn_s", Attn, label="Attn"), below=above, gap=2)
