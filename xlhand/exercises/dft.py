@@ -209,8 +209,7 @@ def _with_sine(s, d, W, F, T, X, npts, scale, freqs, times):
     else:
         s.next_to(eps, X, LEFT)  # with n and 2/n on the first page, under F
     with s.group() as dft:
-        with s.step("DFT: Tt = Tᵀ; R = W·Tt (= (n/2)·Fᵀ) and W·Xᵀ; with Ws[f, t] = sin(2π·f·t/n), Rs = Ws·Tt and Ws·Xᵀ "
-                    "(W, Ws left; Tt, Xᵀ above)"):
+        with s.step("DFT: Tt = Tᵀ; R = W·Tt (= (n/2)·Fᵀ), W·Xᵀ; Ws = sin(2π·f·t/n), Rs = Ws·Tt, Ws·Xᵀ (Tt, Xᵀ above)"):
             Tt = ops.transpose(s, "Tt", T, label="Tt = Tᵀ")
             Xt = ops.transpose(s, "Xt", X, label="Xᵀ", role=COMPUTED)
             R = ops.matmul_parts(s, "R", [_copy(s, "W_R", W)], Tt, label="R = W·Tt")
