@@ -248,11 +248,17 @@ def _with_sine(s, d, W, F, T, X, npts, scale, freqs, times):
             s.next_to(eps, coefficients, DOWN)
             dft.add(eps)
             coefficients = s.together([coefficients, eps])
-        s.next_to(coefficients, Tt, LEFT, gap=2)
-        if beside:  # under the sine band
-            s.next_to(polar, s.together([Ws, Rs, WsX]), DOWN, align="start")
-        else:  # left of Xᵀ, in the band of W·Xᵀ
-            s.next_to(polar, Xt, LEFT, gap=2)
+        # the corner left of Tt (and of Xᵀ) is n + 1 rows: the coefficients (a label row, one per signal,
+        # X's label row and row; ε's two rows and a gap under them) fit there from n = 5 (8 with ε)
+        if n + 1 >= len(SIGNALS) + 3 + (3 if beside else 0):
+            s.next_to(coefficients, Tt, LEFT, gap=2)
+            if beside:  # under the sine band
+                s.next_to(polar, s.together([Ws, Rs, WsX]), DOWN, align="start")
+            else:  # left of Xᵀ, in the band of W·Xᵀ
+                s.next_to(polar, Xt, LEFT, gap=2)
+        else:  # a short signal: the coefficients under the products, the magnitudes and phases under them
+            s.next_to(coefficients, s.together([Tt, Xt, R, WX, W_R, Ws, Rs, WsX]), DOWN, align="start")
+            s.next_to(polar, coefficients, DOWN, align="start")
     with s.step("Pictures: the signals over time (T's rows and X) and the spectrum of X (its coefficient per f)"):
         series = [(name, T, i) for i, name in enumerate(SIGNALS)] + [("X", X, 0)]
         chart = SMALL_CHART if beside else {}

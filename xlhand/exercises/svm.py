@@ -164,11 +164,12 @@ def _train(s, d, Xtr, y, ay, b, lam, lr, settings, above):
             bn = ops.sgd_step(s, "bn", b, db, lr, label="bn = b − lr·db")
         # the gradients and the step down the columns of w where their labels fit on the page, else in
         # a band under g
-        if d.d + n + 6 <= paper.narrowest_page_columns():
+        if n >= 6 and d.d + n + 6 <= paper.narrowest_page_columns():  # Xtr wider than the labels under it
             s.next_to(s.arrange([dw, db, wn, bn], DOWN, gap=0), w, DOWN)
         else:
             s.next_to(s.arrange([dw, db, wn, bn], RIGHT), s.together([s.blocks["wT"], g]), DOWN, align="start")
-    s.next_to(settings, s.blocks["wT"], DOWN)  # λ and lr under wᵀ
+    s.arrange([lam, lr], DOWN, gap=0)  # λ and lr under wᵀ, one under the other
+    s.next_to(settings, s.blocks["wT"], DOWN)
     s.next_to(s.together([primal, settings]), above, DOWN, align="start")
 
 
