@@ -96,9 +96,9 @@ def layout(s, d, p, with_sine=False):
         _with_sine(s, d, W, F, T, X, npts, scale, freqs, times)
         return
     # on a page as wide as F and T: the DFT in a second band under X, W copied left of R (as on
-    # paper when W is needed again a band on), so that each product prints with its operands; with
-    # the sine part (a sheet wider than a page anyway): right of W, which R and W·Xᵀ share
-    copied = wide or (not with_sine and s.together([F, T]).cols <= paper.narrowest_page_columns())
+    # paper when W is needed again a band on), so that each product prints with its operands; else
+    # right of W, which R and W·Xᵀ share (from here on, the sine part is wide: large)
+    copied = wide or s.together([F, T]).cols <= paper.narrowest_page_columns()
     if copied:  # n and 2/n left of W, over F
         s.next_to(s.arrange([npts, scale], DOWN), F, UP, align="start")
     else:  # n and 2/n over t's end, clear of Tt
@@ -144,34 +144,23 @@ def layout(s, d, p, with_sine=False):
     spectrum = [("Xf (cosine part)", Xf, 0)]
     if with_sine:
         with s.step("Sine matrix: Ws[f, t] = sin(2π·f·t/n)"):
-            if wide:  # under W's copy and the DFT (no f beside it, as beside the copy)
-                Ws = _wave(s, "Ws", "SIN", freqs, times, npts, label="Ws = sin(2π·f·t/n)")
-                s.next_to(Ws, s.together([W_left, R, WX, Fr, Xf]), DOWN, align="start")
-            else:
-                freqs_s = s.add("freq_s", (k, 1), role=GIVEN, label="f", values=np.arange(1, k + 1)[:, None],
-                                named=False)
-                s.place(freqs_s, below=X)
-                Ws = _wave(s, "Ws", "SIN", freqs_s, times, npts, label="Ws = sin(2π·f·t/n)")
-                s.place(Ws, below=X)
-                s.next_to(freqs_s, Ws, LEFT)
+            # under W's copy and the DFT (no f beside it, as beside the copy)
+            Ws = _wave(s, "Ws", "SIN", freqs, times, npts, label="Ws = sin(2π·f·t/n)")
+            s.next_to(Ws, s.together([W_left, R, WX, Fr, Xf]), DOWN, align="start")
         with s.step("Sine coefficients: Fs = (2/n)·(Ws·Tt)ᵀ, Xs = (2/n)·(Ws·Xᵀ)ᵀ (Tt and Xᵀ above)"):
             Rs = ops.matmul(s, "Rs", Ws, Tt, label="Rs = Ws·Tt")
             s.place(Rs, right_of=Ws)
             WsX = ops.matmul(s, "WsX", Ws, Xt, label="Ws·Xᵀ")
-            s.place(WsX, right_of=Rs, gap=0 if wide else 1)
+            s.place(WsX, right_of=Rs, gap=0)
             Fs = _scaled_transpose(s, "Fs", Rs, scale, label="Fs = (2/n)·Rsᵀ", role=OUTPUT)
-            s.place(Fs, below=Ws if wide else Rs)  # wide: the coefficients in a band under Ws
+            s.place(Fs, below=Ws)  # the coefficients in a band under Ws
             Xs = _scaled_transpose(s, "Xs", WsX, scale, label="Xs = (2/n)·(Ws·Xᵀ)ᵀ",
                                    role=OUTPUT)
             s.place(Xs, below=Fs)
         with s.step("Magnitude m = √(a² + b²), phase φ: a·cos + b·sin = m·cos(ωt − φ) (a from Fr, b from Fs)"):
             eps = s.add("eps", (1, 1), role=GIVEN, label="ε = 1e-9 (noise)",
                         values=np.array([[EPS]]), named=False)
-            if wide:  # with n and 2/n on the first page, left of X (under F)
-                s.next_to(eps, X, LEFT)
-            else:
-                s.place(eps, right_of=scale)
-                s.next_to(eps, npts, LEFT)
+            s.next_to(eps, X, LEFT)  # with n and 2/n on the first page, left of X (under F)
             Mag = _magnitude(s, "Mag", Fr, Fs)
             s.place(Mag, right_of=Fs)
             MagX = _magnitude(s, "MagX", Xf, Xs)
@@ -183,9 +172,7 @@ def layout(s, d, p, with_sine=False):
         series = [(name, T, i) for i, name in enumerate(SIGNALS)] + [("X", X, 0)]
         signals = s.chart("Signals over time", series, x_title="t", y_title="value")
         bars = s.chart("Spectrum of X", spectrum, kind="column", x_title="f", y_title="coefficient")
-        if with_sine and not wide:  # side by side under the sine matrix, ending where W ends (coefficients right)
-            s.next_to(s.arrange([signals, bars], RIGHT), Ws, DOWN, align="end")
-        elif compact and not with_sine:  # side by side under W's copy and R, on the DFT's page
+        if compact and not with_sine:  # side by side under W's copy and R, on the DFT's page
             s.next_to(s.arrange([signals, bars], RIGHT), s.together([W_left, R, WX]), DOWN, align="start")
         else:  # side by side under everything
             s.place(signals, below=EVERYTHING)
