@@ -27,6 +27,8 @@ from xlhand.model.givens import Given
 
 SIGNALS = ("A", "B", "C")
 EPS = 1e-9
+# the sine part's pictures in a page's free corner: beside X on the first page, beside the magnitudes
+SMALL_CHART, TALL_CHART = dict(rows=7, cols=6), dict(rows=9, cols=6)
 
 
 def cosines(n, k, fn=np.cos):
@@ -90,10 +92,13 @@ def layout(s, d, p, with_sine=False):
         s.next_to(F, T, LEFT, gap=weights_gap)
         X = s.given("X", label="X (the seed notes' signal)")
         s.place(X, below=T)
+    if with_sine and not wide:
+        _with_sine(s, d, W, F, T, X, npts, scale, freqs, times)
+        return
     # on a page as wide as F and T: the DFT in a second band under X, W copied left of R (as on
-    # paper when W is needed again a band on), so that each product prints with its operands; with
-    # the sine part (a sheet wider than a page anyway): right of W, which R and W·Xᵀ share
-    copied = wide or (not with_sine and s.together([F, T]).cols <= paper.narrowest_page_columns())
+    # paper when W is needed again a band on), so that each product prints with its operands; else
+    # right of W, which R and W·Xᵀ share (from here on, the sine part is wide: large)
+    copied = wide or s.together([F, T]).cols <= paper.narrowest_page_columns()
     if copied:  # n and 2/n left of W, over F
         s.next_to(s.arrange([npts, scale], DOWN), F, UP, align="start")
     else:  # n and 2/n over t's end, clear of Tt
@@ -139,34 +144,23 @@ def layout(s, d, p, with_sine=False):
     spectrum = [("Xf (cosine part)", Xf, 0)]
     if with_sine:
         with s.step("Sine matrix: Ws[f, t] = sin(2π·f·t/n)"):
-            if wide:  # under W's copy and the DFT (no f beside it, as beside the copy)
-                Ws = _wave(s, "Ws", "SIN", freqs, times, npts, label="Ws = sin(2π·f·t/n)")
-                s.next_to(Ws, s.together([W_left, R, WX, Fr, Xf]), DOWN, align="start")
-            else:
-                freqs_s = s.add("freq_s", (k, 1), role=GIVEN, label="f", values=np.arange(1, k + 1)[:, None],
-                                named=False)
-                s.place(freqs_s, below=X)
-                Ws = _wave(s, "Ws", "SIN", freqs_s, times, npts, label="Ws = sin(2π·f·t/n)")
-                s.place(Ws, below=X)
-                s.next_to(freqs_s, Ws, LEFT)
+            # under W's copy and the DFT (no f beside it, as beside the copy)
+            Ws = _wave(s, "Ws", "SIN", freqs, times, npts, label="Ws = sin(2π·f·t/n)")
+            s.next_to(Ws, s.together([W_left, R, WX, Fr, Xf]), DOWN, align="start")
         with s.step("Sine coefficients: Fs = (2/n)·(Ws·Tt)ᵀ, Xs = (2/n)·(Ws·Xᵀ)ᵀ (Tt and Xᵀ above)"):
             Rs = ops.matmul(s, "Rs", Ws, Tt, label="Rs = Ws·Tt")
             s.place(Rs, right_of=Ws)
             WsX = ops.matmul(s, "WsX", Ws, Xt, label="Ws·Xᵀ")
-            s.place(WsX, right_of=Rs, gap=0 if wide else 1)
+            s.place(WsX, right_of=Rs, gap=0)
             Fs = _scaled_transpose(s, "Fs", Rs, scale, label="Fs = (2/n)·Rsᵀ", role=OUTPUT)
-            s.place(Fs, below=Ws if wide else Rs)  # wide: the coefficients in a band under Ws
+            s.place(Fs, below=Ws)  # the coefficients in a band under Ws
             Xs = _scaled_transpose(s, "Xs", WsX, scale, label="Xs = (2/n)·(Ws·Xᵀ)ᵀ",
                                    role=OUTPUT)
             s.place(Xs, below=Fs)
         with s.step("Magnitude m = √(a² + b²), phase φ: a·cos + b·sin = m·cos(ωt − φ) (a from Fr, b from Fs)"):
             eps = s.add("eps", (1, 1), role=GIVEN, label="ε = 1e-9 (noise)",
                         values=np.array([[EPS]]), named=False)
-            if wide:  # with n and 2/n on the first page, left of X (under F)
-                s.next_to(eps, X, LEFT)
-            else:
-                s.place(eps, right_of=scale)
-                s.next_to(eps, npts, LEFT)
+            s.next_to(eps, X, LEFT)  # with n and 2/n on the first page, left of X (under F)
             Mag = _magnitude(s, "Mag", Fr, Fs)
             s.place(Mag, right_of=Fs)
             MagX = _magnitude(s, "MagX", Xf, Xs)
@@ -178,13 +172,96 @@ def layout(s, d, p, with_sine=False):
         series = [(name, T, i) for i, name in enumerate(SIGNALS)] + [("X", X, 0)]
         signals = s.chart("Signals over time", series, x_title="t", y_title="value")
         bars = s.chart("Spectrum of X", spectrum, kind="column", x_title="f", y_title="coefficient")
-        if with_sine and not wide:  # side by side under the sine matrix, ending where W ends (coefficients right)
-            s.next_to(s.arrange([signals, bars], RIGHT), Ws, DOWN, align="end")
-        elif compact and not with_sine:  # side by side under W's copy and R, on the DFT's page
+        if compact and not with_sine:  # side by side under W's copy and R, on the DFT's page
             s.next_to(s.arrange([signals, bars], RIGHT), s.together([W_left, R, WX]), DOWN, align="start")
         else:  # side by side under everything
             s.place(signals, below=EVERYTHING)
             s.next_to(bars, signals, RIGHT)
+
+
+def _with_sine(s, d, W, F, T, X, npts, scale, freqs, times):
+    """The cosine and the sine part (small, medium) on pages of the inverse DFT's width: the DFT in a
+    band under X with [W; Ws] copied left of [R; Rs] = [W; Ws]·Tt (Tt above), W·Xᵀ and Ws·Xᵀ beside
+    them where a page has room (else in a band of their own under Xᵀ, with copies of W and Ws), the
+    coefficients Fr, Fs, Xf, Xs in the free corner left of Tt, magnitudes and phases left of Xᵀ (or
+    under the sine band); the signals' picture under X, the spectrum's by the magnitudes (steps at the
+    grain of the walkthrough's phases, so that the header leaves the first page room)."""
+    n, k = d.n, d.k
+    # W·Xᵀ and Ws·Xᵀ right of R and Rs where a page has room (a gap, and two columns for the label)
+    beside = n + 1 + len(SIGNALS) + 3 <= paper.narrowest_page_columns()
+    s.next_to(s.arrange([npts, scale], DOWN), F, UP, align="start")  # n and 2/n left of W, over F
+    eps = s.add("eps", (1, 1), role=GIVEN, label="ε = 1e-9 (noise)", values=np.array([[EPS]]), named=False)
+    if beside:  # X under F, the signals' picture right of it: the first page's last band
+        s.next_to(X, s.together([F, T]), DOWN, gap=0, align="start")  # its label row the gap
+    else:
+        s.next_to(eps, X, LEFT)  # with n and 2/n on the first page, under F
+    with s.group() as dft:
+        with s.step("DFT: Tt = Tᵀ; R = W·Tt (= (n/2)·Fᵀ), W·Xᵀ; Ws = sin(2π·f·t/n), Rs = Ws·Tt, Ws·Xᵀ (Tt, Xᵀ above)"):
+            Tt = ops.transpose(s, "Tt", T, label="Tt = Tᵀ")
+            Xt = ops.transpose(s, "Xt", X, label="Xᵀ", role=COMPUTED)
+            R = ops.matmul_parts(s, "R", [_copy(s, "W_R", W)], Tt, label="R = W·Tt")
+            W_R = s.blocks["W_R"]
+            s.next_to(Tt, R, UP)
+            if beside:
+                WX = ops.matmul(s, "WX", W_R, Xt, label="W·Xᵀ")
+                s.place(WX, right_of=R)
+            else:
+                WX = ops.matmul_parts(s, "WX", [_copy(s, "W_X", W)], Xt, label="W·Xᵀ")
+            s.next_to(Xt, WX, UP)
+            Ws = _wave(s, "Ws", "SIN", freqs, times, npts, label="Ws = sin(2π·f·t/n)")  # f, t and n of W's
+            s.place(Ws, below=W_R)
+            Rs = ops.matmul(s, "Rs", Ws, Tt, label="Rs = Ws·Tt")
+            s.place(Rs, right_of=Ws)
+            if beside:
+                WsX = ops.matmul(s, "WsX", Ws, Xt, label="Ws·Xᵀ")
+                s.place(WsX, right_of=Rs)
+            else:
+                WsX = ops.matmul_parts(s, "WsX", [ops.copied_part(s, "Ws_X", Ws, label="Ws")], Xt, label="Ws·Xᵀ")
+                s.place(WsX, below=WX)
+                s.next_to(s.together([Xt, WX, s.blocks["W_X"], WsX, s.blocks["Ws_X"]]),
+                          s.together([Tt, R, W_R, Ws, Rs]), DOWN, align="start")
+        with s.step("Scale by 2/n and transpose: Fr = (2/n)·Rᵀ (= F), Xf = (2/n)·(W·Xᵀ)ᵀ, Fs = (2/n)·Rsᵀ, "
+                    "Xs = (2/n)·(Ws·Xᵀ)ᵀ"):
+            Fr = _scaled_transpose(s, "Fr", R, scale, label="Fr = (2/n)·Rᵀ", role=OUTPUT)
+            Xf = _scaled_transpose(s, "Xf", WX, scale, label="Xf = (2/n)·(W·Xᵀ)ᵀ", role=OUTPUT)
+            Fs = _scaled_transpose(s, "Fs", Rs, scale, label="Fs = (2/n)·Rsᵀ", role=OUTPUT)
+            Xs = _scaled_transpose(s, "Xs", WsX, scale, label="Xs = (2/n)·(Ws·Xᵀ)ᵀ", role=OUTPUT)
+        with s.step("Magnitude m = √(a² + b²), phase φ: a·cos + b·sin = m·cos(ωt − φ) (a from Fr, b from Fs)"):
+            Mag, MagX = _magnitude(s, "Mag", Fr, Fs), _magnitude(s, "MagX", Xf, Xs)
+            Phase, PhaseX = _phase(s, "Phase", Fr, Fs, Mag, eps), _phase(s, "PhaseX", Xf, Xs, MagX, eps)
+        coefficients = s.grid([Fr, Fs, Xf, Xs], 2, row_gap=0)
+        polar = s.grid([Mag, Phase, MagX, PhaseX], 2, row_gap=0)
+        if beside:  # ε under them
+            s.next_to(eps, coefficients, DOWN)
+            dft.add(eps)
+            coefficients = s.together([coefficients, eps])
+        # the corner left of Tt (and of Xᵀ) is n + 1 rows: the coefficients (a label row, one per signal,
+        # X's label row and row; ε's two rows and a gap under them) fit there from n = 5 (8 with ε)
+        if n + 1 >= len(SIGNALS) + 3 + (3 if beside else 0):
+            s.next_to(coefficients, Tt, LEFT, gap=2)
+            if beside:  # under the sine band
+                s.next_to(polar, s.together([Ws, Rs, WsX]), DOWN, align="start")
+            else:  # left of Xᵀ, in the band of W·Xᵀ
+                s.next_to(polar, Xt, LEFT, gap=2)
+        else:  # a short signal: the coefficients under the products, the magnitudes and phases under them
+            s.next_to(coefficients, s.together([Tt, Xt, R, WX, W_R, Ws, Rs, WsX]), DOWN, align="start")
+            s.next_to(polar, coefficients, DOWN, align="start")
+    with s.step("Pictures: the signals over time (T's rows and X) and the spectrum of X (its coefficient per f)"):
+        series = [(name, T, i) for i, name in enumerate(SIGNALS)] + [("X", X, 0)]
+        chart = SMALL_CHART if beside else {}
+        signals = s.chart("Signals over time", series, x_title="t", y_title="value", **chart)
+        bars = s.chart("Spectrum of X", [("Xf (cosine part)", Xf, 0), ("MagX (magnitude)", MagX, 0)], kind="column",
+                       x_title="f", y_title="coefficient", **(TALL_CHART if beside else {}))
+        if beside:  # the signals right of X on the first page, the spectrum right of the magnitudes
+            s.next_to(signals, X, RIGHT, gap=1)
+    s.next_to(dft, s.together([F, T, X, signals] if beside else [F, T, X, eps]), DOWN, align="start")
+    if beside:
+        s.next_to(bars, polar, RIGHT)
+    else:  # side by side under everything
+        s.place(signals, below=EVERYTHING)
+        s.next_to(bars, signals, RIGHT)
+    if 2 * k >= n:
+        s.note_below(dft, "2k ≥ n: frequencies alias, so Fr ≠ F")
 
 
 def _copy(s, name, W):

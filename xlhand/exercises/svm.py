@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from xlhand.layout import paper
 from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, GRADIENT, LEFT, OUTPUT, RIGHT, TARGET, UP, WEIGHT, fx, ops
 from xlhand.model.exercise import Exercise, Option, Source
 from xlhand.model.givens import Given
@@ -53,19 +54,24 @@ def primal(p) -> dict:
 
 
 def layout(s, d, p, train=False):
+    # with the primal section (a page of its own): the linear kernel a landscape page wide and short
+    # (the givens left of Xtrᵀ, their label rows the gaps), so that the header and it share page 1
+    wide = train and d.n_sv + d.d + 5 <= paper.narrowest_page_columns()
     with s.step("Linear kernel Klin = Xtrᵀ·Xte; signed weights ay = α ⊙ y"):
         with s.group() as data:
             Xtr = s.given("Xtr", label="Xtr (one training vector a column)")
             y = s.given("y", label="y (class ±1)")
-            s.place(y, below=Xtr)
+            s.place(y, below=Xtr, gap=0 if wide else None)
             alpha = s.given("alpha", label="α (0: not a support vector)")
-            s.place(alpha, below=y)
+            s.place(alpha, below=y, gap=0 if wide else None)
         Xte = s.given("Xte", label="Xte")
         s.next_to(Xte, data, RIGHT, align="end")
         Kt = ops.transpose(s, "XtrT", Xtr, label="Xtrᵀ", role=COMPUTED)
         s.place(Kt, below=EVERYTHING)
         Klin = ops.matmul(s, "Klin", Kt, Xte, label="Klin = Xtrᵀ·Xte")
         s.next_to(Kt, Klin, LEFT)
+        if wide:
+            s.next_to(data, s.together([Xte, Kt]), LEFT, align="start")
         with s.group() as signed:
             ay = ops.elementwise(s, "ay", fx.mul, [alpha, y], label="ay = α ⊙ y", arrow=False)
             s.place(ay, below=EVERYTHING)
@@ -101,7 +107,9 @@ def layout(s, d, p, train=False):
         lr = s.given("lr", label="lr" + only)
         s.place(lr, right_of=lam)
     if train:
-        _train(s, d, Xtr, y, ay, b, lam, lr, settings)
+        _train(s, d, Xtr, y, ay, b, lam, lr, settings, s.together([data, rbf]))
+    else:  # λ and lr serve the primal section only: on screen, off paper
+        s.set_aside(settings)
 
 
 def _sign(s, name: str, score):
@@ -110,57 +118,59 @@ def _sign(s, name: str, score):
                  formula=lambda i, j: f"IF({score.cell(i, j)}>0,1,IF({score.cell(i, j)}<0,-1,0))"), below=score)
 
 
-def _train(s, d, Xtr, y, ay, b, lam, lr, settings):
-    """The primal section under ``settings``: w, the margins, the hinge loss and one subgradient step."""
+def _train(s, d, Xtr, y, ay, b, lam, lr, settings, above):
+    """The primal section under ``above`` (its left edge), a landscape page wide: one copy of Xtr serving w = Xtr·ayᵀ
+    and Xg = Xtr·gᵀ side by side (ayᵀ and gᵀ above them) and, as the input above it, f = wᵀ·Xtr + b (wᵀ
+    and b left of f); the margins, the hinge, the loss and g under f, the gradients and the step under
+    w, λ and lr under wᵀ."""
     n = d.n_sv
     with s.group() as primal:
-        with s.step("Primal weights w = Xtr·ayᵀ = Σ α_i y_i x_i"):
+        # two steps, the walkthrough's two phases (the primal objective at w, one step down its
+        # subgradient), so that the header leaves the linear kernel room on page 1
+        with s.step("Primal: w = Xtr·ayᵀ; f = wᵀ·Xtr + b, m = y ⊙ f, hinge = max(0, 1 − m); L = λ/2·‖w‖² + mean(hinge)"):
             X = ops.carry(s, "Xtr_c", Xtr, label="Xtr")
             s.place(X, below=EVERYTHING)
             ayT = ops.transpose(s, "ayT", ay, label="ayᵀ")
-            s.place(ayT, below=EVERYTHING)
             w = ops.matmul(s, "w", X, ayT, label="w")
             s.place(w, right_of=X)
             s.next_to(ayT, w, UP)
-        with s.step("Margins on the training set: f = wᵀ·Xtr + b, m = y ⊙ f, hinge = max(0, 1 − m)"):
-            with s.group() as weights:
-                wT = ops.transpose(s, "wT", w, label="wᵀ")
-                s.place(wT, below=EVERYTHING)
-                bc = ops.carry(s, "b_c", b, label="b")
-                s.place(bc, right_of=wT, gap=0)
-            f = ops.linear(s, "f", wT, X, bc, label="f = wᵀ·Xtr + b")
-            s.next_to(weights, f, LEFT)
+            f = ops.matmul_parts(s, "f", [ops.transposed_part(s, "wT", w, label="wᵀ")], X,
+                                 ops.copied_part(s, "b_c", b, label="b"), label="f = wᵀ·Xtr + b",
+                                 weights_gap=1 if d.d + 1 + 1 + n + 1 + 2 <= paper.narrowest_page_columns() else 0)
             margin = s.add("margin", f.shape, label="m = y ⊙ f",
                            formula=lambda i, j: f"{y.cell(0, j)}*{f.cell(0, j)}")
-            s.place(margin, below=f)
+            s.place(margin, below=f, gap=0)  # its label row the gap
             hinge = s.add("hinge", f.shape, label="hinge = max(0, 1 − m)",
                           formula=lambda i, j: f"MAX(0,1-{margin.cell(0, j)})")
-            s.place(hinge, below=margin)
-        with s.step("Loss L = λ/2·‖w‖² + mean(hinge)"):
+            s.place(hinge, below=margin, gap=0)
             L = s.add("L", (1, 1), role=OUTPUT, label="L = λ/2·‖w‖² + mean(hinge)",
                       formula=lambda i, j: f"{ops.absolute(lam)}/2*SUMSQ({w.range()})+AVERAGE({hinge.range()})")
-            s.place(L, below=hinge)
-        with s.step("Subgradient: g = y where m < 1 (else 0); Xg = Xtr·gᵀ; dw = λ·w − Xg/n, db = −Σg/n"):
+            s.place(L, below=hinge, gap=0)
+        with s.step("Subgradient step: g = y where m < 1 (else 0), Xg = Xtr·gᵀ, dw = λw − Xg/n, db = −Σg/n; "
+                    "wn = w − lr·dw, bn = b − lr·db"):
             g = s.add("g", f.shape, label="g = y where m < 1",
                       formula=lambda i, j: f"IF({margin.cell(0, j)}<1,{y.cell(0, j)},0)")
-            s.place(g, below=EVERYTHING)
-            s.next_to(g, L, DOWN)
+            s.place(g, below=L, gap=0)
             gT = ops.transpose(s, "gT", g, label="gᵀ")
-            s.place(gT, right_of=ayT)
             Xg = ops.matmul(s, "Xg", X, gT, label="Xg")
-            s.place(Xg, right_of=w)
+            s.place(Xg, right_of=w, gap=0)  # [w | Xg] = Xtr·[ayᵀ | gᵀ]
             s.next_to(gT, Xg, UP)
+            s.place(gT, right_of=ayT, gap=0)
             dw = s.add("dw", w.shape, role=GRADIENT, label=f"dw = λw − Xg/{n}",
                        formula=lambda i, j: f"{ops.absolute(lam)}*{w.cell(i, 0)}-{Xg.cell(i, 0)}/{n}")
-            s.place(dw, below=Xg)
             db = s.add("db", (1, 1), role=GRADIENT, label=f"db = −Σg/{n}",
                        formula=lambda i, j: f"-SUM({g.range()})/{n}")
-            s.place(db, below=dw)
-        with s.step("One subgradient step: wn = w − lr·dw, bn = b − lr·db"):
             wn = ops.sgd_step(s, "wn", w, dw, lr, label="wn = w − lr·dw")
-            s.place(wn, below=db)
-            s.place(ops.sgd_step(s, "bn", b, db, lr, label="bn = b − lr·db"), below=wn)
-    s.next_to(primal, settings, DOWN, gap=2)
+            bn = ops.sgd_step(s, "bn", b, db, lr, label="bn = b − lr·db")
+        # the gradients and the step down the columns of w where their labels fit on the page, else in
+        # a band under g
+        if n >= 6 and d.d + n + 6 <= paper.narrowest_page_columns():  # Xtr wider than the labels under it
+            s.next_to(s.arrange([dw, db, wn, bn], DOWN, gap=0), w, DOWN)
+        else:
+            s.next_to(s.arrange([dw, db, wn, bn], RIGHT), s.together([s.blocks["wT"], g]), DOWN, align="start")
+    s.arrange([lam, lr], DOWN, gap=0)  # λ and lr under wᵀ, one under the other
+    s.next_to(settings, s.blocks["wT"], DOWN)
+    s.next_to(s.together([primal, settings]), above, DOWN, align="start")
 
 
 # --- inputs ------------------------------------------------------------------------------------
