@@ -152,8 +152,9 @@ def _iteration(s, d, it, X, weights, several=False):
                 s.place(Z[z], below=A.extra["ones"], gap=0)  # its label row is the gap
                 used[k], inputs[k] = (s.blocks[n(W)], s.blocks[n(b)]), A
                 linear = f"nn.Linear({d[n_in]}, {d[n_out]})"
+                prev = LAYERS[k - 2][4] if k > 1 else "X"
                 if tight:  # right of the layer's blocks: no gap row under its weights
-                    s.note_right(Z[z], linear)
+                    s.note_right(Z[z], linear, gap=_note_gap(later, Z[z], f"[9] {z} = {W}·{prev} + {b}"))
                 else:
                     s.note_below(used[k][0], f"PyTorch: {linear}" + (" + nn.ReLU()" if a else ""))
                 if a:
@@ -162,7 +163,7 @@ def _iteration(s, d, it, X, weights, several=False):
                                 gap=None if not tight or k == DECODER else 0)
                     acts[k] = A
                     if tight:
-                        s.note_right(A, "nn.ReLU()")
+                        s.note_right(A, "nn.ReLU()", gap=_note_gap(later, A, f"[9] {a} = ReLU({z})"))
                 else:
                     A = Z[z]
         Y = A
@@ -222,7 +223,7 @@ def _backward_tight(s, n, lab, step, d, X, Y, Z, used, coarse=False):
         with s.group() as loss:
             L, count = ops.mse_loss(s, n("L"), Y, X, label=lab(f"{n('L')} = Σ({Y.name} − X)² / N", n("L")))
             s.next_to(L, count, RIGHT, gap=0)  # N's label is the gap
-            s.note_right(L, "PyTorch: nn.MSELoss()")
+            s.note_right(L, "PyTorch: nn.MSELoss()", gap=_note_gap(lab("", L.name), L, "[9] L = Σ(Y − X)² / N"))
         dY = dZ = ops.elementwise(s, n("dY"), lambda y, x: f"2*({y}-{x})/{ops.absolute(count)}", [Y, X],
                                   role=GRADIENT, label=lab(f"{n('dY')} = 2({Y.name} − X)/N", n("dY")), arrow=False)
     grads, column, first_pair = {}, [loss, dZ], None
@@ -264,6 +265,13 @@ def _backward_tight(s, n, lab, step, d, X, Y, Z, used, coarse=False):
     s.next_to(loss, s.together([dY, grads[len(LAYERS)][1], s.blocks[f"{used[len(LAYERS)][0].name}T"]]), UP,
               gap=0, align="start")
     return grads, L, s.together(column), first_pair
+
+
+def _note_gap(later, block, first_label: str) -> int:
+    """The gap before a note right of ``block``: a column more in a later iteration, whose label (a
+    name) is narrower than the first iteration's (``first_label``), so that the note stands where
+    the first iteration's does, clear of the cells."""
+    return 2 if later and block.cols < label_columns(first_label) else 1
 
 
 def _gradients(s, lab, dW_name, db_name, dZ, A):
