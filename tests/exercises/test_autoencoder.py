@@ -120,10 +120,14 @@ def test_a_second_iteration_builds_with_one_unit_layers(dims):
     assert {"W1_2", "b1_2", "W4_2T"} <= set(sheet.blocks)
 
 
-def test_several_iterations_keep_the_roomy_layout_and_cut_no_block():
-    """The two-page layout is a single iteration's: a later iteration needs a landscape page, where
-    that layout's backward column, with no row to break in, would be taller than a page."""
-    from xlhand.build import page_plan
+def test_several_iterations_take_the_pages_of_the_first_and_cut_no_block():
+    """Every iteration is laid out as the first, on portrait pages (a later one's blocks labelled with
+    their names, no wider): two pages each, and one for the chart of the losses; the later
+    iterations take one step together, and the first one's backward pass one step, so that page 1
+    still holds the header and the encoder."""
+    from xlhand.build import key_sheet, page_plan
     resolved = resolve(catalog.get("autoencoder"), size="small", options={"iters": 2})
-    assert {page_plan(resolved, paper, student=student).cuts for paper in ("a4", "letter")
-            for student in (False, True)} == {0}
+    plans = [page_plan(resolved, paper, student=student) for paper in ("a4", "letter") for student in (False, True)]
+    assert {(grid.cuts, grid.apart, grid.landscape, grid.pages) for grid in plans} == {(0, 0, False, 5)}
+    sheet = key_sheet(resolve(catalog.get("autoencoder"), size="small", options={"iters": 3}))
+    assert len(sheet.steps) == 5 + 1 + 1 and sheet.blocks["Z1_3"].label == "[6] Z1_3"

@@ -83,10 +83,22 @@ def layout(s, d, p, iters=1):
 
     def iteration(it, first):
         nonlocal weights
-        L, weights = _iteration(s, d, it, X, weights, first, alone=iters == 1)
+        if it == 2:  # one step for every later iteration: the header stays as short as it can
+            later.enter_context(s.step(later_iterations_text(iters, first)))
+        L, weights = _iteration(s, d, it, X, weights, several=iters > 1)
         return L
 
-    ops.iterations(s, iters, iteration)
+    with ExitStack() as later:
+        ops.iterations(s, iters, iteration)
+
+
+def later_iterations_text(iters: int, first: range) -> str:
+    """The one step iterations 2 to ``iters`` take together, each from the one before's updates: one
+    line on a portrait page."""
+    steps = f"as in steps {first.start}–{first.stop - 1}"
+    if iters == 2:
+        return f"Iteration 2 (W1_2 = W1n …): forward pass, loss L_2, gradients, update, {steps}"
+    return f"Iterations 2–{iters}, each from the last one's updates (W1_3 = W1_2n …), {steps}"
 
 
 ENCODER, DECODER = 1, 3  # the first layer of each half
@@ -96,77 +108,87 @@ PHASES = {  # the forward pass in two steps, one a half of the network
 }
 LOSS_STEP = "Loss: L = mean((Y − X)²) over the N = d·batch entries, the target X itself; dY = 2(Y − X)/N"
 UPDATE_STEP = "Gradient descent: Wn = W − lr·dW, bn = b − lr·db"
+BACKWARD_STEP = "Backward, layer 4 to 1: dW = dZ·Aᵀ, db = Σ dZ; dA = Wᵀ·dZ, dZ = dA ⊙ [Z > 0] (dZ4 = dY)"
 
 
-def _iteration(s, d, it, X, weights, first, alone=True):
+def _iteration(s, d, it, X, weights, several=False):
     """One iteration, a portrait page wide (11 columns): the forward pass (one column, weights to its
     left), then the loss and the backward pass, then the updates. Where the sizes allow it (the
-    template's, :func:`_tight`) and the sheet holds one iteration (``alone``; later ones need a
-    landscape page, on which that column would be taller than a page), two pages hold it all: the forward pass without a gap row (each
+    template's, :func:`_tight`), two pages hold it all: the forward pass without a gap row (each
     PyTorch note right of its block), each update Wn, bn over its W, b (in the rows of the layer's
     input, which leave that room), and under Y the loss and the backward pass in one column
     (:func:`_backward_tight`). Else each update stands under its W (in the rows of the layer's
     activation), and the backward pass either in one column (:func:`_layer_back_compact`) or a band a
     layer (:func:`_layer_back`). ``weights`` are the givens' names in the first iteration, the last
-    one's updates after. Returns the loss and this iteration's updates."""
+    one's updates after. A later iteration is laid out as the first, its blocks labelled with their
+    names (``Z1_2``: the formulas are the first iteration's, in its steps), no wider than the first's:
+    each iteration takes the pages the first one takes. With ``several`` iterations, the first one's
+    backward pass is one step (the header, a row a step, is longer: page 1 still holds the encoder).
+    Returns the loss and this iteration's updates."""
     n = lambda name: named(name, it)  # noqa: E731
     later = it > 1
+
+    def lab(text: str, name: str) -> str:
+        """A block's label: its formula in the first iteration, its name in a later one."""
+        return name if later else text
+
     step = (lambda text: nullcontext()) if later else s.step
-    tight = alone and _tight(d)
-    with s.step(ops.later_iteration_text(it, f"W1_{it} = {named('W1n', it - 1)}", first)) \
-            if later else nullcontext():
-        with s.group() as forward:
-            if later:
-                X = ops.later_inputs(s, n("X"), X, it)
-            A, Z, used, acts, inputs = X, {}, {}, {}, {}
-            with ExitStack() as phase:
-                for k, W, b, z, a, n_in, n_out in LAYERS:
-                    if k in PHASES:
-                        phase.close()
-                        phase.enter_context(step(PHASES[k]))
-                    label = f"{n(z)} = {n(W)}·{A.name} + {n(b)}"
-                    if later:
-                        Z[z] = ops.linear_from(s, n(z), weights[k][0], A, weights[k][1], names=(n(W), n(b)),
-                                               label=label)
-                    else:
-                        Z[z] = ops.linear(s, n(z), W, A, b, label=label)
-                    s.place(Z[z], below=A.extra["ones"], gap=0)  # its label row is the gap
-                    used[k], inputs[k] = (s.blocks[n(W)], s.blocks[n(b)]), A
-                    linear = f"nn.Linear({d[n_in]}, {d[n_out]})"
-                    if tight:  # right of the layer's blocks: no gap row under its weights
-                        s.note_right(Z[z], linear)
-                    else:
-                        s.note_below(used[k][0], f"PyTorch: {linear}" + (" + nn.ReLU()" if a else ""))
-                    if a:
-                        # tight: a gap row only where the decoder starts (where the page may break)
-                        A = s.place(ops.relu(s, n(a), Z[z], label=f"{n(a)} = ReLU({n(z)})"), below=Z[z],
-                                    gap=None if not tight or k == DECODER else 0)
-                        acts[k] = A
-                        if tight:
-                            s.note_right(A, "nn.ReLU()")
-                    else:
-                        A = Z[z]
-            Y = A
-        if tight:
-            grads, L, column, first_pair = _backward_tight(s, n, step, d, X, Y, Z, used)
-            # the loss right under Y at the page's left edge, the gradients' column under it, and the
-            # output layer's Aᵀ over dW beside Y
-            s.next_to(column, s.together([used[1][0], Y]), DOWN, gap=0, align="start")
-            s.next_to(*first_pair, RIGHT, gap=_dw_gap(d, first_pair), align="end")
-        else:
-            grads, L, backward = _backward(s, n, step, X, Y, Z, used, forward, later)
-        with step(UPDATE_STEP):
-            with s.group() as update:
-                new, beside = _update(s, used, grads, inputs if tight else acts, over=tight)
-        if not tight:
-            # the backward pass at the page's left edge, under the forward pass (and W4n)
-            s.next_to(backward, s.together([forward, update]) if beside else forward, DOWN, align="start")
-            if not beside:
-                s.next_to(update, backward, DOWN)
+    tight = _tight(d)
+    with s.group() as forward:
+        if later:  # a copy of X opens the iteration, its label says which
+            X = s.place(ops.carry(s, n("X"), X, label=f"{n('X')} (iteration {it})"), below=EVERYTHING)
+        A, Z, used, acts, inputs = X, {}, {}, {}, {}
+        with ExitStack() as phase:
+            for k, W, b, z, a, n_in, n_out in LAYERS:
+                if k in PHASES:
+                    phase.close()
+                    phase.enter_context(step(PHASES[k]))
+                label = lab(f"{n(z)} = {n(W)}·{A.name} + {n(b)}", n(z))
+                if later:
+                    Z[z] = ops.linear_from(s, n(z), weights[k][0], A, weights[k][1], names=(n(W), n(b)),
+                                           label=label)
+                else:
+                    Z[z] = ops.linear(s, n(z), W, A, b, label=label)
+                s.place(Z[z], below=A.extra["ones"], gap=0)  # its label row is the gap
+                used[k], inputs[k] = (s.blocks[n(W)], s.blocks[n(b)]), A
+                linear = f"nn.Linear({d[n_in]}, {d[n_out]})"
+                prev = LAYERS[k - 2][4] if k > 1 else "X"
+                if tight:  # right of the layer's blocks: no gap row under its weights
+                    s.note_right(Z[z], linear, gap=_note_gap(later, Z[z], f"[9] {z} = {W}·{prev} + {b}"))
+                else:
+                    s.note_below(used[k][0], f"PyTorch: {linear}" + (" + nn.ReLU()" if a else ""))
+                if a:
+                    # tight: a gap row only where the decoder starts (where the page may break)
+                    A = s.place(ops.relu(s, n(a), Z[z], label=lab(f"{n(a)} = ReLU({n(z)})", n(a))), below=Z[z],
+                                gap=None if not tight or k == DECODER else 0)
+                    acts[k] = A
+                    if tight:
+                        s.note_right(A, "nn.ReLU()", gap=_note_gap(later, A, f"[9] {a} = ReLU({z})"))
+                else:
+                    A = Z[z]
+        Y = A
+    if tight:
+        grads, L, column, first_pair = _backward_tight(s, n, lab, step, d, X, Y, Z, used, coarse=several)
+        # the loss right under Y at the page's left edge, the gradients' column under it, and the
+        # output layer's Aᵀ over dW beside Y
+        s.next_to(column, s.together([used[1][0], Y]), DOWN, gap=0, align="start")
+        # (a later iteration's dY, labelled with its name, is narrower: Aᵀ clears Y as in the first)
+        s.next_to(*first_pair, RIGHT, gap=_dw_gap(d, first_pair) + max(
+            0, label_columns("[9] dY = 2(Y − X)/N") - label_columns(first_pair[1].label)), align="end")
+    else:
+        grads, L, backward = _backward(s, n, lab, step, X, Y, Z, used, forward, later)
+    with step(UPDATE_STEP):
+        with s.group() as update:
+            new, beside = _update(s, used, grads, inputs if tight else acts, over=tight)
+    if not tight:
+        # the backward pass at the page's left edge, under the forward pass (and W4n)
+        s.next_to(backward, s.together([forward, update]) if beside else forward, DOWN, align="start")
+        if not beside:
+            s.next_to(update, backward, DOWN)
     return L, {k: (new[f"{W.name}n"], new[f"{b.name}n"]) for k, (W, b) in used.items()}
 
 
-def _backward(s, n, step, X, Y, Z, used, forward, later):
+def _backward(s, n, lab, step, X, Y, Z, used, forward, later):
     """The loss and the backward pass under a copy of X as the target (:func:`_layer_back_compact` or
     :func:`_layer_back`). Returns the gradients, the loss and the group of it all."""
     with s.group() as backward:
@@ -174,23 +196,23 @@ def _backward(s, n, step, X, Y, Z, used, forward, later):
         with step(LOSS_STEP):
             target = ops.carry(s, n("Xtarget"), X, label="X (target)")
             s.place(target, below=Y)
-            L, count = ops.mse_loss(s, n("L"), Y, target, label=f"{n('L')} = Σ({Y.name} − X)² / N")
+            L, count = ops.mse_loss(s, n("L"), Y, target, label=lab(f"{n('L')} = Σ({Y.name} − X)² / N", n("L")))
             dZ = ops.elementwise(s, n("dY"), lambda y, x: f"2*({y}-{x})/{ops.absolute(count)}", [Y, target],
-                                 role=GRADIENT, label=f"{n('dY')} = 2({Y.name} − X)/N")
+                                 role=GRADIENT, label=lab(f"{n('dY')} = 2({Y.name} − X)/N", n("dY")))
             s.place(dZ, below=target)
         grads, above, gap = {}, forward, 1
-        compact, done = _compact(n, used, dZ, X, not later), []
+        compact, done = _compact(n, used, dZ, X, later), []
         for k in reversed(range(1, len(LAYERS) + 1)):
             if compact:
-                dZ = _layer_back_compact(s, n, step, k, dZ, grads, used, Z, X, [target, count, L], done)
+                dZ = _layer_back_compact(s, n, lab, step, k, dZ, grads, used, Z, X, [target, count, L], done)
             else:
-                dZ, above, gap = _layer_back(s, n, step, k, dZ, grads, used, Z, X, above, gap,
+                dZ, above, gap = _layer_back(s, n, lab, step, k, dZ, grads, used, Z, X, above, gap,
                                              (target, count, L))
         s.note_below(L, "PyTorch: nn.MSELoss()")  # where the bands put L
     return grads, L, backward
 
 
-def _backward_tight(s, n, step, d, X, Y, Z, used):
+def _backward_tight(s, n, lab, step, d, X, Y, Z, used, coarse=False):
     """The loss and the backward pass in one column (see :func:`_tight`): [N | L] over dY, then for
     each layer [db | dZ | dW] with Aᵀ over dW (beside the dA above), and [Wᵀ | dA] under dZ, Wᵀ
     touching dA, the next dZ under dA with no gap row but where the next Aᵀ needs one. The target
@@ -199,21 +221,25 @@ def _backward_tight(s, n, step, d, X, Y, Z, used):
     placed."""
     with step(LOSS_STEP):
         with s.group() as loss:
-            L, count = ops.mse_loss(s, n("L"), Y, X, label=f"{n('L')} = Σ({Y.name} − X)² / N")
+            L, count = ops.mse_loss(s, n("L"), Y, X, label=lab(f"{n('L')} = Σ({Y.name} − X)² / N", n("L")))
             s.next_to(L, count, RIGHT, gap=0)  # N's label is the gap
-            s.note_right(L, "PyTorch: nn.MSELoss()")
+            s.note_right(L, "PyTorch: nn.MSELoss()", gap=_note_gap(lab("", L.name), L, "[9] L = Σ(Y − X)² / N"))
         dY = dZ = ops.elementwise(s, n("dY"), lambda y, x: f"2*({y}-{x})/{ops.absolute(count)}", [Y, X],
-                                  role=GRADIENT, label=f"{n('dY')} = 2({Y.name} − X)/N", arrow=False)
+                                  role=GRADIENT, label=lab(f"{n('dY')} = 2({Y.name} − X)/N", n("dY")), arrow=False)
     grads, column, first_pair = {}, [loss, dZ], None
+    backward = ExitStack()
+    if coarse:  # one step for the four layers: a sheet of several iterations has a longer header
+        backward.enter_context(step(BACKWARD_STEP))
+        step = lambda text: nullcontext()  # noqa: E731
     for k in reversed(range(1, len(LAYERS) + 1)):
         _, W, b, _, _, _, _ = LAYERS[k - 1]
         prev = LAYERS[k - 2][4] if k > 1 else "X"  # the layer's input
         prev_z = LAYERS[k - 2][3] if k > 1 else None
         back = f"; d{prev} = {W}ᵀ·{dZ.name}, d{prev_z} = d{prev} ⊙ [{prev_z} > 0]" if k > 1 else ""
         with step(f"d{W} = {dZ.name}·{prev}ᵀ, d{b} = Σ {dZ.name}{back}"):  # one step a layer
-            grads[k] = ops.layer_gradient(s, n(f"d{W}"), n(f"d{b}"), dZ, s.blocks[n(prev)] if k > 1 else X)
-            s.next_to(grads[k][1], dZ, LEFT, gap=0, align="end")  # db's label is its gap
+            grads[k] = _gradients(s, lab, n(f"d{W}"), n(f"d{b}"), dZ, s.blocks[n(prev)] if k > 1 else X)
             At = s.blocks[f"{n(prev)}T"]
+            s.next_to(grads[k][1], dZ, LEFT, gap=0, align="end")  # db's label is its gap
             s.next_to(At, grads[k][0], UP, gap=0)  # dW's label is the gap
             pair = (s.together([At, grads[k][0]]), dZ)
             s.next_to(*pair, RIGHT, gap=_dw_gap(d, pair), align="end")
@@ -226,18 +252,42 @@ def _backward_tight(s, n, step, d, X, Y, Z, used):
                 break
             weights = used[k][0]
             dA = ops.matmul_parts(s, n(f"d{prev}"), [ops.transposed_part(s, f"{weights.name}T", weights)], dZ,
-                                  role=GRADIENT, label=f"{n(f'd{prev}')} = {weights.name}ᵀ·{dZ.name}",
-                                  weights_gap=0)
+                                  role=GRADIENT, label=lab(f"{n(f'd{prev}')} = {weights.name}ᵀ·{dZ.name}",
+                                                           n(f"d{prev}")), weights_gap=0)
             s.place(dA, below=dZ, gap=0)
             dZ = ops.relu_backward(s, n(f"d{prev_z}"), dA, Z[prev_z],
-                                   label=_mask_label(n(f"d{prev_z}"), dA.name, Z[prev_z].name))
+                                   label=lab(_mask_label(n(f"d{prev_z}"), dA.name, Z[prev_z].name), n(f"d{prev_z}")))
             # the next Aᵀ (a row per sample, a label) stands beside dA and its label
             s.place(dZ, below=dA, gap=max(0, d.batch - dA.rows))
             column += [dA, s.blocks[f"{weights.name}T"], dZ]
+    backward.close()
     # [N | L] right over the column, from its left edge (the widest Wᵀ)
     s.next_to(loss, s.together([dY, grads[len(LAYERS)][1], s.blocks[f"{used[len(LAYERS)][0].name}T"]]), UP,
               gap=0, align="start")
     return grads, L, s.together(column), first_pair
+
+
+def _note_gap(later, block, first_label: str) -> int:
+    """The gap before a note right of ``block``: a column more in a later iteration, whose label (a
+    name) is narrower than the first iteration's (``first_label``), so that the note stands where
+    the first iteration's does, clear of the cells."""
+    return 2 if later and block.cols < label_columns(first_label) else 1
+
+
+def _gradients(s, lab, dW_name, db_name, dZ, A):
+    """:func:`ops.layer_gradient`, its blocks labelled with their names in a later iteration (``lab``)."""
+    dW, db = ops.layer_gradient(s, dW_name, db_name, dZ, A)
+    At = s.blocks[f"{A.name}T"]
+    if lab("", dW.name):
+        for block, name in ((dW, dW.name), (db, db.name), (At, f"{A.name}ᵀ")):
+            _relabel(s, block, name)
+    return dW, db
+
+
+def _relabel(s, block, text: str) -> None:
+    """A later iteration's block, made by a shared step with its formula as its label, labelled with
+    its name instead (numbered as the step writes it): the formula stands over the first iteration's."""
+    block.label = s.numbered(text)
 
 
 def _dw_gap(d, pair) -> int:
@@ -302,7 +352,7 @@ def _back_names(k, dZ):
     return W, b, prev, prev_z, f"d{W} = {dZ.name}·{prev}ᵀ, d{b} = Σ {dZ.name}{back}"
 
 
-def _layer_back_compact(s, n, step, k, dZ, grads, used, Z, X, loss, done):
+def _layer_back_compact(s, n, lab, step, k, dZ, grads, used, Z, X, loss, done):
     """Layer k of the backward pass, one step, where [Wᵀ | dA] fits under dZ with dW right of dZ on a
     portrait page (see :func:`_compact`): the gradients dZ, dA, dZ' … stand one under the other in one
     column, each [db | dZ | dW] with Aᵀ over dW beside the dA above it, each [Wᵀ | dA] under its dZ,
@@ -314,7 +364,7 @@ def _layer_back_compact(s, n, step, k, dZ, grads, used, Z, X, loss, done):
             target, count, L = loss
             s.next_to(count, target, LEFT, gap=0, align="start")
             s.next_to(L, target, UP)
-        grads[k] = ops.layer_gradient(s, n(f"d{W}"), n(f"d{b}"), dZ, s.blocks[n(prev)] if k > 1 else X)
+        grads[k] = _gradients(s, lab, n(f"d{W}"), n(f"d{b}"), dZ, s.blocks[n(prev)] if k > 1 else X)
         s.next_to(grads[k][1], dZ, LEFT, gap=0, align="end")  # db's label is its gap
         At = s.blocks[f"{n(prev)}T"]
         if k == len(LAYERS):
@@ -325,17 +375,18 @@ def _layer_back_compact(s, n, step, k, dZ, grads, used, Z, X, loss, done):
             return None
         weights = used[k][0]
         dA = ops.matmul_parts(s, n(f"d{prev}"), [ops.transposed_part(s, f"{weights.name}T", weights)], dZ,
-                              role=GRADIENT, label=f"{n(f'd{prev}')} = {weights.name}ᵀ·{dZ.name}", weights_gap=0)
+                              role=GRADIENT, label=lab(f"{n(f'd{prev}')} = {weights.name}ᵀ·{dZ.name}", n(f"d{prev}")),
+                              weights_gap=0)
         s.place(dA, below=dZ, gap=0)
         dZ_next = ops.relu_backward(s, n(f"d{prev_z}"), dA, Z[prev_z],
-                                    label=_mask_label(n(f"d{prev_z}"), dA.name, Z[prev_z].name))
+                                    label=lab(_mask_label(n(f"d{prev_z}"), dA.name, Z[prev_z].name), n(f"d{prev_z}")))
         # the next Aᵀ (a row per sample, a label) and its gap stand beside dA and the labels around it
         s.place(dZ_next, below=dA, gap=max(0, dZ.cols + 1 - dA.rows))
         done += [dZ, *grads[k], At, dA, s.blocks[f"{weights.name}T"]]
     return dZ_next
 
 
-def _layer_back(s, n, step, k, dZ, grads, used, Z, X, above, gap, loss):
+def _layer_back(s, n, lab, step, k, dZ, grads, used, Z, X, above, gap, loss):
     """Layer k of the backward pass, one step, a band at the pass's left edge under ``above``:
     [db | dZ | dW] with Aᵀ over dW, and under dZ [Wᵀ | dA] (under a copy of dZ, in a band of its
     own, where the two are wider together than a portrait page); then dZ of the layer below, under
@@ -344,7 +395,7 @@ def _layer_back(s, n, step, k, dZ, grads, used, Z, X, above, gap, loss):
     after the first layer), everything placed so far and the gap the next band leaves."""
     W, b, prev, prev_z, text = _back_names(k, dZ)
     with step(text):
-        grads[k] = ops.layer_gradient(s, n(f"d{W}"), n(f"d{b}"), dZ, s.blocks[n(prev)] if k > 1 else X)
+        grads[k] = _gradients(s, lab, n(f"d{W}"), n(f"d{b}"), dZ, s.blocks[n(prev)] if k > 1 else X)
         s.next_to(grads[k][1], dZ, LEFT, gap=0, align="end")  # db's label is its gap
         band = [dZ, *grads[k], s.blocks[f"{n(prev)}T"]]
         if k == len(LAYERS):  # the target over dY, N left of it, L over Aᵀ (its note in the gap between)
@@ -360,13 +411,16 @@ def _layer_back(s, n, step, k, dZ, grads, used, Z, X, above, gap, loss):
             top = ops.carry(s, f"{dZ.name}c", dZ, label=f"{dZ.name}c = {dZ.name}")
             s.place(top, below=dZ)
         dA = ops.input_gradient(s, n(f"d{prev}"), weights, top)
+        if lab("", dA.name):  # a later iteration: its name for a label
+            _relabel(s, dA, dA.name)
         part = [dA, s.blocks[f"{weights.name}T"]]
         if top is not dZ:
             s.next_to(s.arrange([s.together(band), s.together([top, *part])], DOWN, align="start"),
                       above, DOWN, gap=gap, align="start")
         else:
             s.next_to(s.together(band + part), above, DOWN, gap=gap, align="start")
-        dZ_next = ops.relu_backward(s, n(f"d{prev_z}"), dA, Z[prev_z])
+        dZ_next = ops.relu_backward(s, n(f"d{prev_z}"), dA, Z[prev_z],
+                                    label=lab(f"{n(f'd{prev_z}')} = {dA.name} ⊙ [{Z[prev_z].name} > 0]", n(f"d{prev_z}")))
         s.place(dZ_next, below=dA, gap=X.cols + 3)  # room for the next Aᵀ; its band moves it after
     return dZ_next, s.together([above, *band, *part, top]), 0 if top is not dZ else 1
 
@@ -405,15 +459,15 @@ def _update(s, used, grads, rows, over=False) -> tuple[dict, bool]:
     return new, True
 
 
-def _compact(n, used, dY, X, numbered) -> bool:
+def _compact(n, used, dY, X, later) -> bool:
     """Whether the gradients can stand in one column on a portrait page (:func:`_layer_back_compact`):
     for layers 4 to 2, [db | dZ | dW] over [Wᵀ | dA], Wᵀ touching dA, dW one column right of dZ's
-    label; for layer 1, [db1 | dZ1 | dW1] from the pass's left edge. ``numbered``: the labels carry
-    step numbers (the first iteration's)."""
-    def wide(cols, label, k) -> int:
-        return max(cols, label_columns(f"[{8 - k}] {label}" if numbered else label))
+    label; for layer 1, [db1 | dZ1 | dW1] from the pass's left edge. The labels carry step numbers
+    (the first iteration's; a ``later`` one's, two digits, label its blocks with their names)."""
+    def wide(cols, label, k, name) -> int:
+        return max(cols, label_columns(f"[99] {name}" if later else f"[{8 - k}] {label}"))
 
-    if any(used[k][0].rows < wide(1, f"{used[k][0].name}ᵀ", k) for k in range(2, len(LAYERS) + 1)):
+    if any(used[k][0].rows < wide(1, f"{used[k][0].name}ᵀ", k, f"{used[k][0].name}ᵀ") for k in range(2, len(LAYERS) + 1)):
         return False  # a Wᵀ narrower than its label: its label would run into dA's
     left = max(used[k][0].rows for k in range(2, len(LAYERS) + 1))  # the widest Wᵀ
     rows = []
@@ -421,9 +475,9 @@ def _compact(n, used, dY, X, numbered) -> bool:
         _, W, b, z, a, _, _ = LAYERS[k - 1]
         prev = LAYERS[k - 2][4] if k > 1 else "X"
         dZ, dZ_label = (dY.name, dY.label) if k == len(LAYERS) else (n(f"d{z}"), _mask_label(n(f"d{z}"), n(f"d{a}"), n(z)))
-        db = wide(1, f"{n(f'd{b}')} = Σ {dZ}", k)
-        dW = wide(used[k][0].cols, f"{n(f'd{W}')} = {dZ}·{n(prev)}ᵀ", k)
-        rows.append((db if k == 1 else max(left, db)) + wide(dY.cols, dZ_label, k) + 1 + dW)
+        db = wide(1, f"{n(f'd{b}')} = Σ {dZ}", k, n(f"d{b}"))
+        dW = wide(used[k][0].cols, f"{n(f'd{W}')} = {dZ}·{n(prev)}ᵀ", k, n(f"d{W}"))
+        rows.append((db if k == 1 else max(left, db)) + wide(dY.cols, dZ_label, k, dZ) + 1 + dW)
     return max(rows) <= ops.page_columns("letter", landscape=False)
 
 

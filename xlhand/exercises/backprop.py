@@ -15,12 +15,13 @@ is gathered in ``losses`` (1×N) and drawn as a line chart.
 """
 from __future__ import annotations
 
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 
 import numpy as np
 
 from xlhand.model.npref import descent, has_both_signs, iteration_name, relu, softmax_columns
 from xlhand.layout import BIAS, DOWN, EVERYTHING, GRADIENT, OUTPUT, TARGET, WEIGHT, fx, ops
+from xlhand.layout.blocks import label_columns
 from xlhand.model.exercise import Exercise, Option, Source, STABLE_SOFTMAX
 from xlhand.model.givens import Given
 from xlhand.model.makers import fixed, one_hot_columns, relu_bias
@@ -71,105 +72,162 @@ def layout(s, d, p, iters=1):
 
     def iteration(it, first):
         nonlocal weights
-        L, weights = _iteration(s, d, it, X, weights, first)
+        if it == 2:  # one step for every later iteration: the header stays as short as it can
+            later.enter_context(s.step(later_iterations_text(iters, first)))
+        L, weights = _iteration(s, d, it, X, weights)
         return L
 
-    ops.iterations(s, iters, iteration)
+    with ExitStack() as later:
+        ops.iterations(s, iters, iteration)
 
 
-def _iteration(s, d, it, X, weights, first_steps):
+def later_iterations_text(iters: int, first: range) -> str:
+    """The one step iterations 2 to ``iters`` take together, each from the one before's updates: one
+    line on a portrait page."""
+    steps = f"as in steps {first.start}–{first.stop - 1}"
+    if iters == 2:
+        return f"Iteration 2 (W1_2 = W1n …): forward pass, loss L_2, gradients, update, {steps}"
+    return f"Iterations 2–{iters}, each from the last one's updates (W1_3 = W1_2n …), {steps}"
+
+
+def _iteration(s, d, it, X, weights):
     """One iteration: the forward pass and the loss (one column, weights to its left), under it the
-    backward pass (dZ and dA down the middle, Wᵀ and db left, Aᵀ over dW right), and the update: on
-    a portrait page in the columns right of the forward pass, each layer's Wn and bn in that layer's
-    rows (so that a small sheet prints on two pages), else a panel of its own under the backward
-    pass. ``weights`` are the givens' names in the first iteration, the last one's updates after.
-    Returns the loss and this iteration's updates."""
+    backward pass (dZ and dA down the middle, Wᵀ and db left, Aᵀ over dW right), and the update:
+    where the page has the columns (:func:`_beside`), in the columns right of the forward pass, each
+    layer's Wn and bn in that layer's rows (so that a small sheet prints on two pages), else a panel
+    of its own under the backward pass. A later iteration is laid out as the first, its blocks
+    labelled with their names (``Z1_2``: the formulas are the first iteration's, in its step): as
+    narrow as the first, so that each iteration takes the pages the first one takes. ``weights``
+    are the givens' names in the first iteration, the last one's updates after. Returns the loss and
+    this iteration's updates."""
     n = lambda name: named(name, it)  # noqa: E731
     later = it > 1
+
+    def lab(text: str, name: str) -> str:
+        """A block's label: its formula in the first iteration, its name in a later one."""
+        return name if later else text
+
     step = (lambda text: nullcontext()) if later else s.step
-    first = f"W1_{it} = {named('W1n', it - 1)}"
-    with s.step(ops.later_iteration_text(it, first, first_steps)) if later else nullcontext():
-        with s.group() as forward:
-            if later:
-                X = ops.later_inputs(s, n("X"), X, it)
-            A, Z, used, outs = X, {}, {}, {}
-            for k in (1, 2, 3):
-                what = f"Z{k} = W{k}·{'X' if k == 1 else f'A{k - 1}'} + b{k}, " + (
-                    f"A{k} = ReLU(Z{k})" if k < 3 else "P = softmax(Z3) by column")
-                with step(f"Layer {k}: {what}"):
-                    W, b = weights[k]
-                    label = f"{n(f'Z{k}')} = {n(f'W{k}')}·{A.name} + {n(f'b{k}')}"
-                    if later:
-                        Z[k] = ops.linear_from(s, n(f"Z{k}"), W, A, b, names=(n(f"W{k}"), n(f"b{k}")),
-                                               label=label)
-                    else:
-                        Z[k] = ops.linear(s, n(f"Z{k}"), W, A, b, label=label)
-                    if not _landscape(d):  # its label right under the row of 1s: a row less per layer
-                        s.place(Z[k], below=ops.ones_row(s, A), gap=0)
-                    used[k] = (s.blocks[n(f"W{k}")], s.blocks[n(f"b{k}")])
-                    if k < 3:
-                        A = outs[k] = ops.relu(s, n(f"A{k}"), Z[k])
-                        s.place(A, below=Z[k])
-                    else:
-                        # e^Z3 under W3 (past Z3's max row, with a stable softmax), so that P, right
-                        # of it, stands under Z3: the column stays narrow
-                        P = ops.softmax(s, n("P"), Z[k], role=OUTPUT)
-                        s.place(P, below=Z[k], in_columns_of=used[k][0], gap=0 if not _landscape(d) else 1)
-            with step("Loss: L = −Σ Y ⊙ ln P (cross-entropy, all samples)"):
+    beside = _beside(d)
+    with s.group() as forward:
+        if later:  # a copy of X opens the iteration, its label says which
+            X = s.place(ops.carry(s, n("X"), X, label=f"{n('X')} (iteration {it})"), below=EVERYTHING)
+        A, Z, used, outs = X, {}, {}, {}
+        for k in (1, 2, 3):
+            what = f"Z{k} = W{k}·{'X' if k == 1 else f'A{k - 1}'} + b{k}, " + (
+                f"A{k} = ReLU(Z{k})" if k < 3 else "P = softmax(Z3) by column")
+            with step(f"Layer {k}: {what}"):
+                W, b = weights[k]
+                label = lab(f"{n(f'Z{k}')} = {n(f'W{k}')}·{A.name} + {n(f'b{k}')}", n(f"Z{k}"))
                 if later:
-                    Y = ops.carry(s, n("Y"), s.blocks["Y"], label=f"{n('Y')} (targets)")
+                    Z[k] = ops.linear_from(s, n(f"Z{k}"), W, A, b, names=(n(f"W{k}"), n(f"b{k}")),
+                                           label=label)
                 else:
-                    Y = s.given("Y", label="Y (targets)")
-                if _landscape(d):  # L under Y: right of it, a later iteration's longer label ran off the page
-                    s.place(Y, right_of=P)
-                    L = s.place(ops.cross_entropy(s, n("L"), Y, P), below=Y)
-                else:  # under P, L right of it: right of P stand the updates of layer 3 (see _updates_beside)
-                    s.place(Y, below=P, gap=0)
-                    L = ops.cross_entropy(s, n("L"), Y, P)
-        with s.group() as backward:
-            with step("dZ3 = P − Y: the gradient of softmax + cross-entropy"):
-                dZ = ops.elementwise(s, n("dZ3"), fx.sub, [P, Y], role=GRADIENT,
-                                     label=f"{n('dZ3')} = {P.name} − {Y.name}")
-                s.place(dZ, below=EVERYTHING)
-            grads = {}
-            for k in (3, 2, 1):
-                source = s.blocks[n(f"A{k - 1}")] if k > 1 else X
-                with step(f"dW{k} = dZ{k}·{'X' if k == 1 else f'A{k - 1}'}ᵀ, db{k} = row sums of dZ{k}"):
-                    grads[k] = ops.layer_gradient(s, n(f"dW{k}"), n(f"db{k}"), dZ, source)
-                if k > 2 or (k == 2 and not _landscape(d)):  # Aᵀ of the next dW beside dA
-                    with step(f"dA{k - 1} = W{k}ᵀ·dZ{k}, dZ{k - 1} = dA{k - 1} ⊙ [Z{k - 1} > 0]"):
-                        _, dZ = ops.relu_backward_below(s, n(f"dA{k - 1}"), n(f"dZ{k - 1}"), used[k][0], dZ, Z[k - 1])
-                elif k == 2:  # the last layer's Xᵀ, dZ1, dW1 under dA1, not beside it: a page may end there
-                    with step("dA1 = W2ᵀ·dZ2, dZ1 = dA1 ⊙ [Z1 > 0]"):
-                        dA = ops.input_gradient(s, n("dA1"), used[k][0], dZ)
-                        dZ = ops.relu_backward(s, n("dZ1"), dA, Z[1])
-                        s.place(dZ, below=dA, gap=X.cols + 3)  # a gap, Xᵀ's label and rows, a gap
-        s.next_to(backward, forward, DOWN, gap=1 if _landscape(d) else 0)
-        with step("Gradient descent: Wn = W − lr·dW, bn = b − lr·db"):
-            if _landscape(d):  # a panel of its own under the backward pass, one row per layer
-                with s.group() as update:
-                    new = ops.gradient_descent_by_layer(s, "lr", [used[k] + grads[k] for k in (1, 2, 3)])
-                s.next_to(update, backward, DOWN, gap=1)
-            else:  # on a portrait page, each update right of its layer (Wn level with Z, bn with A or P),
-                # in the columns the forward pass leaves free: no band of its own under the backward pass
-                new = _updates_beside(s, X, Z, outs, P, used, grads)
+                    Z[k] = ops.linear(s, n(f"Z{k}"), W, A, b, label=label)
+                if beside:  # its label right under the row of 1s: a row less per layer
+                    s.place(Z[k], below=ops.ones_row(s, A), gap=0)
+                used[k] = (s.blocks[n(f"W{k}")], s.blocks[n(f"b{k}")])
+                if k < 3:
+                    A = outs[k] = ops.relu(s, n(f"A{k}"), Z[k], label=lab(f"{n(f'A{k}')} = ReLU({Z[k].name})",
+                                                                         n(f"A{k}")))
+                    s.place(A, below=Z[k])
+                else:
+                    # e^Z3 under W3 (past Z3's max row, with a stable softmax), so that P, right
+                    # of it, stands under Z3: the column stays narrow
+                    P = ops.softmax(s, n("P"), Z[k], role=OUTPUT, label=lab(f"{n('P')} = softmax({Z[k].name})",
+                                                                              n("P")))
+                    s.place(P, below=Z[k], in_columns_of=used[k][0], gap=0 if beside else 1)
+        with step("Loss: L = −Σ Y ⊙ ln P (cross-entropy, all samples)"):
+            if later:
+                Y = ops.carry(s, n("Y"), s.blocks["Y"], label=n("Y"))
+            else:
+                Y = s.given("Y", label="Y (targets)")
+            loss = lab(f"{n('L')} = −Σ {Y.name} ⊙ ln {P.name}", n("L"))
+            if not beside:  # L under Y: right of it, a later iteration's longer label ran off the page
+                s.place(Y, right_of=P)
+                L = s.place(ops.cross_entropy(s, n("L"), Y, P, label=loss), below=Y)
+            else:  # under P, L right of it: right of P stand the updates of layer 3 (see _updates_beside)
+                s.place(Y, below=P, gap=0)
+                L = ops.cross_entropy(s, n("L"), Y, P, label=loss)
+    with s.group() as backward:
+        with step("dZ3 = P − Y: the gradient of softmax + cross-entropy"):
+            dZ = ops.elementwise(s, n("dZ3"), fx.sub, [P, Y], role=GRADIENT,
+                                 label=lab(f"{n('dZ3')} = {P.name} − {Y.name}", n("dZ3")))
+            s.place(dZ, below=EVERYTHING)
+        grads = {}
+        for k in (3, 2, 1):
+            source = s.blocks[n(f"A{k - 1}")] if k > 1 else X
+            with step(f"dW{k} = dZ{k}·{'X' if k == 1 else f'A{k - 1}'}ᵀ, db{k} = row sums of dZ{k}"):
+                grads[k] = ops.layer_gradient(s, n(f"dW{k}"), n(f"db{k}"), dZ, source)
+                if later:  # names for labels, and [db | dZ | Aᵀ over dW] as close as the first's
+                    dW, db = grads[k]
+                    At = s.blocks[f"{source.name}T"]
+                    for block in (dW, db, At):
+                        _relabel(s, block, f"{source.name}ᵀ" if block is At else block.name)
+                    s.next_to(db, dZ, "left", align="end")
+                    s.next_to(s.together([At, dW]), dZ, "right", align="end")
+            if k > 2 or (k == 2 and beside):  # Aᵀ of the next dW beside dA
+                with step(f"dA{k - 1} = W{k}ᵀ·dZ{k}, dZ{k - 1} = dA{k - 1} ⊙ [Z{k - 1} > 0]"):
+                    dA, dZ = ops.relu_backward_below(s, n(f"dA{k - 1}"), n(f"dZ{k - 1}"), used[k][0], dZ,
+                                                     Z[k - 1])
+                    if later:
+                        _relabel(s, dA, dA.name)
+                        _relabel(s, dZ, dZ.name)
+            elif k == 2:  # the last layer's Xᵀ, dZ1, dW1 under dA1, not beside it: a page may end there
+                with step("dA1 = W2ᵀ·dZ2, dZ1 = dA1 ⊙ [Z1 > 0]"):
+                    dA = ops.input_gradient(s, n("dA1"), used[k][0], dZ)
+                    if later:
+                        _relabel(s, dA, dA.name)
+                    dZ = ops.relu_backward(s, n("dZ1"), dA, Z[1], label=lab(
+                        f"{n('dZ1')} = {dA.name} ⊙ [{Z[1].name} > 0]", n("dZ1")))
+                    s.place(dZ, below=dA, gap=X.cols + 3)  # a gap, Xᵀ's label and rows, a gap
+    s.next_to(backward, forward, DOWN, gap=0 if beside else 1)
+    with step("Gradient descent: Wn = W − lr·dW, bn = b − lr·db"):
+        if not beside:  # a panel of its own under the backward pass, one row per layer
+            with s.group() as update:
+                new = ops.gradient_descent_by_layer(s, "lr", [used[k] + grads[k] for k in (1, 2, 3)])
+                if later:
+                    for block in new.values():
+                        _relabel(s, block, block.name)
+            s.next_to(update, backward, DOWN, gap=1)
+        else:  # each update right of its layer (Wn level with Z, bn with A or P), in the columns
+            # the forward pass leaves free: no band of its own under the backward pass
+            new = _updates_beside(s, X, Z, outs, P, used, grads, later)
     return L, {k: (new[f"{W.name}n"], new[f"{b.name}n"]) for k, (W, b) in used.items()}
 
 
-def _updates_beside(s, X, Z, A, P, used, grads) -> dict:
+def _relabel(s, block, text: str) -> None:
+    """A later iteration's block, made by a shared step with its formula as its label, labelled with
+    its name instead (numbered as the step writes it): the formula stands over the first iteration's."""
+    block.label = s.numbered(text)
+
+
+def _updates_beside(s, X, Z, A, P, used, grads, later=False) -> dict:
     """The updates in the columns right of the forward pass, each in the band of its layer (the rows
     a page break may not cross anyway): Wn = W − lr·dW right of Z, bn = b − lr·db right of the layer's
     output (A, or P for the last layer); lr right of X when it is not on the sheet yet (a later
-    iteration uses it where it stands)."""
+    iteration uses it where it stands, and labels its updates with their names)."""
     lr = s.blocks["lr"] if "lr" in s.blocks else s.place(s.given("lr", label="lr"), right_of=X)
     new = {}
     for k, (W, b) in used.items():
         dW, db = grads[k]
-        new[f"{W.name}n"] = s.place(ops.sgd_step(s, f"{W.name}n", W, dW, lr), right_of=Z[k], gap=0)
+        names = {"label": f"{W.name}n"} if later else {}
+        new[f"{W.name}n"] = s.place(ops.sgd_step(s, f"{W.name}n", W, dW, lr, **names), right_of=Z[k], gap=0)
         out = A.get(k, P)
-        new[f"{b.name}n"] = s.place(ops.sgd_step(s, f"{b.name}n", b, db, lr), right_of=out,
-                                    gap=0 if out is not P else 1)
+        names = {"label": f"{b.name}n"} if later else {}
+        # right of P a gap, but with a stable softmax (e^(Z3 − max) and its wider label left of P)
+        new[f"{b.name}n"] = s.place(ops.sgd_step(s, f"{b.name}n", b, db, lr, **names), right_of=out,
+                                    gap=0 if out is not P or s.settings.get("stable") else 1)
     return new
+
+
+def _beside(d) -> bool:
+    """Whether the updates stand right of the forward pass (see :func:`_updates_beside`) on the page
+    the sheet prints on: [W | b], the 1s' side label, Z (or its label), Wn (or its label), at most."""
+    widest = max(d.n_in, d.h1, d.h2)
+    row = widest + 2 + max(d.batch, label_columns("[1] Z1 = W1·X + b1")) \
+        + max(widest, label_columns("[11] W1n = W1 − lr·dW1"))
+    return row <= ops.page_columns("letter", landscape=_landscape(d))
 
 
 def _landscape(d) -> bool:
