@@ -18,7 +18,7 @@ from contextlib import ExitStack, nullcontext
 import numpy as np
 
 from xlhand.model.npref import descent, has_both_signs, iteration_name, relu
-from xlhand.layout import BIAS, DOWN, GRADIENT, LEFT, RIGHT, UP, WEIGHT, ops
+from xlhand.layout import BIAS, DOWN, EVERYTHING, GRADIENT, LEFT, RIGHT, UP, WEIGHT, ops
 from xlhand.layout.blocks import label_columns
 from xlhand.model.exercise import Exercise, Option, Source
 from xlhand.model.givens import Given
