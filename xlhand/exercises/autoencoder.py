@@ -276,18 +276,7 @@ def _note_gap(later, block, first_label: str) -> int:
 
 def _gradients(s, lab, dW_name, db_name, dZ, A):
     """:func:`ops.layer_gradient`, its blocks labelled with their names in a later iteration (``lab``)."""
-    dW, db = ops.layer_gradient(s, dW_name, db_name, dZ, A)
-    At = s.blocks[f"{A.name}T"]
-    if lab("", dW.name):
-        for block, name in ((dW, dW.name), (db, db.name), (At, f"{A.name}ᵀ")):
-            _relabel(s, block, name)
-    return dW, db
-
-
-def _relabel(s, block, text: str) -> None:
-    """A later iteration's block, made by a shared step with its formula as its label, labelled with
-    its name instead (numbered as the step writes it): the formula stands over the first iteration's."""
-    block.label = s.numbered(text)
+    return ops.layer_gradient(s, dW_name, db_name, dZ, A, named=bool(lab("", dW_name)))
 
 
 def _dw_gap(d, pair) -> int:
@@ -410,9 +399,7 @@ def _layer_back(s, n, lab, step, k, dZ, grads, used, Z, X, above, gap, loss):
         if _narrow(weights, dZ, grads[k][0]):
             top = ops.carry(s, f"{dZ.name}c", dZ, label=f"{dZ.name}c = {dZ.name}")
             s.place(top, below=dZ)
-        dA = ops.input_gradient(s, n(f"d{prev}"), weights, top)
-        if lab("", dA.name):  # a later iteration: its name for a label
-            _relabel(s, dA, dA.name)
+        dA = ops.input_gradient(s, n(f"d{prev}"), weights, top, named=bool(lab("", n(f"d{prev}"))))
         part = [dA, s.blocks[f"{weights.name}T"]]
         if top is not dZ:
             s.next_to(s.arrange([s.together(band), s.together([top, *part])], DOWN, align="start"),

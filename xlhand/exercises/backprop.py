@@ -158,26 +158,14 @@ def _iteration(s, d, it, X, weights):
         for k in (3, 2, 1):
             source = s.blocks[n(f"A{k - 1}")] if k > 1 else X
             with step(f"dW{k} = dZ{k}·{'X' if k == 1 else f'A{k - 1}'}ᵀ, db{k} = row sums of dZ{k}"):
-                grads[k] = ops.layer_gradient(s, n(f"dW{k}"), n(f"db{k}"), dZ, source)
-                if later:  # names for labels, and [db | dZ | Aᵀ over dW] as close as the first's
-                    dW, db = grads[k]
-                    At = s.blocks[f"{source.name}T"]
-                    for block in (dW, db, At):
-                        _relabel(s, block, f"{source.name}ᵀ" if block is At else block.name)
-                    s.next_to(db, dZ, "left", align="end")
-                    s.next_to(s.together([At, dW]), dZ, "right", align="end")
+                grads[k] = ops.layer_gradient(s, n(f"dW{k}"), n(f"db{k}"), dZ, source, named=later)
             if k > 2 or (k == 2 and beside):  # Aᵀ of the next dW beside dA
                 with step(f"dA{k - 1} = W{k}ᵀ·dZ{k}, dZ{k - 1} = dA{k - 1} ⊙ [Z{k - 1} > 0]"):
                     dA, dZ = ops.relu_backward_below(s, n(f"dA{k - 1}"), n(f"dZ{k - 1}"), used[k][0], dZ,
-                                                     Z[k - 1])
-                    if later:
-                        _relabel(s, dA, dA.name)
-                        _relabel(s, dZ, dZ.name)
+                                                     Z[k - 1], named=later)
             elif k == 2:  # the last layer's Xᵀ, dZ1, dW1 under dA1, not beside it: a page may end there
                 with step("dA1 = W2ᵀ·dZ2, dZ1 = dA1 ⊙ [Z1 > 0]"):
-                    dA = ops.input_gradient(s, n("dA1"), used[k][0], dZ)
-                    if later:
-                        _relabel(s, dA, dA.name)
+                    dA = ops.input_gradient(s, n("dA1"), used[k][0], dZ, named=later)
                     dZ = ops.relu_backward(s, n("dZ1"), dA, Z[1], label=lab(
                         f"{n('dZ1')} = {dA.name} ⊙ [{Z[1].name} > 0]", n("dZ1")))
                     s.place(dZ, below=dA, gap=X.cols + 3)  # a gap, Xᵀ's label and rows, a gap
@@ -185,21 +173,12 @@ def _iteration(s, d, it, X, weights):
     with step("Gradient descent: Wn = W − lr·dW, bn = b − lr·db"):
         if not beside:  # a panel of its own under the backward pass, one row per layer
             with s.group() as update:
-                new = ops.gradient_descent_by_layer(s, "lr", [used[k] + grads[k] for k in (1, 2, 3)])
-                if later:
-                    for block in new.values():
-                        _relabel(s, block, block.name)
+                new = ops.gradient_descent_by_layer(s, "lr", [used[k] + grads[k] for k in (1, 2, 3)], named=later)
             s.next_to(update, backward, DOWN, gap=1)
         else:  # each update right of its layer (Wn level with Z, bn with A or P), in the columns
             # the forward pass leaves free: no band of its own under the backward pass
             new = _updates_beside(s, X, Z, outs, P, used, grads, later)
     return L, {k: (new[f"{W.name}n"], new[f"{b.name}n"]) for k, (W, b) in used.items()}
-
-
-def _relabel(s, block, text: str) -> None:
-    """A later iteration's block, made by a shared step with its formula as its label, labelled with
-    its name instead (numbered as the step writes it): the formula stands over the first iteration's."""
-    block.label = s.numbered(text)
 
 
 def _updates_beside(s, X, Z, A, P, used, grads, later=False) -> dict:

@@ -22,7 +22,6 @@ from xlhand.layout.box import level, under
 from xlhand.layout.paper import page_columns
 from xlhand.layout.ops.attention import attend, attention, attention_steps, attention_under, heat, projections, scores
 from xlhand.layout.ops.backprop import (gradient_descent, gradient_descent_by_layer, input_gradient, iterations,
-                                        later_inputs, later_iteration_text,
                                         layer_gradient, relu_backward_below, weight_gradient)
 from xlhand.layout.ops.copies import (carry, column_over_state, copy, copy_columns, copy_rows,
                                       row_under, stack, transpose)
@@ -44,7 +43,7 @@ __all__ = [
     "attention_under", "carry", "chain_arrows", "col_max", "col_sums", "column_over_state", "copy",
     "copied_part", "copy_columns", "copy_part", "copy_rows", "cross_entropy", "curve_table", "elementwise", "flow", "gate",
     "given_part", "gradient_descent", "gradient_descent_by_layer", "heat", "identity_part", "input_gradient",
-    "iterations", "later_inputs", "later_iteration_text", "layer_gradient", "layernorm", "leaky_relu", "level", "linear", "linear_act", "linear_from",
+    "iterations", "layer_gradient", "layernorm", "leaky_relu", "level", "linear", "linear_act", "linear_from",
     "linear_parts", "loss_curve", "matmul", "matmul_parts", "mse_loss", "one_hot", "one_hot_columns", "ones_row",
     "outer", "page_columns", "projections", "relu", "relu_backward", "relu_backward_below", "rmsnorm_rows",
     "MINUS_INFINITY", "row_means", "row_sums", "row_under", "scores", "sgd_step", "shared_ones_row", "shortcut", "sigmoid", "softmax", "solve_dot",

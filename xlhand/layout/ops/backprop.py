@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from xlhand.layout.blocks import Block
-from xlhand.layout.placing import EVERYTHING
 from xlhand.layout.sheet import GAP, Sheet, op
-from xlhand.layout.ops.copies import carry, transpose
+from xlhand.layout.ops.copies import transpose
 from xlhand.layout.ops.curves import loss_curve
 from xlhand.layout.ops.elementwise import relu_backward, sgd_step
 from xlhand.layout.ops.products import matmul
@@ -18,51 +17,56 @@ Position = tuple[int, int]
 
 
 @op
-def weight_gradient(s: Sheet, dW_name: str, db_name: str | None, dZ: Block, A: Block) -> tuple[Block, Block | None]:
+def weight_gradient(s: Sheet, dW_name: str, db_name: str | None, dZ: Block, A: Block, *,
+                    named: bool = False) -> tuple[Block, Block | None]:
     """``dW = dZ·Aᵀ`` right of dZ (same rows), Aᵀ above dW, and ``db`` = row sums of dZ beside it.
 
     dW goes right of anything already standing in the rows Aᵀ needs, so the row of dZ still
-    meets the column of Aᵀ.
+    meets the column of Aᵀ. ``named``: each labelled with its name only (a later iteration of
+    gradient descent, whose formulas stand over the first one's).
     """
     at = s.clear_right(dZ, above=A.cols)
     At = transpose(s, f"{A.name}T", A, at=s.above(at, A.cols), role="computed")  # formulas, whatever A is
     dW = matmul(s, dW_name, dZ, At, at=at, role="gradient",
-                label=f"{dW_name} = {dZ.name}·{A.name}ᵀ")
+                label=dW_name if named else f"{dW_name} = {dZ.name}·{A.name}ᵀ")
     db = None
     if db_name is not None:
-        db = row_sums(s, db_name, dZ, at=s.right_of(dW), role="gradient", label=f"{db_name} = Σ {dZ.name}")
+        db = row_sums(s, db_name, dZ, at=s.right_of(dW), role="gradient", label=db_name if named else f"{db_name} = Σ {dZ.name}")
     return dW, db
 
 
 @op
-def input_gradient(s: Sheet, name: str, W: Block, dZ: Block) -> Block:
-    """``dA = Wᵀ·dZ``: dA under dZ, Wᵀ left of dA."""
+def input_gradient(s: Sheet, name: str, W: Block, dZ: Block, *, named: bool = False) -> Block:
+    """``dA = Wᵀ·dZ``: dA under dZ, Wᵀ left of dA (``named``: labelled with its name only)."""
     at = s.below(dZ)
     Wt = transpose(s, f"{W.name}T", W, at=s.left_of(at, W.rows), role="computed")
-    return matmul(s, name, Wt, dZ, at=at, role="gradient", label=f"{name} = {W.name}ᵀ·{dZ.name}")
+    return matmul(s, name, Wt, dZ, at=at, role="gradient", label=name if named else f"{name} = {W.name}ᵀ·{dZ.name}")
 
 
 @op
-def layer_gradient(s: Sheet, dW_name: str, db_name: str, dZ: Block, A: Block) -> tuple[Block, Block]:
+def layer_gradient(s: Sheet, dW_name: str, db_name: str, dZ: Block, A: Block, *,
+                   named: bool = False) -> tuple[Block, Block]:
     """:func:`weight_gradient` for a backward pass laid out as a column of ``dZ``, ``dA`` blocks (see
     :func:`relu_backward_below`): ``Aᵀ`` over ``dW = dZ·Aᵀ`` right of dZ's column (labels included),
     level with dZ, and ``db`` (dZ's row sums) left of dZ, where the column of ``Wᵀ`` blocks leaves
     room, so the pass is as narrow as its widest row. Returns (dW, db)."""
     with s.group() as beside:
-        dW, db = weight_gradient(s, dW_name, db_name, dZ, A)
+        dW, db = weight_gradient(s, dW_name, db_name, dZ, A, named=named)
     s.next_to(beside, dZ, "right", align="end")
     s.next_to(db, dZ, "left", align="end")
     return dW, db
 
 
 @op
-def relu_backward_below(s: Sheet, dA_name: str, dZ_name: str, W: Block, dZ: Block, Z: Block) -> tuple[Block, Block]:
+def relu_backward_below(s: Sheet, dA_name: str, dZ_name: str, W: Block, dZ: Block, Z: Block, *,
+                        named: bool = False) -> tuple[Block, Block]:
     """One layer down a backward pass: ``dA = Wᵀ·dZ`` under dZ (:func:`input_gradient`), then
     ``dZ' = dA ⊙ [Z > 0]`` under dA, far enough below for the next :func:`layer_gradient`'s ``Aᵀ``
     (one row per column of dZ, and a label) to stand beside dA. Returns (dA, dZ')."""
-    dA = input_gradient(s, dA_name, W, dZ)
+    dA = input_gradient(s, dA_name, W, dZ, named=named)
     room = dZ.cols + 2 - dA.rows  # rows beside dA that the next Aᵀ and its label need
-    return dA, relu_backward(s, dZ_name, dA, Z, at=s.below(dA, gap=max(GAP, room)))
+    return dA, relu_backward(s, dZ_name, dA, Z, at=s.below(dA, gap=max(GAP, room)),
+                             **({"label": dZ_name} if named else {}))
 
 
 @op
@@ -85,28 +89,14 @@ def gradient_descent(s: Sheet, lr: Operand, pairs: Sequence[tuple[Block, Block]]
 
 @op
 def gradient_descent_by_layer(s: Sheet, lr: Operand, layers: Sequence[tuple[Block, Block, Block, Block]], *,
-                              at: Position | None = None) -> dict[str, Block]:
+                              at: Position | None = None, named: bool = False) -> dict[str, Block]:
     """:func:`gradient_descent` for a network, one row per layer: ``(W, b, dW, db)`` gives ``Wn | bn``,
     and the rows stand one under the other right of ``lr``, so the panel stays a page wide however many
     layers there are. Returns the new blocks by name (``W1n``, ``b1n`` …)."""
-    new = gradient_descent(s, lr, [pair for W, b, dW, db in layers for pair in ((W, dW), (b, db))], at=at)
+    pairs = [pair for W, b, dW, db in layers for pair in ((W, dW), (b, db))]
+    new = gradient_descent(s, lr, pairs, at=at, labels={f"{p.name}n": f"{p.name}n" for p, _ in pairs} if named else None)
     s.arrange([s.arrange([new[f"{W.name}n"], new[f"{b.name}n"]]) for W, b, _, _ in layers], "down")
     return new
-
-
-def later_iteration_text(it: int, first_weight: str, first: range) -> str:
-    """The one step a later iteration takes: what it starts from and which steps it repeats."""
-    return (f"Iteration {it}, from {first_weight} …: forward pass, loss L_{it}, gradients, update "
-            f"(as in steps {first.start}–{first.stop - 1})")
-
-
-@op
-def later_inputs(s: Sheet, name: str, X: Block, it: int) -> Block:
-    """A later iteration's inputs: a copy of X under everything so far, and a note beside it saying
-    where its weights come from (short: on Letter a longer note ran past the page's last column)."""
-    inputs = s.place(carry(s, name, X, label=f"{name} (inputs)"), below=EVERYTHING)
-    s.note_right(inputs, f"Iteration {it}: weights of iteration {it - 1}")
-    return inputs
 
 
 def iterations(s: Sheet, iters: int, one_iteration: Callable[[int, range | None], Block],
