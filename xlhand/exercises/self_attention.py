@@ -21,8 +21,16 @@ def reference(d, p):
 def layout(s, d, p):
     X = s.given("X", label="X (one token per column)")
     Q, K, V = ops.projections(s, X, steps=("Queries Q = Wq·X", "Keys K = Wk·X", "Values V = Wv·X"))
-    ops.attention_under(s, ("S", "A", "F"), Q, K, V, V, scale=d.d_k, role=OUTPUT,
-                        steps=ops.attention_steps(d.d_k))
+    steps = ops.attention_steps(d.d_k)
+    if not s.settings.get("stable"):
+        ops.attention_under(s, ("S", "A", "F"), Q, K, V, V, scale=d.d_k, role=OUTPUT, steps=steps)
+        return
+    # a stable softmax adds a max row under S: the softmax goes down under S and F = V·A under A, so
+    # that the sheet stays one portrait page wide (across, the max and Σ rows join into one strip
+    # that no column break may cross)
+    with s.step(steps[0]):
+        S = s.place(ops.scores(s, "S", K, Q, scale=d.d_k), under=V, in_columns_of=Q)
+    ops.attend(s, ("A", "F"), S, V, steps=steps[1:], role=OUTPUT, direction="down")
 
 
 def instructive(d, p) -> bool:
