@@ -147,13 +147,18 @@ def _graph(s, n: int, names, src, dst, normalize: bool):
     deg = ops.row_sums(s, "deg", AdjI, label="deg = Σ row")
     # on a portrait page (Adj and AdjI fill its width) deg stands left of AdjN, which reads it row by
     # row, instead of right of AdjI; AdjN's label without its note (deg u, deg v) to stay that wide
-    narrow = 2 * n + 1 + 2 > paper.narrowest_page_columns(landscape=False)
+    narrow = _deg_left(n)
     P = s.add("AdjN", (n, n), label="AdjN = D^−½·AdjI·D^−½" + ("" if narrow else " (deg u, deg v)"),
               formula=lambda u, v: fx.div(AdjI.cell(u, v), fx.sqrt(f"{deg.cell(u, 0)}*{deg.cell(v, 0)}")))
     s.place(P, below=AdjI)
     if narrow:  # (moved to the left edge by the first layer, beside its view of a node)
         s.place(deg, left_of=P)
     return P
+
+
+def _deg_left(n: int) -> bool:
+    """Whether Adj, AdjI and deg right of it (its label two columns) are wider than a portrait page."""
+    return 2 * n + 1 + 2 > paper.narrowest_page_columns(landscape=False)
 
 
 _DASH = f'"{SEPARATOR}"'
@@ -174,8 +179,8 @@ def _gcn_layer(s, k: int, inputs, P, node: int, tight: bool, graph=None, deg=Non
     X) Yk stands under them too, and the graph (made in step 1) between Yk and the copy. ``tight``
     (a portrait page): in layer 1 no gap rows, H1's label in the row of the view's Σ, the view
     touching P's copy; a later layer starts the next page with a copy of its input. With ``deg`` (a
-    normalised pooling matrix AdjN, deg left of it on a portrait page) layer 1 multiplies AdjN itself,
-    right over H1, and deg moves to the left edge, beside the view."""
+    normalised pooling matrix AdjN) layer 1 multiplies AdjN itself, right over H1, and deg (left of
+    AdjN where Adj and AdjI fill a portrait page) moves left of the view."""
     squeeze = tight and graph is not None  # the first page is the full one; the second has room
     gap = {"gap": 0} if squeeze else {}
     with s.step(f"GCN{k} messages: Msg{k} = ReLU(W{k}·{inputs.name} + b{k})"):
@@ -191,9 +196,8 @@ def _gcn_layer(s, k: int, inputs, P, node: int, tight: bool, graph=None, deg=Non
         s.place(P, below=Y, **gap)
     name = s.params["names"][node]
     with s.step(f"GCN{k} pooling: H{k} = Msg{k}·{P.name}; node {name}'s view"):
-        # normalised on a portrait page (deg left of AdjN), AdjN itself stands over H1, no copy under it
-        beside_deg = squeeze and deg is not None
-        if beside_deg:
+        # normalised, AdjN itself stands over H1 (the graph is right over it), no copy under it
+        if graph is not None and deg is not None:
             Pk = P
         else:
             Pk = ops.copy(s, f"P{k}", P, label=f"{P.name} (copy)")
@@ -209,7 +213,7 @@ def _gcn_layer(s, k: int, inputs, P, node: int, tight: bool, graph=None, deg=Non
             s.place(messages, right_of=weights, gap=0)
             ops.col_sums(s, f"View{k}_sum", messages)
         s.next_to(view, Pk, LEFT, **gap)  # tight: beside P's copy, leaving Msgk's label room over its Σ
-        if beside_deg:  # deg at the left edge, in AdjN's rows
+        if graph is not None and deg is not None and _deg_left(P.rows):  # deg left of the view, in AdjN's rows
             s.next_to(deg, view, LEFT, gap=0)
     return H
 
