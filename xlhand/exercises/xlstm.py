@@ -10,8 +10,7 @@ one under the other.
 Option stabilized: with itil = wi·x + bi and log f = −ln(1 + e^−(wf·x + bf)), the stabiliser
 m_t = max(log f + m_{t−1}, itil) (m_0 = 0), i' = exp(itil − m_t), f' = exp(log f + m_{t−1} − m_t)
 replace i and f, and den_t = max(|n_tᵀ·q|, exp(−m_t)): the memory and normaliser are scaled by
-e^−m_t (no exp overflows), and h_t is the same. On the sheet log f, m_t, i' and f' stand under each
-step's gates (one step number for all: m_0 → m_1 → … across), the memories under them as before.
+e^−m_t (no exp overflows), and h_t is the same.
 """
 from __future__ import annotations
 
@@ -100,7 +99,8 @@ def layout(s, d, p, stabilized=False):
         columns.append(column)
         gates.append((q, k, v, i, f, o))
     band = s.together(columns)
-    if stabilized:  # the stabiliser of every step under its gates, one number: m_0 → m_1 → m_2 … across
+    if stabilized:  # the stabiliser (log f, m_t, i', f') of every step under its gates, one step number
+        # for all (m_0 → m_1 → m_2 … across), the memories under them as without it
         with s.step(_stabilizer_step()):
             stabilizers = [_stabilizer(s, t, i, f, o, D >= ACROSS_FROM)
                            for t, (q, k, v, i, f, o) in enumerate(gates, start=1)]
