@@ -114,12 +114,13 @@ def test_both_forms_build_and_verify(tmp_path, stabilized, size):
 @pytest.mark.parametrize("stabilized", [False, True])
 def test_each_step_is_one_line_with_either_form(stabilized):
     """The header's steps one line each at small and medium, A4 and Letter (test_pages checks the default
-    form only): the gates, the stabiliser and the memory of step 1 each their own number."""
+    form only): the gates and the memory of step 1 each their own number, the stabiliser one number for
+    every step (its blocks under each step's gates)."""
     for size in ("small", "medium"):
         r = resolve(EX, size=size, options={"stabilized": stabilized})
         sheet = key_sheet(r, "student")
         assert sheet.steps[1].startswith("Step 1: gates ")
-        assert any(text.startswith("Step 1: m_1 = max(") for text in sheet.steps) == stabilized
+        assert any(text.startswith("Each step t: m_t = max(") for text in sheet.steps) == stabilized
         for paper in ("a4", "letter"):
             grid = page_plan(r, paper, student=True)
             width = max(grid.first_page_last_col, MARGIN_COLS + HEADER_MIN_COLS - 1) - MARGIN_COLS

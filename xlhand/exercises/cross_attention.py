@@ -23,8 +23,16 @@ def layout(s, d, p):
     with s.group() as projected:  # E with K and V under it stands right of X with Q under it
         Q, K, V = ops.projections(s, X, E, steps=("Queries from X: Q = Wq·X", "Keys from E: K = Wk·E",
                                                   "Values from E: V = Wv·E"))
-    ops.attention_under(s, ("S", "A", "F"), Q, K, V, projected, scale=d.d_k, role=OUTPUT,
-                        steps=ops.attention_steps(d.d_k))
+    steps = ops.attention_steps(d.d_k)
+    if projected.cols > ops.page_columns("letter", landscape=False):
+        ops.attention_under(s, ("S", "A", "F"), Q, K, V, projected, scale=d.d_k, role=OUTPUT, steps=steps)
+        return
+    # where E's column stands under X's (a sheet one portrait page wide), the softmax goes down under
+    # S and F = V·A under A, so that it stays that narrow (across it needs a second column of pages,
+    # and with a stable softmax the max and Σ rows join into one strip that no column break may cross)
+    with s.step(steps[0]):
+        S = s.place(ops.scores(s, "S", K, Q, scale=d.d_k), under=projected, in_columns_of=Q)
+    ops.attend(s, ("A", "F"), S, V, steps=steps[1:], role=OUTPUT, direction="down")
 
 
 def instructive(d, p) -> bool:

@@ -69,6 +69,12 @@ def layout(s, d, p):
     # last step stands under its logits, with the decoded sequence.
     T, dm = d.steps, d.d
     gap = _weights_gap(d)
+    # a_t beside its exponentials, as the walkthrough has it; a stable softmax's e^(s − max) is a
+    # wider label: beside it where the rows of steps still fit the page (without the column between
+    # Wq and q_t and between Kc_tᵀ and s_t if need be), else under it
+    beside = not s.settings.get("stable") or _beside_fits(d, gap)
+    if not beside and _beside_fits(d, 0):
+        gap, beside = 0, True
     rows = _rows_of_steps(d, gap)
     parts: dict[str, list] = {k: [] for k in ("x", "tok", "e", "k", "v", "Kc", "Vc", "ec", "q", "s", "Kt", "max",
                                               "exp", "sum", "a", "z", "l")}
@@ -91,9 +97,9 @@ def layout(s, d, p):
                 break
             if any(row[0] == t for row in rows):  # a row of steps: its own weights (step 1: the givens)
                 weights = {name: _weights(s, t, name) for name in ("E", "Wk", "Wv", "Wq", "Wo")}
-            logits = _step(s, t, x, parts, weights, dm, gap)
+            logits = _step(s, t, x, parts, weights, dm, gap, beside)
     for row in rows:
-        _place_row(s, parts, row, d, gap, vocab if row[0] == 1 else None)
+        _place_row(s, parts, row, d, gap, vocab if row[0] == 1 else None, beside)
     # the greedy choice after the last step, under its logits; the decoded sequence beside it
     x, tok = parts["x"][T], parts["tok"][T]
     s.place(x, below=parts["l"][T - 1], gap=0)
@@ -125,6 +131,14 @@ def _rows_of_steps(d, gap: int) -> list[list[int]]:
     return rows
 
 
+def _beside_fits(d, gap: int) -> bool:
+    """Whether a_t fits beside a stable softmax's e^(s − max) (two columns wide with its label) in
+    every row of steps: the last step's a_t in the page's last column at most."""
+    page = ops.page_columns("letter", landscape=True)
+    return all(d.d + gap + (len(row) - 1) * _spacing(d, row[-1], gap)[1] + 3 <= page
+               for row in _rows_of_steps(d, gap))
+
+
 def _weights_gap(d) -> int:
     """A column between Wq and q_t and between Kc_tᵀ and s_t where the steps fit across the page as
     well with it (at the size small); none where it would cost a row of steps (medium), but for a
@@ -141,7 +155,7 @@ def _weights(s, t, name):
     return ops.copied_part(s, f"{name}_step{t}", src, label=name)
 
 
-def _step(s, t, x, parts, weights, dm, gap):
+def _step(s, t, x, parts, weights, dm, gap, beside):
     """Make the blocks of decoding step t (placed afterwards, band by band) with the row's weights
     (a copy, made with its first product, serves the rest of the row); returns l_t."""
     def product(name, weight, operand, **kw):
@@ -162,9 +176,9 @@ def _step(s, t, x, parts, weights, dm, gap):
     A = ops.heat(ops.softmax(s, f"a_{t}", S, label=f"a_{t}", direction="down", z_label="s"))
     exps = s.blocks[f"a_{t}_exp"]
     z = ops.matmul(s, f"z_{t}", Vc, A, label=f"z_{t}")  # the value cache itself, left of z_t
-    # l_t under z_t, in the column of a_t: beside the exponentials, or under them with a stable
-    # softmax (whose e^(s − max) is a wider label), in s_t's column, where Wo stands closer
-    logits = product(f"l_{t}", "Wo", z, label=f"l_{t}", weights_gap=gap if s.settings.get("stable") else 1)
+    # l_t under z_t, in the column of a_t: beside the exponentials, or under them (a stable
+    # softmax's e^(s − max) is a wider label), in s_t's column, where Wo stands closer
+    logits = product(f"l_{t}", "Wo", z, label=f"l_{t}", weights_gap=1 if beside else gap)
     # (the max row under the scores of a stable softmax, the Σ row under the exponentials)
     for key, block in (("e", e), ("k", k), ("v", v), ("Kc", Kc), ("Vc", Vc), ("ec", e_copy), ("q", q),
                        ("s", S), ("Kt", s.blocks[f"s_{t}_Kt"]), ("max", s.blocks.get(f"a_{t}_max")),
@@ -173,7 +187,7 @@ def _step(s, t, x, parts, weights, dm, gap):
     return logits
 
 
-def _place_row(s, parts, row, d, gap, vocab):
+def _place_row(s, parts, row, d, gap, vocab, beside):
     """Place a row of steps, band by band, under the rows before: the lookup and projections in
     columns three (or more) apart, then the attention in columns far enough apart for the widest of
     its bands, each band right under the one before (its label row between; an empty row where a
@@ -214,8 +228,8 @@ def _place_row(s, parts, row, d, gap, vocab):
     scores = s.together(S + Kt + [m for m in maxima if m is not None])
     for i in range(len(row)):
         s.place(A[i], below=scores, in_columns_of=S[i], gap=1)
-        if maxima[i] is None:  # the weights beside the exponentials they divide (under them where
-            s.next_to(A[i], exps[i], RIGHT, gap=0)  # a stable softmax's e^(s − max) is a wider label)
+        if beside:  # the weights beside the exponentials they divide (else under them)
+            s.next_to(A[i], exps[i], RIGHT, gap=0)
     softmaxes = s.together(A + exps + sums)
     for i, t in enumerate(row):
         s.place(z[i], below=softmaxes, in_columns_of=A[i], gap=0)

@@ -111,7 +111,7 @@ def layout(s, d, p, normalize=False):
         P = _graph(s, n, names, src, dst, normalize)
     X = s.given("X", label="X (one column per node)")
     s.next_to(graph_inputs, X, LEFT)
-    H1 = _gcn_layer(s, 1, X, P, nodes[0], tight, graph=graph_inputs)
+    H1 = _gcn_layer(s, 1, X, P, nodes[0], tight, graph=graph_inputs, deg=s.blocks.get("deg"))
     H2 = _gcn_layer(s, 2, H1, P, nodes[1], tight)
     with s.step("Head: Z3 = ReLU(W3·H2 + b3)"):
         Y3 = ops.linear(s, "Y3", "W3", H2, "b3", label="Y3 = W3·H2 + b3")
@@ -145,10 +145,20 @@ def _graph(s, n: int, names, src, dst, normalize: bool):
     if not normalize:
         return AdjI
     deg = ops.row_sums(s, "deg", AdjI, label="deg = Σ row")
-    P = s.add("AdjN", (n, n), label="AdjN = D^−½·AdjI·D^−½ (deg u, deg v)",
+    # on a portrait page (Adj and AdjI fill its width) deg stands left of AdjN, which reads it row by
+    # row, instead of right of AdjI; AdjN's label without its note (deg u, deg v) to stay that wide
+    narrow = _deg_left(n)
+    P = s.add("AdjN", (n, n), label="AdjN = D^−½·AdjI·D^−½" + ("" if narrow else " (deg u, deg v)"),
               formula=lambda u, v: fx.div(AdjI.cell(u, v), fx.sqrt(f"{deg.cell(u, 0)}*{deg.cell(v, 0)}")))
     s.place(P, below=AdjI)
+    if narrow:  # (moved to the left edge by the first layer, beside its view of a node)
+        s.place(deg, left_of=P)
     return P
+
+
+def _deg_left(n: int) -> bool:
+    """Whether Adj, AdjI and deg right of it (its label two columns) are wider than a portrait page."""
+    return 2 * n + 1 + 2 > paper.narrowest_page_columns(landscape=False)
 
 
 _DASH = f'"{SEPARATOR}"'
@@ -161,14 +171,16 @@ def _edge_count(src, dst, names, u: int, v: int) -> str:
             f"+({src.range()}={b})*({dst.range()}={a}))")
 
 
-def _gcn_layer(s, k: int, inputs, P, node: int, tight: bool, graph=None):
+def _gcn_layer(s, k: int, inputs, P, node: int, tight: bool, graph=None, deg=None):
     """One GCN layer under ``inputs``: Yk = Wk·inputs + bk and Msgk = ReLU(Yk); a copy of the pooling
     matrix P under Yk and Hk = Msgk·P under it, Msgk at its left. Left of P's copy, the view of node
     ``node`` (0-based) as a column addition: row j is node j's message times its weight P[j, node],
     and the sum under them is Hk's column for that node. With ``graph`` (the graph's inputs, beside
     X) Yk stands under them too, and the graph (made in step 1) between Yk and the copy. ``tight``
     (a portrait page): in layer 1 no gap rows, H1's label in the row of the view's Σ, the view
-    touching P's copy; a later layer starts the next page with a copy of its input."""
+    touching P's copy; a later layer starts the next page with a copy of its input. With ``deg`` (a
+    normalised pooling matrix AdjN) layer 1 multiplies AdjN itself, right over H1, and deg (left of
+    AdjN where Adj and AdjI fill a portrait page) moves left of the view."""
     squeeze = tight and graph is not None  # the first page is the full one; the second has room
     gap = {"gap": 0} if squeeze else {}
     with s.step(f"GCN{k} messages: Msg{k} = ReLU(W{k}·{inputs.name} + b{k})"):
@@ -184,8 +196,12 @@ def _gcn_layer(s, k: int, inputs, P, node: int, tight: bool, graph=None):
         s.place(P, below=Y, **gap)
     name = s.params["names"][node]
     with s.step(f"GCN{k} pooling: H{k} = Msg{k}·{P.name}; node {name}'s view"):
-        Pk = ops.copy(s, f"P{k}", P, label=f"{P.name} (copy)")
-        s.place(Pk, below=Y if graph is None else P, **gap)
+        # normalised, AdjN itself stands over H1 (the graph is right over it), no copy under it
+        if graph is not None and deg is not None:
+            Pk = P
+        else:
+            Pk = ops.copy(s, f"P{k}", P, label=f"{P.name} (copy)")
+            s.place(Pk, below=Y if graph is None else P, **gap)
         H = ops.matmul(s, f"H{k}", Msg, Pk, label=f"H{k} = Msg{k}·{P.name}")
         s.place(H, below=Pk, **gap)  # tight: its label row is the Σ row of the view
         s.next_to(Msg, H, LEFT)
@@ -197,6 +213,8 @@ def _gcn_layer(s, k: int, inputs, P, node: int, tight: bool, graph=None):
             s.place(messages, right_of=weights, gap=0)
             ops.col_sums(s, f"View{k}_sum", messages)
         s.next_to(view, Pk, LEFT, **gap)  # tight: beside P's copy, leaving Msgk's label room over its Σ
+        if graph is not None and deg is not None and _deg_left(P.rows):  # deg left of the view, in AdjN's rows
+            s.next_to(deg, view, LEFT, gap=0)
     return H
 
 

@@ -21,8 +21,17 @@ def reference(d, p):
 def layout(s, d, p):
     X = s.given("X", label="X (one token per column)")
     Q, K, V = ops.projections(s, X, steps=("Queries Q = Wq·X", "Keys K = Wk·X", "Values V = Wv·X"))
-    ops.attention_under(s, ("S", "A", "F"), Q, K, V, V, scale=d.d_k, role=OUTPUT,
-                        steps=ops.attention_steps(d.d_k))
+    steps = ops.attention_steps(d.d_k)
+    # the softmax right of S (and F = V·A under A) where that fits a landscape page (Wq, X, e^S, A:
+    # 3 + d + 3n columns); else, and with a stable softmax (whose max row under S joins the Σ row
+    # into one strip that no column break may cross), down under S, F under A: one portrait page wide
+    across = 3 + d.d + 3 * d.n <= ops.page_columns("letter", landscape=True)
+    if across and not s.settings.get("stable"):
+        ops.attention_under(s, ("S", "A", "F"), Q, K, V, V, scale=d.d_k, role=OUTPUT, steps=steps)
+        return
+    with s.step(steps[0]):
+        S = s.place(ops.scores(s, "S", K, Q, scale=d.d_k), under=V, in_columns_of=Q)
+    ops.attend(s, ("A", "F"), S, V, steps=steps[1:], role=OUTPUT, direction="down")
 
 
 def instructive(d, p) -> bool:

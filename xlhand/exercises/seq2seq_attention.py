@@ -61,7 +61,9 @@ def layout(s, d, p):
             H = ops.copy_columns(s, "H", hs, role=COMPUTED, label="H = [h_1 … h_T]")
         with s.step("Attention: scores e = Hᵀ·sd, weights alpha = softmax(e), context ctx = H·alpha"):
             query = ops.carry(s, "e_Q", sd, label="sd")  # sd above e, Hᵀ left of it
-            s.place(query, right_of=H)
+            # a stable softmax's e^(e − max) is a column wider than e^e: on a portrait-wide sheet sd
+            # stands against H, so that the softmax and alpha still end in the page's last column
+            s.place(query, right_of=H, **({"gap": 0} if s.settings.get("stable") and not wide else {}))
             e = ops.scores(s, "e", H, query, label="e = Hᵀ·sd")
             alpha, ctx = ops.attend(s, ("alpha", "ctx"), e, H, v_label="H",
                                     labels=("alpha", "ctx"))

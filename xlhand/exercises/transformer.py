@@ -86,11 +86,16 @@ def layout(s, d, p):
             # the page turns after the scores: a copy of S starts the next page, the exponentials
             # and the weights right of it, F = V·A under A
             A_S = ops.copy(s, "A_S", S, label="S")
-            s.place(A_S, below=EVERYTHING)
+            if s.settings.get("stable"):  # the max row's side label in the column left of the copy
+                s.place(A_S, below=S, in_columns_of=freq)
+            else:
+                s.place(A_S, below=EVERYTHING)
             A = ops.heat(ops.softmax(s, "A", A_S, label="A = softmax(S)", z_label=S.name))
         else:
             # the exponentials under S and A right of them, F = V·A under A: ten columns, not fourteen
-            A = ops.heat(s.place(ops.softmax(s, "A", S), below=S))
+            # (a stable softmax's max row under S takes the gap row: one more keeps a page break
+            # possible between the scores and the exponentials)
+            A = ops.heat(s.place(ops.softmax(s, "A", S), below=S, **({"gap": 2} if s.settings.get("stable") else {})))
         F = ops.matmul(s, "F", ops.copy_part(s, "F_V", V), A, label="F = V·A")
     # each residual starts a new row at the left edge (its side labels included), so the chain
     # stays as wide as the attention and turns down instead of drifting right

@@ -50,7 +50,10 @@ def layout(s, d, p):
         with s.step("Scores: u = Wout·h (one score per vocabulary word)"):
             u = ops.matmul(s, "u", "Wout", h, label="u = Wout·h")
         with s.step("Probabilities: p = softmax(u)"):
-            probs = ops.softmax(s, "p", u, role=OUTPUT, label="p")
+            # a stable softmax's e^(u − max) is a column wider than e^u: where the sheet is a
+            # portrait page wide (V + 7 columns: the vocabulary, x, e^u, p), down under u keeps it so
+            down = s.settings.get("stable") and d.V + 7 <= ops.page_columns("letter", landscape=False)
+            probs = ops.softmax(s, "p", u, role=OUTPUT, label="p", direction="down" if down else "right")
         with s.step("Loss: y = onehot(context) under p, L = −Σ y ⊙ ln p = −ln p[context]"):
             y = ops.one_hot(s, "y", vocab, context, label="y")
             s.place(y, below=probs)

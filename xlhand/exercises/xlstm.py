@@ -18,7 +18,7 @@ from contextlib import nullcontext
 
 import numpy as np
 
-from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, GIVEN, OUTPUT, RIGHT, WEIGHT, fx, ops
+from xlhand.layout import BIAS, COMPUTED, DOWN, EVERYTHING, GIVEN, LEFT, OUTPUT, RIGHT, UP, WEIGHT, fx, ops
 from xlhand.model.exercise import Exercise, Option, Source
 from xlhand.model.npref import sigmoid
 from xlhand.model.givens import Given
@@ -99,22 +99,29 @@ def layout(s, d, p, stabilized=False):
         columns.append(column)
         gates.append((q, k, v, i, f, o))
     band = s.together(columns)
+    if stabilized:  # the stabiliser (log f, m_t, i', f') of every step under its gates, one step number
+        # for all (m_0 → m_1 → m_2 … across), the memories under them as without it
+        with s.step(_stabilizer_step()):
+            stabilizers = [_stabilizer(s, t, i, f, o, D >= ACROSS_FROM)
+                           for t, (q, k, v, i, f, o) in enumerate(gates, start=1)]
+        gates = [(q, k, v, ip, fp, o) for (q, k, v, _, _, o), (ip, fp) in zip(gates, stabilizers)]
+        band = s.together(columns + [b for pair in stabilizers for b in pair])
     previous, hs = band, []
     for t, (q, k, v, i, f, o) in enumerate(gates, start=1):  # then each step's memory, one under the other
         with s.group() as memory:
-            last = o
-            if stabilized and t == 1:  # the stabiliser its own number at step 1, then the memory
-                with s.step(_stabilizer_step(t)):
-                    i, f, last = _stabilizer(s, t, i, f, o)
             with s.step(_memory_step(t, stabilized)):
-                if stabilized and t > 1:  # one number from step 2 on (see _memory_step)
-                    i, f, last = _stabilizer(s, t, i, f, o)
-                h = _memory(s, t, q, k, v, i, f, o, last, stabilized)
+                h = _memory(s, t, q, k, v, i, f, o, o, stabilized)
         s.next_to(memory, previous, DOWN, gap=1)
         previous = memory
         hs.append(h)
     with s.step("Collect the outputs: H = [h_1 … h_T]"):
-        s.place(ops.copy_columns(s, "H", hs, label="H = [h_1 … h_T]"), below=EVERYTHING)
+        H = ops.copy_columns(s, "H", hs, label="H = [h_1 … h_T]")
+        if stabilized and D < ACROSS_FROM:  # in the corner under n_T, left of h_T: a page holds the rest
+            s.next_to(H, hs[-1], LEFT, align="end")
+        elif stabilized and T > 1:  # over h_T, right of the copy of q (C_0 and n_0 stand there at step 1)
+            s.next_to(H, hs[-1], UP, align="end")
+        else:
+            s.place(H, below=EVERYTHING)
 
 
 ACROSS_FROM = 3  # from this memory size d on, a step's memory stands across a landscape page (C_t's rows
@@ -149,15 +156,14 @@ def _gates_step(stabilized):
     return f"Step 1: gates {gates}, o = σ(Wo·x + bo)"
 
 
-def _stabilizer_step(t):
-    return (f"Step {t}: m_{t} = max(log f + m_{t - 1}, itil), i' = exp(itil − m_{t}), "
-            f"f' = exp(log f + m_{t - 1} − m_{t})")
+def _stabilizer_step():
+    return "Each step t: m_t = max(logf + m_t−1, itil), i' = e^(itil − m_t), f' = e^(logf + m_t−1 − m_t)"
 
 
 def _memory_step(t, stabilized):
-    if stabilized and t > 1:  # stabiliser and memory one number, "as at step 1": at medium a step
-        # number of two digits ("[10] h_3 = o⊙htil") would widen the memory past a Letter page
-        return (f"Step {t}: m_{t}, i', f', C_{t} = f'·C_{t - 1} + i'·v·kᵀ, n_{t} = f'·n_{t - 1} + i'·k "
+    if stabilized and t > 1:  # "as at step 1": at medium a step number of two digits ("[10] h_3 =
+        # o⊙htil") would widen the memory past a Letter page
+        return (f"Step {t}: C_{t} = f'·C_{t - 1} + i'·v·kᵀ, n_{t} = f'·n_{t - 1} + i'·k "
                 f"and h_{t} as at step 1")
     if stabilized:
         return (f"Step {t}: C_{t} = f'·C_{t - 1} + i'·v·kᵀ, n_{t} = f'·n_{t - 1} + i'·k; "
@@ -166,29 +172,33 @@ def _memory_step(t, stabilized):
             f"h_{t} = o ⊙ C_{t}·q / max(|n_{t}ᵀ·q|, 1)")
 
 
-def _stabilizer(s, t, itil, ftil, o):
-    """log f, m_t, i' and f' under the gates (m_0 = 0 left of m_1)."""
+def _stabilizer(s, t, itil, ftil, o, apart: bool):
+    """log f = log σ(ftil), m_t, i' and f' down the column of step t's gates, under o (m_0 = 0 left of
+    m_1): labels no wider than a gate's (log f's in full at step 1), the formulas in the step's text; a
+    row between m_t and i' where a page may break (and with ``apart`` one between o and log f: the gates fill a landscape
+    page). Returns (i', f')."""
     def log_sigmoid(i, j):
         return "-" + fx.ln("1+" + fx.exp("-" + ftil.cell()))
 
-    logf = s.add(f"logf_{t}", (1, 1), role=COMPUTED, label=f"logf_{t} = log σ(ftil)", formula=log_sigmoid)
-    s.place(logf, below=o)
-    m = s.add(f"m_{t}", (1, 1), role=COMPUTED, label=f"m_{t} = max(·, itil)",
+    logf = s.add(f"logf_{t}", (1, 1), role=COMPUTED, label="logf_1 = log σ(ftil)" if t == 1 else f"logf_{t}",
+                 formula=log_sigmoid)
+    s.place(logf, below=o, gap=1 if apart else 0)
+    m = s.add(f"m_{t}", (1, 1), role=COMPUTED, label=f"m_{t}",
               formula=lambda i, j: f"MAX({logf.cell()}+{m_prev().cell()},{itil.cell()})")
-    s.place(m, below=logf)
+    s.place(m, below=logf, gap=0)
     if t == 1:
         s.place(s.add("m_0", (1, 1), role=GIVEN, label="m_0", values=np.zeros((1, 1)), named=False), left_of=m)
 
     def m_prev():
         return s.blocks["m_0" if t == 1 else f"m_{t - 1}"]
 
-    ip = s.add(f"ip_{t}", (1, 1), role=COMPUTED, label=f"ip_{t} = exp(itil − m)",
+    ip = s.add(f"ip_{t}", (1, 1), role=COMPUTED, label=f"i'_{t}",
                formula=lambda i, j: fx.exp(f"{itil.cell()}-{m.cell()}"))
     s.place(ip, below=m)
-    fp = s.add(f"fp_{t}", (1, 1), role=COMPUTED, label=f"fp_{t} = exp(logf + m_{t - 1} − m_{t})",
+    fp = s.add(f"fp_{t}", (1, 1), role=COMPUTED, label=f"f'_{t}",
                formula=lambda i, j: fx.exp(f"{logf.cell()}+{m_prev().cell()}-{m.cell()}"))
-    s.place(fp, below=ip)
-    return ip, fp, fp
+    s.place(fp, below=ip, gap=0)
+    return ip, fp
 
 
 def _memory(s, t, q, k, v, i, f, o, last, stabilized):  # noqa: PLR0913
