@@ -81,24 +81,12 @@ def layout(s, d, p, iters=1):
     X = s.given("X", label="X (inputs)")
     weights = {k: (W, b) for k, W, b, *_ in LAYERS}  # iteration 1 starts from the givens
 
-    def iteration(it, first):
+    def iteration(it):
         nonlocal weights
-        if it == 2:  # one step for every later iteration: the header stays as short as it can
-            later.enter_context(s.step(later_iterations_text(iters, first)))
         L, weights = _iteration(s, d, it, X, weights, several=iters > 1)
         return L
 
-    with ExitStack() as later:
-        ops.iterations(s, iters, iteration)
-
-
-def later_iterations_text(iters: int, first: range) -> str:
-    """The one step iterations 2 to ``iters`` take together, each from the one before's updates: one
-    line on a portrait page."""
-    steps = f"as in steps {first.start}–{first.stop - 1}"
-    if iters == 2:
-        return f"Iteration 2 (W1_2 = W1n …): forward pass, loss L_2, gradients, update, {steps}"
-    return f"Iterations 2–{iters}, each from the last one's updates (W1_3 = W1_2n …), {steps}"
+    ops.iterations(s, iters, iteration)
 
 
 ENCODER, DECODER = 1, 3  # the first layer of each half

@@ -2,6 +2,7 @@
 ``dA = Wᵀ·dZ``), through a ReLU, and gradient descent (one step, by layer, iterations stacked down)."""
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import Callable, Sequence
 
 from xlhand.layout.blocks import Block
@@ -99,22 +100,34 @@ def gradient_descent_by_layer(s: Sheet, lr: Operand, layers: Sequence[tuple[Bloc
     return new
 
 
-def iterations(s: Sheet, iters: int, one_iteration: Callable[[int, range | None], Block],
-               name: str = "losses") -> list[Block]:
-    """``iters`` iterations of gradient descent stacked down the sheet: ``one_iteration(it, first)``
-    places iteration ``it`` (in its own group) and returns its loss; ``first`` is the range of the
-    step numbers the first iteration took (None while it is being placed), which a later one refers
-    to. With several, the row of losses and its line chart come last. Returns the losses."""
-    groups, losses, first = [], [], None
-    for it in range(1, iters + 1):
-        before = len(s.steps)
-        with s.group() as group:
-            losses.append(one_iteration(it, first))
-        first = first or range(before + 1, len(s.steps) + 1)
-        if groups:
-            s.next_to(group, groups[-1], "down", gap=2)
-        groups.append(group)
+def iterations(s: Sheet, iters: int, one_iteration: Callable[[int], Block], name: str = "losses") -> list[Block]:
+    """``iters`` iterations of gradient descent stacked down the sheet: ``one_iteration(it)`` places
+    iteration ``it`` (in its own group) and returns its loss. Iterations 2 to ``iters`` share one step
+    (the header stays as short as it can), which names the steps of the first one they repeat. With
+    several, the row of losses and its line chart come last. Returns the losses."""
+    groups, losses, first = [], [], range(0)
+    with ExitStack() as later:
+        for it in range(1, iters + 1):
+            before = len(s.steps)
+            if it == 2:
+                later.enter_context(s.step(later_iterations_text(iters, first)))
+            with s.group() as group:
+                losses.append(one_iteration(it))
+            if it == 1:
+                first = range(before + 1, len(s.steps) + 1)
+            if groups:
+                s.next_to(group, groups[-1], "down", gap=2)
+            groups.append(group)
     if iters > 1:
         with s.step(f"The loss over the {iters} iterations: {name} = [L, L_2, …], drawn as a line"):
             loss_curve(s, name, losses)
     return losses
+
+
+def later_iterations_text(iters: int, first: range) -> str:
+    """The one step iterations 2 to ``iters`` take together, each from the one before's updates: one
+    line on a portrait page."""
+    steps = f"as in steps {first.start}–{first.stop - 1}"
+    if iters == 2:
+        return f"Iteration 2 (W1_2 = W1n …): forward pass, loss L_2, gradients, update, {steps}"
+    return f"Iterations 2–{iters}, each from the last one's updates (W1_3 = W1_2n …), {steps}"
