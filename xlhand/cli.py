@@ -382,7 +382,8 @@ def grade_cmd(manifest_path, submissions, rtol, atol, ecf, no_feedback, out_dir,
 @cli.command("render")
 @click.argument("items", nargs=-1, required=True)
 @click.option("--student", is_flag=True, help="For exercise names: render the student worksheet.")
-@click.option("--size", help="For exercise names: a preset size.")
+@size_options(seed_help="For exercise names: fresh numbers from this seed.",
+              params_help="For exercise names: a params file (YAML) with dims, values and options.")
 @click.option("--paper", type=click.Choice(sorted(PAPERS)), default="a4", show_default=True,
               help="For exercise names: the paper to lay the pages out for.")
 @click.option("--sample", is_flag=True,
@@ -390,9 +391,9 @@ def grade_cmd(manifest_path, submissions, rtol, atol, ecf, no_feedback, out_dir,
 @click.option("--png", is_flag=True, help="Also write one PNG preview per page.")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default="output",
               show_default=True, help="Directory for the PDFs (and PNGs).")
-def render_cmd(items, student, size, paper, sample, png, out_dir):
-    """Render each workbook FILE, or each EXERCISE built on the spot, to PDF as printing it gives
-    (LibreOffice headless, one call for all)."""
+def render_cmd(items, student, size, sets, opts, params_path, seed, paper, sample, png, out_dir):
+    """Render each workbook FILE, or each EXERCISE built on the spot (any size, options and numbers,
+    as build takes them), to PDF as printing it gives (LibreOffice headless, one call for all)."""
     import tempfile
 
     from xlhand.classroom.worksheet import student_workbook
@@ -408,7 +409,7 @@ def render_cmd(items, student, size, paper, sample, png, out_dir):
                     raise XlhandError(f"{path}: no such file")
                 paths.append(path)
                 continue
-            resolved = resolve(catalog.get(item), size=size)
+            resolved = resolve_one(item, size, sets, params_path, seed, parse_opts(opts))
             data = (student_workbook(resolved, paper=paper, sample=sample) if student
                     else key_workbook(resolved, paper=paper, sample=sample))
             built = Path(tmp) / f"{item}{'-student' if student else ''}.xlsx"

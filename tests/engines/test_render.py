@@ -91,3 +91,19 @@ def test_the_first_page_holds_every_step_and_paper_names_no_function(rendered, c
     named = sorted(set(re.findall(r"\b(" + "|".join(sorted(PORTABLE_FUNCTIONS, key=len, reverse=True)) + r")\b",
                                   everything)))
     assert not named, f"{', '.join(named)} printed"
+
+
+def test_render_builds_an_exercise_with_its_options_and_sizes(tmp_path):
+    """``xlhand render backprop --opt iters=2 --set batch=2 --student`` lays out what build would: the
+    PDF has the pages planned for that variant."""
+    from click.testing import CliRunner
+
+    from xlhand.cli import cli
+
+    result = CliRunner().invoke(cli, ["render", "backprop", "--opt", "iters=2", "--set", "batch=2", "--student",
+                                      "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    planned = page_plan(resolve(catalog.get("backprop"), sets={"batch": 2}, options={"iters": 2}), "a4",
+                        student=True).pages
+    assert f"backprop-student.pdf ({planned} pages)" in result.output
+    assert page_count(tmp_path / "backprop-student.pdf") == planned

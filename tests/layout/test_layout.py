@@ -122,6 +122,15 @@ def test_below_everything_leaves_out_what_is_being_placed():
     assert Y.top == X.bottom + 2 + 1 and Y.left == X.left
 
 
+def test_below_everything_in_the_columns_of_a_block():
+    s = blank_sheet()
+    X = values(s, "X", (3, 1))
+    Z = s.place(values(s, "Z", (2, 2)), right_of=X)
+    Y = values(s, "Y", (2, 1))
+    s.place(Y, below=EVERYTHING, in_columns_of=Z)  # was silently at the leftmost column
+    assert Y.top == X.bottom + 2 + 1 and Y.left == Z.left
+
+
 def test_a_block_set_aside_stands_right_of_the_drawing_off_paper():
     from xlhand.layout import paper
 

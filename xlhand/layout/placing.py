@@ -184,7 +184,8 @@ class Placing:
         anchor, in_columns_of = _leaving(anchor, unit), _leaving(in_columns_of, unit)
         gap_kw = {} if gap is None else {"gap": gap}
         if relation == "below" and anchor is EVERYTHING:
-            return self.below_all(**gap_kw, leaving=unit)
+            row, col = self.below_all(**gap_kw, leaving=unit)
+            return row, placed(in_columns_of).left if in_columns_of is not None else col
         if relation == "below":
             row, col = self.below(anchor, **gap_kw, in_columns_of=in_columns_of)
             return max(row, self._under_adjoined(anchor)), col
