@@ -92,3 +92,25 @@ def test_cli_with_sine_flag(tmp_path):
 def test_bad_signal_length_is_a_one_line_error(tmp_path):
     message = rejected_build(tmp_path, "dft", params="exercise: dft\ndims: {n: 10, k: 4}\nvalues:\n  X: [1, 2, 3]\n")
     assert "'X'" in message
+
+
+@pytest.mark.parametrize("with_sine", [False, True])
+def test_every_length_and_frequency_count_lays_out_and_prints_uncut(with_sine):
+    """n = 3…24 time points, k = 1…7 frequencies: n = 16, k = 2 failed (n's label over t's), n = 4, k = 1
+    too (the coefficients left of Tt, in 4 rows), and an aliasing note ran off the page."""
+    from xlhand.build import page_plan
+
+    from xlhand.errors import XlhandError
+
+    cut, sizes = [], 0
+    for n in range(3, 25):
+        for k in range(1, 8):
+            try:
+                resolved = resolve(catalog.get("dft"), sets={"n": n, "k": k}, options={"with_sine": with_sine})
+            except XlhandError:  # outside the exercise's ranges (k < n …)
+                continue
+            sizes += 1
+            cut += [(n, k, paper) for paper in ("a4", "letter") if page_plan(resolved, paper).cuts]
+    assert sizes > 100
+    # a 1 × 16 W with the sine part is wider than Letter at 70 % by one column (a lecture-like custom size)
+    assert set(cut) <= ({(16, 1, "letter"), (16, 2, "letter")} if with_sine else set())

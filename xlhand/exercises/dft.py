@@ -22,8 +22,11 @@ import numpy as np
 
 from xlhand.layout import paper
 from xlhand.layout import COMPUTED, DOWN, EVERYTHING, GIVEN, LEFT, OUTPUT, RIGHT, UP, fx, ops
+from xlhand.layout.blocks import label_columns
 from xlhand.model.exercise import Exercise, Option, Source
 from xlhand.model.givens import Given
+
+ALIASING = "2k ≥ n: frequencies alias, so Fr ≠ F"
 
 SIGNALS = ("A", "B", "C")
 EPS = 1e-9
@@ -99,9 +102,9 @@ def layout(s, d, p, with_sine=False):
     # paper when W is needed again a band on), so that each product prints with its operands; else
     # right of W, which R and W·Xᵀ share (from here on, the sine part is wide: large)
     copied = wide or s.together([F, T]).cols <= paper.narrowest_page_columns()
-    if copied:  # n and 2/n left of W, over F
+    if copied and F.cols >= label_columns(npts.label):  # n and 2/n left of W, over F
         s.next_to(s.arrange([npts, scale], DOWN), F, UP, align="start")
-    else:  # n and 2/n over t's end, clear of Tt
+    else:  # n and 2/n over t's end, clear of Tt (or of t's label, over an F too narrow for n's)
         s.next_to(s.arrange([npts, scale], RIGHT), times, UP, align="end")
     with s.group() as dft:
         with s.step("DFT: Tt = Tᵀ, R = W·Tt (= (n/2)·Fᵀ), and W·Xᵀ for the signal X (W left, Tt and Xᵀ above)"):
@@ -126,16 +129,15 @@ def layout(s, d, p, with_sine=False):
             s.next_to(Xt, WX, UP)
         # a band a page wide (small): Fr and Xf over W's copy, left of Tt (where Tt's rows leave room),
         # so that the pictures fit under W and R on the same page
-        compact = copied and beside and k + 3 <= n and 2 * k < n  # Fr, a gap and Xf within Tt's n rows
-        with s.step("Scale by 2/n and transpose: Fr = (2/n)·Rᵀ (= F), Xf = (2/n)·(W·Xᵀ)ᵀ"):
+        compact = copied and beside and max(k, 3) + 3 <= n and 2 * k < n  # Fr (3 rows), a gap and Xf in Tt's n rows
+        alias = "≠ F: 2k ≥ n aliases" if 2 * k >= n else "= F"  # in the step: a note beside Fr ran off the page
+        with s.step(f"Scale by 2/n and transpose: Fr = (2/n)·Rᵀ ({alias}), Xf = (2/n)·(W·Xᵀ)ᵀ"):
             Fr = _scaled_transpose(s, "Fr", R, scale, label="Fr = (2/n)·Rᵀ", role=OUTPUT)
             s.place(Fr, below=R)
             Xf = _scaled_transpose(s, "Xf", WX, scale, label="Xf = (2/n)·(W·Xᵀ)ᵀ", role=OUTPUT)
             s.place(Xf, below=Fr if beside else WX)
             if compact:
                 s.next_to(s.arrange([Fr, Xf], DOWN), Tt, LEFT, gap=2)
-            if 2 * k >= n:
-                s.note_right(Fr, "2k ≥ n: frequencies alias, so Fr ≠ F")
         if not beside:  # W·Xᵀ's band under R's
             s.next_to(s.together([Xt, WX, s.blocks["W_X"], Xf]), s.together([Tt, R, W_left, Fr]), DOWN,
                       align="start")
@@ -257,11 +259,13 @@ def _with_sine(s, d, W, F, T, X, npts, scale, freqs, times):
     s.next_to(dft, s.together([F, T, X, signals] if beside else [F, T, X, eps]), DOWN, align="start")
     if beside:
         s.next_to(bars, polar, RIGHT)
+        if s.together([dft, bars]).cols > paper.narrowest_page_columns():  # many frequencies: under them
+            s.next_to(bars, polar, DOWN, align="start")
     else:  # side by side under everything
         s.place(signals, below=EVERYTHING)
         s.next_to(bars, signals, RIGHT)
     if 2 * k >= n:
-        s.note_below(dft, "2k ≥ n: frequencies alias, so Fr ≠ F")
+        s.note_below(dft, ALIASING)
 
 
 def _copy(s, name, W):
