@@ -65,7 +65,7 @@ def softmax(s: Sheet, name: str, Z: Block, *, direction: str = "right", mask: st
                   formula=lambda i, j: fx.div(exps.cell(i, j), sums.cell(0, j)))
     if direction == "right":
         s.arrow(exps, probs)
-    return probs
+    return with_operands(probs, [exps, sums])  # the page planner keeps the division with e^z and Σ
 
 
 def _column_max(s: Sheet, name: str, Z: Block, future: np.ndarray) -> Block:
