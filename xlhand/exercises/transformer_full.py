@@ -196,7 +196,11 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
         if side == "dec":  # the decoder's input where the decoder starts: its projections read it
             if PE is None or s.blocks.get("dec_PEs") is not None:  # it stands in the inputs' band: a copy
                 X = ops.carry(s, f"{X.name}_in", X, label=f"{X.name} (from [2])")
-            s.place(X, under=memory, in_columns_of=inputs["enc"], gap=0 if _tower(d) else 1)  # its label parts them
+            if _beside_norm(d, "enc") and not _tower(d):  # level with the memory N2, left of its γ | β:
+                # the decoder starts beside the encoder's end
+                s.place(X, at=ops.level(memory, inputs["enc"]))
+            else:  # its label parts them
+                s.place(X, under=memory, in_columns_of=inputs["enc"], gap=0 if _tower(d) else 1)
         xname = "X" if PE is None else "Xp"
         with s.step(_attention_step(d, side, xname, 1, causal=side == "dec")):
             start = X if side == "dec" else s.together(  # under both sides' inputs
@@ -460,6 +464,9 @@ def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=No
     spacing = (d.d_k + 1) * (2 if cross else 3)  # rows from one head's keys to the next's
     beside = used + wgap + score_width <= PAGE and Xkv.cols + 2 <= spacing
     memory_beside = cross and not beside and used + 1 + Xkv.cols <= PAGE
+    if beside and not extra:
+        return _column_heads(s, d, names, heads, Xq, Xkv, lane, Mask if causal else None, mask, start or Xq,
+                             top=Xq if level is Xq and Xq is s.blocks.get(names("Xp")) else None, cross=cross, wgap=wgap)
     with s.group() as projections:
         above = start or Xq
         Q = [None] * heads
@@ -516,6 +523,14 @@ def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=No
 
 
 NORM_GAP = 1  # rows from x̂ to N (a sublayer's output and its add & norm: none, R's label parts them)
+def _beside_norm(d, side):
+    """Whether the lane clears the γ | β of a side's add & norm (R | R − mean | x̂ from the frame's
+    left edge, N under x̂): then the next stage's first block stands in the lane level with N."""
+    n = d.n_src if side == "enc" else d.n_tgt
+    lane_right = max(d.d, d.d_dec) + (0 if _tight(d) else 1) + max(d.n_src, d.n_tgt)
+    return lane_right <= 2 * n
+
+
 def _tight(d):
     """Whether the lane stands a weight's width in from the frame, its weights touching it: where
     the self-attentions are towers, or where each head's scores fit right of the lane with K_hᵀ
@@ -599,6 +614,85 @@ def _scores(s, d, names, h, K, Q, Mask, mask):
         s.place(Z, right_of=S)
         s.arrow(S, Z)
     return S
+
+
+def _column_heads(s, d, names, heads, Xq, Xkv, lane, Mask, mask, start, *, top, cross, wgap):
+    """A multi-head attention whose first head runs down the column right of the lane: the queries
+    and keys of every head one under the other in the lane (for the cross-attention the queries,
+    then the memory M = enc_N2 copied and the keys under it), and right of them, from the top of
+    ``top`` (else of the first query), S_1 = K_1ᵀ·Q_1, its softmax down (e^, Σ, A_1) and
+    F_1 = V_1·A_1 where V_1's rows meet A_1's columns: V_1 (in the lane, under the keys and A_1)
+    left of it, A_1 above it, as by hand. The other heads' values under V_1, their scores in the
+    column under F_1, their softmax and F = V·A in a row under everything, then Fcat = [F_1; …]
+    (beside the last head) and Attn = Wo·Fcat. Returns Attn."""
+    with s.group() as projections:
+        above, Q, K = start, [], []
+        if cross:  # the encoder's output copied level with N1 (left of its γ | β), the keys under it,
+            # then the queries: keys and values in the memory's columns
+            M = ops.carry(s, "dec_M", Xkv, label="dec_M = enc_N2")
+            Xkv = above = (s.place(M, at=ops.level(Xq, lane)) if _beside_norm(d, "dec") else
+                           s.place(M, under=above, in_columns_of=lane, gap=TIGHT))
+            for h in range(1, heads + 1):
+                above = s.place(_project(s, names, "K", h, Xkv, wgap), under=above, in_columns_of=lane, gap=TIGHT)
+                K.append(above)
+        for h in range(1, heads + 1):
+            above = s.place(_project(s, names, "Q", h, Xq, wgap), under=above, in_columns_of=lane, gap=TIGHT)
+            Q.append(above)
+            if not cross:
+                above = s.place(_project(s, names, "K", h, Xkv, wgap), under=above, in_columns_of=lane, gap=TIGHT)
+                K.append(above)
+    with s.group() as column:
+        S = _scores(s, d, names, 1, K[0], Q[0], Mask, mask)
+        A = _softmax(s, names, 1, S, Mask, mask, direction="down")
+    s.next_to(column, top or (K[0] if cross else Q[0]), RIGHT, gap=wgap)  # right of the lane, from the top
+    # of the stage's input (else of the first projection after it)
+    # the other heads' scores under the keys in the lane (Q_h above them) where the lane has the rows
+    # to spare beside head 1's column, else in the column under F_1
+    n_kv, k_rows = Xkv.cols, d.d_k + 1
+    lane_rows = (Xq.rows + 1 if top is not None else 0) + 2 * heads * k_rows
+    column_rows = 3 * (n_kv + 1) + 3 + (1 if s.settings.get("stable") else 0)
+    in_lane = lane_rows + (heads - 1) * (n_kv + 1) <= column_rows
+    later = []
+    for h in range(2, heads + 1):
+        Sh = _scores(s, d, names, h, K[h - 1], Q[h - 1], Mask, mask)
+        if in_lane:
+            above = s.place(Sh, under=above, in_columns_of=lane, gap=TIGHT)  # K_hᵀ left of it
+        later.append(Sh)
+    V = [s.place(_project(s, names, "V", 1, Xkv, wgap), under=s.together([above, column]), in_columns_of=lane,
+                 gap=TIGHT)]
+    F = ops.matmul(s, names("F", 1), V[0], A, label=f"{names('F', 1)} = V·A")
+    s.place(F, at=ops.level(V[0], A))  # V_1 left of it, A_1 above it
+    for h in range(2, heads + 1):
+        V.append(s.place(_project(s, names, "V", h, Xkv, wgap), under=V[-1], in_columns_of=lane, gap=TIGHT))
+    outputs, mixes, below = [F], [], F
+    for h, Sh in enumerate(later, start=2):
+        if not in_lane:
+            below = s.place(Sh, under=below, in_columns_of=S, gap=TIGHT)  # K_hᵀ left of it
+        with s.group() as mix:
+            outputs.append(_weights_and_mix(s, names, h, Sh, V[h - 1], Mask, mask))
+        mixes.append(mix)
+    everything = s.together([projections, column, *V, F, below, *later])
+    n = Xq.cols
+    if mixes:
+        wide = 2 * n + 2  # Σ's side label, e^, a gap, A
+        across = len(mixes) * (wide + 1) - 1 <= PAGE
+        row = s.arrange(mixes, RIGHT if across else DOWN, gap=1 if across else TIGHT)
+        s.next_to(row, everything, DOWN)
+    Fcat = ops.stack(s, names("Fcat"), outputs, label=f"{names('Fcat')} = [F_1; …]")
+    if mixes and (not across or len(mixes) == 1) and wide + 1 + n <= PAGE:  # beside the last head, over Attn
+        s.next_to(Fcat, row, RIGHT, align="end")
+    else:
+        s.place(Fcat, under=s.together([everything] + ([row] if mixes else [])), in_columns_of=lane)
+    return ops.matmul(s, names("Attn"), names("Wo"), Fcat, label=f"{_tag(names)('Attn')} = Wo·Fcat",
+                      weights_gap=wgap)
+
+
+def _softmax(s, names, h, Z, Mask, mask, direction="right"):
+    """A_h = softmax of the scores Z (the causal Mask's −∞ read by each e^ cell)."""
+    causal = Mask is not None and mask == "inf"  # −∞ by hand: each e^ cell reads the mask, e^−∞ = 0
+    a_label = f"{names('A', h)} (causal)" if causal else f"{names('A', h)} = softmax"
+    return ops.heat(ops.softmax(s, names("A", h), Z, direction=direction, label=a_label,
+                                mask="causal" if causal else None, mask_cells=Mask if causal else None))
 
 
 def _weights_and_mix(s, names, h, Z, V, Mask, mask):
