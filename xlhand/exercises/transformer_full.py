@@ -217,14 +217,23 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
             last = 3
         with s.step(f"{name} feed-forward: Zf = W1·N{last - 1} + b1, Hf = ReLU(Zf), O = W2·Hf + b2; "
                     f"N{last} = norm(N{last - 1} + O)"):
-            ops.ones_row(s, x)  # under N, where it stays
+            width = x.rows + 1 + 1 + 2 * x.cols + 1  # [W1 | b1], Zf, Hf
+            # where each attention runs its first head down the column right of the lane, the encoder's
+            # N1 stands at the foot of the attention's page (right, under its x̂): a copy of it over Zf,
+            # on the feed-forward's page (the decoder's feed-forward page has no rows to spare for one)
+            carried = width <= PAGE and _tight(d) and not _tower(d) and side == "enc"
+            if not carried:
+                ops.ones_row(s, x)  # under N, where it stays
             with s.group() as first:
-                Zf = ops.matmul_parts(s, f"{side}_Zf", [_labelled(s, f"{side}_W1", "W1")], x,
+                into = x
+                if carried:  # a copy of N over Zf, the feed-forward's page
+                    into = ops.carry(s, f"{x.name}_in", x, label=f"{x.name} (from [{len(s.steps) - 1}])")
+                    ops.ones_row(s, into)
+                Zf = ops.matmul_parts(s, f"{side}_Zf", [_labelled(s, f"{side}_W1", "W1")], into,
                                       _labelled(s, f"{side}_b1", "b1"), label=f"{side}_Zf = W1·N{last - 1}+b1")
             Hf = ops.relu(s, f"{side}_Hf", Zf, label="Hf = ReLU(Zf)")
-            width = x.rows + 1 + 1 + 2 * x.cols + 1  # [W1 | b1], Zf, Hf
             if width <= PAGE:  # Zf from the frame's left edge, Hf right of it: O under Hf
-                s.next_to(first, s.together([x, s.blocks[f"{x.name}_ones"], s.blocks["enc_Wq_1"]]), DOWN)
+                s.next_to(first, s.together([x, s.blocks.get(f"{x.name}_ones", x), s.blocks["enc_Wq_1"]]), DOWN)
                 s.place(Hf, right_of=Zf)
             else:
                 s.place(Hf, below=Zf)
