@@ -218,10 +218,11 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
         with s.step(f"{name} feed-forward: Zf = W1·N{last - 1} + b1, Hf = ReLU(Zf), O = W2·Hf + b2; "
                     f"N{last} = norm(N{last - 1} + O)"):
             width = x.rows + 1 + 1 + 2 * x.cols + 1  # [W1 | b1], Zf, Hf
-            # where each attention runs its first head down the column right of the lane, the encoder's
-            # N1 stands at the foot of the attention's page (right, under its x̂): a copy of it over Zf,
-            # on the feed-forward's page (the decoder's feed-forward page has no rows to spare for one)
-            carried = width <= PAGE and _tight(d) and not _tower(d) and side == "enc"
+            # where the lane stands a weight's width in (a tower, or the first head down the column
+            # right of it), the encoder's N1 stands at the foot of the attention's last page: a copy of
+            # it over Zf, on the feed-forward's page (the decoder's feed-forward page has no rows to
+            # spare for one)
+            carried = width <= PAGE and _tight(d) and side == "enc"
             if not carried:
                 ops.ones_row(s, x)  # under N, where it stays
             with s.group() as first:
