@@ -173,10 +173,14 @@ def reference(d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
 # sides' words come first, side by side (their one-hot columns under them, the embeddings one under
 # the other). The lane of token columns (the positions, Xp, each head's Q, K, V) stands a weight's
 # width in from the frame (touching its weights where a self-attention is a page-tall tower: every
-# head's scores, softmax and F = V·A right of the projections; else each head's scores beside its
-# keys where the page has room, its softmax and F = V·A in a row under the projections). A layer
-# norm is R | R − mean | x̂ across the frame, N under x̂ (the encoder's output in the lane, beside
-# the decoder's tower): the feed-forward and the output go on in N's columns.
+# head's scores, softmax and F = V·A right of the projections; else, where each head's scores fit
+# right of the lane, the first head down that column beside the projections (S_1, its softmax down,
+# F_1 = V_1·A_1 level with V_1) and the other heads' softmax and F = V·A in a row under them; else
+# the scores in a row under the projections). A layer norm is R | R − mean | x̂ across the frame, N
+# under x̂ (the encoder's output in the lane, beside the decoder's tower); where the lane clears N's
+# γ | β, the next stage starts level with N (the decoder's Xp beside the memory, the memory's copy
+# beside the decoder's N1): the feed-forward and the output go on in N's columns (the encoder's
+# feed-forward under a copy of N1, on its own page).
 PAGE = narrowest_page_columns(landscape=True)
 WIDEST = max(page_columns(paper, landscape=True) for paper in PAPERS)  # a block from here is on the next page
 
@@ -454,7 +458,9 @@ def _tag(names):
 def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=None, start=None, tower=False,
                 level=None):
     """A multi-head attention (its step is the caller's): with ``tower``, a self-attention as
-    :func:`_tower_heads` (from the top of ``level``); else the projections of every head one under
+    :func:`_tower_heads` (from the top of ``level``); where each head's scores fit right of the lane,
+    as :func:`_column_heads` (the first head down the column right of the lane, from the top of
+    ``level`` where it is the lane's Xp); else the projections of every head one under
     the other in the lane (for the cross-attention the queries under N1, then the memory M = enc_N2
     and the keys and values under it), each head's scores S = Kᵀ·Q beside its keys when the page
     has room (else in a row under the projections), each head's softmax and F = V·A in a row under
@@ -474,9 +480,10 @@ def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=No
     spacing = (d.d_k + 1) * (2 if cross else 3)  # rows from one head's keys to the next's
     beside = used + wgap + score_width <= PAGE and Xkv.cols + 2 <= spacing
     memory_beside = cross and not beside and used + 1 + Xkv.cols <= PAGE
-    if beside and not extra:
+    if beside and not extra:  # head 1 down the column right of the lane, from the top of Xp where it is the lane
+        top = Xq if level is Xq and Xq is s.blocks.get(names("Xp")) else None
         return _column_heads(s, d, names, heads, Xq, Xkv, lane, Mask if causal else None, mask, start or Xq,
-                             top=Xq if level is Xq and Xq is s.blocks.get(names("Xp")) else None, cross=cross, wgap=wgap)
+                             top=top, cross=cross, wgap=wgap)
     with s.group() as projections:
         above = start or Xq
         Q = [None] * heads
@@ -533,6 +540,8 @@ def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=No
 
 
 NORM_GAP = 1  # rows from x̂ to N (a sublayer's output and its add & norm: none, R's label parts them)
+
+
 def _beside_norm(d, side):
     """Whether the lane clears the γ | β of a side's add & norm (R | R − mean | x̂ from the frame's
     left edge, N under x̂): then the next stage's first block stands in the lane level with N."""
@@ -627,13 +636,15 @@ def _scores(s, d, names, h, K, Q, Mask, mask):
 
 
 def _column_heads(s, d, names, heads, Xq, Xkv, lane, Mask, mask, start, *, top, cross, wgap):
-    """A multi-head attention whose first head runs down the column right of the lane: the queries
-    and keys of every head one under the other in the lane (for the cross-attention the queries,
-    then the memory M = enc_N2 copied and the keys under it), and right of them, from the top of
-    ``top`` (else of the first query), S_1 = K_1ᵀ·Q_1, its softmax down (e^, Σ, A_1) and
+    """A multi-head attention whose first head runs down the column right of the lane (the page's
+    width used beside the projections): the queries and keys of every head one under the other in
+    the lane (for the cross-attention the memory M = enc_N2 copied first, level with N1 where the
+    lane clears N1's γ | β, the keys under it, then the queries), and right of them, from the top of
+    ``top`` (else of the first projection), S_1 = K_1ᵀ·Q_1, its softmax down (e^, Σ, A_1) and
     F_1 = V_1·A_1 where V_1's rows meet A_1's columns: V_1 (in the lane, under the keys and A_1)
-    left of it, A_1 above it, as by hand. The other heads' values under V_1, their scores in the
-    column under F_1, their softmax and F = V·A in a row under everything, then Fcat = [F_1; …]
+    left of it, A_1 above it, as by hand, no copy of V_1. The other heads' scores under the keys in
+    the lane where it has the rows to spare beside the column (else in the column under F_1), their
+    values under V_1, their softmax and F = V·A in a row under everything, then Fcat = [F_1; …]
     (beside the last head) and Attn = Wo·Fcat. Returns Attn."""
     with s.group() as projections:
         above, Q, K = start, [], []
@@ -708,10 +719,7 @@ def _softmax(s, names, h, Z, Mask, mask, direction="right"):
 def _weights_and_mix(s, names, h, Z, V, Mask, mask):
     """A_h = softmax of the scores Z (with the causal Mask −∞ read by each e^ cell), e^ left of A,
     F_h = V_h·A_h under A_h, a copy of V_h left of it. Returns F_h."""
-    causal = Mask is not None and mask == "inf"  # −∞ by hand: each e^ cell reads the mask, e^−∞ = 0
-    a_label = f"{names('A', h)} (causal)" if causal else f"{names('A', h)} = softmax"
-    A = ops.heat(ops.softmax(s, names("A", h), Z, direction="right", label=a_label,
-                             mask="causal" if causal else None, mask_cells=Mask if causal else None))
+    A = _softmax(s, names, h, Z, Mask, mask)
     s.place(A, below=Z)  # away from the scores (the arrow from them goes): the caller places the head
     Vc = ops.copy(s, f"{names('F', h)}_V", V, label=f"V_{h}")
     F = ops.matmul(s, names("F", h), Vc, A, label=f"{names('F', h)} = V·A")
