@@ -200,8 +200,8 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
         if side == "dec":  # the decoder's input where the decoder starts: its projections read it
             if PE is None or s.blocks.get("dec_PEs") is not None:  # it stands in the inputs' band: a copy
                 X = ops.carry(s, f"{X.name}_in", X, label=f"{X.name} (from [2])")
-            if _beside_norm(d, "enc") and not _tower(d):  # level with the memory N2, left of its γ | β:
-                # the decoder starts beside the encoder's end
+            if PE is not None and _beside_norm(d, "enc") and not _tower(d):  # level with the memory N2,
+                # left of its γ | β: the decoder starts beside the encoder's end
                 s.place(X, at=ops.level(memory, inputs["enc"]))
             else:  # its label parts them
                 s.place(X, under=memory, in_columns_of=inputs["enc"], gap=0 if _tower(d) else 1)
@@ -210,13 +210,15 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
             start = X if side == "dec" else s.together(  # under both sides' inputs
                 [X, inputs["dec"]] + ([] if PE is not None else [s.blocks["dec_Emb"]]))
             a = _multi_head(s, d, side, X, X, causal=side == "dec", mask=mask, Mask=Mask, start=start,
-                            tower=_tower(d) and PE is not None, level=s.together([X, memory]) if memory else X)
+                            tower=_tower(d) and PE is not None, level=s.together([X, memory]) if memory else X,
+                            column=PE is not None)  # without positions the lane is X's, in the inputs' band
             tower = _tower(d) and PE is not None
             x = _add_and_norm(s, side, 1, X, a, norm_opts, in_lane=X if tower and side == "dec" else None)
         last = 2
         if side == "dec":
             with s.step(_attention_step(d, side, "N1", 2, cross=True)):
-                a = _multi_head(s, d, side, x, memory, cross=True, causal=False, mask=mask, tower=tower, level=x)
+                a = _multi_head(s, d, side, x, memory, cross=True, causal=False, mask=mask, tower=tower, level=x,
+                                column=PE is not None)
                 x = _add_and_norm(s, side, 2, x, a, norm_opts)
             last = 3
         with s.step(f"{name} feed-forward: Zf = W1·N{last - 1} + b1, Hf = ReLU(Zf), O = W2·Hf + b2; "
@@ -226,7 +228,7 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
             # right of it), the encoder's N1 stands at the foot of the attention's last page: a copy of
             # it over Zf, on the feed-forward's page (the decoder's feed-forward page has no rows to
             # spare for one)
-            carried = width <= PAGE and _tight(d) and side == "enc"
+            carried = width <= PAGE and _tight(d) and side == "enc" and PE is not None
             if not carried:
                 ops.ones_row(s, x)  # under N, where it stays
             with s.group() as first:
@@ -456,7 +458,7 @@ def _tag(names):
 
 
 def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=None, start=None, tower=False,
-                level=None):
+                level=None, column=True):
     """A multi-head attention (its step is the caller's): with ``tower``, a self-attention as
     :func:`_tower_heads` (from the top of ``level``); where each head's scores fit right of the lane,
     as :func:`_column_heads` (the first head down the column right of the lane, from the top of
@@ -480,8 +482,8 @@ def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=No
     spacing = (d.d_k + 1) * (2 if cross else 3)  # rows from one head's keys to the next's
     beside = used + wgap + score_width <= PAGE and Xkv.cols + 2 <= spacing
     memory_beside = cross and not beside and used + 1 + Xkv.cols <= PAGE
-    if beside and not extra:  # head 1 down the column right of the lane, from the top of Xp where it is the lane
-        top = Xq if level is Xq and Xq is s.blocks.get(names("Xp")) else None
+    if beside and not extra and column:  # head 1 down the column right of the lane, from Xp's top where it is the lane
+        top = Xq if level is Xq and Xq is s.blocks.get(names("Xp")) and "dec_PEs" not in s.blocks else None
         return _column_heads(s, d, names, heads, Xq, Xkv, lane, Mask if causal else None, mask, start or Xq,
                              top=top, cross=cross, wgap=wgap)
     with s.group() as projections:
@@ -544,10 +546,13 @@ NORM_GAP = 1  # rows from x̂ to N (a sublayer's output and its add & norm: none
 
 def _beside_norm(d, side):
     """Whether the lane clears the γ | β of a side's add & norm (R | R − mean | x̂ from the frame's
-    left edge, N under x̂): then the next stage's first block stands in the lane level with N."""
+    left edge, N under x̂) and the block that would stand level with N (the decoder's Xp beside the
+    memory, the memory's copy beside the decoder's N1) is as tall as N: then it stands in the lane
+    level with N, and what follows it clears N."""
     n = d.n_src if side == "enc" else d.n_tgt
     lane_right = max(d.d, d.d_dec) + (0 if _tight(d) else 1) + max(d.n_src, d.n_tgt)
-    return lane_right <= 2 * n
+    as_tall = d.d_dec >= d.d if side == "enc" else d.d >= d.d_dec
+    return lane_right <= 2 * n and as_tall
 
 
 def _tight(d):
