@@ -219,7 +219,9 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
             with s.step(_attention_step(d, side, "N1", 2, cross=True)):
                 a = _multi_head(s, d, side, x, memory, cross=True, causal=False, mask=mask, tower=tower, level=x,
                                 column=PE is not None)
-                x = _add_and_norm(s, side, 2, x, a, norm_opts)
+                # where the attentions are towers, a row under cAttn: a page may break there, so that
+                # R2, N2 and the feed-forward's Zf = W1·N2 share a page
+                x = _add_and_norm(s, side, 2, x, a, norm_opts, gap=1 if tower else 0)
             last = 3
         with s.step(f"{name} feed-forward: Zf = W1·N{last - 1} + b1, Hf = ReLU(Zf), O = W2·Hf + b2; "
                     f"N{last} = norm(N{last - 1} + O)"):
@@ -249,7 +251,11 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
                                  _labelled(s, f"{side}_b2", "b2"), label=f"{side}_O = W2·Hf + b2")
             s.place(O, below=s.blocks[f"{Hf.name}_ones"], gap=TIGHT)
             beside = _tower(d) and PE is not None and side == "enc"  # the memory, beside the decoder's tower
-            x = _add_and_norm(s, side, last, x, O, norm_opts, in_lane=inputs["enc"] if beside else None)
+            # the decoder's last add & norm a row under O where the output goes across under N3 (Wout |
+            # logits, e^, P): a page may break there, so that R3, N3 and logits = Wout·N3 share a page
+            apart = side == "dec" and d.d_dec + 3 * d.n_tgt + 2 <= PAGE
+            x = _add_and_norm(s, side, last, x, O, norm_opts, in_lane=inputs["enc"] if beside else None,
+                              gap=1 if apart else 0)
         memory = x
     vocab = s.blocks["dec_vocab_words"]
     with s.step("Output: logits = Wout·N3, P = softmax; pred = word of largest P; the last is next"):
@@ -751,10 +757,11 @@ def _side_name(side):
     return "Encoder" if side == "enc" else "Decoder"
 
 
-def _add_and_norm(s, side, k, x, a, opts, in_lane=None):
+def _add_and_norm(s, side, k, x, a, opts, in_lane=None, gap=0):
     """R_k = x + sublayer, then LayerNorm across the page: R_k, R_k − mean, x̂ (in the lane's
     columns), and N_k = γ_k ⊙ x̂ + β_k under x̂ (γ_k | β_k left of it), or under the band in the
-    columns of ``in_lane`` (the encoder's output, where the decoder's tower starts beside it)."""
+    columns of ``in_lane`` (the encoder's output, where the decoder's tower starts beside it);
+    ``gap`` rows under the sublayer's output (0: R's label parts them)."""
     short = SIDES[side].short
     with s.group() as band:
         R = s.add(f"{side}_R{k}", x.shape, role=COMPUTED, label=f"{side}_R{k} = {short(x)} + {short(a)}",
@@ -763,7 +770,7 @@ def _add_and_norm(s, side, k, x, a, opts, in_lane=None):
         N = ops.layernorm(s, f"{side}_N{k}", R, gamma=f"{side}_gamma{k}", beta=f"{side}_beta{k}",
                           eps=s.blocks["ln_eps"], label=f"{side}_N{k} = γ⊙x̂ + β", **opts)
         s.place(N, under=band, in_columns_of=s.blocks[f"{side}_N{k}_hat"], gap=NORM_GAP)
-    s.next_to(band, s.together([a, s.blocks["enc_Wq_1"]]), DOWN, gap=0)  # from the frame's left edge, R's label
+    s.next_to(band, s.together([a, s.blocks["enc_Wq_1"]]), DOWN, gap=gap)  # from the frame's left edge, R's label
     # parting it from the sublayer's output
     if in_lane is not None:
         s.place(N, under=band, in_columns_of=in_lane, gap=NORM_GAP)
