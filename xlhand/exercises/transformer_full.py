@@ -173,10 +173,14 @@ def reference(d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
 # sides' words come first, side by side (their one-hot columns under them, the embeddings one under
 # the other). The lane of token columns (the positions, Xp, each head's Q, K, V) stands a weight's
 # width in from the frame (touching its weights where a self-attention is a page-tall tower: every
-# head's scores, softmax and F = V·A right of the projections; else each head's scores beside its
-# keys where the page has room, its softmax and F = V·A in a row under the projections). A layer
-# norm is R | R − mean | x̂ across the frame, N under x̂ (the encoder's output in the lane, beside
-# the decoder's tower): the feed-forward and the output go on in N's columns.
+# head's scores, softmax and F = V·A right of the projections; else, where each head's scores fit
+# right of the lane, the first head down that column beside the projections (S_1, its softmax down,
+# F_1 = V_1·A_1 level with V_1) and the other heads' softmax and F = V·A in a row under them; else
+# the scores in a row under the projections). A layer norm is R | R − mean | x̂ across the frame, N
+# under x̂ (the encoder's output in the lane, beside the decoder's tower); where the lane clears N's
+# γ | β, the next stage starts level with N (the decoder's Xp beside the memory, the memory's copy
+# beside the decoder's N1): the feed-forward and the output go on in N's columns (the encoder's
+# feed-forward under a copy of N1, on its own page).
 PAGE = narrowest_page_columns(landscape=True)
 WIDEST = max(page_columns(paper, landscape=True) for paper in PAPERS)  # a block from here is on the next page
 
@@ -196,31 +200,49 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
         if side == "dec":  # the decoder's input where the decoder starts: its projections read it
             if PE is None or s.blocks.get("dec_PEs") is not None:  # it stands in the inputs' band: a copy
                 X = ops.carry(s, f"{X.name}_in", X, label=f"{X.name} (from [2])")
-            s.place(X, under=memory, in_columns_of=inputs["enc"], gap=0 if _tower(d) else 1)  # its label parts them
+            if PE is not None and _beside_norm(d, "enc") and not _tower(d):  # level with the memory N2,
+                # left of its γ | β: the decoder starts beside the encoder's end
+                s.place(X, at=ops.level(memory, inputs["enc"]))
+            else:  # its label parts them
+                s.place(X, under=memory, in_columns_of=inputs["enc"], gap=0 if _tower(d) else 1)
         xname = "X" if PE is None else "Xp"
         with s.step(_attention_step(d, side, xname, 1, causal=side == "dec")):
             start = X if side == "dec" else s.together(  # under both sides' inputs
                 [X, inputs["dec"]] + ([] if PE is not None else [s.blocks["dec_Emb"]]))
             a = _multi_head(s, d, side, X, X, causal=side == "dec", mask=mask, Mask=Mask, start=start,
-                            tower=_tower(d) and PE is not None, level=s.together([X, memory]) if memory else X)
+                            tower=_tower(d) and PE is not None, level=s.together([X, memory]) if memory else X,
+                            column=PE is not None)  # without positions the lane is X's, in the inputs' band
             tower = _tower(d) and PE is not None
             x = _add_and_norm(s, side, 1, X, a, norm_opts, in_lane=X if tower and side == "dec" else None)
         last = 2
         if side == "dec":
             with s.step(_attention_step(d, side, "N1", 2, cross=True)):
-                a = _multi_head(s, d, side, x, memory, cross=True, causal=False, mask=mask, tower=tower, level=x)
-                x = _add_and_norm(s, side, 2, x, a, norm_opts)
+                a = _multi_head(s, d, side, x, memory, cross=True, causal=False, mask=mask, tower=tower, level=x,
+                                column=PE is not None)
+                # where the attentions are towers, a row under cAttn: a page may break there, so that
+                # R2, N2 and the feed-forward's Zf = W1·N2 share a page
+                x = _add_and_norm(s, side, 2, x, a, norm_opts, gap=1 if tower else 0)
             last = 3
         with s.step(f"{name} feed-forward: Zf = W1·N{last - 1} + b1, Hf = ReLU(Zf), O = W2·Hf + b2; "
                     f"N{last} = norm(N{last - 1} + O)"):
-            ops.ones_row(s, x)  # under N, where it stays
+            width = x.rows + 1 + 1 + 2 * x.cols + 1  # [W1 | b1], Zf, Hf
+            # where the lane stands a weight's width in (a tower, or the first head down the column
+            # right of it), the encoder's N1 stands at the foot of the attention's last page: a copy of
+            # it over Zf, on the feed-forward's page (the decoder's feed-forward page has no rows to
+            # spare for one)
+            carried = width <= PAGE and _tight(d) and side == "enc" and PE is not None
+            if not carried:
+                ops.ones_row(s, x)  # under N, where it stays
             with s.group() as first:
-                Zf = ops.matmul_parts(s, f"{side}_Zf", [_labelled(s, f"{side}_W1", "W1")], x,
+                into = x
+                if carried:  # a copy of N over Zf, the feed-forward's page
+                    into = ops.carry(s, f"{x.name}_in", x, label=f"{x.name} (from [{len(s.steps) - 1}])")
+                    ops.ones_row(s, into)
+                Zf = ops.matmul_parts(s, f"{side}_Zf", [_labelled(s, f"{side}_W1", "W1")], into,
                                       _labelled(s, f"{side}_b1", "b1"), label=f"{side}_Zf = W1·N{last - 1}+b1")
             Hf = ops.relu(s, f"{side}_Hf", Zf, label="Hf = ReLU(Zf)")
-            width = x.rows + 1 + 1 + 2 * x.cols + 1  # [W1 | b1], Zf, Hf
             if width <= PAGE:  # Zf from the frame's left edge, Hf right of it: O under Hf
-                s.next_to(first, s.together([x, s.blocks[f"{x.name}_ones"], s.blocks["enc_Wq_1"]]), DOWN)
+                s.next_to(first, s.together([x, s.blocks.get(f"{x.name}_ones", x), s.blocks["enc_Wq_1"]]), DOWN)
                 s.place(Hf, right_of=Zf)
             else:
                 s.place(Hf, below=Zf)
@@ -229,7 +251,11 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
                                  _labelled(s, f"{side}_b2", "b2"), label=f"{side}_O = W2·Hf + b2")
             s.place(O, below=s.blocks[f"{Hf.name}_ones"], gap=TIGHT)
             beside = _tower(d) and PE is not None and side == "enc"  # the memory, beside the decoder's tower
-            x = _add_and_norm(s, side, last, x, O, norm_opts, in_lane=inputs["enc"] if beside else None)
+            # the decoder's last add & norm a row under O where the output goes across under N3 (Wout |
+            # logits, e^, P): a page may break there, so that R3, N3 and logits = Wout·N3 share a page
+            apart = side == "dec" and d.d_dec + 3 * d.n_tgt + 2 <= PAGE
+            x = _add_and_norm(s, side, last, x, O, norm_opts, in_lane=inputs["enc"] if beside else None,
+                              gap=1 if apart else 0)
         memory = x
     vocab = s.blocks["dec_vocab_words"]
     with s.step("Output: logits = Wout·N3, P = softmax; pred = word of largest P; the last is next"):
@@ -438,9 +464,11 @@ def _tag(names):
 
 
 def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=None, start=None, tower=False,
-                level=None):
+                level=None, column=True):
     """A multi-head attention (its step is the caller's): with ``tower``, a self-attention as
-    :func:`_tower_heads` (from the top of ``level``); else the projections of every head one under
+    :func:`_tower_heads` (from the top of ``level``); where each head's scores fit right of the lane,
+    as :func:`_column_heads` (the first head down the column right of the lane, from the top of
+    ``level`` where it is the lane's Xp); else the projections of every head one under
     the other in the lane (for the cross-attention the queries under N1, then the memory M = enc_N2
     and the keys and values under it), each head's scores S = Kᵀ·Q beside its keys when the page
     has room (else in a row under the projections), each head's softmax and F = V·A in a row under
@@ -460,6 +488,10 @@ def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=No
     spacing = (d.d_k + 1) * (2 if cross else 3)  # rows from one head's keys to the next's
     beside = used + wgap + score_width <= PAGE and Xkv.cols + 2 <= spacing
     memory_beside = cross and not beside and used + 1 + Xkv.cols <= PAGE
+    if beside and not extra and column:  # head 1 down the column right of the lane, from Xp's top where it is the lane
+        top = Xq if level is Xq and Xq is s.blocks.get(names("Xp")) and "dec_PEs" not in s.blocks else None
+        return _column_heads(s, d, names, heads, Xq, Xkv, lane, Mask if causal else None, mask, start or Xq,
+                             top=top, cross=cross, wgap=wgap)
     with s.group() as projections:
         above = start or Xq
         Q = [None] * heads
@@ -516,6 +548,19 @@ def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=No
 
 
 NORM_GAP = 1  # rows from x̂ to N (a sublayer's output and its add & norm: none, R's label parts them)
+
+
+def _beside_norm(d, side):
+    """Whether the lane clears the γ | β of a side's add & norm (R | R − mean | x̂ from the frame's
+    left edge, N under x̂) and the block that would stand level with N (the decoder's Xp beside the
+    memory, the memory's copy beside the decoder's N1) is as tall as N: then it stands in the lane
+    level with N, and what follows it clears N."""
+    n = d.n_src if side == "enc" else d.n_tgt
+    lane_right = max(d.d, d.d_dec) + (0 if _tight(d) else 1) + max(d.n_src, d.n_tgt)
+    as_tall = d.d_dec >= d.d if side == "enc" else d.d >= d.d_dec
+    return lane_right <= 2 * n and as_tall
+
+
 def _tight(d):
     """Whether the lane stands a weight's width in from the frame, its weights touching it: where
     the self-attentions are towers, or where each head's scores fit right of the lane with K_hᵀ
@@ -601,13 +646,91 @@ def _scores(s, d, names, h, K, Q, Mask, mask):
     return S
 
 
+def _column_heads(s, d, names, heads, Xq, Xkv, lane, Mask, mask, start, *, top, cross, wgap):
+    """A multi-head attention whose first head runs down the column right of the lane (the page's
+    width used beside the projections): the queries and keys of every head one under the other in
+    the lane (for the cross-attention the memory M = enc_N2 copied first, level with N1 where the
+    lane clears N1's γ | β, the keys under it, then the queries), and right of them, from the top of
+    ``top`` (else of the first projection), S_1 = K_1ᵀ·Q_1, its softmax down (e^, Σ, A_1) and
+    F_1 = V_1·A_1 where V_1's rows meet A_1's columns: V_1 (in the lane, under the keys and A_1)
+    left of it, A_1 above it, as by hand, no copy of V_1. The other heads' scores under the keys in
+    the lane where it has the rows to spare beside the column (else in the column under F_1), their
+    values under V_1, their softmax and F = V·A in a row under everything, then Fcat = [F_1; …]
+    (beside the last head) and Attn = Wo·Fcat. Returns Attn."""
+    with s.group() as projections:
+        above, Q, K = start, [], []
+        if cross:  # the encoder's output copied level with N1 (left of its γ | β), the keys under it,
+            # then the queries: keys and values in the memory's columns
+            M = ops.carry(s, "dec_M", Xkv, label="dec_M = enc_N2")
+            Xkv = above = (s.place(M, at=ops.level(Xq, lane)) if _beside_norm(d, "dec") else
+                           s.place(M, under=above, in_columns_of=lane, gap=TIGHT))
+            for h in range(1, heads + 1):
+                above = s.place(_project(s, names, "K", h, Xkv, wgap), under=above, in_columns_of=lane, gap=TIGHT)
+                K.append(above)
+        for h in range(1, heads + 1):
+            above = s.place(_project(s, names, "Q", h, Xq, wgap), under=above, in_columns_of=lane, gap=TIGHT)
+            Q.append(above)
+            if not cross:
+                above = s.place(_project(s, names, "K", h, Xkv, wgap), under=above, in_columns_of=lane, gap=TIGHT)
+                K.append(above)
+    with s.group() as column:
+        S = _scores(s, d, names, 1, K[0], Q[0], Mask, mask)
+        A = _softmax(s, names, 1, S, Mask, mask, direction="down")
+    s.next_to(column, top or (K[0] if cross else Q[0]), RIGHT, gap=wgap)  # right of the lane, from the top
+    # of the stage's input (else of the first projection after it)
+    # the other heads' scores under the keys in the lane (Q_h above them) where the lane has the rows
+    # to spare beside head 1's column, else in the column under F_1
+    n_kv, k_rows = Xkv.cols, d.d_k + 1
+    lane_rows = (Xq.rows + 1 if top is not None else 0) + 2 * heads * k_rows
+    column_rows = 3 * (n_kv + 1) + 3 + (1 if s.settings.get("stable") else 0)
+    in_lane = lane_rows + (heads - 1) * (n_kv + 1) <= column_rows
+    later = []
+    for h in range(2, heads + 1):
+        Sh = _scores(s, d, names, h, K[h - 1], Q[h - 1], Mask, mask)
+        if in_lane:
+            above = s.place(Sh, under=above, in_columns_of=lane, gap=TIGHT)  # K_hᵀ left of it
+        later.append(Sh)
+    V = [s.place(_project(s, names, "V", 1, Xkv, wgap), under=s.together([above, column]), in_columns_of=lane,
+                 gap=TIGHT)]
+    F = ops.matmul(s, names("F", 1), V[0], A, label=f"{names('F', 1)} = V·A")
+    s.place(F, at=ops.level(V[0], A))  # V_1 left of it, A_1 above it
+    for h in range(2, heads + 1):
+        V.append(s.place(_project(s, names, "V", h, Xkv, wgap), under=V[-1], in_columns_of=lane, gap=TIGHT))
+    outputs, mixes, below = [F], [], F
+    for h, Sh in enumerate(later, start=2):
+        if not in_lane:
+            below = s.place(Sh, under=below, in_columns_of=S, gap=TIGHT)  # K_hᵀ left of it
+        with s.group() as mix:
+            outputs.append(_weights_and_mix(s, names, h, Sh, V[h - 1], Mask, mask))
+        mixes.append(mix)
+    everything = s.together([projections, column, *V, F, below, *later])
+    n = Xq.cols
+    if mixes:
+        wide = 2 * n + 2  # Σ's side label, e^, a gap, A
+        across = len(mixes) * (wide + 1) - 1 <= PAGE
+        row = s.arrange(mixes, RIGHT if across else DOWN, gap=1 if across else TIGHT)
+        s.next_to(row, everything, DOWN)
+    Fcat = ops.stack(s, names("Fcat"), outputs, label=f"{names('Fcat')} = [F_1; …]")
+    if mixes and (not across or len(mixes) == 1) and wide + 1 + n <= PAGE:  # beside the last head, over Attn
+        s.next_to(Fcat, row, RIGHT, align="end")
+    else:
+        s.place(Fcat, under=s.together([everything] + ([row] if mixes else [])), in_columns_of=lane)
+    return ops.matmul(s, names("Attn"), names("Wo"), Fcat, label=f"{_tag(names)('Attn')} = Wo·Fcat",
+                      weights_gap=wgap)
+
+
+def _softmax(s, names, h, Z, Mask, mask, direction="right"):
+    """A_h = softmax of the scores Z (the causal Mask's −∞ read by each e^ cell)."""
+    causal = Mask is not None and mask == "inf"  # −∞ by hand: each e^ cell reads the mask, e^−∞ = 0
+    a_label = f"{names('A', h)} (causal)" if causal else f"{names('A', h)} = softmax"
+    return ops.heat(ops.softmax(s, names("A", h), Z, direction=direction, label=a_label,
+                                mask="causal" if causal else None, mask_cells=Mask if causal else None))
+
+
 def _weights_and_mix(s, names, h, Z, V, Mask, mask):
     """A_h = softmax of the scores Z (with the causal Mask −∞ read by each e^ cell), e^ left of A,
     F_h = V_h·A_h under A_h, a copy of V_h left of it. Returns F_h."""
-    causal = Mask is not None and mask == "inf"  # −∞ by hand: each e^ cell reads the mask, e^−∞ = 0
-    a_label = f"{names('A', h)} (causal)" if causal else f"{names('A', h)} = softmax"
-    A = ops.heat(ops.softmax(s, names("A", h), Z, direction="right", label=a_label,
-                             mask="causal" if causal else None, mask_cells=Mask if causal else None))
+    A = _softmax(s, names, h, Z, Mask, mask)
     s.place(A, below=Z)  # away from the scores (the arrow from them goes): the caller places the head
     Vc = ops.copy(s, f"{names('F', h)}_V", V, label=f"V_{h}")
     F = ops.matmul(s, names("F", h), Vc, A, label=f"{names('F', h)} = V·A")
@@ -634,10 +757,11 @@ def _side_name(side):
     return "Encoder" if side == "enc" else "Decoder"
 
 
-def _add_and_norm(s, side, k, x, a, opts, in_lane=None):
+def _add_and_norm(s, side, k, x, a, opts, in_lane=None, gap=0):
     """R_k = x + sublayer, then LayerNorm across the page: R_k, R_k − mean, x̂ (in the lane's
     columns), and N_k = γ_k ⊙ x̂ + β_k under x̂ (γ_k | β_k left of it), or under the band in the
-    columns of ``in_lane`` (the encoder's output, where the decoder's tower starts beside it)."""
+    columns of ``in_lane`` (the encoder's output, where the decoder's tower starts beside it);
+    ``gap`` rows under the sublayer's output (0: R's label parts them)."""
     short = SIDES[side].short
     with s.group() as band:
         R = s.add(f"{side}_R{k}", x.shape, role=COMPUTED, label=f"{side}_R{k} = {short(x)} + {short(a)}",
@@ -646,7 +770,7 @@ def _add_and_norm(s, side, k, x, a, opts, in_lane=None):
         N = ops.layernorm(s, f"{side}_N{k}", R, gamma=f"{side}_gamma{k}", beta=f"{side}_beta{k}",
                           eps=s.blocks["ln_eps"], label=f"{side}_N{k} = γ⊙x̂ + β", **opts)
         s.place(N, under=band, in_columns_of=s.blocks[f"{side}_N{k}_hat"], gap=NORM_GAP)
-    s.next_to(band, s.together([a, s.blocks["enc_Wq_1"]]), DOWN, gap=0)  # from the frame's left edge, R's label
+    s.next_to(band, s.together([a, s.blocks["enc_Wq_1"]]), DOWN, gap=gap)  # from the frame's left edge, R's label
     # parting it from the sublayer's output
     if in_lane is not None:
         s.place(N, under=band, in_columns_of=in_lane, gap=NORM_GAP)
