@@ -71,3 +71,15 @@ def test_medium_sets_the_msa_rows_side_by_side_against_one_block_of_weights():
             assert blocks[f"{W}_{h}"].name in first.extra["operands"] and f"{W}_{h}" in second.extra["operands"]
     for m in (1, 2):
         assert {f"O_{m}_1", f"O_{m}_2", "Wo", "bo"} <= set(blocks[f"Mout_{m}"].extra["operands"])
+
+
+def test_medium_with_a_stable_softmax_prints_on_four_pages_with_every_product_by_its_operands():
+    """The stable softmax's max row makes each head's band a row taller; the copy of V, named at its
+    side, gives the row back (V·A right under A): four pages on A4 and Letter, nothing cut or apart."""
+    from xlhand.build import page_plan
+
+    r = resolve(EX, size="medium", options={"stable": True})
+    for paper in ("a4", "letter"):
+        for student in (False, True):
+            grid = page_plan(r, paper, student=student)
+            assert (grid.pages, grid.cuts, grid.apart) == (4, 0, 0), (paper, student)

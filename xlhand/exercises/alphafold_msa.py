@@ -328,22 +328,35 @@ def _projections_band(s, d, h, inputs, above, order):
 def _attention_band(s, d, h, proj, queries, bias, above):
     """Head h of every MSA row from its queries (Q, or a copy of it): S = Kᵀ·Q/√c + Bias_h under
     them (Kᵀ against S, Bias_h once at the band's left), e^S | A under S (A in S's columns), V·A
-    under A with a copy of V at its left. Returns (V·A by row, the last block of row 1)."""
+    under A with a copy of V at its left. A stable softmax's max row makes the band (copy of M̂,
+    K V G Q, S, e^S | A, V·A) a row taller than an A4 landscape page: there the copy of V is named at
+    its side (as the Σ row is) and V·A stands right under A, its label row level with Σ (its label
+    the block's name, clear of the next row's Σ). Returns (V·A by row, the last block of row 1)."""
     S = _band(s, queries, lambda m, q: ops.scores(
         s, f"S_{m}_{h}", proj["K"][m], q, scale=d.c, bias=bias, label=f"S_{m}_{h} = Kᵀ·Q/√{d.c} + b",
-        weights_gap=0), above, gap=1 if s.settings.get("stable") else 0)  # a stable softmax's max row
-    # makes the band a page tall: a free row lets a page break before the scores rather than through V·A
+        weights_gap=0), above)
     s.place(bias, left_of=s.blocks[f"S_1_{h}_Kt"], gap=0)
+    tight = bool(s.settings.get("stable"))
     A, VA = {}, {}
     for m in S:
-        Vc = ops.copy(s, f"V_{m}_{h}_c", proj["V"][m], label=f"V_{m}_{h}")
+        Vc = _value_copy(s, f"V_{m}_{h}_c", proj["V"][m], f"V_{m}_{h}", beside=tight)
         s.place(Vc, left_of=S[m], gap=1)  # for now: marks the column of e^S, so that A stands in S's columns
         A[m] = ops.heat(ops.softmax(s, f"A_{m}_{h}", S[m], label=f"A_{m}_{h} = softmax(S)"))
         s.place(A[m], below=S[m], gap=0, in_columns_of=Vc)
-        VA[m] = ops.matmul(s, f"VA_{m}_{h}", Vc, A[m], label=f"VA_{m}_{h} = V·A")
-        s.place(VA[m], below=A[m], gap=1)  # clear of the Σ row
-        s.next_to(Vc, VA[m], LEFT, gap=0)  # against V·A: a free column before it, after the row before
+        VA[m] = ops.matmul(s, f"VA_{m}_{h}", Vc, A[m], label=f"VA_{m}_{h}" if tight else f"VA_{m}_{h} = V·A")
+        s.place(VA[m], below=A[m], gap=0 if tight else 1)  # clear of the Σ row (or its label row level with it)
+        s.next_to(Vc, VA[m], LEFT, gap=0, align="end")  # against V·A, in its rows: a free column before
+        # it, after the row before
     return VA, VA[1]
+
+
+def _value_copy(s, name, V, label, *, beside):
+    """A copy of V labelled ``label`` above it, or with ``beside``, at the left of its first row (no
+    label row: it stands level with V·A's rows only)."""
+    if not beside:
+        return ops.copy(s, name, V, label=label)
+    return s.add(name, V.shape, role=V.role, label="", side_label=(label,) + ("",) * (V.rows - 1),
+                 formula=lambda i, j: V.cell(i, j), expect=ops.value_of(V))
 
 
 def _mix(s, d, O, above):
