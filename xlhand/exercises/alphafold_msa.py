@@ -339,7 +339,7 @@ def _attention_band(s, d, h, proj, queries, bias, above):
     tight = bool(s.settings.get("stable"))
     A, VA = {}, {}
     for m in S:
-        Vc = _value_copy(s, f"V_{m}_{h}_c", proj["V"][m], f"V_{m}_{h}", beside=tight)
+        Vc = ops.copy(s, f"V_{m}_{h}_c", proj["V"][m], label=f"V_{m}_{h}", marked=tight)
         s.place(Vc, left_of=S[m], gap=1)  # for now: marks the column of e^S, so that A stands in S's columns
         A[m] = ops.heat(ops.softmax(s, f"A_{m}_{h}", S[m], label=f"A_{m}_{h} = softmax(S)"))
         s.place(A[m], below=S[m], gap=0, in_columns_of=Vc)
@@ -348,15 +348,6 @@ def _attention_band(s, d, h, proj, queries, bias, above):
         s.next_to(Vc, VA[m], LEFT, gap=0, align="end")  # against V·A, in its rows: a free column before
         # it, after the row before
     return VA, VA[1]
-
-
-def _value_copy(s, name, V, label, *, beside):
-    """A copy of V labelled ``label`` above it, or with ``beside``, at the left of its first row (no
-    label row: it stands level with V·A's rows only)."""
-    if not beside:
-        return ops.copy(s, name, V, label=label)
-    return s.add(name, V.shape, role=V.role, label="", side_label=(label,) + ("",) * (V.rows - 1),
-                 formula=lambda i, j: V.cell(i, j), expect=ops.value_of(V))
 
 
 def _mix(s, d, O, above):

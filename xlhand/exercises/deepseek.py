@@ -197,8 +197,7 @@ def _head(s, d, h, Ckv, Qr, Kr, Qc, above, causal):
     wide = d.tokens >= 3  # room for a label that names the product (Q_h and O_h stand right of it)
     with s.group() as keys:
         # a copy marked at its left (no label row: the keys' column as tall as Q_h's)
-        Ckv_c = s.add(f"Ckv_h{h}", Ckv.shape, role=Ckv.role, label="", side_label=("Ckv",) + ("",) * (d.d_c - 1),
-                      formula=lambda i, j: Ckv.cell(i, j), expect=ops.value_of(Ckv))
+        Ckv_c = ops.copy(s, f"Ckv_h{h}", Ckv, label="Ckv", marked=True)
         s.place(Ckv_c, below=above)
         Kc = ops.matmul_parts(s, f"Kc_{h}", [ops.given_part(s, "Wuk", h, d.d_c)], Ckv_c,
                               label=f"Kc_{h} = Wuk_{h}·Ckv" if wide else f"Kc_{h}", weights_gap=0)

@@ -15,10 +15,15 @@ Position = tuple[int, int]
 
 @op
 def copy(s: Sheet, name: str, src: Block, at: Position | None = None, label: str | None = None, *,
-         column: int | None = None) -> Block:
+         column: int | None = None, marked: bool = False) -> Block:
     """A copy of ``src`` (cell by cell; with ``column``, of that column only) where a step needs it in
     view, as on paper: an operand brought next to a product (``y_l = h_l·c_l`` with c_l the column l
-    of C, placed above y_l)."""
+    of C, placed above y_l). ``marked``: no label row, its label at the left of its first row (a copy
+    as tall as the product it stands against)."""
+    if marked:
+        return s.add(name, src.shape, at=at, role=src.role, label="",
+                     side_label=(label or src.name,) + ("",) * (src.rows - 1),
+                     formula=lambda i, j: src.cell(i, j), expect=value_of(src))
     if column is None:
         return s.add(name, src.shape, at=at, role=src.role, label=label or src.name,
                      formula=lambda i, j: src.cell(i, j), expect=value_of(src))
