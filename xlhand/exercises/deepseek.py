@@ -28,8 +28,11 @@ He_e and E_e), they are worked side by side: logits = Wr·Attn under Attn over t
 one band of the router at the top of each following expert's page, over its copy of Attn (e^logits
 left of the gate; top_k, rank and chosen; g). Elsewhere the router stands in two columns under
 logits (rank left of the gate, chosen left of g = chosen ⊙ gate), Attn again (Attn_e1 …) over every
-run of experts that a page holds. The shared expert's weights, unused without the option
-shared, are set aside (on screen, off paper).
+run of experts that a page holds. With the option shared, the shared expert (always on) is worked
+before the routed ones, as the first of them: Hs and Es under Attn and logits where a page holds one
+expert (the routed experts after it, each under its copy of Attn, the router's bands over experts
+1 to 3), else alone under the router with a copy of Attn of its own (Attn_s); without it, its
+weights are set aside (on screen, off paper).
 """
 from __future__ import annotations
 
@@ -304,7 +307,8 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates, panels=False):
     so that each product prints on the page of its input. With ``panels`` (a page holds one expert),
     the router and the experts, which both read Attn and meet only in Out, are worked side by side:
     logits under Attn over the first expert, then one band of the router (gate; rank and chosen; g)
-    at the top of each following expert's page, over its copy of Attn."""
+    at the top of each following expert's page, over its copy of Attn. With ``shared``, the shared
+    expert is the first expert worked (on its own page, under the router, without ``panels``)."""
     E, k = d.experts, d.top_k
     batches = _batches(d, E, d.d + 3, (d.hidden + 3) + (d.d + 2))
     panels = panels and len(batches) > 3  # a band of the router for each of three pages after the first
