@@ -27,8 +27,9 @@ the experts both read Attn and meet only in Out; where a page holds one expert (
 He_e and E_e), they are worked side by side: logits = Wr·Attn under Attn over the first expert, then
 one band of the router at the top of each following expert's page, over its copy of Attn (e^logits
 left of the gate; top_k, rank and chosen; g). Elsewhere the router stands in two columns under
-logits (rank left of the gate, chosen left of g = chosen ⊙ gate), Attn again (Attn_e1 …) over every
-run of experts that a page holds. With the option shared, the shared expert (always on) is worked
+logits (rank left of the gate, chosen left of g = chosen ⊙ gate; with normalize_gates rank left of
+e^logits, chosen left of the gate, gsel under chosen and g = gsel / Σ right of it), Attn again
+(Attn_e1 …) over every run of experts that a page holds. With the option shared, the shared expert (always on) is worked
 before the routed ones, as the first of them: Hs and Es under Attn and logits where a page holds one
 expert (the routed experts after it, each under its copy of Attn, the router's bands over experts
 1 to 3), else alone under the router with a copy of Attn of its own (Attn_s); without it, its
@@ -332,13 +333,19 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates, panels=False):
                      formula=lambda i, j: f"1+SUMPRODUCT(({logits.col_range(j)}>{logits.cell(i, j)})*1)")
         chosen = s.add("chosen", (E, d.tokens), role=COMPUTED, label="chosen = [rank ≤ top_k]",
                        formula=lambda i, j: f"IF({rank.cell(i, j)}<={ops.absolute(top_k)},1,0)")
+        # with normalize_gates, three bands: rank left of e^logits, chosen left of the gate, gsel under
+        # chosen and g = gsel / Σ right of it, under the gate (else rank left of the gate, chosen left of g)
+        packed = not panels and normalize_gates and "gate_exp" in s.blocks
         if not panels:
-            s.next_to(rank, G, LEFT)  # rank left of gate, chosen under it left of g = chosen ⊙ gate
+            s.next_to(rank, s.blocks["gate_exp"] if packed else G, LEFT)
         with s.group() as weights_band:
             picked = ops.elementwise(s, "gsel" if normalize_gates else "g", fx.mul, [chosen, G],
                                      role="computed" if normalize_gates else "output",
                                      label="gsel = chosen ⊙ gate" if normalize_gates else "g = chosen ⊙ gate")
-            if not panels:
+            if packed:
+                s.next_to(chosen, G, LEFT)
+                s.place(picked, below=chosen)
+            elif not panels:
                 s.place(picked, below=G)
                 s.next_to(chosen, picked, LEFT)
             if normalize_gates:
@@ -346,7 +353,9 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates, panels=False):
                                     expect=lambda v: np.asarray(v["gsel"]).sum(axis=0, keepdims=True))
                 g = ops.elementwise(s, "g", fx.div, [picked, sums], role=OUTPUT,
                                     label="g = gsel / Σ gsel")
-                if not panels:
+                if packed:
+                    s.place(g, right_of=picked)
+                elif not panels:
                     s.place(g, below=picked, gap=2)
             else:
                 g = picked
