@@ -193,3 +193,29 @@ def test_medium_prints_a_head_a_page_and_an_expert_a_page_with_every_product_by_
                 assert len({page[name] for name in expert}) == 1, (paper, student, e)
             assert [page[name] for name in ("gate", "chosen", "g")] == [page[f"He_{e}"] for e in (2, 3, 4)]
             assert grid.pages == 12, (paper, student)
+
+
+@pytest.mark.parametrize("size, pages", [("small", 6), ("medium", 13)])
+def test_the_shared_expert_is_worked_first_on_a_page_with_its_attn(size, pages):
+    """With the option shared, the shared expert (always on) is worked before the routed ones: at small
+    under the router on its page, with a copy of Attn over it (Attn_s); at medium under Attn and the
+    router's logits, where the first routed expert stands without it. Every product prints with its
+    operands, nothing is cut, on A4 and Letter, key and worksheet alike: small within its budget of 6
+    pages; medium on 13, one over its budget of 12, which no layout of a head a page and an expert
+    a page can meet: two experts and the Attn they read are taller than a page, so the routed experts
+    and the shared one take 7 pages after the 6 of the attention."""
+    from xlhand.build import key_sheet, page_plan
+
+    r = resolve(EX, size=size, options={"shared": True})
+    sheet = key_sheet(r)
+    steps = {name: b.step for name, b in sheet.blocks.items()}
+    assert steps["Hs"] == steps["Es"] < steps["He_1"] < steps["Out"]
+    source = "Attn" if size == "medium" else "Attn_s"
+    assert sheet.blocks["Hs"].extra["operands"][2] == source
+    band = lambda index, breaks: sum(b <= index for b in breaks)  # noqa: E731
+    for paper in ("a4", "letter"):
+        for student in (False, True):
+            grid = page_plan(r, paper, student=student)
+            assert not grid.cuts and not grid.apart and grid.pages == pages, (paper, student, grid.pages)
+            page = {name: band(b.footprint().top, grid.row_breaks) for name, b in sheet.blocks.items()}
+            assert len({page[name] for name in (source, "Hs", "Es")}) == 1, (paper, student)

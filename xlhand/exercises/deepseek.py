@@ -27,9 +27,13 @@ the experts both read Attn and meet only in Out; where a page holds one expert (
 He_e and E_e), they are worked side by side: logits = Wr·Attn under Attn over the first expert, then
 one band of the router at the top of each following expert's page, over its copy of Attn (e^logits
 left of the gate; top_k, rank and chosen; g). Elsewhere the router stands in two columns under
-logits (rank left of the gate, chosen left of g = chosen ⊙ gate), Attn again (Attn_e1 …) over every
-run of experts that a page holds. The shared expert's weights, unused without the option
-shared, are set aside (on screen, off paper).
+logits (rank left of the gate, chosen left of g = chosen ⊙ gate; with normalize_gates rank left of
+e^logits, chosen left of the gate, gsel under chosen and g = gsel / Σ right of it), Attn again
+(Attn_e1 …) over every run of experts that a page holds. With the option shared, the shared expert (always on) is worked
+before the routed ones, as the first of them: Hs and Es under Attn and logits where a page holds one
+expert (the routed experts after it, each under its copy of Attn, the router's bands over experts
+1 to 3), else alone under the router with a copy of Attn of its own (Attn_s); without it, its
+weights are set aside (on screen, off paper).
 """
 from __future__ import annotations
 
@@ -303,7 +307,8 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates, panels=False):
     so that each product prints on the page of its input. With ``panels`` (a page holds one expert),
     the router and the experts, which both read Attn and meet only in Out, are worked side by side:
     logits under Attn over the first expert, then one band of the router (gate; rank and chosen; g)
-    at the top of each following expert's page, over its copy of Attn."""
+    at the top of each following expert's page, over its copy of Attn. With ``shared``, the shared
+    expert is the first expert worked (on its own page, under the router, without ``panels``)."""
     E, k = d.experts, d.top_k
     batches = _batches(d, E, d.d + 3, (d.hidden + 3) + (d.d + 2))
     panels = panels and len(batches) > 3  # a band of the router for each of three pages after the first
@@ -327,13 +332,19 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates, panels=False):
                      formula=lambda i, j: f"1+SUMPRODUCT(({logits.col_range(j)}>{logits.cell(i, j)})*1)")
         chosen = s.add("chosen", (E, d.tokens), role=COMPUTED, label="chosen = [rank ≤ top_k]",
                        formula=lambda i, j: f"IF({rank.cell(i, j)}<={ops.absolute(top_k)},1,0)")
+        # with normalize_gates, three bands: rank left of e^logits, chosen left of the gate, gsel under
+        # chosen and g = gsel / Σ right of it, under the gate (else rank left of the gate, chosen left of g)
+        packed = not panels and normalize_gates and "gate_exp" in s.blocks
         if not panels:
-            s.next_to(rank, G, LEFT)  # rank left of gate, chosen under it left of g = chosen ⊙ gate
+            s.next_to(rank, s.blocks["gate_exp"] if packed else G, LEFT)
         with s.group() as weights_band:
             picked = ops.elementwise(s, "gsel" if normalize_gates else "g", fx.mul, [chosen, G],
                                      role="computed" if normalize_gates else "output",
                                      label="gsel = chosen ⊙ gate" if normalize_gates else "g = chosen ⊙ gate")
-            if not panels:
+            if packed:
+                s.next_to(chosen, G, LEFT)
+                s.place(picked, below=chosen)
+            elif not panels:
                 s.place(picked, below=G)
                 s.next_to(chosen, picked, LEFT)
             if normalize_gates:
@@ -341,7 +352,9 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates, panels=False):
                                     expect=lambda v: np.asarray(v["gsel"]).sum(axis=0, keepdims=True))
                 g = ops.elementwise(s, "g", fx.div, [picked, sums], role=OUTPUT,
                                     label="g = gsel / Σ gsel")
-                if not panels:
+                if packed:
+                    s.place(g, right_of=picked)
+                elif not panels:
                     s.place(g, below=picked, gap=2)
             else:
                 g = picked
@@ -352,43 +365,61 @@ def _mixture(s, d, Attn, gate, shared, normalize_gates, panels=False):
             s.next_to(top_k, chosen, LEFT)
     # the router's bands, each with the block that stands in Attn's columns (the copy of Attn goes under it)
     bands = [(softmax_band, G), (choice_band, chosen), (weights_band, g)] if panels else []
-    experts = []
     above = logits if panels else g
-    with s.step(f"Experts e = 1…{E}: He_e = ReLU(W1_e·Attn + b1_e), E_e = ReLU(W2_e·He_e + b2_e)"):
-        firsts = {batch[0] for batch in batches}
-        for e in range(1, E + 1):
-            if panels and e == 1:  # Attn itself, with the router's logits under it
-                source = Attn
-                above = logits
-            elif e in firsts:  # Attn again, in view over the experts that follow
-                gap = 1  # an empty row over the page's first block, where the pages may break
-                if bands:  # the next band of the router first, over the copy
-                    band, right = bands.pop(0)
-                    s.next_to(band, above, DOWN, gap=gap, align="end")
-                    if "gate_max" in s.blocks:  # (stable: logits' max row stays under logits)
-                        s.place(s.blocks["gate_max"], adjoining=logits)
-                    above, gap = right, 0
-                source = s.place(ops.copy(s, f"Attn_e{e}", Attn, label="Attn"), below=above, gap=gap)
-                above = ops.ones_row(s, source)
+    # the units of experts in the order worked: the shared expert (always on) first, then the routed
+    # ones; each run of them (one a page with the panels, the shared one alone) under its own Attn
+    if panels:
+        units = [[e] for e in (["s"] if shared else []) + list(range(1, E + 1))]
+    else:
+        units = ([["s"]] if shared else []) + batches
+    firsts = {run[0] for run in units}
+    outputs = {}
+
+    def unit(e):
+        """He_e and E_e (Hs and Es for the shared expert, e = "s") under Attn or a copy of it."""
+        nonlocal above
+        first = e == units[0][0]
+        if panels and first:  # Attn itself, with the router's logits under it
+            source = Attn
+            above = logits
+        elif e in firsts:  # Attn again, in view over the experts that follow
+            gap = 1  # an empty row over the page's first block, where the pages may break
+            if bands:  # the next band of the router first, over the copy
+                band, right = bands.pop(0)
+                s.next_to(band, above, DOWN, gap=gap, align="end")
+                if "gate_max" in s.blocks:  # (stable: logits' max row stays under logits)
+                    s.place(s.blocks["gate_max"], adjoining=logits)
+                above, gap = right, 0
+            source = s.place(ops.copy(s, f"Attn_{e}" if e == "s" else f"Attn_e{e}", Attn, label="Attn"),
+                             below=above, gap=gap)
+            above = ops.ones_row(s, source)
+        else:  # the run's copy, over the unit before
+            source = outputs["source"]
+        outputs["source"] = source
+        if e == "s":
+            He = ops.linear_act(s, "Hs", fx.relu, "W1s", source, "b1s", label="Hs = ReLU(·)")
+        else:
             He = ops.linear_act(s, f"He_{e}", fx.relu, ops.given_part(s, "W1", e, d.d), source,
                                 ops.given_part(s, "b1", e, 1), label=f"He_{e} = ReLU(·)")
-            s.place(He, below=above, gap=0 if e in firsts else 1)
+        s.place(He, below=above, gap=0 if e in firsts else 1)
+        if e == "s":
+            Ee = ops.linear_act(s, "Es", fx.relu, "W2s", He, "b2s", label="Es = ReLU(·)")
+        else:
             Ee = ops.linear_act(s, f"E_{e}", fx.relu, ops.given_part(s, "W2", e, d.hidden), He,
                                 ops.given_part(s, "b2", e, 1), label=f"E_{e} = ReLU(·)")
-            s.place(Ee, below=ops.ones_row(s, He), gap=0)
-            experts.append(Ee)
-            above = Ee
+        s.place(Ee, below=ops.ones_row(s, He), gap=0)
+        outputs[e] = above = Ee
+
+    if shared:
+        with s.step("Shared expert, always on: Hs = ReLU(W1s·Attn + b1s), Es = ReLU(W2s·Hs + b2s)"):
+            unit("s")
+    with s.step(f"Experts e = 1…{E}: He_e = ReLU(W1_e·Attn + b1_e), E_e = ReLU(W2_e·He_e + b2_e)"):
+        for e in range(1, E + 1):
+            unit(e)
         for band, right in bands:  # (more bands than pages of experts: after them)
             s.next_to(band, above, DOWN, gap=1, align="end")
             above = right
-    if shared:
-        with s.step("Shared expert, always on: Hs = ReLU(W1s·Attn + b1s), Es = ReLU(W2s·Hs + b2s)"):
-            source = s.place(ops.copy(s, "Attn_s", Attn, label="Attn"), below=above, gap=2)
-            Hs = ops.linear_act(s, "Hs", fx.relu, "W1s", source, "b1s", label="Hs = ReLU(·)")
-            s.place(Hs, below=ops.ones_row(s, source))
-            above = ops.linear_act(s, "Es", fx.relu, "W2s", Hs, "b2s", label="Es = ReLU(·)")
-            s.place(above, below=ops.ones_row(s, Hs))
-            experts.append(above)
+    experts = [outputs[e] for e in range(1, E + 1)] + ([outputs["s"]] if shared else [])
     with s.step("Out = Σ_e g_e·E_e" + (" + Es" if shared else "") + ": each token mixes its chosen experts"):
         def cell(i, j):
             terms = fx.dot([g.cell(e, j) for e in range(E)], [x.cell(i, j) for x in experts[:E]])
