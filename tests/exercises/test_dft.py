@@ -94,6 +94,7 @@ def test_bad_signal_length_is_a_one_line_error(tmp_path):
     assert "'X'" in message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("with_sine", [False, True])
 def test_every_length_and_frequency_count_lays_out_and_prints_uncut(with_sine):
     """n = 3…24 time points, k = 1…7 frequencies: n = 16, k = 2 failed (n's label over t's), n = 4, k = 1
