@@ -152,6 +152,10 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
     shift = shared and act == "softmax"
     # e^(z − max), z the column's scores: a label two columns wide, as a network's lane
     z = "z" if act == "softmax" and s.settings.get("stable") else None
+    # a stable softmax head (its copy and max rows) on bands a portrait page wide: no gap row where a label
+    # separates, R_L under S_L and each dS_l under dR_l (the pages break before each dA_l)
+    tight = (shift and z is not None and head == "linear"
+             and d.d + 1 + 2 * d.batch <= ops.page_columns("letter", landscape=False))
     for l in range(1, L + 1):
         with s.step(f"Block {l}: Z = ReLU(Wa·R_{l - 1} + ba), F = Wb·Z + bb, S = I·R_{l - 1} + F, R_{l} = ReLU(S); "
                     "plain: no I"):
@@ -173,8 +177,12 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
                                  label=f"S_{l} = I·{'R_0' if l == 1 else R.name} + F_{l}", weights_gap=0)
             s.place(S, below=F, gap=0)
             S.formula = _plus(S.formula, F)
-            R = s.place(ops.relu(s, f"R_{l}", S, label=f"R_{l}"), below=S)  # a page may break before it
-            s.arrow(S, R)
+            # a page may break before R_l; a stable softmax head, whose max row makes the last block's
+            # page a row longer, takes R_L right under S_L (its label the gap)
+            close = tight and l == L
+            R = s.place(ops.relu(s, f"R_{l}", S, label=f"R_{l}"), below=S, gap=0 if close else None)
+            if not close:
+                s.arrow(S, R)
             H = s.place(ops.relu(s, f"H_{l}", Fp, label=f"H_{l}"), at=ops.level(R, H))
         forward.append((Z, F, S, R, Zp, Fp, H))
     target = _target(head)
@@ -209,7 +217,7 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
         for l in range(L, 0, -1):
             Z, F, S, _, Zp, Fp, _ = forward[l - 1]
             name, pname = ("dX_res", "dX_plain") if l == 1 else (f"dR_{l - 1}", f"dH_{l - 1}")
-            dS = _mask_below(s, f"dS_{l}", dR, S, f"dS_{l}")
+            dS = _mask_below(s, f"dS_{l}", dR, S, f"dS_{l}", gap=0 if tight else None)
             dF = s.place(ops.relu_backward(s, f"dFp_{l}", dH, Fp, label=f"dFp_{l}"), at=ops.level(dS, dH))
             dZ = ops.matmul_parts(s, f"dZ_{l}", [ops.transposed_part(s, f"Wb_{l}T", s.blocks[f"Wb_{l}"])], dS,
                                   role=GRADIENT, label=f"dZ_{l}", weights_gap=0)
@@ -261,9 +269,10 @@ def _top(name, L):
     return f"{name}_{L}" if L > 1 else name
 
 
-def _mask_below(s, name, d, Z, label):
-    """``name = d ⊙ [Z > 0]`` under d, a gap row between (where a page may break): the gradient through a ReLU."""
-    return s.place(ops.relu_backward(s, name, d, Z, label=label), below=d)
+def _mask_below(s, name, d, Z, label, gap=None):
+    """``name = d ⊙ [Z > 0]`` under d, a gap row between (where a page may break; ``gap=0``: its label
+    the gap): the gradient through a ReLU."""
+    return s.place(ops.relu_backward(s, name, d, Z, label=label), below=d, gap=gap)
 
 
 def _head_and_loss(s, tag, R, act, *, head="linear", beside=None, plain=None, shared=True, lane=None,
