@@ -29,10 +29,11 @@ wide. A softmax head runs down from Zout one column left, in bout's column, so t
 Zout is copied there first (the max row under Zpout has its label where Zout's own max row would
 stand), the exponentials read e^(z − max), two columns wide as a lane, and no gap row stands where a
 label separates (R_L under S_L, dS_l under dR_l), so that its extra rows fit the pages. The shortcut
-S_l = I·R_{l−1} + F_l reads R_{l−1} up its own columns, where it stands as the block's input (no copy); the backward shortcut is written in one product,
-dR_{l−1} = Wa_lᵀ·dA_l + I·dS_l (each cell a dot product plus its dS_l). One step per block forward, one
-for the head, one for its gradient, one back through every block: the header stays short enough for
-block 1 (its input to S_1, one product's operands) to fit the first page.
+S_l = I·R_{l−1} + F_l reads R_{l−1} up its own columns, where it stands as the block's input (no
+copy); the backward shortcut is written in one product, dR_{l−1} = Wa_lᵀ·dA_l + I·dS_l (each cell a
+dot product plus its dS_l). One step per block forward, one for the head, one for its gradient, one
+back through every block: the header stays short enough for block 1 (its input to S_1, one product's
+operands) to fit the first page.
 """
 from __future__ import annotations
 
