@@ -23,12 +23,17 @@ dX_res = dR_0. The plain network the same way without the I·dS_l term (every pa
 ReLU): dFp_l, dZp_l, dAp_l, dH_{l−1} = Wa_lᵀ·dAp_l; dX_plain = dH_0.
 On the sheet the two networks share one copy of each weight: each product's weights stand left of
 a band holding the residual result and, touching it, the plain one (a column between them where a
-helper row's side label needs it: one column each, or a softmax's Σ), under one row of 1s; the band is
-a portrait page wide. The shortcut S_l = I·R_{l−1} + F_l reads R_{l−1} up its own columns, where it
-stands as the block's input (no copy); the backward shortcut is written in one product,
-dR_{l−1} = Wa_lᵀ·dA_l + I·dS_l (each cell a dot product plus its dS_l). One step per block forward, one
-for the head, one for its gradient, one back through every block: the header stays short enough for
-block 1 (its input to S_1, one product's operands) to fit the first page.
+helper row's side label needs it: one column each), under one row of 1s; the band is a portrait page
+wide. A softmax head runs down from Zout one column left, in bout's column, so that the plain network's
+Σ rows stand level with the residual's, their label in the column between; with the option stable,
+Zout is copied there first (the max row under Zpout has its label where Zout's own max row would
+stand), the exponentials read e^(z − max), two columns wide as a lane, and no gap row stands where a
+label separates (R_L under S_L, dS_l under dR_l), so that its extra rows fit the pages. The shortcut
+S_l = I·R_{l−1} + F_l reads R_{l−1} up its own columns, where it stands as the block's input (no
+copy); the backward shortcut is written in one product, dR_{l−1} = Wa_lᵀ·dA_l + I·dS_l (each cell a
+dot product plus its dS_l). One step per block forward, one for the head, one for its gradient, one
+back through every block: the header stays short enough for block 1 (its input to S_1, one product's
+operands) to fit the first page.
 """
 from __future__ import annotations
 
@@ -142,9 +147,17 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
     forward = []
     # the two networks' columns touch, under one row of 1s; a gap between them where a side label would
     # stand on the other network's cells (one column each: a 1s; a softmax: its Σ and max rows)
-    shared = d.batch > 1 and not (act == "softmax" and s.settings.get("stable"))
+    shared = d.batch > 1
     lane_gap = 0 if shared else 1
-    stagger = shared and act == "softmax"  # the plain head one row lower: its Σ rows' label by no cell
+    # a softmax head: the residual network's head one column left of its Zout (in its bias's column), so
+    # that the plain network's Σ rows, level with the residual's, have their label on a free cell
+    shift = shared and act == "softmax"
+    # e^(z − max), z the column's scores: a label two columns wide, as a network's lane
+    z = "z" if act == "softmax" and s.settings.get("stable") else None
+    # a stable softmax head (its copy and max rows) on bands a portrait page wide: no gap row where a label
+    # separates, R_L under S_L and each dS_l under dR_l (the pages break before each dA_l)
+    tight = (shift and z is not None and head == "linear"
+             and d.d + 1 + 2 * d.batch <= ops.page_columns("letter", landscape=False))
     for l in range(1, L + 1):
         with s.step(f"Block {l}: Z = ReLU(Wa·R_{l - 1} + ba), F = Wb·Z + bb, S = I·R_{l - 1} + F, R_{l} = ReLU(S); "
                     "plain: no I"):
@@ -166,8 +179,12 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
                                  label=f"S_{l} = I·{'R_0' if l == 1 else R.name} + F_{l}", weights_gap=0)
             s.place(S, below=F, gap=0)
             S.formula = _plus(S.formula, F)
-            R = s.place(ops.relu(s, f"R_{l}", S, label=f"R_{l}"), below=S)  # a page may break before it
-            s.arrow(S, R)
+            # a page may break before R_l; a stable softmax head, whose max row makes the last block's
+            # page a row longer, takes R_L right under S_L (its label the gap)
+            close = tight and l == L
+            R = s.place(ops.relu(s, f"R_{l}", S, label=f"R_{l}"), below=S, gap=0 if close else None)
+            if not close:
+                s.arrow(S, R)
             H = s.place(ops.relu(s, f"H_{l}", Fp, label=f"H_{l}"), at=ops.level(R, H))
         forward.append((Z, F, S, R, Zp, Fp, H))
     target = _target(head)
@@ -175,22 +192,23 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
     with s.step((f"Head: Zout = Wout·{R.name} + bout, " if head == "linear" else "No head: ")
                 + f"Y = {_act_text(act, out, head != 'linear')}, L = ½‖Y − {target}‖²; plain: "
                 + ("Zpout, " if head == "linear" else "") + "Yp, Lp"):
-        Y, T, Lb = _head_and_loss(s, "", R, act, head=head, plain=H, shared=shared)
+        Y, T, Lb = _head_and_loss(s, "", R, act, head=head, plain=H, shared=shared,
+                                  lane=("bout" if head == "linear" else f"bb_{L}") if shift else None, z_label=z)
         Yp, _, Lp = _head_and_loss(s, "p", H, act, head=head, beside=(s.blocks["Y_exp"] if act == "softmax" else Y,),
-                                   stagger=stagger)
+                                   z_label=z)
     top, ptop = _top("dR", L), _top("dH", L)
     with s.step(f"Back, {'head' if head == 'linear' else 'output'}: dY = Y − {target}, "
                 + ("dZout = Y⊙(dY − Σ dY⊙Y)" if act == "softmax" else "dZout = dY⊙Y⊙(1 − Y)")
                 + f", {top} = " + ("Woutᵀ·dZout" if head == "linear" else "dZout")
                 + f"; plain: {ptop}"):
-        dZout = _head_gradient(s, "", Y, T, Lb, act, head, under=Yp if stagger else Y)
-        dZpout = _head_gradient(s, "p", Yp, T, Lp, act, head, beside=dZout, stagger=stagger)
+        dZout = _head_gradient(s, "", Y, T, Lb, act, head)
+        dZpout = _head_gradient(s, "p", Yp, T, Lp, act, head, beside=dZout)
         s.place(Lp, left_of=s.blocks["dY"])  # the losses beside the gradient they start: L = ½‖dY‖²
         s.place(Lb, left_of=Lp)
         if head == "linear":
             dR = ops.matmul_parts(s, f"dR_{L}", [ops.transposed_part(s, "WoutT", s.blocks["Wout"])],
                                   dZout, role=GRADIENT, label=top, weights_gap=0)
-            s.place(dR, below=dZpout if stagger else dZout, in_columns_of=dZout, gap=0)
+            s.place(dR, below=dZout, gap=0)
             dH = ops.linear_parts(s, f"dH_{L}", [s.blocks["WoutT"]], dZpout, role=GRADIENT, label=ptop)
             s.place(dH, at=ops.level(dR, dZpout))
         else:  # dR_L is dZout itself: the backward pass goes on from it (no copy)
@@ -201,7 +219,7 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
         for l in range(L, 0, -1):
             Z, F, S, _, Zp, Fp, _ = forward[l - 1]
             name, pname = ("dX_res", "dX_plain") if l == 1 else (f"dR_{l - 1}", f"dH_{l - 1}")
-            dS = _mask_below(s, f"dS_{l}", dR, S, f"dS_{l}")
+            dS = _mask_below(s, f"dS_{l}", dR, S, f"dS_{l}", gap=0 if tight else None)
             dF = s.place(ops.relu_backward(s, f"dFp_{l}", dH, Fp, label=f"dFp_{l}"), at=ops.level(dS, dH))
             dZ = ops.matmul_parts(s, f"dZ_{l}", [ops.transposed_part(s, f"Wb_{l}T", s.blocks[f"Wb_{l}"])], dS,
                                   role=GRADIENT, label=f"dZ_{l}", weights_gap=0)
@@ -253,12 +271,14 @@ def _top(name, L):
     return f"{name}_{L}" if L > 1 else name
 
 
-def _mask_below(s, name, d, Z, label):
-    """``name = d ⊙ [Z > 0]`` under d, a gap row between (where a page may break): the gradient through a ReLU."""
-    return s.place(ops.relu_backward(s, name, d, Z, label=label), below=d)
+def _mask_below(s, name, d, Z, label, gap=None):
+    """``name = d ⊙ [Z > 0]`` under d, a gap row between (where a page may break; ``gap=0``: its label
+    the gap): the gradient through a ReLU."""
+    return s.place(ops.relu_backward(s, name, d, Z, label=label), below=d, gap=gap)
 
 
-def _head_and_loss(s, tag, R, act, *, head="linear", beside=None, plain=None, shared=True, stagger=False):
+def _head_and_loss(s, tag, R, act, *, head="linear", beside=None, plain=None, shared=True, lane=None,
+                   z_label=None):
     """Head and loss of one network (``tag`` "" or "p"), in the step open; the plain network's blocks
     stand level with the residual network's (``beside``: its Y and L), the targets left of Y; the
     residual network's head lays the row of 1s under both networks' outputs (``plain``: H_L)."""
@@ -271,14 +291,16 @@ def _head_and_loss(s, tag, R, act, *, head="linear", beside=None, plain=None, sh
         s.place(Zout, at=ops.level(s.blocks["Zout"], R))
     else:
         Zout = R
+    scores = Zout
+    if lane and s.settings.get("stable"):  # its max row in its own lane: the plain network's max label beside it
+        scores = s.place(ops.carry(s, f"{Zout.name}_lane", Zout, label=Zout.name), below=Zout,
+                         in_columns_of=s.blocks[lane])
     if act == "softmax":
-        Y = ops.softmax(s, f"Y{tag}", Zout, role=OUTPUT, direction="down", label=f"Y{tag}")
+        Y = ops.softmax(s, f"Y{tag}", scores, role=OUTPUT, direction="down", label=f"Y{tag}", z_label=z_label or Zout.name)
     else:
         Y = ops.sigmoid(s, f"Y{tag}", Zout, role=OUTPUT, label=f"Y{tag}")
     if beside is None:
-        s.place(Y, below=Zout)  # a page may break before it
-    elif stagger:  # one row lower than the residual network's
-        s.place(Y, below=Zout, gap=2)
+        s.place(Y, below=scores, in_columns_of=lane and s.blocks[lane])  # a page may break before it
     else:
         s.place(Y, at=ops.level(beside[0], Zout))
     target = _target(head)
@@ -288,18 +310,14 @@ def _head_and_loss(s, tag, R, act, *, head="linear", beside=None, plain=None, sh
     return Y, T, Lb
 
 
-def _head_gradient(s, tag, Y, T, Lb, act, head="linear", beside=None, under=None, stagger=False):
+def _head_gradient(s, tag, Y, T, Lb, act, head="linear", beside=None):
     """The loss's gradient back through the head's activation, under the loss, in the step open:
-    dY = Y − T, then dZout (dY under ``under``: Y, or the plain network's Y where it stands lower);
-    the plain network's level with the residual network's (``beside``), or, ``stagger``\ ed, each one
-    row lower than its twin."""
+    dY = Y − T under Y, then dZout; the plain network's level with the residual network's (``beside``)."""
     twins = iter(beside.extra["twins"]) if beside is not None else None
 
     def put(block, above, gap=0):
         if twins is None:
-            return s.place(block, below=under if above is Y else above, in_columns_of=Y, gap=gap)
-        if stagger:
-            return s.place(block, below=above, gap=gap + (above is Y))
+            return s.place(block, below=above, in_columns_of=Y, gap=gap)
         return s.place(block, at=ops.level(next(twins), Y))
 
     made = [put(ops.elementwise(s, f"dY{tag}", fx.sub, [Y, T], role=GRADIENT, label=f"dY{tag}"), Y)]
@@ -309,7 +327,7 @@ def _head_gradient(s, tag, Y, T, Lb, act, head="linear", beside=None, under=None
         sums = ops.col_sums(s, f"dYYs{tag}", prod, role=GRADIENT)
         dY = made[0]
         made += [prod, put(ops.elementwise(s, f"dZ{tag}out", lambda y, g, c: f"{y}*({g}-{c})", [Y, dY, sums],
-                                           role=GRADIENT, label=f"dZ{tag}out"), sums, 1)]
+                                           role=GRADIENT, label=f"dZ{tag}out"), sums)]  # the Σ row, then its label
     else:
         made.append(put(ops.elementwise(s, f"dZ{tag}out", lambda g, y: f"{g}*{y}*(1-{y})", [made[0], Y],
                                         role=GRADIENT, label=f"dZ{tag}out"), made[0], 1))
