@@ -246,7 +246,7 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
                 s.place(Hf, right_of=Zf)
             else:
                 s.place(Hf, below=Zf)
-            s.arrow(Zf, Hf)
+            _arrow(s, Zf, Hf)
             O = ops.matmul_parts(s, f"{side}_O", [_labelled(s, f"{side}_W2", "W2")], Hf,
                                  _labelled(s, f"{side}_b2", "b2"), label=f"{side}_O = W2·Hf + b2")
             s.place(O, below=s.blocks[f"{Hf.name}_ones"], gap=TIGHT)
@@ -274,7 +274,7 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
             # logits in the lane (Wout left of it), e^ right of them, Σ and P under e^
             s.place(logits, under=memory, in_columns_of=lane)
             s.place(P, right_of=logits)
-            s.arrow(logits, s.blocks["P_exp"])
+            _arrow(s, logits, s.blocks["P_exp"])
         else:
             s.place(logits, below=memory)
         if across:  # the row of each column's largest P right under P
@@ -375,7 +375,7 @@ def _inputs(s, d, PE, pe, top):
     if own_pe:
         with s.group() as own:  # its frequencies left of it, the positions read from the top
             pe_block = _sinusoid(s, "dec_PEs", d.d_dec, d.n_tgt, s.blocks["pos"], label="dec_PEs (d_dec rows)")
-        s.next_to(own, X["dec"], DOWN, align="end")
+        s.next_to(own, s.together([X["dec"], out["enc"]]), DOWN, align="end")  # clear of Xp's label
     dec = s.add("dec_Xp", X["dec"].shape, role=COMPUTED, label="dec_Xp = X + PE",
                 formula=lambda i, j, X=X["dec"], P=pe_block: f"{X.cell(i, j)}+{P.cell(i, j)}")
     if own_pe:
@@ -478,7 +478,9 @@ def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=No
     heads = d.heads_x if cross else d.heads if side == "enc" else d.heads_dec
     lane = _lane(s, side, Xq)  # the cross-attention's queries too: N1 stands right of it
     if tower and not (causal and mask == "value") and (not cross or Xkv.cols <= Xq.cols):
-        return _tower_heads(s, d, names, heads, Xq, lane, Mask if causal else None, mask, start or Xq, level or Xq,
+        # from the top of ``level``, unless the decoder's own positions stand right of the lane there
+        top = None if level is Xq and "dec_PEs" in s.blocks else level or Xq
+        return _tower_heads(s, d, names, heads, Xq, lane, Mask if causal else None, mask, start or Xq, top,
                             memory=Xkv if cross else None)
     K = [None] * heads
     extra = Xq.cols + 1 if causal and mask == "value" else 0  # S + Mask beside S
@@ -583,7 +585,7 @@ def _tower(d):
 
 def _tower_heads(s, d, names, heads, X, lane, Mask, mask, start, level, memory=None):
     """A self-attention as a tower a page tall: Q_h, K_h, V_h of every head one under the other in
-    the lane (each weight touching its product), and from X's top right of them each head's scores
+    the lane (each weight touching its product), and from the top of ``level`` (X; else of the first projection) right of them each head's scores
     S_h = K_hᵀ·Q_h (K_hᵀ left of S_h), its softmax (e^ | A, Σ under e^) and F_h = V_h·A_h (a copy of
     V_h left, A_h above), one head under the other; then Fcat = [F_1; …] and Attn = Wo·Fcat in the
     lane under both. With a ``memory`` (the cross-attention): the queries of every head first, then
@@ -615,7 +617,8 @@ def _tower_heads(s, d, names, heads, X, lane, Mask, mask, start, level, memory=N
             outputs.append(_weights_and_mix(s, names, h, S, V[h - 1], Mask, mask))
         column += [unit, mix]
     right = s.arrange(column, DOWN, gap=TIGHT, align="end")  # each label parts a block from the one above
-    s.next_to(right, s.together([level, projections]), RIGHT, gap=0)  # from the top of ``level``
+    s.next_to(right, s.together([level, projections]) if level is not None else projections, RIGHT, gap=0)
+    # from the top of ``level`` (else of the first projection)
     Fcat = ops.stack(s, names("Fcat"), outputs, label=f"{names('Fcat')} = [F_1; …]")
     s.place(Fcat, under=s.together([projections, right]), in_columns_of=lane)
     return ops.matmul(s, names("Attn"), names("Wo"), Fcat, label=f"{names('Attn')} = Wo·Fcat", weights_gap=0)
@@ -751,6 +754,13 @@ def _causal_mask(s, name, n, value, mask):
                      expect=lambda v: np.where(late, np.asarray(v[value.name], dtype=float), 0.0))
     return s.add(name, (n, n), role=GIVEN, label=f"{name} (0 | −∞)", named=False,
                  text=[[ops.MINUS_INFINITY if late[i, j] else "0" for j in range(n)] for i in range(n)])
+
+
+def _arrow(s, source, target):
+    """An arrow from ``source`` to ``target`` where they stand, unless the one their operation drew
+    while ``target`` stood beside ``source`` is still there (neither moved: a second would lie on it)."""
+    if not any(entry[1] is source and entry[2] is target for entry in s.arrows_while_beside):
+        s.arrow(source, target)
 
 
 def _side_name(side):
