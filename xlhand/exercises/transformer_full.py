@@ -200,7 +200,7 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
         if side == "dec":  # the decoder's input where the decoder starts: its projections read it
             if PE is None or s.blocks.get("dec_PEs") is not None:  # it stands in the inputs' band: a copy
                 X = ops.carry(s, f"{X.name}_in", X, label=f"{X.name} (from [2])")
-            if PE is not None and _beside_norm(d, "enc") and not _tower(d):  # level with the memory N2,
+            if _beside_norm(d, "enc") and not _tower(d):  # level with the memory N2,
                 # left of its γ | β: the decoder starts beside the encoder's end
                 s.place(X, at=ops.level(memory, inputs["enc"]))
             else:  # its label parts them
@@ -210,15 +210,13 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
             start = X if side == "dec" else s.together(  # under both sides' inputs
                 [X, inputs["dec"]] + ([] if PE is not None else [s.blocks["dec_Emb"]]))
             a = _multi_head(s, d, side, X, X, causal=side == "dec", mask=mask, Mask=Mask, start=start,
-                            tower=_tower(d) and PE is not None, level=s.together([X, memory]) if memory else X,
-                            column=PE is not None)  # without positions the lane is X's, in the inputs' band
-            tower = _tower(d) and PE is not None
+                            tower=_tower(d), level=s.together([X, memory]) if memory else X)
+            tower = _tower(d)
             x = _add_and_norm(s, side, 1, X, a, norm_opts, in_lane=X if tower and side == "dec" else None)
         last = 2
         if side == "dec":
             with s.step(_attention_step(d, side, "N1", 2, cross=True)):
-                a = _multi_head(s, d, side, x, memory, cross=True, causal=False, mask=mask, tower=tower, level=x,
-                                column=PE is not None)
+                a = _multi_head(s, d, side, x, memory, cross=True, causal=False, mask=mask, tower=tower, level=x)
                 # where the attentions are towers, a row under cAttn: a page may break there, so that
                 # R2, N2 and the feed-forward's Zf = W1·N2 share a page
                 x = _add_and_norm(s, side, 2, x, a, norm_opts, gap=1 if tower else 0)
@@ -230,7 +228,7 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
             # right of it), the encoder's N1 stands at the foot of the attention's last page: a copy of
             # it over Zf, on the feed-forward's page (the decoder's feed-forward page has no rows to
             # spare for one)
-            carried = width <= PAGE and _tight(d) and side == "enc" and PE is not None
+            carried = width <= PAGE and _tight(d) and side == "enc"
             if not carried:
                 ops.ones_row(s, x)  # under N, where it stays
             with s.group() as first:
@@ -250,7 +248,7 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
             O = ops.matmul_parts(s, f"{side}_O", [_labelled(s, f"{side}_W2", "W2")], Hf,
                                  _labelled(s, f"{side}_b2", "b2"), label=f"{side}_O = W2·Hf + b2")
             s.place(O, below=s.blocks[f"{Hf.name}_ones"], gap=TIGHT)
-            beside = _tower(d) and PE is not None and side == "enc"  # the memory, beside the decoder's tower
+            beside = _tower(d) and side == "enc"  # the memory, beside the decoder's tower
             # the decoder's last add & norm a row under O where the output goes across under N3 (Wout |
             # logits, e^, P): a page may break there, so that R3, N3 and logits = Wout·N3 share a page
             apart = side == "dec" and d.d_dec + 3 * d.n_tgt + 2 <= PAGE
@@ -326,8 +324,9 @@ def _constants(s, d, pe, mask):
         Mask = _causal_mask(s, "dec_Mask", d.n_tgt, value, mask)
         if PE is not None:
             s.next_to(Mask, PE, RIGHT)
-        else:
-            s.next_to(Mask, eps, RIGHT)
+        else:  # in the lane's columns, a weight's width in from ε (the frame's left edge): the lane's
+            # first block, over the copy of X that stands where Xp would
+            s.place(Mask, right_of=eps, gap=_lane_in(d) - 1)
     return top, PE, Mask
 
 
@@ -343,7 +342,10 @@ def _inputs(s, d, PE, pe, top):
     gap = 1 if x_at + d.n_src + 1 + d.n_tgt <= PAGE or x_at >= WIDEST else 0
     src = s.given("src", label="src (source)")
     tgt = s.given("tgt", label="tgt (target)")
-    s.place(src, right_of=PE if PE is not None else top, gap=max(1, x_at - lane_right))
+    if PE is not None:
+        s.place(src, right_of=PE, gap=max(1, x_at - lane_right))
+    else:  # X at the frame's column x_at, counted from ε
+        s.place(src, right_of=s.blocks["ln_eps"], gap=x_at - 1)
     s.place(src, under=top, in_columns_of=src)
     s.place(tgt, right_of=src, gap=gap)
     X, onehots = {}, {}
@@ -363,8 +365,11 @@ def _inputs(s, d, PE, pe, top):
         before = [onehots["enc"], onehots["dec"], top] + ([X["enc"], s.blocks["Emb"]] if side == "dec" else [])
         s.place(X[side], below=s.together(before), in_columns_of=onehots[side], gap=2)
         s.next_to(vocab, s.blocks[emb], UP, gap=0)  # the words head the embedding's columns
-    if pe == "none":
-        return X
+    if pe == "none":  # a copy of X where Xp would stand, in the lane's columns (the mask's over it)
+        Xin = ops.carry(s, "enc_X_in", X["enc"], label="enc_X (copy)")
+        s.place(Xin, under=s.together([X["enc"], X["dec"], s.blocks["Emb"], s.blocks["dec_Emb"]]),
+                in_columns_of=s.blocks["dec_Mask"])
+        return {"enc": Xin, "dec": X["dec"]}
     lane = PE
     out = {}
     Xp = s.add("enc_Xp", X["enc"].shape, role=COMPUTED, label="enc_Xp = X + PE",
@@ -388,10 +393,16 @@ def _inputs(s, d, PE, pe, top):
 
 def _lane(s, side, default):
     """The lane of token columns of a side's layers: its input (the decoder's, as brought down)."""
-    for name in ((f"{side}_Xp", f"{side}_X") if side == "enc" else ("dec_Xp_in", "dec_X_in", "dec_Xp")):
+    for name in ((f"{side}_Xp", f"{side}_X_in", f"{side}_X") if side == "enc" else ("dec_Xp_in", "dec_X_in", "dec_Xp")):
         if name in s.blocks:
             return s.blocks[name]
     return default
+
+
+def _lane_in(d):
+    """How far in from the frame's left edge the lane stands: the widest weight's width (and a gap
+    column unless the weights touch it)."""
+    return max(d.d, d.d_dec) + (0 if _tight(d) else 1)
 
 
 def _x_at(d):
@@ -464,7 +475,7 @@ def _tag(names):
 
 
 def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=None, start=None, tower=False,
-                level=None, column=True):
+                level=None):
     """A multi-head attention (its step is the caller's): with ``tower``, a self-attention as
     :func:`_tower_heads` (from the top of ``level``); where each head's scores fit right of the lane,
     as :func:`_column_heads` (the first head down the column right of the lane, from the top of
@@ -490,8 +501,8 @@ def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=No
     spacing = (d.d_k + 1) * (2 if cross else 3)  # rows from one head's keys to the next's
     beside = used + wgap + score_width <= PAGE and Xkv.cols + 2 <= spacing
     memory_beside = cross and not beside and used + 1 + Xkv.cols <= PAGE
-    if beside and not extra and column:  # head 1 down the column right of the lane, from Xp's top where it is the lane
-        top = Xq if level is Xq and Xq is s.blocks.get(names("Xp")) and "dec_PEs" not in s.blocks else None
+    if beside and not extra:  # head 1 down the column right of the lane, from Xp's top where it is the lane
+        top = Xq if level is Xq and Xq is _lane(s, side, None) and "dec_PEs" not in s.blocks else None
         return _column_heads(s, d, names, heads, Xq, Xkv, lane, Mask if causal else None, mask, start or Xq,
                              top=top, cross=cross, wgap=wgap)
     with s.group() as projections:
