@@ -737,7 +737,10 @@ def _softmax(s, names, h, Z, Mask, mask, direction="right"):
     """A_h = softmax of the scores Z (the causal Mask's −∞ read by each e^ cell)."""
     causal = Mask is not None and mask == "inf"  # −∞ by hand: each e^ cell reads the mask, e^−∞ = 0
     a_label = f"{names('A', h)} (causal)" if causal else f"{names('A', h)} = softmax"
-    return ops.heat(ops.softmax(s, names("A", h), Z, direction=direction, label=a_label,
+    # with the max shift, e^(S − max) beside the scores S_h: the head's full name would run the label
+    # over a column more than the block's
+    z_label = "S" if causal and s.settings.get("stable") else None
+    return ops.heat(ops.softmax(s, names("A", h), Z, direction=direction, label=a_label, z_label=z_label,
                                 mask="causal" if causal else None, mask_cells=Mask if causal else None))
 
 
