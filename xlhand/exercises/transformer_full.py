@@ -482,7 +482,9 @@ def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=No
     ``level`` where it is the lane's Xp); else the projections of every head one under
     the other in the lane (for the cross-attention the queries under N1, then the memory M = enc_N2
     and the keys and values under it), each head's scores S = Kᵀ·Q beside its keys when the page
-    has room (else in a row under the projections), each head's softmax and F = V·A in a row under
+    has room (with mask: value, where S + Mask beside S would not fit, S + Mask under S and the
+    heads one under the other right of the lane from Q_1's top; else in a row under the
+    projections, S + Mask under S), each head's softmax and F = V·A in a row under
     them (one under the other when the page is too narrow), then Fcat = [F_1; …] and Attn = Wo·Fcat
     in the lane. The projections start under ``start`` (default: the queries' input)."""
     names = CROSS if cross else SIDES[side]
@@ -527,14 +529,19 @@ def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=No
                 K[h - 1], above = _keys_and_values(s, names, h, Xkv, above, wgap)
     S = []
     for h in range(1, heads + 1):
-        with s.group() as unit:
-            S.append(_scores(s, d, names, h, K[h - 1], Q[h - 1], Mask if causal else None, mask))
+        with s.group() as unit:  # in a row under the projections: S + Mask under S
+            S.append(_scores(s, d, names, h, K[h - 1], Q[h - 1], Mask if causal else None, mask, down=not beside))
         if beside:  # right of the lane, level with its keys
             s.next_to(unit, K[h - 1], RIGHT, gap=wgap)
         else:
             S[-1] = unit
-    if not beside:  # in a row (or a column) under the projections
-        row = s.arrange(S, RIGHT if heads * (score_width + 1) - 1 <= PAGE else DOWN)
+    column = not beside and extra and used + wgap + score_width - extra <= PAGE
+    if column:  # S_h with S_h + Mask under it, one head under the other right of the lane from Q_1's top
+        row = s.arrange(S, DOWN, gap=TIGHT)
+        s.next_to(row, Q[0], RIGHT, gap=wgap)
+        above = s.together([projections, row])
+    elif not beside:  # in a row (or a column) under the projections
+        row = s.arrange(S, RIGHT if heads * (score_width - extra + 1) - 1 <= PAGE else DOWN)
         s.next_to(row, projections, DOWN)
         above = s.together([projections, row])
     else:
@@ -649,14 +656,19 @@ def _keys_and_values(s, names, h, X, above, gap=1):
     return K, s.place(_project(s, names, "V", h, X, gap), below=K, gap=TIGHT)
 
 
-def _scores(s, d, names, h, K, Q, Mask, mask):
-    """S_h = K_hᵀ·Q_h/√d_k (K_hᵀ left of it), and with mask: value Sm_h = S_h + Mask right of it."""
+def _scores(s, d, names, h, K, Q, Mask, mask, down=False):
+    """S_h = K_hᵀ·Q_h/√d_k (K_hᵀ left of it), and with mask: value Sm_h = S_h + Mask right of it
+    (with ``down``, under it, a row apart: a page may break between them)."""
     S = ops.scores(s, names("S", h), K, Q, scale=d.d_k, label=f"{_tag(names)('S', h)} = Kᵀ·Q/√{d.d_k:g}")
     if Mask is not None and mask == "value":
         Z = s.add(names("Sm", h), S.shape, role=COMPUTED, label=f"{names('Sm', h)} = S + Mask",
                   formula=lambda i, j: f"{S.cell(i, j)}+{Mask.cell(i, j)}")
-        s.place(Z, right_of=S)
-        s.arrow(S, Z)
+        if down:
+            s.place(Z, below=S)
+            s.arrow(S, Z)
+        else:
+            s.place(Z, right_of=S)
+            s.arrow(S, Z)
     return S
 
 
