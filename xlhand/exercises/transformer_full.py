@@ -527,15 +527,16 @@ def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=No
             Xkv = M
             for h in range(1, heads + 1):
                 K[h - 1], above = _keys_and_values(s, names, h, Xkv, above, wgap)
+    column = not beside and extra and used + wgap + score_width - extra <= PAGE
     S = []
     for h in range(1, heads + 1):
         with s.group() as unit:  # in a row under the projections: S + Mask under S
-            S.append(_scores(s, d, names, h, K[h - 1], Q[h - 1], Mask if causal else None, mask, down=not beside))
+            S.append(_scores(s, d, names, h, K[h - 1], Q[h - 1], Mask if causal else None, mask,
+                             down=False if beside else "tight" if column else True))
         if beside:  # right of the lane, level with its keys
             s.next_to(unit, K[h - 1], RIGHT, gap=wgap)
         else:
             S[-1] = unit
-    column = not beside and extra and used + wgap + score_width - extra <= PAGE
     if column:  # S_h with S_h + Mask under it, one head under the other right of the lane from Q_1's top
         row = s.arrange(S, DOWN, gap=TIGHT)
         s.next_to(row, Q[0], RIGHT, gap=wgap)
@@ -658,12 +659,15 @@ def _keys_and_values(s, names, h, X, above, gap=1):
 
 def _scores(s, d, names, h, K, Q, Mask, mask, down=False):
     """S_h = K_hᵀ·Q_h/√d_k (K_hᵀ left of it), and with mask: value Sm_h = S_h + Mask right of it
-    (with ``down``, under it, a row apart: a page may break between them)."""
+    (with ``down``, under it, a row apart: a page may break between them; with ``down="tight"``
+    its label parts them)."""
     S = ops.scores(s, names("S", h), K, Q, scale=d.d_k, label=f"{_tag(names)('S', h)} = Kᵀ·Q/√{d.d_k:g}")
     if Mask is not None and mask == "value":
         Z = s.add(names("Sm", h), S.shape, role=COMPUTED, label=f"{names('Sm', h)} = S + Mask",
                   formula=lambda i, j: f"{S.cell(i, j)}+{Mask.cell(i, j)}")
-        if down:
+        if down == "tight":  # its label parts them
+            s.place(Z, below=S, gap=0)
+        elif down:
             s.place(Z, below=S)
             s.arrow(S, Z)
         else:
