@@ -5,7 +5,9 @@ every option building and verifying, a decoder with its own width, vocabulary, e
 counts, the additive mask as −∞ and as a value (−99), and bad input refused."""
 from __future__ import annotations
 
+import itertools
 import math
+import random
 
 import numpy as np
 import pytest
@@ -14,7 +16,9 @@ from support import assert_verified, build, formula_texts, rejected_build
 
 from xlhand.model import catalog
 from xlhand.engines import readback
-from xlhand.model.resolve import resolve
+from xlhand.build import key_sheet
+from xlhand.model.givens import Dims
+from xlhand.model.resolve import Resolved, draw, resolve
 
 EX = catalog.get("transformer-full")
 
@@ -257,3 +261,40 @@ def test_new_structures_agree_in_libreoffice(tmp_path):
     converted = libreoffice.recalculate(built, tmp_path / "recalculated")
     for path in built:
         assert_report_ok(check_file(path, engine="saved", recalculated=converted[path]), f"{path.name} (LibreOffice)")
+
+
+def sizes_to_sweep():
+    """Every dim at its small value, then each dim alone at each value of its range (vocabularies
+    every fourth word), then seeded random sizes (each dim up to 8, a vocabulary up to 14), each with
+    an option combination in turn; the sizes that once failed (two arrows in one cell, a label on a
+    label) first."""
+    small = dict(EX.presets["small"])
+    combos = [dict(zip(SWEPT_OPTIONS, c)) for c in itertools.product(*SWEPT_OPTIONS.values())]
+    cases = [dict(small, n_src=1, n_tgt=2, d=5, d_dec=7),
+             dict(vocab=6, n_src=2, n_tgt=6, d=7, heads=3, d_k=8, d_ff=3, vocab_dec=12, d_dec=2, heads_dec=2,
+                  heads_x=3),
+             dict(vocab=10, n_src=2, n_tgt=1, d=2, heads=1, d_k=6, d_ff=8, vocab_dec=11, d_dec=8, heads_dec=1,
+                  heads_x=4)]
+    for dim, (low, high) in EX.limits.items():
+        cases += [dict(small, **{dim: v}) for v in range(low, high + 1, 4 if dim.startswith("vocab") else 1)]
+    rng = random.Random(21)
+    cases += [{dim: rng.randint(low, min(high, 14 if dim.startswith("vocab") else 8))
+               for dim, (low, high) in EX.limits.items()} for _ in range(60)]
+    return [(dims, combos[k % len(combos)]) for k, dims in enumerate(cases)]
+
+
+SWEPT_OPTIONS = {"pe": ("sinusoid", "given", "none"), "stable": (False, True), "mask": ("inf", "value")}
+
+
+def test_a_sweep_of_sizes_lays_out_under_every_option():
+    """An instructor's own sizes lay out (no two things in one cell): the layout only, from plainly
+    drawn numbers of each size (no accept test, no recalculation)."""
+    failed = []
+    for dims, options in sizes_to_sweep():
+        dims = Dims(dims)
+        resolved = Resolved(EX, dims, draw(EX, dims, 0, None, EX.givens, 0), 0, EX.check_options(options))
+        try:
+            key_sheet(resolved)
+        except Exception as error:  # noqa: BLE001  (every failure named below)
+            failed.append(f"{dict(dims)} {options}: {error}")
+    assert not failed, "\n".join(failed[:5])

@@ -200,7 +200,7 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
         if side == "dec":  # the decoder's input where the decoder starts: its projections read it
             if PE is None or s.blocks.get("dec_PEs") is not None:  # it stands in the inputs' band: a copy
                 X = ops.carry(s, f"{X.name}_in", X, label=f"{X.name} (from [2])")
-            if PE is not None and _beside_norm(d, "enc") and not _tower(d):  # level with the memory N2,
+            if _beside_norm(d, "enc") and not _tower(d):  # level with the memory N2,
                 # left of its γ | β: the decoder starts beside the encoder's end
                 s.place(X, at=ops.level(memory, inputs["enc"]))
             else:  # its label parts them
@@ -210,15 +210,13 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
             start = X if side == "dec" else s.together(  # under both sides' inputs
                 [X, inputs["dec"]] + ([] if PE is not None else [s.blocks["dec_Emb"]]))
             a = _multi_head(s, d, side, X, X, causal=side == "dec", mask=mask, Mask=Mask, start=start,
-                            tower=_tower(d) and PE is not None, level=s.together([X, memory]) if memory else X,
-                            column=PE is not None)  # without positions the lane is X's, in the inputs' band
-            tower = _tower(d) and PE is not None
+                            tower=_tower(d), level=s.together([X, memory]) if memory else X)
+            tower = _tower(d)
             x = _add_and_norm(s, side, 1, X, a, norm_opts, in_lane=X if tower and side == "dec" else None)
         last = 2
         if side == "dec":
             with s.step(_attention_step(d, side, "N1", 2, cross=True)):
-                a = _multi_head(s, d, side, x, memory, cross=True, causal=False, mask=mask, tower=tower, level=x,
-                                column=PE is not None)
+                a = _multi_head(s, d, side, x, memory, cross=True, causal=False, mask=mask, tower=tower, level=x)
                 # where the attentions are towers, a row under cAttn: a page may break there, so that
                 # R2, N2 and the feed-forward's Zf = W1·N2 share a page
                 x = _add_and_norm(s, side, 2, x, a, norm_opts, gap=1 if tower else 0)
@@ -230,7 +228,7 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
             # right of it), the encoder's N1 stands at the foot of the attention's last page: a copy of
             # it over Zf, on the feed-forward's page (the decoder's feed-forward page has no rows to
             # spare for one)
-            carried = width <= PAGE and _tight(d) and side == "enc" and PE is not None
+            carried = width <= PAGE and _tight(d) and side == "enc"
             if not carried:
                 ops.ones_row(s, x)  # under N, where it stays
             with s.group() as first:
@@ -246,11 +244,11 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
                 s.place(Hf, right_of=Zf)
             else:
                 s.place(Hf, below=Zf)
-            s.arrow(Zf, Hf)
+            _arrow(s, Zf, Hf)
             O = ops.matmul_parts(s, f"{side}_O", [_labelled(s, f"{side}_W2", "W2")], Hf,
                                  _labelled(s, f"{side}_b2", "b2"), label=f"{side}_O = W2·Hf + b2")
             s.place(O, below=s.blocks[f"{Hf.name}_ones"], gap=TIGHT)
-            beside = _tower(d) and PE is not None and side == "enc"  # the memory, beside the decoder's tower
+            beside = _tower(d) and side == "enc"  # the memory, beside the decoder's tower
             # the decoder's last add & norm a row under O where the output goes across under N3 (Wout |
             # logits, e^, P): a page may break there, so that R3, N3 and logits = Wout·N3 share a page
             apart = side == "dec" and d.d_dec + 3 * d.n_tgt + 2 <= PAGE
@@ -274,7 +272,7 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
             # logits in the lane (Wout left of it), e^ right of them, Σ and P under e^
             s.place(logits, under=memory, in_columns_of=lane)
             s.place(P, right_of=logits)
-            s.arrow(logits, s.blocks["P_exp"])
+            _arrow(s, logits, s.blocks["P_exp"])
         else:
             s.place(logits, below=memory)
         if across:  # the row of each column's largest P right under P
@@ -326,8 +324,9 @@ def _constants(s, d, pe, mask):
         Mask = _causal_mask(s, "dec_Mask", d.n_tgt, value, mask)
         if PE is not None:
             s.next_to(Mask, PE, RIGHT)
-        else:
-            s.next_to(Mask, eps, RIGHT)
+        else:  # in the lane's columns, a weight's width in from ε (the frame's left edge): the lane's
+            # first block, over the copy of X that stands where Xp would
+            s.place(Mask, right_of=eps, gap=_lane_in(d) - 1)
     return top, PE, Mask
 
 
@@ -343,7 +342,10 @@ def _inputs(s, d, PE, pe, top):
     gap = 1 if x_at + d.n_src + 1 + d.n_tgt <= PAGE or x_at >= WIDEST else 0
     src = s.given("src", label="src (source)")
     tgt = s.given("tgt", label="tgt (target)")
-    s.place(src, right_of=PE if PE is not None else top, gap=max(1, x_at - lane_right))
+    if PE is not None:
+        s.place(src, right_of=PE, gap=max(1, x_at - lane_right))
+    else:  # X at the frame's column x_at, counted from ε
+        s.place(src, right_of=s.blocks["ln_eps"], gap=x_at - 1)
     s.place(src, under=top, in_columns_of=src)
     s.place(tgt, right_of=src, gap=gap)
     X, onehots = {}, {}
@@ -363,8 +365,11 @@ def _inputs(s, d, PE, pe, top):
         before = [onehots["enc"], onehots["dec"], top] + ([X["enc"], s.blocks["Emb"]] if side == "dec" else [])
         s.place(X[side], below=s.together(before), in_columns_of=onehots[side], gap=2)
         s.next_to(vocab, s.blocks[emb], UP, gap=0)  # the words head the embedding's columns
-    if pe == "none":
-        return X
+    if pe == "none":  # a copy of X where Xp would stand, in the lane's columns (the mask's over it)
+        Xin = ops.carry(s, "enc_X_in", X["enc"], label="enc_X (copy)")
+        s.place(Xin, under=s.together([X["enc"], X["dec"], s.blocks["Emb"], s.blocks["dec_Emb"]]),
+                in_columns_of=s.blocks["dec_Mask"])
+        return {"enc": Xin, "dec": X["dec"]}
     lane = PE
     out = {}
     Xp = s.add("enc_Xp", X["enc"].shape, role=COMPUTED, label="enc_Xp = X + PE",
@@ -375,7 +380,7 @@ def _inputs(s, d, PE, pe, top):
     if own_pe:
         with s.group() as own:  # its frequencies left of it, the positions read from the top
             pe_block = _sinusoid(s, "dec_PEs", d.d_dec, d.n_tgt, s.blocks["pos"], label="dec_PEs (d_dec rows)")
-        s.next_to(own, X["dec"], DOWN, align="end")
+        s.next_to(own, s.together([X["dec"], out["enc"]]), DOWN, align="end")  # clear of Xp's label
     dec = s.add("dec_Xp", X["dec"].shape, role=COMPUTED, label="dec_Xp = X + PE",
                 formula=lambda i, j, X=X["dec"], P=pe_block: f"{X.cell(i, j)}+{P.cell(i, j)}")
     if own_pe:
@@ -388,10 +393,16 @@ def _inputs(s, d, PE, pe, top):
 
 def _lane(s, side, default):
     """The lane of token columns of a side's layers: its input (the decoder's, as brought down)."""
-    for name in ((f"{side}_Xp", f"{side}_X") if side == "enc" else ("dec_Xp_in", "dec_X_in", "dec_Xp")):
+    for name in ((f"{side}_Xp", f"{side}_X_in", f"{side}_X") if side == "enc" else ("dec_Xp_in", "dec_X_in", "dec_Xp")):
         if name in s.blocks:
             return s.blocks[name]
     return default
+
+
+def _lane_in(d):
+    """How far in from the frame's left edge the lane stands: the widest weight's width (and a gap
+    column unless the weights touch it)."""
+    return max(d.d, d.d_dec) + (0 if _tight(d) else 1)
 
 
 def _x_at(d):
@@ -464,21 +475,25 @@ def _tag(names):
 
 
 def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=None, start=None, tower=False,
-                level=None, column=True):
+                level=None):
     """A multi-head attention (its step is the caller's): with ``tower``, a self-attention as
     :func:`_tower_heads` (from the top of ``level``); where each head's scores fit right of the lane,
     as :func:`_column_heads` (the first head down the column right of the lane, from the top of
     ``level`` where it is the lane's Xp); else the projections of every head one under
     the other in the lane (for the cross-attention the queries under N1, then the memory M = enc_N2
     and the keys and values under it), each head's scores S = Kᵀ·Q beside its keys when the page
-    has room (else in a row under the projections), each head's softmax and F = V·A in a row under
+    has room (with mask: value, where S + Mask beside S would not fit, S + Mask under S and the
+    heads one under the other right of the lane from Q_1's top; else in a row under the
+    projections, S + Mask under S), each head's softmax and F = V·A in a row under
     them (one under the other when the page is too narrow), then Fcat = [F_1; …] and Attn = Wo·Fcat
     in the lane. The projections start under ``start`` (default: the queries' input)."""
     names = CROSS if cross else SIDES[side]
     heads = d.heads_x if cross else d.heads if side == "enc" else d.heads_dec
     lane = _lane(s, side, Xq)  # the cross-attention's queries too: N1 stands right of it
     if tower and not (causal and mask == "value") and (not cross or Xkv.cols <= Xq.cols):
-        return _tower_heads(s, d, names, heads, Xq, lane, Mask if causal else None, mask, start or Xq, level or Xq,
+        # from the top of ``level``, unless the decoder's own positions stand right of the lane there
+        top = None if level is Xq and "dec_PEs" in s.blocks else level or Xq
+        return _tower_heads(s, d, names, heads, Xq, lane, Mask if causal else None, mask, start or Xq, top,
                             memory=Xkv if cross else None)
     K = [None] * heads
     extra = Xq.cols + 1 if causal and mask == "value" else 0  # S + Mask beside S
@@ -488,8 +503,8 @@ def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=No
     spacing = (d.d_k + 1) * (2 if cross else 3)  # rows from one head's keys to the next's
     beside = used + wgap + score_width <= PAGE and Xkv.cols + 2 <= spacing
     memory_beside = cross and not beside and used + 1 + Xkv.cols <= PAGE
-    if beside and not extra and column:  # head 1 down the column right of the lane, from Xp's top where it is the lane
-        top = Xq if level is Xq and Xq is s.blocks.get(names("Xp")) and "dec_PEs" not in s.blocks else None
+    if beside and not extra:  # head 1 down the column right of the lane, from Xp's top where it is the lane
+        top = Xq if level is Xq and Xq is _lane(s, side, None) and "dec_PEs" not in s.blocks else None
         return _column_heads(s, d, names, heads, Xq, Xkv, lane, Mask if causal else None, mask, start or Xq,
                              top=top, cross=cross, wgap=wgap)
     with s.group() as projections:
@@ -512,16 +527,22 @@ def _multi_head(s, d, side, Xq, Xkv, *, causal, cross=False, mask="inf", Mask=No
             Xkv = M
             for h in range(1, heads + 1):
                 K[h - 1], above = _keys_and_values(s, names, h, Xkv, above, wgap)
+    column = not beside and extra and used + wgap + score_width - extra <= PAGE
     S = []
     for h in range(1, heads + 1):
-        with s.group() as unit:
-            S.append(_scores(s, d, names, h, K[h - 1], Q[h - 1], Mask if causal else None, mask))
+        with s.group() as unit:  # in a row under the projections: S + Mask under S
+            S.append(_scores(s, d, names, h, K[h - 1], Q[h - 1], Mask if causal else None, mask,
+                             down=False if beside else "tight" if column else True))
         if beside:  # right of the lane, level with its keys
             s.next_to(unit, K[h - 1], RIGHT, gap=wgap)
         else:
             S[-1] = unit
-    if not beside:  # in a row (or a column) under the projections
-        row = s.arrange(S, RIGHT if heads * (score_width + 1) - 1 <= PAGE else DOWN)
+    if column:  # S_h with S_h + Mask under it, one head under the other right of the lane from Q_1's top
+        row = s.arrange(S, DOWN, gap=TIGHT)
+        s.next_to(row, Q[0], RIGHT, gap=wgap)
+        above = s.together([projections, row])
+    elif not beside:  # in a row (or a column) under the projections
+        row = s.arrange(S, RIGHT if heads * (score_width - extra + 1) - 1 <= PAGE else DOWN)
         s.next_to(row, projections, DOWN)
         above = s.together([projections, row])
     else:
@@ -583,7 +604,7 @@ def _tower(d):
 
 def _tower_heads(s, d, names, heads, X, lane, Mask, mask, start, level, memory=None):
     """A self-attention as a tower a page tall: Q_h, K_h, V_h of every head one under the other in
-    the lane (each weight touching its product), and from X's top right of them each head's scores
+    the lane (each weight touching its product), and from the top of ``level`` (X; else of the first projection) right of them each head's scores
     S_h = K_hᵀ·Q_h (K_hᵀ left of S_h), its softmax (e^ | A, Σ under e^) and F_h = V_h·A_h (a copy of
     V_h left, A_h above), one head under the other; then Fcat = [F_1; …] and Attn = Wo·Fcat in the
     lane under both. With a ``memory`` (the cross-attention): the queries of every head first, then
@@ -615,7 +636,8 @@ def _tower_heads(s, d, names, heads, X, lane, Mask, mask, start, level, memory=N
             outputs.append(_weights_and_mix(s, names, h, S, V[h - 1], Mask, mask))
         column += [unit, mix]
     right = s.arrange(column, DOWN, gap=TIGHT, align="end")  # each label parts a block from the one above
-    s.next_to(right, s.together([level, projections]), RIGHT, gap=0)  # from the top of ``level``
+    s.next_to(right, s.together([level, projections]) if level is not None else projections, RIGHT, gap=0)
+    # from the top of ``level`` (else of the first projection)
     Fcat = ops.stack(s, names("Fcat"), outputs, label=f"{names('Fcat')} = [F_1; …]")
     s.place(Fcat, under=s.together([projections, right]), in_columns_of=lane)
     return ops.matmul(s, names("Attn"), names("Wo"), Fcat, label=f"{names('Attn')} = Wo·Fcat", weights_gap=0)
@@ -635,14 +657,22 @@ def _keys_and_values(s, names, h, X, above, gap=1):
     return K, s.place(_project(s, names, "V", h, X, gap), below=K, gap=TIGHT)
 
 
-def _scores(s, d, names, h, K, Q, Mask, mask):
-    """S_h = K_hᵀ·Q_h/√d_k (K_hᵀ left of it), and with mask: value Sm_h = S_h + Mask right of it."""
+def _scores(s, d, names, h, K, Q, Mask, mask, down=False):
+    """S_h = K_hᵀ·Q_h/√d_k (K_hᵀ left of it), and with mask: value Sm_h = S_h + Mask right of it
+    (with ``down``, under it, a row apart: a page may break between them; with ``down="tight"``
+    its label parts them)."""
     S = ops.scores(s, names("S", h), K, Q, scale=d.d_k, label=f"{_tag(names)('S', h)} = Kᵀ·Q/√{d.d_k:g}")
     if Mask is not None and mask == "value":
         Z = s.add(names("Sm", h), S.shape, role=COMPUTED, label=f"{names('Sm', h)} = S + Mask",
                   formula=lambda i, j: f"{S.cell(i, j)}+{Mask.cell(i, j)}")
-        s.place(Z, right_of=S)
-        s.arrow(S, Z)
+        if down == "tight":  # its label parts them
+            s.place(Z, below=S, gap=0)
+        elif down:
+            s.place(Z, below=S)
+            s.arrow(S, Z)
+        else:
+            s.place(Z, right_of=S)
+            s.arrow(S, Z)
     return S
 
 
@@ -723,7 +753,10 @@ def _softmax(s, names, h, Z, Mask, mask, direction="right"):
     """A_h = softmax of the scores Z (the causal Mask's −∞ read by each e^ cell)."""
     causal = Mask is not None and mask == "inf"  # −∞ by hand: each e^ cell reads the mask, e^−∞ = 0
     a_label = f"{names('A', h)} (causal)" if causal else f"{names('A', h)} = softmax"
-    return ops.heat(ops.softmax(s, names("A", h), Z, direction=direction, label=a_label,
+    # with the max shift, e^(S − max) beside the scores S_h: the head's full name would run the label
+    # over a column more than the block's
+    z_label = "S" if causal and s.settings.get("stable") else None
+    return ops.heat(ops.softmax(s, names("A", h), Z, direction=direction, label=a_label, z_label=z_label,
                                 mask="causal" if causal else None, mask_cells=Mask if causal else None))
 
 
@@ -751,6 +784,13 @@ def _causal_mask(s, name, n, value, mask):
                      expect=lambda v: np.where(late, np.asarray(v[value.name], dtype=float), 0.0))
     return s.add(name, (n, n), role=GIVEN, label=f"{name} (0 | −∞)", named=False,
                  text=[[ops.MINUS_INFINITY if late[i, j] else "0" for j in range(n)] for i in range(n)])
+
+
+def _arrow(s, source, target):
+    """An arrow from ``source`` to ``target`` where they stand, unless the one their operation drew
+    while ``target`` stood beside ``source`` is still there (neither moved: a second would lie on it)."""
+    if not any(entry[1] is source and entry[2] is target for entry in s.arrows_while_beside):
+        s.arrow(source, target)
 
 
 def _side_name(side):
