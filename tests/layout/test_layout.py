@@ -114,6 +114,17 @@ def test_an_arrow_goes_when_next_to_moves_its_result_or_its_input_alone():
     assert s.glyphs == []
 
 
+def test_an_arrow_asked_for_where_the_operation_drew_one_is_that_one():
+    """transformer-full drew Zf → Hf where ops.relu's arrow still stood: two arrows in one cell."""
+    s = blank_sheet()
+    Z = values(s, "Z", (2, 2))
+    A = ops.relu(s, "A", Z)  # right of Z, with its arrow
+    s.arrow(Z, A)
+    assert [g.text for g in s.glyphs] == ["→"]
+    s.place(A, right_of=Z)  # asked for, it is the sheet's own now: it stays where the blocks stay
+    assert [g.text for g in s.glyphs] == ["→"] and not s.arrows_while_beside
+
+
 def test_below_everything_leaves_out_what_is_being_placed():
     s = blank_sheet()
     X = values(s, "X", (3, 1))

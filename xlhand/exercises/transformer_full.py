@@ -244,7 +244,7 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
                 s.place(Hf, right_of=Zf)
             else:
                 s.place(Hf, below=Zf)
-            _arrow(s, Zf, Hf)
+            s.arrow(Zf, Hf)
             O = ops.matmul_parts(s, f"{side}_O", [_labelled(s, f"{side}_W2", "W2")], Hf,
                                  _labelled(s, f"{side}_b2", "b2"), label=f"{side}_O = W2·Hf + b2")
             s.place(O, below=s.blocks[f"{Hf.name}_ones"], gap=TIGHT)
@@ -272,7 +272,7 @@ def layout(s, d, p, pe="sinusoid", ln_eps_on="var", ln_var="population", mask="i
             # logits in the lane (Wout left of it), e^ right of them, Σ and P under e^
             s.place(logits, under=memory, in_columns_of=lane)
             s.place(P, right_of=logits)
-            _arrow(s, logits, s.blocks["P_exp"])
+            s.arrow(logits, s.blocks["P_exp"])
         else:
             s.place(logits, below=memory)
         if across:  # the row of each column's largest P right under P
@@ -784,13 +784,6 @@ def _causal_mask(s, name, n, value, mask):
                      expect=lambda v: np.where(late, np.asarray(v[value.name], dtype=float), 0.0))
     return s.add(name, (n, n), role=GIVEN, label=f"{name} (0 | −∞)", named=False,
                  text=[[ops.MINUS_INFINITY if late[i, j] else "0" for j in range(n)] for i in range(n)])
-
-
-def _arrow(s, source, target):
-    """An arrow from ``source`` to ``target`` where they stand, unless the one their operation drew
-    while ``target`` stood beside ``source`` is still there (neither moved: a second would lie on it)."""
-    if not any(entry[1] is source and entry[2] is target for entry in s.arrows_while_beside):
-        s.arrow(source, target)
 
 
 def _side_name(side):

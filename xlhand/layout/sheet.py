@@ -230,7 +230,13 @@ class Sheet(Placing):
 
     def arrow(self, source: Block, target: Block, *, while_beside: bool = False) -> None:
         """An arrow in the gap between two neighbouring blocks. With ``while_beside``, the arrow from an
-        input to the result an operation made beside it goes when the result is placed elsewhere."""
+        input to the result an operation made beside it goes when the result is placed elsewhere. An
+        arrow asked for where the operation's own still stands is that one (kept, without ``while_beside``)."""
+        for entry in self.arrows_while_beside:
+            if entry[1] is source and entry[2] is target:
+                if not while_beside:
+                    self.arrows_while_beside.remove(entry)
+                return
         if target.left >= source.right:
             self.glyph(source.top, source.right + (target.left - source.right - 1) // 2, "→")
         elif target.top >= source.bottom:
