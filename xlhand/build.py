@@ -20,7 +20,8 @@ def sheet_name(exercise: Exercise) -> str:
 
 
 def subtitle(resolved: Resolved, mode: str) -> str:
-    dims = ", ".join(f"{k}={v}" for k, v in resolved.dims.items())
+    unused = resolved.exercise.unused_dims(resolved.dims) if resolved.exercise.unused_dims else set()
+    dims = ", ".join(f"{k}={v}" for k, v in resolved.dims.items() if k not in unused)
     return f"{dims} · numbers: {resolved.numbers_text()} · {mode} · xlhand {__version__}"
 
 

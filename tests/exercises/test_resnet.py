@@ -263,3 +263,12 @@ def test_each_bias_meets_the_1_under_its_own_input_and_the_shortcut_reads_the_bl
             for j in range(block.cols):
                 used = [k for k in range(ones.cols) if ones.cell(0, k) in block.formula(0, j)]
                 assert [column(ones.cell(0, k)) for k in used] == [column(sheet.blocks[src].cell(0, j))], name
+
+
+def test_the_subtitle_lists_only_the_hidden_sizes_of_the_blocks_drawn():
+    """A one-block network is h1 wide; h2…h4 (for deeper presets) stay in the metadata, off the page."""
+    from xlhand.build import metadata, subtitle
+
+    resolved = resolve(catalog.get("resnet"), size="small")
+    assert "h1=3" in subtitle(resolved, "key") and "h2=" not in subtitle(resolved, "key")
+    assert {"h2", "h3", "h4"} <= set(metadata(resolved, "key")["dims"])

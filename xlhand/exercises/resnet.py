@@ -459,6 +459,7 @@ EXERCISE = Exercise(
         walkthrough="Tom Yeh, AI by Hand (byhand.ai): ResNet"),
     dims={"d": "features (width of the residual stream)", "blocks": "residual blocks L", **HIDDEN_DIMS,
           "batch": "samples (columns)", "n_out": "outputs of the head"},
+    unused_dims=lambda d: {f"h{l}" for l in range(int(d["blocks"]) + 1, MAX_BLOCKS + 1)},
     presets={
         "small": _preset(d=4, blocks=1, hidden=3, batch=1, n_out=1),
         "medium": _preset(d=6, blocks=2, hidden=5, batch=2, n_out=2),

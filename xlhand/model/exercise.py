@@ -90,6 +90,7 @@ class Exercise:
     checks: Callable[[Dims, Params], str | None] | None = None
     accept: Callable[[Dims, Params], bool] | None = None
     source: Source | None = None  # the paper and the by-hand walkthrough
+    unused_dims: Callable[[Dims], set[str]] | None = None  # dims these sizes leave unused: not in the subtitle
 
     def given(self, name: str) -> Given:
         return next(g for g in self.givens if g.name == name)
