@@ -32,7 +32,8 @@ def weight_gradient(s: Sheet, dW_name: str, db_name: str | None, dZ: Block, A: B
                 label=dW_name if named else f"{dW_name} = {dZ.name}·{A.name}ᵀ")
     db = None
     if db_name is not None:
-        db = row_sums(s, db_name, dZ, at=s.right_of(dW), role="gradient", label=db_name if named else f"{db_name} = Σ {dZ.name}")
+        db = row_sums(s, db_name, dZ, at=s.right_of(dW), role="gradient",
+                      label=db_name if named else f"{db_name} = Σ {dZ.name}")
     return dW, db
 
 
@@ -95,7 +96,8 @@ def gradient_descent_by_layer(s: Sheet, lr: Operand, layers: Sequence[tuple[Bloc
     and the rows stand one under the other right of ``lr``, so the panel stays a page wide however many
     layers there are. Returns the new blocks by name (``W1n``, ``b1n`` …)."""
     pairs = [pair for W, b, dW, db in layers for pair in ((W, dW), (b, db))]
-    new = gradient_descent(s, lr, pairs, at=at, labels={f"{p.name}n": f"{p.name}n" for p, _ in pairs} if named else None)
+    names = {f"{p.name}n": f"{p.name}n" for p, _ in pairs} if named else None
+    new = gradient_descent(s, lr, pairs, at=at, labels=names)
     s.arrange([s.arrange([new[f"{W.name}n"], new[f"{b.name}n"]]) for W, b, _, _ in layers], "down")
     return new
 
