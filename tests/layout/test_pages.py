@@ -88,7 +88,7 @@ def test_a_large_sheet_shrinks_to_70_percent_at_most_and_cuts_no_block(name):
         assert grid.scale >= 0.7 and not grid.cuts, (paper, grid.scale, grid.cuts)
 
 
-# (exercise, option, value) that cuts a block at small or medium (strict: the list only shrinks)
+# (exercise, option, value) that cuts a block or parts a product at small or medium (strict: only shrinks)
 OPTION_CUTS: set[tuple] = set()
 
 
@@ -105,14 +105,19 @@ def option_cases():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name, option, value", list(option_cases()))
-def test_no_option_cuts_a_block(name, option, value):
+def test_no_option_cuts_a_block_or_parts_a_product(name, option, value):
     """An instructor's option (more iterations, a stable softmax, another positional encoding) lays
-    out other blocks: still none cut by a page break, key and worksheet, on either paper."""
+    out other blocks: still none cut by a page break, key and worksheet, on either paper, and no more
+    products off their operands' page than the default layout has."""
     for size in SIZES:
         resolved = resolve(catalog.get(name), size=size, options={option: value})
-        cut = [f"{size} {paper}{' worksheet' if student else ''}" for paper in PAPERS for student in (False, True)
-               if page_plan(resolved, paper, student=student).cuts]
-        assert not cut, cut
+        default = resolve(catalog.get(name), size=size)
+        for paper in PAPERS:
+            for student in (False, True):
+                grid = page_plan(resolved, paper, student=student)
+                where = f"{size} {paper}{' worksheet' if student else ''}"
+                assert not grid.cuts, where
+                assert grid.apart <= page_plan(default, paper, student=student).apart, where
 
 
 @pytest.mark.parametrize("name", catalog.names())
