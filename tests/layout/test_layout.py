@@ -364,3 +364,17 @@ def test_two_touching_blocks_are_drawn_apart_where_they_meet():
     inside_w = ws.cell(W.top + 1, W.left + 1).border
     assert right_of_w.right.style == left_of_b.left.style == "medium"
     assert inside_w.right.style == "thin" and inside_w.left.style == "thin"
+
+
+def test_a_product_plus_a_block_adds_it_cell_by_cell_and_checks_its_shape():
+    """S = I·R + F (resnet's shortcut) as one product: each cell a dot product plus F's cell."""
+    from xlhand.layout.sheet import ShapeError
+
+    s = blank_sheet()
+    R = values(s, "R", (2, 3))
+    F = s.place(values(s, "F", (2, 3)), right_of=R)
+    S = s.place(ops.matmul_parts(s, "S", [ops.identity_part(s, "I", 2)], R, plus=F), below=R)
+    s.finish()
+    assert S.formula(1, 2).endswith(f"+{F.cell(1, 2)}")
+    with pytest.raises(ShapeError, match="added to a 2x3 product"):
+        ops.matmul_parts(s, "T", [ops.identity_part(s, "I2", 2)], R, plus=values(s, "G", (3, 3)))

@@ -212,9 +212,7 @@ def _head(s, d, h, Ckv, Qr, Kr, Qc, above, causal):
     s.next_to(keys, Q, LEFT, align="end")
     S = ops.matmul_parts(s, f"S_{h}", [ops.transposed_part(s, f"S_{h}_Krt", Kr, label="Krᵀ"),
                                       ops.transposed_part(s, f"S_{h}_Kct", Kc, label=f"Kc_{h}ᵀ")], Q,
-                         label=f"S_{h} = [Kr; Kc_{h}]ᵀ·Q_{h}/√{scale}")
-    dot = S.formula
-    S.formula = lambda i, j: f"({dot(i, j)})/SQRT({scale})"
+                         label=f"S_{h} = [Kr; Kc_{h}]ᵀ·Q_{h}/√{scale}", act=lambda dot: f"({dot})/{fx.sqrt(scale)}")
     s.place(S, below=Q, gap=0)
     a_label = f"A_{h} = softmax, causal" if causal else f"A_{h} = softmax(S_{h})"
     A = ops.softmax(s, f"A_{h}", S, mask="causal" if causal else None, label=a_label)

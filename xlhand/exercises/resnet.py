@@ -175,10 +175,9 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
             s.place(F, below=z_ones, gap=0)
             Fp = ops.linear(s, f"Fp_{l}", s.blocks[f"Wb_{l}"], Zp, s.blocks[f"bb_{l}"], label=f"Fp_{l}")
             s.place(Fp, at=ops.level(F, Zp))
-            S = ops.matmul_parts(s, f"S_{l}", [ops.identity_part(s, f"I_{l}", d.d)], R,
+            S = ops.matmul_parts(s, f"S_{l}", [ops.identity_part(s, f"I_{l}", d.d)], R, plus=F,
                                  label=f"S_{l} = I·{'R_0' if l == 1 else R.name} + F_{l}", weights_gap=0)
             s.place(S, below=F, gap=0)
-            S.formula = _plus(S.formula, F)
             # a page may break before R_l; a stable softmax head, whose max row makes the last block's
             # page a row longer, takes R_L right under S_L (its label the gap)
             close = tight and l == L
@@ -230,9 +229,8 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
             dAp = s.place(ops.relu_backward(s, f"dAp_{l}", dZp, Zp, label=f"dAp_{l}"), at=ops.level(dA, dZp))
             role = OUTPUT if l == 1 else GRADIENT
             dR = ops.matmul_parts(s, name, [ops.transposed_part(s, f"Wa_{l}T", s.blocks[f"Wa_{l}"])], dA,
-                                  role=role, label=name, weights_gap=0)
+                                  plus=dS, role=role, label=name, weights_gap=0)  # the shortcut hands dS_l on
             s.place(dR, below=dA, gap=0)
-            dR.formula = _plus(dR.formula, dS)  # the shortcut hands dS_l on: I·dS_l
             dH = _beside(s, ops.linear_parts(s, pname, [s.blocks[f"Wa_{l}T"]], dAp, role=role, label=pname), dR, dAp)
     # every given stands on the sheet: those the option leaves out set aside, off paper, marked
     unused = ["Td"] if head == "linear" else ["T", "Wout", "bout"]
@@ -251,14 +249,9 @@ def _ones_under(s, R, H, shared=True):
     """One row of 1s under the two networks' inputs standing side by side (R, and H touching it on its
     right), labelled once; not ``shared`` (one column each, a gap between them), a row of 1s under each."""
     if shared:
-        return ops.shared_ones_row(s, R, H)
+        return ops.ones_row(s, R, beside=H)
     ops.ones_row(s, H)
     return ops.ones_row(s, R)
-
-
-def _plus(dot, block):
-    """A product's formula with ``block``'s cell added: I·x + branch, or the gradient the shortcut hands on."""
-    return lambda i, j: f"{dot(i, j)}+{block.cell(i, j)}"
 
 
 def _beside(s, result, twin, src):

@@ -31,7 +31,7 @@ from xlhand.layout.ops.elementwise import (elementwise, gate, leaky_relu, outer,
 from xlhand.layout.ops.losses import cross_entropy, mse_loss
 from xlhand.layout.ops.norms import MINUS_INFINITY, layernorm, rmsnorm_rows, softmax
 from xlhand.layout.ops.products import (Part, copied_part, copy_part, given_part, identity_part, linear, linear_act, linear_from, linear_parts,
-                                        matmul, matmul_parts, ones_row, shared_ones_row, shortcut, solve_dot, transposed_part,
+                                        matmul, matmul_parts, ones_row, solve_dot, transposed_part,
                                         weights_left_of)
 from xlhand.layout.ops.reductions import argmax_columns, col_max, col_sums, row_means, row_sums
 from xlhand.layout.ops.sequences import chain_arrows, flow, tanh_rnn
@@ -46,7 +46,7 @@ __all__ = [
     "iterations", "layer_gradient", "layernorm", "leaky_relu", "level", "linear", "linear_act", "linear_from",
     "linear_parts", "loss_curve", "matmul", "matmul_parts", "mse_loss", "one_hot", "one_hot_columns", "ones_row",
     "outer", "page_columns", "projections", "relu", "relu_backward", "relu_backward_below", "rmsnorm_rows",
-    "MINUS_INFINITY", "row_means", "row_sums", "row_under", "scores", "sgd_step", "shared_ones_row", "shortcut", "sigmoid", "softmax", "solve_dot",
+    "MINUS_INFINITY", "row_means", "row_sums", "row_under", "scores", "sgd_step", "sigmoid", "softmax", "solve_dot",
     "split_words", "stack", "tanh", "tanh_rnn", "transpose", "transposed_part", "under", "value_of", "weight_gradient",
     "weights_left_of", "word_of",
 ]

@@ -20,26 +20,18 @@ Position = tuple[int, int]
 
 
 @op
-def ones_row(s: Sheet, X: Block) -> Block:
-    """The row of 1s under ``X`` that multiplies a bias column (placed once per input)."""
+def ones_row(s: Sheet, X: Block, beside: Block | None = None) -> Block:
+    """The row of 1s under ``X`` that multiplies a bias column (placed once per input). With ``beside``
+    (a second input touching X on its right, of products with the same weights), one row under both,
+    labelled once: each product's bias column meets the 1 under its own input."""
     if "ones" not in X.extra:
-        X.extra["ones"] = s.add(f"{X.name}_ones", (1, X.cols), at=s.adjoining(X), role="given", label="",
-                                values=np.ones((1, X.cols)), side_label="1s")
+        width = X.cols + (beside.cols if beside is not None else 0)
+        X.extra["ones"] = s.add(f"{X.name}_ones", (1, width), at=s.adjoining(X), role="given", label="",
+                                values=np.ones((1, width)), side_label="1s")
         X.extra["ones"].extra["constant"] = True  # part of the by-hand product, not a given to change
+        if beside is not None:
+            beside.extra["ones"], beside.extra["ones_offset"] = X.extra["ones"], X.cols
     return X.extra["ones"]
-
-
-@op
-def shared_ones_row(s: Sheet, X: Block, Y: Block) -> Block:
-    """One row of 1s under ``X`` and ``Y`` (Y touching X on its right: two inputs of products with the
-    same weights), labelled once: each product's bias column meets the 1 under its own input."""
-    width = X.cols + Y.cols
-    ones = s.place(s.add(f"{X.name}_ones", (1, width), role="given", label="", values=np.ones((1, width)),
-                         side_label="1s"), adjoining=X)
-    ones.extra["constant"] = True
-    X.extra["ones"] = Y.extra["ones"] = ones
-    Y.extra["ones_offset"] = X.cols  # Y's columns meet the row's last ones
-    return ones
 
 
 @op
@@ -73,7 +65,7 @@ def _dots(weights: Sequence[Block], bias: Block | None, X: "Block | Sequence[Blo
     """The formula of a product: cell (i, j) is row i of [W_1 | … | b] times column j of [X; 1] (X
     may be several blocks one under the other: [X_1; X_2; 1])."""
     stack = _stack(X)
-    offset = stack[-1].extra.get("ones_offset", 0)  # an input sharing its row of 1s (shared_ones_row)
+    offset = stack[-1].extra.get("ones_offset", 0)  # an input sharing its row of 1s (ones_row beside)
 
     def cell(i: int, j: int) -> str:
         left = [c for w in weights for c in w.row(i)] + ([bias.cell(i, 0)] if bias is not None else [])
@@ -136,12 +128,15 @@ def linear_parts(s: Sheet, name: str, Ws: Sequence[Operand], X: Block, b: Operan
 def matmul_parts(s: Sheet, name: str, parts: Sequence["Operand | Part"], X: "Block | Sequence[Block]",
                  b: "Operand | Part | None" = None, *,
                  at: Position | None = None, role: str = "computed", label: str | None = None,
-                 expect=None, weights_gap: int = GAP, act: Callable[[str], str] | None = None) -> Block:
+                 expect=None, weights_gap: int = GAP, act: Callable[[str], str] | None = None,
+                 plus: Block | None = None) -> Block:
     """:func:`linear_parts` whose parts may also be :class:`Part`\\ s made in place: ``[I | Wb | b]``
     against ``[x; z; 1]`` (a residual block: the shortcut as a visible identity), ``[I | Waᵀ]``
     against ``[dS; dA]`` (its backward pass). Given names are placed on first use, placed blocks are
     used where they stand, parts are made left of the result in order, b as the last column,
-    ``weights_gap`` columns left of the result; ``act`` is written around each cell's dot product.
+    ``weights_gap`` columns left of the result; ``act`` is written around each cell's dot product,
+    and ``plus``, a block of the result's shape, added to it cell by cell (a residual connection
+    ``I·x + F``: the branch F, or the gradient a shortcut hands on).
     ``X`` may be several blocks one under the other, read as one stack (``Wo·[O_1; O_2]``), the row
     of 1s under the last."""
     stack = _stack(X)
@@ -159,9 +154,15 @@ def matmul_parts(s: Sheet, name: str, parts: Sequence["Operand | Part"], X: "Blo
         shapes = ", ".join(f"{w.name} {shape_text(w)}" for w in placed)
         raise ShapeError(f"{name}: the parts [{shapes}] do not fit {inputs} (the parts' rows "
                          f"must agree and their columns add up to the input's rows; a bias is one column)")
+    if plus is not None and plus.shape != (weights[0].rows, cols):
+        raise ShapeError(f"{name}: {plus.name} {shape_text(plus)} is added to a {weights[0].rows}x{cols} product")
     dots = _dots(weights, bias, X, ones)
-    result = s.add(name, (weights[0].rows, cols), at=at, role=role, label=label,
-                   formula=dots if act is None else (lambda i, j: act(dots(i, j))), expect=expect)
+
+    def formula(i: int, j: int) -> str:
+        value = dots(i, j) if act is None else act(dots(i, j))
+        return value if plus is None else f"{value}+{plus.cell(i, j)}"
+
+    result = s.add(name, (weights[0].rows, cols), at=at, role=role, label=label, formula=formula, expect=expect)
     return with_operands(result, [*weights, bias, *stack, ones])
 
 
@@ -227,27 +228,6 @@ def linear_act(s: Sheet, name: str, fn: Callable[[str], str], W: "Operand | Part
     product (``MAX(0, …)`` for ReLU), for a step that the math states as one (``Z = ReLU(W·X + b)``)."""
     return matmul_parts(s, name, [W], X, b, at=at, role=role, label=label, expect=expect,
                         weights_gap=weights_gap, act=fn)
-
-
-@op
-def shortcut(s: Sheet, name: str, skip: Block, branch: Block, *, identity: str, copy_name: str,
-             role: str = "computed", label: str | None = None, expect=None) -> Block:
-    """``name = I·skip + branch``: a residual connection (ResNet's F(x) + x) written as one more
-    matrix product. A copy of ``skip`` (``copy_name``) stands under ``branch``, the identity I
-    (``identity``, a constant) left of the result under the copy; each cell is the dot product of a row
-    of I with a column of the copy, plus the branch's cell. Returns the result."""
-    src = carry(s, copy_name, skip, s.below(branch), label=f"{skip.name} (shortcut)",
-                role=skip.role if skip.role in ("computed", "output", "gradient") else "computed")
-    at = s.below(src)
-    eye = identity_part(s, identity, skip.rows).place(s.left_of(at, skip.rows))
-    if branch.shape != (eye.rows, src.cols):
-        raise ShapeError(f"{name} = I·{skip.name} + {branch.name}: {branch.name} is {shape_text(branch)}, "
-                         f"expected {eye.rows}x{src.cols}")
-    block = matmul(s, name, eye, src, at=at, role=role, label=label or f"{name} = I·{skip.name} + {branch.name}",
-                   expect=expect)
-    dot = block.formula
-    block.formula = lambda i, j: f"{dot(i, j)}+{branch.cell(i, j)}"
-    return block
 
 
 def weights_left_of(s: Sheet, at: Position, names: Sequence[str], *, index: int | None = None) -> list[Block]:
