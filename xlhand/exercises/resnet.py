@@ -200,8 +200,8 @@ def layout(s, d, p, last_act="sigmoid", head="linear"):
                 + ("dZout = Y⊙(dY − Σ dY⊙Y)" if act == "softmax" else "dZout = dY⊙Y⊙(1 − Y)")
                 + f", {top} = " + ("Woutᵀ·dZout" if head == "linear" else "dZout")
                 + f"; plain: {ptop}"):
-        dZout = _head_gradient(s, "", Y, T, Lb, act, head)
-        dZpout = _head_gradient(s, "p", Yp, T, Lp, act, head, beside=dZout)
+        chain = _head_gradient(s, "", Y, T, Lb, act, head)
+        dZout, dZpout = chain[-1], _head_gradient(s, "p", Yp, T, Lp, act, head, beside=chain)[-1]
         s.place(Lp, left_of=s.blocks["dY"])  # the losses beside the gradient they start: L = ½‖dY‖²
         s.place(Lb, left_of=Lp)
         if head == "linear":
@@ -305,8 +305,9 @@ def _head_and_loss(s, tag, R, act, *, head="linear", beside=None, plain=None, sh
 
 def _head_gradient(s, tag, Y, T, Lb, act, head="linear", beside=None):
     """The loss's gradient back through the head's activation, under the loss, in the step open:
-    dY = Y − T under Y, then dZout; the plain network's level with the residual network's (``beside``)."""
-    twins = iter(beside.extra["twins"]) if beside is not None else None
+    dY = Y − T under Y, then dZout; the plain network's level with the residual network's (``beside``,
+    its chain). Returns the chain, dZout last."""
+    twins = iter(beside) if beside is not None else None
 
     def put(block, above, gap=0):
         if twins is None:
@@ -324,8 +325,7 @@ def _head_gradient(s, tag, Y, T, Lb, act, head="linear", beside=None):
     else:
         made.append(put(ops.elementwise(s, f"dZ{tag}out", lambda g, y: f"{g}*{y}*(1-{y})", [made[0], Y],
                                         role=GRADIENT, label=f"dZ{tag}out"), made[0], 1))
-    made[-1].extra["twins"] = made
-    return made[-1]
+    return made
 
 
 def _target(head):
