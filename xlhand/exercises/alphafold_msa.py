@@ -361,7 +361,7 @@ def _mix(s, d, O, above):
                                 label=f"Mout_{m} (Wo·O + bo)", weights_gap=0)
         last = O[heads[-1]][m]  # the foot of the stack, its row of 1s under it
         if m == 1:
-            s.place(Mout, below=last.extra["ones"], gap=0)
+            s.place(Mout, below=ops.ones_row(s, last), gap=0)
         else:
             s.place(Mout, at=ops.level(out[1], last))
         out[m] = Mout

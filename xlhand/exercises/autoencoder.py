@@ -137,7 +137,7 @@ def _iteration(s, d, it, X, weights, several=False):
                                            label=label)
                 else:
                     Z[z] = ops.linear(s, n(z), W, A, b, label=label)
-                s.place(Z[z], below=A.extra["ones"], gap=0)  # its label row is the gap
+                s.place(Z[z], below=ops.ones_row(s, A), gap=0)  # its label row is the gap
                 used[k], inputs[k] = (s.blocks[n(W)], s.blocks[n(b)]), A
                 linear = f"nn.Linear({d[n_in]}, {d[n_out]})"
                 prev = LAYERS[k - 2][4] if k > 1 else "X"

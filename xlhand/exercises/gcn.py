@@ -115,12 +115,12 @@ def layout(s, d, p, normalize=False):
     H2 = _gcn_layer(s, 2, H1, P, nodes[1], tight)
     with s.step("Head: Z3 = ReLU(W3·H2 + b3)"):
         Y3 = ops.linear(s, "Y3", "W3", H2, "b3", label="Y3 = W3·H2 + b3")
-        s.place(Y3, below=H2.extra["ones"], gap=0)
+        s.place(Y3, below=ops.ones_row(s, H2), gap=0)
         Z3 = ops.relu(s, "Z3", Y3)
         s.place(Z3, below=Y3, gap=0)
     with s.step("Z4 = W4·Z3 + b4, Prob = σ(Z4): one per node"):
         Z4 = ops.linear(s, "Z4", "W4", Z3, "b4", label="Z4 = W4·Z3 + b4", weights_gap=0)
-        s.place(Z4, below=Z3.extra["ones"], gap=0)
+        s.place(Z4, below=ops.ones_row(s, Z3), gap=0)
         Prob = ops.sigmoid(s, "Prob", Z4, role=OUTPUT)
         s.place(Prob, below=Z4, gap=0)
         hand = s.add("Prob_hand", (1, n), label="by hand: clip(0.5 + Z4/6, 0, 1)",
@@ -188,7 +188,8 @@ def _gcn_layer(s, k: int, inputs, P, node: int, tight: bool, graph=None, deg=Non
         if k > 1 and tight:  # the page turns before this layer: its input, copied, stands over Yk
             inputs = s.place(ops.carry(s, f"{shown}c", inputs, label=f"{shown} (copy)"), below=inputs)
         Y = ops.linear(s, f"Y{k}", f"W{k}", inputs, f"b{k}", label=f"Y{k} = W{k}·{shown} + b{k}")
-        over = inputs.extra["ones"] if graph is None else s.together([inputs.extra["ones"], graph])
+        ones = ops.ones_row(s, inputs)
+        over = ones if graph is None else s.together([ones, graph])
         s.place(Y, below=over, gap=0, in_columns_of=inputs)  # its label is the gap: the layers fit their pages
         Msg = ops.relu(s, f"Msg{k}", Y, **({"label": f"Msg{k}"} if squeeze else {}))
         s.place(Msg, below=Y)
