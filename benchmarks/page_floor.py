@@ -16,12 +16,10 @@ import sys
 from xlhand.build import key_sheet, page_plan
 from xlhand.layout.blocks import Block
 from xlhand.layout.paper import (BLANK_ROW_POINTS, COLUMN_MM, MARGIN_COLUMN_MM, MM_PER_POINT, PAPERS,
-                                 ROW_POINTS, printable_mm)
+                                 ROW_POINTS, page_budget, printable_mm)
 from xlhand.model import catalog
 from xlhand.model.resolve import resolve
 
-BUDGET = {"small": 2, "medium": 4}
-THREE_TIMES = {"transformer-full", "deepseek", "alphafold-triangle"}  # issue 21: over 600 cells at small
 
 
 def floors(name: str, size: str, paper: str) -> tuple[float, float]:
@@ -49,7 +47,7 @@ def main(specs: list[str]) -> None:
     print("| exercise | size | budget | paper | pages | floor | floor, a gap column a block |")
     print("|---|---|---:|---|---:|---:|---:|")
     for name, size in cases:
-        budget = BUDGET.get(size, 0) * (3 if name in THREE_TIMES else 1)
+        budget = page_budget(name, size)
         for paper in PAPERS:
             pages = page_plan(resolve(catalog.get(name), size=size), paper, student=True).pages
             tight, spaced = floors(name, size, paper)

@@ -16,14 +16,12 @@ import pytest
 
 from xlhand.build import key_sheet, page_plan
 from xlhand.layout.fx import PORTABLE_FUNCTIONS
-from xlhand.layout.paper import HEADER_MIN_COLS, MARGIN_COLS, PageGrid, PAPERS
+from xlhand.layout.paper import HEADER_MIN_COLS, MARGIN_COLS, PageGrid, PAPERS, page_budget
 from xlhand.layout.style import text_lines
 from xlhand.model import catalog
 from xlhand.model.resolve import resolve
 
 SIZES = ("small", "medium")
-BUDGET = {"small": 2, "medium": 4}
-THREE_TIMES = {"transformer-full", "deepseek", "alphafold-triangle"}  # over 600 cells at small
 # (exercise, size) not yet within the budget on every paper, key and worksheet: pages now; the least
 # the worksheet's blocks need at 100 % on Letter (benchmarks/page_floor.py: their footprints and the
 # header packed without a gap; with one column between blocks). Over the budget even then, no layout
@@ -40,10 +38,6 @@ APART: set[str] = {"transformer-full"}
 LARGE_CUT: set[str] = set()  # its large size cuts a block even at 70 %
 HEADER_TOO_LONG: set[str] = set()  # exercises whose header alone is longer than a page
 FUNCTION_NAME = re.compile(r"\b(" + "|".join(sorted(PORTABLE_FUNCTIONS, key=len, reverse=True)) + r")\b")
-
-
-def budget(name: str, size: str) -> int:
-    return BUDGET[size] * (3 if name in THREE_TIMES else 1)
 
 
 def plans(name: str, size: str) -> dict[tuple[bool, str], PageGrid]:
@@ -70,8 +64,8 @@ def names_but(known: set[str], reason: str):
 def test_pages_within_the_budget_never_cutting_a_block(name, size):
     found = plans(name, size)
     over = {f"{'worksheet' if student else 'key'} {paper}: {grid.pages} pages": grid
-            for (student, paper), grid in found.items() if grid.pages > budget(name, size) or grid.cuts}
-    assert not over, f"budget {budget(name, size)}: " + ", ".join(over)
+            for (student, paper), grid in found.items() if grid.pages > page_budget(name, size) or grid.cuts}
+    assert not over, f"budget {page_budget(name, size)}: " + ", ".join(over)
 
 
 @pytest.mark.parametrize("name", catalog.names())

@@ -43,6 +43,17 @@ def name_line(who: str = "") -> str:
 
 
 HEADER_MIN_COLS = 8  # the header is at least this wide, however narrow the drawing: no column break in it
+# the pages a worksheet (and its key) may take at full size: three times as many for the exercises
+# over 600 cells at size small (tests/layout/test_pages.py holds them to it; benchmarks/page_floor.py)
+PAGE_BUDGET = {"small": 2, "medium": 4}
+THREE_TIMES_THE_BUDGET = {"transformer-full", "deepseek", "alphafold-triangle"}
+
+
+def page_budget(exercise: str, size: str) -> int | None:
+    """The pages ``exercise`` may print on at ``size`` (None: a size without a budget)."""
+    if size not in PAGE_BUDGET:
+        return None
+    return PAGE_BUDGET[size] * (3 if exercise in THREE_TIMES_THE_BUDGET else 1)
 
 
 @dataclass(frozen=True)
