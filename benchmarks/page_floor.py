@@ -15,8 +15,8 @@ import sys
 
 from xlhand.build import key_sheet, page_plan
 from xlhand.layout.blocks import Block
-from xlhand.layout.paper import (BLANK_ROW_POINTS, COLUMN_MM, MARGIN_COLUMN_MM, MM_PER_POINT, PAPERS,
-                                 ROW_POINTS, page_budget, printable_mm)
+from xlhand.layout.paper import (BLANK_ROW_POINTS, COLUMN_MM, MM_PER_POINT, PAPERS, ROW_POINTS, page_budget,
+                                 page_columns, printable_mm)
 from xlhand.model import catalog
 from xlhand.model.resolve import resolve
 
@@ -33,8 +33,7 @@ def floors(name: str, size: str, paper: str) -> tuple[float, float]:
     spaced = sum(height(f.top, f.top + f.rows) * (f.cols + 1) * COLUMN_MM for f in boxes)
     best = (math.inf, math.inf)
     for landscape in (False, True):
-        width, page_height = printable_mm(paper, landscape)
-        width = int((width - MARGIN_COLUMN_MM) / COLUMN_MM) * COLUMN_MM
+        width, page_height = page_columns(paper, landscape) * COLUMN_MM, printable_mm(paper, landscape)[1]
         header = sheet.header_rows * ROW_POINTS * MM_PER_POINT * width
         page = width * page_height
         best = min(best, ((header + tight) / page, (header + spaced) / page))
